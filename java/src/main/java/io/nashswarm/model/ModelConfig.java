@@ -1,0 +1,57 @@
+package io.nashswarm.model;
+
+import io.nashswarm.EngineException;
+
+/**
+ * Hyper-parameters of a GPT-2 or LLaMA model, whatever file they came from.
+ *
+ * @param hiddenDim    MLP inner width (GPT-2: 4·dim; LLaMA: the SwiGLU width)
+ * @param nKvHeads     key/value heads (grouped-query attention); equals nHeads for GPT-2
+ * @param contextLength maximum positions (GPT-2 n_positions, LLaMA max_position_embeddings / seq_len)
+ * @param normEps      LayerNorm / RMSNorm epsilon
+ * @param ropeTheta    RoPE base frequency (LLaMA only)
+ * @param tiedEmbeddings the LM head is the token embedding matrix
+ */
+public record ModelConfig(
+        Architecture architecture,
+        int dim,
+        int hiddenDim,
+        int nLayers,
+        int nHeads,
+        int nKvHeads,
+        int vocabSize,
+        int contextLength,
+        float normEps,
+        float ropeTheta,
+        RopeStyle ropeStyle,
+        boolean tiedEmbeddings) {
+
+    public ModelConfig {
+        check(dim > 0, "dim must be positive, got " + dim);
+        check(hiddenDim > 0, "hidden size must be positive, got " + hiddenDim);
+        check(nLayers > 0, "layer count must be positive, got " + nLayers);
+        check(nHeads > 0 && dim % nHeads == 0, "dim " + dim + " is not divisible by " + nHeads + " heads");
+        check(nKvHeads > 0 && nHeads % nKvHeads == 0, nHeads + " heads is not a multiple of " + nKvHeads + " key/value heads");
+        check(vocabSize > 0, "vocabulary size must be positive, got " + vocabSize);
+        check(contextLength > 0, "context length must be positive, got " + contextLength);
+        check(architecture != Architecture.LLAMA || (dim / nHeads) % 2 == 0, "RoPE needs an even head size, got " + dim / nHeads);
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new EngineException("invalid model configuration: " + message);
+        }
+    }
+
+    public int headSize() {
+        return dim / nHeads;
+    }
+
+    public int kvDim() {
+        return nKvHeads * headSize();
+    }
+
+    public ModelConfig withContextLength(int n) {
+        return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, n, normEps, ropeTheta, ropeStyle, tiedEmbeddings);
+    }
+}

@@ -1,0 +1,30 @@
+package io.nashswarm.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** Builds the {@link WeightMatrix} for a stored type; loaders call this, never the classes directly. */
+public final class Matrices {
+    private Matrices() {}
+
+    /**
+     * Wraps {@code data} (which must hold exactly the matrix) without copying.
+     *
+     * @param rows outputs, {@code cols} inputs, whatever the storage layout
+     */
+    public static WeightMatrix of(QuantType type, MemorySegment data, int rows, int cols, Layout layout) {
+        long need = type.bytesFor((long) rows * cols);
+        if (data.byteSize() != need) {
+            throw new IllegalArgumentException(type.label() + " " + rows + "x" + cols + " needs " + need + " bytes, got " + data.byteSize());
+        }
+        if (layout == Layout.IN_OUT && type.blockSize() != 1) {
+            throw new IllegalArgumentException(type.label() + " cannot be stored [in][out]");
+        }
+        return switch (type) {
+            case F32 -> new F32Matrix(data, rows, cols, layout);
+            case F16 -> new F16Matrix(data, rows, cols, layout);
+            case BF16 -> new BF16Matrix(data, rows, cols, layout);
+            case Q8_0 -> new Q8_0Matrix(data, rows, cols);
+            case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+        };
+    }
+}
