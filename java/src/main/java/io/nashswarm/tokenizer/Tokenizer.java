@@ -11,7 +11,10 @@ public interface Tokenizer {
     /** Token ids of {@code text}, with no BOS/EOS added. */
     int[] encode(String text);
 
-    /** The text of a whole sequence of ids (BOS/EOS and other control tokens render as nothing). */
+    /**
+     * The text of a whole sequence of ids. Control tokens render as the reference library renders
+     * them: SentencePiece drops {@code <s>}/{@code </s>}; GPT-2 writes {@code <|endoftext|>}.
+     */
     String decode(int[] ids);
 
     /** A decoder for streaming generated tokens: it holds back incomplete UTF-8 sequences. */
