@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code nashswarm pull REPO_ID}: downloads a model from the Hugging Face Hub, resuming where it stopped. */
 @Command(name = "pull",
@@ -25,7 +26,7 @@ import java.util.concurrent.Callable;
                 "Without --include it takes the files the engine reads: config.json, generation_config.json,"
                         + " *.safetensors (+ index), tokenizer files. Interrupted downloads resume on the next run;"
                         + " files already complete are skipped. Every file is checked against the Hub's size"
-                        + " and SHA-256.",
+                        + " and hash (SHA-256 for LFS files, the git blob id for small ones).",
                 "Environment: HF_TOKEN (access token for gated or private models), HF_ENDPOINT (a mirror)."})
 public final class PullCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "REPO_ID", description = "e.g. gpt2 or TinyLlama/TinyLlama-1.1B-Chat-v1.0")
@@ -64,14 +65,18 @@ public final class PullCommand implements Callable<Integer> {
                 Duration.ofMillis(Math.max(1, Math.round(timeoutSeconds * 1000))));
         Path target = dir != null ? dir : defaultDir(HubClient.checkRepoId(repo));
         PrintWriter err = spec.commandLine().getErr();
+        AtomicBoolean drawing = new AtomicBoolean();  // a note during the bar must start on a line of its own
         Pull pull = new Pull(client, note -> {
-            err.println("note: " + note);
+            err.println((drawing.get() ? "\n" : "") + "note: " + note);
             err.flush();
         });
         err.println("pulling " + repo + " (revision " + revision + ") from " + client.endpoint() + " into " + target);
         err.flush();
-        List<PulledFile> files = pull.run(repo, revision, includes, target,
-                total -> ByteProgress.bar("pull", total, System.err));
+        List<PulledFile> files = pull.run(repo, revision, includes, target, total -> {
+            drawing.set(true);
+            return ByteProgress.bar("pull", total, System.err);
+        });
+        drawing.set(false);
         printSummary(spec.commandLine().getOut(), files, target);
         return 0;
     }

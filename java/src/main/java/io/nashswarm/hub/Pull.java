@@ -4,7 +4,9 @@ import io.nashswarm.util.Progress;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 
@@ -35,18 +37,18 @@ public final class Pull {
         chosen.notes().forEach(notes);
         FileFetcher fetcher = new FileFetcher(client, repo, revision, dir, notes);
 
-        List<RepoFile> missing = new ArrayList<>();
+        Set<String> missing = new HashSet<>();
         long remaining = 0;
         for (RepoFile f : chosen.files()) {
             if (!fetcher.isComplete(f)) {
-                missing.add(f);
+                missing.add(f.path());
                 remaining += f.size() - fetcher.partialBytes(f);
             }
         }
         List<PulledFile> done = new ArrayList<>();
         try (Progress bar = missing.isEmpty() ? Progress.none() : progress.apply(remaining)) {
             for (RepoFile f : chosen.files()) {
-                if (missing.contains(f)) {
+                if (missing.contains(f.path())) {
                     bar.message(f.name());
                     done.add(fetcher.fetch(f, bar));
                 } else {
