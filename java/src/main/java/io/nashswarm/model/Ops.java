@@ -1,0 +1,125 @@
+package io.nashswarm.model;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The element-wise and small reductions of the forward pass (norms, softmax, activations, head dot
+ * products). They act on float[] activations with offsets, so batched rows share one buffer.
+ */
+final class Ops {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
+
+    private Ops() {}
+
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        float sum = 0f;
+        if (n >= S.length()) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int up = S.loopBound(n); i < up; i += S.length()) {
+                acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    /** y[yOff..] += a · x[xOff..] */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        FloatVector va = FloatVector.broadcast(S, a);
+        for (int up = S.loopBound(n); i < up; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] += a * x[xOff + i];
+        }
+    }
+
+    /** y += x, element-wise over n. */
+    static void add(float[] y, int yOff, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int up = S.loopBound(n); i < up; i += S.length()) {
+            FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] += x[xOff + i];
+        }
+    }
+
+    /** RMSNorm as LLaMA (and llama2.c) define it: o = w · x / sqrt(mean(x²) + eps). */
+    static void rmsnorm(float[] out, int oOff, float[] x, int xOff, float[] w, int n, float eps) {
+        float ss = dot(x, xOff, x, xOff, n) / n + eps;
+        float inv = (float) (1.0 / Math.sqrt(ss));
+        for (int i = 0; i < n; i++) {
+            out[oOff + i] = w[i] * (inv * x[xOff + i]);
+        }
+    }
+
+    /** LayerNorm (GPT-2): o = (x − mean) / sqrt(var + eps) · w + b, variance without Bessel correction. */
+    static void layernorm(float[] out, int oOff, float[] x, int xOff, float[] w, float[] b, int n, float eps) {
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            mean += x[xOff + i];
+        }
+        mean /= n;
+        double var = 0;
+        for (int i = 0; i < n; i++) {
+            double d = x[xOff + i] - mean;
+            var += d * d;
+        }
+        var /= n;
+        float inv = (float) (1.0 / Math.sqrt(var + eps));
+        float m = (float) mean;
+        for (int i = 0; i < n; i++) {
+            out[oOff + i] = (x[xOff + i] - m) * inv * w[i] + b[i];
+        }
+    }
+
+    /** In-place softmax over x[off..off+n). */
+    static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** GPT-2's tanh approximation of GELU, in place. */
+    static void geluTanh(float[] x, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            float v = x[i];
+            x[i] = 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
+        }
+    }
+
+    /** SwiGLU: g = silu(g) · u, in place in g. */
+    static void swiglu(float[] g, float[] u, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            float v = g[i];
+            g[i] = v / (1f + (float) Math.exp(-v)) * u[i];
+        }
+    }
+
+    /** Adds bias b (length n) to each of the {@code rows} rows of x (row stride n). */
+    static void addBias(float[] x, float[] b, int rows, int n) {
+        for (int r = 0; r < rows; r++) {
+            add(x, r * n, b, 0, n);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.nashswarm.model;
+
+import io.nashswarm.EngineException;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Chooses the next token from logits: greedy at temperature 0, else softmax(logits / T) restricted
+ * to the top-k tokens and then to the smallest set whose probability reaches top-p.
+ */
+public final class Sampler {
+    private final float temperature;
+    private final int topK;
+    private final float topP;
+    private final SplittableRandom random;
+
+    /**
+     * @param topK 0 disables top-k; @param topP 1 disables nucleus sampling
+     */
+    public Sampler(float temperature, int topK, float topP, long seed) {
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+            throw new EngineException("temperature must be >= 0, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new EngineException("top-k must be >= 0, got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new EngineException("top-p must be in (0, 1], got " + topP);
+        }
+        this.temperature = temperature;
+        this.topK = topK;
+        this.topP = topP;
+        this.random = new SplittableRandom(seed);
+    }
+
+    public static Sampler greedy() {
+        return new Sampler(0f, 0, 1f, 0);
+    }
+
+    public int sample(float[] logits) {
+        if (temperature == 0f) {
+            return argmax(logits);
+        }
+        int n = logits.length;
+        // Sort candidate ids by logit, descending; only the first k matter when top-k is on.
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+        int k = topK == 0 ? n : Math.min(topK, n);
+        double max = logits[order[0]];
+        double[] p = new double[k];
+        double sum = 0;
+        for (int i = 0; i < k; i++) {
+            p[i] = Math.exp((logits[order[i]] - max) / temperature);
+            sum += p[i];
+        }
+        // Nucleus: keep the smallest prefix whose mass reaches topP.
+        int keep = k;
+        if (topP < 1f) {
+            double acc = 0;
+            for (int i = 0; i < k; i++) {
+                acc += p[i] / sum;
+                if (acc >= topP) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+        }
+        double total = 0;
+        for (int i = 0; i < keep; i++) {
+            total += p[i];
+        }
+        double r = random.nextDouble() * total;
+        for (int i = 0; i < keep; i++) {
+            r -= p[i];
+            if (r <= 0) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+
+    /** Index of the largest logit; the first on ties (as llama2.c's sample_argmax). */
+    public static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
