@@ -14,6 +14,7 @@ import java.io.PrintWriter;
         description = "Runs GPT-2 and LLaMA models on packed low-bit weights.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                InspectCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
