@@ -33,10 +33,7 @@ public final class ModelLoader {
         LoadedModel m = loadWeights(model);
         try {
             Optional<Tokenizer> tok = tokenizer(m, model, tokenizerOrNull);
-            if (tok.isPresent() && tok.get().vocabSize() > m.weights().config().vocabSize()) {
-                throw new EngineException("tokenizer " + tokenizerSource(m, model, tokenizerOrNull) + " has " + tok.get().vocabSize()
-                        + " tokens but the model has " + m.weights().config().vocabSize());
-            }
+            tok.ifPresent(t -> checkVocabulary(t, tokenizerSource(m, model, tokenizerOrNull), m.weights().config().vocabSize()));
             return m.withTokenizer(tok);
         } catch (RuntimeException e) {
             m.close();
@@ -58,6 +55,13 @@ public final class ModelLoader {
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /** A tokenizer may have fewer tokens than the model (padded embeddings), never more: those ids would have no logits. */
+    static void checkVocabulary(Tokenizer t, String source, int modelVocab) {
+        if (t.vocabSize() > modelVocab) {
+            throw new EngineException("tokenizer " + source + " has " + t.vocabSize() + " tokens but the model has " + modelVocab);
         }
     }
 

@@ -78,6 +78,28 @@ class ModelLoaderTest {
         assertEquals(Optional.of(model.resolveSibling("tok512.bin").toAbsolutePath()), ModelLoader.llama2cTokenizer(model));
     }
 
+    /** Only the vocabulary size matters to the check. */
+    private static io.nashswarm.tokenizer.Tokenizer tokenizerOf(int n) {
+        return new io.nashswarm.tokenizer.Tokenizer() {
+            public int vocabSize() { return n; }
+            public int[] encode(String text) { throw new UnsupportedOperationException(); }
+            public String decode(int[] ids) { throw new UnsupportedOperationException(); }
+            public StreamDecoder streamDecoder() { throw new UnsupportedOperationException(); }
+            public int bos() { return -1; }
+            public int eos() { return -1; }
+            public boolean addBos() { return false; }
+            public String piece(int id) { throw new UnsupportedOperationException(); }
+        };
+    }
+
+    @Test
+    void tokenizerLargerThanTheModelIsRefused() {
+        ModelLoader.checkVocabulary(tokenizerOf(512), "tok512.bin", 512);
+        ModelLoader.checkVocabulary(tokenizerOf(50257), "gpt2", 50304);
+        var e = assertThrows(io.nashswarm.EngineException.class, () -> ModelLoader.checkVocabulary(tokenizerOf(32000), "tokenizer.bin", 512));
+        assertEquals("tokenizer tokenizer.bin has 32000 tokens but the model has 512", e.getMessage());
+    }
+
     @Test
     void closingUnmapsTheWeights() {
         Path model = dir.resolve("m.bin");

@@ -38,7 +38,7 @@ public final class GgufWriter {
 
     public GgufWriter put(String key, GgufValue value) {
         if (key.equals("general.alignment")) {
-            long a = ((Number) value.value()).longValue();
+            long a = value.value() instanceof Long l ? l : -1;
             if (value.type() != GgufType.UINT32 || a <= 0 || Long.bitCount(a) != 1) {
                 throw new IllegalArgumentException("general.alignment must be a uint32 power of two, got " + value);
             }
