@@ -1,0 +1,154 @@
+package io.nashswarm.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.nashswarm.format.LoadedModel;
+import io.nashswarm.format.ModelLoader;
+import io.nashswarm.format.TensorEntry;
+import io.nashswarm.model.ModelConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code inspect -m MODEL [--json]}: what a checkpoint holds, as the loader sees it. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Shows a model's format, configuration and every tensor (name, type, shape, bytes).")
+public final class InspectCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL",
+            description = "Hugging Face directory (or safetensors file), GGUF file, or llama2.c checkpoint.")
+    Path model;
+
+    @Option(names = "--json", description = "Print one JSON document instead of text.")
+    boolean json;
+
+    @Override
+    public void run() {
+        try (LoadedModel m = ModelLoader.loadWeights(model)) {
+            Map<String, Object> report = report(m);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(toJson(report));
+            } else {
+                printText(out, m, report);
+            }
+            out.flush();
+        }
+    }
+
+    private Map<String, Object> report(LoadedModel m) {
+        ModelConfig c = m.weights().config();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", model.toString());
+        r.put("format", m.format());
+        r.put("architecture", c.architecture().name().toLowerCase());
+        r.put("config", configFields(c));
+        List<Map<String, Object>> tensors = new ArrayList<>();
+        long total = 0;
+        for (TensorEntry t : m.tensors()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", t.name());
+            if (!t.source().equals(t.name())) {
+                e.put("source", t.source());
+            }
+            e.put("type", t.type());
+            e.put("shape", t.shape());
+            e.put("bytes", t.bytes());
+            if (t.transposed()) {
+                e.put("stored", "[in][out]");
+            }
+            tensors.add(e);
+            total += t.bytes();
+        }
+        r.put("tensors", tensors);
+        r.put("tensor_bytes", total);
+        long onDisk = 0;
+        List<String> files = new ArrayList<>();
+        for (Path f : m.files()) {
+            files.add(f.toString());
+            onDisk += sizeOf(f);
+        }
+        r.put("files", files);
+        r.put("file_bytes", onDisk);
+        Map<String, Object> meta = new LinkedHashMap<>();
+        m.metadata().forEach((k, v) -> meta.put(k, v instanceof List<?> l ? "[array of " + l.size() + "]" : v));
+        r.put("metadata", meta);
+        return r;
+    }
+
+    /** Every component of the configuration record, so a new field shows up without editing this command. */
+    private static Map<String, Object> configFields(ModelConfig c) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (RecordComponent rc : ModelConfig.class.getRecordComponents()) {
+            try {
+                Object v = rc.getAccessor().invoke(c);
+                out.put(rc.getName(), v instanceof Enum<?> e ? e.name().toLowerCase() : v);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        out.put("headSize", c.headSize());
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void printText(PrintWriter out, LoadedModel m, Map<String, Object> r) {
+        out.printf("model:        %s%n", r.get("model"));
+        out.printf("format:       %s%n", r.get("format"));
+        out.printf("architecture: %s%n", r.get("architecture"));
+        out.println("config:");
+        ((Map<String, Object>) r.get("config")).forEach((k, v) -> out.printf("  %-16s %s%n", k, v));
+        Map<String, Object> meta = (Map<String, Object>) r.get("metadata");
+        if (!meta.isEmpty()) {
+            out.printf("metadata (%d):%n", meta.size());
+            meta.forEach((k, v) -> out.printf("  %-40s %s%n", k, v));
+        }
+        int nameWidth = 4, sourceWidth = 6, shapeWidth = 5;
+        for (TensorEntry t : m.tensors()) {
+            nameWidth = Math.max(nameWidth, t.name().length());
+            sourceWidth = Math.max(sourceWidth, t.source().length());
+            shapeWidth = Math.max(shapeWidth, t.shape().toString().length());
+        }
+        String row = "  %-" + nameWidth + "s  %-" + sourceWidth + "s  %-5s  %-" + shapeWidth + "s  %12s%s%n";
+        out.printf("tensors (%d):%n", m.tensors().size());
+        out.printf(row, "name", "source", "type", "shape", "bytes", "");
+        for (TensorEntry t : m.tensors()) {
+            out.printf(row, t.name(), t.source().equals(t.name()) ? "" : t.source(), t.type(), t.shape(), t.bytes(),
+                    t.transposed() ? "  stored [in][out]" : "");
+        }
+        if (m.weights().config().tiedEmbeddings()) {
+            out.println("  output.weight is tied to token_embd.weight");
+        }
+        out.printf("tensor bytes: %d (%.2f MiB)%n", (Long) r.get("tensor_bytes"), (Long) r.get("tensor_bytes") / 1048576.0);
+        out.printf("file bytes:   %d in %d file(s)%n", (Long) r.get("file_bytes"), ((List<?>) r.get("files")).size());
+    }
+
+    private static String toJson(Map<String, Object> report) {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long sizeOf(Path f) {
+        try {
+            return Files.size(f);
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+}
