@@ -16,6 +16,8 @@ import java.io.PrintWriter;
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
                 InspectCommand.class,
+                GenerateCommand.class,
+                PerplexityCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

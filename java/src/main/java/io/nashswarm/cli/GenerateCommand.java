@@ -1,0 +1,64 @@
+package io.nashswarm.cli;
+
+import io.nashswarm.format.LoadedModel;
+import io.nashswarm.model.Generator;
+import io.nashswarm.model.Sampler;
+import io.nashswarm.model.TransformerModel;
+import io.nashswarm.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+@Command(name = "generate", description = "Generates text from a prompt, streaming tokens to stdout.", mixinStandardHelpOptions = true)
+public final class GenerateCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-p", "--prompt"}, defaultValue = "", description = "Prompt text (default: empty, i.e. BOS only where the model has one).")
+    String prompt;
+
+    @Option(names = {"-n", "--n-predict"}, defaultValue = "128", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "40", description = "Keep the k most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus sampling mass; 1 = off (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--seed", description = "Random seed (default: time-based).")
+    Long seed;
+
+    @Option(names = "--ignore-eos", description = "Keep generating past the end-of-sequence token.")
+    boolean ignoreEos;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (LoadedModel m = modelOptions.load()) {
+            Tokenizer tokenizer = ModelOptions.requireTokenizer(m, modelOptions.model);
+            TransformerModel model = TransformerModel.create(m.weights());
+            Sampler sampler = new Sampler(temperature, topK, topP, seed != null ? seed : System.nanoTime());
+            Generator.Result r = new Generator(model, tokenizer).generate(prompt, n, sampler, ignoreEos, piece -> {
+                out.print(piece);
+                out.flush();
+            });
+            out.println();
+            out.flush();
+            err.printf("prompt: %d tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s%s%n",
+                    r.promptIds().length, r.promptTokensPerSecond(), r.generatedIds().length, r.generationTokensPerSecond(),
+                    r.stoppedAtEos() ? " | stopped at end-of-sequence" : "");
+            err.flush();
+        }
+        return 0;
+    }
+}
