@@ -18,6 +18,7 @@ import java.io.PrintWriter;
                 InspectCommand.class,
                 GenerateCommand.class,
                 PerplexityCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -15,6 +15,7 @@ import java.util.Map;
  */
 public record MemoryStats(long rssBytes, long pssBytes, long anonymousBytes, long fileBackedBytes,
                           long heapUsedBytes, long directBytes, long mappedBytes) {
+    private static final java.util.regex.Pattern MAPPING_HEADER = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
 
     public static MemoryStats now() {
         Map<String, Long> m = smapsRollup();
@@ -53,6 +54,34 @@ public record MemoryStats(long rssBytes, long pssBytes, long anonymousBytes, lon
             out.clear();
         }
         return out;
+    }
+
+    /**
+     * Resident bytes of the mappings of {@code file} in this process (sum of their {@code Rss} lines in
+     * /proc/self/smaps), i.e. how much of a memory-mapped model is actually in RAM; -1 if unknown.
+     */
+    public static long residentBytesOfMapping(Path file) {
+        Path smaps = Path.of("/proc/self/smaps");
+        if (!Files.isReadable(smaps)) {
+            return -1;
+        }
+        String target = file.toAbsolutePath().normalize().toString();
+        long total = 0;
+        boolean inTarget = false;
+        try {
+            for (String line : Files.readAllLines(smaps)) {
+                // A mapping starts with "start-end perms offset dev inode [path]"; its fields follow.
+                if (MAPPING_HEADER.matcher(line).lookingAt()) {
+                    String[] parts = line.split("\\s+", 6);
+                    inTarget = parts.length == 6 && parts[5].trim().equals(target);
+                } else if (inTarget && line.startsWith("Rss:")) {
+                    total += Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return total;
     }
 
     public static String mib(long bytes) {
