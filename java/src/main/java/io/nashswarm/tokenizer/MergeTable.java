@@ -63,10 +63,6 @@ final class MergeTable {
         return NONE;
     }
 
-    int size() {
-        return size;
-    }
-
     static int merged(long rule) {
         return (int) (rule >> 32);
     }

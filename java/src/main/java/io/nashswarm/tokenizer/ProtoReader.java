@@ -33,10 +33,6 @@ final class ProtoReader {
         return pos >= limit;
     }
 
-    int position() {
-        return pos;
-    }
-
     /** The next field's tag (field number &lt;&lt; 3 | wire type). */
     int readTag() {
         long tag = readVarint();

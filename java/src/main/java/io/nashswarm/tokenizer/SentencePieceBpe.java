@@ -145,12 +145,12 @@ final class SentencePieceBpe implements Tokenizer {
                     any = true;
                 }
             }
-            if (any) {
+            if (any || types[id] == USER_DEFINED) { // a user-defined piece is matched whole: never cut inside it
                 spans.addMergedText(p);
             }
         }
         return new SentencePieceBpe(pieces, types, rules, symbols, virtual.stream().mapToInt(Integer::intValue).toArray(),
-                spans, findUnk(source, types), options);
+                spans, findUnk(types), options);
     }
 
     /** Hugging Face's rule: an explicit list of merges, earlier ones first. */
@@ -177,7 +177,7 @@ final class SentencePieceBpe implements Tokenizer {
             rules.putIfAbsent(left, right, merged, rank);
             spans.addMergedText(m[0] + m[1]);
         }
-        return new SentencePieceBpe(pieces, types, rules, symbols, new int[0], spans, findUnk(source, types), options);
+        return new SentencePieceBpe(pieces, types, rules, symbols, new int[0], spans, findUnk(types), options);
     }
 
     static int mergeToken(Path source, Map<String, Integer> vocab, String[] merge, String token, int rank) {
@@ -198,7 +198,7 @@ final class SentencePieceBpe implements Tokenizer {
         return cp >= 0 ? symbols.get(cp) : index.getOrDefault(s, -1);
     }
 
-    private static int findUnk(Path source, int[] types) {
+    private static int findUnk(int[] types) {
         for (int id = 0; id < types.length; id++) {
             if (types[id] == UNKNOWN) {
                 return id;

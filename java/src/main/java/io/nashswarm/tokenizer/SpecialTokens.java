@@ -1,12 +1,11 @@
 package io.nashswarm.tokenizer;
 
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * Added tokens that encoding recognises in the text as single ids before any other processing,
@@ -24,41 +23,41 @@ final class SpecialTokens {
         void special(int id);
     }
 
-    private final Map<String, Integer> ids;
-    private final Pattern pattern;
+    private final Map<String, Integer> ids = new LinkedHashMap<>();
+    private final Map<Character, String[]> byFirstChar = new HashMap<>(); // longest first
 
     SpecialTokens(Map<String, Integer> contentToId) {
-        this.ids = new LinkedHashMap<>(contentToId);
-        this.ids.remove("");
-        this.pattern = ids.isEmpty() ? null : Pattern.compile(ids.keySet().stream()
-                .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
-                .map(Pattern::quote)
-                .collect(Collectors.joining("|")));
-    }
-
-    Map<String, Integer> ids() {
-        return ids;
-    }
-
-    List<String> contents() {
-        return List.copyOf(ids.keySet());
+        Map<Character, List<String>> groups = new HashMap<>();
+        contentToId.forEach((content, id) -> {
+            if (!content.isEmpty()) {
+                ids.put(content, id);
+                groups.computeIfAbsent(content.charAt(0), c -> new ArrayList<>()).add(content);
+            }
+        });
+        groups.forEach((c, list) -> byFirstChar.put(c, list.stream()
+                .sorted(Comparator.comparingInt(String::length).reversed()).toArray(String[]::new)));
     }
 
     void split(String text, Visitor visitor) {
-        if (pattern == null) {
-            if (!text.isEmpty()) {
-                visitor.text(text, 0);
-            }
-            return;
-        }
-        Matcher m = pattern.matcher(text);
         int start = 0;
-        while (m.find()) {
-            if (m.start() > start) {
-                visitor.text(text.substring(start, m.start()), start);
+        if (!ids.isEmpty()) {
+            for (int i = 0; i < text.length(); i++) {
+                String[] candidates = byFirstChar.get(text.charAt(i));
+                if (candidates == null) {
+                    continue;
+                }
+                for (String c : candidates) {
+                    if (text.startsWith(c, i)) {
+                        if (i > start) {
+                            visitor.text(text.substring(start, i), start);
+                        }
+                        visitor.special(ids.get(c));
+                        start = i + c.length();
+                        i = start - 1;
+                        break;
+                    }
+                }
             }
-            visitor.special(ids.get(m.group()));
-            start = m.end();
         }
         if (start < text.length()) {
             visitor.text(text.substring(start), start);

@@ -72,12 +72,13 @@ public final class Tokenizers {
             throw new FormatException(path, "file is empty");
         }
         int first = firstNonSpace(data);
-        if (first == '{') {
+        if (first == '{' || first == '[') {
             JsonNode root = JsonFiles.parse(path, data);
-            if (root.has("model")) {
-                if (!root.get("model").isObject()) {
-                    throw new FormatException(path, "tokenizer.json 'model' should be an object");
-                }
+            if (!root.isObject()) {
+                throw new FormatException(path, "JSON file is not a JSON object (expected a tokenizer.json or a token → id vocabulary)");
+            }
+            // A tokenizer.json has a "model" object; a vocabulary maps tokens (GPT-2 has "model" too) to ids.
+            if (root.path("model").isObject()) {
                 return HfTokenizerJson.read(path, root);
             }
             Path merges = partner(path, "merges file", "vocab.bpe", "merges.txt");
