@@ -94,9 +94,9 @@ final class ByteLevelBpe implements Tokenizer {
         merges = new MergeTable(spec.merges().size());
         for (int rank = 0; rank < spec.merges().size(); rank++) {
             String[] m = spec.merges().get(rank);
-            int left = SentencePieceBpe.mergeToken(source, vocab, m, m[0], rank);
-            int right = SentencePieceBpe.mergeToken(source, vocab, m, m[1], rank);
-            int merged = SentencePieceBpe.mergeToken(source, vocab, m, m[0] + m[1], rank);
+            int left = MergeTable.tokenOf(source, vocab, m, m[0], rank);
+            int right = MergeTable.tokenOf(source, vocab, m, m[1], rank);
+            int merged = MergeTable.tokenOf(source, vocab, m, m[0] + m[1], rank);
             merges.putIfAbsent(left, right, merged, rank);
         }
         try {

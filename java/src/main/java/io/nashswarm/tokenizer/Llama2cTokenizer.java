@@ -197,7 +197,12 @@ final class Llama2cTokenizer implements Tokenizer {
                 ids[n++] = id;
             } else {
                 for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
-                    ids[n++] = (b & 0xff) + 3; // run.c's byte fallback: the first 3 ids are <unk>, <s>, </s>
+                    int id3 = (b & 0xff) + 3; // run.c's byte fallback: the first 3 ids are <unk>, <s>, </s>
+                    if (id3 >= pieces.length) {
+                        throw new EngineException(String.format("cannot encode U+%04X: it is not in this %d-token "
+                                + "vocabulary, which is too small to have byte pieces", cp, pieces.length));
+                    }
+                    ids[n++] = id3;
                 }
             }
             i += Character.charCount(cp);

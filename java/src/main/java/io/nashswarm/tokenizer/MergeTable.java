@@ -1,5 +1,10 @@
 package io.nashswarm.tokenizer;
 
+import io.nashswarm.format.FormatException;
+
+import java.nio.file.Path;
+import java.util.Map;
+
 /**
  * The BPE merge rules: pair of token ids → merged token id and its priority. Lower cost merges
  * first: a merges-file rank is its cost directly; a SentencePiece score is mapped so that a higher
@@ -20,6 +25,16 @@ final class MergeTable {
         values = new long[capacity];
         java.util.Arrays.fill(keys, -1L);
         mask = capacity - 1;
+    }
+
+    /** The id of a token named by a merge rule, or an error naming the rule. */
+    static int tokenOf(Path source, Map<String, Integer> vocab, String[] merge, String token, int rank) {
+        Integer id = vocab.get(token);
+        if (id == null) {
+            throw new FormatException(source, "merge rule " + (rank + 1) + " '" + merge[0] + " " + merge[1]
+                    + "' refers to '" + token + "', which is not in the vocabulary");
+        }
+        return id;
     }
 
     /** A cost that orders scores from highest to lowest (so that higher scores merge first). */

@@ -79,7 +79,7 @@ final class SentencePieceBpe implements Tokenizer {
                 bytes[byteValue[id]] = id;
             }
             anyUnused |= types[id] == UNUSED;
-            if (types[id] == USER_DEFINED) {
+            if (types[id] == USER_DEFINED && !pieces[id].isEmpty()) {
                 user.computeIfAbsent(pieces[id].codePointAt(0), k -> new ArrayList<>()).add(pieces[id]);
                 userDefinedIds.putIfAbsent(pieces[id], id);
             }
@@ -105,11 +105,7 @@ final class SentencePieceBpe implements Tokenizer {
         Map<String, Integer> index = new HashMap<>();
         CodePointMap symbols = new CodePointMap();
         for (int id = 0; id < n; id++) {
-            if (mergeable(types[id])) {
-                Integer old = index.putIfAbsent(pieces[id], id);
-                if (old != null) {
-                    throw new FormatException(source, "piece '" + pieces[id] + "' is defined twice (ids " + old + " and " + id + ")");
-                }
+            if (mergeable(types[id]) && index.putIfAbsent(pieces[id], id) == null) { // a repeated piece: the first id wins
                 int cp = CodePointMap.single(pieces[id]);
                 if (cp >= 0) {
                     symbols.putIfAbsent(cp, id);
@@ -171,22 +167,13 @@ final class SentencePieceBpe implements Tokenizer {
         MergeSpans spans = new MergeSpans();
         for (int rank = 0; rank < merges.size(); rank++) {
             String[] m = merges.get(rank);
-            int left = mergeToken(source, vocab, m, m[0], rank);
-            int right = mergeToken(source, vocab, m, m[1], rank);
-            int merged = mergeToken(source, vocab, m, m[0] + m[1], rank);
+            int left = MergeTable.tokenOf(source, vocab, m, m[0], rank);
+            int right = MergeTable.tokenOf(source, vocab, m, m[1], rank);
+            int merged = MergeTable.tokenOf(source, vocab, m, m[0] + m[1], rank);
             rules.putIfAbsent(left, right, merged, rank);
             spans.addMergedText(m[0] + m[1]);
         }
         return new SentencePieceBpe(pieces, types, rules, symbols, new int[0], spans, findUnk(types), options);
-    }
-
-    static int mergeToken(Path source, Map<String, Integer> vocab, String[] merge, String token, int rank) {
-        Integer id = vocab.get(token);
-        if (id == null) {
-            throw new FormatException(source, "merge rule " + (rank + 1) + " '" + merge[0] + " " + merge[1]
-                    + "' refers to '" + token + "', which is not in the vocabulary");
-        }
-        return id;
     }
 
     private static boolean mergeable(int type) {

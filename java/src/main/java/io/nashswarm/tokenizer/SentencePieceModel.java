@@ -4,7 +4,9 @@ import io.nashswarm.format.FormatException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Reads a SentencePiece {@code tokenizer.model} (a serialized ModelProto, see sentencepiece_model.proto):
@@ -144,6 +146,14 @@ final class SentencePieceModel {
             throw new FormatException(path, "treat_whitespace_as_suffix is not supported");
         }
         int n = pieces.size();
+        Set<String> normal = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            int t = types.get(i);
+            boolean isNormal = t == SentencePieceBpe.NORMAL || t == SentencePieceBpe.USER_DEFINED || t == SentencePieceBpe.UNUSED;
+            if (isNormal && !normal.add(pieces.get(i))) {
+                throw new FormatException(path, "piece '" + pieces.get(i) + "' is defined twice"); // as SentencePiece refuses it
+            }
+        }
         String[] pieceArray = pieces.toArray(String[]::new);
         float[] scoreArray = new float[n];
         int[] typeArray = new int[n];
