@@ -51,7 +51,7 @@ final class GgufTokenizer {
         }
         String pre = string(meta, file, P + "pre", "gpt2");
         String pattern = switch (pre) {
-            case "gpt2", "gpt-2", "default" -> ByteLevelBpe.GPT2_PATTERN;
+            case "gpt2", "gpt-2" -> ByteLevelBpe.GPT2_PATTERN;
             case "llama3", "llama-v3", "llama-bpe" -> ByteLevelBpe.LLAMA3_PATTERN;
             default -> throw new FormatException(file, P + "pre '" + pre + "' is not supported (gpt2, llama-bpe)");
         };
