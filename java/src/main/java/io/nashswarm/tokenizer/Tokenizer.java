@@ -17,7 +17,12 @@ public interface Tokenizer {
      */
     String decode(int[] ids);
 
-    /** A decoder for streaming generated tokens: it holds back incomplete UTF-8 sequences. */
+    /**
+     * A decoder for streaming generated tokens: it holds back incomplete UTF-8 sequences. A fresh
+     * decoder stands at the start of a sequence, so (for SentencePiece and llama2.c vocabularies)
+     * the first piece's leading space is dropped as {@link #decode} does; to continue after a
+     * prompt, push the prompt's tokens first and discard what they return.
+     */
     StreamDecoder streamDecoder();
 
     /** Beginning-of-sequence id, or -1 if the tokenizer has none. */
