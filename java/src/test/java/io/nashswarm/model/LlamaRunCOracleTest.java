@@ -84,6 +84,23 @@ class LlamaRunCOracleTest {
         }
     }
 
+    @Test
+    void generateFromTextMatchesRunCIdsAndText() throws Exception {
+        Path bin = TestData.require("models/aidreams260K/aidreams260K.bin");
+        try (var m = ModelLoader.load(bin, null)) {
+            var tokenizer = m.tokenizer().orElseThrow(() -> new AssertionError("tok512.bin beside the model was not found"));
+            Generator g = new Generator(TransformerModel.create(m.weights()), tokenizer);
+            for (var c : RunCOracle.greedy("aidreams260K-greedy.txt")) {
+                assertArrayEquals(c.promptIds(), g.promptIds(c.prompt()), "prompt ids of '" + c.prompt() + "'");
+                StringBuilder streamed = new StringBuilder();
+                Generator.Result r = g.generate(c.prompt(), 100, Sampler.greedy(), true, streamed::append);
+                assertArrayEquals(c.generatedIds(), r.generatedIds(), "generated ids for '" + c.prompt() + "'");
+                assertEquals(c.text(), r.text(), "text for '" + c.prompt() + "'");
+                assertEquals(r.text(), streamed.toString(), "streamed text");
+            }
+        }
+    }
+
     static void assertClose(float[] expected, float[] got, String what) {
         assertEquals(expected.length, got.length, what + ": vocabulary size");
         double worst = 0;
