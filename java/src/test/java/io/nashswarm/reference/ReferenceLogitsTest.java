@@ -1,0 +1,104 @@
+package io.nashswarm.reference;
+
+import io.nashswarm.format.LoadedModel;
+import io.nashswarm.format.ModelLoader;
+import io.nashswarm.model.TransformerModel;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static io.nashswarm.format.safetensors.SafetensorsDtype.BF16;
+import static io.nashswarm.format.safetensors.SafetensorsDtype.F16;
+import static io.nashswarm.format.safetensors.SafetensorsDtype.F32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The engine's logits against the independent float64 reference ({@link Gpt2Reference},
+ * {@link LlamaReference}) on small random GPT-2 and LLaMA checkpoints with real tensor names and
+ * layouts, written both as Hugging Face directories and as GGUF files the way llama.cpp converts
+ * them. The GGUF LLaMA has its q/k rows permuted for interleaved RoPE and is compared with the same
+ * Hugging Face (rotate-half) reference, so both RoPE conventions are checked against one truth.
+ *
+ * <p>Every position is compared, for prefill (one call), step-by-step decode through the KV cache,
+ * prefill of 7 then decode, and two consecutive batches; the error is
+ * {@code max_v |engine − ref| / max(1, max_v |ref|)} per position, at most {@value LogitsError#TOLERANCE}.
+ */
+class ReferenceLogitsTest {
+    static final int SHORT = 17, LONG = 80, PREFILL = 7;
+
+    static List<ModelSpec> specs() {
+        return List.of(
+                new Gpt2Spec("gpt2-f32", F32, 48, 4, 2, 100, 32, null, false, "transformer.", true, 11),
+                new Gpt2Spec("gpt2-bf16-lm-head", BF16, 32, 4, 2, 96, 40, 80, true, "", false, 12),
+                new Gpt2Spec("gpt2-f16", F16, 64, 4, 2, 100, 32, null, false, "transformer.", false, 13),
+                // longer than TransformerModel.MAX_BATCH (64): prefill runs in two chunks
+                new Gpt2Spec("gpt2-f32-long", F32, 32, 4, 2, 100, 96, null, false, "transformer.", false, 14),
+                new LlamaSpec("llama-gqa2-f32", F32, 64, 172, 2, 8, 2, 100, 32, 10000, 1e-5, false, 21),
+                new LlamaSpec("llama-gqa4-bf16-tied", BF16, 64, 96, 3, 8, 4, 100, 32, 500000, 1e-6, true, 22),
+                // longer than TransformerModel.MAX_BATCH (64): prefill runs in two chunks
+                new LlamaSpec("llama-mha-f32-long", F32, 64, 128, 2, 8, 8, 100, 96, 10000, 1e-5, false, 23),
+                new LlamaSpec("llama-gqa2-f16", F16, 64, 112, 2, 8, 2, 100, 32, 500000, 1e-5, false, 24));
+    }
+
+    static Stream<Arguments> cases() {
+        return specs().stream().flatMap(s -> Stream.of(Checkpoint.Format.values()).map(f -> Arguments.of(s.name(), f, s)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void engineMatchesFloat64Reference(String name, Checkpoint.Format format, ModelSpec spec, @TempDir Path dir) {
+        Checkpoint ckpt = Checkpoint.random(spec);
+        int len = spec.contextLength() > 64 ? LONG : SHORT;
+        int[] tokens = new Random(spec.name().hashCode()).ints(len, 0, spec.vocab()).toArray();
+        double[][] ref = ckpt.referenceLogits(tokens);
+        assertFixtureIsInformative(ref);
+
+        try (LoadedModel m = ModelLoader.loadWeights(ckpt.write(format, dir))) {
+            TransformerModel model = TransformerModel.create(m.weights());
+            assertEquals(spec.vocab(), model.config().vocabSize());
+            List<String> failures = new ArrayList<>();
+            check(failures, "prefill", EngineLogits.prefill(model, tokens), ref);
+            check(failures, "decode", EngineLogits.decode(model, tokens), ref);
+            check(failures, "prefill " + PREFILL + " + decode", EngineLogits.prefillThenDecode(model, tokens, PREFILL), ref);
+            int split = len == LONG ? 70 : 9;
+            check(failures, "batches [0," + split + ") + [" + split + "," + len + ")", EngineLogits.twoBatches(model, tokens, split), ref);
+            if (!failures.isEmpty()) {
+                fail(name + " " + format + ":\n" + String.join("\n", failures));
+            }
+        }
+    }
+
+    private static void check(List<String> failures, String mode, float[][] engine, double[][] ref) {
+        LogitsError e = LogitsError.of(engine, ref);
+        if (!e.within()) {
+            failures.add(mode + ": " + e);
+        }
+    }
+
+    /** Guards against a vacuous comparison: logits of a few units that change from position to position. */
+    private static void assertFixtureIsInformative(double[][] ref) {
+        double max = 0;
+        for (double[] row : ref) {
+            for (double v : row) {
+                max = Math.max(max, Math.abs(v));
+            }
+        }
+        assertTrue(max > 1 && max < 100, "reference logits should be of order 1-10, max |logit| = " + max);
+        double change = 0;
+        for (int t = 1; t < ref.length; t++) {
+            for (int v = 0; v < ref[t].length; v++) {
+                change = Math.max(change, Math.abs(ref[t][v] - ref[t - 1][v]));
+            }
+        }
+        assertTrue(change > 0.1, "reference logits barely change between positions: " + change);
+    }
+}
