@@ -14,8 +14,10 @@ import java.util.List;
  *
  * <p><b>standard</b> — the Hugging Face sliding-window method: the whole text is one token stream;
  * windows of {@code ctx} tokens start every {@code stride} tokens; each window scores only the
- * tokens the previous window did not, so every token after the first is scored exactly once, with
- * up to {@code ctx - 1} tokens of context (at least {@code ctx - stride}).
+ * tokens the previous window did not. With {@code stride < ctx} every token after the first is scored
+ * exactly once, with up to {@code ctx - 1} tokens of context (at least {@code ctx - stride}); with
+ * {@code stride == ctx} (non-overlapping windows) each window's first token has no context and is
+ * not scored, as in the Hugging Face method.
  *
  * <p><b>snippets</b> — the Nash-Swarm seeds' method: each non-empty line is a separate sequence cut
  * to {@code maxTokens} tokens; the result is exp(mean over snippets of the snippet's mean NLL).
