@@ -1,5 +1,6 @@
 package io.nashswarm.cli;
 
+import io.nashswarm.EngineException;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.model.Generator;
 import io.nashswarm.model.Sampler;
@@ -19,8 +20,12 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Spec CommandSpec spec;
 
-    @Option(names = {"-p", "--prompt"}, defaultValue = "", description = "Prompt text (default: empty, i.e. BOS only where the model has one).")
+    @Option(names = {"-p", "--prompt"}, description = "Prompt text (default: empty, i.e. BOS only where the model has one).")
     String prompt;
+
+    @Option(names = "--prompt-ids", split = "[,\\s]+", paramLabel = "IDS",
+            description = "Prompt as token ids, e.g. \"1 400 300\" (include BOS yourself); works without a tokenizer, and then prints ids.")
+    int[] promptIds;
 
     @Option(names = {"-n", "--n-predict"}, defaultValue = "128", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
     int n;
@@ -45,13 +50,20 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel m = modelOptions.load()) {
-            Tokenizer tokenizer = ModelOptions.requireTokenizer(m, modelOptions.model);
+            if (prompt != null && promptIds != null) {
+                throw new EngineException("give either -p PROMPT or --prompt-ids IDS, not both");
+            }
+            Tokenizer tokenizer = promptIds != null ? m.tokenizer().orElse(null) : ModelOptions.requireTokenizer(m, modelOptions.model);
             TransformerModel model = TransformerModel.create(m.weights());
             Sampler sampler = new Sampler(temperature, topK, topP, seed != null ? seed : System.nanoTime());
-            Generator.Result r = new Generator(model, tokenizer).generate(prompt, n, sampler, ignoreEos, piece -> {
+            Generator generator = new Generator(model, tokenizer);
+            java.util.function.Consumer<String> stream = piece -> {
                 out.print(piece);
                 out.flush();
-            });
+            };
+            Generator.Result r = promptIds != null
+                    ? generator.generate(promptIds, n, sampler, ignoreEos, stream)
+                    : generator.generate(prompt != null ? prompt : "", n, sampler, ignoreEos, stream);
             out.println();
             out.flush();
             err.printf("prompt: %d tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s%s%n",

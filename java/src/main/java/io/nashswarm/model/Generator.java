@@ -7,15 +7,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** Prompt in, streamed text out: prefill the prompt as one batch, then decode token by token. */
+/**
+ * Prompt in, streamed text out: prefill the prompt as one batch, then decode token by token.
+ * Without a tokenizer, prompts are token ids and the output is ids separated by spaces.
+ */
 public final class Generator {
     private final TransformerModel model;
     private final Tokenizer tokenizer;
 
+    /** @param tokenizer may be null: then only {@link #generate(int[], int, Sampler, boolean, Consumer)} works */
     public Generator(TransformerModel model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
-        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+        if (tokenizer != null && tokenizer.vocabSize() > model.config().vocabSize()) {
             throw new EngineException("tokenizer has " + tokenizer.vocabSize() + " tokens but the model has " + model.config().vocabSize());
         }
     }
@@ -34,6 +38,9 @@ public final class Generator {
 
     /** The prompt's ids as the model sees them (BOS first where the tokenizer wants it). */
     public int[] promptIds(String prompt) {
+        if (tokenizer == null) {
+            throw new EngineException("this model has no tokenizer: give one with -t, or give the prompt as token ids");
+        }
         int[] text = tokenizer.encode(prompt);
         if (!tokenizer.addBos() || tokenizer.bos() < 0) {
             return text;
@@ -49,7 +56,11 @@ public final class Generator {
      * EOS (unless {@code ignoreEos}), after maxNew tokens, or when the context is full.
      */
     public Result generate(String prompt, int maxNew, Sampler sampler, boolean ignoreEos, Consumer<String> out) {
-        int[] ids = promptIds(prompt);
+        return generate(promptIds(prompt), maxNew, sampler, ignoreEos, out);
+    }
+
+    /** As {@link #generate(String, int, Sampler, boolean, Consumer)} from token ids (BOS, if wanted, already included). */
+    public Result generate(int[] ids, int maxNew, Sampler sampler, boolean ignoreEos, Consumer<String> out) {
         int ctx = model.config().contextLength();
         if (ids.length == 0) {
             throw new EngineException("the prompt is empty and the tokenizer adds no BOS token; give a prompt");
@@ -62,7 +73,8 @@ public final class Generator {
         }
         int budget = Math.min(maxNew, ctx - ids.length + 1);
         InferenceState state = model.newState(Math.min(ctx, ids.length + budget));
-        Tokenizer.StreamDecoder decoder = tokenizer.streamDecoder();
+        Tokenizer.StreamDecoder decoder = tokenizer != null ? tokenizer.streamDecoder() : new IdPrinter();
+        int eosId = tokenizer != null ? tokenizer.eos() : -1;
         StringBuilder text = new StringBuilder();
         for (int id : ids) {
             emit(decoder.push(id), text, out);
@@ -76,7 +88,7 @@ public final class Generator {
         int[] one = new int[1];
         while (generated.size() < budget) {
             int next = sampler.sample(logits);
-            if (!ignoreEos && next == tokenizer.eos()) {
+            if (!ignoreEos && next == eosId) {
                 eos = true;
                 break;
             }
@@ -91,6 +103,23 @@ public final class Generator {
         emit(decoder.flush(), text, out);
         long t2 = System.nanoTime();
         return new Result(ids, generated.stream().mapToInt(Integer::intValue).toArray(), text.toString(), t1 - t0, t2 - t1, eos);
+    }
+
+    /** Without a tokenizer, text is the ids themselves. */
+    private static final class IdPrinter implements Tokenizer.StreamDecoder {
+        private boolean first = true;
+
+        @Override
+        public String push(int id) {
+            String s = (first ? "" : " ") + id;
+            first = false;
+            return s;
+        }
+
+        @Override
+        public String flush() {
+            return "";
+        }
     }
 
     private static void emit(String piece, StringBuilder text, Consumer<String> out) {

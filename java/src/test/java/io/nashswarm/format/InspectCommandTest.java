@@ -1,5 +1,7 @@
 package io.nashswarm.format;
 
+import io.nashswarm.cli.CliRun;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nashswarm.TestData;
@@ -22,27 +24,15 @@ class InspectCommandTest {
     @TempDir
     Path dir;
 
-    record Result(int code, String out, String err) {}
-
-    static synchronized Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun.Result run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void textReportListsConfigAndEveryTensor() throws Exception {
         Path model = dir.resolve("m.bin");
         Llama2cLoaderTest.write(model, 8, 12, 2, 2, 1, 5, 4, false, 3);
-        Result r = run("inspect", "-m", model.toString());
+        CliRun.Result r = run("inspect", "-m", model.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("format:       llama2.c"), r.out());
         assertTrue(r.out().contains("architecture: llama"), r.out());
@@ -58,7 +48,7 @@ class InspectCommandTest {
         Path hf = dir.resolve("gpt2");
         Files.createDirectory(hf);
         HfCheckpoints.writeGpt2(hf, new Random(1), SafetensorsDtype.BF16, "transformer.", false);
-        Result r = run("inspect", "-m", hf.toString(), "--json");
+        CliRun.Result r = run("inspect", "-m", hf.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("huggingface", j.get("format").asText());
@@ -90,7 +80,7 @@ class InspectCommandTest {
     void loadErrorsPrintTheFileAndTheProblem() {
         Path junk = dir.resolve("junk.bin");
         Fixtures.writeBytes(junk, "this is not a model at all, just text".getBytes(StandardCharsets.UTF_8));
-        Result r = run("inspect", "-m", junk.toString());
+        CliRun.Result r = run("inspect", "-m", junk.toString());
         assertEquals(1, r.code());
         assertEquals("error: " + junk + ": not a recognised model (expected a Hugging Face directory, a GGUF file or a llama2.c checkpoint)",
                 r.err().strip());
@@ -98,7 +88,7 @@ class InspectCommandTest {
 
         Path gguf = dir.resolve("t.gguf");
         Fixtures.writeBytes(gguf, new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 12, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
-        Result q = run("inspect", "-m", gguf.toString(), "--json");
+        CliRun.Result q = run("inspect", "-m", gguf.toString(), "--json");
         assertEquals(1, q.code());
         assertEquals("error: " + gguf + ": unsupported type Q4_K in tensor blk.0.attn_q.weight", q.err().strip());
     }
@@ -106,7 +96,7 @@ class InspectCommandTest {
     @Test
     void realModelJson() throws Exception {
         Path model = TestData.require("models/aidreams260K/aidreams260K.bin");
-        Result r = run("inspect", "--model", model.toString(), "--json");
+        CliRun.Result r = run("inspect", "--model", model.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals(512, j.get("config").get("vocabSize").asInt());

@@ -12,14 +12,14 @@ import java.util.List;
  * Outputs of llama2.c's reference {@code run.c}, recorded once from the real models and kept in
  * src/test/resources/oracle (only the numbers, never run.c's code).
  */
-final class RunCOracle {
+public final class RunCOracle {
     private RunCOracle() {}
 
-    record Logits(int[] ids, float[][] logits) {}
+    public record Logits(int[] ids, float[][] logits) {}
 
-    record Greedy(String prompt, int[] promptIds, int[] generatedIds, String text) {}
+    public record Greedy(String prompt, int[] promptIds, int[] generatedIds, String text) {}
 
-    static Logits logits(String resource) throws IOException {
+    public static Logits logits(String resource) throws IOException {
         int[] ids = null;
         List<float[]> rows = new ArrayList<>();
         for (String line : lines(resource)) {
@@ -37,7 +37,7 @@ final class RunCOracle {
         return new Logits(ids, rows.toArray(float[][]::new));
     }
 
-    static List<Greedy> greedy(String resource) throws IOException {
+    public static List<Greedy> greedy(String resource) throws IOException {
         List<Greedy> out = new ArrayList<>();
         String prompt = null;
         int[] promptIds = null, gen = null;
