@@ -64,6 +64,7 @@ public final class PerplexityCommand implements Callable<Integer> {
             if (protocol != Protocol.snippets) {
                 int c = ctx != null ? ctx : model.config().contextLength();
                 int s = stride != null ? stride : Math.max(1, c / 2);
+                Perplexity.checkWindows(model, c, s);
                 int[] ids = Perplexity.withBos(tokenizer, tokenizer.encode(text));
                 try (Progress p = Progress.bar("perplexity", ids.length - 1, "tok")) {
                     results.add(Perplexity.standard(model, ids, c, s, desc, p));

@@ -28,13 +28,7 @@ public final class Perplexity {
 
     public static PerplexityResult standard(TransformerModel model, int[] tokens, int ctx, int stride,
                                             String description, Progress progress) {
-        int max = model.config().contextLength();
-        if (ctx < 2 || ctx > max) {
-            throw new EngineException("--ctx must be in 2.." + max + " for this model, got " + ctx);
-        }
-        if (stride < 1 || stride > ctx) {
-            throw new EngineException("--stride must be in 1.." + ctx + ", got " + stride);
-        }
+        checkWindows(model, ctx, stride);
         if (tokens.length < 2) {
             throw new EngineException(description + ": the text has " + tokens.length + " tokens; need at least 2");
         }
@@ -63,6 +57,17 @@ public final class Perplexity {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new PerplexityResult("standard", description, tokens.length, scored, nll[0] / scored, ctx, stride, windows, seconds);
+    }
+
+    /** Rejects a window length or stride the model cannot run (callers check before starting progress output). */
+    public static void checkWindows(TransformerModel model, int ctx, int stride) {
+        int max = model.config().contextLength();
+        if (ctx < 2 || ctx > max) {
+            throw new EngineException("--ctx must be in 2.." + max + " for this model, got " + ctx);
+        }
+        if (stride < 1 || stride > ctx) {
+            throw new EngineException("--stride must be in 1.." + ctx + ", got " + stride);
+        }
     }
 
     /** The seeds' snippet protocol over the given lines (blank ones are skipped). */
