@@ -71,6 +71,7 @@ public final class PerplexityCommand implements Callable<Integer> {
                 }
             }
             if (protocol != Protocol.standard) {
+                Perplexity.checkSnippetLength(model, snippetTokens);
                 List<String> lines = text.lines().toList();
                 int count = (int) Math.min(snippetLines, lines.stream().filter(l -> !l.isBlank()).count());
                 try (Progress p = Progress.bar("snippets", count, "lines")) {

@@ -70,12 +70,16 @@ public final class Perplexity {
         }
     }
 
+    public static void checkSnippetLength(TransformerModel model, int maxTokens) {
+        if (maxTokens < 2 || maxTokens > model.config().contextLength()) {
+            throw new EngineException("--snippet-tokens must be in 2.." + model.config().contextLength() + ", got " + maxTokens);
+        }
+    }
+
     /** The seeds' snippet protocol over the given lines (blank ones are skipped). */
     public static PerplexityResult snippets(TransformerModel model, Tokenizer tokenizer, List<String> lines, int maxLines,
                                             int maxTokens, String description, Progress progress) {
-        if (maxTokens < 2 || maxTokens > model.config().contextLength()) {
-            throw new EngineException("snippet length must be in 2.." + model.config().contextLength() + ", got " + maxTokens);
-        }
+        checkSnippetLength(model, maxTokens);
         long t0 = System.nanoTime();
         List<int[]> snippets = snippetTokens(tokenizer, lines, maxLines, maxTokens);
         InferenceState state = model.newState(maxTokens);
