@@ -1,0 +1,314 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.EngineException;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Map;
+
+/**
+ * Mixed precision by group: each (row, group) has its own code width from {2, 4, 8}, with an fp16 scale
+ * per group, optional integer zeros, and an optional sparse list of outlier corrections.
+ * {@code w = s·(u − z) (+ correction)}; the symmetric zero is 2^(width−1).
+ *
+ * <h2>Sections (in this order; see {@link QuantType#sections})</h2>
+ * <ul>
+ *   <li>{@code map}: the width of group {@code i = row·G + group} (G = groups per row) in bits
+ *       {@code 2(i mod 4)..} of byte {@code i/4}: 0 = 2-bit, 1 = 4-bit, 2 = 8-bit (3 is invalid).</li>
+ *   <li>{@code codes}: row after row; within a row the 8-bit groups in ascending group order, then the
+ *       4-bit groups, then the 2-bit groups, each group in the unit layout of {@link PackedKernels}. Kernels
+ *       so stream each width without a branch per element.</li>
+ *   <li>{@code scales}: fp16, one per group, row after row, in the same (stored) order as the codes.</li>
+ *   <li>{@code zeros} (asymmetric only): one zero per group at the group's width, in stored order, packed
+ *       LSB-first across the whole tensor.</li>
+ *   <li>{@code outlier_rows} and {@code outliers} (only when there are outliers): int32 little-endian
+ *       start index of each row's outliers (rows + 1 entries, first 0, last = count), then per outlier
+ *       4 bytes: uint16 column and the fp16 correction added to the dequantized weight. Columns ascend
+ *       within a row; outliers need cols ≤ 65536.</li>
+ * </ul>
+ * The per-row offsets into codes and zeros follow from the map; they are recomputed on load (heap:
+ * 20 bytes per row) rather than stored.
+ */
+public final class MixedGroupMatrix extends PackedMatrix {
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Widths indexed by map value. */
+    private static final int[] WIDTH = {2, 4, 8};
+
+    private final MemorySegment map, codes, scales, zeros, outlierRows, outliers;
+    private final MixCounts counts;
+    /** Per row: byte offset of its codes, bit offset of its zeros, its 8-bit and 4-bit group counts. */
+    private final long[] codeOff, zeroBit;
+    private final int[] n8, n4;
+
+    private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections,
+                             long[] codeOff, long[] zeroBit, int[] n8, int[] n4) {
+        super(QuantType.MIXED, rows, cols, spec, counts, sections);
+        this.counts = counts;
+        this.map = sections().get(Section.MAP);
+        this.codes = sections().get(Section.CODES);
+        this.scales = sections().get(Section.SCALES);
+        this.zeros = sections().get(Section.ZEROS);
+        this.outlierRows = sections().get(Section.OUTLIER_ROWS);
+        this.outliers = sections().get(Section.OUTLIERS);
+        this.codeOff = codeOff;
+        this.zeroBit = zeroBit;
+        this.n8 = n8;
+        this.n4 = n4;
+        if (outliers != null) {
+            checkOutliers();
+        }
+    }
+
+    /**
+     * Wraps existing sections without copying. Reads the map once to validate it and to find each row's
+     * offsets; checks every section size against the table before touching codes.
+     *
+     * @throws EngineException on an invalid width in the map, a wrong section size or bad outlier entries
+     */
+    public static MixedGroupMatrix fromSections(int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
+        checkShape(QuantType.MIXED, rows, cols);
+        spec.check(QuantType.MIXED, cols);
+        MemorySegment map = sections.get(Section.MAP);
+        int groups = cols / spec.groupSize();
+        long mapBytes = QuantType.ceilDiv((long) rows * groups * 2, 8);
+        if (map == null || map.byteSize() != mapBytes) {
+            throw new EngineException("mixed " + rows + "x" + cols + " " + spec + ": section 'map' "
+                    + (map == null ? "is missing" : "has " + map.byteSize() + " bytes, expected " + mapBytes));
+        }
+        long[] codeOff = new long[rows + 1], zeroBit = new long[rows + 1];
+        int[] n8 = new int[rows], n4 = new int[rows];
+        long c2 = 0, c4 = 0, c8 = 0;
+        for (int r = 0; r < rows; r++) {
+            int[] count = new int[3];
+            for (int gi = 0; gi < groups; gi++) {
+                long i = (long) r * groups + gi;
+                int w = (map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3;
+                if (w == 3) {
+                    throw new EngineException("mixed matrix map: invalid width code 3 at row " + r + ", group " + gi + " (0=2-bit, 1=4-bit, 2=8-bit)");
+                }
+                count[w]++;
+            }
+            n8[r] = count[2];
+            n4[r] = count[1];
+            c2 += count[0];
+            c4 += count[1];
+            c8 += count[2];
+            long widthSum = 2L * count[0] + 4L * count[1] + 8L * count[2];
+            codeOff[r + 1] = codeOff[r] + widthSum * spec.groupSize() / 8;
+            zeroBit[r + 1] = zeroBit[r] + widthSum;
+        }
+        MemorySegment out = sections.get(Section.OUTLIERS);
+        long nOut = out == null ? 0 : out.byteSize() / 4;
+        if (out != null && out.byteSize() % 4 != 0) {
+            throw new EngineException("mixed matrix: section 'outliers' has " + out.byteSize() + " bytes, not a multiple of 4");
+        }
+        MixCounts counts = new MixCounts(c2, c4, c8, nOut);
+        return new MixedGroupMatrix(rows, cols, spec, counts, sections, codeOff, zeroBit, n8, n4);
+    }
+
+    private void checkOutliers() {
+        if (cols > 65536) {
+            throw new EngineException("mixed matrix outliers store uint16 columns; cols " + cols + " > 65536");
+        }
+        long n = counts.outliers();
+        int prevEnd = 0;
+        for (int r = 0; r < rows; r++) {
+            int start = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1);
+            if (start != prevEnd || end < start || end > n) {
+                throw new EngineException("mixed matrix: outlier_rows[" + r + "] = " + start + ".." + end + " is not a valid range of " + n + " outliers");
+            }
+            int prevCol = -1;
+            for (int k = start; k < end; k++) {
+                int c = outlierCol(k);
+                if (c <= prevCol || c >= cols) {
+                    throw new EngineException("mixed matrix: outlier " + k + " of row " + r + " has column " + c + " (columns must ascend and be < " + cols + ")");
+                }
+                prevCol = c;
+            }
+            prevEnd = end;
+        }
+        if (prevEnd != n) {
+            throw new EngineException("mixed matrix: outlier_rows ends at " + prevEnd + " but there are " + n + " outliers");
+        }
+    }
+
+    private int outlierCol(long k) {
+        return outliers.get(U16, 4 * k) & 0xFFFF;
+    }
+
+    private float outlierValue(long k) {
+        return PackedKernels.f16(outliers, 4 * k + 2);
+    }
+
+    public MixCounts counts() {
+        return counts;
+    }
+
+    /** Width (2, 4 or 8) of group {@code gi} of row {@code r}. */
+    public int width(int r, int gi) {
+        long i = (long) r * groupsPerRow + gi;
+        return WIDTH[(map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3];
+    }
+
+    /** Scale of (logical) group {@code gi} of row {@code r}. */
+    public float scale(int r, int gi) {
+        return PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + storedIndex(r, gi)));
+    }
+
+    /** Unsigned zero of group {@code gi} of row {@code r} (2^(width−1) when symmetric). */
+    public int zero(int r, int gi) {
+        int bits = width(r, gi);
+        if (zeros == null) {
+            return 1 << (bits - 1);
+        }
+        int k = storedIndex(r, gi);
+        // Zeros of wider groups come first: 8 bits each for the 8-bit run, 4 for the 4-bit run.
+        long bit = zeroBit[r] + switch (bits) {
+            case 8 -> 8L * k;
+            case 4 -> 8L * n8[r] + 4L * (k - n8[r]);
+            default -> 8L * n8[r] + 4L * n4[r] + 2L * (k - n8[r] - n4[r]);
+        };
+        return Packing.readBits(zeros, bit, bits);
+    }
+
+    /** Position of group gi among row r's groups in stored order. */
+    private int storedIndex(int r, int gi) {
+        int bits = width(r, gi), before = 0;
+        for (int j = 0; j < groupsPerRow; j++) {
+            int wj = width(r, j);
+            if (wj > bits || (wj == bits && j < gi)) {
+                before++;
+            }
+        }
+        return before;
+    }
+
+    @Override
+    boolean needsGroupSums() {
+        return true;
+    }
+
+    @Override
+    Object scratch() {
+        return new int[groupsPerRow];
+    }
+
+    /** Fills {@code order} with row r's group indices in stored order: 8-bit, then 4-bit, then 2-bit groups. */
+    private void storedOrder(int r, int[] order) {
+        int i8 = 0, i4 = n8[r], i2 = n8[r] + n4[r];
+        long base = (long) r * groupsPerRow;
+        for (int gi = 0; gi < groupsPerRow; gi++) {
+            long i = base + gi;
+            switch ((map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3) {
+                case 2 -> order[i8++] = gi;
+                case 1 -> order[i4++] = gi;
+                default -> order[i2++] = gi;
+            }
+        }
+    }
+
+    /** The run of {@code bits}-bit groups of row r (which must have at least one). */
+    private GroupRun run(int r, int bits, int[] order) {
+        int first = switch (bits) {
+            case 8 -> 0;
+            case 4 -> n8[r];
+            default -> n8[r] + n4[r];
+        };
+        int groups = switch (bits) {
+            case 8 -> n8[r];
+            case 4 -> n4[r];
+            default -> groupsPerRow - n8[r] - n4[r];
+        };
+        long code = codeOff[r] + switch (bits) {
+            case 8 -> 0L;
+            case 4 -> (long) n8[r] * g;
+            default -> (long) n8[r] * g + (long) n4[r] * g / 2;
+        };
+        long zb = zeroBit[r] + 8L * (bits <= 4 ? n8[r] : 0) + 4L * (bits == 2 ? n4[r] : 0);
+        float kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
+        return new GroupRun(codes, code, groups, scales, 2 * ((long) r * groupsPerRow + first), 2,
+                zeros, zb, bits, kernelZero, order, first);
+    }
+
+    @Override
+    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
+        int[] order = (int[]) scratch;
+        storedOrder(r, order);
+        float y = 0f;
+        if (n8[r] > 0) {
+            y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, xsum, xsBase);
+        }
+        if (n4[r] > 0) {
+            y += PackedKernels.dot4(run(r, 4, order), g, x, xBase, xsum, xsBase);
+        }
+        if (n8[r] + n4[r] < groupsPerRow) {
+            y += PackedKernels.dot2(run(r, 2, order), g, x, xBase, xsum, xsBase);
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                y += outlierValue(k) * x[xBase + outlierCol(k)];
+            }
+        }
+        return y;
+    }
+
+    @Override
+    void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
+        int[] order = (int[]) scratch;
+        storedOrder(r, order);
+        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+        for (int bits : WIDTH) {
+            boolean any = switch (bits) {
+                case 8 -> n8[r] > 0;
+                case 4 -> n4[r] > 0;
+                default -> n8[r] + n4[r] < groupsPerRow;
+            };
+            if (any) {
+                PackedKernels.dot4x(bits, run(r, bits, order), g, x, xb, xsum, xs, out);
+                y0 += out[0];
+                y1 += out[1];
+                y2 += out[2];
+                y3 += out[3];
+            }
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                float v = outlierValue(k);
+                int c = outlierCol(k);
+                y0 += v * x[xb[0] + c];
+                y1 += v * x[xb[1] + c];
+                y2 += v * x[xb[2] + c];
+                y3 += v * x[xb[3] + c];
+            }
+        }
+        out[0] = y0;
+        out[1] = y1;
+        out[2] = y2;
+        out[3] = y3;
+    }
+
+    @Override
+    public void dequantizeRow(int r, float[] out, int off) {
+        int[] order = new int[groupsPerRow];
+        storedOrder(r, order);
+        long code = codeOff[r], zb = zeroBit[r];
+        for (int k = 0; k < groupsPerRow; k++) {
+            int gi = order[k];
+            int bits = width(r, gi);
+            float s = PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + k));
+            int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, zb, bits);
+            for (int i = 0; i < g; i++) {
+                out[off + gi * g + i] = s * (Packing.code(codes, code, bits, i) - z);
+            }
+            code += (long) g * bits / 8;
+            zb += bits;
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                out[off + outlierCol(k)] += outlierValue(k);
+            }
+        }
+    }
+}
