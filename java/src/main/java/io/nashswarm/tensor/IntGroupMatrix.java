@@ -14,7 +14,7 @@ import java.util.Map;
  * <h2>Sections</h2>
  * <ul>
  *   <li>{@code codes}: {@code rows·cols·bits/8} bytes, row after row, each row in the unit layout of
- *       {@link PackedKernels} (8-byte units; 8-bit codes stored as {@code u − 128}).</li>
+ *       {@link Packing} (8-byte units; 8-bit codes stored as {@code u − 128}).</li>
  *   <li>{@code scales}: fp16 little-endian, one per group in row-major (row, group) order
  *       ({@code rows·cols/groupSize} of them), or a single one for a per-tensor spec.</li>
  *   <li>{@code zeros} (asymmetric only): one {@code bits}-bit unsigned zero per scale, in the same

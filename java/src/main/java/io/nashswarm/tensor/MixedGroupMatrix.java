@@ -17,7 +17,7 @@ import java.util.Map;
  *   <li>{@code map}: the width of group {@code i = row·G + group} (G = groups per row) in bits
  *       {@code 2(i mod 4)..} of byte {@code i/4}: 0 = 2-bit, 1 = 4-bit, 2 = 8-bit (3 is invalid).</li>
  *   <li>{@code codes}: row after row; within a row the 8-bit groups in ascending group order, then the
- *       4-bit groups, then the 2-bit groups, each group in the unit layout of {@link PackedKernels}. Kernels
+ *       4-bit groups, then the 2-bit groups, each group in the unit layout of {@link Packing}. Kernels
  *       so stream each width without a branch per element.</li>
  *   <li>{@code scales}: fp16, one per group, row after row, in the same (stored) order as the codes.</li>
  *   <li>{@code zeros} (asymmetric only): one zero per group at the group's width, in stored order, packed
@@ -190,23 +190,32 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return true;
     }
 
+    /** Per-call scratch: a row's groups in stored order, and a cursor per map code. */
+    private record Scratch(int[] order, int[] cursor) {}
+
     @Override
     Object scratch() {
-        return new int[groupsPerRow];
+        return new Scratch(new int[groupsPerRow], new int[4]);
     }
 
-    /** Fills {@code order} with row r's group indices in stored order: 8-bit, then 4-bit, then 2-bit groups. */
-    private void storedOrder(int r, int[] order) {
-        int i8 = 0, i4 = n8[r], i2 = n8[r] + n4[r];
-        long base = (long) r * groupsPerRow;
-        for (int gi = 0; gi < groupsPerRow; gi++) {
-            long i = base + gi;
-            switch ((map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3) {
-                case 2 -> order[i8++] = gi;
-                case 1 -> order[i4++] = gi;
-                default -> order[i2++] = gi;
+    /**
+     * Fills {@code order} with row r's group indices in stored order (8-bit, then 4-bit, then 2-bit
+     * groups), reading the map a byte (four groups) at a time: this runs once per row per product.
+     */
+    private int[] storedOrder(int r, Scratch s) {
+        int[] order = s.order(), cur = s.cursor();
+        cur[2] = 0;
+        cur[1] = n8[r];
+        cur[0] = n8[r] + n4[r];
+        long i = (long) r * groupsPerRow;
+        for (int gi = 0; gi < groupsPerRow; ) {
+            int phase = (int) (i & 3);
+            int b = (map.get(ValueLayout.JAVA_BYTE, i >>> 2) & 0xFF) >>> (2 * phase);
+            for (int t = Math.min(4 - phase, groupsPerRow - gi); t > 0; t--, gi++, i++, b >>>= 2) {
+                order[cur[b & 3]++] = gi;
             }
         }
+        return order;
     }
 
     /** The run of {@code bits}-bit groups of row r (which must have at least one). */
@@ -234,8 +243,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     @Override
     float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
-        int[] order = (int[]) scratch;
-        storedOrder(r, order);
+        int[] order = storedOrder(r, (Scratch) scratch);
         float y = 0f;
         if (n8[r] > 0) {
             y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, xsum, xsBase);
@@ -256,8 +264,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     @Override
     void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
-        int[] order = (int[]) scratch;
-        storedOrder(r, order);
+        int[] order = storedOrder(r, (Scratch) scratch);
         float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
         for (int bits : WIDTH) {
             boolean any = switch (bits) {
@@ -291,8 +298,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     @Override
     public void dequantizeRow(int r, float[] out, int off) {
-        int[] order = new int[groupsPerRow];
-        storedOrder(r, order);
+        int[] order = storedOrder(r, (Scratch) scratch());
         long code = codeOff[r], zb = zeroBit[r];
         for (int k = 0; k < groupsPerRow; k++) {
             int gi = order[k];

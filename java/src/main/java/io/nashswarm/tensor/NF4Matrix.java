@@ -9,7 +9,7 @@ import java.util.Map;
  *
  * <h2>Sections</h2>
  * <ul>
- *   <li>{@code codes}: {@code rows·cols/2} bytes, the 4-bit unit layout of {@link PackedKernels}.</li>
+ *   <li>{@code codes}: {@code rows·cols/2} bytes, the 4-bit unit layout of {@link Packing}.</li>
  *   <li>{@code scales}: fp16 absmax per group, row-major (or one for a per-tensor spec).</li>
  * </ul>
  * The kernel looks codes up with two 8-entry permutes and a blend; that costs about twice an int4

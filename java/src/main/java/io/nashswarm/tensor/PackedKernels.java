@@ -13,15 +13,12 @@ import java.nio.ByteOrder;
 /**
  * Fused dequantize-and-dot kernels over packed codes, shared by the packed matrices.
  *
- * <h2>Code layout (all packed types; scalar reference in {@link Packing})</h2>
- * A run of codes is a sequence of 8-byte units. A unit holds {@code 8·P} consecutive weights, where
- * {@code P = 8 / bits} codes share a byte: byte {@code j} of the unit holds weight {@code 8k + j} of
- * the unit in bits {@code [bits·k, bits·k + bits)}, for {@code k < P}. So one 8-byte load, zero-extended
- * to eight int lanes, yields plane {@code k} (eight consecutive weights) with one shift and one mask, and
- * each plane meets a contiguous slice of {@code x}. 8-bit codes are stored as signed bytes
- * {@code q = u − 128} so that they convert to float with one sign-extending conversion.
- * Groups are multiples of 32 weights ("superunits": 32, 16 and 8 bytes at 8, 4 and 2 bits), so units
- * never straddle groups.
+ * <h2>Code layout</h2>
+ * See {@link Packing}: 8-byte units where byte j holds weight 8k + j in bit field k. One 8-byte load,
+ * zero-extended to eight int lanes, yields field k (eight consecutive weights) with one shift and one
+ * mask, and each meets a contiguous slice of {@code x}. 8-bit codes are stored as signed bytes
+ * {@code u − 128} so that one sign-extending conversion makes them floats. The kernels step by
+ * "superunits" of 32 weights (32, 16 and 8 bytes at 8, 4 and 2 bits).
  *
  * <h2>Arithmetic</h2>
  * With {@code w = s·(u − z)}, a group contributes {@code s·(Σ u·x − z·Σ x)}; {@code Σ x} per group is
@@ -210,50 +207,30 @@ final class PackedKernels {
     /**
      * Like {@link #dot} for four input vectors at once (x offsets {@code xb[0..3]}, group sums at
      * {@code xs[0..3]}); each superunit is decoded once and used four times. Results go to {@code out[0..3]}.
+     * {@code bits} 0 means NF4. One loop per width: a decoder chosen inside the loop would merge vector
+     * values across branches, which the JIT cannot keep in registers (measured 5× slower).
      */
     static void dot4x(int bits, GroupRun run, int g, float[] x, int[] xb, float[] xsum, int[] xs, float[] out) {
+        switch (bits) {
+            case 8 -> batch8(run, g, x, xb, xsum, xs, out);
+            case 4 -> batch4(run, g, x, xb, xsum, xs, out);
+            case 2 -> batch2(run, g, x, xb, xsum, xs, out);
+            case 0 -> batchNf4(run, g, x, xb, xsum, xs, out);
+            default -> throw new IllegalArgumentException("no kernel for " + bits + "-bit codes");
+        }
+    }
+
+    private static void batch8(GroupRun run, int g, float[] x, int[] xb, float[] xsum, int[] xs, float[] out) {
         MemorySegment codes = run.codes(), scales = run.scales();
         long o = run.codeOff(), so = run.scaleOff(), zb = run.zeroBit();
-        int step = bits == 0 ? 16 : SUPER * bits / 8; // bits 0: NF4, 4-bit indices
         int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
         int gi = run.groupAt(0), xo = gi * g;
-        int x0 = xb[0], x1 = xb[1], x2 = xb[2], x3 = xb[3];
+        int x0 = xb[0], x1 = xb[1], x2 = xb[2], x3 = xb[3], xs0 = xs[0], xs1 = xs[1], xs2 = xs[2], xs3 = xs[3];
         FloatVector zero = FloatVector.zero(F);
         FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero, acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
         float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
-        for (int su = 0; su < total; su++, o += step) {
-            FloatVector d0, d1, d2, d3;
-            // Loop-invariant switch: the JIT unswitches it, leaving one decoder per loop copy.
-            switch (bits) {
-                case 8 -> {
-                    d0 = b2f(codes, o);
-                    d1 = b2f(codes, o + 8);
-                    d2 = b2f(codes, o + 16);
-                    d3 = b2f(codes, o + 24);
-                }
-                case 4 -> {
-                    IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
-                    d0 = i2f(v.and(0xF));
-                    d1 = i2f(v.lanewise(VectorOperators.LSHR, 4));
-                    d2 = i2f(w.and(0xF));
-                    d3 = i2f(w.lanewise(VectorOperators.LSHR, 4));
-                }
-                case 2 -> {
-                    IntVector v = b2i(codes, o);
-                    d0 = i2f(v.and(3));
-                    d1 = i2f(v.lanewise(VectorOperators.LSHR, 2).and(3));
-                    d2 = i2f(v.lanewise(VectorOperators.LSHR, 4).and(3));
-                    d3 = i2f(v.lanewise(VectorOperators.LSHR, 6));
-                }
-                case 0 -> { // NF4 (codebook), see dotNf4
-                    IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
-                    d0 = nf4(v.and(0xF));
-                    d1 = nf4(v.lanewise(VectorOperators.LSHR, 4));
-                    d2 = nf4(w.and(0xF));
-                    d3 = nf4(w.lanewise(VectorOperators.LSHR, 4));
-                }
-                default -> throw new IllegalArgumentException("no kernel for " + bits + "-bit codes");
-            }
+        for (int su = 0; su < total; su++, o += 32) {
+            FloatVector d0 = b2f(codes, o), d1 = b2f(codes, o + 8), d2 = b2f(codes, o + 16), d3 = b2f(codes, o + 24);
             p0 = dot32(d0, d1, d2, d3, x, x0 + xo, p0);
             p1 = dot32(d0, d1, d2, d3, x, x1 + xo, p1);
             p2 = dot32(d0, d1, d2, d3, x, x2 + xo, p2);
@@ -265,14 +242,160 @@ final class PackedKernels {
                 acc1 = p1.fma(s, acc1);
                 acc2 = p2.fma(s, acc2);
                 acc3 = p3.fma(s, acc3);
-                float z = bits == 0 ? 0f : run.zeros() == null ? run.zConst() : Packing.readBits(run.zeros(), zb, bits) - (bits == 8 ? 128 : 0);
+                float z = run.zeros() == null ? run.zConst() : Packing.readBits(run.zeros(), zb, 8) - 128;
                 if (z != 0f) {
                     float sz = f16(scales, so) * z;
-                    c0 += sz * xsum[xs[0] + gi];
-                    c1 += sz * xsum[xs[1] + gi];
-                    c2 += sz * xsum[xs[2] + gi];
-                    c3 += sz * xsum[xs[3] + gi];
+                    c0 += sz * xsum[xs0 + gi];
+                    c1 += sz * xsum[xs1 + gi];
+                    c2 += sz * xsum[xs2 + gi];
+                    c3 += sz * xsum[xs3 + gi];
                 }
+                p0 = zero;
+                p1 = zero;
+                p2 = zero;
+                p3 = zero;
+                left = spg;
+                so += run.scaleStep();
+                zb += run.zeroStep();
+                if (++k < run.groups()) {
+                    gi = run.groupAt(k);
+                    xo = gi * g;
+                }
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD) - c0;
+        out[1] = acc1.reduceLanes(VectorOperators.ADD) - c1;
+        out[2] = acc2.reduceLanes(VectorOperators.ADD) - c2;
+        out[3] = acc3.reduceLanes(VectorOperators.ADD) - c3;
+    }
+
+    private static void batch4(GroupRun run, int g, float[] x, int[] xb, float[] xsum, int[] xs, float[] out) {
+        MemorySegment codes = run.codes(), scales = run.scales();
+        long o = run.codeOff(), so = run.scaleOff(), zb = run.zeroBit();
+        int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
+        int gi = run.groupAt(0), xo = gi * g;
+        int x0 = xb[0], x1 = xb[1], x2 = xb[2], x3 = xb[3], xs0 = xs[0], xs1 = xs[1], xs2 = xs[2], xs3 = xs[3];
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero, acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+        for (int su = 0; su < total; su++, o += 16) {
+            IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
+            FloatVector d0 = i2f(v.and(0xF)), d1 = i2f(v.lanewise(VectorOperators.LSHR, 4));
+            FloatVector d2 = i2f(w.and(0xF)), d3 = i2f(w.lanewise(VectorOperators.LSHR, 4));
+            p0 = dot32(d0, d1, d2, d3, x, x0 + xo, p0);
+            p1 = dot32(d0, d1, d2, d3, x, x1 + xo, p1);
+            p2 = dot32(d0, d1, d2, d3, x, x2 + xo, p2);
+            p3 = dot32(d0, d1, d2, d3, x, x3 + xo, p3);
+            xo += 32;
+            if (--left == 0) {
+                FloatVector s = FloatVector.broadcast(F, f16(scales, so));
+                acc0 = p0.fma(s, acc0);
+                acc1 = p1.fma(s, acc1);
+                acc2 = p2.fma(s, acc2);
+                acc3 = p3.fma(s, acc3);
+                float z = run.zeros() == null ? run.zConst() : Packing.readBits(run.zeros(), zb, 4);
+                if (z != 0f) {
+                    float sz = f16(scales, so) * z;
+                    c0 += sz * xsum[xs0 + gi];
+                    c1 += sz * xsum[xs1 + gi];
+                    c2 += sz * xsum[xs2 + gi];
+                    c3 += sz * xsum[xs3 + gi];
+                }
+                p0 = zero;
+                p1 = zero;
+                p2 = zero;
+                p3 = zero;
+                left = spg;
+                so += run.scaleStep();
+                zb += run.zeroStep();
+                if (++k < run.groups()) {
+                    gi = run.groupAt(k);
+                    xo = gi * g;
+                }
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD) - c0;
+        out[1] = acc1.reduceLanes(VectorOperators.ADD) - c1;
+        out[2] = acc2.reduceLanes(VectorOperators.ADD) - c2;
+        out[3] = acc3.reduceLanes(VectorOperators.ADD) - c3;
+    }
+
+    private static void batch2(GroupRun run, int g, float[] x, int[] xb, float[] xsum, int[] xs, float[] out) {
+        MemorySegment codes = run.codes(), scales = run.scales();
+        long o = run.codeOff(), so = run.scaleOff(), zb = run.zeroBit();
+        int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
+        int gi = run.groupAt(0), xo = gi * g;
+        int x0 = xb[0], x1 = xb[1], x2 = xb[2], x3 = xb[3], xs0 = xs[0], xs1 = xs[1], xs2 = xs[2], xs3 = xs[3];
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero, acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+        for (int su = 0; su < total; su++, o += 8) {
+            IntVector v = b2i(codes, o);
+            FloatVector d0 = i2f(v.and(3)), d1 = i2f(v.lanewise(VectorOperators.LSHR, 2).and(3));
+            FloatVector d2 = i2f(v.lanewise(VectorOperators.LSHR, 4).and(3)), d3 = i2f(v.lanewise(VectorOperators.LSHR, 6));
+            p0 = dot32(d0, d1, d2, d3, x, x0 + xo, p0);
+            p1 = dot32(d0, d1, d2, d3, x, x1 + xo, p1);
+            p2 = dot32(d0, d1, d2, d3, x, x2 + xo, p2);
+            p3 = dot32(d0, d1, d2, d3, x, x3 + xo, p3);
+            xo += 32;
+            if (--left == 0) {
+                FloatVector s = FloatVector.broadcast(F, f16(scales, so));
+                acc0 = p0.fma(s, acc0);
+                acc1 = p1.fma(s, acc1);
+                acc2 = p2.fma(s, acc2);
+                acc3 = p3.fma(s, acc3);
+                float z = run.zeros() == null ? run.zConst() : Packing.readBits(run.zeros(), zb, 2);
+                if (z != 0f) {
+                    float sz = f16(scales, so) * z;
+                    c0 += sz * xsum[xs0 + gi];
+                    c1 += sz * xsum[xs1 + gi];
+                    c2 += sz * xsum[xs2 + gi];
+                    c3 += sz * xsum[xs3 + gi];
+                }
+                p0 = zero;
+                p1 = zero;
+                p2 = zero;
+                p3 = zero;
+                left = spg;
+                so += run.scaleStep();
+                zb += run.zeroStep();
+                if (++k < run.groups()) {
+                    gi = run.groupAt(k);
+                    xo = gi * g;
+                }
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD) - c0;
+        out[1] = acc1.reduceLanes(VectorOperators.ADD) - c1;
+        out[2] = acc2.reduceLanes(VectorOperators.ADD) - c2;
+        out[3] = acc3.reduceLanes(VectorOperators.ADD) - c3;
+    }
+
+    private static void batchNf4(GroupRun run, int g, float[] x, int[] xb, float[] xsum, int[] xs, float[] out) {
+        MemorySegment codes = run.codes(), scales = run.scales();
+        long o = run.codeOff(), so = run.scaleOff(), zb = run.zeroBit();
+        int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
+        int gi = run.groupAt(0), xo = gi * g;
+        int x0 = xb[0], x1 = xb[1], x2 = xb[2], x3 = xb[3], xs0 = xs[0], xs1 = xs[1], xs2 = xs[2], xs3 = xs[3];
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero, acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+        for (int su = 0; su < total; su++, o += 16) {
+            IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
+            FloatVector d0 = nf4(v.and(0xF)), d1 = nf4(v.lanewise(VectorOperators.LSHR, 4));
+            FloatVector d2 = nf4(w.and(0xF)), d3 = nf4(w.lanewise(VectorOperators.LSHR, 4));
+            p0 = dot32(d0, d1, d2, d3, x, x0 + xo, p0);
+            p1 = dot32(d0, d1, d2, d3, x, x1 + xo, p1);
+            p2 = dot32(d0, d1, d2, d3, x, x2 + xo, p2);
+            p3 = dot32(d0, d1, d2, d3, x, x3 + xo, p3);
+            xo += 32;
+            if (--left == 0) {
+                FloatVector s = FloatVector.broadcast(F, f16(scales, so));
+                acc0 = p0.fma(s, acc0);
+                acc1 = p1.fma(s, acc1);
+                acc2 = p2.fma(s, acc2);
+                acc3 = p3.fma(s, acc3);
+                // NF4 has no zero term.
                 p0 = zero;
                 p1 = zero;
                 p2 = zero;

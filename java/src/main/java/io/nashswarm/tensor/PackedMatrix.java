@@ -11,7 +11,7 @@ import java.util.SequencedMap;
 
 /**
  * A weight matrix whose weights stay packed (integer codes or codebook indices with fp16 scales) and
- * whose kernels compute on the packed bits; see {@link PackedKernels} for the code layout.
+ * whose kernels compute on the packed bits; see {@link Packing} for the code layout.
  *
  * <h2>Storage contract (for file formats)</h2>
  * A packed matrix is fully described by

@@ -4,8 +4,22 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The packed code layout, element by element (see {@link PackedKernels} for the layout and the vector
- * kernels): quantizers pack with it, {@code dequantizeRow} and tests read with it.
+ * The packed code layout of every packed type, element by element: quantizers pack with it,
+ * {@code dequantizeRow} and tests read with it; the vector kernels read the same bytes a unit at a time.
+ *
+ * <h2>Layout</h2>
+ * A run of {@code bits}-bit codes (a row, or one width's groups of a mixed row) is a sequence of 8-byte
+ * units. A unit holds {@code 8·P} consecutive weights, {@code P = 8 / bits}: byte {@code j} of the unit
+ * holds weight {@code 8k + j} of the unit in bits {@code [bits·k, bits·k + bits)}, k = 0..P−1. So:
+ * <ul>
+ *   <li>8-bit: byte j = weight j, stored as the signed byte {@code u − 128};</li>
+ *   <li>4-bit: 16 weights per unit, byte j = weight j (low nibble) and weight j + 8 (high nibble);</li>
+ *   <li>2-bit: 32 weights per unit, byte j = weights j, j+8, j+16, j+24 from the low bits up.</li>
+ * </ul>
+ * Weight {@code i} of a run is in byte {@code (i / (8P))·8 + i mod 8} at bit {@code bits·((i / 8) mod P)}.
+ * Runs are whole groups and groups are multiples of 32 weights, so no unit straddles two groups.
+ * Bit fields (zeros, maps) are packed LSB-first: field {@code i} of width {@code w} starts at bit {@code i·w}
+ * (of the section, or as stated by the type).
  */
 public final class Packing {
     private Packing() {}
