@@ -190,32 +190,57 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return true;
     }
 
-    /** Per-call scratch: a row's groups in stored order, and a cursor per map code. */
-    private record Scratch(int[] order, int[] cursor) {}
+    /** Per-call scratch: a row's groups in stored order. */
+    private record Scratch(int[] order) {}
 
     @Override
     Object scratch() {
-        return new Scratch(new int[groupsPerRow], new int[4]);
+        return new Scratch(new int[groupsPerRow]);
     }
 
+    private static final long EVEN = 0x5555555555555555L;
+
     /**
-     * Fills {@code order} with row r's group indices in stored order (8-bit, then 4-bit, then 2-bit
-     * groups), reading the map a byte (four groups) at a time: this runs once per row per product.
+     * Fills the scratch order with row r's group indices in stored order (8-bit, then 4-bit, then 2-bit
+     * groups). This runs once per row per product, so it works 32 map entries at a time: one bit mask
+     * per width, walked with trailing-zero counts (no branch or memory dependency per group).
      */
     private int[] storedOrder(int r, Scratch s) {
-        int[] order = s.order(), cur = s.cursor();
-        cur[2] = 0;
-        cur[1] = n8[r];
-        cur[0] = n8[r] + n4[r];
-        long i = (long) r * groupsPerRow;
-        for (int gi = 0; gi < groupsPerRow; ) {
-            int phase = (int) (i & 3);
-            int b = (map.get(ValueLayout.JAVA_BYTE, i >>> 2) & 0xFF) >>> (2 * phase);
-            for (int t = Math.min(4 - phase, groupsPerRow - gi); t > 0; t--, gi++, i++, b >>>= 2) {
-                order[cur[b & 3]++] = gi;
+        int[] order = s.order();
+        int i8 = 0, i4 = n8[r], i2 = n8[r] + n4[r];
+        long rowBit = 2L * r * groupsPerRow;
+        for (int g0 = 0; g0 < groupsPerRow; g0 += 32) {
+            int n = Math.min(32, groupsPerRow - g0);
+            long v = mapBits(rowBit + 2L * g0, n);
+            long lo = v & EVEN, hi = (v >>> 1) & EVEN;
+            long valid = n == 32 ? EVEN : EVEN & ((1L << (2 * n)) - 1);
+            for (long m = hi & ~lo; m != 0; m &= m - 1) {
+                order[i8++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+            for (long m = lo & ~hi; m != 0; m &= m - 1) {
+                order[i4++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+            for (long m = ~(lo | hi) & valid; m != 0; m &= m - 1) {
+                order[i2++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
             }
         }
         return order;
+    }
+
+    /** {@code 2n} map bits (n ≤ 32 entries) from bit {@code bitOff}, LSB first. */
+    private long mapBits(long bitOff, int n) {
+        long at = bitOff >>> 3;
+        int sh = (int) (bitOff & 7);
+        int bytes = (sh + 2 * n + 7) >>> 3; // up to 9
+        long v = 0;
+        for (int b = 0; b < Math.min(bytes, 8); b++) {
+            v |= (map.get(ValueLayout.JAVA_BYTE, at + b) & 0xFFL) << (8 * b);
+        }
+        v >>>= sh;
+        if (bytes == 9) {
+            v |= (map.get(ValueLayout.JAVA_BYTE, at + 8) & 0xFFL) << (64 - sh);
+        }
+        return n == 32 ? v : v & ((1L << (2 * n)) - 1);
     }
 
     /** The run of {@code bits}-bit groups of row r (which must have at least one). */

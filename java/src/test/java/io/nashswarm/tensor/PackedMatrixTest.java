@@ -198,6 +198,31 @@ class PackedMatrixTest {
     }
 
     @Test
+    void mixedMapsLongerThanAWordAtUnalignedRowOffsets() {
+        // 37 and 70 groups per row: map rows start at odd bit offsets and span several 64-bit words.
+        for (int cols : new int[] {37 * 32, 70 * 32}) {
+            int rows = 5, groups = cols / 32;
+            float[][] w = weights(rows, cols, 32, cols);
+            byte[] widths = randomWidths(rows * groups, cols + 1);
+            MixedGroupMatrix m = MixedQuantizer.quantize(RowSource.of(w), GroupSpec.asymmetric(32), widths, null, ScaleRule.MINMAX, Arena.ofAuto());
+            checkProducts(m, "mixed " + groups + " groups/row", cols + 2);
+            for (int i = 0; i < widths.length; i++) {
+                assertEquals(widths[i], m.width(i / groups, i % groups));
+            }
+            // Independent of the row decoding the kernels share with dequantizeRow: every weight is within
+            // half a step of the original, with the step of its own group (looked up by position).
+            float[][] q = PackedReference.dequantize(m);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    float step = Math.abs(m.scale(r, c / 32));
+                    assertTrue(Math.abs(q[r][c] - w[r][c]) <= step / 2 + 1e-6 * Math.abs(w[r][c]) + 1e-45,
+                            "row " + r + " col " + c + ": " + w[r][c] + " -> " + q[r][c] + " (step " + step + ")");
+                }
+            }
+        }
+    }
+
+    @Test
     void mixedRowsOfASingleWidthAndAllWidths() {
         int rows = 3, cols = 192, g = 64;
         float[][] w = weights(rows, cols, 32, 9);
