@@ -63,15 +63,14 @@ public final class MixedQuantizer {
         MixCounts counts = new MixCounts(c2, c4, c8, out.length);
         Map<String, MemorySegment> sections = RtnQuantizer.allocate(arena, QuantType.MIXED.sections(rows, cols, spec, counts));
 
-        // Row offsets in codes and zeros follow from the widths (the same rule the matrix uses on load).
-        long[] codeOff = new long[rows + 1], zeroBit = new long[rows + 1];
+        // Row offsets in codes follow from the widths (the same rule the matrix uses on load).
+        long[] codeOff = new long[rows + 1];
         for (int r = 0; r < rows; r++) {
             long sum = 0;
             for (int gi = 0; gi < groups; gi++) {
                 sum += widths[r * groups + gi];
             }
             codeOff[r + 1] = codeOff[r] + sum * g / 8;
-            zeroBit[r + 1] = zeroBit[r] + sum;
         }
         int[] zerosOut = spec.asymmetric() ? new int[rows * groups] : null; // in stored order
         MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
@@ -111,15 +110,17 @@ public final class MixedQuantizer {
             }
         });
         if (zerosOut != null) {
+            // Three regions (all 8-bit zeros, then 4-bit, then 2-bit), each row-major in stored order.
             byte[] z = new byte[(int) sections.get(Section.ZEROS).byteSize()];
+            long[] bit = {0, 8 * c8, 8 * c8 + 4 * c4}; // region cursors for widths 8, 4, 2
             for (int r = 0; r < rows; r++) {
-                long bit = zeroBit[r];
                 int k = 0;
-                for (int bits : new int[] {8, 4, 2}) {
+                for (int wi = 0; wi < 3; wi++) {
+                    int bits = 8 >> wi;
                     for (int gi = 0; gi < groups; gi++) {
                         if (widths[r * groups + gi] == bits) {
-                            Packing.writeBits(z, bit, bits, zerosOut[r * groups + k++]);
-                            bit += bits;
+                            Packing.writeBits(z, bit[wi], bits, zerosOut[r * groups + k++]);
+                            bit[wi] += bits;
                         }
                     }
                 }

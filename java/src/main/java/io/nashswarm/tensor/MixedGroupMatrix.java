@@ -20,8 +20,10 @@ import java.util.Map;
  *       4-bit groups, then the 2-bit groups, each group in the unit layout of {@link Packing}. Kernels
  *       so stream each width without a branch per element.</li>
  *   <li>{@code scales}: fp16, one per group, row after row, in the same (stored) order as the codes.</li>
- *   <li>{@code zeros} (asymmetric only): one zero per group at the group's width, in stored order, packed
- *       LSB-first across the whole tensor.</li>
+ *   <li>{@code zeros} (asymmetric only): one zero per group at the group's width, packed LSB-first, in
+ *       three regions: the zeros of all 8-bit groups (row after row, in stored order), then those of all
+ *       4-bit groups, then those of all 2-bit groups. So no field straddles a byte, and the kernel reads a
+ *       zero with one byte load.</li>
  *   <li>{@code outlier_rows} and {@code outliers} (only when there are outliers): int32 little-endian
  *       start index of each row's outliers (rows + 1 entries, first 0, last = count), then per outlier
  *       4 bytes: uint16 column and the fp16 correction added to the dequantized weight. Columns ascend
@@ -38,12 +40,12 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     private final MemorySegment map, codes, scales, zeros, outlierRows, outliers;
     private final MixCounts counts;
-    /** Per row: byte offset of its codes, bit offset of its zeros, its 8-bit and 4-bit group counts. */
-    private final long[] codeOff, zeroBit;
+    /** Per row: byte offset of its codes; 8-bit and 4-bit groups in the rows before it; its own counts. */
+    private final long[] codeOff, pre8, pre4;
     private final int[] n8, n4;
 
     private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections,
-                             long[] codeOff, long[] zeroBit, int[] n8, int[] n4) {
+                             long[] codeOff, long[] pre8, long[] pre4, int[] n8, int[] n4) {
         super(QuantType.MIXED, rows, cols, spec, counts, sections);
         this.counts = counts;
         this.map = sections().get(Section.MAP);
@@ -53,7 +55,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.outlierRows = sections().get(Section.OUTLIER_ROWS);
         this.outliers = sections().get(Section.OUTLIERS);
         this.codeOff = codeOff;
-        this.zeroBit = zeroBit;
+        this.pre8 = pre8;
+        this.pre4 = pre4;
         this.n8 = n8;
         this.n4 = n4;
         if (outliers != null) {
@@ -77,7 +80,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
             throw new EngineException("mixed " + rows + "x" + cols + " " + spec + ": section 'map' "
                     + (map == null ? "is missing" : "has " + map.byteSize() + " bytes, expected " + mapBytes));
         }
-        long[] codeOff = new long[rows + 1], zeroBit = new long[rows + 1];
+        long[] codeOff = new long[rows + 1], pre8 = new long[rows + 1], pre4 = new long[rows + 1];
         int[] n8 = new int[rows], n4 = new int[rows];
         long c2 = 0, c4 = 0, c8 = 0;
         for (int r = 0; r < rows; r++) {
@@ -97,7 +100,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
             c8 += count[2];
             long widthSum = 2L * count[0] + 4L * count[1] + 8L * count[2];
             codeOff[r + 1] = codeOff[r] + widthSum * spec.groupSize() / 8;
-            zeroBit[r + 1] = zeroBit[r] + widthSum;
+            pre8[r + 1] = pre8[r] + count[2];
+            pre4[r + 1] = pre4[r] + count[1];
         }
         MemorySegment out = sections.get(Section.OUTLIERS);
         long nOut = out == null ? 0 : out.byteSize() / 4;
@@ -105,7 +109,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
             throw new EngineException("mixed matrix: section 'outliers' has " + out.byteSize() + " bytes, not a multiple of 4");
         }
         MixCounts counts = new MixCounts(c2, c4, c8, nOut);
-        return new MixedGroupMatrix(rows, cols, spec, counts, sections, codeOff, zeroBit, n8, n4);
+        return new MixedGroupMatrix(rows, cols, spec, counts, sections, codeOff, pre8, pre4, n8, n4);
     }
 
     private void checkOutliers() {
@@ -164,13 +168,18 @@ public final class MixedGroupMatrix extends PackedMatrix {
             return 1 << (bits - 1);
         }
         int k = storedIndex(r, gi);
-        // Zeros of wider groups come first: 8 bits each for the 8-bit run, 4 for the 4-bit run.
-        long bit = zeroBit[r] + switch (bits) {
-            case 8 -> 8L * k;
-            case 4 -> 8L * n8[r] + 4L * (k - n8[r]);
-            default -> 8L * n8[r] + 4L * n4[r] + 2L * (k - n8[r] - n4[r]);
-        };
+        long bit = zeroBit(r, bits, bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r]);
         return Packing.readBits(zeros, bit, bits);
+    }
+
+    /** Bit offset of the zero of the {@code i}-th {@code bits}-bit group (in stored order) of row r. */
+    private long zeroBit(int r, int bits, int i) {
+        long before2 = (long) r * groupsPerRow - pre8[r] - pre4[r];
+        return switch (bits) {
+            case 8 -> 8 * (pre8[r] + i);
+            case 4 -> 8 * counts.groups8() + 4 * (pre4[r] + i);
+            default -> 8 * counts.groups8() + 4 * counts.groups4() + 2 * (before2 + i);
+        };
     }
 
     /** Position of group gi among row r's groups in stored order. */
@@ -260,7 +269,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
             case 4 -> (long) n8[r] * g;
             default -> (long) n8[r] * g + (long) n4[r] * g / 2;
         };
-        long zb = zeroBit[r] + 8L * (bits <= 4 ? n8[r] : 0) + 4L * (bits == 2 ? n4[r] : 0);
+        long zb = zeroBit(r, bits, 0);
         float kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         return new GroupRun(codes, code, groups, scales, 2 * ((long) r * groupsPerRow + first), 2,
                 zeros, zb, bits, kernelZero, order, first);
@@ -324,17 +333,17 @@ public final class MixedGroupMatrix extends PackedMatrix {
     @Override
     public void dequantizeRow(int r, float[] out, int off) {
         int[] order = storedOrder(r, (Scratch) scratch());
-        long code = codeOff[r], zb = zeroBit[r];
+        long code = codeOff[r];
         for (int k = 0; k < groupsPerRow; k++) {
             int gi = order[k];
             int bits = width(r, gi);
             float s = PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + k));
-            int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, zb, bits);
+            int inRun = bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r];
+            int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, zeroBit(r, bits, inRun), bits);
             for (int i = 0; i < g; i++) {
                 out[off + gi * g + i] = s * (Packing.code(codes, code, bits, i) - z);
             }
             code += (long) g * bits / 8;
-            zb += bits;
         }
         if (outliers != null) {
             for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
