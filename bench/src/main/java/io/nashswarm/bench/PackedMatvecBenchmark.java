@@ -49,8 +49,12 @@ import java.util.concurrent.TimeUnit;
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *      -cp bench/target/benchmarks.jar io.nashswarm.bench.PackedMatvecBenchmark [JMH options, e.g. -p shape=4096x11008]
  * </pre>
- * Weights are Gaussian (σ = 0.02), generated row by row from a seed; "mixed3" assigns exactly 10% of the
- * g64 groups 8 bits, 20% 4 bits and 70% 2 bits at random positions (≈3.28 bits/weight).
+ * Weights are Gaussian (σ = 0.02), generated row by row from a seed; packed types use symmetric groups
+ * of 64; "mixed3" assigns exactly 10% of the groups 8 bits, 20% 4 bits and 70% 2 bits at random
+ * positions (≈3.28 bits/weight). F32 and F16 are the project's {@code F32Matrix}/{@code F16Matrix} as
+ * built, so the speed-up column is only meaningful once those have their vector kernels. Decode
+ * kernels are compute-bound on few cores: compare the GB/s column with the F32 row of a large shape
+ * (which streams at memory bandwidth) to see how close a packed type gets to it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
