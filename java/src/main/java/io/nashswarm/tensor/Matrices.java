@@ -1,6 +1,7 @@
 package io.nashswarm.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 
 /** Builds the {@link WeightMatrix} for a stored type; loaders call this, never the classes directly. */
 public final class Matrices {
@@ -25,6 +26,21 @@ public final class Matrices {
             case BF16 -> new BF16Matrix(data, rows, cols, layout);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case INT8, INT4, INT2, NF4, MIXED ->
+                    throw new IllegalArgumentException(type.label() + " is stored as named sections; use Matrices.packed");
+        };
+    }
+
+    /**
+     * Wraps the named sections of a packed type (see {@link PackedMatrix} for the contract) without
+     * copying; every section is checked against {@link QuantType#sections} first.
+     */
+    public static PackedMatrix packed(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
+        return switch (type) {
+            case INT8, INT4, INT2 -> IntGroupMatrix.fromSections(type, rows, cols, spec, sections);
+            case NF4 -> NF4Matrix.fromSections(rows, cols, spec, sections);
+            case MIXED -> MixedGroupMatrix.fromSections(rows, cols, spec, sections);
+            default -> throw new IllegalArgumentException(type.label() + " is not a packed type; use Matrices.of");
         };
     }
 }

@@ -1,6 +1,8 @@
 package io.nashswarm.tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -9,40 +11,154 @@ import java.util.Optional;
  *
  * <p>{@code blockSize} weights are stored in {@code bytesPerBlock} bytes, scales included, so
  * {@code bitsPerWeight} is the real storage cost. {@code ggmlId} is the GGUF/ggml type id, or -1
- * when GGUF has no such type.
+ * when GGUF has no such type. {@code codeBits} is the width of one stored code (0: it varies per group).
+ *
+ * <p>Packed types ({@link #isPacked()}) are stored as named byte sections (see {@link PackedMatrix})
+ * whose sizes depend on the matrix shape and a {@link GroupSpec}; their {@code blockSize} and
+ * {@code bytesPerBlock} describe the default spec (symmetric, groups of 64) only. Their real sizes come
+ * from {@link #sections(int, int, GroupSpec, MixCounts)}, the one place the project computes them:
+ * the matrices check their sections against it, and size reports and allocators predict with it.
  */
 public enum QuantType {
-    //    name    block bytes ggml
-    F32 ("f32",     1,   4,    0),
-    F16 ("f16",     1,   2,    1),
-    BF16("bf16",    1,   2,   30),
-    Q8_0("q8_0",   32,  34,    8),
-    Q4_0("q4_0",   32,  18,    2);
+    //    name     block bytes ggml  bits  sections
+    F32  ("f32",      1,   4,    0,   32, null),
+    F16  ("f16",      1,   2,    1,   16, null),
+    BF16 ("bf16",     1,   2,   30,   16, null),
+    Q8_0 ("q8_0",    32,  34,    8,    8, null),
+    Q4_0 ("q4_0",    32,  18,    2,    4, null),
+    INT8 ("int8",    64,  66,   -1,    8, QuantType::intGroupSections),
+    INT4 ("int4",    64,  34,   -1,    4, QuantType::intGroupSections),
+    INT2 ("int2",    64,  18,   -1,    2, QuantType::intGroupSections),
+    NF4  ("nf4",     64,  34,   -1,    4, QuantType::nf4Sections),
+    MIXED("mixed",   64,   0,   -1,    0, QuantType::mixedSections);
+
+    /** Computes the section sizes of a packed type; {@code mix} is null for uniform types. */
+    @FunctionalInterface
+    private interface SectionRule {
+        List<Section> sizes(QuantType type, int rows, int cols, GroupSpec spec, MixCounts mix);
+    }
 
     private final String label;
     private final int blockSize;
     private final int bytesPerBlock;
     private final int ggmlId;
+    private final int codeBits;
+    private final SectionRule sectionRule;
 
-    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId) {
+    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId, int codeBits, SectionRule sectionRule) {
         this.label = label;
         this.blockSize = blockSize;
         this.bytesPerBlock = bytesPerBlock;
         this.ggmlId = ggmlId;
+        this.codeBits = codeBits;
+        this.sectionRule = sectionRule;
     }
 
     public String label() { return label; }
     public int blockSize() { return blockSize; }
     public int bytesPerBlock() { return bytesPerBlock; }
     public int ggmlId() { return ggmlId; }
-    public double bitsPerWeight() { return 8.0 * bytesPerBlock / blockSize; }
+    /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group (mixed). */
+    public int codeBits() { return codeBits; }
+    /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */
+    public boolean isPacked() { return sectionRule != null; }
+
+    /** Bits per weight; for packed types at the default spec (symmetric, g64); NaN for mixed (it varies). */
+    public double bitsPerWeight() {
+        return bytesPerBlock == 0 ? Double.NaN : 8.0 * bytesPerBlock / blockSize;
+    }
 
     /** Bytes needed to store {@code count} weights; {@code count} must be a multiple of the block size. */
     public long bytesFor(long count) {
+        if (isPacked()) {
+            throw new IllegalArgumentException(label + " sizes depend on the matrix shape and group spec; use bytesFor(rows, cols, spec)");
+        }
         if (count % blockSize != 0) {
             throw new IllegalArgumentException(count + " weights is not a multiple of the " + label + " block size " + blockSize);
         }
         return count / blockSize * bytesPerBlock;
+    }
+
+    /** Section sizes of a uniform packed type (everything but {@link #MIXED}). */
+    public List<Section> sections(int rows, int cols, GroupSpec spec) {
+        return sections(rows, cols, spec, null);
+    }
+
+    /**
+     * Section sizes, in storage order, of a {@code rows × cols} matrix of this packed type. Sections of
+     * size 0 (zeros of a symmetric matrix, outliers when there are none) are left out.
+     *
+     * @param mix group counts per width and outlier count; required for {@link #MIXED}, else ignored
+     * @throws io.nashswarm.EngineException when the spec does not fit the shape or type
+     */
+    public List<Section> sections(int rows, int cols, GroupSpec spec, MixCounts mix) {
+        if (!isPacked()) {
+            throw new IllegalArgumentException(label + " is not a packed type; it has one section of bytesFor(rows*cols) bytes");
+        }
+        if (rows < 1 || cols < 1) {
+            throw new IllegalArgumentException(label + " matrix must have rows and cols >= 1, got " + rows + "x" + cols);
+        }
+        spec.check(this, cols);
+        List<Section> all = sectionRule.sizes(this, rows, cols, spec, mix);
+        List<Section> kept = new ArrayList<>();
+        for (Section s : all) {
+            if (s.bytes() > 0) {
+                kept.add(s);
+            }
+        }
+        return List.copyOf(kept);
+    }
+
+    /** Total bytes of a uniform packed type: the sum of its sections. */
+    public long bytesFor(int rows, int cols, GroupSpec spec) {
+        return bytesFor(rows, cols, spec, null);
+    }
+
+    /** Total bytes of a packed matrix: the sum of its sections. */
+    public long bytesFor(int rows, int cols, GroupSpec spec, MixCounts mix) {
+        return sections(rows, cols, spec, mix).stream().mapToLong(Section::bytes).sum();
+    }
+
+    /** Scale (and zero) entries: one per group, or one for the whole tensor. */
+    static long scaleCount(int rows, int cols, GroupSpec spec) {
+        return spec.perTensor() ? 1 : (long) rows * (cols / spec.groupSize());
+    }
+
+    private static List<Section> intGroupSections(QuantType t, int rows, int cols, GroupSpec spec, MixCounts mix) {
+        long n = scaleCount(rows, cols, spec);
+        return List.of(
+                new Section(Section.CODES, (long) rows * cols * t.codeBits / 8),
+                new Section(Section.SCALES, 2 * n),
+                new Section(Section.ZEROS, spec.asymmetric() ? ceilDiv(n * t.codeBits, 8) : 0));
+    }
+
+    private static List<Section> nf4Sections(QuantType t, int rows, int cols, GroupSpec spec, MixCounts mix) {
+        return List.of(
+                new Section(Section.CODES, (long) rows * cols / 2),
+                new Section(Section.SCALES, 2 * scaleCount(rows, cols, spec)));
+    }
+
+    private static List<Section> mixedSections(QuantType t, int rows, int cols, GroupSpec spec, MixCounts mix) {
+        if (mix == null) {
+            throw new IllegalArgumentException("mixed sizes need the group counts per width (MixCounts)");
+        }
+        long groups = (long) rows * (cols / spec.groupSize());
+        if (mix.groups() != groups) {
+            throw new IllegalArgumentException("mixed " + rows + "x" + cols + " g" + spec.groupSize() + " has " + groups
+                    + " groups but the counts add up to " + mix.groups());
+        }
+        long widthSum = mix.widthSum();
+        return List.of(
+                new Section(Section.MAP, ceilDiv(groups * 2, 8)),
+                new Section(Section.CODES, widthSum * spec.groupSize() / 8),
+                new Section(Section.SCALES, 2 * groups),
+                new Section(Section.ZEROS, spec.asymmetric() ? ceilDiv(widthSum, 8) : 0),
+                new Section(Section.OUTLIER_ROWS, mix.outliers() > 0 ? 4L * (rows + 1) : 0),
+                new Section(Section.OUTLIERS, 4 * mix.outliers()));
+    }
+
+    static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     public static Optional<QuantType> byGgmlId(int id) {

@@ -1,0 +1,354 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.EngineException;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Map;
+
+/**
+ * Mixed precision by group: each (row, group) has its own code width from {2, 4, 8}, with an fp16 scale
+ * per group, optional integer zeros, and an optional sparse list of outlier corrections.
+ * {@code w = s·(u − z) (+ correction)}; the symmetric zero is 2^(width−1).
+ *
+ * <h2>Sections (in this order; see {@link QuantType#sections})</h2>
+ * <ul>
+ *   <li>{@code map}: the width of group {@code i = row·G + group} (G = groups per row) in bits
+ *       {@code 2(i mod 4)..} of byte {@code i/4}: 0 = 2-bit, 1 = 4-bit, 2 = 8-bit (3 is invalid).</li>
+ *   <li>{@code codes}: row after row; within a row the 8-bit groups in ascending group order, then the
+ *       4-bit groups, then the 2-bit groups, each group in the unit layout of {@link Packing}. Kernels
+ *       so stream each width without a branch per element.</li>
+ *   <li>{@code scales}: fp16, one per group, row after row, in the same (stored) order as the codes.</li>
+ *   <li>{@code zeros} (asymmetric only): one zero per group at the group's width, packed LSB-first, in
+ *       three regions: the zeros of all 8-bit groups (row after row, in stored order), then those of all
+ *       4-bit groups, then those of all 2-bit groups. So no field straddles a byte, and the kernel reads a
+ *       zero with one byte load.</li>
+ *   <li>{@code outlier_rows} and {@code outliers} (only when there are outliers): int32 little-endian
+ *       start index of each row's outliers (rows + 1 entries, first 0, last = count), then per outlier
+ *       4 bytes: uint16 column and the fp16 correction added to the dequantized weight. Columns ascend
+ *       within a row; outliers need cols ≤ 65536.</li>
+ * </ul>
+ * The per-row offsets into codes and zeros follow from the map; they are recomputed on load (heap:
+ * 20 bytes per row) rather than stored.
+ */
+public final class MixedGroupMatrix extends PackedMatrix {
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Widths indexed by map value. */
+    private static final int[] WIDTH = {2, 4, 8};
+
+    private final MemorySegment map, codes, scales, zeros, outlierRows, outliers;
+    private final MixCounts counts;
+    /** Per row: byte offset of its codes; 8-bit and 4-bit groups in the rows before it; its own counts. */
+    private final long[] codeOff, pre8, pre4;
+    private final int[] n8, n4;
+
+    private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections,
+                             long[] codeOff, long[] pre8, long[] pre4, int[] n8, int[] n4) {
+        super(QuantType.MIXED, rows, cols, spec, counts, sections);
+        this.counts = counts;
+        this.map = sections().get(Section.MAP);
+        this.codes = sections().get(Section.CODES);
+        this.scales = sections().get(Section.SCALES);
+        this.zeros = sections().get(Section.ZEROS);
+        this.outlierRows = sections().get(Section.OUTLIER_ROWS);
+        this.outliers = sections().get(Section.OUTLIERS);
+        this.codeOff = codeOff;
+        this.pre8 = pre8;
+        this.pre4 = pre4;
+        this.n8 = n8;
+        this.n4 = n4;
+        if (outliers != null) {
+            checkOutliers();
+        }
+    }
+
+    /**
+     * Wraps existing sections without copying. Reads the map once to validate it and to find each row's
+     * offsets; checks every section size against the table before touching codes.
+     *
+     * @throws EngineException on an invalid width in the map, a wrong section size or bad outlier entries
+     */
+    public static MixedGroupMatrix fromSections(int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
+        checkShape(QuantType.MIXED, rows, cols);
+        spec.check(QuantType.MIXED, cols);
+        MemorySegment map = sections.get(Section.MAP);
+        int groups = cols / spec.groupSize();
+        long mapBytes = QuantType.ceilDiv((long) rows * groups * 2, 8);
+        if (map == null || map.byteSize() != mapBytes) {
+            throw new EngineException("mixed " + rows + "x" + cols + " " + spec + ": section 'map' "
+                    + (map == null ? "is missing" : "has " + map.byteSize() + " bytes, expected " + mapBytes));
+        }
+        long[] codeOff = new long[rows + 1], pre8 = new long[rows + 1], pre4 = new long[rows + 1];
+        int[] n8 = new int[rows], n4 = new int[rows];
+        long c2 = 0, c4 = 0, c8 = 0;
+        for (int r = 0; r < rows; r++) {
+            int[] count = new int[3];
+            for (int gi = 0; gi < groups; gi++) {
+                long i = (long) r * groups + gi;
+                int w = (map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3;
+                if (w == 3) {
+                    throw new EngineException("mixed matrix map: invalid width code 3 at row " + r + ", group " + gi + " (0=2-bit, 1=4-bit, 2=8-bit)");
+                }
+                count[w]++;
+            }
+            n8[r] = count[2];
+            n4[r] = count[1];
+            c2 += count[0];
+            c4 += count[1];
+            c8 += count[2];
+            long widthSum = 2L * count[0] + 4L * count[1] + 8L * count[2];
+            codeOff[r + 1] = codeOff[r] + widthSum * spec.groupSize() / 8;
+            pre8[r + 1] = pre8[r] + count[2];
+            pre4[r + 1] = pre4[r] + count[1];
+        }
+        MemorySegment out = sections.get(Section.OUTLIERS);
+        long nOut = out == null ? 0 : out.byteSize() / 4;
+        if (out != null && out.byteSize() % 4 != 0) {
+            throw new EngineException("mixed matrix: section 'outliers' has " + out.byteSize() + " bytes, not a multiple of 4");
+        }
+        MixCounts counts = new MixCounts(c2, c4, c8, nOut);
+        return new MixedGroupMatrix(rows, cols, spec, counts, sections, codeOff, pre8, pre4, n8, n4);
+    }
+
+    private void checkOutliers() {
+        if (cols > 65536) {
+            throw new EngineException("mixed matrix outliers store uint16 columns; cols " + cols + " > 65536");
+        }
+        long n = counts.outliers();
+        int prevEnd = 0;
+        for (int r = 0; r < rows; r++) {
+            int start = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1);
+            if (start != prevEnd || end < start || end > n) {
+                throw new EngineException("mixed matrix: outlier_rows[" + r + "] = " + start + ".." + end + " is not a valid range of " + n + " outliers");
+            }
+            int prevCol = -1;
+            for (int k = start; k < end; k++) {
+                int c = outlierCol(k);
+                if (c <= prevCol || c >= cols) {
+                    throw new EngineException("mixed matrix: outlier " + k + " of row " + r + " has column " + c + " (columns must ascend and be < " + cols + ")");
+                }
+                prevCol = c;
+            }
+            prevEnd = end;
+        }
+        if (prevEnd != n) {
+            throw new EngineException("mixed matrix: outlier_rows ends at " + prevEnd + " but there are " + n + " outliers");
+        }
+    }
+
+    private int outlierCol(long k) {
+        return outliers.get(U16, 4 * k) & 0xFFFF;
+    }
+
+    private float outlierValue(long k) {
+        return PackedKernels.f16(outliers, 4 * k + 2);
+    }
+
+    public MixCounts counts() {
+        return counts;
+    }
+
+    /** Width (2, 4 or 8) of group {@code gi} of row {@code r}. */
+    public int width(int r, int gi) {
+        long i = (long) r * groupsPerRow + gi;
+        return WIDTH[(map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3];
+    }
+
+    /** Scale of (logical) group {@code gi} of row {@code r}. */
+    public float scale(int r, int gi) {
+        return PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + storedIndex(r, gi)));
+    }
+
+    /** Unsigned zero of group {@code gi} of row {@code r} (2^(width−1) when symmetric). */
+    public int zero(int r, int gi) {
+        int bits = width(r, gi);
+        if (zeros == null) {
+            return 1 << (bits - 1);
+        }
+        int k = storedIndex(r, gi);
+        long bit = zeroBit(r, bits, bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r]);
+        return Packing.readBits(zeros, bit, bits);
+    }
+
+    /** Bit offset of the zero of the {@code i}-th {@code bits}-bit group (in stored order) of row r. */
+    private long zeroBit(int r, int bits, int i) {
+        long before2 = (long) r * groupsPerRow - pre8[r] - pre4[r];
+        return switch (bits) {
+            case 8 -> 8 * (pre8[r] + i);
+            case 4 -> 8 * counts.groups8() + 4 * (pre4[r] + i);
+            default -> 8 * counts.groups8() + 4 * counts.groups4() + 2 * (before2 + i);
+        };
+    }
+
+    /** Position of group gi among row r's groups in stored order. */
+    private int storedIndex(int r, int gi) {
+        int bits = width(r, gi), before = 0;
+        for (int j = 0; j < groupsPerRow; j++) {
+            int wj = width(r, j);
+            if (wj > bits || (wj == bits && j < gi)) {
+                before++;
+            }
+        }
+        return before;
+    }
+
+    @Override
+    boolean needsGroupSums() {
+        return true;
+    }
+
+    /** Per-call scratch: a row's groups in stored order. */
+    private record Scratch(int[] order) {}
+
+    @Override
+    Object scratch() {
+        return new Scratch(new int[groupsPerRow]);
+    }
+
+    private static final long EVEN = 0x5555555555555555L;
+
+    /**
+     * Fills the scratch order with row r's group indices in stored order (8-bit, then 4-bit, then 2-bit
+     * groups). This runs once per row per product, so it works 32 map entries at a time: one bit mask
+     * per width, walked with trailing-zero counts (no branch or memory dependency per group).
+     */
+    private int[] storedOrder(int r, Scratch s) {
+        int[] order = s.order();
+        int i8 = 0, i4 = n8[r], i2 = n8[r] + n4[r];
+        long rowBit = 2L * r * groupsPerRow;
+        for (int g0 = 0; g0 < groupsPerRow; g0 += 32) {
+            int n = Math.min(32, groupsPerRow - g0);
+            long v = mapBits(rowBit + 2L * g0, n);
+            long lo = v & EVEN, hi = (v >>> 1) & EVEN;
+            long valid = n == 32 ? EVEN : EVEN & ((1L << (2 * n)) - 1);
+            for (long m = hi & ~lo; m != 0; m &= m - 1) {
+                order[i8++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+            for (long m = lo & ~hi; m != 0; m &= m - 1) {
+                order[i4++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+            for (long m = ~(lo | hi) & valid; m != 0; m &= m - 1) {
+                order[i2++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+        }
+        return order;
+    }
+
+    /** {@code 2n} map bits (n ≤ 32 entries) from bit {@code bitOff}, LSB first. */
+    private long mapBits(long bitOff, int n) {
+        long at = bitOff >>> 3;
+        int sh = (int) (bitOff & 7);
+        int bytes = (sh + 2 * n + 7) >>> 3; // up to 9
+        long v = 0;
+        for (int b = 0; b < Math.min(bytes, 8); b++) {
+            v |= (map.get(ValueLayout.JAVA_BYTE, at + b) & 0xFFL) << (8 * b);
+        }
+        v >>>= sh;
+        if (bytes == 9) {
+            v |= (map.get(ValueLayout.JAVA_BYTE, at + 8) & 0xFFL) << (64 - sh);
+        }
+        return n == 32 ? v : v & ((1L << (2 * n)) - 1);
+    }
+
+    /** The run of {@code bits}-bit groups of row r (which must have at least one). */
+    private GroupRun run(int r, int bits, int[] order) {
+        int first = switch (bits) {
+            case 8 -> 0;
+            case 4 -> n8[r];
+            default -> n8[r] + n4[r];
+        };
+        int groups = switch (bits) {
+            case 8 -> n8[r];
+            case 4 -> n4[r];
+            default -> groupsPerRow - n8[r] - n4[r];
+        };
+        long code = codeOff[r] + switch (bits) {
+            case 8 -> 0L;
+            case 4 -> (long) n8[r] * g;
+            default -> (long) n8[r] * g + (long) n4[r] * g / 2;
+        };
+        long zb = zeroBit(r, bits, 0);
+        float kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
+        return new GroupRun(codes, code, groups, scales, 2 * ((long) r * groupsPerRow + first), 2,
+                zeros, zb, bits, kernelZero, order, first);
+    }
+
+    @Override
+    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
+        int[] order = storedOrder(r, (Scratch) scratch);
+        float y = 0f;
+        if (n8[r] > 0) {
+            y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, xsum, xsBase);
+        }
+        if (n4[r] > 0) {
+            y += PackedKernels.dot4(run(r, 4, order), g, x, xBase, xsum, xsBase);
+        }
+        if (n8[r] + n4[r] < groupsPerRow) {
+            y += PackedKernels.dot2(run(r, 2, order), g, x, xBase, xsum, xsBase);
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                y += outlierValue(k) * x[xBase + outlierCol(k)];
+            }
+        }
+        return y;
+    }
+
+    @Override
+    void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
+        int[] order = storedOrder(r, (Scratch) scratch);
+        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+        for (int bits : WIDTH) {
+            boolean any = switch (bits) {
+                case 8 -> n8[r] > 0;
+                case 4 -> n4[r] > 0;
+                default -> n8[r] + n4[r] < groupsPerRow;
+            };
+            if (any) {
+                PackedKernels.dot4x(bits, run(r, bits, order), g, x, xb, xsum, xs, out);
+                y0 += out[0];
+                y1 += out[1];
+                y2 += out[2];
+                y3 += out[3];
+            }
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                float v = outlierValue(k);
+                int c = outlierCol(k);
+                y0 += v * x[xb[0] + c];
+                y1 += v * x[xb[1] + c];
+                y2 += v * x[xb[2] + c];
+                y3 += v * x[xb[3] + c];
+            }
+        }
+        out[0] = y0;
+        out[1] = y1;
+        out[2] = y2;
+        out[3] = y3;
+    }
+
+    @Override
+    public void dequantizeRow(int r, float[] out, int off) {
+        int[] order = storedOrder(r, (Scratch) scratch());
+        long code = codeOff[r];
+        for (int k = 0; k < groupsPerRow; k++) {
+            int gi = order[k];
+            int bits = width(r, gi);
+            float s = PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + k));
+            int inRun = bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r];
+            int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, zeroBit(r, bits, inRun), bits);
+            for (int i = 0; i < g; i++) {
+                out[off + gi * g + i] = s * (Packing.code(codes, code, bits, i) - z);
+            }
+            code += (long) g * bits / 8;
+        }
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                out[off + outlierCol(k)] += outlierValue(k);
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.nashswarm.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The packed code layout of every packed type, element by element: quantizers pack with it,
+ * {@code dequantizeRow} and tests read with it; the vector kernels read the same bytes a unit at a time.
+ *
+ * <h2>Layout</h2>
+ * A run of {@code bits}-bit codes (a row, or one width's groups of a mixed row) is a sequence of 8-byte
+ * units. A unit holds {@code 8·P} consecutive weights, {@code P = 8 / bits}: byte {@code j} of the unit
+ * holds weight {@code 8k + j} of the unit in bits {@code [bits·k, bits·k + bits)}, k = 0..P−1. So:
+ * <ul>
+ *   <li>8-bit: byte j = weight j, stored as the signed byte {@code u − 128};</li>
+ *   <li>4-bit: 16 weights per unit, byte j = weight j (low nibble) and weight j + 8 (high nibble);</li>
+ *   <li>2-bit: 32 weights per unit, byte j = weights j, j+8, j+16, j+24 from the low bits up.</li>
+ * </ul>
+ * Weight {@code i} of a run is in byte {@code (i / (8P))·8 + i mod 8} at bit {@code bits·((i / 8) mod P)}.
+ * Runs are whole groups and groups are multiples of 32 weights, so no unit straddles two groups.
+ * Bit fields (zeros, maps) are packed LSB-first: field {@code i} of width {@code w} starts at bit {@code i·w}
+ * (of the section, or as stated by the type).
+ */
+public final class Packing {
+    private Packing() {}
+
+    /** Unsigned code {@code u} of logical weight {@code i} of the run of {@code bits}-bit codes at {@code off}. */
+    public static int code(MemorySegment codes, long off, int bits, int i) {
+        int planes = 8 / bits;
+        long at = off + (long) (i / (8 * planes)) * 8 + (i & 7);
+        int b = codes.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+        if (bits == 8) {
+            return b ^ 0x80;
+        }
+        return (b >>> (bits * ((i >>> 3) % planes))) & ((1 << bits) - 1);
+    }
+
+    /** Packs {@code n} unsigned codes (n a multiple of 32) into {@code out[outOff..]} in the layout above. */
+    public static void pack(int bits, int[] u, int uOff, int n, byte[] out, int outOff) {
+        int planes = 8 / bits;
+        int bytes = n * bits / 8;
+        java.util.Arrays.fill(out, outOff, outOff + bytes, (byte) 0);
+        for (int i = 0; i < n; i++) {
+            int v = u[uOff + i];
+            int at = outOff + (i / (8 * planes)) * 8 + (i & 7);
+            if (bits == 8) {
+                out[at] = (byte) (v ^ 0x80);
+            } else {
+                out[at] |= (byte) (v << (bits * ((i >>> 3) % planes)));
+            }
+        }
+    }
+
+    /** Reads a {@code width}-bit field (width ≤ 8) at {@code bitOff}, LSB first, possibly across two bytes. */
+    public static int readBits(MemorySegment seg, long bitOff, int width) {
+        long at = bitOff >>> 3;
+        int sh = (int) (bitOff & 7);
+        int v = seg.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+        if (sh + width > 8) {
+            v |= (seg.get(ValueLayout.JAVA_BYTE, at + 1) & 0xFF) << 8;
+        }
+        return (v >>> sh) & ((1 << width) - 1);
+    }
+
+    /** Writes a {@code width}-bit field into a zeroed byte array, LSB first. */
+    public static void writeBits(byte[] out, long bitOff, int width, int value) {
+        int at = (int) (bitOff >>> 3);
+        int sh = (int) (bitOff & 7);
+        int v = (value & ((1 << width) - 1)) << sh;
+        out[at] |= (byte) v;
+        if (sh + width > 8) {
+            out[at + 1] |= (byte) (v >>> 8);
+        }
+    }
+}
