@@ -1,6 +1,5 @@
 package io.nashswarm.model;
 
-import io.nashswarm.kernel.Parallel;
 import io.nashswarm.tensor.WeightMatrix;
 
 /** GPT-2: learned positions, pre-LayerNorm blocks, fused QKV with biases, tanh-GELU MLP, tied LM head. */
@@ -49,7 +48,7 @@ public final class Gpt2Model extends TransformerModel {
         for (int i = 0; i < b; i++) {
             Ops.layernorm(s.xb2, i * dim, s.x, i * dim, L.ln1W, L.ln1B, dim, eps);
         }
-        Parallel.matmul(L.qkv, s.xb2, s.xb, b);
+        matmul(L.qkv, s.xb2, s.xb, b);
         Ops.addBias(s.xb, L.qkvB, b, 3 * dim);
         for (int i = 0; i < b; i++) {
             System.arraycopy(s.xb, i * 3 * dim, s.q, i * dim, dim);
@@ -58,7 +57,7 @@ public final class Gpt2Model extends TransformerModel {
         }
         cacheKv(s, layer, b, pos);
         attention(s, layer, b, pos);
-        Parallel.matmul(L.proj, s.att, s.xb2, b);
+        matmul(L.proj, s.att, s.xb2, b);
         Ops.addBias(s.xb2, L.projB, b, dim);
         Ops.add(s.x, 0, s.xb2, 0, b * dim);
 
@@ -66,10 +65,10 @@ public final class Gpt2Model extends TransformerModel {
         for (int i = 0; i < b; i++) {
             Ops.layernorm(s.xb2, i * dim, s.x, i * dim, L.ln2W, L.ln2B, dim, eps);
         }
-        Parallel.matmul(L.fc, s.xb2, s.hb, b);
+        matmul(L.fc, s.xb2, s.hb, b);
         Ops.addBias(s.hb, L.fcB, b, hidden);
         Ops.geluTanh(s.hb, 0, b * hidden);
-        Parallel.matmul(L.fcProj, s.hb, s.xb2, b);
+        matmul(L.fcProj, s.hb, s.xb2, b);
         Ops.addBias(s.xb2, L.fcProjB, b, dim);
         Ops.add(s.x, 0, s.xb2, 0, b * dim);
     }

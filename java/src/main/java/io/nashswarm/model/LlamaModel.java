@@ -1,6 +1,5 @@
 package io.nashswarm.model;
 
-import io.nashswarm.kernel.Parallel;
 import io.nashswarm.tensor.WeightMatrix;
 
 /** LLaMA: RMSNorm, RoPE, grouped-query attention, SwiGLU MLP, no biases. */
@@ -55,26 +54,26 @@ public final class LlamaModel extends TransformerModel {
         for (int i = 0; i < b; i++) {
             Ops.rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm, dim, eps);
         }
-        Parallel.matmul(L.wq, s.xb, s.q, b);
-        Parallel.matmul(L.wk, s.xb, s.k, b);
-        Parallel.matmul(L.wv, s.xb, s.v, b);
+        matmul(L.wq, s.xb, s.q, b);
+        matmul(L.wk, s.xb, s.k, b);
+        matmul(L.wv, s.xb, s.v, b);
         for (int i = 0; i < b; i++) {
             rope(s.q, i * dim, config.nHeads(), pos + i);
             rope(s.k, i * config.kvDim(), config.nKvHeads(), pos + i);
         }
         cacheKv(s, layer, b, pos);
         attention(s, layer, b, pos);
-        Parallel.matmul(L.wo, s.att, s.xb2, b);
+        matmul(L.wo, s.att, s.xb2, b);
         Ops.add(s.x, 0, s.xb2, 0, b * dim);
 
         // feed-forward
         for (int i = 0; i < b; i++) {
             Ops.rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm, dim, eps);
         }
-        Parallel.matmul(L.gate, s.xb, s.hb, b);
-        Parallel.matmul(L.up, s.xb, s.hb2, b);
+        matmul(L.gate, s.xb, s.hb, b);
+        matmul(L.up, s.xb, s.hb2, b);
         Ops.swiglu(s.hb, s.hb2, 0, b * hidden);
-        Parallel.matmul(L.down, s.hb, s.xb2, b);
+        matmul(L.down, s.hb, s.xb2, b);
         Ops.add(s.x, 0, s.xb2, 0, b * dim);
     }
 

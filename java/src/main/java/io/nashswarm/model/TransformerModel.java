@@ -20,6 +20,7 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
     protected final ModelConfig config;
     protected final WeightMatrix tokenEmbedding;
     protected final WeightMatrix lmHead;
+    private ActivationObserver observer;
 
     protected TransformerModel(ModelWeights weights) {
         this.weights = weights;
@@ -41,6 +42,19 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
 
     public ModelWeights weights() {
         return weights;
+    }
+
+    /** Installs (or, with null, removes) an observer of every matrix product's inputs. */
+    public void setObserver(ActivationObserver observer) {
+        this.observer = observer;
+    }
+
+    /** y = W·x for {@code b} rows, multi-threaded; every product of the forward pass goes through here. */
+    protected final void matmul(WeightMatrix w, float[] x, float[] y, int b) {
+        if (observer != null) {
+            observer.observe(w, x, b);
+        }
+        Parallel.matmul(w, x, y, b);
     }
 
     /** A fresh state able to hold {@code capacity} positions (at most the model's context length). */
@@ -109,7 +123,7 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
             for (int r = 0; r < rows; r++) {
                 finalNorm(s, r0 + r, s.xb, r * dim);
             }
-            Parallel.matmul(lmHead, s.xb, s.logits, rows);
+            matmul(lmHead, s.xb, s.logits, rows);
             for (int r = 0; r < rows; r++) {
                 sink.accept(start + r0 + r, s.logits, r * vocab);
             }
