@@ -1,8 +1,15 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.Vectors;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+
+import static io.nashswarm.kernel.Vectors.F;
+import static io.nashswarm.kernel.Vectors.L;
 
 /** Dense IEEE float32 little-endian weights. */
 public final class F32Matrix extends DenseMatrix {
@@ -17,5 +24,94 @@ public final class F32Matrix extends DenseMatrix {
     @Override
     float get(long i) {
         return data.getAtIndex(LE, i);
+    }
+
+    /** {@link Vectors#L} weights from element {@code i} on. */
+    private FloatVector load(long i) {
+        return Vectors.f32(data, i * Float.BYTES);
+    }
+
+    // The four kernels below are the same in F16Matrix and BF16Matrix but for load() and get():
+    // each class keeps its own copy so the JIT sees one receiver type and inlines the loads.
+
+    @Override
+    float dot(long w, int len, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j <= len - 4 * L; j += 4 * L) {
+            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
+            a1 = load(w + j + L).fma(FloatVector.fromArray(F, x, x0 + j + L), a1);
+            a2 = load(w + j + 2 * L).fma(FloatVector.fromArray(F, x, x0 + j + 2 * L), a2);
+            a3 = load(w + j + 3 * L).fma(FloatVector.fromArray(F, x, x0 + j + 3 * L), a3);
+        }
+        for (; j <= len - L; j += L) {
+            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            s += get(w + j) * x[x0 + j];
+        }
+        return s;
+    }
+
+    @Override
+    void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector v = load(w + j);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + j), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x0 + xs + j), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x0 + 2 * xs + j), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x0 + 3 * xs + j), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            float v = get(w + j);
+            s0 += v * x[x0 + j];
+            s1 += v * x[x0 + xs + j];
+            s2 += v * x[x0 + 2 * xs + j];
+            s3 += v * x[x0 + 3 * xs + j];
+        }
+        y[y0] = s0;
+        y[y0 + ys] = s1;
+        y[y0 + 2 * ys] = s2;
+        y[y0 + 3 * ys] = s3;
+    }
+
+    @Override
+    void axpy(long w, int len, float a, float[] y, int y0) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            load(w + j).fma(av, FloatVector.fromArray(F, y, y0 + j)).intoArray(y, y0 + j);
+        }
+        for (; j < len; j++) {
+            y[y0 + j] += a * get(w + j);
+        }
+    }
+
+    @Override
+    void axpy4(long w, int len, float a0, float a1, float a2, float a3, float[] y, int y0, int ys) {
+        FloatVector v0 = FloatVector.broadcast(F, a0), v1 = FloatVector.broadcast(F, a1);
+        FloatVector v2 = FloatVector.broadcast(F, a2), v3 = FloatVector.broadcast(F, a3);
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector v = load(w + j);
+            int o = y0 + j;
+            v.fma(v0, FloatVector.fromArray(F, y, o)).intoArray(y, o);
+            v.fma(v1, FloatVector.fromArray(F, y, o + ys)).intoArray(y, o + ys);
+            v.fma(v2, FloatVector.fromArray(F, y, o + 2 * ys)).intoArray(y, o + 2 * ys);
+            v.fma(v3, FloatVector.fromArray(F, y, o + 3 * ys)).intoArray(y, o + 3 * ys);
+        }
+        for (; j < len; j++) {
+            float v = get(w + j);
+            int o = y0 + j;
+            y[o] += a0 * v;
+            y[o + ys] += a1 * v;
+            y[o + 2 * ys] += a2 * v;
+            y[o + 3 * ys] += a3 * v;
+        }
     }
 }
