@@ -31,22 +31,19 @@ public final class F16Matrix extends DenseMatrix {
         return Vectors.f16(data, i * Short.BYTES);
     }
 
-    // Same kernels as F32Matrix but for load() and get(); see the note there.
+    // Same kernels as F32Matrix but for load() and get() (and a dot with one accumulator); see the note there.
 
     @Override
     float dot(long w, int len, float[] x, int x0) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        // One load per iteration: the f16 widening is large in the JIT's eyes, and unrolling it by
+        // hand exhausts C2's inlining budget (the vectors then get boxed, 3x slower). C2 unrolls this
+        // loop itself, and the widening, not the FMA latency, bounds its speed.
+        FloatVector acc = FloatVector.zero(F);
         int j = 0;
-        for (; j <= len - 4 * L; j += 4 * L) {
-            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
-            a1 = load(w + j + L).fma(FloatVector.fromArray(F, x, x0 + j + L), a1);
-            a2 = load(w + j + 2 * L).fma(FloatVector.fromArray(F, x, x0 + j + 2 * L), a2);
-            a3 = load(w + j + 3 * L).fma(FloatVector.fromArray(F, x, x0 + j + 3 * L), a3);
-        }
         for (; j <= len - L; j += L) {
-            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
+            acc = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), acc);
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = acc.reduceLanes(VectorOperators.ADD);
         for (; j < len; j++) {
             s += get(w + j) * x[x0 + j];
         }
