@@ -66,7 +66,7 @@ public final class KernelReport {
         }
 
         StringBuilder s = new StringBuilder();
-        s.append("# Kernel benchmarks\n\n");
+        s.append("# Kernel benchmarks, ").append(java.time.LocalDate.now()).append("\n\n");
         if (!note.isBlank()) {
             s.append("**").append(note).append("**\n\n");
         }
@@ -84,8 +84,8 @@ public final class KernelReport {
                 if (!r.oneThread()) {
                     if (r.method.equals("copy")) copy = gbps; else read = gbps;
                 }
-                s.append(String.format(Locale.ROOT, "| %s | %s | %d MiB | %.0f ± %.0f | %.1f |\n",
-                        r.method.equals("copy") ? "copy (read + write bytes)" : "read (sum)", threads(r), bytes >> 20, r.us, r.error, gbps));
+                s.append(String.format(Locale.ROOT, "| %s | %s | %d MiB | %s | %.1f |\n",
+                        r.method.equals("copy") ? "copy (read + write bytes)" : "read (sum)", threads(r), bytes >> 20, time(r), gbps));
             }
         }
         s.append("\n");
@@ -108,8 +108,8 @@ public final class KernelReport {
                 Row f32 = e.getValue().stream().filter(o -> o.method.equals(r.method) && o.param("type", "").equals("F32")
                         && o.param("layout", "").equals(r.param("layout", "")) && o.param("batch", "").equals(r.param("batch", ""))
                         && o.param("threads", "").equals(r.param("threads", ""))).findFirst().orElse(null);
-                s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.1f ± %.1f | %.1f | %.1f | %s | %s | %s |\n",
-                        t.label(), r.param("layout", "OUT_IN"), r.param("batch", "1"), threads(r), r.us, r.error, bytes / 1e6, gbps,
+                s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n",
+                        t.label(), r.param("layout", "OUT_IN"), r.param("batch", "1"), threads(r), time(r), bytes / 1e6, gbps,
                         percent(gbps / copy), percent(gbps / read), f32 == null ? "–" : String.format(Locale.ROOT, "%.2f×", f32.us / r.us)));
             }
             s.append("\n");
@@ -117,6 +117,15 @@ public final class KernelReport {
         s.append("GB/s counts the weight bytes one product streams (scales included) over its time; ")
                 .append("shapes that fit in the last-level cache can exceed the memory bandwidth.\n");
         return s.toString();
+    }
+
+    /** Mean time and JMH's 99.9% error (absent with a single iteration). */
+    private static String time(Row r) {
+        String mean = r.us >= 100 ? String.format(Locale.ROOT, "%.0f", r.us) : String.format(Locale.ROOT, "%.1f", r.us);
+        if (!Double.isFinite(r.error)) {
+            return mean;
+        }
+        return mean + " ± " + (r.error >= 100 ? String.format(Locale.ROOT, "%.0f", r.error) : String.format(Locale.ROOT, "%.1f", r.error));
     }
 
     private static String threads(Row r) {

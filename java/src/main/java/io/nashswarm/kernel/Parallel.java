@@ -12,6 +12,11 @@ import io.nashswarm.tensor.WeightMatrix;
 public final class Parallel {
     /** Row chunks are multiples of this, so vector loops and packed row blocks never straddle threads. */
     public static final int ROW_ALIGN = 16;
+    /**
+     * Products with fewer multiply-adds than this run on the calling thread: below a few microseconds
+     * of work, handing a chunk to a worker costs more than it saves (the tiny models' 64x64 products).
+     */
+    static final long SERIAL_MACS = 1 << 16;
 
     private static volatile WorkerPool pool = new WorkerPool(defaultThreads());
 
@@ -67,6 +72,10 @@ public final class Parallel {
 
     /** y = W·x over all rows, multi-threaded. */
     public static void matvec(WeightMatrix w, float[] x, float[] y) {
+        if ((long) w.rows() * w.cols() < SERIAL_MACS) {
+            w.matvec(x, y, 0, w.rows());
+            return;
+        }
         forRange(w.rows(), ROW_ALIGN, (s, e) -> w.matvec(x, y, s, e));
     }
 
@@ -74,6 +83,10 @@ public final class Parallel {
     public static void matmul(WeightMatrix w, float[] x, float[] y, int n) {
         if (n == 1) {
             matvec(w, x, y);
+            return;
+        }
+        if ((long) w.rows() * w.cols() * n < SERIAL_MACS) {
+            w.matmul(x, y, n, 0, w.rows());
             return;
         }
         forRange(w.rows(), ROW_ALIGN, (s, e) -> w.matmul(x, y, n, s, e));
