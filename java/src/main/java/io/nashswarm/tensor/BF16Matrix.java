@@ -92,25 +92,28 @@ public final class BF16Matrix extends DenseMatrix {
     }
 
     @Override
-    void axpy4(long w, int len, float a0, float a1, float a2, float a3, float[] y, int y0, int ys) {
-        FloatVector v0 = FloatVector.broadcast(F, a0), v1 = FloatVector.broadcast(F, a1);
-        FloatVector v2 = FloatVector.broadcast(F, a2), v3 = FloatVector.broadcast(F, a3);
+    void axpy4x2(long w, long ld, int len, float[] x, int xi, int xs, float[] y, int y0, int ys) {
+        // Two input rows per pass halve the loads and stores of y, which bound this loop.
+        FloatVector a0 = FloatVector.broadcast(F, x[xi]), a1 = FloatVector.broadcast(F, x[xi + xs]);
+        FloatVector a2 = FloatVector.broadcast(F, x[xi + 2 * xs]), a3 = FloatVector.broadcast(F, x[xi + 3 * xs]);
+        FloatVector c0 = FloatVector.broadcast(F, x[xi + 1]), c1 = FloatVector.broadcast(F, x[xi + 1 + xs]);
+        FloatVector c2 = FloatVector.broadcast(F, x[xi + 1 + 2 * xs]), c3 = FloatVector.broadcast(F, x[xi + 1 + 3 * xs]);
         int j = 0;
         for (; j <= len - L; j += L) {
-            FloatVector v = load(w + j);
+            FloatVector v = load(w + j), u = load(w + ld + j);
             int o = y0 + j;
-            v.fma(v0, FloatVector.fromArray(F, y, o)).intoArray(y, o);
-            v.fma(v1, FloatVector.fromArray(F, y, o + ys)).intoArray(y, o + ys);
-            v.fma(v2, FloatVector.fromArray(F, y, o + 2 * ys)).intoArray(y, o + 2 * ys);
-            v.fma(v3, FloatVector.fromArray(F, y, o + 3 * ys)).intoArray(y, o + 3 * ys);
+            u.fma(c0, v.fma(a0, FloatVector.fromArray(F, y, o))).intoArray(y, o);
+            u.fma(c1, v.fma(a1, FloatVector.fromArray(F, y, o + ys))).intoArray(y, o + ys);
+            u.fma(c2, v.fma(a2, FloatVector.fromArray(F, y, o + 2 * ys))).intoArray(y, o + 2 * ys);
+            u.fma(c3, v.fma(a3, FloatVector.fromArray(F, y, o + 3 * ys))).intoArray(y, o + 3 * ys);
         }
         for (; j < len; j++) {
-            float v = get(w + j);
+            float v = get(w + j), u = get(w + ld + j);
             int o = y0 + j;
-            y[o] += a0 * v;
-            y[o + ys] += a1 * v;
-            y[o + 2 * ys] += a2 * v;
-            y[o + 3 * ys] += a3 * v;
+            y[o] += x[xi] * v + x[xi + 1] * u;
+            y[o + ys] += x[xi + xs] * v + x[xi + 1 + xs] * u;
+            y[o + 2 * ys] += x[xi + 2 * xs] * v + x[xi + 1 + 2 * xs] * u;
+            y[o + 3 * ys] += x[xi + 3 * xs] * v + x[xi + 1 + 3 * xs] * u;
         }
     }
 }
