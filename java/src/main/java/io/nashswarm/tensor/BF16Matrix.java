@@ -1,8 +1,15 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.Vectors;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+
+import static io.nashswarm.kernel.Vectors.F;
+import static io.nashswarm.kernel.Vectors.L;
 
 /** Dense bfloat16 (the top half of a float32) little-endian weights. */
 public final class BF16Matrix extends DenseMatrix {
@@ -17,5 +24,96 @@ public final class BF16Matrix extends DenseMatrix {
     @Override
     float get(long i) {
         return Float.intBitsToFloat(data.getAtIndex(LE, i) << 16);
+    }
+
+    /** {@link Vectors#L} weights from element {@code i} on, widened to floats. */
+    private FloatVector load(long i) {
+        return Vectors.bf16(data, i * Short.BYTES);
+    }
+
+    // Same kernels as F32Matrix but for load() and get(); see the note there.
+
+    @Override
+    float dot(long w, int len, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j <= len - 4 * L; j += 4 * L) {
+            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
+            a1 = load(w + j + L).fma(FloatVector.fromArray(F, x, x0 + j + L), a1);
+            a2 = load(w + j + 2 * L).fma(FloatVector.fromArray(F, x, x0 + j + 2 * L), a2);
+            a3 = load(w + j + 3 * L).fma(FloatVector.fromArray(F, x, x0 + j + 3 * L), a3);
+        }
+        for (; j <= len - L; j += L) {
+            a0 = load(w + j).fma(FloatVector.fromArray(F, x, x0 + j), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            s += get(w + j) * x[x0 + j];
+        }
+        return s;
+    }
+
+    @Override
+    void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector v = load(w + j);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + j), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x0 + xs + j), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x0 + 2 * xs + j), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x0 + 3 * xs + j), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            float v = get(w + j);
+            s0 += v * x[x0 + j];
+            s1 += v * x[x0 + xs + j];
+            s2 += v * x[x0 + 2 * xs + j];
+            s3 += v * x[x0 + 3 * xs + j];
+        }
+        y[y0] = s0;
+        y[y0 + ys] = s1;
+        y[y0 + 2 * ys] = s2;
+        y[y0 + 3 * ys] = s3;
+    }
+
+    @Override
+    void axpy(long w, int len, float a, float[] y, int y0) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            load(w + j).fma(av, FloatVector.fromArray(F, y, y0 + j)).intoArray(y, y0 + j);
+        }
+        for (; j < len; j++) {
+            y[y0 + j] += a * get(w + j);
+        }
+    }
+
+    @Override
+    void axpy4x2(long w, long ld, int len, float[] x, int xi, int xs, float[] y, int y0, int ys) {
+        // Two input rows per pass halve the loads and stores of y, which bound this loop.
+        FloatVector a0 = FloatVector.broadcast(F, x[xi]), a1 = FloatVector.broadcast(F, x[xi + xs]);
+        FloatVector a2 = FloatVector.broadcast(F, x[xi + 2 * xs]), a3 = FloatVector.broadcast(F, x[xi + 3 * xs]);
+        FloatVector c0 = FloatVector.broadcast(F, x[xi + 1]), c1 = FloatVector.broadcast(F, x[xi + 1 + xs]);
+        FloatVector c2 = FloatVector.broadcast(F, x[xi + 1 + 2 * xs]), c3 = FloatVector.broadcast(F, x[xi + 1 + 3 * xs]);
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector v = load(w + j), u = load(w + ld + j);
+            int o = y0 + j;
+            u.fma(c0, v.fma(a0, FloatVector.fromArray(F, y, o))).intoArray(y, o);
+            u.fma(c1, v.fma(a1, FloatVector.fromArray(F, y, o + ys))).intoArray(y, o + ys);
+            u.fma(c2, v.fma(a2, FloatVector.fromArray(F, y, o + 2 * ys))).intoArray(y, o + 2 * ys);
+            u.fma(c3, v.fma(a3, FloatVector.fromArray(F, y, o + 3 * ys))).intoArray(y, o + 3 * ys);
+        }
+        for (; j < len; j++) {
+            float v = get(w + j), u = get(w + ld + j);
+            int o = y0 + j;
+            y[o] += x[xi] * v + x[xi + 1] * u;
+            y[o + ys] += x[xi + xs] * v + x[xi + 1 + xs] * u;
+            y[o + 2 * ys] += x[xi + 2 * xs] * v + x[xi + 1 + 2 * xs] * u;
+            y[o + 3 * ys] += x[xi + 3 * xs] * v + x[xi + 1 + 3 * xs] * u;
+        }
     }
 }

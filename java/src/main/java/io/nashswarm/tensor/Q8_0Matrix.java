@@ -1,60 +1,93 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.Vectors;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+import java.util.Objects;
+
+import static io.nashswarm.kernel.Vectors.B;
+import static io.nashswarm.kernel.Vectors.BYTE_PARTS;
+import static io.nashswarm.kernel.Vectors.F;
+import static io.nashswarm.kernel.Vectors.L;
 
 /**
  * GGML Q8_0: blocks of 32 weights, each an fp16 scale {@code d} followed by 32 int8 {@code q};
  * {@code w = d·q}. Rows are whole blocks (cols % 32 == 0).
  */
-public final class Q8_0Matrix implements WeightMatrix {
-    static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final int BLOCK = 32, BYTES = 34;
-
-    private final MemorySegment data;
-    private final int rows, cols;
+public final class Q8_0Matrix extends BlockMatrix {
+    static final int BYTES = 34;
 
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
-        this.data = data;
-        this.rows = rows;
-        this.cols = cols;
+        super(data, rows, cols, BYTES);
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public QuantType type() { return QuantType.Q8_0; }
-    @Override public long storageBytes() { return data.byteSize(); }
-    public MemorySegment data() { return data; }
+
+    // Per block: sum q·x over the 32 lanes in float, then scale once; the quants of a B-sized load
+    // feed BYTE_PARTS float vectors.
 
     @Override
-    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        int blocks = cols / BLOCK;
-        for (int r = rowStart; r < rowEnd; r++) {
-            long base = (long) r * blocks * BYTES;
-            float acc = 0f;
-            for (int b = 0; b < blocks; b++) {
-                long off = base + (long) b * BYTES;
-                float d = Float.float16ToFloat(data.get(F16, off));
-                float s = 0f;
-                for (int i = 0; i < BLOCK; i++) {
-                    s += data.get(ValueLayout.JAVA_BYTE, off + 2 + i) * x[b * BLOCK + i];
+    float dot(long base, float[] x, int x0) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            int xb = x0 + blk * BLOCK;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += B.length()) {
+                ByteVector q = Vectors.bytes(data, o + 2 + j);
+                for (int p = 0; p < BYTE_PARTS; p++) {
+                    s = Vectors.int8(q, p).fma(FloatVector.fromArray(F, x, xb + j + p * L), s);
                 }
-                acc += d * s;
             }
-            y[r] = acc;
+            acc = s.fma(FloatVector.broadcast(F, scale(o)), acc);
         }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            int xb = x0 + blk * BLOCK;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int j = 0; j < BLOCK; j += B.length()) {
+                ByteVector q = Vectors.bytes(data, o + 2 + j);
+                for (int p = 0; p < BYTE_PARTS; p++) {
+                    FloatVector w = Vectors.int8(q, p);
+                    int xo = xb + j + p * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, xo), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, xo + xs), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, xo + 2 * xs), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, xo + 3 * xs), s3);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(o));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+            acc2 = s2.fma(d, acc2);
+            acc3 = s3.fma(d, acc3);
+        }
+        y[y0] = acc0.reduceLanes(VectorOperators.ADD);
+        y[y0 + ys] = acc1.reduceLanes(VectorOperators.ADD);
+        y[y0 + 2 * ys] = acc2.reduceLanes(VectorOperators.ADD);
+        y[y0 + 3 * ys] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public void dequantizeRow(int r, float[] out, int off) {
-        int blocks = cols / BLOCK;
-        long base = (long) r * blocks * BYTES;
-        for (int b = 0; b < blocks; b++) {
-            long o = base + (long) b * BYTES;
-            float d = Float.float16ToFloat(data.get(F16, o));
+        Objects.checkIndex(r, rows);
+        Objects.checkFromIndexSize(off, cols, out.length);
+        long base = r * rowBytes;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            float d = scale(o);
             for (int i = 0; i < BLOCK; i++) {
-                out[off + b * BLOCK + i] = d * data.get(ValueLayout.JAVA_BYTE, o + 2 + i);
+                out[off + blk * BLOCK + i] = d * data.get(ValueLayout.JAVA_BYTE, o + 2 + i);
             }
         }
     }

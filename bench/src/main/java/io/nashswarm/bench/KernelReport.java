@@ -1,0 +1,148 @@
+package io.nashswarm.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nashswarm.tensor.QuantType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns the JMH JSON of {@link DenseMatvecBenchmark} and {@link MemoryBandwidthBenchmark} into a
+ * Markdown report: per shape and type the time per product, the weight bytes it streams per second,
+ * that as a fraction of the measured copy and read bandwidth, and the speed-up over F32.
+ *
+ * <p>Usage: {@code KernelReport <jmh.json> <out.md> <command> <machine> [note]}.
+ */
+public final class KernelReport {
+    private KernelReport() {}
+
+    /** One benchmark result, reduced to what the tables need. */
+    record Row(String method, Map<String, String> params, double us, double error, double best) {
+        String param(String name, String otherwise) {
+            return params.getOrDefault(name, otherwise);
+        }
+
+        boolean oneThread() {
+            return method.endsWith("OneThread") || "1".equals(params.get("threads"));
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 4) {
+            System.err.println("usage: KernelReport <jmh.json> <out.md> <command> <machine> [note]");
+            System.exit(2);
+        }
+        JsonNode root = new ObjectMapper().readTree(Path.of(args[0]).toFile());
+        String md = render(root, args[2], args[3], args.length > 4 ? args[4] : "");
+        Path out = Path.of(args[1]);
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        Files.writeString(tmp, md);
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        System.out.print(md);
+    }
+
+    static String render(JsonNode root, String command, String machine, String note) {
+        List<Row> rows = new ArrayList<>();
+        String jdk = "";
+        for (JsonNode b : root) {
+            String name = b.get("benchmark").asText();
+            Map<String, String> params = new LinkedHashMap<>();
+            b.path("params").fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));
+            JsonNode m = b.get("primaryMetric");
+            if (!"us/op".equals(m.get("scoreUnit").asText())) {
+                throw new IllegalArgumentException(name + ": expected us/op, got " + m.get("scoreUnit").asText());
+            }
+            double err = m.path("scoreError").asDouble(Double.NaN);
+            // The fastest measurement iteration: on a shared machine, the least disturbed one.
+            double best = m.path("scorePercentiles").path("0.0").asDouble(Double.NaN);
+            rows.add(new Row(name.substring(name.lastIndexOf('.') + 1), params, m.get("score").asDouble(), err, best));
+            jdk = b.path("jdkVersion").asText() + " (" + b.path("vmName").asText() + " " + b.path("vmVersion").asText() + ")";
+        }
+
+        StringBuilder s = new StringBuilder();
+        s.append("# Kernel benchmarks, ").append(java.time.LocalDate.now()).append("\n\n");
+        if (!note.isBlank()) {
+            s.append("**").append(note).append("**\n\n");
+        }
+        s.append("- Command: `").append(command).append("`\n");
+        s.append("- Machine: ").append(machine).append("\n");
+        s.append("- JDK: ").append(jdk).append("\n");
+        s.append("- Threads \"all\" = ").append(Runtime.getRuntime().availableProcessors()).append(" (available processors)\n\n");
+
+        double copy = Double.NaN, read = Double.NaN;
+        s.append("## Memory bandwidth\n\n| test | threads | buffer | time/op (µs) | best iteration (µs) | GB/s |\n|---|---|---|---:|---:|---:|\n");
+        for (Row r : rows) {
+            if (r.method.equals("copy") || r.method.equals("read")) {
+                long bytes = Long.parseLong(r.param("mib", "512")) << 20;
+                double gbps = (r.method.equals("copy") ? 2.0 : 1.0) * bytes / (r.us * 1e3);
+                if (!r.oneThread()) {
+                    if (r.method.equals("copy")) copy = gbps; else read = gbps;
+                }
+                s.append(String.format(Locale.ROOT, "| %s | %s | %d MiB | %s | %s | %.1f |\n",
+                        r.method.equals("copy") ? "copy (read + write bytes)" : "read (sum)", threads(r), bytes >> 20, time(r), number(r.best), gbps));
+            }
+        }
+        s.append("\n");
+
+        Map<String, List<Row>> byShape = new LinkedHashMap<>();
+        for (Row r : rows) {
+            if (r.params.containsKey("shape")) {
+                byShape.computeIfAbsent(r.param("shape", ""), k -> new ArrayList<>()).add(r);
+            }
+        }
+        for (var e : byShape.entrySet()) {
+            int[] rc = RandomMatrices.shape(e.getKey());
+            s.append("## ").append(rc[0]).append(" x ").append(rc[1]).append(" (rows x cols)\n\n");
+            s.append("| type | layout | batch | threads | time/op (µs) | best iteration (µs) | weights (MB) | weight GB/s | of copy BW | of read BW | speed-up vs F32 |\n");
+            s.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (Row r : e.getValue()) {
+                QuantType t = QuantType.valueOf(r.param("type", "F32"));
+                double bytes = t.bytesFor((long) rc[0] * rc[1]);
+                double gbps = bytes / (r.us * 1e3);
+                Row f32 = e.getValue().stream().filter(o -> o.method.equals(r.method) && o.param("type", "").equals("F32")
+                        && o.param("layout", "").equals(r.param("layout", "")) && o.param("batch", "").equals(r.param("batch", ""))
+                        && o.param("threads", "").equals(r.param("threads", ""))).findFirst().orElse(null);
+                s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n",
+                        t.label(), r.param("layout", "OUT_IN"), r.param("batch", "1"), threads(r), time(r), number(r.best), bytes / 1e6, gbps,
+                        percent(gbps / copy), percent(gbps / read), f32 == null ? "–" : String.format(Locale.ROOT, "%.2f×", f32.us / r.us)));
+            }
+            s.append("\n");
+        }
+        s.append("GB/s counts the weight bytes one product streams (scales included) over its mean time; ")
+                .append("shapes that fit in the last-level cache can exceed the memory bandwidth. ")
+                .append("Fractions compare with the all-thread copy and read rows above.\n");
+        return s.toString();
+    }
+
+    /** Mean time and JMH's 99.9% error (absent with a single iteration). */
+    private static String time(Row r) {
+        return Double.isFinite(r.error) ? number(r.us) + " ± " + number(r.error) : number(r.us);
+    }
+
+    private static String number(double v) {
+        if (!Double.isFinite(v)) {
+            return "–";
+        }
+        return String.format(Locale.ROOT, v >= 100 ? "%.0f" : "%.1f", v);
+    }
+
+    private static String threads(Row r) {
+        if (r.oneThread()) {
+            return "1";
+        }
+        String t = r.param("threads", "0");
+        return t.equals("0") ? "all" : t;
+    }
+
+    private static String percent(double f) {
+        return Double.isFinite(f) ? String.format(Locale.ROOT, "%.0f%%", 100 * f) : "–";
+    }
+}

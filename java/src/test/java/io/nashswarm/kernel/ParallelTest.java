@@ -1,0 +1,138 @@
+package io.nashswarm.kernel;
+
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ParallelTest {
+    @AfterEach
+    void restore() {
+        Parallel.setThreads(Parallel.defaultThreads());
+    }
+
+    @Test
+    void everyIndexRunsOnceInAlignedChunks() {
+        for (int threads : new int[]{1, 2, 3, 5}) {
+            Parallel.setThreads(threads);
+            assertEquals(threads, Parallel.threads());
+            for (int n : new int[]{0, 1, 15, 16, 17, 33, 100, 768, 1001}) {
+                for (int align : new int[]{1, 16}) {
+                    AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(n, 1));
+                    List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+                    Parallel.forRange(n, align, (s, e) -> {
+                        chunks.add(new int[]{s, e});
+                        for (int i = s; i < e; i++) {
+                            hits.incrementAndGet(i);
+                        }
+                    });
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(1, hits.get(i), "n=" + n + " index " + i);
+                    }
+                    assertTrue(chunks.size() <= threads, "at most one chunk per thread");
+                    for (int[] c : chunks) {
+                        assertEquals(0, c[0] % align, "chunk start " + c[0] + " not aligned to " + align);
+                        assertTrue(c[0] < c[1], "empty chunk");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Parallel.matvec on a 2-thread pool: each of the two row chunks waits for the other to start, so
+     * this only finishes if two threads run them at once (the 20 s timeout only guards against a hang).
+     */
+    @Test
+    void matvecUsesBothThreads() {
+        Parallel.setThreads(2);
+        for (int round = 0; round < 20; round++) {
+            CountDownLatch both = new CountDownLatch(2);
+            Set<Thread> seen = ConcurrentHashMap.newKeySet();
+            WeightMatrix rendezvous = new RendezvousMatrix(64, 1024, both, seen);
+            Parallel.matvec(rendezvous, new float[1024], new float[64]);
+            assertEquals(2, seen.size());
+            assertTrue(seen.contains(Thread.currentThread()), "the caller computes a chunk itself");
+        }
+    }
+
+    /** A matrix whose products only record which thread ran them, after meeting the other chunk. */
+    private record RendezvousMatrix(int rows, int cols, CountDownLatch both, Set<Thread> seen) implements WeightMatrix {
+        @Override public QuantType type() { return QuantType.F32; }
+        @Override public long storageBytes() { return 0; }
+        @Override public void dequantizeRow(int r, float[] out, int off) {}
+
+        @Override
+        public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+            seen.add(Thread.currentThread());
+            both.countDown();
+            try {
+                assertTrue(both.await(20, TimeUnit.SECONDS), "the other chunk never started");
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        }
+    }
+
+    @Test
+    void failuresReachTheCaller() {
+        Parallel.setThreads(2);
+        for (int bad : new int[]{0, 40}) {
+            var ex = assertThrows(IllegalStateException.class, () -> Parallel.forRange(64, 16, (s, e) -> {
+                if (s <= bad && bad < e) {
+                    throw new IllegalStateException("chunk " + s);
+                }
+            }));
+            assertTrue(ex.getMessage().startsWith("chunk"));
+        }
+        // The pool still works afterwards.
+        AtomicIntegerArray hits = new AtomicIntegerArray(64);
+        Parallel.forRange(64, 16, (s, e) -> { for (int i = s; i < e; i++) hits.incrementAndGet(i); });
+        for (int i = 0; i < 64; i++) assertEquals(1, hits.get(i));
+    }
+
+    @Test
+    void nestedAndConcurrentCallsComplete() throws Exception {
+        Parallel.setThreads(2);
+        AtomicIntegerArray hits = new AtomicIntegerArray(64 * 64);
+        Parallel.forRange(64, 1, (s, e) -> {
+            for (int i = s; i < e; i++) {
+                int row = i;
+                Parallel.forRange(64, 1, (s2, e2) -> { for (int j = s2; j < e2; j++) hits.incrementAndGet(row * 64 + j); });
+            }
+        });
+        for (int i = 0; i < 64 * 64; i++) assertEquals(1, hits.get(i));
+
+        AtomicIntegerArray counts = new AtomicIntegerArray(4 * 1000);
+        List<Thread> callers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int base = t * 1000;
+            callers.add(Thread.ofPlatform().start(() -> {
+                for (int rep = 0; rep < 50; rep++) {
+                    Parallel.forRange(1000, 16, (s, e) -> { for (int i = s; i < e; i++) counts.incrementAndGet(base + i); });
+                }
+            }));
+        }
+        for (Thread c : callers) {
+            c.join(30_000);
+            assertFalse(c.isAlive(), "a concurrent caller hung");
+        }
+        for (int i = 0; i < 4000; i++) assertEquals(50, counts.get(i));
+    }
+
+    @Test
+    void rejectsNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+        assertThrows(IllegalArgumentException.class, () -> Parallel.forRange(10, 0, (s, e) -> {}));
+    }
+}
