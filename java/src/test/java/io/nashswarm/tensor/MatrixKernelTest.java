@@ -31,6 +31,8 @@ class MatrixKernelTest {
     private static final int[] BATCHES = {1, 2, 3, 5, 8};
     private static final QuantType[] DENSE = {QuantType.F32, QuantType.F16, QuantType.BF16};
     private static final QuantType[] BLOCKED = {QuantType.Q8_0, QuantType.Q4_0};
+    /** The types this test covers; the packed group types have their own tests (PackedMatrixTest). */
+    private static final QuantType[] ALL = {QuantType.F32, QuantType.F16, QuantType.BF16, QuantType.Q8_0, QuantType.Q4_0};
 
     private static Arena arena;
     private final SplittableRandom rnd = new SplittableRandom(20240611);
@@ -228,7 +230,7 @@ class MatrixKernelTest {
     void unitVectorsPickExactColumns() {
         for (int threads : new int[]{1, 2}) {
             Parallel.setThreads(threads);
-            for (QuantType type : QuantType.values()) {
+            for (QuantType type : ALL) {
                 for (Layout layout : type.blockSize() > 1 ? new Layout[]{Layout.OUT_IN} : Layout.values()) {
                     Built b = type.blockSize() > 1 ? blocked(type, 37, 96, Kind.RANDOM) : dense(type, layout, 37, 45, Kind.RANDOM);
                     int n = 5;
@@ -255,7 +257,7 @@ class MatrixKernelTest {
 
     @Test
     void dequantizeRowIsExact() {
-        for (QuantType type : QuantType.values()) {
+        for (QuantType type : ALL) {
             for (Layout layout : type.blockSize() > 1 ? new Layout[]{Layout.OUT_IN} : Layout.values()) {
                 for (Kind kind : Kind.values()) {
                     Built b = type.blockSize() > 1 ? blocked(type, 5, 128, kind) : dense(type, layout, 5, 77, kind);
