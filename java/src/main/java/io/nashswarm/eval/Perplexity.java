@@ -1,6 +1,7 @@
 package io.nashswarm.eval;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.InferenceState;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
@@ -33,30 +34,56 @@ public final class Perplexity {
             throw new EngineException(description + ": the text has " + tokens.length + " tokens; need at least 2");
         }
         long t0 = System.nanoTime();
-        InferenceState state = model.newState(ctx);
-        double[] nll = {0};
-        long scored = 0;
-        int windows = 0;
-        int prevEnd = 0;
-        for (int begin = 0; ; begin += stride) {
+        // The windows and the tokens each scores: tokens[first..end) are predicted from window index t-1-begin.
+        List<int[]> windows = new ArrayList<>();
+        for (int begin = 0, prevEnd = 0; ; begin += stride) {
             int end = Math.min(begin + ctx, tokens.length);
-            // Targets tokens[firstTarget..end) are predicted from logits at window index (t - 1 - begin).
-            int firstTarget = Math.max(prevEnd, begin + 1);
-            state.reset();
-            int wBegin = begin;
-            model.forward(state, tokens, begin, end - 1 - begin, firstTarget - 1 - begin,
-                    (i, logits, off) -> nll[0] += negLogLikelihood(logits, off, model.config().vocabSize(), tokens[wBegin + i + 1]));
-            scored += end - firstTarget;
-            windows++;
-            progress.step(end - firstTarget);
-            progress.message(String.format("ppl %.4f", Math.exp(nll[0] / scored)));
+            windows.add(new int[] {begin, end, Math.max(prevEnd, begin + 1)});
             prevEnd = end;
             if (end == tokens.length) {
                 break;
             }
         }
+        double[] windowNll = new double[windows.size()];
+        int vocab = model.config().vocabSize();
+        // Small models: whole windows in parallel, one cache per thread (their products are too small to
+        // split). Large models: one window at a time, each product split across threads.
+        boolean windowParallel = model.weights().storageBytes() <= WINDOW_PARALLEL_MAX_BYTES;
+        Parallel.forRange(windowParallel ? windows.size() : 0, 1, (w0, w1) -> {
+            InferenceState state = model.newState(ctx);
+            for (int w = w0; w < w1; w++) {
+                windowNll[w] = scoreWindow(model, state, tokens, windows.get(w), vocab, progress);
+            }
+        });
+        if (!windowParallel) {
+            InferenceState state = model.newState(ctx);
+            for (int w = 0; w < windows.size(); w++) {
+                windowNll[w] = scoreWindow(model, state, tokens, windows.get(w), vocab, progress);
+            }
+        }
+        double nll = 0;
+        long scored = 0;
+        for (int w = 0; w < windows.size(); w++) {
+            nll += windowNll[w];
+            scored += windows.get(w)[1] - windows.get(w)[2];
+        }
+        int windowCount = windows.size();
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return new PerplexityResult("standard", description, tokens.length, scored, nll[0] / scored, ctx, stride, windows, seconds);
+        return new PerplexityResult("standard", description, tokens.length, scored, nll / scored, ctx, stride, windowCount, seconds);
+    }
+
+    /** Models at most this big run perplexity windows in parallel rather than splitting each product. */
+    static final long WINDOW_PARALLEL_MAX_BYTES = 32L << 20;
+
+    /** Sum of the NLLs of the tokens window {@code w = [begin, end, firstTarget]} scores. */
+    private static double scoreWindow(TransformerModel model, InferenceState state, int[] tokens, int[] w, int vocab, Progress progress) {
+        int begin = w[0], end = w[1], firstTarget = w[2];
+        double[] nll = {0};
+        state.reset();
+        model.forward(state, tokens, begin, end - 1 - begin, firstTarget - 1 - begin,
+                (i, logits, off) -> nll[0] += negLogLikelihood(logits, off, vocab, tokens[begin + i + 1]));
+        progress.step(end - firstTarget);
+        return nll[0];
     }
 
     /** Rejects a window length or stride the model cannot run (callers check before starting progress output). */
