@@ -42,13 +42,13 @@ import java.util.function.Function;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Small synthetic models built in memory, every storage type the engine has, and a tiny real-format tokenizer. */
-final class TestModels {
+public final class TestModels {
     private TestModels() {}
 
     /** 3 layers × 7 matrices + embedding + untied head = 23 matrices: one per {@link #RECIPES} entry. */
-    static final ModelConfig LLAMA = new ModelConfig(Architecture.LLAMA, 64, 128, 3, 4, 2, 320, 32, 1e-5f, 10000f,
+    public static final ModelConfig LLAMA = new ModelConfig(Architecture.LLAMA, 64, 128, 3, 4, 2, 320, 32, 1e-5f, 10000f,
             RopeStyle.INTERLEAVED, false);
-    static final ModelConfig GPT2 = new ModelConfig(Architecture.GPT2, 64, 256, 2, 4, 4, 320, 16, 1e-5f, 0f, null, true);
+    public static final ModelConfig GPT2 = new ModelConfig(Architecture.GPT2, 64, 256, 2, 4, 4, 320, 16, 1e-5f, 0f, null, true);
 
     /** A named way to store a float matrix. */
     record Recipe(String label, Function<WeightMatrix, WeightMatrix> make) {}
@@ -79,7 +79,7 @@ final class TestModels {
             new Recipe("mixed g32 asym + outliers", m -> mixed(m, GroupSpec.asymmetric(32), 0.003, 3)));
 
     /** Float weights N(0, 0.1²) stored as F32, norms near 1, small biases; a tied head is the embedding itself. */
-    static ModelWeights random(ModelConfig c, long seed) {
+    public static ModelWeights random(ModelConfig c, long seed) {
         Random rng = new Random(seed);
         Map<String, WeightMatrix> matrices = new LinkedHashMap<>();
         Map<String, float[]> vectors = new LinkedHashMap<>();
@@ -125,7 +125,7 @@ final class TestModels {
     }
 
     /** F16, BF16, Q8_0 or Q4_0 from the matrix's rows (ggml's rounding). */
-    static WeightMatrix ggml(QuantType type, WeightMatrix m) {
+    public static WeightMatrix ggml(QuantType type, WeightMatrix m) {
         float[] row = new float[m.cols()];
         ByteBuffer b = ByteBuffer.allocate((int) type.bytesFor((long) m.rows() * m.cols()));
         for (int r = 0; r < m.rows(); r++) {
@@ -135,7 +135,7 @@ final class TestModels {
         return Matrices.of(type, MemorySegment.ofArray(b.array()), m.rows(), m.cols(), Layout.OUT_IN);
     }
 
-    static WeightMatrix rtn(WeightMatrix m, QuantType type, GroupSpec spec) {
+    public static WeightMatrix rtn(WeightMatrix m, QuantType type, GroupSpec spec) {
         return RtnQuantizer.quantize(RowSource.of(m), type, spec, ScaleRule.MINMAX, Arena.ofAuto());
     }
 
@@ -155,7 +155,7 @@ final class TestModels {
     }
 
     /** Each distinct matrix replaced by {@code f(name, matrix)} once (a tied head stays tied). */
-    static ModelWeights map(ModelWeights w, BiFunction<String, WeightMatrix, WeightMatrix> f) {
+    public static ModelWeights map(ModelWeights w, BiFunction<String, WeightMatrix, WeightMatrix> f) {
         Map<WeightMatrix, WeightMatrix> done = new IdentityHashMap<>();
         Map<String, WeightMatrix> out = new LinkedHashMap<>();
         w.matrices().forEach((name, m) -> out.put(name, done.computeIfAbsent(m, x -> f.apply(name, x))));
@@ -177,7 +177,7 @@ final class TestModels {
      * A llama2.c tokenizer.bin written here: {@code <unk>}, {@code <s>}, {@code </s>}, the 256 byte pieces,
      * then a few merged pieces and the single letters and space, with scores (300 tokens).
      */
-    static Tokenizer tinyTokenizer(Path dir) {
+    public static Tokenizer tinyTokenizer(Path dir) {
         List<String> pieces = new ArrayList<>(List.of("<unk>", "\n<s>\n", "\n</s>\n"));
         List<Float> scores = new ArrayList<>(List.of(0f, 0f, 0f));
         for (int b = 0; b < 256; b++) {
