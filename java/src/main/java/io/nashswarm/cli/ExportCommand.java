@@ -45,9 +45,10 @@ public final class ExportCommand implements Runnable {
         GgufExporter.Options options = new GgufExporter.Options(parse(type), parse(outputType), name);
         PrintWriter out = spec.commandLine().getOut();
         try (LoadedModel m = modelOptions.load()) {
+            GgufExporter.Plan plan = GgufExporter.plan(m.weights(), m.tokenizer().orElse(null), options);
             GgufExporter.Summary s;
-            try (Progress p = Progress.bar("export", GgufExporter.tensorCount(m.weights()), "tensors")) {
-                s = GgufExporter.export(m.weights(), m.tokenizer().orElse(null), output, options, p);
+            try (Progress p = Progress.bar("export", plan.tensorCount(), "tensors")) {
+                s = plan.write(output, p);
             }
             for (String note : s.notes()) {
                 out.println("note: " + note);

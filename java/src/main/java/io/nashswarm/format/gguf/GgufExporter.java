@@ -88,63 +88,86 @@ public final class GgufExporter {
     public record Summary(Path file, int tensors, Map<String, Integer> types, long tensorBytes, long fileBytes,
                           String tokenizer, List<String> notes) {}
 
-    /** Tensors {@link #export} writes (its progress advances by one per tensor). */
-    public static int tensorCount(ModelWeights w) {
-        return CanonicalTensors.of(storedConfig(w)).size();
+    /**
+     * A checked export, ready to write: every tensor's type is chosen and the tokenizer converted, so a
+     * model that cannot be exported fails here, before any output or progress bar.
+     */
+    public static final class Plan {
+        private final GgufWriter writer = new GgufWriter();
+        private final List<String> notes = new ArrayList<>();
+        private final Map<String, Integer> types = new TreeMap<>();
+        private long tensorBytes;
+        private int tensors;
+        private String tokenizer = "none";
+        private Progress progress = Progress.none();
+
+        private Plan() {}
+
+        /** Tensors the file will hold ({@link #write}'s progress advances by one per tensor). */
+        public int tensorCount() {
+            return tensors;
+        }
+
+        public Summary write(Path target, Progress progress) {
+            this.progress = progress;
+            writer.write(target);
+            long fileBytes;
+            try {
+                fileBytes = Files.size(target);
+            } catch (IOException e) {
+                throw new EngineException("cannot read the size of " + target + ": " + e.getMessage(), e);
+            }
+            return new Summary(target, tensors, types, tensorBytes, fileBytes, tokenizer, List.copyOf(notes));
+        }
+    }
+
+    /** Plans and writes in one go. */
+    public static Summary export(ModelWeights w, Tokenizer tokenizer, Path target, Options options, Progress progress) {
+        return plan(w, tokenizer, options).write(target, progress);
     }
 
     /**
      * @param tokenizer written as GGUF tokenizer metadata (padded to the model's vocabulary); may be null
      * @throws EngineException naming the tensor when a matrix cannot be exported, or the tokenizer setting GGUF lacks
      */
-    public static Summary export(ModelWeights w, Tokenizer tokenizer, Path target, Options options, Progress progress) {
+    public static Plan plan(ModelWeights w, Tokenizer tokenizer, Options options) {
         ModelConfig c = storedConfig(w);
-        GgufWriter out = new GgufWriter();
-        List<String> notes = new ArrayList<>();
-        Map<String, Integer> types = new TreeMap<>();
-        long[] tensorBytes = {0};
+        Plan plan = new Plan();
         Map<String, QuantType> chosen = new LinkedHashMap<>();
         for (TensorSpec spec : CanonicalTensors.of(c)) {
             String name = spec.name();
+            plan.tensors++;
             if (!spec.matrix()) {
-                out.addTensor(name, QuantType.F32, new long[] {spec.rows()}, () -> {
-                    progress.message(name);
-                    progress.step(1);
+                plan.writer.addTensor(name, QuantType.F32, new long[] {spec.rows()}, () -> {
+                    plan.progress.message(name);
+                    plan.progress.step(1);
                     return MemorySegment.ofArray(GgufWriter.littleEndian(w.vector(name)));
                 });
-                types.merge(QuantType.F32.label(), 1, Integer::sum);
-                tensorBytes[0] += 4L * spec.rows();
+                plan.types.merge(QuantType.F32.label(), 1, Integer::sum);
+                plan.tensorBytes += 4L * spec.rows();
                 continue;
             }
             WeightMatrix m = w.matrix(name);
-            QuantType t = targetType(name, m, c, options, notes);
+            QuantType t = targetType(name, m, c, options, plan.notes);
             chosen.put(name, t);
             int[] order = ropeOrder(name, m, c);
-            out.addTensor(name, t, new long[] {m.cols(), m.rows()}, () -> {
-                progress.message(name);
+            plan.writer.addTensor(name, t, new long[] {m.cols(), m.rows()}, () -> {
+                plan.progress.message(name);
                 MemorySegment data = tensorData(name, m, t, order);
-                progress.step(1);
+                plan.progress.step(1);
                 return data;
             });
-            types.merge(t.label(), 1, Integer::sum);
-            tensorBytes[0] += t.bytesFor((long) m.rows() * m.cols());
+            plan.types.merge(t.label(), 1, Integer::sum);
+            plan.tensorBytes += t.bytesFor((long) m.rows() * m.cols());
         }
-        metadata(out, w, c, options, chosen);
-        String tok = "none";
+        metadata(plan.writer, w, c, options, chosen);
         if (tokenizer != null) {
             Map<String, Object> meta = GgufTokenizerMetadata.padded(GgufTokenizerMetadata.of(tokenizer), c.vocabSize());
-            meta.forEach((k, v) -> out.put(k, value(k, v)));
-            tok = meta.get(GgufTokenizerMetadata.MODEL) + ", " + tokenizer.vocabSize() + " tokens"
+            meta.forEach((k, v) -> plan.writer.put(k, value(k, v)));
+            plan.tokenizer = meta.get(GgufTokenizerMetadata.MODEL) + ", " + tokenizer.vocabSize() + " tokens"
                     + (tokenizer.vocabSize() < c.vocabSize() ? " (padded to " + c.vocabSize() + ")" : "");
         }
-        out.write(target);
-        long fileBytes;
-        try {
-            fileBytes = Files.size(target);
-        } catch (IOException e) {
-            throw new EngineException("cannot read the size of " + target + ": " + e.getMessage(), e);
-        }
-        return new Summary(target, CanonicalTensors.of(c).size(), types, tensorBytes[0], fileBytes, tok, notes);
+        return plan;
     }
 
     /** The LM head is tied exactly when it is the embedding matrix itself (then it is written once). */

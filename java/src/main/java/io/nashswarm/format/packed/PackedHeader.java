@@ -160,6 +160,13 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
 
     // ---------------------------------------------------------------- reading
 
+    /** Reads and checks the header of a packed file (mapped only while reading). */
+    public static PackedHeader read(Path path) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return read(path, io.nashswarm.format.MappedFiles.map(path, arena));
+        }
+    }
+
     /**
      * Reads and checks the header of the packed file whose whole content is {@code file}.
      *
