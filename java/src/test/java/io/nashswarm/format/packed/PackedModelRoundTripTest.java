@@ -19,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -103,6 +102,7 @@ class PackedModelRoundTripTest {
             assertEquals(tok.bos(), back.bos());
             assertEquals(tok.decode(tok.encode(text)), back.decode(back.encode(text)));
 
+            assertEquals(provenance(), header(file).provenance()); // every field, null calibration included
             assertEquals("every-type", m.metadata().get("provenance.recipe"));
             assertEquals(provenance().recipeParams(), m.metadata().get("provenance.recipe_params"));
             assertFalse(m.metadata().containsKey("provenance.calibration"));
@@ -220,7 +220,11 @@ class PackedModelRoundTripTest {
         }
     }
 
-    /** Prefill then two decode steps on both models: the logits must be bit-identical. */
+    /**
+     * Prefill then two decode steps on both models. The weights are bit-identical (checked above), but
+     * the Vector API's lane reductions may sum in a different order once C2 compiles a kernel, so the
+     * same model run twice in one JVM can differ in the last bits: 1e-5 relative.
+     */
     static void assertSameLogits(ModelWeights a, ModelWeights b) {
         ModelConfig c = a.config();
         int[] tokens = new int[Math.min(12, c.contextLength())];
@@ -231,11 +235,17 @@ class PackedModelRoundTripTest {
         var sa = ma.newState();
         var sb = mb.newState();
         int prefill = tokens.length - 2;
-        assertArrayEquals(ma.forward(sa, tokens, 0, prefill), mb.forward(sb, tokens, 0, prefill), 0f);
+        assertClose(ma.forward(sa, tokens, 0, prefill), mb.forward(sb, tokens, 0, prefill), "prefill");
         for (int p = prefill; p < tokens.length; p++) {
-            float[] la = ma.forward(sa, tokens, p, 1), lb = mb.forward(sb, tokens, p, 1);
-            assertArrayEquals(la, lb, 0f, "position " + p);
-            assertTrue(MemorySegment.ofArray(la).byteSize() > 0 && Float.isFinite(la[0]));
+            assertClose(ma.forward(sa, tokens, p, 1), mb.forward(sb, tokens, p, 1), "position " + p);
+        }
+    }
+
+    static void assertClose(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length);
+        for (int i = 0; i < want.length; i++) {
+            assertTrue(Float.isFinite(want[i]), what);
+            assertEquals(want[i], got[i], 1e-5 * (1 + Math.abs(want[i])), what + " logit " + i);
         }
     }
 }
