@@ -12,7 +12,6 @@ import io.nashswarm.model.RopeStyle;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.GgmlQuantizer;
 import io.nashswarm.tensor.GroupSpec;
-import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.tokenizer.Tokenizer;
