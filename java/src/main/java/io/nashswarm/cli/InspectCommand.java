@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.format.ModelLoader;
 import io.nashswarm.format.TensorEntry;
+import io.nashswarm.format.packed.PackedFormat;
+import io.nashswarm.format.packed.PackedHeader;
+import io.nashswarm.format.packed.PackedSummary;
 import io.nashswarm.model.ModelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +24,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code inspect -m MODEL [--json]}: what a checkpoint holds, as the loader sees it. */
+/**
+ * {@code inspect -m MODEL [--json]}: what a checkpoint holds, as the loader sees it. For the engine's packed
+ * files, each tensor also shows its group spec, effective bits per weight and the bytes of every section
+ * (codes, scales, zeros, map, outliers), with totals over the matrices and the whole file.
+ */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Shows a model's format, configuration and every tensor (name, type, shape, bytes).")
 public final class InspectCommand implements Runnable {
@@ -86,6 +93,11 @@ public final class InspectCommand implements Runnable {
         Map<String, Object> meta = new LinkedHashMap<>();
         m.metadata().forEach((k, v) -> meta.put(k, v instanceof List<?> l ? "[array of " + l.size() + "]" : v));
         r.put("metadata", meta);
+        if (m.format().equals(PackedFormat.FORMAT)) {
+            PackedHeader h = PackedHeader.read(m.files().getFirst());
+            r.put("tensors", PackedSummary.tensors(h));
+            r.put("packed", PackedSummary.totals(h, onDisk));
+        }
         return r;
     }
 
@@ -116,6 +128,10 @@ public final class InspectCommand implements Runnable {
             out.printf("metadata (%d):%n", meta.size());
             meta.forEach((k, v) -> out.printf("  %-40s %s%n", k, v));
         }
+        if (r.containsKey("packed")) {
+            printPacked(out, m, r);
+            return;
+        }
         int nameWidth = 4, sourceWidth = 6, shapeWidth = 5;
         for (TensorEntry t : m.tensors()) {
             nameWidth = Math.max(nameWidth, t.name().length());
@@ -134,6 +150,53 @@ public final class InspectCommand implements Runnable {
         }
         out.printf("tensor bytes: %d (%.2f MiB)%n", (Long) r.get("tensor_bytes"), (Long) r.get("tensor_bytes") / 1048576.0);
         out.printf("file bytes:   %d in %d file(s)%n", (Long) r.get("file_bytes"), ((List<?>) r.get("files")).size());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void printPacked(PrintWriter out, LoadedModel m, Map<String, Object> r) {
+        List<Map<String, Object>> tensors = (List<Map<String, Object>>) r.get("tensors");
+        int nameWidth = 4, shapeWidth = 5;
+        for (Map<String, Object> t : tensors) {
+            nameWidth = Math.max(nameWidth, t.get("name").toString().length());
+            shapeWidth = Math.max(shapeWidth, t.get("shape").toString().length());
+        }
+        String row = "  %-" + nameWidth + "s  %-5s  %-15s  %-" + shapeWidth + "s  %12s  %8s  %s%n";
+        out.printf("tensors (%d):%n", tensors.size());
+        out.printf(row, "name", "type", "group", "shape", "bytes", "bits/w", "sections: bytes (bits/w)");
+        for (Map<String, Object> t : tensors) {
+            StringBuilder sections = new StringBuilder();
+            for (Map<String, Object> s : (List<Map<String, Object>>) t.get("sections")) {
+                sections.append(sections.isEmpty() ? "" : ", ").append(s.get("name")).append(' ').append(s.get("bytes"))
+                        .append(String.format(" (%.3f)", (Double) s.get("bits_per_weight")));
+            }
+            if (t.get("mix") instanceof Map<?, ?> mix) {
+                sections.append(String.format("; groups 2/4/8-bit %s/%s/%s, outliers %s", mix.get("groups_2bit"),
+                        mix.get("groups_4bit"), mix.get("groups_8bit"), mix.get("outliers")));
+            }
+            if (t.containsKey("stored")) {
+                sections.append("; stored [in][out]");
+            }
+            Object group = t.get("group") instanceof Map<?, ?> g ? g.get("label") : "-";
+            out.printf(row, t.get("name"), t.get("type"), group, t.get("shape"), t.get("bytes"),
+                    String.format("%.4f", (Double) t.get("bits_per_weight")), sections);
+        }
+        if (m.weights().config().tiedEmbeddings()) {
+            out.println("  output.weight is tied to token_embd.weight (stored once)");
+        }
+        Map<String, Object> p = (Map<String, Object>) r.get("packed");
+        out.println("totals:");
+        out.printf("  matrix weights:   %,d (distinct matrices)%n", (Long) p.get("matrix_weights"));
+        out.printf("  matrix bytes:     %,d = %.4f bits/weight (codes, scales, zeros, maps, outliers)%n",
+                (Long) p.get("matrix_bytes"), (Double) p.get("matrix_bits_per_weight"));
+        out.printf("  vector bytes:     %,d (norms and biases, f32)%n", (Long) p.get("vector_bytes"));
+        out.printf("  header bytes:     %,d (+ %d-byte preamble)%n", (Long) p.get("header_bytes"), (Long) p.get("preamble_bytes"));
+        out.printf("  padding bytes:    %,d (64-byte alignment)%n", (Long) p.get("padding_bytes"));
+        out.printf("  file bytes:       %,d = %.4f bits/weight over the matrix weights%n", (Long) p.get("file_bytes"),
+                (Double) p.get("file_bits_per_weight"));
+        if (p.get("mixed_groups") instanceof Map<?, ?> mix) {
+            out.printf("  mixed groups:     2-bit %s, 4-bit %s, 8-bit %s; outliers %s%n", mix.get("groups_2bit"),
+                    mix.get("groups_4bit"), mix.get("groups_8bit"), mix.get("outliers"));
+        }
     }
 
     private static String toJson(Map<String, Object> report) {

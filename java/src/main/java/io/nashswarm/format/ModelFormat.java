@@ -3,6 +3,7 @@ package io.nashswarm.format;
 import io.nashswarm.format.gguf.GgufFile;
 import io.nashswarm.format.hf.HfLoader;
 import io.nashswarm.format.llama2c.Llama2cLoader;
+import io.nashswarm.format.packed.PackedFormat;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -14,7 +15,9 @@ import java.util.Optional;
 public enum ModelFormat {
     HUGGING_FACE(HfLoader.FORMAT),
     GGUF(io.nashswarm.format.gguf.GgufLoader.FORMAT),
-    LLAMA2C(Llama2cLoader.FORMAT);
+    LLAMA2C(Llama2cLoader.FORMAT),
+    /** The engine's own packed file (see {@link io.nashswarm.format.packed}). */
+    PACKED(PackedFormat.FORMAT);
 
     private final String label;
 
@@ -25,7 +28,8 @@ public enum ModelFormat {
     public String label() { return label; }
 
     /**
-     * A directory with config.json is Hugging Face; a file starting with "GGUF" is GGUF; a file
+     * A directory with config.json is Hugging Face; a file starting with "GGUF" is GGUF; one starting
+     * with "NSWQ" is the engine's packed file; a file
      * starting with plausible llama2.c header numbers is llama2.c (its size is checked when
      * loading); an 8-byte length followed by '{' is safetensors (loaded with the config.json beside it).
      */
@@ -39,6 +43,9 @@ public enum ModelFormat {
         byte[] head = MappedFiles.head(model, 32);
         if (head.length >= 4 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt() == GgufFile.MAGIC) {
             return Optional.of(GGUF);
+        }
+        if (PackedFormat.hasMagic(head)) {
+            return Optional.of(PACKED);
         }
         // llama2.c first: a safetensors header length below 4 GB reads as hidden_dim 0, never plausible.
         if (Llama2cLoader.plausibleHeader(head).isPresent()) {

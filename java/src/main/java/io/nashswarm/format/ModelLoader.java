@@ -4,6 +4,7 @@ import io.nashswarm.EngineException;
 import io.nashswarm.format.gguf.GgufLoader;
 import io.nashswarm.format.hf.HfLoader;
 import io.nashswarm.format.llama2c.Llama2cLoader;
+import io.nashswarm.format.packed.PackedModelLoader;
 import io.nashswarm.tokenizer.Tokenizer;
 import io.nashswarm.tokenizer.Tokenizers;
 
@@ -17,7 +18,8 @@ import java.util.stream.Stream;
 
 /**
  * The one entry point for opening a model as users have it: a Hugging Face directory (or a
- * safetensors file with its config.json), a GGUF file, or a llama2.c checkpoint, recognised by
+ * safetensors file with its config.json), a GGUF file, a llama2.c checkpoint, or the engine's own
+ * packed file, recognised by
  * content. Weights are memory-mapped, never copied; {@link LoadedModel#close()} unmaps them.
  */
 public final class ModelLoader {
@@ -25,7 +27,7 @@ public final class ModelLoader {
 
     /**
      * Loads the weights and finds the tokenizer: {@code tokenizerOrNull} if given; else the one in
-     * the GGUF metadata; else the tokenizer files of a Hugging Face directory; else, for llama2.c,
+     * the GGUF metadata or the packed file's header; else the tokenizer files of a Hugging Face directory; else, for llama2.c,
      * {@code tokenizer.bin} beside the model or the single {@code tok*.bin} there. None found leaves
      * the tokenizer empty (commands that need one say so).
      */
@@ -41,16 +43,17 @@ public final class ModelLoader {
         }
     }
 
-    /** Loads only the weights (no tokenizer is looked for). */
+    /** Loads only the weights (no tokenizer is looked for; a packed file's own tokenizer comes with it). */
     public static LoadedModel loadWeights(Path model) {
         ModelFormat format = ModelFormat.detect(model).orElseThrow(() -> new FormatException(model,
-                "not a recognised model (expected a Hugging Face directory, a GGUF file or a llama2.c checkpoint)"));
+                "not a recognised model (expected a Hugging Face directory, a GGUF file, a llama2.c checkpoint or a packed .nsq file)"));
         Arena arena = Arena.ofShared();
         try {
             return switch (format) {
                 case HUGGING_FACE -> HfLoader.load(model, arena);
                 case GGUF -> GgufLoader.load(model, arena);
                 case LLAMA2C -> Llama2cLoader.load(model, arena);
+                case PACKED -> PackedModelLoader.load(model, arena);
             };
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -73,6 +76,7 @@ public final class ModelLoader {
             return Optional.of(Tokenizers.load(explicit));
         }
         return switch (m.format()) {
+            case PackedModelLoader.FORMAT -> m.tokenizer();
             case GgufLoader.FORMAT -> m.metadata().containsKey("tokenizer.ggml.model")
                     ? Optional.of(Tokenizers.fromGguf(m.metadata(), model)) : Optional.empty();
             case HfLoader.FORMAT -> {

@@ -45,8 +45,10 @@ final class ByteLevelBpe implements Tokenizer {
     private final int bos, eos;
     private final boolean addBos;
     private final WordCache cache = new WordCache();
+    private final Spec spec;
 
     ByteLevelBpe(Spec spec) {
+        this.spec = spec;
         Path source = spec.source();
         this.vocab = spec.vocab();
         this.specials = new SpecialTokens(spec.specials());
@@ -109,6 +111,11 @@ final class ByteLevelBpe implements Tokenizer {
         bos = spec.bos();
         eos = spec.eos();
         addBos = spec.addBos();
+    }
+
+    /** What it was built from (merges in rank order, specials, pattern), for writing it out again. */
+    Spec spec() {
+        return spec;
     }
 
     @Override

@@ -36,6 +36,7 @@ final class Llama2cTokenizer implements Tokenizer {
 
     private final byte[][] pieceBytes;
     private final String[] pieces;
+    private final float[] scores;
     private final int[] byteValue; // per id: the raw byte a <0xXX> piece stands for, or -1
     private final CodePointMap symbols = new CodePointMap();
     private final MergeTable rules;
@@ -44,6 +45,7 @@ final class Llama2cTokenizer implements Tokenizer {
 
     private Llama2cTokenizer(byte[][] pieceBytes, float[] scores) {
         this.pieceBytes = pieceBytes;
+        this.scores = scores;
         int n = pieceBytes.length;
         this.pieces = new String[n];
         this.byteValue = new int[n];
@@ -148,6 +150,12 @@ final class Llama2cTokenizer implements Tokenizer {
             value = value * 16 + d;
         }
         return digits == 0 ? -1 : value;
+    }
+
+    /** The score of every piece as the file stores it (merge priority: higher merges first). */
+    float score(int id) {
+        checkId(id);
+        return scores[id];
     }
 
     @Override

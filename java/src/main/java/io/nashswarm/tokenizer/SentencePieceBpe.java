@@ -56,11 +56,16 @@ final class SentencePieceBpe implements Tokenizer {
     private final boolean hasUnused;
     private final Options options;
     private final WordCache cache = new WordCache();
+    /** What the merge rules were built from: piece scores (SentencePiece) or a merges list (Hugging Face); the other is null. */
+    private final float[] scores;
+    private final List<String[]> mergeList;
 
     private SentencePieceBpe(String[] pieces, int[] types, MergeTable rules, CodePointMap symbols, int[] virtualCp,
-                             MergeSpans spans, int unkId, Options options) {
+                             MergeSpans spans, int unkId, Options options, float[] scores, List<String[]> mergeList) {
         this.pieces = pieces;
         this.types = types;
+        this.scores = scores;
+        this.mergeList = mergeList;
         this.rules = rules;
         this.symbols = symbols;
         this.virtualCp = virtualCp;
@@ -146,7 +151,7 @@ final class SentencePieceBpe implements Tokenizer {
             }
         }
         return new SentencePieceBpe(pieces, types, rules, symbols, virtual.stream().mapToInt(Integer::intValue).toArray(),
-                spans, findUnk(types), options);
+                spans, findUnk(types), options, scores.clone(), null);
     }
 
     /** Hugging Face's rule: an explicit list of merges, earlier ones first. */
@@ -173,7 +178,7 @@ final class SentencePieceBpe implements Tokenizer {
             rules.putIfAbsent(left, right, merged, rank);
             spans.addMergedText(m[0] + m[1]);
         }
-        return new SentencePieceBpe(pieces, types, rules, symbols, new int[0], spans, findUnk(types), options);
+        return new SentencePieceBpe(pieces, types, rules, symbols, new int[0], spans, findUnk(types), options, null, List.copyOf(merges));
     }
 
     private static boolean mergeable(int type) {
@@ -203,6 +208,32 @@ final class SentencePieceBpe implements Tokenizer {
             }
         }
         return -1;
+    }
+
+    // What it was built from, for writing it out again (see GgufTokenizerMetadata).
+
+    int type(int id) {
+        checkId(id);
+        return types[id];
+    }
+
+    /** Piece scores, or null when built from a merges list. */
+    float[] scores() {
+        return scores == null ? null : scores.clone();
+    }
+
+    /** Merge rules in rank order, or null when built from scores. */
+    List<String[]> mergeList() {
+        return mergeList;
+    }
+
+    Options options() {
+        return options;
+    }
+
+    /** Whether characters outside the vocabulary become {@code <0xXX>} pieces (else {@code <unk>}). */
+    boolean usesByteFallback() {
+        return byteIds != null;
     }
 
     @Override

@@ -38,6 +38,11 @@ final class SpecialTokens {
                 .sorted(Comparator.comparingInt(String::length).reversed()).toArray(String[]::new)));
     }
 
+    /** Content → id of every token recognised in text. */
+    Map<String, Integer> tokens() {
+        return java.util.Collections.unmodifiableMap(ids);
+    }
+
     void split(String text, Visitor visitor) {
         int start = 0;
         if (!ids.isEmpty()) {

@@ -82,7 +82,7 @@ class InspectCommandTest {
         Fixtures.writeBytes(junk, "this is not a model at all, just text".getBytes(StandardCharsets.UTF_8));
         CliRun.Result r = run("inspect", "-m", junk.toString());
         assertEquals(1, r.code());
-        assertEquals("error: " + junk + ": not a recognised model (expected a Hugging Face directory, a GGUF file or a llama2.c checkpoint)",
+        assertEquals("error: " + junk + ": not a recognised model (expected a Hugging Face directory, a GGUF file, a llama2.c checkpoint or a packed .nsq file)",
                 r.err().strip());
         assertEquals("", r.out());
 

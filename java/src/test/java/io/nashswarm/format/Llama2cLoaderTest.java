@@ -146,7 +146,7 @@ class Llama2cLoaderTest {
         new Random(3).nextBytes(b);
         b[3] = (byte) 0x80; // dim negative
         Fixtures.writeBytes(file, b);
-        Fixtures.assertFormatError(file, "not a recognised model (expected a Hugging Face directory, a GGUF file or a llama2.c checkpoint)",
+        Fixtures.assertFormatError(file, "not a recognised model (expected a Hugging Face directory, a GGUF file, a llama2.c checkpoint or a packed .nsq file)",
                 () -> ModelLoader.load(file, null));
         Fixtures.assertFormatError(file, "not a plausible llama2.c header (dim ", () -> {
             try (var arena = java.lang.foreign.Arena.ofConfined()) {

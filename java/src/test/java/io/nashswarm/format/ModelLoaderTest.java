@@ -44,7 +44,7 @@ class ModelLoaderTest {
     void missingPathAndEmptyDirectory() {
         Path nothing = dir.resolve("nothing");
         Fixtures.assertFormatError(nothing, "no such file or directory", () -> ModelLoader.load(nothing, null));
-        Fixtures.assertFormatError(dir, "not a recognised model (expected a Hugging Face directory, a GGUF file or a llama2.c checkpoint)",
+        Fixtures.assertFormatError(dir, "not a recognised model (expected a Hugging Face directory, a GGUF file, a llama2.c checkpoint or a packed .nsq file)",
                 () -> ModelLoader.load(dir, null));
         Path empty = dir.resolve("empty.bin");
         Fixtures.writeBytes(empty, new byte[0]);

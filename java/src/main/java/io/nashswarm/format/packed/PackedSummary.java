@@ -1,0 +1,110 @@
+package io.nashswarm.format.packed;
+
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.MixCounts;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a packed file holds, measured from its header and size, for {@code inspect}: per tensor its type,
+ * group spec, shape, bytes and effective bits per weight — every scale, zero, map entry and outlier
+ * included — broken down by section; per-width group counts of mixed tensors; and totals over the
+ * matrices and over the whole file. Plain maps and lists, ready for JSON.
+ */
+public final class PackedSummary {
+    private PackedSummary() {}
+
+    /** One map per tensor, in file order. */
+    public static List<Map<String, Object>> tensors(PackedHeader h) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (TensorRecord t : h.tensors()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", t.name());
+            e.put("type", t.type().label());
+            if (t.spec() != null) {
+                e.put("group", group(t.spec()));
+            }
+            e.put("shape", t.shape());
+            e.put("bytes", t.bytes());
+            e.put("bits_per_weight", bits(t.bytes(), t.elements()));
+            List<Map<String, Object>> sections = new ArrayList<>();
+            for (TensorRecord.Section s : t.sections()) {
+                Map<String, Object> se = new LinkedHashMap<>();
+                se.put("name", s.name());
+                se.put("bytes", s.bytes());
+                se.put("bits_per_weight", bits(s.bytes(), t.elements()));
+                sections.add(se);
+            }
+            e.put("sections", sections);
+            if (t.mix() != null) {
+                e.put("mix", mix(t.mix()));
+            }
+            if (t.layout() == io.nashswarm.tensor.Layout.IN_OUT) {
+                e.put("stored", "[in][out]");
+            }
+            out.add(e);
+        }
+        return out;
+    }
+
+    /** Totals: matrix weights (a tied head once), their bytes and bits/weight, vectors, header, padding, the file. */
+    public static Map<String, Object> totals(PackedHeader h, long fileBytes) {
+        long weights = 0, matrixBytes = 0, vectorBytes = 0;
+        long g2 = 0, g4 = 0, g8 = 0, outliers = 0;
+        boolean anyMixed = false;
+        for (TensorRecord t : h.tensors()) {
+            if (t.matrix()) {
+                weights += t.elements();
+                matrixBytes += t.bytes();
+            } else {
+                vectorBytes += t.bytes();
+            }
+            if (t.mix() != null) {
+                anyMixed = true;
+                g2 += t.mix().groups2();
+                g4 += t.mix().groups4();
+                g8 += t.mix().groups8();
+                outliers += t.mix().outliers();
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("matrix_weights", weights);
+        m.put("matrix_bytes", matrixBytes);
+        m.put("matrix_bits_per_weight", bits(matrixBytes, weights));
+        m.put("vector_bytes", vectorBytes);
+        m.put("preamble_bytes", (long) PackedFormat.PREAMBLE_BYTES);
+        m.put("header_bytes", h.headerBytes());
+        m.put("padding_bytes", fileBytes - PackedFormat.PREAMBLE_BYTES - h.headerBytes() - matrixBytes - vectorBytes);
+        m.put("file_bytes", fileBytes);
+        m.put("file_bits_per_weight", bits(fileBytes, weights));
+        if (anyMixed) {
+            m.put("mixed_groups", mix(new MixCounts(g2, g4, g8, outliers)));
+        }
+        return m;
+    }
+
+    private static Map<String, Object> group(GroupSpec s) {
+        Map<String, Object> g = new LinkedHashMap<>();
+        g.put("size", s.groupSize());
+        g.put("asymmetric", s.asymmetric());
+        g.put("per_tensor", s.perTensor());
+        g.put("label", s.toString());
+        return g;
+    }
+
+    private static Map<String, Object> mix(MixCounts c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("groups_2bit", c.groups2());
+        m.put("groups_4bit", c.groups4());
+        m.put("groups_8bit", c.groups8());
+        m.put("outliers", c.outliers());
+        return m;
+    }
+
+    private static double bits(long bytes, long weights) {
+        return weights == 0 ? 0 : 8.0 * bytes / weights;
+    }
+}
