@@ -19,6 +19,8 @@ import java.io.PrintWriter;
                 GenerateCommand.class,
                 PerplexityCommand.class,
                 BenchCommand.class,
+                QuantizeCommand.class,
+                WeightStudyCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
