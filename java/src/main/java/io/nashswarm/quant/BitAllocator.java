@@ -108,7 +108,8 @@ public final class BitAllocator {
         if (budget < min || budget > max) {
             throw new EngineException(String.format(
                     "target %.4g bits/weight is not achievable: this model spans %.4f (every mixed group at 2 bits) to %.4f (all at 8 bits)"
-                            + " with its fixed parts (embeddings, head, fallback matrices, scales, maps) counted", targetBpw,
+                            + " with its fixed parts (embeddings, head, fallback matrices, scales, maps) counted; choose a --bpw in that range"
+                            + " or make the fixed parts smaller (e.g. --embed-type)", targetBpw,
                     (double) min / totalWeights, (double) max / totalWeights));
         }
 

@@ -68,6 +68,9 @@ public final class ModelQuantizer {
     public static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
                                           Progress progress) {
         s.checkFor(recipe);
+        if (!recipe.calibrated()) {
+            meanSquares = null; // uncalibrated recipes must not be steered by statistics they were handed anyway
+        }
         if (recipe.calibrated() && meanSquares == null) {
             throw new EngineException("recipe " + recipe.label() + " needs activation statistics from calibration text");
         }

@@ -136,6 +136,42 @@ class ModelQuantizerTest {
     }
 
     @Test
+    void gpt2WithTransposedStorageQuantizes() {
+        try (ModelWeights src = TinyModels.gpt2(64, 2, 64, 8)) {
+            int[] tokens = {3, 14, 15, 9, 26, 5, 35};
+            TransformerModel f = TransformerModel.create(src);
+            float[] ref = f.forward(f.newState(16), tokens, 0, tokens.length);
+            for (Recipe r : new Recipe[] {Recipe.INT8, Recipe.Q8_0, Recipe.NASH_SWARM, Recipe.TARGET_BPW}) {
+                try (QuantizedModel q = ModelQuantizer.quantize(src, r, with(6.0, 0, QuantType.F16), null, Progress.none())) {
+                    assertEquals(r.type(), q.weights().matrix("blk.1.attn_qkv.weight").type(), r.label());
+                    assertEquals(QuantType.INT8, q.weights().matrix("position_embd.weight").type(), "positions take --embed-type");
+                    // Rows read through the [in][out] layout: the quantized matrix is close to the source (a transposition
+                    // mix-up would give ≈ 1.4; 70% 2-bit groups give ≈ 0.36, 8-bit codes ≈ 0.003).
+                    float[][] a = TinyModels.rows(src.matrix("blk.0.ffn_down.weight")), b = TinyModels.rows(q.weights().matrix("blk.0.ffn_down.weight"));
+                    double num = 0, den = 0;
+                    for (int i = 0; i < a.length; i++) {
+                        for (int j = 0; j < a[0].length; j++) {
+                            num += (a[i][j] - b[i][j]) * (a[i][j] - b[i][j]);
+                            den += a[i][j] * a[i][j];
+                        }
+                    }
+                    assertTrue(Math.sqrt(num / den) < (r.type() == QuantType.MIXED ? 0.5 : 0.01), r.label() + ": relative weight error " + Math.sqrt(num / den));
+                    TransformerModel qm = TransformerModel.create(q.weights());
+                    float[] got = qm.forward(qm.newState(16), tokens, 0, tokens.length);
+                    if (r == Recipe.INT8 || r == Recipe.Q8_0) {
+                        double n2 = 0, d2 = 0;
+                        for (int i = 0; i < ref.length; i++) {
+                            n2 += (got[i] - ref[i]) * (got[i] - ref[i]);
+                            d2 += ref[i] * ref[i];
+                        }
+                        assertTrue(Math.sqrt(n2 / d2) < 0.03, r.label() + ": relative logit error " + Math.sqrt(n2 / d2));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void nashSwarmSplitsEveryMatrixByImportance() {
         try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 4);
              QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM, DEFAULTS, null, Progress.none())) {
@@ -217,6 +253,24 @@ class ModelQuantizerTest {
                         assertTrue(outliers > 0, "outliers are kept and counted");
                     }
                 }
+            }
+            // Uncalibrated allocation ignores statistics it is handed; the calibrated one follows them.
+            try (QuantizedModel plain = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), null, Progress.none());
+                 QuantizedModel handed = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), stats, Progress.none());
+                 QuantizedModel calib = ModelQuantizer.quantize(src, Recipe.TARGET_BPW_CALIB, with(4.5, 0, QuantType.F16), stats, Progress.none())) {
+                boolean differs = false;
+                for (String name : src.matrices().keySet()) {
+                    if (plain.weights().matrix(name) instanceof MixedGroupMatrix a) {
+                        MixedGroupMatrix b = (MixedGroupMatrix) handed.weights().matrix(name), c = (MixedGroupMatrix) calib.weights().matrix(name);
+                        for (int r = 0; r < a.rows(); r++) {
+                            for (int gi = 0; gi < a.cols() / a.spec().groupSize(); gi++) {
+                                assertEquals(a.width(r, gi), b.width(r, gi), name);
+                                differs |= a.width(r, gi) != c.width(r, gi);
+                            }
+                        }
+                    }
+                }
+                assertTrue(differs, "calibrated importance changed no width");
             }
             EngineException e = assertThrows(EngineException.class,
                     () -> ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(2.0, 0, QuantType.F16), null, Progress.none()));
