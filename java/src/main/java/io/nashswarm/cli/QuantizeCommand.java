@@ -26,7 +26,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -36,9 +38,8 @@ import java.util.concurrent.Callable;
  * writing.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Quantizes a model with a named recipe and writes the engine's packed file (.nsq).",
-                "Recipes: int4-tensor, int8-channel, int4-channel, int2-channel, int8, int4, int2, nf4, q8_0, q4_0,"
-                        + " nash-swarm, nash-swarm-weight, nash-swarm-calib, target-bpw, target-bpw-calib."})
+        description = "Quantizes a model with a named recipe and writes the engine's packed file (.nsq), with a summary of"
+                + " every tensor's storage and the model's real bits/weight.")
 public final class QuantizeCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Spec CommandSpec spec;
@@ -46,7 +47,16 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "OUT.nsq", description = "The packed file to write (required unless --dry-run).")
     Path output;
 
-    @Option(names = "--recipe", required = true, paramLabel = "RECIPE", description = "Quantization recipe (see above).")
+    /** The recipe labels, from the one table ({@link Recipe}). */
+    static final class RecipeNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Arrays.stream(Recipe.values()).map(Recipe::label).iterator();
+        }
+    }
+
+    @Option(names = "--recipe", required = true, paramLabel = "RECIPE", completionCandidates = RecipeNames.class,
+            description = "One of: ${COMPLETION-CANDIDATES}.")
     String recipe;
 
     @Option(names = "--group", defaultValue = "64", paramLabel = "N",

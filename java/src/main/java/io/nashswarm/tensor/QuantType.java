@@ -59,7 +59,7 @@ public enum QuantType {
     public int blockSize() { return blockSize; }
     public int bytesPerBlock() { return bytesPerBlock; }
     public int ggmlId() { return ggmlId; }
-    /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group (mixed). */
+    /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group or weight (mixed types). */
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */
     public boolean isPacked() { return sectionRule != null; }
