@@ -89,7 +89,7 @@ public final class ModelQuantizer {
             Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, s, meanSquares, notes, progress) : null;
             for (Plan p : plans) {
                 progress.message(p.names().getFirst());
-                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), target == null ? null : target.widths().get(p), arena));
+                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), target, arena));
                 progress.step(1);
             }
             Map<String, WeightMatrix> matrices = new LinkedHashMap<>();
@@ -184,18 +184,23 @@ public final class ModelQuantizer {
         return plans;
     }
 
-    private record Target(Map<Plan, byte[]> widths, BitAllocator.Allocation allocation) {}
+    /** The allocator's widths and the outliers it priced, per mixed plan. */
+    private record Target(Map<Plan, byte[]> widths, Map<Plan, long[]> outliers, BitAllocator.Allocation allocation) {}
 
     /** Target-bpw: price every mixed group at 2/4/8 bits, then allocate over the whole model. */
     private static Target allocate(List<Plan> plans, QuantSettings s, Map<String, float[]> meanSquares,
                                               List<String> notes, Progress progress) {
         List<BitAllocator.Item> items = new ArrayList<>();
         List<Plan> mixed = new ArrayList<>();
+        Map<Plan, long[]> kept = new IdentityHashMap<>();
         long fixedBits = 0, weights = 0;
         for (Plan p : plans) {
             weights += p.weights();
             if (p.type() != QuantType.MIXED) {
                 fixedBits += 8 * p.predictedBytes();
+                if (!p.embedding()) {
+                    progress.step(1); // a fallback matrix: nothing to price
+                }
                 continue;
             }
             progress.message("pricing " + p.names().getFirst());
@@ -205,6 +210,7 @@ public final class ModelQuantizer {
             double[][] errors = MixedQuantizer.groupErrors(Outliers.zeroed(src, outliers), p.spec(), ScaleRule.MINMAX, ms);
             items.add(new BitAllocator.Item(p.name(), p.src().rows(), p.src().cols(), p.spec(), outliers.length, errors));
             mixed.add(p);
+            kept.put(p, outliers);
             progress.step(1);
         }
         BitAllocator.Allocation a = BitAllocator.allocate(items, fixedBits, weights, s.targetBpw());
@@ -216,15 +222,15 @@ public final class ModelQuantizer {
         for (int i = 0; i < mixed.size(); i++) {
             out.put(mixed.get(i), a.widths().get(i));
         }
-        return new Target(out, a);
+        return new Target(out, kept, a);
     }
 
-    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, byte[] allocatedWidths, Arena arena) {
+    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {
         RowSource src = RowSource.of(p.src());
         return switch (p.type()) {
             case MIXED -> {
-                long[] outliers = Outliers.select(src, s.outlierFraction(), ms);
-                byte[] widths = allocatedWidths;
+                long[] outliers = target != null ? target.outliers().get(p) : Outliers.select(src, s.outlierFraction(), ms);
+                byte[] widths = target != null ? target.widths().get(p) : null;
                 if (widths == null) {
                     RowSource kept = Outliers.zeroed(src, outliers);
                     float[] importance = recipe.calibrated()

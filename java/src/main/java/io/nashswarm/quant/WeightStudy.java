@@ -150,7 +150,10 @@ public final class WeightStudy {
                         + "; Gaussian = 3), so the Gaussian bound is a reference, not a true bound for them. The 'all' rows pool weights and errors; their gap is the mean of the matrices' gaps.",
                 "nash-swarm smoothing radius " + swarmRadius + " ((2r+1)² box of |w|). The per-weight width map alone costs 2 bits/weight;"
                         + " even an ideal entropy coder needs H(0.1, 0.2, 0.7) = 1.157 bits/weight for a 10/20/70 map.",
-                "target rows: one bit allocation over all " + matrices.size() + " matrices together (equal marginal error per bit), so single matrices may sit above or below the target.",
+                "target rows: one bit allocation over all " + matrices.size() + " matrices together (equal marginal error per bit), so single matrices may sit above or below the target."
+                        + " Uncalibrated, it minimizes the total squared WEIGHT error, so matrices of small weights get few bits; the model's output error"
+                        + " depends on the activations too, which quantize's target-bpw-calib weighs in (E[x²] per input channel).",
+                "A negative gap means the method beats the Gaussian bound at its rate: possible only because the matrix is not Gaussian.",
                 "Calibrated methods (nash-swarm-calib, target-bpw-calib) need activations and are out of scope here.");
         return new Report(stats, per, agg, notes);
     }
