@@ -119,6 +119,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             if (calibTokens < 1) {
                 throw new EngineException("--calib-tokens must be >= 1, got " + calibTokens);
             }
+            DataSplit.checkFraction(calibFraction);
             Path file = calibFile != null ? calibFile : DataSplit.dataRoot().resolve(DataSplit.WIKITEXT);
             if (calibFile == null && !Files.exists(file)) {
                 throw new EngineException("default calibration text " + file.toAbsolutePath().normalize() + " not found; pass --calib-file");

@@ -31,9 +31,7 @@ public record DataSplit(String fileName, String calibration, String evaluation, 
     }
 
     public static DataSplit of(String fileName, String text, double calibrationFraction) {
-        if (!(calibrationFraction > 0 && calibrationFraction <= 1)) {
-            throw new EngineException("--calib-fraction must be in (0, 1], got " + calibrationFraction);
-        }
+        checkFraction(calibrationFraction);
         int total = (int) text.lines().count();
         if (total == 0) {
             throw new EngineException(fileName + ": the calibration text is empty");
@@ -41,6 +39,12 @@ public record DataSplit(String fileName, String calibration, String evaluation, 
         int k = Math.max(1, (int) Math.floor(calibrationFraction * total));
         int cut = offsetAfterLines(text, k);
         return new DataSplit(fileName, text.substring(0, cut), text.substring(cut), k, total);
+    }
+
+    public static void checkFraction(double calibrationFraction) {
+        if (!(calibrationFraction > 0 && calibrationFraction <= 1)) {
+            throw new EngineException("--calib-fraction must be in (0, 1], got " + calibrationFraction);
+        }
     }
 
     /** Character offset just after the first {@code k} lines (their terminators included). */
