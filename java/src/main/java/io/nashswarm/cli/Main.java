@@ -20,6 +20,8 @@ import java.io.PrintWriter;
                 PerplexityCommand.class,
                 BenchCommand.class,
                 ExportCommand.class,
+                QuantizeCommand.class,
+                WeightStudyCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

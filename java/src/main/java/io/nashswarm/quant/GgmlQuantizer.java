@@ -17,10 +17,10 @@ import java.nio.ByteOrder;
 public final class GgmlQuantizer {
     private GgmlQuantizer() {}
 
-    /** Quantizes {@code n} values (a multiple of 32) of {@code x} from {@code off} into {@code out}. */
+    /** Quantizes {@code n} values (for Q8_0/Q4_0 a multiple of 32) of {@code x} from {@code off} into {@code out}. */
     public static void quantize(QuantType type, float[] x, int off, int n, ByteBuffer out) {
-        if (n % 32 != 0) {
-            throw new IllegalArgumentException(n + " values is not a multiple of the block size 32");
+        if (n % type.blockSize() != 0) {
+            throw new IllegalArgumentException(n + " values is not a multiple of the " + type.label() + " block size " + type.blockSize());
         }
         out.order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {

@@ -31,7 +31,7 @@ import java.util.SequencedMap;
  * <p>Matrix products split rows across threads ({@link io.nashswarm.kernel.Parallel}); each call computes
  * the per-group sums of {@code x} it needs once, then streams the codes of its rows.
  */
-public abstract sealed class PackedMatrix implements WeightMatrix permits IntGroupMatrix, NF4Matrix, MixedGroupMatrix {
+public abstract sealed class PackedMatrix implements WeightMatrix permits IntGroupMatrix, NF4Matrix, MixedGroupMatrix, PerWeightMixedMatrix {
     final QuantType type;
     final int rows, cols;
     final GroupSpec spec;

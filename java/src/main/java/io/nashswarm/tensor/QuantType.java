@@ -30,7 +30,8 @@ public enum QuantType {
     INT4 ("int4",    64,  34,   -1,    4, QuantType::intGroupSections),
     INT2 ("int2",    64,  18,   -1,    2, QuantType::intGroupSections),
     NF4  ("nf4",     64,  34,   -1,    4, QuantType::nf4Sections),
-    MIXED("mixed",   64,   0,   -1,    0, QuantType::mixedSections);
+    MIXED("mixed",   64,   0,   -1,    0, QuantType::mixedSections),
+    PERWEIGHT("perweight", 64, 0, -1,  0, QuantType::perWeightSections);
 
     /** Computes the section sizes of a packed type; {@code mix} is null for uniform types. */
     @FunctionalInterface
@@ -58,7 +59,7 @@ public enum QuantType {
     public int blockSize() { return blockSize; }
     public int bytesPerBlock() { return bytesPerBlock; }
     public int ggmlId() { return ggmlId; }
-    /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group (mixed). */
+    /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group or weight (mixed types). */
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */
     public boolean isPacked() { return sectionRule != null; }
@@ -155,6 +156,29 @@ public enum QuantType {
                 new Section(Section.ZEROS, spec.asymmetric() ? ceilDiv(widthSum, 8) : 0),
                 new Section(Section.OUTLIER_ROWS, mix.outliers() > 0 ? 4L * (rows + 1) : 0),
                 new Section(Section.OUTLIERS, 4 * mix.outliers()));
+    }
+
+    /**
+     * Per-weight widths ({@link PerWeightMixedMatrix}). Here {@code mix} counts WEIGHTS of each width, not
+     * groups: the codes take {@code n8 + ⌈n4/2⌉ + ⌈n2/4⌉} bytes (one region per width), the map 2 bits per
+     * weight, and every group three fp16 scales (one per width, 0 when the width is absent).
+     */
+    private static List<Section> perWeightSections(QuantType t, int rows, int cols, GroupSpec spec, MixCounts mix) {
+        if (mix == null) {
+            throw new IllegalArgumentException("per-weight sizes need the weight counts per width (MixCounts)");
+        }
+        if (spec.asymmetric() || spec.perTensor()) {
+            throw new io.nashswarm.EngineException("a per-weight mixed matrix is symmetric with a scale per group and width; " + spec + " is not supported");
+        }
+        long weights = (long) rows * cols;
+        if (mix.groups() != weights || mix.outliers() != 0) {
+            throw new IllegalArgumentException("per-weight " + rows + "x" + cols + " has " + weights + " weights but the counts add up to "
+                    + mix.groups() + (mix.outliers() != 0 ? " (and outliers are not supported)" : ""));
+        }
+        return List.of(
+                new Section(Section.MAP, ceilDiv(weights * 2, 8)),
+                new Section(Section.CODES, mix.groups8() + ceilDiv(mix.groups4(), 2) + ceilDiv(mix.groups2(), 4)),
+                new Section(Section.SCALES, 2 * 3 * scaleCount(rows, cols, spec)));
     }
 
     static long ceilDiv(long a, long b) {

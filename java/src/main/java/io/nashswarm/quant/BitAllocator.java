@@ -1,0 +1,235 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.QuantType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Chooses every group's width in {2, 4, 8} to meet an average bits/weight budget over a whole model
+ * with the least estimated output error: the real "Nash equilibrium" of the bit allocation, where no
+ * group can lower the total error by trading bits with another (equal marginal distortion per bit).
+ *
+ * <h2>Method: an exact Lagrangian sweep, done greedily</h2>
+ * Each group's options (bits, D) at 2, 4 and 8 bits are reduced to their lower convex hull (a width
+ * that is never the best for any price λ, e.g. 4 bits when 2→8 gains more per bit than 2→4, is
+ * skipped). Every group starts at 2 bits; the hull steps of all groups are taken in order of
+ * decreasing ΔD/Δbits until the next step no longer fits the budget. With λ* = the slope of that
+ * step, every group then sits at its argmin of D + λ*·bits: the Lagrangian solution, found without
+ * bisection and so deterministic, and within one step (≤ 6·g bits) of the budget. Stopping at the
+ * first step that does not fit (rather than filling with smaller, worse steps) is what keeps the
+ * equilibrium exact: every step taken has a slope ≥ λ* ≥ every step not taken, so moving bits from
+ * one group to another can only raise D.
+ *
+ * <h2>Accounting</h2>
+ * Bits are exact: the mixed matrices' sizes come from {@link QuantType#sections} (map, codes, fp16
+ * scales, zeros, outliers) for every candidate; the caller adds the fixed bits of everything else
+ * (embeddings, LM head, matrices kept in F16/F32). Asymmetric zeros are rounded up to whole bytes per
+ * matrix, so the greedy reserves one byte per asymmetric matrix to stay under the budget.
+ */
+public final class BitAllocator {
+    private BitAllocator() {}
+
+    private static final int[] WIDTHS = {2, 4, 8};
+
+    /**
+     * One mixed matrix taking part.
+     *
+     * @param errors {@code errors[wi][r·G + gi]}: the group's (importance-weighted) squared error at
+     *               2, 4, 8 bits (wi = 0, 1, 2), e.g. from {@link MixedQuantizer#groupErrors}
+     * @param outliers weights kept as fp16 corrections (their cost is counted, they do not take part)
+     */
+    public record Item(String name, int rows, int cols, GroupSpec spec, long outliers, double[][] errors) {
+        public Item {
+            int groups = rows * spec.groupsPerRow(cols);
+            if (errors.length != 3 || errors[0].length != groups || errors[1].length != groups || errors[2].length != groups) {
+                throw new IllegalArgumentException(name + ": errors must be [3][" + groups + "]");
+            }
+        }
+
+        int groups() {
+            return errors[0].length;
+        }
+
+        /** Exact bits of this matrix with the given widths. */
+        long bits(byte[] widths) {
+            long c2 = 0, c4 = 0, c8 = 0;
+            for (byte w : widths) {
+                switch (w) {
+                    case 2 -> c2++;
+                    case 4 -> c4++;
+                    default -> c8++;
+                }
+            }
+            return 8 * QuantType.MIXED.bytesFor(rows, cols, spec, new MixCounts(c2, c4, c8, outliers));
+        }
+
+        long uniformBits(int width) {
+            long g = groups();
+            return 8 * QuantType.MIXED.bytesFor(rows, cols, spec,
+                    new MixCounts(width == 2 ? g : 0, width == 4 ? g : 0, width == 8 ? g : 0, outliers));
+        }
+
+        /** Bits added per group by going from width a to width b (codes plus the zero's width). */
+        long stepBits(int from, int to) {
+            return (long) (to - from) * (spec.groupSize() + (spec.asymmetric() ? 1 : 0));
+        }
+    }
+
+    /**
+     * @param widths     per item, the chosen width of every group (row-major)
+     * @param totalBits  exact bits of the items plus the fixed bits
+     * @param budgetBits the target times the weights
+     * @param lambda     the equilibrium price λ* in error per bit (0 if every useful step was taken)
+     * @param distortion Σ of the chosen groups' errors
+     */
+    public record Allocation(List<byte[]> widths, long totalBits, long budgetBits, long minBits, long maxBits,
+                             double lambda, double distortion) {}
+
+    /**
+     * @param fixedBits    bits of everything in the model that is not allocated here
+     * @param totalWeights weights of the whole model (the denominator of the target)
+     * @throws EngineException when the target is outside what the items and fixed costs can reach
+     */
+    public static Allocation allocate(List<Item> items, long fixedBits, long totalWeights, double targetBpw) {
+        if (!(targetBpw > 0) || Double.isInfinite(targetBpw)) {
+            throw new EngineException("--bpw must be a positive number, got " + targetBpw);
+        }
+        long budget = (long) Math.floor(targetBpw * totalWeights);
+        long min = fixedBits, max = fixedBits;
+        for (Item it : items) {
+            min += it.uniformBits(2);
+            max += it.uniformBits(8);
+        }
+        if (budget < min || budget > max) {
+            throw new EngineException(String.format(
+                    "target %.4g bits/weight is not achievable: this model spans %.4f (every mixed group at 2 bits) to %.4f (all at 8 bits)"
+                            + " with its fixed parts (embeddings, head, fallback matrices, scales, maps) counted; choose a --bpw in that range"
+                            + " or make the fixed parts smaller (e.g. --embed-type)", targetBpw,
+                    (double) min / totalWeights, (double) max / totalWeights));
+        }
+
+        Steps steps = hullSteps(items);
+        int[] order = steps.order();
+
+        List<byte[]> widths = new ArrayList<>();
+        long reserve = 0;
+        double distortion = 0;
+        for (Item it : items) {
+            byte[] w = new byte[it.groups()];
+            Arrays.fill(w, (byte) 2);
+            widths.add(w);
+            reserve += it.spec().asymmetric() ? 8 : 0;
+            for (double e : it.errors[0]) {
+                distortion += e;
+            }
+        }
+        long remaining = budget - min - reserve;
+        double lambda = 0;
+        for (int i : order) {
+            if (steps.bits[i] > remaining) {
+                lambda = steps.slope[i];
+                break;
+            }
+            int k = steps.item[i], gi = steps.group[i];
+            widths.get(k)[gi] = (byte) WIDTHS[steps.to[i]];
+            remaining -= steps.bits[i];
+            double[][] e = items.get(k).errors;
+            distortion += e[steps.to[i]][gi] - e[steps.from[i]][gi];
+        }
+        long total = fixedBits;
+        for (int k = 0; k < items.size(); k++) {
+            total += items.get(k).bits(widths.get(k));
+        }
+        if (total > budget) {
+            throw new IllegalStateException("allocator overshot the budget: " + total + " > " + budget + " bits");
+        }
+        return new Allocation(widths, total, budget, min, max, lambda, distortion);
+    }
+
+    /** The hull steps of every group in primitive arrays (models have millions of groups). */
+    private record Steps(int[] item, int[] group, byte[] from, byte[] to, double[] slope, long[] bits, int n) {
+        /** Step indices by decreasing slope; equal slopes keep insertion order (a group's steps in sequence). */
+        int[] order() {
+            // Sort by the slope rounded to float (fast primitive sort), then settle float ties exactly.
+            long[] keys = new long[n];
+            for (int i = 0; i < n; i++) {
+                int f = Float.floatToIntBits((float) slope[i]); // slopes are > 0: bit patterns order like values
+                keys[i] = ((long) (Integer.MAX_VALUE - f) << 32) | i;
+            }
+            Arrays.parallelSort(keys);
+            int[] order = new int[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = (int) keys[i];
+            }
+            for (int a = 0; a < n; ) {
+                int b = a + 1;
+                while (b < n && (keys[b] >>> 32) == (keys[a] >>> 32)) {
+                    b++;
+                }
+                if (b - a > 1) {
+                    Integer[] run = new Integer[b - a];
+                    for (int i = a; i < b; i++) {
+                        run[i - a] = order[i];
+                    }
+                    Arrays.sort(run, (x, y) -> {
+                        int c = Double.compare(slope[y], slope[x]);
+                        return c != 0 ? c : Integer.compare(x, y);
+                    });
+                    for (int i = a; i < b; i++) {
+                        order[i] = run[i - a];
+                    }
+                }
+                a = b;
+            }
+            return order;
+        }
+    }
+
+    /** Lower-convex-hull steps of every group, starting at 2 bits; only steps that lower the error. */
+    private static Steps hullSteps(List<Item> items) {
+        long groups = 0;
+        for (Item it : items) {
+            groups += it.groups();
+        }
+        int cap = Math.toIntExact(2 * groups);
+        int[] item = new int[cap], group = new int[cap];
+        byte[] from = new byte[cap], to = new byte[cap];
+        double[] slope = new double[cap];
+        long[] bits = new long[cap];
+        int n = 0;
+        for (int k = 0; k < items.size(); k++) {
+            Item it = items.get(k);
+            for (int gi = 0; gi < it.groups(); gi++) {
+                int cur = 0;
+                while (cur < 2) {
+                    int best = -1;
+                    double bestSlope = 0;
+                    for (int j = cur + 1; j < 3; j++) {
+                        double s = (it.errors[cur][gi] - it.errors[j][gi]) / it.stepBits(WIDTHS[cur], WIDTHS[j]);
+                        if (s > bestSlope) { // ties keep the nearer width: equal-slope steps stay separate
+                            bestSlope = s;
+                            best = j;
+                        }
+                    }
+                    if (best < 0) {
+                        break; // more bits do not lower this group's error
+                    }
+                    item[n] = k;
+                    group[n] = gi;
+                    from[n] = (byte) cur;
+                    to[n] = (byte) best;
+                    slope[n] = bestSlope;
+                    bits[n] = it.stepBits(WIDTHS[cur], WIDTHS[best]);
+                    n++;
+                    cur = best;
+                }
+            }
+        }
+        return new Steps(item, group, from, to, slope, bits, n);
+    }
+}

@@ -1,0 +1,46 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.eval.Perplexity;
+import io.nashswarm.model.ModelWeights;
+import io.nashswarm.model.TransformerModel;
+import io.nashswarm.tokenizer.Tokenizer;
+import io.nashswarm.util.Progress;
+
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * Activation statistics of a model over the calibration part of a {@link DataSplit}.
+ *
+ * @param meanSquares E[x²] per input channel by tensor name
+ * @param tokens      calibration tokens run through the model
+ * @param description the split and token count, for reports and provenance
+ */
+public record Calibration(Map<String, float[]> meanSquares, int tokens, String description) {
+    /** Longest calibration window: long enough for real context, short enough to be cheap. */
+    public static final int MAX_WINDOW = 512;
+
+    /** The calibration part of {@code split} as token ids (BOS first where the tokenizer wants it). */
+    public static int[] tokens(Tokenizer tokenizer, DataSplit split) {
+        return Perplexity.withBos(tokenizer, tokenizer.encode(split.calibration()));
+    }
+
+    /**
+     * Runs the model over the first {@code maxTokens} of {@code tokens} in non-overlapping windows of
+     * min(context, 512) tokens; progress counts tokens.
+     *
+     * @param splitDescription the {@link DataSplit#description()} the tokens came from
+     */
+    public static Calibration run(ModelWeights weights, int[] tokens, int maxTokens, String splitDescription, Progress progress) {
+        if (maxTokens < 1) {
+            throw new EngineException("--calib-tokens must be >= 1, got " + maxTokens);
+        }
+        int[] ids = tokens.length > maxTokens ? Arrays.copyOf(tokens, maxTokens) : tokens;
+        TransformerModel model = TransformerModel.create(weights);
+        int window = Math.min(model.config().contextLength(), MAX_WINDOW);
+        ActivationStats stats = ActivationStats.collect(model, ids, window, progress);
+        String desc = String.format("%s; %d of %d calibration tokens, windows of %d", splitDescription, ids.length, tokens.length, window);
+        return new Calibration(stats.byName(weights), ids.length, desc);
+    }
+}

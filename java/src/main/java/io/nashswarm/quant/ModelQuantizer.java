@@ -1,0 +1,261 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.model.ModelWeights;
+import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.util.Progress;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Quantizes a whole model: source {@link ModelWeights} (any loaded model) and a {@link Recipe} in, a new
+ * in-memory {@code ModelWeights} out, with the same config and vectors and every matrix replaced by its
+ * quantized form (allocated in an arena the result owns), plus a per-tensor {@link QuantReport}.
+ *
+ * <p>Roles: the token and position embeddings and the LM head take {@code --embed-type} (a tied head is
+ * one matrix, quantized once, under both names); every other matrix takes the recipe. A matrix whose
+ * rows no allowed group size divides is kept in {@code --fallback} (see {@link GroupRule}). All of
+ * it is counted in the report.
+ *
+ * <p>The budget of the target-bpw recipes is over the matrices (embeddings and head included, tied
+ * once): {@code Σ storageBytes·8 / Σ rows·cols}. The norms and biases (float32, well under 1% of a
+ * model) are outside the budget and shown beside it in the report.
+ */
+public final class ModelQuantizer {
+    /** Tensors that take {@code --embed-type}. */
+    public static final Set<String> EMBEDDINGS = Set.of("token_embd.weight", "position_embd.weight", "output.weight");
+
+    private ModelQuantizer() {}
+
+    /** The quantized weights (close them to free the arena) and what was spent where. */
+    public record QuantizedModel(ModelWeights weights, QuantReport report) implements AutoCloseable {
+        @Override
+        public void close() {
+            weights.close();
+        }
+    }
+
+    /** What one distinct matrix becomes. {@code spec} is null for float and GGML types. */
+    private record Plan(List<String> names, WeightMatrix src, boolean embedding, QuantType type, GroupSpec spec, String note) {
+        String name() {
+            return String.join(" = ", names);
+        }
+
+        long weights() {
+            return (long) src.rows() * src.cols();
+        }
+
+        /** Exact bytes of a uniform (non-mixed) plan, from the type table. */
+        long predictedBytes() {
+            return type.isPacked() ? type.bytesFor(src.rows(), src.cols(), spec) : type.bytesFor(weights());
+        }
+    }
+
+    /**
+     * @param meanSquares E[x²] per input channel by tensor name (from {@link ActivationStats}); required by
+     *                    calibrated recipes, ignored by the others (may be null)
+     */
+    public static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
+                                          Progress progress) {
+        s.checkFor(recipe);
+        if (!recipe.calibrated()) {
+            meanSquares = null; // uncalibrated recipes must not be steered by statistics they were handed anyway
+        }
+        if (recipe.calibrated() && meanSquares == null) {
+            throw new EngineException("recipe " + recipe.label() + " needs activation statistics from calibration text");
+        }
+        List<Plan> plans = plan(src, recipe, s);
+        if (recipe.calibrated()) {
+            for (Plan p : plans) {
+                if (p.type() == recipe.type() && stats(meanSquares, p) == null) {
+                    throw new EngineException("calibration saw no inputs of " + p.name() + "; cannot weigh its errors");
+                }
+            }
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            Map<WeightMatrix, WeightMatrix> done = new IdentityHashMap<>();
+            List<String> notes = new ArrayList<>();
+            Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, s, meanSquares, notes, progress) : null;
+            for (Plan p : plans) {
+                progress.message(p.names().getFirst());
+                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), target, arena));
+                progress.step(1);
+            }
+            Map<String, WeightMatrix> matrices = new LinkedHashMap<>();
+            src.matrices().forEach((name, m) -> matrices.put(name, done.get(m)));
+            ModelWeights out = new ModelWeights(src.config(), matrices, src.vectors(), arena,
+                    src.source() + " quantized with " + recipe.provenanceName(s));
+            QuantReport report = report(recipe, s, plans, done, src, notes);
+            if (target != null && report.matrixBytes() * 8 != target.allocation().totalBits()) {
+                // The allocator's exact accounting must be what the matrices really occupy.
+                throw new IllegalStateException("allocator counted " + target.allocation().totalBits() + " bits but the matrices occupy "
+                        + report.matrixBytes() * 8);
+            }
+            return new QuantizedModel(out, report);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Progress units {@link #quantize} will report (tensors, plus a pricing pass for target-bpw). */
+    public static long progressUnits(ModelWeights src, Recipe recipe) {
+        long distinct = src.distinctMatrices().size();
+        if (recipe.kind() != Recipe.Kind.TARGET) {
+            return distinct;
+        }
+        long body = src.distinctMatrices().stream().filter(m -> src.matrices().entrySet().stream()
+                .noneMatch(e -> e.getValue() == m && EMBEDDINGS.contains(e.getKey()))).count();
+        return distinct + body;
+    }
+
+    private static float[] stats(Map<String, float[]> meanSquares, Plan p) {
+        if (meanSquares == null) {
+            return null;
+        }
+        for (String n : p.names()) {
+            float[] m = meanSquares.get(n);
+            if (m != null) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    private static List<Plan> plan(ModelWeights src, Recipe recipe, QuantSettings s) {
+        Map<WeightMatrix, List<String>> names = new IdentityHashMap<>();
+        List<WeightMatrix> order = new ArrayList<>();
+        src.matrices().forEach((name, m) -> {
+            if (!names.containsKey(m)) {
+                order.add(m);
+            }
+            names.computeIfAbsent(m, k -> new ArrayList<>()).add(name);
+        });
+        GroupRule rule = s.groupRule();
+        List<Plan> plans = new ArrayList<>();
+        for (WeightMatrix m : order) {
+            List<String> n = names.get(m);
+            boolean embedding = n.stream().anyMatch(EMBEDDINGS::contains);
+            int cols = m.cols();
+            QuantType type = embedding ? s.embedType() : recipe.type();
+            GroupSpec spec = null;
+            String note = "";
+            OptionalInt g = rule.groupFor(cols);
+            boolean fits;
+            if (embedding) {
+                fits = switch (type) {
+                    case F32, F16, BF16 -> true;
+                    case Q8_0, Q4_0 -> GroupRule.packable(cols);
+                    default -> g.isPresent();
+                };
+                if (fits && type.isPacked()) {
+                    spec = GroupSpec.symmetric(g.getAsInt());
+                }
+            } else {
+                boolean asym = s.asymmetric();
+                switch (recipe.kind()) {
+                    case INT_TENSOR -> spec = GroupRule.packable(cols) ? GroupSpec.perTensor(cols, asym) : null;
+                    case INT_CHANNEL -> spec = GroupRule.packable(cols) ? GroupSpec.perChannel(cols, asym) : null;
+                    case GGML -> { }
+                    default -> spec = g.isPresent() ? new GroupSpec(g.getAsInt(), asym, false) : null;
+                }
+                fits = recipe.kind() == Recipe.Kind.GGML ? GroupRule.packable(cols) : spec != null;
+            }
+            if (!fits) {
+                note = "row of " + cols + ": no block/group of 32, 64 or 128 divides it, kept " + s.fallback().label() + " (--fallback)";
+                type = s.fallback();
+                spec = null;
+            } else if (spec != null && !spec.perTensor() && spec.groupSize() != s.group() && spec.groupSize() != cols) {
+                note = "group " + spec.groupSize() + ": " + s.group() + " does not divide the row of " + cols;
+            }
+            plans.add(new Plan(List.copyOf(n), m, embedding, type, spec, note));
+        }
+        return plans;
+    }
+
+    /** The allocator's widths and the outliers it priced, per mixed plan. */
+    private record Target(Map<Plan, byte[]> widths, Map<Plan, long[]> outliers, BitAllocator.Allocation allocation) {}
+
+    /** Target-bpw: price every mixed group at 2/4/8 bits, then allocate over the whole model. */
+    private static Target allocate(List<Plan> plans, QuantSettings s, Map<String, float[]> meanSquares,
+                                              List<String> notes, Progress progress) {
+        List<BitAllocator.Item> items = new ArrayList<>();
+        List<Plan> mixed = new ArrayList<>();
+        Map<Plan, long[]> kept = new IdentityHashMap<>();
+        long fixedBits = 0, weights = 0;
+        for (Plan p : plans) {
+            weights += p.weights();
+            if (p.type() != QuantType.MIXED) {
+                fixedBits += 8 * p.predictedBytes();
+                if (!p.embedding()) {
+                    progress.step(1); // a fallback matrix: nothing to price
+                }
+                continue;
+            }
+            progress.message("pricing " + p.names().getFirst());
+            float[] ms = stats(meanSquares, p);
+            RowSource src = RowSource.of(p.src());
+            long[] outliers = Outliers.select(src, s.outlierFraction(), ms);
+            double[][] errors = MixedQuantizer.groupErrors(Outliers.zeroed(src, outliers), p.spec(), ScaleRule.MINMAX, ms);
+            items.add(new BitAllocator.Item(p.name(), p.src().rows(), p.src().cols(), p.spec(), outliers.length, errors));
+            mixed.add(p);
+            kept.put(p, outliers);
+            progress.step(1);
+        }
+        BitAllocator.Allocation a = BitAllocator.allocate(items, fixedBits, weights, s.targetBpw());
+        notes.add(String.format("allocation: budget %d bits (%.4f bpw × %d matrix weights), spent %d (%.4f bpw); achievable %.4f–%.4f bpw;"
+                        + " equilibrium price λ* = %.4g error/bit; estimated Σ error %.6g",
+                a.budgetBits(), s.targetBpw(), weights, a.totalBits(), (double) a.totalBits() / weights,
+                (double) a.minBits() / weights, (double) a.maxBits() / weights, a.lambda(), a.distortion()));
+        Map<Plan, byte[]> out = new IdentityHashMap<>();
+        for (int i = 0; i < mixed.size(); i++) {
+            out.put(mixed.get(i), a.widths().get(i));
+        }
+        return new Target(out, kept, a);
+    }
+
+    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {
+        RowSource src = RowSource.of(p.src());
+        return switch (p.type()) {
+            case MIXED -> {
+                long[] outliers = target != null ? target.outliers().get(p) : Outliers.select(src, s.outlierFraction(), ms);
+                byte[] widths = target != null ? target.widths().get(p) : null;
+                if (widths == null) {
+                    RowSource kept = Outliers.zeroed(src, outliers);
+                    float[] importance = recipe.calibrated()
+                            ? CalibratedImportance.groupMeans(kept, ms, p.spec().groupSize())
+                            : SwarmImportance.groupMeans(kept, s.swarmRadius(), p.spec().groupSize());
+                    widths = s.split().assign(importance);
+                }
+                yield MixedQuantizer.quantize(src, p.spec(), widths, outliers, ScaleRule.MINMAX, arena);
+            }
+            case PERWEIGHT -> PerWeightQuantizer.quantize(src, p.spec(), s.split().assign(SwarmImportance.perWeight(src, s.swarmRadius())),
+                    ScaleRule.MINMAX, arena);
+            default -> TensorQuantizer.uniform(src, p.type(), p.spec(), arena);
+        };
+    }
+
+    private static QuantReport report(Recipe recipe, QuantSettings s, List<Plan> plans, Map<WeightMatrix, WeightMatrix> done,
+                                      ModelWeights src, List<String> notes) {
+        List<QuantReport.Row> rows = new ArrayList<>();
+        for (Plan p : plans) {
+            WeightMatrix q = done.get(p.src());
+            String method = p.note().contains("--fallback") ? "fallback" : p.embedding() ? "embed-type" : recipe.label();
+            String role = p.embedding() ? (p.names().size() > 1 ? "embedding+head (tied)" : p.names().getFirst().startsWith("output") ? "head" : "embedding") : "matrix";
+            rows.add(QuantReport.Row.of(p.name(), role, method, q, p.note()));
+        }
+        long vectorFloats = src.vectors().values().stream().mapToLong(v -> v.length).sum();
+        return new QuantReport(recipe.provenanceName(s), rows, vectorFloats, notes);
+    }
+}

@@ -1,0 +1,132 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.MixedGroupMatrix;
+import io.nashswarm.tensor.PackedMatrix;
+import io.nashswarm.tensor.PerWeightMixedMatrix;
+import io.nashswarm.tensor.WeightMatrix;
+
+import java.util.List;
+
+/**
+ * What a quantized model spends where: per tensor, its storage and real bits/weight (every scale, zero,
+ * map and outlier included, from {@code storageBytes}), and how its weights split over code widths;
+ * then totals per width and the whole model's bits/weight.
+ *
+ * @param vectorFloats norms and biases, stored as float32 (outside the matrix budget, counted in the "all" figure)
+ * @param notes        lines printed under the table (allocation, calibration split, …)
+ */
+public record QuantReport(String recipe, List<Row> rows, long vectorFloats, List<String> notes) {
+    public QuantReport {
+        rows = List.copyOf(rows);
+        notes = List.copyOf(notes);
+    }
+
+    /**
+     * One distinct matrix. {@code w8/w4/w2} count weights stored with 8/4/2-bit codes, {@code wFloat}
+     * those kept in f16/bf16/f32 (for mixed types, groups × group size or weights per width).
+     */
+    public record Row(String name, String role, String method, int rows, int cols, String storage, long bytes,
+                      long w8, long w4, long w2, long wFloat, long outliers, String note) {
+        public long weights() {
+            return (long) rows * cols;
+        }
+
+        public double bitsPerWeight() {
+            return 8.0 * bytes / weights();
+        }
+
+        public static Row of(String name, String role, String method, WeightMatrix m, String note) {
+            long n = (long) m.rows() * m.cols(), w8 = 0, w4 = 0, w2 = 0, wf = 0, out = 0;
+            String storage = m.type().label();
+            switch (m) {
+                case MixedGroupMatrix x -> {
+                    MixCounts c = x.counts();
+                    int g = x.spec().groupSize();
+                    w8 = c.groups8() * g;
+                    w4 = c.groups4() * g;
+                    w2 = c.groups2() * g;
+                    out = c.outliers();
+                    storage += " " + x.spec();
+                }
+                case PerWeightMixedMatrix x -> {
+                    MixCounts c = x.counts();
+                    w8 = c.groups8();
+                    w4 = c.groups4();
+                    w2 = c.groups2();
+                    storage += " " + x.spec();
+                }
+                case PackedMatrix x -> {
+                    storage += " " + x.spec();
+                    switch (x.type().codeBits()) {
+                        case 8 -> w8 = n;
+                        case 4 -> w4 = n;
+                        default -> w2 = n;
+                    }
+                }
+                default -> {
+                    switch (m.type()) {
+                        case Q8_0 -> w8 = n;
+                        case Q4_0 -> w4 = n;
+                        default -> wf = n;
+                    }
+                }
+            }
+            return new Row(name, role, method, m.rows(), m.cols(), storage, m.storageBytes(), w8, w4, w2, wf, out, note);
+        }
+    }
+
+    public long matrixWeights() {
+        return rows.stream().mapToLong(Row::weights).sum();
+    }
+
+    public long matrixBytes() {
+        return rows.stream().mapToLong(Row::bytes).sum();
+    }
+
+    /** Σ storageBytes·8 / Σ weights over the distinct matrices (embeddings and head included, tied once). */
+    public double bitsPerMatrixWeight() {
+        return 8.0 * matrixBytes() / matrixWeights();
+    }
+
+    /** The same with the float32 norms and biases added to both sides. */
+    public double bitsPerParameter() {
+        return (8.0 * matrixBytes() + 32.0 * vectorFloats) / (matrixWeights() + vectorFloats);
+    }
+
+    public long totalBytes() {
+        return matrixBytes() + 4 * vectorFloats;
+    }
+
+    /** The Markdown summary: one row per tensor, then width totals, then the model's bits/weight and the notes. */
+    public String toMarkdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| tensor | role | method | shape | storage | bytes | bits/weight | 8-bit | 4-bit | 2-bit | float | note |\n");
+        sb.append("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Row r : rows) {
+            sb.append(String.format("| %s | %s | %s | %dx%d | %s | %d | %.4f | %s | %s | %s | %s | %s |%n", r.name(), r.role(), r.method(),
+                    r.rows(), r.cols(), r.storage() + (r.outliers() > 0 ? " +" + r.outliers() + " outliers" : ""), r.bytes(), r.bitsPerWeight(),
+                    pct(r.w8(), r.weights()), pct(r.w4(), r.weights()), pct(r.w2(), r.weights()), pct(r.wFloat(), r.weights()), r.note()));
+        }
+        long n = matrixWeights();
+        long w8 = rows.stream().mapToLong(Row::w8).sum(), w4 = rows.stream().mapToLong(Row::w4).sum();
+        long w2 = rows.stream().mapToLong(Row::w2).sum(), wf = rows.stream().mapToLong(Row::wFloat).sum();
+        sb.append('\n');
+        sb.append("| code width | weights | share |\n|---|---:|---:|\n");
+        sb.append(String.format("| 8 bits | %d | %s |%n| 4 bits | %d | %s |%n| 2 bits | %d | %s |%n| float (f16/bf16/f32) | %d | %s |%n",
+                w8, pct(w8, n), w4, pct(w4, n), w2, pct(w2, n), wf, pct(wf, n)));
+        sb.append('\n');
+        sb.append(String.format("recipe %s: %d matrix weights in %d bytes = %.4f bits/weight (every scale, zero, map and outlier counted)%n",
+                recipe, n, matrixBytes(), bitsPerMatrixWeight()));
+        sb.append(String.format("with %d norm/bias floats (f32): %d parameters in %d bytes = %.4f bits/parameter%n",
+                vectorFloats, n + vectorFloats, totalBytes(), bitsPerParameter()));
+        for (String note : notes) {
+            sb.append(note).append('\n');
+        }
+        return sb.toString().stripTrailing();
+    }
+
+    private static String pct(long part, long whole) {
+        return part == 0 ? "-" : String.format("%.1f%%", 100.0 * part / whole);
+    }
+}

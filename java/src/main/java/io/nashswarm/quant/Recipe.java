@@ -1,0 +1,133 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.tensor.QuantType;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The named quantization recipes: the one table of what {@code quantize --recipe} can do. Each row
+ * says how the body matrices are quantized; embeddings and the LM head always take
+ * {@code --embed-type}, and matrices whose rows no group fits take {@code --fallback}.
+ */
+public enum Recipe {
+    //           label                kind                type                 calibrated
+    INT4_TENSOR("int4-tensor", Kind.INT_TENSOR, QuantType.INT4, false,
+            "4-bit codes, one scale for the whole tensor (the seeds' strawman)"),
+    INT8_CHANNEL("int8-channel", Kind.INT_CHANNEL, QuantType.INT8, false, "8-bit codes, one scale per output row"),
+    INT4_CHANNEL("int4-channel", Kind.INT_CHANNEL, QuantType.INT4, false, "4-bit codes, one scale per output row"),
+    INT2_CHANNEL("int2-channel", Kind.INT_CHANNEL, QuantType.INT2, false, "2-bit codes, one scale per output row"),
+    INT8("int8", Kind.INT_GROUP, QuantType.INT8, false, "8-bit codes, an fp16 scale per group of --group weights"),
+    INT4("int4", Kind.INT_GROUP, QuantType.INT4, false, "4-bit codes, an fp16 scale per group"),
+    INT2("int2", Kind.INT_GROUP, QuantType.INT2, false, "2-bit codes, an fp16 scale per group"),
+    NF4("nf4", Kind.NF4, QuantType.NF4, false, "QLoRA NormalFloat4 codebook, an fp16 absmax scale per group"),
+    Q8_0("q8_0", Kind.GGML, QuantType.Q8_0, false, "llama.cpp Q8_0: blocks of 32, fp16 scale (8.5 bits/weight)"),
+    Q4_0("q4_0", Kind.GGML, QuantType.Q4_0, false, "llama.cpp Q4_0: blocks of 32, fp16 scale (4.5 bits/weight)"),
+    NASH_SWARM("nash-swarm", Kind.NASH_GROUP, QuantType.MIXED, false,
+            "groups ranked by swarm-smoothed |w|: top --nash-split at 8/4/2 bits (default 10/20/70)"),
+    NASH_SWARM_WEIGHT("nash-swarm-weight", Kind.NASH_WEIGHT, QuantType.PERWEIGHT, false,
+            "the seeds' per-WEIGHT split, stored honestly with a 2-bit width map per weight"),
+    NASH_SWARM_CALIB("nash-swarm-calib", Kind.NASH_GROUP, QuantType.MIXED, true,
+            "groups ranked by calibrated importance w²·E[x²], same split"),
+    TARGET_BPW("target-bpw", Kind.TARGET, QuantType.MIXED, false,
+            "widths per group for the least squared weight error at --bpw over the whole model"),
+    TARGET_BPW_CALIB("target-bpw-calib", Kind.TARGET, QuantType.MIXED, true,
+            "widths per group for the least E[x²]-weighted error (≈ output error) at --bpw");
+
+    /** How the body matrices are quantized. */
+    public enum Kind { INT_TENSOR, INT_CHANNEL, INT_GROUP, NF4, GGML, NASH_GROUP, NASH_WEIGHT, TARGET }
+
+    private final String label;
+    private final Kind kind;
+    private final QuantType type;
+    private final boolean calibrated;
+    private final String description;
+
+    Recipe(String label, Kind kind, QuantType type, boolean calibrated, String description) {
+        this.label = label;
+        this.kind = kind;
+        this.type = type;
+        this.calibrated = calibrated;
+        this.description = description;
+    }
+
+    public String label() { return label; }
+    public Kind kind() { return kind; }
+    /** The storage type of the body matrices (fallback matrices aside). */
+    public QuantType type() { return type; }
+    /** Needs activation statistics from calibration text. */
+    public boolean calibrated() { return calibrated; }
+    public String description() { return description; }
+
+    /** Whether the body matrices are mixed-group matrices (the only ones that can keep outliers). */
+    public boolean mixedGroups() {
+        return type == QuantType.MIXED;
+    }
+
+    /** Whether {@code --group} applies to the body matrices. */
+    public boolean grouped() {
+        return kind == Kind.INT_GROUP || kind == Kind.NF4 || kind == Kind.NASH_GROUP || kind == Kind.NASH_WEIGHT || kind == Kind.TARGET;
+    }
+
+    /** Whether {@code --asym} applies. */
+    public boolean allowsAsymmetric() {
+        return kind == Kind.INT_TENSOR || kind == Kind.INT_CHANNEL || kind == Kind.INT_GROUP || kind == Kind.NASH_GROUP || kind == Kind.TARGET;
+    }
+
+    /** The resolved name recorded in a file's provenance, e.g. "int4-g64", "nash-swarm-10/20/70", "target-3.0bpw". */
+    public String provenanceName(QuantSettings s) {
+        String asym = s.asymmetric() ? "-asym" : "";
+        return switch (kind) {
+            case INT_TENSOR, INT_CHANNEL -> label + asym;
+            case INT_GROUP, NF4 -> label + "-g" + s.group() + asym;
+            case GGML -> label;
+            case NASH_GROUP, NASH_WEIGHT -> label.replace("nash-swarm", "nash-swarm-" + s.split()) + "-g" + s.group() + asym;
+            case TARGET -> "target-" + s.targetBpw() + "bpw" + (calibrated ? "-calib" : "") + "-g" + s.group() + asym;
+        };
+    }
+
+    /** Every parameter that shaped the result, for the provenance record. */
+    public Map<String, Object> parameters(QuantSettings s) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("recipe", label);
+        if (grouped()) {
+            p.put("group", s.group());
+        }
+        if (allowsAsymmetric()) {
+            p.put("asymmetric", s.asymmetric());
+        }
+        if (kind == Kind.NASH_GROUP || kind == Kind.NASH_WEIGHT) {
+            p.put("nash_split_8_4_2", s.split().toString());
+            if (!calibrated) {
+                p.put("swarm_radius", s.swarmRadius());
+                p.put("importance", "box mean of |w| over (2r+1)x(2r+1), group mean");
+            } else {
+                p.put("importance", "w^2 * E[x^2], group mean");
+            }
+        }
+        if (kind == Kind.TARGET) {
+            p.put("target_bpw", s.targetBpw());
+            p.put("error_weight", calibrated ? "E[x^2] per input channel" : "1");
+            p.put("allocator", "greedy over convex-hull steps by dD/dbits (exact Lagrangian)");
+        }
+        if (mixedGroups()) {
+            p.put("outlier_fraction", s.outlierFraction());
+        }
+        p.put("embed_type", s.embedType().label());
+        p.put("fallback", s.fallback().label());
+        p.put("scale_rule", "minmax (round to nearest)");
+        return p;
+    }
+
+    public static Recipe parse(String label) {
+        return Arrays.stream(values()).filter(r -> r.label.equalsIgnoreCase(label)).findFirst()
+                .orElseThrow(() -> new EngineException("unknown recipe '" + label + "'; choose one of: " + labels()));
+    }
+
+    public static String labels() {
+        return Arrays.stream(values()).map(Recipe::label).collect(Collectors.joining(", "));
+    }
+}

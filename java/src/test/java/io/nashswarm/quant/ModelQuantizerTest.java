@@ -1,0 +1,300 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.model.InferenceState;
+import io.nashswarm.model.ModelWeights;
+import io.nashswarm.model.TransformerModel;
+import io.nashswarm.quant.ModelQuantizer.QuantizedModel;
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.MixedGroupMatrix;
+import io.nashswarm.tensor.PerWeightMixedMatrix;
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.util.Progress;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ModelQuantizerTest {
+    static final QuantSettings DEFAULTS = QuantSettings.defaults();
+
+    static QuantSettings with(double bpw, double outliers, QuantType fallback) {
+        QuantSettings d = DEFAULTS;
+        return new QuantSettings(d.group(), d.asymmetric(), d.split(), d.swarmRadius(), bpw, d.embedType(), outliers, fallback);
+    }
+
+    /** E[x²] of every matrix over a few random tokens (what a calibration run gives). */
+    static Map<String, float[]> stats(ModelWeights w) {
+        int[] tokens = new Random(1).ints(40, 0, w.config().vocabSize()).toArray();
+        return ActivationStats.collect(TransformerModel.create(w), tokens, 20, Progress.none()).byName(w);
+    }
+
+    @Test
+    void groupRuleFallsBackExplicitly() {
+        GroupRule r64 = new GroupRule(64, QuantType.F16);
+        assertEquals(OptionalInt.of(64), r64.groupFor(768));
+        assertEquals(OptionalInt.of(32), r64.groupFor(96));
+        assertEquals(OptionalInt.empty(), r64.groupFor(172));
+        GroupRule r128 = new GroupRule(128, QuantType.F32);
+        assertEquals(OptionalInt.of(128), r128.groupFor(768));
+        assertEquals(OptionalInt.of(64), r128.groupFor(192));
+        assertEquals(OptionalInt.of(64), r128.groupFor(64));
+        assertEquals(OptionalInt.of(256), new GroupRule(256, QuantType.F16).groupFor(512));
+        assertEquals(OptionalInt.of(128), new GroupRule(256, QuantType.F16).groupFor(384));
+        assertThrows(EngineException.class, () -> new GroupRule(48, QuantType.F16));
+        assertThrows(EngineException.class, () -> new GroupRule(64, QuantType.Q8_0));
+    }
+
+    @Test
+    void bitAccountingIsExact() {
+        // dim 64, hidden 96 (ffn_down rows of 96: g64 does not fit, g32 does), kv dim 32, vocab 64, tied head.
+        try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 1);
+             QuantizedModel q = ModelQuantizer.quantize(src, Recipe.INT4, DEFAULTS, null, Progress.none())) {
+            // Independent formula: int4 = 4 bits + fp16 scale per group; int8 embedding = 8 bits + fp16 per 64.
+            long embed = 64L * 64 + 2L * 64 * 64 / 64;
+            long perLayer = int4(64, 64, 64) + 2 * int4(32, 64, 64) + int4(64, 64, 64) + 2 * int4(96, 64, 64) + int4(64, 96, 32);
+            long expected = embed + 2 * perLayer;
+            QuantReport rep = q.report();
+            assertEquals(expected, rep.matrixBytes());
+            long weights = 64L * 64 + 2 * (64L * 64 * 2 + 2L * 32 * 64 + 3L * 96 * 64);
+            assertEquals(weights, rep.matrixWeights());
+            assertEquals(8.0 * expected / weights, rep.bitsPerMatrixWeight(), 1e-12);
+            long vectors = 64 * (2 * 2 + 1);
+            assertEquals((8.0 * expected + 32.0 * vectors) / (weights + vectors), rep.bitsPerParameter(), 1e-12);
+            QuantReport.Row down = rep.rows().stream().filter(r -> r.name().equals("blk.0.ffn_down.weight")).findFirst().orElseThrow();
+            assertEquals("int4 g32 sym", down.storage());
+            assertTrue(down.note().contains("group 32"), down.note());
+            // Every row's bytes are the real storage of the matrix in the result.
+            for (QuantReport.Row r : rep.rows()) {
+                String first = r.name().split(" = ")[0];
+                assertEquals(q.weights().matrix(first).storageBytes(), r.bytes(), r.name());
+            }
+            assertTrue(rep.toMarkdown().contains(String.format("%.4f bits/weight", 8.0 * expected / weights)));
+        }
+    }
+
+    private static long int4(int rows, int cols, int g) {
+        return (long) rows * cols / 2 + 2L * rows * cols / g;
+    }
+
+    @Test
+    void everyRecipeReportsWhatItStores() {
+        try (ModelWeights src = TinyModels.llama(64, 100, 1, 64, 2)) {
+            Map<String, float[]> stats = stats(src);
+            for (Recipe r : Recipe.values()) {
+                QuantSettings s = r.kind() == Recipe.Kind.TARGET ? with(10.0, 0, QuantType.F32) : with(3.0, 0, QuantType.F32);
+                try (QuantizedModel q = ModelQuantizer.quantize(src, r, s, stats, Progress.none())) {
+                    long bytes = 0;
+                    for (WeightMatrix m : q.weights().distinctMatrices()) {
+                        bytes += m.storageBytes();
+                    }
+                    assertEquals(bytes, q.report().matrixBytes(), r.label());
+                    // hidden 100: no group fits ffn_down, kept in the fallback type, and said so.
+                    WeightMatrix down = q.weights().matrix("blk.0.ffn_down.weight");
+                    assertEquals(QuantType.F32, down.type(), r.label());
+                    assertTrue(q.report().rows().stream().anyMatch(row -> row.name().equals("blk.0.ffn_down.weight")
+                            && row.method().equals("fallback") && row.note().contains("--fallback")), r.label());
+                    WeightMatrix gate = q.weights().matrix("blk.0.ffn_gate.weight");
+                    assertEquals(r.type(), gate.type(), r.label());
+                    // Tied head: one matrix, quantized once, under both names; config and vectors carried over.
+                    assertSame(q.weights().matrix("token_embd.weight"), q.weights().matrix("output.weight"), r.label());
+                    assertEquals(QuantType.INT8, q.weights().matrix("output.weight").type());
+                    assertEquals(src.config(), q.weights().config());
+                    assertEquals(src.vectors().keySet(), q.weights().vectors().keySet());
+                    // It runs.
+                    TransformerModel model = TransformerModel.create(q.weights());
+                    InferenceState st = model.newState(16);
+                    float[] logits = model.forward(st, new int[] {1, 5, 9, 3}, 0, 4);
+                    for (float v : logits) {
+                        assertTrue(Float.isFinite(v), r.label());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void int8StaysCloseToTheFloatModel() {
+        try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 3);
+             QuantizedModel q = ModelQuantizer.quantize(src, Recipe.INT8, DEFAULTS, null, Progress.none())) {
+            int[] tokens = {3, 14, 15, 9, 26, 5, 35};
+            float[] ref = TransformerModel.create(src).forward(TransformerModel.create(src).newState(16), tokens, 0, tokens.length);
+            TransformerModel qm = TransformerModel.create(q.weights());
+            float[] got = qm.forward(qm.newState(16), tokens, 0, tokens.length);
+            double num = 0, den = 0;
+            for (int i = 0; i < ref.length; i++) {
+                num += (got[i] - ref[i]) * (got[i] - ref[i]);
+                den += ref[i] * ref[i];
+            }
+            // 8-bit codes err by ~0.3% per weight; on a random 2-layer model that is ~1.5% in the logits (int4: ~16%).
+            assertTrue(Math.sqrt(num / den) < 0.03, "relative logit error " + Math.sqrt(num / den));
+        }
+    }
+
+    @Test
+    void gpt2WithTransposedStorageQuantizes() {
+        try (ModelWeights src = TinyModels.gpt2(64, 2, 64, 8)) {
+            int[] tokens = {3, 14, 15, 9, 26, 5, 35};
+            TransformerModel f = TransformerModel.create(src);
+            float[] ref = f.forward(f.newState(16), tokens, 0, tokens.length);
+            for (Recipe r : new Recipe[] {Recipe.INT8, Recipe.Q8_0, Recipe.NASH_SWARM, Recipe.TARGET_BPW}) {
+                try (QuantizedModel q = ModelQuantizer.quantize(src, r, with(6.0, 0, QuantType.F16), null, Progress.none())) {
+                    assertEquals(r.type(), q.weights().matrix("blk.1.attn_qkv.weight").type(), r.label());
+                    assertEquals(QuantType.INT8, q.weights().matrix("position_embd.weight").type(), "positions take --embed-type");
+                    // Rows read through the [in][out] layout: the quantized matrix is close to the source (a transposition
+                    // mix-up would give ≈ 1.4; 70% 2-bit groups give ≈ 0.36, 8-bit codes ≈ 0.003).
+                    float[][] a = TinyModels.rows(src.matrix("blk.0.ffn_down.weight")), b = TinyModels.rows(q.weights().matrix("blk.0.ffn_down.weight"));
+                    double num = 0, den = 0;
+                    for (int i = 0; i < a.length; i++) {
+                        for (int j = 0; j < a[0].length; j++) {
+                            num += (a[i][j] - b[i][j]) * (a[i][j] - b[i][j]);
+                            den += a[i][j] * a[i][j];
+                        }
+                    }
+                    assertTrue(Math.sqrt(num / den) < (r.type() == QuantType.MIXED ? 0.5 : 0.01), r.label() + ": relative weight error " + Math.sqrt(num / den));
+                    TransformerModel qm = TransformerModel.create(q.weights());
+                    float[] got = qm.forward(qm.newState(16), tokens, 0, tokens.length);
+                    if (r == Recipe.INT8 || r == Recipe.Q8_0) {
+                        double n2 = 0, d2 = 0;
+                        for (int i = 0; i < ref.length; i++) {
+                            n2 += (got[i] - ref[i]) * (got[i] - ref[i]);
+                            d2 += ref[i] * ref[i];
+                        }
+                        assertTrue(Math.sqrt(n2 / d2) < 0.03, r.label() + ": relative logit error " + Math.sqrt(n2 / d2));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void nashSwarmSplitsEveryMatrixByImportance() {
+        try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 4);
+             QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM, DEFAULTS, null, Progress.none())) {
+            int mixed = 0;
+            for (String name : src.matrices().keySet()) {
+                if (!(q.weights().matrix(name) instanceof MixedGroupMatrix m)) {
+                    continue;
+                }
+                mixed++;
+                int g = m.spec().groupSize(), groups = m.rows() * (m.cols() / g);
+                long[] c = NashSplit.SEEDS.counts(groups);
+                assertEquals(c[0], m.counts().groups8(), name);
+                assertEquals(c[1], m.counts().groups4(), name);
+                assertEquals(c[2], m.counts().groups2(), name);
+                float[] imp = SwarmImportance.groupMeans(RowSource.of(src.matrix(name)), DEFAULTS.swarmRadius(), g);
+                assertOrdered(imp, m, name);
+            }
+            assertEquals(2 * 7, mixed);
+        }
+    }
+
+    /** Every group at a wider width has at least the importance of every group at a narrower one. */
+    static void assertOrdered(float[] imp, MixedGroupMatrix m, String name) {
+        int gpr = m.cols() / m.spec().groupSize();
+        float[] min = {Float.MAX_VALUE, Float.MAX_VALUE, Float.MAX_VALUE}, max = new float[3];
+        for (int i = 0; i < imp.length; i++) {
+            int k = m.width(i / gpr, i % gpr) / 4; // 2→0, 4→1, 8→2
+            min[k] = Math.min(min[k], imp[i]);
+            max[k] = Math.max(max[k], imp[i]);
+        }
+        assertTrue(min[2] >= max[1] && min[1] >= max[0], name + ": importance order broken");
+    }
+
+    @Test
+    void calibratedRecipesUseActivationStatistics() {
+        try (ModelWeights src = TinyModels.llama(64, 96, 1, 64, 5)) {
+            assertThrows(EngineException.class, () -> ModelQuantizer.quantize(src, Recipe.NASH_SWARM_CALIB, DEFAULTS, null, Progress.none()));
+            Map<String, float[]> stats = stats(src);
+            try (QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM_CALIB, DEFAULTS, stats, Progress.none())) {
+                MixedGroupMatrix m = (MixedGroupMatrix) q.weights().matrix("blk.0.ffn_down.weight");
+                float[] imp = CalibratedImportance.groupMeans(RowSource.of(src.matrix("blk.0.ffn_down.weight")), stats.get("blk.0.ffn_down.weight"), 32);
+                assertOrdered(imp, m, "ffn_down");
+            }
+            // A channel that is 10^6 times louder makes every group holding it important.
+            float[] loud = stats.get("blk.0.attn_q.weight").clone();
+            loud[5] *= 1e6f;
+            Map<String, float[]> doctored = new java.util.HashMap<>(stats);
+            doctored.put("blk.0.attn_q.weight", loud);
+            try (QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM_CALIB, DEFAULTS, doctored, Progress.none())) {
+                MixedGroupMatrix m = (MixedGroupMatrix) q.weights().matrix("blk.0.attn_q.weight");
+                // 64 rows of one g64 group each: the 10% = 6 groups at 8 bits are the rows with the largest |w[r][5]|.
+                float[][] w = TinyModels.rows(src.matrix("blk.0.attn_q.weight"));
+                Integer[] byCol5 = new Integer[64];
+                for (int r = 0; r < 64; r++) {
+                    byCol5[r] = r;
+                }
+                java.util.Arrays.sort(byCol5, (a, b) -> Float.compare(Math.abs(w[b][5]), Math.abs(w[a][5])));
+                for (int k = 0; k < 6; k++) {
+                    assertEquals(8, m.width(byCol5[k], 0), "row " + byCol5[k]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void targetBpwMeetsTheWholeModelBudget() {
+        try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 6)) {
+            Map<String, float[]> stats = stats(src);
+            for (Recipe r : new Recipe[] {Recipe.TARGET_BPW, Recipe.TARGET_BPW_CALIB}) {
+                for (double bpw : new double[] {4.0, 5.5}) {
+                    try (QuantizedModel q = ModelQuantizer.quantize(src, r, with(bpw, 0.01, QuantType.F16), stats, Progress.none())) {
+                        QuantReport rep = q.report();
+                        double budget = Math.floor(bpw * rep.matrixWeights());
+                        long bits = 8 * rep.matrixBytes();
+                        assertTrue(bits <= budget, r.label() + " " + bpw + ": " + bits + " > " + budget);
+                        // Within one group's step (2→8 bits at g64, 6·64) of the budget.
+                        assertTrue(budget - bits < 6 * 64 + 8, r.label() + " " + bpw + ": " + (budget - bits) + " bits unspent");
+                        long outliers = rep.rows().stream().mapToLong(QuantReport.Row::outliers).sum();
+                        assertTrue(outliers > 0, "outliers are kept and counted");
+                    }
+                }
+            }
+            // Uncalibrated allocation ignores statistics it is handed; the calibrated one follows them.
+            try (QuantizedModel plain = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), null, Progress.none());
+                 QuantizedModel handed = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), stats, Progress.none());
+                 QuantizedModel calib = ModelQuantizer.quantize(src, Recipe.TARGET_BPW_CALIB, with(4.5, 0, QuantType.F16), stats, Progress.none())) {
+                boolean differs = false;
+                for (String name : src.matrices().keySet()) {
+                    if (plain.weights().matrix(name) instanceof MixedGroupMatrix a) {
+                        MixedGroupMatrix b = (MixedGroupMatrix) handed.weights().matrix(name), c = (MixedGroupMatrix) calib.weights().matrix(name);
+                        for (int r = 0; r < a.rows(); r++) {
+                            for (int gi = 0; gi < a.cols() / a.spec().groupSize(); gi++) {
+                                assertEquals(a.width(r, gi), b.width(r, gi), name);
+                                differs |= a.width(r, gi) != c.width(r, gi);
+                            }
+                        }
+                    }
+                }
+                assertTrue(differs, "calibrated importance changed no width");
+            }
+            EngineException e = assertThrows(EngineException.class,
+                    () -> ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(2.0, 0, QuantType.F16), null, Progress.none()));
+            assertTrue(e.getMessage().contains("not achievable"), e.getMessage());
+        }
+    }
+
+    @Test
+    void perWeightAndOutliersAreCounted() {
+        try (ModelWeights src = TinyModels.llama(64, 96, 1, 64, 7)) {
+            try (QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM_WEIGHT, DEFAULTS, null, Progress.none())) {
+                PerWeightMixedMatrix m = (PerWeightMixedMatrix) q.weights().matrix("blk.0.ffn_up.weight");
+                long[] c = NashSplit.SEEDS.counts(96 * 64);
+                assertEquals(c[0], m.counts().groups8());
+                assertEquals(c[1], m.counts().groups4());
+                assertEquals(c[2], m.counts().groups2());
+                assertTrue(m.bitsPerWeight() > 5.5, "per-weight widths cost the map: " + m.bitsPerWeight());
+            }
+            try (QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM, with(3, 0.01, QuantType.F16), null, Progress.none())) {
+                MixedGroupMatrix m = (MixedGroupMatrix) q.weights().matrix("blk.0.ffn_up.weight");
+                assertEquals(Math.round(0.01 * 96 * 64), m.counts().outliers());
+                assertEquals(QuantType.MIXED.bytesFor(96, 64, GroupSpec.symmetric(64), m.counts()), m.storageBytes());
+            }
+            assertThrows(EngineException.class, () -> ModelQuantizer.quantize(src, Recipe.INT4, with(3, 0.01, QuantType.F16), null, Progress.none()));
+        }
+    }
+}
