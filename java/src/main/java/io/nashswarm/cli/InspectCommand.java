@@ -170,8 +170,7 @@ public final class InspectCommand implements Runnable {
                         .append(String.format(" (%.3f)", (Double) s.get("bits_per_weight")));
             }
             if (t.get("mix") instanceof Map<?, ?> mix) {
-                sections.append(String.format("; groups 2/4/8-bit %s/%s/%s, outliers %s", mix.get("groups_2bit"),
-                        mix.get("groups_4bit"), mix.get("groups_8bit"), mix.get("outliers")));
+                sections.append("; ").append(mixLine(mix));
             }
             if (t.containsKey("stored")) {
                 sections.append("; stored [in][out]");
@@ -193,10 +192,18 @@ public final class InspectCommand implements Runnable {
         out.printf("  padding bytes:    %,d (64-byte alignment)%n", (Long) p.get("padding_bytes"));
         out.printf("  file bytes:       %,d = %.4f bits/weight over the matrix weights%n", (Long) p.get("file_bytes"),
                 (Double) p.get("file_bits_per_weight"));
-        if (p.get("mixed_groups") instanceof Map<?, ?> mix) {
-            out.printf("  mixed groups:     2-bit %s, 4-bit %s, 8-bit %s; outliers %s%n", mix.get("groups_2bit"),
-                    mix.get("groups_4bit"), mix.get("groups_8bit"), mix.get("outliers"));
+        for (String unit : List.of("groups", "weights")) {
+            if (p.get("mixed_" + unit) instanceof Map<?, ?> mix) {
+                out.printf("  mixed %-11s %s%n", unit + ":", mixLine(mix));
+            }
         }
+    }
+
+    /** "groups 2/4/8-bit a/b/c, outliers n" (or weights, for per-weight matrices). */
+    private static String mixLine(Map<?, ?> mix) {
+        String unit = mix.containsKey("weights_2bit") ? "weights" : "groups";
+        return String.format("%s 2/4/8-bit %s/%s/%s, outliers %s", unit, mix.get(unit + "_2bit"), mix.get(unit + "_4bit"),
+                mix.get(unit + "_8bit"), mix.get("outliers"));
     }
 
     private static String toJson(Map<String, Object> report) {

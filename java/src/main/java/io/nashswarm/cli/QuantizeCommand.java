@@ -149,7 +149,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                 } else {
                     Provenance provenance = new Provenance(r.provenanceName(settings), r.parameters(settings), modelOptions.model.toString(),
                             sha256(m.files()), calibration == null ? null : calibration.description(), spec.root().version()[0]);
-                    try (Progress p = Progress.bar("write", m.weights().distinctMatrices().size(), "tensors")) {
+                    try (Progress p = Progress.bar("write", PackedModelWriter.tensorCount(q.weights()), "tensors")) {
                         PackedModelWriter.write(q.weights(), m.tokenizer().orElse(null), provenance, output, p);
                     }
                     out.printf("wrote %s (%d bytes)%n", output, Files.size(output));

@@ -7,7 +7,6 @@ import io.nashswarm.tensor.F32Matrix;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.MixCounts;
-import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.Q4_0Matrix;
 import io.nashswarm.tensor.Q8_0Matrix;
@@ -36,7 +35,7 @@ public record MatrixStorage(QuantType type, Layout layout, GroupSpec spec, MixCo
     public static MatrixStorage of(String name, WeightMatrix m) {
         return switch (m) {
             case PackedMatrix p -> new MatrixStorage(p.type(), Layout.OUT_IN, p.spec(),
-                    p instanceof MixedGroupMatrix x ? x.counts() : null, p.sections());
+                    p.counts(), p.sections());
             case F32Matrix f -> dense(QuantType.F32, f.layout(), f.data());
             case F16Matrix f -> dense(QuantType.F16, f.layout(), f.data());
             case BF16Matrix f -> dense(QuantType.BF16, f.layout(), f.data());

@@ -146,6 +146,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return PackedKernels.f16(outliers, 4 * k + 2);
     }
 
+    @Override
     public MixCounts counts() {
         return counts;
     }

@@ -84,6 +84,9 @@ public abstract sealed class PackedMatrix implements WeightMatrix permits IntGro
     @Override public QuantType type() { return type; }
     public GroupSpec spec() { return spec; }
 
+    /** Per-width counts of a type with {@link QuantType#hasMixCounts()}, else null. */
+    public MixCounts counts() { return null; }
+
     /** The named byte sections, in storage order. */
     public SequencedMap<String, MemorySegment> sections() {
         return sections;

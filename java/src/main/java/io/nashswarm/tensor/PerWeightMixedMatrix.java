@@ -99,6 +99,7 @@ public final class PerWeightMixedMatrix extends PackedMatrix {
     }
 
     /** Weights per width (groups2/4/8 of the record count weights here). */
+    @Override
     public MixCounts counts() {
         return counts;
     }

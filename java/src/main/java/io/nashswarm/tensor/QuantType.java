@@ -63,6 +63,8 @@ public enum QuantType {
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */
     public boolean isPacked() { return sectionRule != null; }
+    /** True for packed types whose widths vary inside a matrix, so sizes need the per-width {@link MixCounts}. */
+    public boolean hasMixCounts() { return isPacked() && codeBits == 0; }
 
     /** Bits per weight; for packed types at the default spec (symmetric, g64); NaN for mixed (it varies). */
     public double bitsPerWeight() {

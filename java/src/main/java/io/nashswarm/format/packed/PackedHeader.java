@@ -361,7 +361,7 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
                 } catch (EngineException e) {
                     throw fail(what + ": " + e.getMessage());
                 }
-                if (type == QuantType.MIXED) {
+                if (type.hasMixCounts()) {
                     JsonNode m = object(n, "mix", what);
                     mix = new MixCounts(integer(m, "groups2", what + " mix", 0, Long.MAX_VALUE),
                             integer(m, "groups4", what + " mix", 0, Long.MAX_VALUE),

@@ -9,7 +9,7 @@ import io.nashswarm.format.TensorEntry;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.Matrices;
-import io.nashswarm.tensor.MixedGroupMatrix;
+import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.tokenizer.GgufTokenizerMetadata;
 import io.nashswarm.tokenizer.Tokenizer;
@@ -91,8 +91,8 @@ public final class PackedModelLoader {
                 sections.put(s.name(), slice(data, s));
             }
             WeightMatrix m = Matrices.packed(t.type(), t.rows(), t.cols(), t.spec(), sections);
-            if (m instanceof MixedGroupMatrix x && !x.counts().equals(t.mix())) {
-                throw new FormatException(path, "tensor " + t.name() + ": its width map counts " + x.counts()
+            if (m instanceof PackedMatrix p && p.counts() != null && !p.counts().equals(t.mix())) {
+                throw new FormatException(path, "tensor " + t.name() + ": its width map counts " + p.counts()
                         + " but the header says " + t.mix());
             }
             return m;

@@ -40,7 +40,7 @@ public final class PackedSummary {
             }
             e.put("sections", sections);
             if (t.mix() != null) {
-                e.put("mix", mix(t.mix()));
+                e.put("mix", mix(t.mix(), unit(t)));
             }
             if (t.layout() == io.nashswarm.tensor.Layout.IN_OUT) {
                 e.put("stored", "[in][out]");
@@ -53,8 +53,8 @@ public final class PackedSummary {
     /** Totals: matrix weights (a tied head once), their bytes and bits/weight, vectors, header, padding, the file. */
     public static Map<String, Object> totals(PackedHeader h, long fileBytes) {
         long weights = 0, matrixBytes = 0, vectorBytes = 0;
-        long g2 = 0, g4 = 0, g8 = 0, outliers = 0;
-        boolean anyMixed = false;
+        // Mixed matrices count groups per width, per-weight matrices count weights: totalled apart.
+        Map<String, long[]> mixTotals = new LinkedHashMap<>();
         for (TensorRecord t : h.tensors()) {
             if (t.matrix()) {
                 weights += t.elements();
@@ -63,11 +63,11 @@ public final class PackedSummary {
                 vectorBytes += t.bytes();
             }
             if (t.mix() != null) {
-                anyMixed = true;
-                g2 += t.mix().groups2();
-                g4 += t.mix().groups4();
-                g8 += t.mix().groups8();
-                outliers += t.mix().outliers();
+                long[] c = mixTotals.computeIfAbsent(unit(t), u -> new long[4]);
+                c[0] += t.mix().groups2();
+                c[1] += t.mix().groups4();
+                c[2] += t.mix().groups8();
+                c[3] += t.mix().outliers();
             }
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -80,9 +80,7 @@ public final class PackedSummary {
         m.put("padding_bytes", fileBytes - PackedFormat.PREAMBLE_BYTES - h.headerBytes() - matrixBytes - vectorBytes);
         m.put("file_bytes", fileBytes);
         m.put("file_bits_per_weight", bits(fileBytes, weights));
-        if (anyMixed) {
-            m.put("mixed_groups", mix(new MixCounts(g2, g4, g8, outliers)));
-        }
+        mixTotals.forEach((unit, c) -> m.put("mixed_" + unit, mix(new MixCounts(c[0], c[1], c[2], c[3]), unit)));
         return m;
     }
 
@@ -95,11 +93,16 @@ public final class PackedSummary {
         return g;
     }
 
-    private static Map<String, Object> mix(MixCounts c) {
+    /** What a tensor's per-width counts count. */
+    private static String unit(TensorRecord t) {
+        return t.type() == io.nashswarm.tensor.QuantType.PERWEIGHT ? "weights" : "groups";
+    }
+
+    private static Map<String, Object> mix(MixCounts c, String unit) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("groups_2bit", c.groups2());
-        m.put("groups_4bit", c.groups4());
-        m.put("groups_8bit", c.groups8());
+        m.put(unit + "_2bit", c.groups2());
+        m.put(unit + "_4bit", c.groups4());
+        m.put(unit + "_8bit", c.groups8());
         m.put("outliers", c.outliers());
         return m;
     }

@@ -56,7 +56,7 @@ class PackedModelRoundTripTest {
 
     @Test
     void everyStorageTypeRoundTripsBitIdentically() {
-        ModelWeights original = TestModels.everyRecipe(TestModels.random(TestModels.LLAMA, 1));
+        ModelWeights original = TestModels.everyRecipe(TestModels.random(TestModels.LLAMA_EVERY_TYPE, 1));
         Set<String> labels = new HashSet<>();
         original.matrices().keySet().forEach(n -> labels.add(TestModels.recipeOf(original, n)));
         assertEquals(TestModels.RECIPES.size(), labels.size(), "every recipe is used once");
@@ -65,7 +65,7 @@ class PackedModelRoundTripTest {
         Steps steps = new Steps();
         PackedModelWriter.write(original, tok, provenance(), file, steps);
         assertEquals(PackedModelWriter.tensorCount(original), steps.steps);
-        assertEquals(CanonicalTensors.of(TestModels.LLAMA).size(), steps.steps);
+        assertEquals(CanonicalTensors.of(TestModels.LLAMA_EVERY_TYPE).size(), steps.steps);
         assertEquals(CanonicalTensors.TOKEN_EMBD, steps.messages.getFirst());
         assertEquals(ModelFormat.PACKED, ModelFormat.detect(file).orElseThrow());
 
@@ -157,7 +157,7 @@ class PackedModelRoundTripTest {
 
     @Test
     void headerSizesAndOffsetsAccountForEveryByte() throws IOException {
-        ModelWeights original = TestModels.everyRecipe(TestModels.random(TestModels.LLAMA, 4));
+        ModelWeights original = TestModels.everyRecipe(TestModels.random(TestModels.LLAMA_EVERY_TYPE, 4));
         Path file = dir.resolve("sizes.nsq");
         PackedModelWriter.write(original, TestModels.tinyTokenizer(dir), provenance(), file, Progress.none());
         PackedHeader h = header(file);

@@ -10,6 +10,7 @@ import io.nashswarm.model.RopeStyle;
 import io.nashswarm.quant.GgmlQuantizer;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
 import io.nashswarm.quant.MixedQuantizer;
+import io.nashswarm.quant.PerWeightQuantizer;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.quant.RtnQuantizer;
 import io.nashswarm.tensor.GroupSpec;
@@ -48,6 +49,9 @@ public final class TestModels {
     /** 3 layers × 7 matrices + embedding + untied head = 23 matrices: one per {@link #RECIPES} entry. */
     public static final ModelConfig LLAMA = new ModelConfig(Architecture.LLAMA, 64, 128, 3, 4, 2, 320, 32, 1e-5f, 10000f,
             RopeStyle.INTERLEAVED, false);
+    /** Four layers: enough distinct matrices (30) for every recipe of {@link #RECIPES} to appear. */
+    public static final ModelConfig LLAMA_EVERY_TYPE = new ModelConfig(Architecture.LLAMA, 64, 128, 4, 4, 2, 320, 32, 1e-5f, 10000f,
+            RopeStyle.INTERLEAVED, false);
     public static final ModelConfig GPT2 = new ModelConfig(Architecture.GPT2, 64, 256, 2, 4, 4, 320, 16, 1e-5f, 0f, null, true);
 
     /** A named way to store a float matrix. */
@@ -76,7 +80,9 @@ public final class TestModels {
             new Recipe("nf4 per-tensor", m -> RtnQuantizer.nf4(RowSource.of(m), GroupSpec.perTensor(m.cols(), false))),
             new Recipe("mixed g32 sym", m -> mixed(m, GroupSpec.symmetric(32), 0, 1)),
             new Recipe("mixed g64 asym + outliers", m -> mixed(m, GroupSpec.asymmetric(64), 0.01, 2)),
-            new Recipe("mixed g32 asym + outliers", m -> mixed(m, GroupSpec.asymmetric(32), 0.003, 3)));
+            new Recipe("mixed g32 asym + outliers", m -> mixed(m, GroupSpec.asymmetric(32), 0.003, 3)),
+            new Recipe("per-weight g32 sym", m -> perWeight(m, GroupSpec.symmetric(32), 4)),
+            new Recipe("per-weight g64 sym", m -> perWeight(m, GroupSpec.symmetric(64), 5)));
 
     /** Float weights N(0, 0.1²) stored as F32, norms near 1, small biases; a tied head is the embedding itself. */
     public static ModelWeights random(ModelConfig c, long seed) {
@@ -137,6 +143,17 @@ public final class TestModels {
 
     public static WeightMatrix rtn(WeightMatrix m, QuantType type, GroupSpec spec) {
         return RtnQuantizer.quantize(RowSource.of(m), type, spec, ScaleRule.MINMAX, Arena.ofAuto());
+    }
+
+    /** A width per weight drawn 70% 2-bit, 20% 4-bit, 10% 8-bit (the seeds' split). */
+    static WeightMatrix perWeight(WeightMatrix m, GroupSpec spec, long seed) {
+        Random rng = new Random(seed);
+        byte[] widths = new byte[m.rows() * m.cols()];
+        for (int i = 0; i < widths.length; i++) {
+            double u = rng.nextDouble();
+            widths[i] = (byte) (u < 0.7 ? 2 : u < 0.9 ? 4 : 8);
+        }
+        return PerWeightQuantizer.quantize(RowSource.of(m), spec, widths, ScaleRule.MINMAX, Arena.ofAuto());
     }
 
     /** Mixed widths drawn 60% 2-bit, 35% 4-bit, 5% 8-bit (about 3 bits), with a fraction of outliers. */
