@@ -22,6 +22,7 @@ import java.io.PrintWriter;
                 ExportCommand.class,
                 QuantizeCommand.class,
                 WeightStudyCommand.class,
+                CompareCommand.class,
         })
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -29,61 +29,90 @@ public final class Perplexity {
 
     public static PerplexityResult standard(TransformerModel model, int[] tokens, int ctx, int stride,
                                             String description, Progress progress) {
-        checkWindows(model, ctx, stride);
         if (tokens.length < 2) {
             throw new EngineException(description + ": the text has " + tokens.length + " tokens; need at least 2");
         }
         long t0 = System.nanoTime();
-        // The windows and the tokens each scores: tokens[first..end) are predicted from window index t-1-begin.
+        int vocab = model.config().vocabSize();
+        double[] nll = new double[tokens.length];
+        Scored scored = scorePositions(model, tokens, ctx, stride, progress,
+                (t, logits, off) -> nll[t] = negLogLikelihood(logits, off, vocab, tokens[t]));
+        double sum = 0;
+        for (double v : nll) {
+            sum += v; // in index order, so the result does not depend on the thread count
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new PerplexityResult("standard", description, tokens.length, scored.tokens(), sum / scored.tokens(), ctx, stride,
+                scored.windows(), seconds);
+    }
+
+    /** Receives the logits that predict {@code tokens[target]} (the array is reused; calls may come from several threads). */
+    @FunctionalInterface
+    public interface PositionSink {
+        void accept(int target, float[] logits, int offset);
+    }
+
+    /** How many windows ran and how many tokens they scored. */
+    public record Scored(int windows, long tokens) {}
+
+    /**
+     * Runs the standard protocol's windows over {@code tokens} and hands the sink, once for every scored
+     * token, the logits predicting it. The basis of perplexity and of divergence from a reference model.
+     */
+    public static Scored scorePositions(TransformerModel model, int[] tokens, int ctx, int stride, Progress progress, PositionSink sink) {
+        checkWindows(model, ctx, stride);
+        if (tokens.length < 2) {
+            throw new EngineException("the text has " + tokens.length + " tokens; need at least 2");
+        }
+        // Window w covers tokens[begin..end) and scores tokens[first..end), predicted from index t-1-begin.
         List<int[]> windows = new ArrayList<>();
+        long scored = 0;
         for (int begin = 0, prevEnd = 0; ; begin += stride) {
             int end = Math.min(begin + ctx, tokens.length);
-            windows.add(new int[] {begin, end, Math.max(prevEnd, begin + 1)});
+            int first = Math.max(prevEnd, begin + 1);
+            windows.add(new int[] {begin, end, first});
+            scored += end - first;
             prevEnd = end;
             if (end == tokens.length) {
                 break;
             }
         }
-        double[] windowNll = new double[windows.size()];
-        int vocab = model.config().vocabSize();
-        // Small models: whole windows in parallel, one cache per thread (their products are too small to
-        // split). Large models: one window at a time, each product split across threads.
-        boolean windowParallel = model.weights().storageBytes() <= WINDOW_PARALLEL_MAX_BYTES;
-        Parallel.forRange(windowParallel ? windows.size() : 0, 1, (w0, w1) -> {
-            InferenceState state = model.newState(ctx);
-            for (int w = w0; w < w1; w++) {
-                windowNll[w] = scoreWindow(model, state, tokens, windows.get(w), vocab, progress);
-            }
+        forEachSegment(model, windows.size(), ctx, (state, w) -> {
+            int begin = windows.get(w)[0], end = windows.get(w)[1], first = windows.get(w)[2];
+            state.reset();
+            model.forward(state, tokens, begin, end - 1 - begin, first - 1 - begin,
+                    (i, logits, off) -> sink.accept(begin + i + 1, logits, off));
+            progress.step(end - first);
         });
-        if (!windowParallel) {
-            InferenceState state = model.newState(ctx);
-            for (int w = 0; w < windows.size(); w++) {
-                windowNll[w] = scoreWindow(model, state, tokens, windows.get(w), vocab, progress);
-            }
-        }
-        double nll = 0;
-        long scored = 0;
-        for (int w = 0; w < windows.size(); w++) {
-            nll += windowNll[w];
-            scored += windows.get(w)[1] - windows.get(w)[2];
-        }
-        int windowCount = windows.size();
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new PerplexityResult("standard", description, tokens.length, scored, nll / scored, ctx, stride, windowCount, seconds);
+        return new Scored(windows.size(), scored);
     }
 
-    /** Models at most this big run perplexity windows in parallel rather than splitting each product. */
-    static final long WINDOW_PARALLEL_MAX_BYTES = 32L << 20;
+    /** Models at most this big run whole segments in parallel rather than splitting each product. */
+    static final long SEGMENT_PARALLEL_MAX_BYTES = 32L << 20;
 
-    /** Sum of the NLLs of the tokens window {@code w = [begin, end, firstTarget]} scores. */
-    private static double scoreWindow(TransformerModel model, InferenceState state, int[] tokens, int[] w, int vocab, Progress progress) {
-        int begin = w[0], end = w[1], firstTarget = w[2];
-        double[] nll = {0};
-        state.reset();
-        model.forward(state, tokens, begin, end - 1 - begin, firstTarget - 1 - begin,
-                (i, logits, off) -> nll[0] += negLogLikelihood(logits, off, vocab, tokens[begin + i + 1]));
-        progress.step(end - firstTarget);
-        return nll[0];
+    interface SegmentBody {
+        void run(InferenceState state, int segment);
+    }
+
+    /**
+     * Runs {@code body} for segments 0..count-1, each on a state of {@code capacity}. Small models run
+     * segments in parallel with a state per thread (their products are too small to split); large
+     * models run one segment at a time with every product split across threads.
+     */
+    static void forEachSegment(TransformerModel model, int count, int capacity, SegmentBody body) {
+        if (model.weights().storageBytes() <= SEGMENT_PARALLEL_MAX_BYTES) {
+            Parallel.forRange(count, 1, (s0, s1) -> {
+                InferenceState state = model.newState(capacity);
+                for (int s = s0; s < s1; s++) {
+                    body.run(state, s);
+                }
+            });
+        } else {
+            InferenceState state = model.newState(capacity);
+            for (int s = 0; s < count; s++) {
+                body.run(state, s);
+            }
+        }
     }
 
     /** Rejects a window length or stride the model cannot run (callers check before starting progress output). */
@@ -107,23 +136,33 @@ public final class Perplexity {
     public static PerplexityResult snippets(TransformerModel model, Tokenizer tokenizer, List<String> lines, int maxLines,
                                             int maxTokens, String description, Progress progress) {
         checkSnippetLength(model, maxTokens);
+        return snippets(model, snippetTokens(tokenizer, lines, maxLines, maxTokens), maxTokens, description, progress);
+    }
+
+    /** The snippet protocol over ready token sequences (each scored alone, from its own first token). */
+    public static PerplexityResult snippets(TransformerModel model, List<int[]> snippets, int maxTokens, String description,
+                                            Progress progress) {
+        checkSnippetLength(model, maxTokens);
+        if (snippets.isEmpty()) {
+            throw new EngineException(description + ": no snippet has at least 2 tokens");
+        }
         long t0 = System.nanoTime();
-        List<int[]> snippets = snippetTokens(tokenizer, lines, maxLines, maxTokens);
-        InferenceState state = model.newState(maxTokens);
+        int vocab = model.config().vocabSize();
+        double[] means = new double[snippets.size()];
+        forEachSegment(model, snippets.size(), maxTokens, (state, k) -> {
+            int[] ids = snippets.get(k);
+            double[] nll = {0};
+            state.reset();
+            model.forward(state, ids, 0, ids.length - 1, 0, (i, logits, off) -> nll[0] += negLogLikelihood(logits, off, vocab, ids[i + 1]));
+            means[k] = nll[0] / (ids.length - 1);
+            progress.step(1);
+        });
         double sumOfMeans = 0;
         long scored = 0, inText = 0;
-        for (int[] ids : snippets) {
-            state.reset();
-            double[] nll = {0};
-            model.forward(state, ids, 0, ids.length - 1, 0,
-                    (i, logits, off) -> nll[0] += negLogLikelihood(logits, off, model.config().vocabSize(), ids[i + 1]));
-            sumOfMeans += nll[0] / (ids.length - 1);
-            scored += ids.length - 1;
-            inText += ids.length;
-            progress.step(1);
-        }
-        if (snippets.isEmpty()) {
-            throw new EngineException(description + ": no line has at least 2 tokens");
+        for (int k = 0; k < snippets.size(); k++) {
+            sumOfMeans += means[k];
+            scored += snippets.get(k).length - 1;
+            inText += snippets.get(k).length;
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new PerplexityResult("snippets", description, inText, scored, sumOfMeans / snippets.size(), maxTokens, 0, snippets.size(), seconds);
