@@ -1,16 +1,25 @@
 package io.nashswarm.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.nashswarm.EngineException;
+import io.nashswarm.eval.Comparison;
 import io.nashswarm.eval.DecodeBenchmark;
 import io.nashswarm.eval.SyntheticCheckpoint;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.format.ModelLoader;
+import io.nashswarm.format.packed.PackedModelWriter;
+import io.nashswarm.format.packed.Provenance;
+import io.nashswarm.kernel.MemoryBandwidth;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.TransformerModel;
+import io.nashswarm.quant.ModelQuantizer;
+import io.nashswarm.quant.QuantSettings;
 import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.util.MemoryStats;
+import io.nashswarm.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -18,7 +27,8 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,17 +39,21 @@ import java.util.concurrent.Callable;
 
 /** End-to-end decode speed and measured memory, on a real model or on synthetic checkpoints with real shapes. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measures prefill and decode tokens/s, weight bytes streamed per token, and real memory (file, RSS, PSS, heap, mapped).")
+        description = {"Measures prefill and decode tokens/s, the weight bytes a decode step streams (as GB/s and as a share of",
+                "this machine's memory bandwidth, measured in the same run), and real memory: file, RSS, PSS, heap, mapped.",
+                "Synthetic rows each run in a fresh JVM, so RSS and PSS belong to that model alone."})
 public final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, description = "A model to benchmark (any format the engine loads).")
     Path model;
 
-    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Benchmark random weights with a real model's shapes: gpt2-124m, llama-1b or tiny-llama (default when no -m: gpt2-124m).")
+    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, llama-1b or tiny-llama (default when no -m: gpt2-124m).")
     String synthetic;
 
-    @Option(names = "--type", split = ",", paramLabel = "TYPE", description = "Storage types for --synthetic (comma-separated; default: f32,f16,q8_0,q4_0).")
+    @Option(names = "--type", split = ",", paramLabel = "TYPE", description = {"Rows for --synthetic: a stored type (f32, f16, bf16, q8_0, q4_0) or a quantization",
+            "method as in compare (e.g. int8, int4@g128, nash-swarm, target-bpw@3.0@embed=int4), quantized from the f32 checkpoint.",
+            "Default: f32,f16,q8_0,q4_0."})
     List<String> types;
 
     @Option(names = "--prompt-tokens", defaultValue = "32", description = "Prompt length for the prefill measurement (default: ${DEFAULT-VALUE}).")
@@ -60,11 +74,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the synthetic checkpoints.")
     boolean keep;
 
+    @Option(names = "--no-bandwidth", description = "Skip the memory bandwidth measurement.")
+    boolean noBandwidth;
+
     @Option(names = "--json", description = "Print a JSON summary on stdout instead of the table.")
     boolean json;
-
-    record Row(String model, String type, long fileBytes, double bitsPerWeight, DecodeBenchmark.Result speed, MemoryStats memory,
-               long modelResidentBytes, double loadSeconds) {}
 
     @Override
     public Integer call() throws Exception {
@@ -76,42 +90,107 @@ public final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<Row> rows = new ArrayList<>();
+        List<Map<String, Object>> rows = new ArrayList<>();
         if (model != null) {
             rows.add(measure(model, model.toString(), err));
         } else {
             SyntheticCheckpoint.Shape shape = SyntheticCheckpoint.Shape.parse(synthetic != null ? synthetic : "gpt2-124m");
+            List<String> wanted = types != null ? types : List.of("f32", "f16", "q8_0", "q4_0");
+            // Parse every row before the long work starts, so a typo fails at once.
+            List<Object> plans = wanted.stream().<Object>map(t -> QuantType.byLabel(t).filter(q -> q.ggmlId() >= 0).isPresent()
+                    ? QuantType.byLabel(t).orElseThrow() : Comparison.Method.parse(t, QuantSettings.defaults())).toList();
             Path where = dir != null ? dir : Path.of(System.getProperty("java.io.tmpdir"));
             Files.createDirectories(where);
-            for (String t : types != null ? types : List.of("f32", "f16", "q8_0", "q4_0")) {
-                QuantType type = QuantType.byLabel(t).orElseThrow(() -> new EngineException("unknown type '" + t + "' for a synthetic checkpoint"));
-                Path file = where.resolve("synthetic-" + shape.label() + "-" + type.label() + ".gguf");
-                err.printf("writing %s ...%n", file);
-                err.flush();
-                SyntheticCheckpoint.write(shape, type, 42, file);
-                try {
-                    rows.add(measure(file, "synthetic " + shape.label(), err));
-                } finally {
-                    if (!keep) {
-                        Files.deleteIfExists(file);
+            Path f32 = null;
+            try {
+                for (int i = 0; i < plans.size(); i++) {
+                    Object plan = plans.get(i);
+                    Path file;
+                    if (plan instanceof QuantType type) {
+                        file = where.resolve("synthetic-" + shape.label() + "-" + type.label() + ".gguf");
+                        err.printf("[%d/%d] writing %s ...%n", i + 1, plans.size(), file);
+                        err.flush();
+                        SyntheticCheckpoint.write(shape, type, 42, file);
+                    } else {
+                        Comparison.Method m = (Comparison.Method) plan;
+                        if (f32 == null) {
+                            f32 = where.resolve("synthetic-" + shape.label() + "-f32-source.gguf");
+                            err.printf("writing the f32 source %s ...%n", f32);
+                            err.flush();
+                            SyntheticCheckpoint.write(shape, QuantType.F32, 42, f32);
+                        }
+                        file = where.resolve("synthetic-" + shape.label() + "-" + m.label().replaceAll("[^A-Za-z0-9._-]", "_") + ".nsq");
+                        err.printf("[%d/%d] quantizing %s -> %s ...%n", i + 1, plans.size(), m.label(), file);
+                        err.flush();
+                        quantize(f32, m, file);
                     }
+                    try {
+                        rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i), err));
+                    } finally {
+                        if (!keep) {
+                            Files.deleteIfExists(file);
+                        }
+                    }
+                }
+            } finally {
+                if (f32 != null && !keep) {
+                    Files.deleteIfExists(f32);
                 }
             }
         }
+        MemoryBandwidth.Result bw = noBandwidth ? null : MemoryBandwidth.measure(MemoryBandwidth.DEFAULT_BYTES, 5);
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(Map.of(
-                    "threads", Parallel.threads(), "results", rows.stream().map(BenchCommand::toMap).toList())));
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("threads", Parallel.threads());
+            if (bw != null) {
+                doc.put("bandwidth_copy_gb_per_second", bw.copyGBps());
+                doc.put("bandwidth_read_gb_per_second", bw.readGBps());
+            }
+            doc.put("results", rows);
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
         } else {
-            out.println(table(rows));
-            out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt. "
-                    + "RSS/PSS are the whole process; 'model resident' is the part of the mapped weight file in RAM.%n",
-                    Parallel.threads(), repeats, decodeTokens, promptTokens);
+            out.println(table(rows, bw));
+            out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt (2 untimed rounds first).%n"
+                            + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; "
+                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps).%n",
+                    Parallel.threads(), repeats, decodeTokens, promptTokens,
+                    bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
+                    model == null ? ", each row in its own JVM" : "");
         }
         out.flush();
         return 0;
     }
 
-    private Row measure(Path path, String label, PrintWriter err) {
+    private static void quantize(Path f32, Comparison.Method m, Path target) {
+        try (LoadedModel src = ModelLoader.loadWeights(f32);
+             ModelQuantizer.QuantizedModel q = ModelQuantizer.quantize(src.weights(), m.recipe(), m.settings(), null, Progress.none())) {
+            Provenance p = new Provenance(m.label(), m.recipe().parameters(m.settings()), f32.toString(), "", null, "nashswarm bench");
+            PackedModelWriter.write(q.weights(), null, p, target, Progress.none());
+        }
+    }
+
+    /** Measures {@code file} in a fresh JVM running this same command, so its RSS and PSS are its own. */
+    private Map<String, Object> measureInChild(Path file, String label, PrintWriter err) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "-m", file.toString(), "--json",
+                "--no-bandwidth", "--prompt-tokens", Integer.toString(promptTokens), "-n", Integer.toString(decodeTokens),
+                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads())));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code = p.waitFor();
+        if (code != 0) {
+            throw new EngineException("measuring " + file + " in a child JVM failed (exit code " + code + ")");
+        }
+        JsonNode row = new ObjectMapper().readTree(stdout).get("results").get(0);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = new ObjectMapper().convertValue(row, LinkedHashMap.class);
+        m.put("model", label);
+        return m;
+    }
+
+    private Map<String, Object> measure(Path path, String label, PrintWriter err) {
         long t0 = System.nanoTime();
         try (LoadedModel m = ModelLoader.loadWeights(path)) {
             double load = (System.nanoTime() - t0) / 1e9;
@@ -122,62 +201,60 @@ public final class BenchCommand implements Callable<Integer> {
             MemoryStats mem = MemoryStats.now();
             long resident = 0, fileBytes = 0;
             for (Path f : m.files()) {
-                fileBytes += size(f);
+                fileBytes += Files.size(f);
                 long rb = MemoryStats.residentBytesOfMapping(f);
                 resident = rb < 0 || resident < 0 ? -1 : resident + rb;
             }
             double weights = 0, bytes = 0;
-            for (var w : m.weights().distinctMatrices()) {
+            for (WeightMatrix w : m.weights().distinctMatrices()) {
                 weights += (double) w.rows() * w.cols();
                 bytes += w.storageBytes();
             }
             String types = m.weights().distinctMatrices().stream().map(w -> w.type().label()).distinct().sorted()
                     .reduce((a, b) -> a + "+" + b).orElse("-");
-            return new Row(label, types, fileBytes, 8 * bytes / weights, r, mem, resident, load);
-        }
-    }
-
-    private static long size(Path f) {
-        try {
-            return Files.size(f);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("model", label);
+            row.put("type", types);
+            row.put("file_bytes", fileBytes);
+            row.put("bits_per_weight", 8 * bytes / weights);
+            row.put("weight_bytes_per_token", r.weightBytesPerToken());
+            row.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+            row.put("decode_tokens_per_second", r.decodeTokensPerSecond());
+            row.put("ms_per_token", r.msPerToken());
+            row.put("decode_weight_gb_per_second", r.decodeGBps());
+            row.put("model_resident_bytes", resident);
+            row.put("rss_bytes", mem.rssBytes());
+            row.put("pss_bytes", mem.pssBytes());
+            row.put("heap_used_bytes", mem.heapUsedBytes());
+            row.put("kv_cache_bytes", r.kvCacheBytes());
+            row.put("load_seconds", load);
+            return row;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new EngineException("cannot read " + path + ": " + e.getMessage(), e);
         }
     }
 
-    static String table(List<Row> rows) {
+    static String table(List<Map<String, Object>> rows, MemoryBandwidth.Result bw) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| model | type | file MB | bits/weight | weight MB/token | prefill tok/s | decode tok/s | ms/token | weight GB/s | model resident MB | RSS MB | PSS MB | heap MB | KV cache MB | load s |\n");
+        sb.append("| model | type | file MB | bits/weight | weight MB/token | prefill tok/s | decode tok/s | ms/token | weight GB/s | % BW | model resident MB | RSS MB | PSS MB | heap MB | KV cache MB |\n");
         sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (Row r : rows) {
-            var s = r.speed();
-            sb.append(String.format("| %s | %s | %s | %.3f | %s | %.1f | %.2f | %.1f | %.2f | %s | %s | %s | %s | %s | %.2f |%n",
-                    r.model(), r.type(), MemoryStats.mib(r.fileBytes()), r.bitsPerWeight(), MemoryStats.mib(s.weightBytesPerToken()),
-                    s.prefillTokensPerSecond(), s.decodeTokensPerSecond(), s.msPerToken(), s.decodeGBps(),
-                    MemoryStats.mib(r.modelResidentBytes()), MemoryStats.mib(r.memory().rssBytes()), MemoryStats.mib(r.memory().pssBytes()),
-                    MemoryStats.mib(r.memory().heapUsedBytes()), MemoryStats.mib(s.kvCacheBytes()), r.loadSeconds()));
+        for (Map<String, Object> r : rows) {
+            double gbps = num(r, "decode_weight_gb_per_second");
+            sb.append(String.format("| %s | %s | %s | %.3f | %s | %.1f | %.2f | %.1f | %.2f | %s | %s | %s | %s | %s | %s |%n",
+                    r.get("model"), r.get("type"), MemoryStats.mib(lng(r, "file_bytes")), num(r, "bits_per_weight"),
+                    MemoryStats.mib(lng(r, "weight_bytes_per_token")), num(r, "prefill_tokens_per_second"), num(r, "decode_tokens_per_second"),
+                    num(r, "ms_per_token"), gbps, bw == null ? "n/a" : String.format("%.0f%%", 100 * gbps / bw.readGBps()),
+                    MemoryStats.mib(lng(r, "model_resident_bytes")), MemoryStats.mib(lng(r, "rss_bytes")), MemoryStats.mib(lng(r, "pss_bytes")),
+                    MemoryStats.mib(lng(r, "heap_used_bytes")), MemoryStats.mib(lng(r, "kv_cache_bytes"))));
         }
         return sb.toString().stripTrailing();
     }
 
-    private static Map<String, Object> toMap(Row r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        var s = r.speed();
-        m.put("model", r.model());
-        m.put("type", r.type());
-        m.put("file_bytes", r.fileBytes());
-        m.put("bits_per_weight", r.bitsPerWeight());
-        m.put("weight_bytes_per_token", s.weightBytesPerToken());
-        m.put("prefill_tokens_per_second", s.prefillTokensPerSecond());
-        m.put("decode_tokens_per_second", s.decodeTokensPerSecond());
-        m.put("ms_per_token", s.msPerToken());
-        m.put("decode_weight_gb_per_second", s.decodeGBps());
-        m.put("model_resident_bytes", r.modelResidentBytes());
-        m.put("rss_bytes", r.memory().rssBytes());
-        m.put("pss_bytes", r.memory().pssBytes());
-        m.put("heap_used_bytes", r.memory().heapUsedBytes());
-        m.put("kv_cache_bytes", s.kvCacheBytes());
-        m.put("load_seconds", r.loadSeconds());
-        return m;
+    private static double num(Map<String, Object> r, String k) {
+        return ((Number) r.get(k)).doubleValue();
+    }
+
+    private static long lng(Map<String, Object> r, String k) {
+        return ((Number) r.get(k)).longValue();
     }
 }

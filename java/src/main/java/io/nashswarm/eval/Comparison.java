@@ -44,7 +44,7 @@ public final class Comparison {
         }
 
         /**
-         * Parses {@code recipe[@gN][@asym][@B]} (B a target bits/weight), or {@code fp32} for the source.
+         * Parses {@code recipe[@gN][@asym][@embed=TYPE][@B]} (B a target bits/weight), or {@code fp32} for the source.
          * Options not given come from {@code base}.
          */
         public static Method parse(String spec, QuantSettings base) {
@@ -59,10 +59,13 @@ public final class Comparison {
             int group = base.group();
             boolean asym = base.asymmetric();
             double bpw = base.targetBpw();
+            io.nashswarm.tensor.QuantType embed = base.embedType();
             for (int i = 1; i < parts.length; i++) {
                 String p = parts[i].toLowerCase();
                 try {
-                    if (p.matches("g\\d+")) {
+                    if (p.startsWith("embed=")) {
+                        embed = QuantSettings.parseEmbedType(p.substring(6));
+                    } else if (p.matches("g\\d+")) {
                         group = Integer.parseInt(p.substring(1));
                     } else if (p.equals("asym")) {
                         asym = true;
@@ -72,10 +75,11 @@ public final class Comparison {
                         throw new NumberFormatException();
                     }
                 } catch (NumberFormatException e) {
-                    throw new EngineException("method '" + spec + "': cannot read option '" + parts[i] + "' (expected gN, asym or a bits/weight target)");
+                    throw new EngineException("method '" + spec + "': cannot read option '" + parts[i]
+                            + "' (expected gN, asym, embed=TYPE or a bits/weight target)");
                 }
             }
-            QuantSettings s = new QuantSettings(group, asym, base.split(), base.swarmRadius(), bpw, base.embedType(),
+            QuantSettings s = new QuantSettings(group, asym, base.split(), base.swarmRadius(), bpw, embed,
                     base.outlierFraction(), base.fallback());
             s.checkFor(r);
             return new Method(spec, r, s);
