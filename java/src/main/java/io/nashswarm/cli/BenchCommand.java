@@ -151,7 +151,7 @@ public final class BenchCommand implements Callable<Integer> {
         } else {
             out.println(table(rows, bw));
             out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt (2 untimed rounds first).%n"
-                            + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; "
+                            + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; heap: live objects after a GC; "
                             + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps).%n",
                     Parallel.threads(), repeats, decodeTokens, promptTokens,
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
@@ -198,6 +198,7 @@ public final class BenchCommand implements Callable<Integer> {
             err.printf("benchmarking %s (%s) ...%n", label, m.format());
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
+            System.gc(); // report the live heap, not garbage the collector has not reached yet
             MemoryStats mem = MemoryStats.now();
             long resident = 0, fileBytes = 0;
             for (Path f : m.files()) {
