@@ -199,12 +199,56 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return true;
     }
 
-    /** Per-call scratch: a row's groups in stored order. */
-    private record Scratch(int[] order) {}
+    @Override
+    boolean decodesOncePerTile() {
+        return !IntKernels.fits(g, cols);
+    }
+
+    /** 4- and 2-bit runs use the integer kernels when groups are whole chunks; 8-bit runs the float kernel (group sums for asymmetric zeros). */
+    @Override
+    Input prepare(float[] x, int off) {
+        if (!IntKernels.fits(g, cols)) {
+            return new Input(x, off, groupSums(x, off), null, null);
+        }
+        boolean sym = zeros == null;
+        return new Input(x, off, sym ? null : groupSums(x, off),
+                counts.groups4() > 0 ? QuantizedInput.of(x, off, cols, 4, sym) : null,
+                counts.groups2() > 0 ? QuantizedInput.of(x, off, cols, 2, sym) : null);
+    }
+
+    /**
+     * Per-call scratch: a row's groups in stored order; for the integer kernels, the input chunk of each
+     * chunk of a run and its zero (all 1 for symmetric codes, whose zero the input's bias holds).
+     */
+    private record Scratch(int[] order, int[] xmap, short[] zs, float[] sd) {}
 
     @Override
     Object scratch() {
-        return new Scratch(new int[groupsPerRow]);
+        int chunks = cols / IntKernels.CHUNK;
+        short[] zs = new short[chunks];
+        java.util.Arrays.fill(zs, (short) 1);
+        return new Scratch(new int[groupsPerRow], new int[chunks], zs, new float[chunks]);
+    }
+
+    /** Integer kernel over row r's run of {@code bits}-bit groups (4 or 2). */
+    private float intRun(int r, int bits, int[] order, Scratch sc, QuantizedInput in) {
+        int first = bits == 4 ? n8[r] : n8[r] + n4[r];
+        int groups = bits == 4 ? n4[r] : groupsPerRow - n8[r] - n4[r];
+        int cpg = g / IntKernels.CHUNK, chunks = groups * cpg;
+        for (int k = 0, c = 0; k < groups; k++) {
+            int gi = order[first + k];
+            for (int j = 0; j < cpg; j++) {
+                sc.xmap()[c++] = gi * cpg + j;
+            }
+        }
+        int shift = IntKernels.groupShift(g, groups);
+        if (zeros != null) {
+            IntKernels.chunkZeros(zeros, zeroBit(r, bits, 0), bits, shift, chunks, sc.zs());
+        }
+        long code = codeOff[r] + (long) n8[r] * g + (bits == 4 ? 0 : (long) n4[r] * g / 2);
+        IntKernels.chunkScales(scales, 2 * ((long) r * groupsPerRow + first), shift, chunks, in, sc.xmap(), sc.sd());
+        return bits == 4 ? IntKernels.int4Mapped(codes, code, chunks, in, sc.xmap(), sc.sd(), sc.zs())
+                : IntKernels.int2Mapped(codes, code, chunks, in, sc.xmap(), sc.sd(), sc.zs());
     }
 
     private static final long EVEN = 0x5555555555555555L;
@@ -276,17 +320,21 @@ public final class MixedGroupMatrix extends PackedMatrix {
     }
 
     @Override
-    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
-        int[] order = storedOrder(r, (Scratch) scratch);
+    float rowDot(int r, Input in, Object scratch) {
+        Scratch sc = (Scratch) scratch;
+        int[] order = storedOrder(r, sc);
+        boolean integer = IntKernels.fits(g, cols);
+        float[] x = in.x();
+        int xBase = in.off();
         float y = 0f;
         if (n8[r] > 0) {
-            y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, xsum, xsBase);
+            y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, in.groupSums(), 0);
         }
         if (n4[r] > 0) {
-            y += PackedKernels.dot4(run(r, 4, order), g, x, xBase, xsum, xsBase);
+            y += integer ? intRun(r, 4, order, sc, in.q4()) : PackedKernels.dot4(run(r, 4, order), g, x, xBase, in.groupSums(), 0);
         }
         if (n8[r] + n4[r] < groupsPerRow) {
-            y += PackedKernels.dot2(run(r, 2, order), g, x, xBase, xsum, xsBase);
+            y += integer ? intRun(r, 2, order, sc, in.q2()) : PackedKernels.dot2(run(r, 2, order), g, x, xBase, in.groupSums(), 0);
         }
         if (outliers != null) {
             for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
