@@ -36,11 +36,20 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final long rowBytes;
     /** The symmetric zero in the kernels' code domain (8-bit codes are stored shifted by 128). */
     private final float kernelZero;
-    /** 4- and 2-bit codes in whole chunks of 64 go through {@link IntKernels}; the rest through the float kernels. */
-    private final boolean integerKernels;
-    /** ... and of those, symmetric codes in groups of 64 or one group per row go through the row kernels. */
-    private final boolean rowKernels;
+    /** Which kernels compute this matrix's products. */
+    private enum Path {
+        /** 8-bit codes, and groups that are not whole chunks of 64: the exact float kernels. */
+        FLOAT,
+        /** Symmetric 4- and 2-bit codes in groups of 64 or one group per row: {@link IntKernels} row kernels. */
+        ROWS,
+        /** Other 4- and 2-bit codes in whole chunks: {@link IntKernels} run kernels (zeros, larger groups). */
+        RUNS
+    }
+
+    private final Path path;
     private final int groupShift;
+    /** Input chunk of each chunk of a row, for the run kernels: the identity. */
+    private final int[] chunkMap;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -50,9 +59,10 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.zeros = sections().get(Section.ZEROS);
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
-        this.integerKernels = bits != 8 && IntKernels.fits(g, cols);
-        this.rowKernels = integerKernels && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
+        boolean integer = bits != 8 && IntKernels.fits(g, cols);
+        this.path = !integer ? Path.FLOAT : zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1) ? Path.ROWS : Path.RUNS;
         this.groupShift = IntKernels.groupShift(g, groupsPerRow);
+        this.chunkMap = path == Path.RUNS ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
     }
 
     /**
@@ -80,12 +90,12 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     boolean decodesOncePerTile() {
-        return !integerKernels;
+        return path == Path.FLOAT;
     }
 
     @Override
     Input prepare(float[] x, int off) {
-        if (integerKernels) {
+        if (path != Path.FLOAT) {
             QuantizedInput q = QuantizedInput.of(x, off, cols, bits, zeros == null);
             return new Input(x, off, null, bits == 4 ? q : null, bits == 2 ? q : null);
         }
@@ -100,86 +110,73 @@ public final class IntGroupMatrix extends PackedMatrix {
                 zeros, firstScale * bits, one ? 0 : bits, kernelZero, null, 0);
     }
 
-    /** Rows r0..r1 of the product with a quantized input into {@code y[yOff + r]} (the row kernels). */
-    private void rows(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        boolean one = spec.perTensor(), perRow = groupsPerRow == 1;
-        long rowScaleBytes = one ? 0 : 2L * groupsPerRow;
-        int scaleStep = perRow ? 0 : 2, chunks = cols / IntKernels.CHUNK;
-        if (bits == 4) {
-            IntKernels.int4Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
-        } else {
-            IntKernels.int2Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
-        }
-    }
-
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        if (rowKernels) {
-            rows(QuantizedInput.of(x, 0, cols, bits, true), y, 0, rowStart, rowEnd);
-        } else {
+        if (path == Path.FLOAT) {
             super.matvec(x, y, rowStart, rowEnd);
+        } else {
+            products(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
         }
     }
 
-    /** Row kernels take the batch in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
+    /** The integer kernels take a batch in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        if (!rowKernels || n == 1) {
+        if (path == Path.FLOAT || n == 1) {
             super.matmul(x, y, n, rowStart, rowEnd);
             return;
         }
         QuantizedInput[] in = new QuantizedInput[n];
         for (int b = 0; b < n; b++) {
-            in[b] = QuantizedInput.of(x, b * cols, cols, bits, true);
+            in[b] = QuantizedInput.of(x, b * cols, cols, bits, zeros == null);
         }
         for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
             int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
             for (int b = 0; b < n; b++) {
-                rows(in[b], y, b * rows, r0, r1);
+                products(in[b], y, b * rows, r0, r1);
             }
         }
     }
 
     private static final int BLOCK_ROWS = 16;
 
-    /** Per-call scratch of the mapped integer kernels: chunk scales and zeros, and the identity chunk map. */
-    private record Scratch(float[] sd, short[] zs, int[] xmap) {}
+    /**
+     * {@code y[yOff + r]} for rows r0..r1 with the integer kernels. Every kernel is called from a method of
+     * its own with no other kernel in it: a compilation that inlines two kernels exceeds the JIT's
+     * inlining budget (see {@link IntKernels}).
+     */
+    private void products(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        long rowScaleBytes = spec.perTensor() ? 0 : 2L * groupsPerRow;
+        int scaleStep = groupsPerRow == 1 ? 0 : 2, chunks = cols / IntKernels.CHUNK;
+        if (path == Path.ROWS && bits == 4) {
+            IntKernels.int4Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
+        } else if (path == Path.ROWS) {
+            IntKernels.int2Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
+        } else {
+            runs(in, y, yOff, r0, r1);
+        }
+    }
 
-    @Override
-    Object scratch() {
-        if (!integerKernels) {
-            return null;
-        }
-        int chunks = cols / IntKernels.CHUNK;
-        int[] identity = new int[chunks];
+    private void runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        int chunks = chunkMap.length;
+        float[] sd = new float[chunks];
         short[] zs = new short[chunks];
-        for (int c = 0; c < chunks; c++) {
-            identity[c] = c;
-            zs[c] = 1;
+        for (int r = r0; r < r1; r++) {
+            long firstGroup = spec.perTensor() ? 0 : (long) r * groupsPerRow;
+            y[yOff + r] = bits == 4
+                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, sd, zs)
+                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, sd, zs);
         }
-        return new Scratch(new float[chunks], zs, identity);
     }
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
-        if (!integerKernels) {
+        if (path == Path.FLOAT) {
             return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
         }
-        if (rowKernels) {
-            float[] y = new float[1];
-            rows(bits == 4 ? in.q4() : in.q2(), y, -r, r, r + 1);
-            return y[0];
-        }
-        Scratch sc = (Scratch) scratch;
-        QuantizedInput q = bits == 4 ? in.q4() : in.q2();
-        long firstGroup = spec.perTensor() ? 0 : (long) r * groupsPerRow, off = r * rowBytes;
-        int chunks = cols / IntKernels.CHUNK;
-        IntKernels.chunkScales(scales, 2 * firstGroup, groupShift, chunks, q, sc.xmap(), sc.sd());
-        if (zeros != null) {
-            IntKernels.chunkZeros(zeros, firstGroup * bits, bits, groupShift, chunks, sc.zs());
-        }
-        return bits == 4 ? IntKernels.int4Mapped(codes, off, chunks, q, sc.xmap(), sc.sd(), sc.zs())
-                : IntKernels.int2Mapped(codes, off, chunks, q, sc.xmap(), sc.sd(), sc.zs());
+        float[] y = new float[1];
+        products(bits == 4 ? in.q4() : in.q2(), y, -r, r, r + 1);
+        return y[0];
     }
 
     @Override

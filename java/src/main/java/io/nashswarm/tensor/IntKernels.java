@@ -40,17 +40,23 @@ import static io.nashswarm.tensor.PackedKernels.f16;
  *       benchmark's int4/int2 g64): they loop over rows themselves and read chunk c's fp16 scale at a fixed
  *       step, so every index in the loop is a linear function of the chunk counter and the JIT hoists all
  *       bounds checks out of it;</li>
- *   <li>mapped kernels, for everything else (zeros, larger groups, mixed rows whose groups meet the input
- *       out of order): per row, the input chunk, {@code scale·step} and zero of every chunk come from arrays
- *       filled before the loop ({@link #chunkScales}, {@link #chunkZeros}).</li>
+ *   <li>run kernels, for everything else (zeros, larger groups, mixed rows whose groups meet the input
+ *       out of order): one row's run of groups, chunk c meeting input chunk {@code xmap[c]}.</li>
  * </ul>
- * A group-end branch that reset indices inside the loop measured 1.55x slower than the row kernel, a
- * scale index by shift 1.1x. One loop per width and kind, each in its own method: the JIT keeps a
- * loop's vectors in registers only when nothing in the loop branches on them.
+ * A group-end branch that reset indices inside the loop measured 1.55x slower than the row kernel, the
+ * scale index by shift 1.1x, the run kernels' per-chunk arrays 1.1–1.3x.
+ *
+ * <h2>The JIT</h2>
+ * One loop per width and kind, each in its own method: the JIT keeps a loop's vectors in registers
+ * only when nothing in the loop branches on them, and only while a compilation stays within its
+ * inlining budget. A method that inlines two kernels already exceeds it, and the vector operations
+ * it can no longer inline box their vectors (measured 4x slower). So no method calls two kernels in a
+ * loop: row kernels hold their row loop (they compile before their callers, which have no loop, and
+ * are then too big to inline), and run kernels stay above the 325 bytes of bytecode beyond which the
+ * JIT never inlines a hot method, so a per-row caller of several of them compiles each on its own.
  */
 final class IntKernels {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final int CHUNK = QuantizedInput.CHUNK;
 
@@ -58,7 +64,7 @@ final class IntKernels {
 
     /**
      * Whether a matrix of rows of {@code cols} weights in groups of {@code g} can use these kernels:
-     * groups must be whole chunks, and a group's chunk count a power of two (the mapped kernels find a
+     * groups must be whole chunks, and a group's chunk count a power of two (the run kernels find a
      * chunk's scale with a shift) unless a row is a single group.
      */
     static boolean fits(int g, int cols) {
@@ -139,33 +145,30 @@ final class IntKernels {
         }
     }
 
-    // ---------------------------------------------------------------- mapped kernels
+    // ---------------------------------------------------------------- run kernels
 
     /**
-     * Per row, before a mapped kernel: {@code sd[c] = scale(c) · step(c)} for the {@code chunks} chunks of a
-     * run, where chunk c's scale is the fp16 at {@code scaleOff + 2·(c >> shift)} and its step that of input
-     * chunk {@code xmap[c]}.
+     * {@code Σ s·(u − z)·x} over a run of {@code chunks} chunks of 4-bit codes from byte {@code off}: chunk c
+     * meets input chunk {@code xmap[c]}; its scale is the fp16 at {@code scaleOff + 2·(c >> shift)}; its zero
+     * the 4-bit field at bit {@code zeroBit + 4·(c >> shift)} of {@code zeros}, or, with no zeros, the one the
+     * input's bias holds. {@code sd} and {@code zs} are scratch of at least {@code chunks} entries.
+     *
+     * <p>The method first fills {@code sd[c] = scale·step} and {@code zs[c]}, so that the main loop's only
+     * memory-segment index is linear (a scale index by shift inside it made the JIT recompute range-check
+     * bounds every iteration, 3x slower). Keeping both loops here also keeps the method above the JIT's
+     * limit for inlining hot methods (325 bytes of bytecode): a caller that inlined two kernels would
+     * exceed its inlining budget and leave vectors boxed (see the class comment).
      */
-    static void chunkScales(MemorySegment scales, long scaleOff, int shift, int chunks, QuantizedInput in, int[] xmap, float[] sd) {
+    static float int4Run(MemorySegment codes, long off, int chunks, MemorySegment scales, long scaleOff, int shift,
+                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
+        java.util.Objects.checkFromIndexSize(0, chunks, xmap.length);
+        java.util.Objects.checkFromIndexSize(0, chunks, sd.length);
+        java.util.Objects.checkFromIndexSize(0, chunks, zs.length);
         float[] step = in.step;
         for (int c = 0; c < chunks; c++) {
             sd[c] = f16(scales, scaleOff + 2L * (c >> shift)) * step[xmap[c]];
+            zs[c] = zeros == null ? 1 : (short) zeroField(zeros, zeroBit + 4L * (c >> shift), 0xF);
         }
-    }
-
-    /** Per row, before a mapped kernel: {@code zs[c]} = the zero (fields of {@code bits} bits from bit {@code zeroBit}) of chunk c's group. */
-    static void chunkZeros(MemorySegment zeros, long zeroBit, int bits, int shift, int chunks, short[] zs) {
-        for (int c = 0; c < chunks; c++) {
-            zs[c] = (short) zeroField(zeros, zeroBit + (long) bits * (c >> shift), (1 << bits) - 1);
-        }
-    }
-
-    /**
-     * {@code Σ s·(u − z)·x} over {@code chunks} chunks of 4-bit codes from byte {@code off}: chunk c meets
-     * input chunk {@code xmap[c]}, with {@code sd[c] = scale·step} and zero {@code zs[c]} multiplying the
-     * input's bias (1 when the input holds a symmetric zero).
-     */
-    static float int4Mapped(MemorySegment codes, long off, int chunks, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
         short[] q = in.q, bias = in.bias;
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < chunks; c++) {
@@ -181,8 +184,17 @@ final class IntKernels {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Like {@link #int4Mapped} for 2-bit codes. */
-    static float int2Mapped(MemorySegment codes, long off, int chunks, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
+    /** Like {@link #int4Run} for 2-bit codes (2-bit zero fields). */
+    static float int2Run(MemorySegment codes, long off, int chunks, MemorySegment scales, long scaleOff, int shift,
+                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
+        java.util.Objects.checkFromIndexSize(0, chunks, xmap.length);
+        java.util.Objects.checkFromIndexSize(0, chunks, sd.length);
+        java.util.Objects.checkFromIndexSize(0, chunks, zs.length);
+        float[] step = in.step;
+        for (int c = 0; c < chunks; c++) {
+            sd[c] = f16(scales, scaleOff + 2L * (c >> shift)) * step[xmap[c]];
+            zs[c] = zeros == null ? 1 : (short) zeroField(zeros, zeroBit + 2L * (c >> shift), 3);
+        }
         short[] q = in.q, bias = in.bias;
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < chunks; c++) {

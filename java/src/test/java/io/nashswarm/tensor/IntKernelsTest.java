@@ -142,6 +142,30 @@ class IntKernelsTest {
         }
     }
 
+    /**
+     * The run kernels rely on being too big for the JIT to inline into a hot caller (FreqInlineSize, 325
+     * bytes of bytecode by default): a caller that inlined two of them would exceed its inlining budget
+     * and box their vectors. Not a timing: a structural property an edit could silently lose.
+     */
+    @Test
+    void runKernelsStayTooBigToInline() throws Exception {
+        byte[] bytes;
+        try (var in = IntKernels.class.getResourceAsStream("IntKernels.class")) {
+            bytes = in.readAllBytes();
+        }
+        var model = java.lang.classfile.ClassFile.of().parse(bytes);
+        int checked = 0;
+        for (var m : model.methods()) {
+            String name = m.methodName().stringValue();
+            if (name.endsWith("Run")) {
+                int length = m.findAttribute(java.lang.classfile.Attributes.code()).orElseThrow().codeLength();
+                assertTrue(length > 325, name + " has " + length + " bytes of bytecode; it must stay above 325");
+                checked++;
+            }
+        }
+        assertEquals(2, checked, "int4Run and int2Run");
+    }
+
     @Test
     void lanePositionsFollowThePackingLayout() {
         // Pack weight i as code (i mod 2^bits) and read back through the documented lane decoding.
