@@ -15,9 +15,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Turns the JMH JSON of {@link DenseMatvecBenchmark} and {@link MemoryBandwidthBenchmark} into a
- * Markdown report: per shape and type the time per product, the weight bytes it streams per second,
- * that as a fraction of the measured copy and read bandwidth, and the speed-up over F32.
+ * Turns the JMH JSON of {@link DenseMatvecBenchmark}, {@link PackedMatvecBenchmark} and
+ * {@link MemoryBandwidthBenchmark} into a Markdown report: per shape and type (dense, GGML and packed
+ * alike) the time per product, the weight bytes it streams per second, that as a fraction of the
+ * measured copy and read bandwidth, and the speed-up over F32 of the same shape and thread count; then
+ * the packed-kernel targets (int4 vs F32, int2 vs int4, int4 vs bandwidth) at the largest shape.
  *
  * <p>Usage: {@code KernelReport <jmh.json> <out.md> <command> <machine> [note]}.
  */
@@ -32,6 +34,28 @@ public final class KernelReport {
 
         boolean oneThread() {
             return method.endsWith("OneThread") || "1".equals(params.get("threads"));
+        }
+
+        /** A packed format of {@link PackedMatvecBenchmark} (param "format"), else a {@link QuantType} name (param "type"). */
+        boolean packed() {
+            return params.containsKey("format");
+        }
+
+        String label() {
+            return packed() ? param("format", "") : QuantType.valueOf(param("type", "F32")).label();
+        }
+
+        /** Weight bytes the product reads: every code, scale, zero and map byte stored. */
+        double bytes(int rows, int cols) {
+            return packed() ? PackedMatvecBenchmark.storageBytes(param("format", ""), rows, cols)
+                    : QuantType.valueOf(param("type", "F32")).bytesFor((long) rows * cols);
+        }
+
+        /** Whether this is the F32 baseline for {@code other}: same method, thread count and (for dense products) layout and batch. */
+        boolean baselineOf(Row other) {
+            return !packed() && param("type", "").equals("F32") && method.equals(other.method) && threads(this).equals(threads(other))
+                    && param("batch", "1").equals(other.param("batch", "1"))
+                    && param("layout", "OUT_IN").equals(other.param("layout", "OUT_IN"));
         }
     }
 
@@ -98,28 +122,66 @@ public final class KernelReport {
                 byShape.computeIfAbsent(r.param("shape", ""), k -> new ArrayList<>()).add(r);
             }
         }
+        String largest = null;
+        long largestSize = 0;
         for (var e : byShape.entrySet()) {
             int[] rc = RandomMatrices.shape(e.getKey());
+            if ((long) rc[0] * rc[1] > largestSize) {
+                largestSize = (long) rc[0] * rc[1];
+                largest = e.getKey();
+            }
             s.append("## ").append(rc[0]).append(" x ").append(rc[1]).append(" (rows x cols)\n\n");
-            s.append("| type | layout | batch | threads | time/op (µs) | best iteration (µs) | weights (MB) | weight GB/s | of copy BW | of read BW | speed-up vs F32 |\n");
-            s.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            s.append("| type | layout | batch | threads | time/op (µs) | best iteration (µs) | bits/weight | weights (MB) | weight GB/s | of copy BW | of read BW | speed-up vs F32 |\n");
+            s.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
-                QuantType t = QuantType.valueOf(r.param("type", "F32"));
-                double bytes = t.bytesFor((long) rc[0] * rc[1]);
+                double bytes = r.bytes(rc[0], rc[1]);
                 double gbps = bytes / (r.us * 1e3);
-                Row f32 = e.getValue().stream().filter(o -> o.method.equals(r.method) && o.param("type", "").equals("F32")
-                        && o.param("layout", "").equals(r.param("layout", "")) && o.param("batch", "").equals(r.param("batch", ""))
-                        && o.param("threads", "").equals(r.param("threads", ""))).findFirst().orElse(null);
-                s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n",
-                        t.label(), r.param("layout", "OUT_IN"), r.param("batch", "1"), threads(r), time(r), number(r.best), bytes / 1e6, gbps,
+                Row f32 = e.getValue().stream().filter(o -> o.baselineOf(r)).findFirst().orElse(null);
+                s.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.3f | %.1f | %.1f | %s | %s | %s |\n",
+                        r.label(), r.param("layout", "OUT_IN"), r.param("batch", "1"), threads(r), time(r), number(r.best),
+                        8 * bytes / ((double) rc[0] * rc[1]), bytes / 1e6, gbps,
                         percent(gbps / copy), percent(gbps / read), f32 == null ? "–" : String.format(Locale.ROOT, "%.2f×", f32.us / r.us)));
             }
             s.append("\n");
+        }
+        if (largest != null) {
+            targets(s, largest, byShape.get(largest), read, copy);
         }
         s.append("GB/s counts the weight bytes one product streams (scales included) over its mean time; ")
                 .append("shapes that fit in the last-level cache can exceed the memory bandwidth. ")
                 .append("Fractions compare with the all-thread copy and read rows above.\n");
         return s.toString();
+    }
+
+    /**
+     * The packed-kernel targets at one shape, all threads: int4 at least 3x F32, int2 at least 1.5x int4,
+     * int4 streaming at least 70% of the read bandwidth measured in the same run. Mean times, and in
+     * parentheses the best iterations (the least disturbed on a shared machine).
+     */
+    private static void targets(StringBuilder s, String shape, List<Row> rows, double read, double copy) {
+        int[] rc = RandomMatrices.shape(shape);
+        Row f32 = find(rows, "f32"), int4 = find(rows, "int4"), int2 = find(rows, "int2");
+        if (f32 == null || int4 == null) {
+            return;
+        }
+        s.append("## Targets at ").append(rc[0]).append(" x ").append(rc[1]).append(", all threads\n\n");
+        s.append("| target | measured (mean) | measured (best iterations) | met (mean) |\n|---|---:|---:|---|\n");
+        double sp = f32.us / int4.us, spBest = f32.best / int4.best;
+        s.append(String.format(Locale.ROOT, "| int4 ≥ 3× F32 | %.2f× | %.2f× | %s |\n", sp, spBest, sp >= 3 ? "yes" : "no"));
+        if (int2 != null) {
+            double r2 = int4.us / int2.us, r2Best = int4.best / int2.best;
+            s.append(String.format(Locale.ROOT, "| int2 ≥ 1.5× int4 | %.2f× | %.2f× | %s |\n", r2, r2Best, r2 >= 1.5 ? "yes" : "no"));
+        }
+        double bytes = int4.bytes(rc[0], rc[1]);
+        double gbps = bytes / (int4.us * 1e3), gbpsBest = bytes / (int4.best * 1e3);
+        s.append(String.format(Locale.ROOT, "| int4 ≥ 70%% of read bandwidth (%.1f GB/s) | %s (%.1f GB/s) | %s (%.1f GB/s) | %s |\n",
+                read, percent(gbps / read), gbps, percent(gbpsBest / read), gbpsBest, gbps / read >= 0.7 ? "yes" : "no"));
+        s.append(String.format(Locale.ROOT, "| (int4 against copy bandwidth, %.1f GB/s) | %s | %s | |\n\n", copy, percent(gbps / copy), percent(gbpsBest / copy)));
+    }
+
+    private static Row find(List<Row> rows, String label) {
+        return rows.stream().filter(r -> r.method.equals("matvec") && !r.oneThread() && r.label().equals(label)
+                && r.param("batch", "1").equals("1") && r.param("layout", "OUT_IN").equals("OUT_IN")).findFirst().orElse(null);
     }
 
     /** Mean time and JMH's 99.9% error (absent with a single iteration). */
@@ -134,7 +196,7 @@ public final class KernelReport {
         return String.format(Locale.ROOT, v >= 100 ? "%.0f" : "%.1f", v);
     }
 
-    private static String threads(Row r) {
+    static String threads(Row r) {
         if (r.oneThread()) {
             return "1";
         }

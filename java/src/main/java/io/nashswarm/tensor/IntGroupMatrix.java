@@ -24,6 +24,11 @@ import java.util.Map;
  * group (at 2 bits and g64 that is 0.03 instead of 0.25 bits/weight), the RTN range [min, max] widened to
  * include 0 keeps every weight within half a step of a code, and the kernel folds the zero into one
  * scalar term per group ({@code s·z·Σx}).
+ *
+ * <h2>Kernels</h2>
+ * 4- and 2-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the integer kernels ({@link IntKernels}: the input
+ * quantized to 11–13-bit integers per 64 values; the error this adds is bounded there); other group sizes
+ * and 8-bit codes use the exact float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -31,6 +36,20 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final long rowBytes;
     /** The symmetric zero in the kernels' code domain (8-bit codes are stored shifted by 128). */
     private final float kernelZero;
+    /** Which kernels compute this matrix's products. */
+    private enum Path {
+        /** 8-bit codes, and groups that are not whole chunks of 64: the exact float kernels. */
+        FLOAT,
+        /** Symmetric 4- and 2-bit codes in groups of 64 or one group per row: {@link IntKernels} row kernels. */
+        ROWS,
+        /** Other 4- and 2-bit codes in whole chunks: {@link IntKernels} run kernels (zeros, larger groups). */
+        RUNS
+    }
+
+    private final Path path;
+    private final int groupShift;
+    /** Input chunk of each chunk of a row, for the run kernels: the identity. */
+    private final int[] chunkMap;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -40,6 +59,10 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.zeros = sections().get(Section.ZEROS);
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
+        boolean integer = bits != 8 && IntKernels.fits(g, cols);
+        this.path = !integer ? Path.FLOAT : zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1) ? Path.ROWS : Path.RUNS;
+        this.groupShift = IntKernels.groupShift(g, groupsPerRow);
+        this.chunkMap = path == Path.RUNS ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
     }
 
     /**
@@ -65,6 +88,20 @@ public final class IntGroupMatrix extends PackedMatrix {
         return bits != 8 || zeros != null;
     }
 
+    @Override
+    boolean decodesOncePerTile() {
+        return path == Path.FLOAT;
+    }
+
+    @Override
+    Input prepare(float[] x, int off) {
+        if (path != Path.FLOAT) {
+            QuantizedInput q = QuantizedInput.of(x, off, cols, bits, zeros == null);
+            return new Input(x, off, null, bits == 4 ? q : null, bits == 2 ? q : null);
+        }
+        return new Input(x, off, needsGroupSums() ? groupSums(x, off) : null, null, null);
+    }
+
     private GroupRun run(int r) {
         boolean one = spec.perTensor();
         long firstScale = one ? 0 : (long) r * groupsPerRow;
@@ -74,8 +111,72 @@ public final class IntGroupMatrix extends PackedMatrix {
     }
 
     @Override
-    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
-        return PackedKernels.dot(bits, run(r), g, x, xBase, xsum, xsBase);
+    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        if (path == Path.FLOAT) {
+            super.matvec(x, y, rowStart, rowEnd);
+        } else {
+            products(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
+        }
+    }
+
+    /** The integer kernels take a batch in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        if (path == Path.FLOAT || n == 1) {
+            super.matmul(x, y, n, rowStart, rowEnd);
+            return;
+        }
+        QuantizedInput[] in = new QuantizedInput[n];
+        for (int b = 0; b < n; b++) {
+            in[b] = QuantizedInput.of(x, b * cols, cols, bits, zeros == null);
+        }
+        for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
+            int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
+            for (int b = 0; b < n; b++) {
+                products(in[b], y, b * rows, r0, r1);
+            }
+        }
+    }
+
+    private static final int BLOCK_ROWS = 16;
+
+    /**
+     * {@code y[yOff + r]} for rows r0..r1 with the integer kernels. Every kernel is called from a method of
+     * its own with no other kernel in it: a compilation that inlines two kernels exceeds the JIT's
+     * inlining budget (see {@link IntKernels}).
+     */
+    private void products(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        long rowScaleBytes = spec.perTensor() ? 0 : 2L * groupsPerRow;
+        int scaleStep = groupsPerRow == 1 ? 0 : 2, chunks = cols / IntKernels.CHUNK;
+        if (path == Path.ROWS && bits == 4) {
+            IntKernels.int4Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
+        } else if (path == Path.ROWS) {
+            IntKernels.int2Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
+        } else {
+            runs(in, y, yOff, r0, r1);
+        }
+    }
+
+    private void runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        int chunks = chunkMap.length;
+        float[] sd = new float[chunks];
+        short[] zs = new short[chunks];
+        for (int r = r0; r < r1; r++) {
+            long firstGroup = spec.perTensor() ? 0 : (long) r * groupsPerRow;
+            y[yOff + r] = bits == 4
+                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, sd, zs)
+                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, sd, zs);
+        }
+    }
+
+    @Override
+    float rowDot(int r, Input in, Object scratch) {
+        if (path == Path.FLOAT) {
+            return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
+        }
+        float[] y = new float[1];
+        products(bits == 4 ? in.q4() : in.q2(), y, -r, r, r + 1);
+        return y[0];
     }
 
     @Override

@@ -35,6 +35,7 @@ import java.util.Map;
 public final class MixedGroupMatrix extends PackedMatrix {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Widths indexed by map value. */
     private static final int[] WIDTH = {2, 4, 8};
 
@@ -200,12 +201,33 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return true;
     }
 
-    /** Per-call scratch: a row's groups in stored order. */
-    private record Scratch(int[] order) {}
+    @Override
+    boolean decodesOncePerTile() {
+        return !IntKernels.fits(g, cols);
+    }
+
+    /** 4- and 2-bit runs use the integer kernels when groups are whole chunks; 8-bit runs the float kernel (group sums for asymmetric zeros). */
+    @Override
+    Input prepare(float[] x, int off) {
+        if (!IntKernels.fits(g, cols)) {
+            return new Input(x, off, groupSums(x, off), null, null);
+        }
+        boolean sym = zeros == null;
+        return new Input(x, off, sym ? null : groupSums(x, off),
+                counts.groups4() > 0 ? QuantizedInput.of(x, off, cols, 4, sym) : null,
+                counts.groups2() > 0 ? QuantizedInput.of(x, off, cols, 2, sym) : null);
+    }
+
+    /**
+     * Per-call scratch: a row's groups in stored order; for the integer kernels, the input chunk of each
+     * chunk of a run, and room for the kernel's per-chunk scale·step and zero.
+     */
+    private record Scratch(int[] order, int[] xmap, float[] sd, short[] zs) {}
 
     @Override
     Object scratch() {
-        return new Scratch(new int[groupsPerRow]);
+        int chunks = cols / IntKernels.CHUNK;
+        return new Scratch(new int[groupsPerRow], new int[chunks], new float[chunks], new short[chunks]);
     }
 
     private static final long EVEN = 0x5555555555555555L;
@@ -237,16 +259,44 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return order;
     }
 
+    /**
+     * Writes row r's groups of width code {@code wc} (0: 2-bit, 1: 4-bit, 2: 8-bit), ascending, to
+     * {@code out[off..]} and returns how many: the part of {@link #storedOrder} that one width needs.
+     */
+    private int groupsOfWidth(int r, int wc, int[] out, int off) {
+        int i = off;
+        long rowBit = 2L * r * groupsPerRow;
+        for (int g0 = 0; g0 < groupsPerRow; g0 += 32) {
+            int n = Math.min(32, groupsPerRow - g0);
+            long v = mapBits(rowBit + 2L * g0, n);
+            long lo = v & EVEN, hi = (v >>> 1) & EVEN;
+            long m = switch (wc) {
+                case 2 -> hi & ~lo;
+                case 1 -> lo & ~hi;
+                default -> ~(lo | hi) & (n == 32 ? EVEN : EVEN & ((1L << (2 * n)) - 1));
+            };
+            for (; m != 0; m &= m - 1) {
+                out[i++] = g0 + (Long.numberOfTrailingZeros(m) >>> 1);
+            }
+        }
+        return i - off;
+    }
+
     /** {@code 2n} map bits (n ≤ 32 entries) from bit {@code bitOff}, LSB first. */
     private long mapBits(long bitOff, int n) {
         long at = bitOff >>> 3;
         int sh = (int) (bitOff & 7);
         int bytes = (sh + 2 * n + 7) >>> 3; // up to 9
-        long v = 0;
-        for (int b = 0; b < Math.min(bytes, 8); b++) {
-            v |= (map.get(ValueLayout.JAVA_BYTE, at + b) & 0xFFL) << (8 * b);
+        long v;
+        if (at + 8 <= map.byteSize()) {
+            v = map.get(U64, at) >>> sh;
+        } else {
+            v = 0;
+            for (int b = 0; b < bytes; b++) {
+                v |= (map.get(ValueLayout.JAVA_BYTE, at + b) & 0xFFL) << (8 * b);
+            }
+            v >>>= sh;
         }
-        v >>>= sh;
         if (bytes == 9) {
             v |= (map.get(ValueLayout.JAVA_BYTE, at + 8) & 0xFFL) << (64 - sh);
         }
@@ -277,24 +327,102 @@ public final class MixedGroupMatrix extends PackedMatrix {
     }
 
     @Override
-    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
-        int[] order = storedOrder(r, (Scratch) scratch);
-        float y = 0f;
-        if (n8[r] > 0) {
-            y += PackedKernels.dot8(run(r, 8, order), g, x, xBase, xsum, xsBase);
+    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        products(prepare(x, 0), y, 0, rowStart, rowEnd, (Scratch) scratch());
+    }
+
+    /** With the integer kernels, a batch goes in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        if (n == 1 || decodesOncePerTile()) {
+            super.matmul(x, y, n, rowStart, rowEnd);
+            return;
         }
-        if (n4[r] > 0) {
-            y += PackedKernels.dot4(run(r, 4, order), g, x, xBase, xsum, xsBase);
+        Input[] in = new Input[n];
+        for (int b = 0; b < n; b++) {
+            in[b] = prepare(x, b * cols);
         }
-        if (n8[r] + n4[r] < groupsPerRow) {
-            y += PackedKernels.dot2(run(r, 2, order), g, x, xBase, xsum, xsBase);
-        }
-        if (outliers != null) {
-            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
-                y += outlierValue(k) * x[xBase + outlierCol(k)];
+        Scratch sc = (Scratch) scratch();
+        for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
+            int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
+            for (int b = 0; b < n; b++) {
+                products(in[b], y, b * rows, r0, r1, sc);
             }
         }
-        return y;
+    }
+
+    private static final int BLOCK_ROWS = 16;
+
+    @Override
+    float rowDot(int r, Input in, Object scratch) {
+        float[] y = new float[1];
+        products(in, y, -r, r, r + 1, (Scratch) scratch);
+        return y[0];
+    }
+
+    /**
+     * {@code y[yOff + r]} for rows r0..r1: per row, its outliers and each width's run of groups. Every
+     * kernel called here is too big for the JIT to inline (see {@link IntKernels}), so each compiles on
+     * its own and this loop only calls them.
+     */
+    private void products(Input in, float[] y, int yOff, int r0, int r1, Scratch sc) {
+        boolean integer = IntKernels.fits(g, cols);
+        float[] x = in.x();
+        int[] order = sc.order();
+        for (int r = r0; r < r1; r++) {
+            float v = 0f;
+            if (outliers != null) {
+                for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                    v += outlierValue(k) * x[in.off() + outlierCol(k)];
+                }
+            }
+            int n2 = groupsPerRow - n8[r] - n4[r];
+            if (n8[r] > 0) {
+                groupsOfWidth(r, 2, order, 0);
+                v += PackedKernels.dot8(run(r, 8, order), g, x, in.off(), in.groupSums(), 0);
+            }
+            if (integer) {
+                if (n4[r] > 0) {
+                    v += intRun(r, 4, n8[r], n4[r], in.q4(), sc);
+                }
+                if (n2 > 0) {
+                    v += intRun(r, 2, n8[r] + n4[r], n2, in.q2(), sc);
+                }
+            } else {
+                if (n4[r] > 0) {
+                    groupsOfWidth(r, 1, order, n8[r]);
+                    v += PackedKernels.dot4(run(r, 4, order), g, x, in.off(), in.groupSums(), 0);
+                }
+                if (n2 > 0) {
+                    groupsOfWidth(r, 0, order, n8[r] + n4[r]);
+                    v += PackedKernels.dot2(run(r, 2, order), g, x, in.off(), in.groupSums(), 0);
+                }
+            }
+            y[yOff + r] = v;
+        }
+    }
+
+    /** The integer run kernel over row r's {@code groups} groups of {@code bits} bits, stored from index {@code first}. */
+    private float intRun(int r, int bits, int first, int groups, QuantizedInput in, Scratch sc) {
+        int cpg = g / IntKernels.CHUNK, chunks = groups * cpg;
+        int[] xmap = sc.xmap();
+        if (cpg == 1) {
+            groupsOfWidth(r, bits == 4 ? 1 : 0, xmap, 0);
+        } else {
+            int[] order = sc.order();
+            groupsOfWidth(r, bits == 4 ? 1 : 0, order, 0);
+            for (int k = 0, c = 0; k < groups; k++) {
+                for (int j = 0; j < cpg; j++) {
+                    xmap[c++] = order[k] * cpg + j;
+                }
+            }
+        }
+        long code = codeOff[r] + (long) n8[r] * g + (bits == 4 ? 0 : (long) n4[r] * g / 2);
+        long scaleOff = 2 * ((long) r * groupsPerRow + first);
+        int shift = IntKernels.groupShift(g, groups);
+        long zb = zeros == null ? 0 : zeroBit(r, bits, 0);
+        return bits == 4 ? IntKernels.int4Run(codes, code, chunks, scales, scaleOff, shift, zeros, zb, in, xmap, sc.sd(), sc.zs())
+                : IntKernels.int2Run(codes, code, chunks, scales, scaleOff, shift, zeros, zb, in, xmap, sc.sd(), sc.zs());
     }
 
     @Override

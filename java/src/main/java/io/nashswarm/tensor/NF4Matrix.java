@@ -37,6 +37,16 @@ public final class NF4Matrix extends PackedMatrix {
         return false;
     }
 
+    @Override
+    boolean decodesOncePerTile() {
+        return true;
+    }
+
+    @Override
+    Input prepare(float[] x, int off) {
+        return new Input(x, off, null, null, null);
+    }
+
     private GroupRun run(int r) {
         boolean one = spec.perTensor();
         return new GroupRun(codes, r * rowBytes, groupsPerRow, scales, one ? 0 : 2L * r * groupsPerRow, one ? 0 : 2,
@@ -44,8 +54,8 @@ public final class NF4Matrix extends PackedMatrix {
     }
 
     @Override
-    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
-        return PackedKernels.dotNf4(run(r), g, x, xBase);
+    float rowDot(int r, Input in, Object scratch) {
+        return PackedKernels.dotNf4(run(r), g, in.x(), in.off());
     }
 
     @Override

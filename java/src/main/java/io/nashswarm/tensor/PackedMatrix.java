@@ -28,8 +28,9 @@ import java.util.SequencedMap;
  * {@link #storageBytes()} is the sum of the section sizes: every code, scale, zero, map entry and
  * outlier is counted, and nothing else is stored (row offsets a kernel needs are recomputed on load).
  *
- * <p>Matrix products split rows across threads ({@link io.nashswarm.kernel.Parallel}); each call computes
- * the per-group sums of {@code x} it needs once, then streams the codes of its rows.
+ * <p>Matrix products split rows across threads ({@link io.nashswarm.kernel.Parallel}); each call prepares
+ * its input once ({@link Input}: group sums for the float kernels, the input quantized to 16-bit integers
+ * for the integer kernels of 4- and 2-bit codes), then streams the codes of its rows.
  */
 public abstract sealed class PackedMatrix implements WeightMatrix permits IntGroupMatrix, NF4Matrix, MixedGroupMatrix, PerWeightMixedMatrix {
     final QuantType type;
@@ -97,38 +98,77 @@ public abstract sealed class PackedMatrix implements WeightMatrix permits IntGro
         return sections.values().stream().mapToLong(MemorySegment::byteSize).sum();
     }
 
-    /** Whether the kernels need the per-group sums of x (integer codes with a zero point do). */
-    abstract boolean needsGroupSums();
+    /**
+     * What the kernels need of one input vector, computed once per product and thread: the vector
+     * itself, the per-group sums of x (float kernels of integer codes with a zero point), and the vector
+     * quantized for the integer kernels of 4- and 2-bit codes ({@link IntKernels}); fields a matrix
+     * does not use are null.
+     */
+    record Input(float[] x, int off, float[] groupSums, QuantizedInput q4, QuantizedInput q2) {}
+
+    /** Prepares {@code x[off .. off + cols)} for this matrix's kernels. */
+    abstract Input prepare(float[] x, int off);
 
     /** Per-call scratch (row-sized), or null. */
     Object scratch() {
         return null;
     }
 
-    /** Dot product of row {@code r} with {@code x[xBase..]}; group sums of that x at {@code xsum[xsBase..]}. */
-    abstract float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch);
+    /** Dot product of row {@code r} with a prepared input. */
+    abstract float rowDot(int r, Input in, Object scratch);
 
-    /** Dot products of row {@code r} with four vectors ({@link PackedKernels#dot4x}). */
+    /**
+     * Whether a batch goes through {@link #rowDot4} (float kernels that decode each row once for four
+     * vectors) rather than one {@link #rowDot} per vector (integer kernels, whose decoding is a small
+     * part of their work; the row stays in cache between vectors, so memory is still read once).
+     */
+    abstract boolean decodesOncePerTile();
+
+    /**
+     * Dot products of row {@code r} with four vectors at {@code x[xb[t]..]} whose group sums (if the
+     * kernels use them) are at {@code xsum[xs[t]..]}, into {@code out[0..3]} ({@link PackedKernels#dot4x}).
+     */
     abstract void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch);
+
+    /** Whether the float kernels of this matrix need the per-group sums of x (integer codes with a zero point). */
+    abstract boolean needsGroupSums();
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        float[] xsum = groupSums(x, 1);
+        Input in = prepare(x, 0);
         Object scratch = scratch();
         for (int r = rowStart; r < rowEnd; r++) {
-            y[r] = rowDot(r, x, 0, xsum, 0, scratch);
+            y[r] = rowDot(r, in, scratch);
         }
     }
 
-    /** Reads each row's codes from memory once per batch: tiles of four vectors reuse the row from cache. */
+    /** Reads each row's codes from memory once per batch. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         if (n == 1) {
             matvec(x, y, rowStart, rowEnd);
             return;
         }
-        float[] xsum = groupSums(x, n);
         Object scratch = scratch();
+        if (!decodesOncePerTile()) {
+            Input[] in = new Input[n];
+            for (int b = 0; b < n; b++) {
+                in[b] = prepare(x, b * cols);
+            }
+            for (int r = rowStart; r < rowEnd; r++) {
+                for (int b = 0; b < n; b++) {
+                    y[b * rows + r] = rowDot(r, in[b], scratch);
+                }
+            }
+            return;
+        }
+        float[] xsum = null;
+        if (needsGroupSums()) {
+            xsum = new float[n * groupsPerRow];
+            for (int b = 0; b < n; b++) {
+                PackedKernels.groupSums(x, b * cols, cols, g, xsum, b * groupsPerRow);
+            }
+        }
         int[] xb = new int[4], xs = new int[4];
         float[] out = new float[4];
         for (int r = rowStart; r < rowEnd; r++) {
@@ -146,14 +186,10 @@ public abstract sealed class PackedMatrix implements WeightMatrix permits IntGro
         }
     }
 
-    private float[] groupSums(float[] x, int n) {
-        if (!needsGroupSums()) {
-            return null;
-        }
-        float[] xsum = new float[n * groupsPerRow];
-        for (int b = 0; b < n; b++) {
-            PackedKernels.groupSums(x, b * cols, cols, g, xsum, b * groupsPerRow);
-        }
+    /** Group sums of {@code x[off .. off + cols)}. */
+    final float[] groupSums(float[] x, int off) {
+        float[] xsum = new float[groupsPerRow];
+        PackedKernels.groupSums(x, off, cols, g, xsum, 0);
         return xsum;
     }
 

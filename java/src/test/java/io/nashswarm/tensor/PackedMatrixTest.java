@@ -62,12 +62,12 @@ class PackedMatrixTest {
 
     static List<Case> cases() {
         List<Case> out = new ArrayList<>();
-        int[][] shapes = {{1, 32}, {7, 64}, {17, 128}, {33, 96}, {3, 256}};
+        int[][] shapes = {{1, 32}, {7, 64}, {17, 128}, {33, 96}, {3, 256}, {4, 384}};
         for (QuantType t : new QuantType[] {QuantType.INT8, QuantType.INT4, QuantType.INT2, QuantType.NF4}) {
             for (int[] s : shapes) {
                 int rows = s[0], cols = s[1];
                 List<GroupSpec> specs = new ArrayList<>();
-                for (int g : new int[] {32, 64, 128}) {
+                for (int g : new int[] {32, 64, 128, 192}) {
                     if (cols % g == 0) {
                         specs.add(GroupSpec.symmetric(g));
                         specs.add(GroupSpec.asymmetric(g));

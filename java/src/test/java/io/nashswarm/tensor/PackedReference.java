@@ -2,12 +2,23 @@ package io.nashswarm.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Float64 reference products from {@code dequantizeRow}, written separately from the kernels. */
+/**
+ * Float64 reference products from {@code dequantizeRow}, written separately from the kernels.
+ *
+ * <p>Products of 4- and 2-bit codes in groups of a multiple of 64 go through integer kernels that
+ * quantize the input per chunk of 64 values: {@code step = max|x| / qmax}, {@code q = round(x / step)},
+ * with qmax the largest power of two at most {@code 32767 / (4m)} and {@code m} the largest {@code |u − z|} (2^(bits−1) symmetric,
+ * 2^bits − 1 asymmetric). This class restates that rule on its own and checks such products twice:
+ * against the exact product within the error the rounding of the input can cause
+ * ({@code Σ |ŵ|·step/2}), and against the product with the input rounded as the rule says, within float
+ * rounding only; the second check pins the integer arithmetic down exactly.
+ */
 final class PackedReference {
     private PackedReference() {}
 
     /** Relative tolerance against Σ|ŵ·x|: float32 accumulation over a few hundred terms plus the zero-point term. */
     static final double REL = 3e-5;
+    static final int CHUNK = 64;
 
     static float[][] dequantize(WeightMatrix m) {
         float[][] w = new float[m.rows()][m.cols()];
@@ -17,22 +28,69 @@ final class PackedReference {
         return w;
     }
 
-    /** Checks {@code y[b·rows + r]} against Σ_c ŵ[r][c]·x[b·cols + c] in float64 for n vectors. */
+    /**
+     * Code width of the integer kernel that multiplies weight (r, c), or 0 when a float kernel does:
+     * 4- and 2-bit codes whose groups are whole chunks of 64, a power-of-two number of them (or one group per row).
+     */
+    static int integerBits(WeightMatrix m, int r, int c) {
+        if (!(m instanceof PackedMatrix pm)) {
+            return 0;
+        }
+        int g = pm.spec().groupSize(), chunks = g / CHUNK;
+        boolean fits = g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
+        int w = m instanceof IntGroupMatrix im ? im.bits() : m instanceof MixedGroupMatrix mm ? mm.width(r, c / g) : 8;
+        return fits && w != 8 ? w : 0;
+    }
+
+    static int qmax(int bits, boolean symmetric) {
+        int m = symmetric ? 1 << (bits - 1) : (1 << bits) - 1;
+        return Integer.highestOneBit(32767 / (4 * m));
+    }
+
+    /** Largest |x| of the chunk of 64 holding column c of vector b. */
+    static float chunkMax(float[] x, int base, int c) {
+        int c0 = c / CHUNK * CHUNK;
+        float max = 0;
+        for (int i = c0; i < c0 + CHUNK; i++) {
+            max = Math.max(max, Math.abs(x[base + i]));
+        }
+        return max;
+    }
+
+    /** Checks {@code y[b·rows + r]} against Σ_c ŵ[r][c]·x[b·cols + c] for n vectors (see the class comment). */
     static void assertProduct(WeightMatrix m, float[] x, float[] y, int n, String what) {
         float[][] w = dequantize(m);
         int rows = m.rows(), cols = m.cols();
+        boolean sym = !(m instanceof PackedMatrix pm) || !pm.spec().asymmetric();
+        // Outlier corrections are added with the exact input, so dequantized weights times the rounded
+        // input is not what the kernel computes there; the bound against the exact product still holds.
+        boolean tight = !(m instanceof MixedGroupMatrix mm && mm.counts().outliers() > 0);
         for (int b = 0; b < n; b++) {
             for (int r = 0; r < rows; r++) {
-                double ref = 0, mag = 0;
+                double ref = 0, mag = 0, inputError = 0, refQ = 0, magQ = 0;
                 for (int c = 0; c < cols; c++) {
-                    double t = (double) w[r][c] * x[b * cols + c];
-                    ref += t;
-                    mag += Math.abs(t);
+                    double xc = x[b * cols + c], xq = xc;
+                    int bits = integerBits(m, r, c);
+                    if (bits != 0) {
+                        int qmax = qmax(bits, sym);
+                        float max = chunkMax(x, b * cols, c);
+                        float step = max / qmax;
+                        float inv = max > 0 ? qmax / max : 0f;
+                        xq = (double) step * Math.rint(x[b * cols + c] * inv);
+                        inputError += Math.abs((double) w[r][c]) * step / 2 * (1 + 1e-6);
+                    }
+                    ref += (double) w[r][c] * xc;
+                    mag += Math.abs((double) w[r][c] * xc);
+                    refQ += (double) w[r][c] * xq;
+                    magQ += Math.abs((double) w[r][c] * xq);
                 }
                 double got = y[b * rows + r];
-                double tol = REL * mag + 1e-30;
+                double tol = REL * mag + inputError + 1e-30;
                 assertTrue(Math.abs(got - ref) <= tol,
                         what + ": vector " + b + " row " + r + ": got " + got + ", reference " + ref + " (tolerance " + tol + ")");
+                double tolQ = REL * magQ + 1e-30;
+                assertTrue(!tight || Math.abs(got - refQ) <= tolQ,
+                        what + ": vector " + b + " row " + r + ": got " + got + ", reference with the rounded input " + refQ + " (tolerance " + tolQ + ")");
             }
         }
     }
