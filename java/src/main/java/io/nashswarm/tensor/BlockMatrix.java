@@ -6,7 +6,9 @@ import java.nio.ByteOrder;
 
 /**
  * Row-major matrices of ggml-style blocks: each row is {@code cols / blockSize} blocks, each block an
- * fp16 scale followed by its quants. The subclasses supply the products.
+ * fp16 scale followed by its quants. The subclasses supply the fused dequantize-and-dot kernels for
+ * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
+ * memory once per batch).
  */
 abstract class BlockMatrix implements WeightMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -40,5 +42,31 @@ abstract class BlockMatrix implements WeightMatrix {
     /** The scale of the block at byte {@code offset}. */
     final float scale(long offset) {
         return Float.float16ToFloat(data.get(F16, offset));
+    }
+
+    /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols). */
+    abstract float dot(long base, float[] x, int x0);
+
+    /** y[y0 + k·ys] = dot of the row at byte {@code base} with x[x0 + k·xs ..], for k = 0..3. */
+    abstract void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys);
+
+    @Override
+    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        matmul(x, y, 1, rowStart, rowEnd);
+    }
+
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        for (int r = rowStart; r < rowEnd; r++) {
+            long base = r * rowBytes;
+            int b = 0;
+            for (; b + DenseMatrix.TILE <= n; b += DenseMatrix.TILE) {
+                dot4(base, x, b * cols, cols, y, b * rows + r, rows);
+            }
+            for (; b < n; b++) {
+                y[b * rows + r] = dot(base, x, b * cols);
+            }
+        }
     }
 }

@@ -1,16 +1,20 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.Vectors;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Objects;
+
+import static io.nashswarm.kernel.Vectors.B;
+import static io.nashswarm.kernel.Vectors.BYTE_PARTS;
+import static io.nashswarm.kernel.Vectors.F;
+import static io.nashswarm.kernel.Vectors.I;
+import static io.nashswarm.kernel.Vectors.L;
 
 /**
  * GGML Q4_0: blocks of 32 weights, an fp16 scale {@code d} then 16 bytes; byte {@code j} holds weight
@@ -19,9 +23,6 @@ import java.util.Objects;
 public final class Q4_0Matrix extends BlockMatrix {
     static final int BYTES = 18;
     private static final int HALF = BLOCK / 2;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
     public Q4_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BYTES);
@@ -29,59 +30,67 @@ public final class Q4_0Matrix extends BlockMatrix {
 
     @Override public QuantType type() { return QuantType.Q4_0; }
 
-    // Products on an input quantized to 16-bit integers per block ({@link QuantizedInput#q4_0}): a block's
-    // 16 bytes widen to 16 short lanes whose low nibbles are weights 0..15 and high nibbles 16..31, so the
-    // input keeps its natural order; two 16-bit multiplies and adds cover the block, then a pairwise sum
-    // to 8 ints, one conversion and one FMA with d·step. As for the packed types (see IntKernels), this
-    // is several times fewer pipe-limited operations per weight than converting every nibble to float;
-    // the input is rounded to half a step of 1/1024 of its block's largest value.
+    // Nibbles are split in int lanes (bytes sign-extend on widening; masking after the shift undoes
+    // that), so lanes j and j+16 of a block come from the same load.
 
-    @Override
-    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        DenseMatrix.checkProduct(this, x, y, 1, rowStart, rowEnd);
-        rows(data, rowBytes, blocks, QuantizedInput.q4_0(x, 0, cols), y, 0, rowStart, rowEnd);
+    private static FloatVector low(IntVector q) {
+        return (FloatVector) q.and(0x0F).sub(8).castShape(F, 0);
     }
 
-    /** Blocks of {@value #BLOCK_ROWS} rows, each block's codes read from memory once for the whole batch. */
-    @Override
-    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        QuantizedInput[] in = new QuantizedInput[n];
-        for (int b = 0; b < n; b++) {
-            in[b] = QuantizedInput.q4_0(x, b * cols, cols);
-        }
-        for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
-            int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
-            for (int b = 0; b < n; b++) {
-                rows(data, rowBytes, blocks, in[b], y, b * rows, r0, r1);
-            }
-        }
+    private static FloatVector high(IntVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).castShape(F, 0);
     }
 
-    private static final int BLOCK_ROWS = 16;
-
-    /** {@code y[yOff + r] = Σ d·(q − 8)·x} for rows r0..r1 (the row loop lives here, so this compiles on its own). */
-    private static void rows(MemorySegment data, long rowBytes, int blocks, QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        short[] q = in.q, bias = in.bias;
-        float[] step = in.step;
-        for (int r = r0; r < r1; r++) {
-            long base = r * rowBytes;
-            FloatVector acc = FloatVector.zero(F);
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = base + (long) BYTES * blk;
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, data, o + 2, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                int xo = BLOCK * blk;
-                ShortVector p = ShortVector.fromArray(S, bias, 16 * blk)
-                        .add(v.and((short) 0xF).mul(ShortVector.fromArray(S, q, xo)))
-                        .add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S, q, xo + HALF)));
-                IntVector pi = p.reinterpretAsInts();
-                IntVector sum = pi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pi.lanewise(VectorOperators.ASHR, 16));
-                float s = Float.float16ToFloat(data.get(F16, o)) * step[blk];
-                acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, s), acc);
+    @Override
+    float dot(long base, float[] x, int x0) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            int xb = x0 + blk * BLOCK;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < HALF; j += B.length()) {
+                ByteVector packed = Vectors.bytes(data, o + 2 + j);
+                for (int p = 0; p < BYTE_PARTS; p++) {
+                    IntVector q = (IntVector) packed.castShape(I, p);
+                    int xo = xb + j + p * L;
+                    s = low(q).fma(FloatVector.fromArray(F, x, xo), s);
+                    s = high(q).fma(FloatVector.fromArray(F, x, xo + HALF), s);
+                }
             }
-            y[yOff + r] = acc.reduceLanes(VectorOperators.ADD);
+            acc = s.fma(FloatVector.broadcast(F, scale(o)), acc);
         }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            int xb = x0 + blk * BLOCK;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int j = 0; j < HALF; j += B.length()) {
+                ByteVector packed = Vectors.bytes(data, o + 2 + j);
+                for (int p = 0; p < BYTE_PARTS; p++) {
+                    IntVector q = (IntVector) packed.castShape(I, p);
+                    FloatVector lo = low(q), hi = high(q);
+                    int xo = xb + j + p * L;
+                    s0 = hi.fma(FloatVector.fromArray(F, x, xo + HALF), lo.fma(FloatVector.fromArray(F, x, xo), s0));
+                    s1 = hi.fma(FloatVector.fromArray(F, x, xo + xs + HALF), lo.fma(FloatVector.fromArray(F, x, xo + xs), s1));
+                    s2 = hi.fma(FloatVector.fromArray(F, x, xo + 2 * xs + HALF), lo.fma(FloatVector.fromArray(F, x, xo + 2 * xs), s2));
+                    s3 = hi.fma(FloatVector.fromArray(F, x, xo + 3 * xs + HALF), lo.fma(FloatVector.fromArray(F, x, xo + 3 * xs), s3));
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(o));
+            acc0 = s0.fma(d, acc0);
+            acc1 = s1.fma(d, acc1);
+            acc2 = s2.fma(d, acc2);
+            acc3 = s3.fma(d, acc3);
+        }
+        y[y0] = acc0.reduceLanes(VectorOperators.ADD);
+        y[y0 + ys] = acc1.reduceLanes(VectorOperators.ADD);
+        y[y0 + 2 * ys] = acc2.reduceLanes(VectorOperators.ADD);
+        y[y0 + 3 * ys] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

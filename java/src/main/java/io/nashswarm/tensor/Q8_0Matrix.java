@@ -28,30 +28,9 @@ public final class Q8_0Matrix extends BlockMatrix {
     @Override public QuantType type() { return QuantType.Q8_0; }
 
     // Per block: sum q·x over the 32 lanes in float, then scale once; the quants of a B-sized load
-    // feed BYTE_PARTS float vectors. Rows are walked here, four input vectors per kernel call, so each
-    // row is fetched from memory once per batch.
+    // feed BYTE_PARTS float vectors.
 
     @Override
-    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        matmul(x, y, 1, rowStart, rowEnd);
-    }
-
-    @Override
-    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        for (int r = rowStart; r < rowEnd; r++) {
-            long base = r * rowBytes;
-            int b = 0;
-            for (; b + DenseMatrix.TILE <= n; b += DenseMatrix.TILE) {
-                dot4(base, x, b * cols, cols, y, b * rows + r, rows);
-            }
-            for (; b < n; b++) {
-                y[b * rows + r] = dot(base, x, b * cols);
-            }
-        }
-    }
-
-    /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols). */
     float dot(long base, float[] x, int x0) {
         FloatVector acc = FloatVector.zero(F);
         for (int blk = 0; blk < blocks; blk++) {
@@ -69,7 +48,7 @@ public final class Q8_0Matrix extends BlockMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** y[y0 + k·ys] = dot of the row at byte {@code base} with x[x0 + k·xs ..], for k = 0..3. */
+    @Override
     void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int blk = 0; blk < blocks; blk++) {

@@ -5,29 +5,26 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * One input vector quantized for the integer kernels ({@link IntKernels}, {@link Q4_0Matrix}).
+ * One input vector quantized for the integer kernels of one code width ({@link IntKernels}).
  *
- * <p>Every chunk of consecutive values (64 for the packed types, one 32-weight block for Q4_0) gets its
- * own step {@code d = max|x| / qmax} and 16-bit integers {@code q = round(x / d)}, so each value is off by
- * at most {@code d / 2}. The integers are stored in the order in which the kernel unpacks one chunk of
- * codes into 16 lanes (field {@code k}, lane {@code i}: {@code q[chunk·c + 16k + i]}), so every load in the
- * kernel is contiguous; see {@link #position}.
+ * <p>Every chunk of {@value #CHUNK} consecutive values gets its own step {@code d = max|x| / qmax} and
+ * 16-bit integers {@code q = round(x / d)}, so each value is off by at most {@code d / 2}. The integers are
+ * stored in the order in which the kernel unpacks one chunk of codes (field {@code k}, lane {@code i}:
+ * {@code q[64c + 16k + i]}), so every load in the kernel is contiguous; see {@link #position}.
  *
  * <h2>Why 16 bits, and why these limits</h2>
- * The kernel multiplies codes and integers in 16-bit lanes and adds the products of a lane (one per
- * field) together with the zero-point term in 16-bit arithmetic, which wraps modulo 2^16. Only the final
- * lane value {@code Σ_k (u_k − z)·q_k} must fit in a short: with F fields and {@code |u − z| ≤ m} that
- * needs {@code F·m·qmax ≤ 32767}. qmax is the largest power of two that satisfies it, so that the step is
- * the chunk's largest value scaled by an exact power of two (an input that is a scaled unit vector then
- * gives exact products): 512 for 4-bit codes (F = 4, m = 8 symmetric or 15 asymmetric), 2048 for 2-bit
- * codes (m = 2 or 3), 1024 for Q4_0 (F = 2, m = 8). That is 11 to 12 bits of signed activation, finer
+ * The kernel multiplies codes and integers in 16-bit lanes and adds the four products of a lane
+ * (one per field) together with the zero-point term in 16-bit arithmetic, which wraps modulo 2^16. Only
+ * the final lane value {@code Σ_k (u_k − z)·q_k} must fit in a short: with {@code |u − z| ≤ m} that needs
+ * {@code 4·m·qmax ≤ 32767}, so {@code qmax = 32767 / (4m)}: 1023 for symmetric 4-bit codes (m = 8), 546
+ * for asymmetric ones (m = 15), 4095 and 2730 for 2-bit codes. That is 11 to 13 bits of activation, finer
  * than the 8 bits of llama.cpp's q8 activations, at no cost: the lanes are 16 bits wide anyway.
  *
  * <p>{@code bias} holds, per chunk and lane, {@code −Σ_k q} (times the zero point when it is the same for
  * every group, as for symmetric codes), so the kernel starts each lane from the zero-point term.
  */
 final class QuantizedInput {
-    /** Values per chunk of the packed types: one 32-byte load of 4-bit codes, one 16-byte load of 2-bit codes. */
+    /** Values per chunk: one 32-byte load of 4-bit codes, one 16-byte load of 2-bit codes. */
     static final int CHUNK = 64;
     private static final float ROUND = 0x1.8p23f;
 
@@ -37,39 +34,33 @@ final class QuantizedInput {
     /** Per chunk, 16 lanes: {@code −zero·Σ_k q} (symmetric codes) or {@code −Σ_k q} (the kernel multiplies by each group's zero). */
     final short[] bias;
 
-    private QuantizedInput(int chunks, int chunk) {
-        q = new short[chunks * chunk];
+    private QuantizedInput(int chunks) {
+        q = new short[chunks * CHUNK];
         step = new float[chunks];
         bias = new short[chunks * 16];
     }
 
-    /** Largest power of two q such that {@code fields·m·q ≤ 32767}. */
-    static int qmax(int fields, int m) {
-        return Integer.highestOneBit(32767 / (fields * m));
-    }
-
-    /** qmax for packed codes of {@code bits} bits (4 fields per lane). */
+    /** Largest integer of the quantized input for codes of {@code bits} bits. */
     static int qmax(int bits, boolean symmetric) {
-        return qmax(4, symmetric ? 1 << (bits - 1) : (1 << bits) - 1);
+        int m = symmetric ? 1 << (bits - 1) : (1 << bits) - 1;
+        return 32767 / (4 * m);
     }
 
     /**
      * Position within its chunk of the value that meets lane {@code i} of field {@code k} when the kernel
-     * unpacks {@code bits}-bit packed codes (see {@link Packing} for the byte layout):
+     * unpacks {@code bits}-bit codes (see {@link Packing} for the byte layout):
      * <ul>
      *   <li>4 bits: a 32-byte load as 16 shorts; lane i holds bytes 2i and 2i+1, field k is bits 4k..4k+3,
      *       so byte {@code 2i + k/2}, nibble {@code k mod 2}: weight {@code 16(i/4) + 2(i mod 4) + k/2 + 8(k mod 2)};</li>
      *   <li>2 bits: a 16-byte load widened to 16 shorts; lane i is byte i, field k is bits 2k..2k+1:
      *       weight {@code 32(i/8) + (i mod 8) + 8k}.</li>
      * </ul>
-     * (A Q4_0 block's 16 bytes widen to lanes whose low nibbles are weights 0..15 and high nibbles 16..31:
-     * its order is the natural one.)
      */
     static int position(int bits, int i, int k) {
         return bits == 4 ? 16 * (i / 4) + 2 * (i % 4) + k / 2 + 8 * (k % 2) : 32 * (i / 8) + (i % 8) + 8 * k;
     }
 
-    private static final int[] ORDER4 = order(4), ORDER2 = order(2), NATURAL = java.util.stream.IntStream.range(0, 32).toArray();
+    private static final int[] ORDER4 = order(4), ORDER2 = order(2);
 
     /** {@code order[16k + i] = position(bits, i, k)}. */
     private static int[] order(int bits) {
@@ -83,45 +74,37 @@ final class QuantizedInput {
     }
 
     /**
-     * Quantizes {@code x[off .. off + cols)} ({@code cols} a multiple of {@value #CHUNK}) for packed codes of
+     * Quantizes {@code x[off .. off + cols)} ({@code cols} a multiple of {@value #CHUNK}) for codes of
      * {@code bits} (4 or 2) bits; {@code symmetric} codes have the zero {@code 2^(bits−1)} folded into
      * {@link #bias}. Non-finite inputs give non-finite steps, so the products come out non-finite too.
      */
     static QuantizedInput of(float[] x, int off, int cols, int bits, boolean symmetric) {
-        return quantize(x, off, cols, bits == 4 ? ORDER4 : ORDER2, qmax(bits, symmetric), symmetric ? 1 << (bits - 1) : 1);
-    }
-
-    /** Quantizes {@code x[off .. off + cols)} for Q4_0 blocks (32 values per chunk, natural order, zero 8 folded). */
-    static QuantizedInput q4_0(float[] x, int off, int cols) {
-        return quantize(x, off, cols, NATURAL, qmax(2, 8), 8);
-    }
-
-    private static QuantizedInput quantize(float[] x, int off, int cols, int[] order, int qmax, int zero) {
-        int chunk = order.length, chunks = cols / chunk, fields = chunk / 16;
-        QuantizedInput in = new QuantizedInput(chunks, chunk);
-        int[] v = new int[chunk];
+        int chunks = cols / CHUNK;
+        QuantizedInput in = new QuantizedInput(chunks);
+        int[] order = bits == 4 ? ORDER4 : ORDER2;
+        int qmax = qmax(bits, symmetric);
+        int zero = symmetric ? 1 << (bits - 1) : 1;
+        int[] v = new int[CHUNK];
         for (int c = 0; c < chunks; c++) {
-            int base = off + c * chunk;
+            int base = off + c * CHUNK;
             FloatVector m = FloatVector.zero(PackedKernels.F);
-            for (int j = 0; j < chunk; j += 8) {
+            for (int j = 0; j < CHUNK; j += 8) {
                 m = m.max(FloatVector.fromArray(PackedKernels.F, x, base + j).abs());
             }
             float max = m.reduceLanes(VectorOperators.MAX);
-            in.step[c] = max / qmax;
+            float d = max / qmax;
+            in.step[c] = d;
             float inv = max > 0 ? qmax / max : 0f;
-            // Round half to even through the float adder (|x·inv| ≤ qmax < 2^22).
-            for (int j = 0; j < chunk; j += 8) {
+            // Round half to even through the float adder (|x·inv| ≤ qmax < 2^22); NaN·0 stays NaN, which the step carries anyway.
+            for (int j = 0; j < CHUNK; j += 8) {
                 FloatVector f = FloatVector.fromArray(PackedKernels.F, x, base + j).mul(inv).add(ROUND).sub(ROUND);
                 ((IntVector) f.convert(VectorOperators.F2I, 0)).intoArray(v, j);
             }
-            for (int j = 0; j < chunk; j++) {
-                in.q[c * chunk + j] = (short) v[order[j]];
+            for (int j = 0; j < CHUNK; j++) {
+                in.q[c * CHUNK + j] = (short) v[order[j]];
             }
             for (int i = 0; i < 16; i++) {
-                int s = 0;
-                for (int k = 0; k < fields; k++) {
-                    s += in.q[c * chunk + 16 * k + i];
-                }
+                int s = in.q[c * CHUNK + i] + in.q[c * CHUNK + 16 + i] + in.q[c * CHUNK + 32 + i] + in.q[c * CHUNK + 48 + i];
                 in.bias[16 * c + i] = (short) (-zero * s);
             }
         }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>Products of 4- and 2-bit codes in groups of a multiple of 64 go through integer kernels that
  * quantize the input per chunk of 64 values: {@code step = max|x| / qmax}, {@code q = round(x / step)},
- * with qmax the largest power of two at most {@code 32767 / (4m)} and {@code m} the largest {@code |u − z|} (2^(bits−1) symmetric,
+ * with {@code qmax = 32767 / (4m)} and {@code m} the largest {@code |u − z|} (2^(bits−1) symmetric,
  * 2^bits − 1 asymmetric). This class restates that rule on its own and checks such products twice:
  * against the exact product within the error the rounding of the input can cause
  * ({@code Σ |ŵ|·step/2}), and against the product with the input rounded as the rule says, within float
@@ -44,7 +44,7 @@ final class PackedReference {
 
     static int qmax(int bits, boolean symmetric) {
         int m = symmetric ? 1 << (bits - 1) : (1 << bits) - 1;
-        return Integer.highestOneBit(32767 / (4 * m));
+        return 32767 / (4 * m);
     }
 
     /** Largest |x| of the chunk of 64 holding column c of vector b. */
