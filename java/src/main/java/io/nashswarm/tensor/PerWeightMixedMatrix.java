@@ -126,10 +126,20 @@ public final class PerWeightMixedMatrix extends PackedMatrix {
     }
 
     @Override
-    float rowDot(int r, float[] x, int xBase, float[] xsum, int xsBase, Object scratch) {
+    boolean decodesOncePerTile() {
+        return true;
+    }
+
+    @Override
+    Input prepare(float[] x, int off) {
+        return new Input(x, off, null, null, null);
+    }
+
+    @Override
+    float rowDot(int r, Input in, Object scratch) {
         float[] w = (float[]) scratch;
         dequantizeRow(r, w, 0);
-        return dot(w, x, xBase);
+        return dot(w, in.x(), in.off());
     }
 
     @Override
