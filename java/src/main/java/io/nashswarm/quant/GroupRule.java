@@ -8,11 +8,12 @@ import java.util.OptionalInt;
 /**
  * Which group size a matrix gets. Groups must divide the row (and be multiples of 32, the kernels'
  * unit), so a requested size does not fit every matrix: the tiny llama2.c models have a hidden size
- * of 172, which no multiple of 32 divides.
+ * of 172, which packed types store padded to 192 ({@link io.nashswarm.tensor.PaddedMatrix}).
  *
- * <p>The rule: the requested size if it divides the row, else the largest of 128, 64, 32 below it
- * that does; if none does, the matrix is kept in the {@code fallback} float type (F16 or F32) and the
- * report says so. Every byte of a fallback matrix is counted in the model's bits/weight.
+ * <p>The rule: the requested size if it divides the (padded) row, else the largest of 128, 64, 32 below
+ * it that does. GGML blocks cannot be padded: a matrix whose rows 32 does not divide is kept in the
+ * {@code fallback} float type (F16 or F32) and the report says so. Every byte of a fallback matrix is
+ * counted in the model's bits/weight.
  */
 public record GroupRule(int requested, QuantType fallback) {
     private static final int[] SMALLER = {128, 64, 32};

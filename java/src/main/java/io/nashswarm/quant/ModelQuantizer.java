@@ -4,12 +4,15 @@ import io.nashswarm.EngineException;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
 import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.PackedMatrix;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.util.Progress;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,9 +26,10 @@ import java.util.Set;
  * quantized form (allocated in an arena the result owns), plus a per-tensor {@link QuantReport}.
  *
  * <p>Roles: the token and position embeddings and the LM head take {@code --embed-type} (a tied head is
- * one matrix, quantized once, under both names); every other matrix takes the recipe. A matrix whose
- * rows no allowed group size divides is kept in {@code --fallback} (see {@link GroupRule}). All of
- * it is counted in the report.
+ * one matrix, quantized once, under both names); every other matrix takes the recipe. Packed types
+ * store rows that are not a multiple of 32 padded with zero weights ({@link PaddedMatrix}); GGML types
+ * cannot, and keep such a matrix in {@code --fallback} (see {@link GroupRule}). All of it, padding
+ * included, is counted in the report.
  *
  * <p>The budget of the target-bpw recipes is over the matrices (embeddings and head included, tied
  * once): {@code Σ storageBytes·8 / Σ rows·cols}. The norms and biases (float32, well under 1% of a
@@ -46,7 +50,9 @@ public final class ModelQuantizer {
     }
 
     /** What one distinct matrix becomes. {@code spec} is null for float and GGML types. */
-    private record Plan(List<String> names, WeightMatrix src, boolean embedding, QuantType type, GroupSpec spec, String note) {
+    /** @param storedCols the row length as stored: {@code src.cols()}, or padded to a multiple of 32 for a packed type */
+    private record Plan(List<String> names, WeightMatrix src, boolean embedding, QuantType type, GroupSpec spec, int storedCols,
+                        String note) {
         String name() {
             return String.join(" = ", names);
         }
@@ -57,7 +63,17 @@ public final class ModelQuantizer {
 
         /** Exact bytes of a uniform (non-mixed) plan, from the type table. */
         long predictedBytes() {
-            return type.isPacked() ? type.bytesFor(src.rows(), src.cols(), spec) : type.bytesFor(weights());
+            return type.isPacked() ? type.bytesFor(src.rows(), storedCols, spec) : type.bytesFor(weights());
+        }
+
+        /** The rows to quantize, zero-padded to {@link #storedCols}. */
+        RowSource rows() {
+            return RowSource.padded(RowSource.of(src), storedCols);
+        }
+
+        /** The quantized matrix as the model sees it: padded rows are viewed at their real length. */
+        WeightMatrix view(WeightMatrix q) {
+            return storedCols == src.cols() ? q : PaddedMatrix.of((PackedMatrix) q, src.cols());
         }
     }
 
@@ -127,7 +143,7 @@ public final class ModelQuantizer {
         for (String n : p.names()) {
             float[] m = meanSquares.get(n);
             if (m != null) {
-                return m;
+                return m.length == p.storedCols() ? m : Arrays.copyOf(m, p.storedCols()); // padding inputs are always 0
             }
         }
         return null;
@@ -149,9 +165,12 @@ public final class ModelQuantizer {
             boolean embedding = n.stream().anyMatch(EMBEDDINGS::contains);
             int cols = m.cols();
             QuantType type = embedding ? s.embedType() : recipe.type();
+            // Packed types pad rows to a multiple of 32 with zero weights (PaddedMatrix, counted in the bytes);
+            // GGML blocks cannot be padded (GGUF has no such notion), so those matrices fall back.
+            int stored = type.isPacked() ? PaddedMatrix.storedCols(cols) : cols;
             GroupSpec spec = null;
-            String note = "";
-            OptionalInt g = rule.groupFor(cols);
+            String note = stored != cols ? "rows of " + cols + " padded to " + stored + " with zero weights (counted)" : "";
+            OptionalInt g = rule.groupFor(stored);
             boolean fits;
             if (embedding) {
                 fits = switch (type) {
@@ -165,21 +184,22 @@ public final class ModelQuantizer {
             } else {
                 boolean asym = s.asymmetric();
                 switch (recipe.kind()) {
-                    case INT_TENSOR -> spec = GroupRule.packable(cols) ? GroupSpec.perTensor(cols, asym) : null;
-                    case INT_CHANNEL -> spec = GroupRule.packable(cols) ? GroupSpec.perChannel(cols, asym) : null;
+                    case INT_TENSOR -> spec = GroupSpec.perTensor(stored, asym);
+                    case INT_CHANNEL -> spec = GroupSpec.perChannel(stored, asym);
                     case GGML -> { }
                     default -> spec = g.isPresent() ? new GroupSpec(g.getAsInt(), asym, false) : null;
                 }
                 fits = recipe.kind() == Recipe.Kind.GGML ? GroupRule.packable(cols) : spec != null;
             }
             if (!fits) {
-                note = "row of " + cols + ": no block/group of 32, 64 or 128 divides it, kept " + s.fallback().label() + " (--fallback)";
+                note = "row of " + cols + ": no " + type.label() + " block of 32 divides it, kept " + s.fallback().label() + " (--fallback)";
                 type = s.fallback();
                 spec = null;
-            } else if (spec != null && !spec.perTensor() && spec.groupSize() != s.group() && spec.groupSize() != cols) {
-                note = "group " + spec.groupSize() + ": " + s.group() + " does not divide the row of " + cols;
+                stored = cols;
+            } else if (spec != null && !spec.perTensor() && spec.groupSize() != s.group() && spec.groupSize() != stored) {
+                note = (note.isEmpty() ? "" : note + "; ") + "group " + spec.groupSize() + ": " + s.group() + " does not divide the row of " + stored;
             }
-            plans.add(new Plan(List.copyOf(n), m, embedding, type, spec, note));
+            plans.add(new Plan(List.copyOf(n), m, embedding, type, spec, stored, note));
         }
         return plans;
     }
@@ -205,10 +225,10 @@ public final class ModelQuantizer {
             }
             progress.message("pricing " + p.names().getFirst());
             float[] ms = stats(meanSquares, p);
-            RowSource src = RowSource.of(p.src());
+            RowSource src = p.rows();
             long[] outliers = Outliers.select(src, s.outlierFraction(), ms);
             double[][] errors = MixedQuantizer.groupErrors(Outliers.zeroed(src, outliers), p.spec(), ScaleRule.MINMAX, ms);
-            items.add(new BitAllocator.Item(p.name(), p.src().rows(), p.src().cols(), p.spec(), outliers.length, errors));
+            items.add(new BitAllocator.Item(p.name(), src.rows(), src.cols(), p.spec(), outliers.length, errors));
             mixed.add(p);
             kept.put(p, outliers);
             progress.step(1);
@@ -226,7 +246,11 @@ public final class ModelQuantizer {
     }
 
     private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {
-        RowSource src = RowSource.of(p.src());
+        return p.view(quantizeRows(p, recipe, s, ms, target, arena));
+    }
+
+    private static WeightMatrix quantizeRows(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {
+        RowSource src = p.rows();
         return switch (p.type()) {
             case MIXED -> {
                 long[] outliers = target != null ? target.outliers().get(p) : Outliers.select(src, s.outlierFraction(), ms);

@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.tensor.MixCounts;
 import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.PackedMatrix;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.PerWeightMixedMatrix;
 import io.nashswarm.tensor.WeightMatrix;
 
@@ -24,7 +25,9 @@ public record QuantReport(String recipe, List<Row> rows, long vectorFloats, List
 
     /**
      * One distinct matrix. {@code w8/w4/w2} count weights stored with 8/4/2-bit codes, {@code wFloat}
-     * those kept in f16/bf16/f32 (for mixed types, groups × group size or weights per width).
+     * those kept in f16/bf16/f32 (for mixed types, groups × group size or weights per width). They count
+     * stored codes, so for rows padded to a multiple of 32 ({@link PaddedMatrix}) the padding's too, and
+     * sum to {@link #stored()}; the bits per weight divide by the real weights.
      */
     public record Row(String name, String role, String method, int rows, int cols, String storage, long bytes,
                       long w8, long w4, long w2, long wFloat, long outliers, String note) {
@@ -36,7 +39,17 @@ public record QuantReport(String recipe, List<Row> rows, long vectorFloats, List
             return 8.0 * bytes / weights();
         }
 
+        /** Weights stored, padding included. */
+        public long stored() {
+            return w8 + w4 + w2 + wFloat;
+        }
+
         public static Row of(String name, String role, String method, WeightMatrix m, String note) {
+            if (m instanceof PaddedMatrix p) {
+                Row r = of(name, role, method, p.stored(), note);
+                return new Row(name, role, method, m.rows(), m.cols(), r.storage() + " (rows padded to " + p.stored().cols() + ")",
+                        r.bytes(), r.w8(), r.w4(), r.w2(), r.wFloat(), r.outliers(), note);
+            }
             long n = (long) m.rows() * m.cols(), w8 = 0, w4 = 0, w2 = 0, wf = 0, out = 0;
             String storage = m.type().label();
             switch (m) {
@@ -106,15 +119,18 @@ public record QuantReport(String recipe, List<Row> rows, long vectorFloats, List
         for (Row r : rows) {
             sb.append(String.format("| %s | %s | %s | %dx%d | %s | %d | %.4f | %s | %s | %s | %s | %s |%n", r.name(), r.role(), r.method(),
                     r.rows(), r.cols(), r.storage() + (r.outliers() > 0 ? " +" + r.outliers() + " outliers" : ""), r.bytes(), r.bitsPerWeight(),
-                    pct(r.w8(), r.weights()), pct(r.w4(), r.weights()), pct(r.w2(), r.weights()), pct(r.wFloat(), r.weights()), r.note()));
+                    pct(r.w8(), r.stored()), pct(r.w4(), r.stored()), pct(r.w2(), r.stored()), pct(r.wFloat(), r.stored()), r.note()));
         }
-        long n = matrixWeights();
+        long n = matrixWeights(), codes = rows.stream().mapToLong(Row::stored).sum();
         long w8 = rows.stream().mapToLong(Row::w8).sum(), w4 = rows.stream().mapToLong(Row::w4).sum();
         long w2 = rows.stream().mapToLong(Row::w2).sum(), wf = rows.stream().mapToLong(Row::wFloat).sum();
         sb.append('\n');
-        sb.append("| code width | weights | share |\n|---|---:|---:|\n");
+        sb.append("| code width | weights stored | share |\n|---|---:|---:|\n");
         sb.append(String.format("| 8 bits | %d | %s |%n| 4 bits | %d | %s |%n| 2 bits | %d | %s |%n| float (f16/bf16/f32) | %d | %s |%n",
-                w8, pct(w8, n), w4, pct(w4, n), w2, pct(w2, n), wf, pct(wf, n)));
+                w8, pct(w8, codes), w4, pct(w4, codes), w2, pct(w2, codes), wf, pct(wf, codes)));
+        if (codes != n) {
+            sb.append(String.format("(%d stored weights are zero padding of rows to a multiple of 32, counted in the bytes)%n", codes - n));
+        }
         sb.append('\n');
         sb.append(String.format("recipe %s: %d matrix weights in %d bytes = %.4f bits/weight (every scale, zero, map and outlier counted)%n",
                 recipe, n, matrixBytes(), bitsPerMatrixWeight()));

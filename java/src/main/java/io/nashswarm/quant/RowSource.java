@@ -19,6 +19,21 @@ public interface RowSource {
         };
     }
 
+    /** The rows of {@code src} followed by zeros up to {@code cols} (rows padded for packing; see PaddedMatrix). */
+    static RowSource padded(RowSource src, int cols) {
+        if (cols == src.cols()) {
+            return src;
+        }
+        return new RowSource() {
+            @Override public int rows() { return src.rows(); }
+            @Override public int cols() { return cols; }
+            @Override public void row(int r, float[] out) {
+                src.row(r, out);
+                java.util.Arrays.fill(out, src.cols(), cols, 0f);
+            }
+        };
+    }
+
     /** Rows of a rectangular array (not copied). */
     static RowSource of(float[][] w) {
         if (w.length == 0 || w[0].length == 0) {

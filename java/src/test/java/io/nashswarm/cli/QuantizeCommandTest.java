@@ -86,8 +86,10 @@ class QuantizeCommandTest {
                 "--calib-tokens", "256", "--dry-run");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("calibration: wiki.test.raw lines 1–435 (calibration) / 436–4358 (evaluation); 256 of "), r.out());
-        // ffn_down has rows of 172: no group fits, so it is kept f16 and said so.
-        assertTrue(r.out().contains("| blk.0.ffn_down.weight | matrix | fallback | 64x172 | f16 | 22016 | 16.0000 |"), r.out());
+        // ffn_down has rows of 172: stored padded to 192 with zero weights, counted, and said so.
+        assertTrue(r.out().contains("| blk.0.ffn_down.weight | matrix | target-bpw-calib | 64x172 | mixed g64 sym (rows padded to 192) |"), r.out());
+        assertTrue(r.out().contains("rows of 172 padded to 192 with zero weights (counted)"), r.out());
+        assertTrue(r.out().contains("(5120 stored weights are zero padding of rows to a multiple of 32, counted in the bytes)"), r.out());
         assertTrue(r.out().matches("(?s).*= 6\\.\\d{4} bits/weight.*"), r.out());
     }
 }

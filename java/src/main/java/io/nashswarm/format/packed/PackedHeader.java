@@ -17,6 +17,7 @@ import io.nashswarm.model.ModelConfig;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.Section;
 
@@ -97,6 +98,9 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
             n.put("type", t.type().label());
             ArrayNode shape = n.putArray("shape");
             t.shape().forEach(shape::add);
+            if (t.padded()) {
+                n.put("stored_cols", t.storedCols());
+            }
             if (t.spec() != null) {
                 n.putObject("group").put("size", t.spec().groupSize()).put("flags", t.spec().flags());
             }
@@ -349,6 +353,14 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
                     throw fail(what + ": a " + type.label() + (matrix ? " matrix" : " vector") + " cannot be stored [in][out]");
                 }
             }
+            int storedCols = cols;
+            if (n.has("stored_cols")) {
+                storedCols = (int) integer(n, "stored_cols", what, 1, Integer.MAX_VALUE);
+                if (!matrix || !type.isPacked() || !PaddedMatrix.needed(cols) || storedCols != PaddedMatrix.storedCols(cols)) {
+                    throw fail(what + ": stored_cols " + storedCols + " is not the padding of a packed matrix's rows of " + cols
+                            + (matrix && type.isPacked() && PaddedMatrix.needed(cols) ? " (expected " + PaddedMatrix.storedCols(cols) + ")" : ""));
+                }
+            }
             GroupSpec spec = null;
             MixCounts mix = null;
             if (type.isPacked()) {
@@ -357,7 +369,7 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
                 int flags = (int) integer(g, "flags", what + " group", 0, Integer.MAX_VALUE);
                 try {
                     spec = GroupSpec.fromFlags(size, flags);
-                    spec.check(type, cols);
+                    spec.check(type, storedCols);
                 } catch (EngineException e) {
                     throw fail(what + ": " + e.getMessage());
                 }
@@ -371,9 +383,9 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
             } else if (n.has("group") || n.has("mix")) {
                 throw fail(what + ": " + type.label() + " has no group spec or mix");
             }
-            List<Section> expected = expectedSections(what, type, rows, cols, spec, mix);
+            List<Section> expected = expectedSections(what, type, rows, storedCols, spec, mix);
             List<TensorRecord.Section> sections = sections(n, what, expected, type, spec);
-            return new TensorRecord(name, type, matrix, rows, cols, layout, spec, mix, sections);
+            return new TensorRecord(name, type, matrix, rows, cols, storedCols, layout, spec, mix, sections);
         }
 
         private List<Section> expectedSections(String what, QuantType type, int rows, int cols, GroupSpec spec, MixCounts mix) {

@@ -10,6 +10,7 @@ import io.nashswarm.model.ModelWeights;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.Matrices;
 import io.nashswarm.tensor.PackedMatrix;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.tokenizer.GgufTokenizerMetadata;
 import io.nashswarm.tokenizer.Tokenizer;
@@ -90,12 +91,12 @@ public final class PackedModelLoader {
             for (TensorRecord.Section s : t.sections()) {
                 sections.put(s.name(), slice(data, s));
             }
-            WeightMatrix m = Matrices.packed(t.type(), t.rows(), t.cols(), t.spec(), sections);
-            if (m instanceof PackedMatrix p && p.counts() != null && !p.counts().equals(t.mix())) {
+            PackedMatrix p = Matrices.packed(t.type(), t.rows(), t.storedCols(), t.spec(), sections);
+            if (p.counts() != null && !p.counts().equals(t.mix())) {
                 throw new FormatException(path, "tensor " + t.name() + ": its width map counts " + p.counts()
                         + " but the header says " + t.mix());
             }
-            return m;
+            return t.padded() ? PaddedMatrix.of(p, t.cols()) : p;
         } catch (FormatException e) {
             throw e;
         } catch (EngineException | IllegalArgumentException e) {

@@ -9,6 +9,7 @@ import io.nashswarm.format.TensorSpec;
 import io.nashswarm.model.ModelConfig;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.tensor.Layout;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.tokenizer.GgufTokenizerMetadata;
@@ -127,14 +128,17 @@ public final class PackedModelWriter {
                     throw new EngineException("tensor " + name + " is " + m.rows() + "x" + m.cols() + " but the config implies "
                             + spec.rows() + "x" + spec.cols());
                 }
-                MatrixStorage st = MatrixStorage.of(name, m);
+                // A padded matrix is stored as its padded rows; the header keeps both lengths.
+                WeightMatrix asStored = m instanceof PaddedMatrix p ? p.stored() : m;
+                MatrixStorage st = MatrixStorage.of(name, asStored);
                 for (var e : st.sections().entrySet()) {
                     offset = PackedFormat.alignUp(offset);
                     sections.add(new TensorRecord.Section(e.getKey(), offset, e.getValue().byteSize(), 0));
                     data.add(e.getValue());
                     offset += e.getValue().byteSize();
                 }
-                record = new TensorRecord(name, st.type(), true, spec.rows(), spec.cols(), st.layout(), st.spec(), st.mix(), sections);
+                record = new TensorRecord(name, st.type(), true, spec.rows(), spec.cols(), asStored.cols(), st.layout(), st.spec(), st.mix(),
+                        sections);
             } else {
                 float[] v = weights.vector(name);
                 if (v.length != spec.rows()) {
@@ -144,7 +148,7 @@ public final class PackedModelWriter {
                 sections.add(new TensorRecord.Section(MatrixStorage.DATA, offset, 4L * v.length, 0));
                 data.add(MemorySegment.ofArray(littleEndian(v)));
                 offset += 4L * v.length;
-                record = new TensorRecord(name, QuantType.F32, false, v.length, 1, Layout.OUT_IN, null, null, sections);
+                record = new TensorRecord(name, QuantType.F32, false, v.length, 1, 1, Layout.OUT_IN, null, null, sections);
             }
             out.add(new Pending(record, data));
         }

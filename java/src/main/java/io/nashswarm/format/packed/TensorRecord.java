@@ -15,9 +15,11 @@ import java.util.List;
  * @param spec    group spec of a packed type, else null
  * @param mix     group counts per width of a mixed matrix, else null
  * @param layout  OUT_IN except for float matrices stored {@code [in][out]}
+ * @param storedCols {@code cols}, or for a packed matrix whose rows are padded with zero weights
+ *                   ({@link io.nashswarm.tensor.PaddedMatrix}) the padded row length its sections hold
  */
-public record TensorRecord(String name, QuantType type, boolean matrix, int rows, int cols, Layout layout, GroupSpec spec,
-                           MixCounts mix, List<Section> sections) {
+public record TensorRecord(String name, QuantType type, boolean matrix, int rows, int cols, int storedCols, Layout layout,
+                           GroupSpec spec, MixCounts mix, List<Section> sections) {
     /**
      * One stored section: {@code bytes} bytes at {@code offset} from the start of the data region.
      *
@@ -32,6 +34,10 @@ public record TensorRecord(String name, QuantType type, boolean matrix, int rows
     /** Bytes of all sections (for a matrix: its {@code storageBytes()}). */
     public long bytes() {
         return sections.stream().mapToLong(Section::bytes).sum();
+    }
+
+    public boolean padded() {
+        return storedCols != cols;
     }
 
     /** Weights of a matrix, elements of a vector. */
@@ -49,6 +55,6 @@ public record TensorRecord(String name, QuantType type, boolean matrix, int rows
     }
 
     TensorRecord withSections(List<Section> s) {
-        return new TensorRecord(name, type, matrix, rows, cols, layout, spec, mix, s);
+        return new TensorRecord(name, type, matrix, rows, cols, storedCols, layout, spec, mix, s);
     }
 }

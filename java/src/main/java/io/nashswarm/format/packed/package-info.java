@@ -23,6 +23,7 @@
  *  "tokenizer": {GGUF tokenizer keys: "tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": […], …},
  *  "tensors": [
  *    {"name": "blk.0.attn_q.weight", "type": "int4", "shape": [rows, cols],
+ *     "stored_cols": 192,                                      packed rows padded to a multiple of 32 only
  *     "group": {"size": 32, "flags": 1},                       packed types only; flags = GroupSpec.flags()
  *     "mix": {"groups2": …, "groups4": …, "groups8": …, "outliers": …},   mixed only
  *     "layout": "in_out",                                      F32/F16/BF16 stored [in][out] only
@@ -36,6 +37,9 @@
  *   <li>A packed type has exactly the sections {@link io.nashswarm.tensor.QuantType#sections} lists for its
  *       shape, group spec and (mixed) counts, with those sizes (see {@link io.nashswarm.tensor.PackedMatrix});
  *       F32/F16/BF16/Q8_0/Q4_0 have one section "data"; vectors (norms, biases) are F32 "data".</li>
+ *   <li>A packed matrix whose rows are not a multiple of 32 (rows of 172 in the tiny llama2.c models) is stored
+ *       with each row padded by zero weights to the next multiple of 32, given as {@code stored_cols}; its sections
+ *       are those of a {@code rows × stored_cols} matrix ({@link io.nashswarm.tensor.PaddedMatrix}).</li>
  *   <li>A tied LM head is stored once: {@code config.tiedEmbeddings} is true and there is no
  *       {@code output.weight}; the loader uses {@code token_embd.weight} for both.</li>
  *   <li>Each section carries the CRC32C (Castagnoli) of its bytes as 8 lower-case hex digits, checked on load.

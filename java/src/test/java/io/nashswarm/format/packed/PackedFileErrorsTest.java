@@ -65,8 +65,13 @@ class PackedFileErrorsTest {
 
     /** The file with its header JSON edited and re-serialized; the data region is kept as it was. */
     private void editHeader(Consumer<ObjectNode> edit) {
+        bytes(withHeader(good, edit));
+    }
+
+    /** {@code good} with its header JSON edited and re-serialized; the data region is kept as it was. */
+    static byte[] withHeader(byte[] good, Consumer<ObjectNode> edit) {
         try {
-            long h = headerLength();
+            long h = ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getLong(8);
             ObjectNode root = (ObjectNode) JSON.readTree(Arrays.copyOfRange(good, 16, (int) (16 + h)));
             edit.accept(root);
             byte[] json = JSON.writeValueAsBytes(root);
@@ -77,13 +82,13 @@ class PackedFileErrorsTest {
             out.writeBytes(json);
             out.writeBytes(new byte[(int) (newData - 16 - json.length)]);
             out.writeBytes(Arrays.copyOfRange(good, (int) oldData, good.length));
-            bytes(out.toByteArray());
+            return out.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static ObjectNode tensor(ObjectNode root, String name) {
+    static ObjectNode tensor(ObjectNode root, String name) {
         for (JsonNode t : root.get("tensors")) {
             if (t.get("name").asText().equals(name)) {
                 return (ObjectNode) t;
