@@ -175,6 +175,9 @@ public final class InspectCommand implements Runnable {
             if (t.containsKey("stored")) {
                 sections.append("; stored [in][out]");
             }
+            if (t.get("stored_cols") != null) {
+                sections.append("; rows padded to ").append(t.get("stored_cols")).append(" with zero weights");
+            }
             Object group = t.get("group") instanceof Map<?, ?> g ? g.get("label") : "-";
             out.printf(row, t.get("name"), t.get("type"), group, t.get("shape"), t.get("bytes"),
                     String.format("%.4f", (Double) t.get("bits_per_weight")), sections);

@@ -28,6 +28,9 @@ public final class PackedSummary {
                 e.put("group", group(t.spec()));
             }
             e.put("shape", t.shape());
+            if (t.padded()) {
+                e.put("stored_cols", t.storedCols());
+            }
             e.put("bytes", t.bytes());
             e.put("bits_per_weight", bits(t.bytes(), t.elements()));
             List<Map<String, Object>> sections = new ArrayList<>();

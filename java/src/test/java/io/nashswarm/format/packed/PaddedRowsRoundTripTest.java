@@ -1,6 +1,7 @@
 package io.nashswarm.format.packed;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.nashswarm.cli.CliRun;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.format.ModelLoader;
 import io.nashswarm.model.Architecture;
@@ -61,6 +62,11 @@ class PaddedRowsRoundTripTest {
                     TransformerModel b = TransformerModel.create(m.weights());
                     assertArrayEquals(want, b.forward(b.newState(8), tokens, 0, tokens.length), recipe.label());
                 }
+
+                CliRun.Result inspect = CliRun.run("inspect", "-m", file.toString());
+                assertEquals(0, inspect.code(), inspect.err());
+                assertTrue(inspect.out().matches("(?s).*blk\\.1\\.ffn_down\\.weight .*\\[64, 100\\].*; rows padded to 128 with zero weights\n.*"),
+                        inspect.out());
 
                 byte[] good = Files.readAllBytes(file);
                 Path bad = dir.resolve("bad.nsq");
