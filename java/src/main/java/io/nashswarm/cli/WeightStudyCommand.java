@@ -48,7 +48,7 @@ public final class WeightStudyCommand implements Callable<Integer> {
         if (swarmRadius < 0) {
             throw new EngineException("--swarm-radius must be >= 0, got " + swarmRadius);
         }
-        if (outDir != null && !Files.isDirectory(outDir)) {
+        if (outDir != null && Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new EngineException("--out " + outDir + ": not a directory");
         }
         Path dir = data != null ? data : DataSplit.dataRoot().resolve("gpt2-124M-attention");
@@ -63,6 +63,7 @@ public final class WeightStudyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? jsonText : markdown);
         if (outDir != null) {
+            Files.createDirectories(outDir);
             write(outDir.resolve("weight-study.md"), markdown + "\n");
             write(outDir.resolve("weight-study.json"), jsonText + "\n");
             // With --json, stdout stays one JSON document.

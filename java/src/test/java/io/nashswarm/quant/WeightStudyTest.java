@@ -86,8 +86,7 @@ class WeightStudyTest {
 
     @Test
     void cliNumbersMatchAnIndependentComputation() throws Exception {
-        Path data = dir.resolve("data"), out = dir.resolve("out");
-        Files.createDirectories(out);
+        Path data = dir.resolve("data"), out = dir.resolve("out").resolve("study"); // --out is created
         float[][][] w = writeSynthetic(data, 128);
         CliRun.Result r = CliRun.run("weight-study", "--data", data.toString(), "--json", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
