@@ -90,15 +90,23 @@ public final class MemoryBandwidth implements AutoCloseable {
         return total;
     }
 
+    private static final int WARMUP = 4;
+
     /** Whether the last {@link #copy()} left the destination equal to the source. */
     public boolean copied() {
         return src.mismatch(dst) == -1;
     }
 
-    /** Best copy and read bandwidth over {@code passes} passes of each (after one untimed pass). */
+    /**
+     * Best copy and read bandwidth over {@code passes} passes of each, after {@value #WARMUP} untimed
+     * ones: with a single one, a fresh JVM sometimes timed the read loop before C2 had compiled it
+     * (4.6 GB/s where 21 was right).
+     */
     public Result measure(int passes) {
-        copy();
-        sum();
+        for (int i = 0; i < WARMUP; i++) {
+            copy();
+            sum();
+        }
         long bestCopy = Long.MAX_VALUE, bestRead = Long.MAX_VALUE;
         for (int i = 0; i < passes; i++) {
             long t0 = System.nanoTime();
