@@ -58,9 +58,14 @@ class PaddedRowsRoundTripTest {
                     PaddedMatrix down = assertInstanceOf(PaddedMatrix.class, m.weights().matrix("blk.1.ffn_down.weight"));
                     assertEquals(100, down.cols());
                     assertEquals(128, down.stored().cols());
-                    assertEquals(q.weights().matrix("blk.1.ffn_down.weight").storageBytes(), down.storageBytes());
+                    PaddedMatrix orig = (PaddedMatrix) q.weights().matrix("blk.1.ffn_down.weight");
+                    assertEquals(orig.stored().sections().keySet(), down.stored().sections().keySet());
+                    orig.stored().sections().forEach((name, bytes) ->
+                            assertEquals(-1, bytes.mismatch(down.stored().sections().get(name)), "section " + name + " bit-identical"));
+                    // Same bits; the logits may differ in the last float bits with the JIT state (compiled and interpreted
+                    // Vector API reductions add lanes in different orders), hence a tolerance.
                     TransformerModel b = TransformerModel.create(m.weights());
-                    assertArrayEquals(want, b.forward(b.newState(8), tokens, 0, tokens.length), recipe.label());
+                    assertArrayEquals(want, b.forward(b.newState(8), tokens, 0, tokens.length), 1e-5f, recipe.label());
                 }
 
                 CliRun.Result inspect = CliRun.run("inspect", "-m", file.toString());
