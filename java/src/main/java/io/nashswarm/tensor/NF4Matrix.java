@@ -39,7 +39,10 @@ public final class NF4Matrix extends PackedMatrix {
 
     @Override
     boolean decodesOncePerTile() {
-        return true;
+        // The four-vector float kernel (PackedKernels.batchNf4) is too large for C2 to inline its codebook
+        // and dot helpers: JFR showed boxed vectors making 91% of the heap garbage and prefill no faster
+        // than decode. One row kernel per vector, with the row still in cache, is both.
+        return false;
     }
 
     @Override
