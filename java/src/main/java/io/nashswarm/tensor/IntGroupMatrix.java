@@ -171,6 +171,12 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
+        if (path == Path.FLOAT && bits == 8) {
+            boolean one = spec.perTensor();
+            long firstScale = one ? 0 : (long) r * groupsPerRow;
+            return PackedKernels.dot8(codes, r * rowBytes, groupsPerRow, scales, 2 * firstScale, one ? 0 : 2,
+                    zeros, firstScale * bits, one ? 0 : bits, kernelZero, null, 0, g, in.x(), in.off(), in.groupSums(), 0);
+        }
         if (path == Path.FLOAT) {
             return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
         }

@@ -58,7 +58,9 @@ public final class NF4Matrix extends PackedMatrix {
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
-        return PackedKernels.dotNf4(run(r), g, in.x(), in.off());
+        boolean one = spec.perTensor();
+        return PackedKernels.dotNf4(codes, r * rowBytes, groupsPerRow, scales, one ? 0 : 2L * r * groupsPerRow, one ? 0 : 2,
+                g, in.x(), in.off());
     }
 
     @Override

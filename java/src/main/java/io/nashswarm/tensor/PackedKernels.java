@@ -81,10 +81,20 @@ final class PackedKernels {
     }
 
     static float dot8(GroupRun run, int g, float[] x, int xBase, float[] xsum, int xsBase) {
-        MemorySegment codes = run.codes(), scales = run.scales();
-        long o = run.codeOff(), so = run.scaleOff(), zb = run.zeroBit();
-        int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
-        int gi = run.groupAt(0), xo = xBase + gi * g;
+        return dot8(run.codes(), run.codeOff(), run.groups(), run.scales(), run.scaleOff(), run.scaleStep(), run.zeros(),
+                run.zeroBit(), run.zeroStep(), run.zConst(), run.order(), run.from(), g, x, xBase, xsum, xsBase);
+    }
+
+    /**
+     * {@link #dot8(GroupRun, int, float[], int, float[], int)} on the run's fields: uniform int8 rows call
+     * this directly, since the kernel is too large to inline and a run object made per row would escape
+     * (a 50257-row LM head made 50257 of them per token).
+     */
+    static float dot8(MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
+                      MemorySegment zeros, long zb, int zeroStep, float zConst, int[] order, int from,
+                      int g, float[] x, int xBase, float[] xsum, int xsBase) {
+        int spg = g / SUPER, total = groups * spg, left = spg, k = 0;
+        int gi = order == null ? from : order[from], xo = xBase + gi * g;
         FloatVector acc = FloatVector.zero(F), a0 = acc, a1 = acc;
         float corr = 0f;
         for (int su = 0; su < total; su++, o += 32) {
@@ -96,7 +106,7 @@ final class PackedKernels {
             if (--left == 0) {
                 float s = f16(scales, so);
                 // 8-bit codes are stored as u − 128, so the zero is shifted alike (symmetric: 0).
-                float z = run.zeros() == null ? run.zConst() : zeroField(run.zeros(), zb, 0xFF) - 128;
+                float z = zeros == null ? zConst : zeroField(zeros, zb, 0xFF) - 128;
                 acc = a0.add(a1).fma(FloatVector.broadcast(F, s), acc);
                 if (z != 0f) { // symmetric 8-bit codes have no zero term (and no group sums)
                     corr += s * z * xsum[xsBase + gi];
@@ -104,10 +114,10 @@ final class PackedKernels {
                 a0 = FloatVector.zero(F);
                 a1 = a0;
                 left = spg;
-                so += run.scaleStep();
-                zb += run.zeroStep();
-                if (++k < run.groups()) {
-                    gi = run.groupAt(k);
+                so += scaleStep;
+                zb += zeroStep;
+                if (++k < groups) {
+                    gi = order == null ? from + k : order[from + k];
                     xo = xBase + gi * g;
                 }
             }
@@ -180,11 +190,16 @@ final class PackedKernels {
     }
 
     /** NF4: 4-bit codebook indices in the 4-bit layout, {@code w = s·T[u]}; no zero term. */
-    static float dotNf4(GroupRun run, int g, float[] x, int xBase) {
-        MemorySegment codes = run.codes(), scales = run.scales();
-        long o = run.codeOff(), so = run.scaleOff();
-        int spg = g / SUPER, total = run.groups() * spg, left = spg, k = 0;
-        int xo = xBase + run.groupAt(0) * g;
+    /**
+     * One NF4 row: {@code groups} groups of {@code g} codes from byte {@code o} of {@code codes}, their fp16
+     * scales from byte {@code so} of {@code scales}, {@code scaleStep} bytes apart. Plain arguments rather
+     * than a {@link GroupRun}: this kernel is too large to inline, so a run object made per row would
+     * escape, and it made most of the heap garbage of NF4 decoding.
+     */
+    static float dotNf4(MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
+                        int g, float[] x, int xBase) {
+        int spg = g / SUPER, total = groups * spg, left = spg;
+        int xo = xBase;
         FloatVector acc = FloatVector.zero(F), a0 = acc, a1 = acc;
         for (int su = 0; su < total; su++, o += 16) {
             IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
@@ -198,10 +213,7 @@ final class PackedKernels {
                 a0 = FloatVector.zero(F);
                 a1 = a0;
                 left = spg;
-                so += run.scaleStep();
-                if (++k < run.groups()) {
-                    xo = xBase + run.groupAt(k) * g;
-                }
+                so += scaleStep;
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
