@@ -17,7 +17,6 @@ import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.ModelQuantizer;
 import io.nashswarm.quant.QuantSettings;
 import io.nashswarm.tensor.QuantType;
-import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.util.MemoryStats;
 import io.nashswarm.util.Progress;
 import picocli.CommandLine.Command;
@@ -200,24 +199,18 @@ public final class BenchCommand implements Callable<Integer> {
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
             System.gc(); // report the live heap, not garbage the collector has not reached yet
             MemoryStats mem = MemoryStats.now();
-            long resident = 0, fileBytes = 0;
+            long fileBytes = 0;
             for (Path f : m.files()) {
                 fileBytes += Files.size(f);
-                long rb = MemoryStats.residentBytesOfMapping(f);
-                resident = rb < 0 || resident < 0 ? -1 : resident + rb;
             }
-            double weights = 0, bytes = 0;
-            for (WeightMatrix w : m.weights().distinctMatrices()) {
-                weights += (double) w.rows() * w.cols();
-                bytes += w.storageBytes();
-            }
+            long resident = MemoryStats.residentBytesOfMappings(m.files());
             String types = m.weights().distinctMatrices().stream().map(w -> w.type().label()).distinct().sorted()
                     .reduce((a, b) -> a + "+" + b).orElse("-");
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", label);
             row.put("type", types);
             row.put("file_bytes", fileBytes);
-            row.put("bits_per_weight", 8 * bytes / weights);
+            row.put("bits_per_weight", m.weights().matrixBitsPerWeight());
             row.put("weight_bytes_per_token", r.weightBytesPerToken());
             row.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
             row.put("decode_tokens_per_second", r.decodeTokensPerSecond());

@@ -9,7 +9,6 @@ import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.ModelQuantizer;
 import io.nashswarm.quant.QuantSettings;
 import io.nashswarm.quant.Recipe;
-import io.nashswarm.tensor.WeightMatrix;
 import io.nashswarm.tokenizer.Tokenizer;
 import io.nashswarm.util.MemoryStats;
 import io.nashswarm.util.Progress;
@@ -245,18 +244,12 @@ public final class Comparison {
                     Progress.none());
         }
         double decode = DecodeBenchmark.run(model, 16, o.decodeTokens(), 3, 11).decodeTokensPerSecond();
-        long fileBytes = 0, resident = 0;
+        long fileBytes = 0;
         for (Path f : files) {
             fileBytes += size(f);
-            long r = MemoryStats.residentBytesOfMapping(f);
-            resident = r < 0 || resident < 0 ? -1 : resident + r;
         }
-        double weights = 0, bytes = 0;
-        for (WeightMatrix w : lm.weights().distinctMatrices()) {
-            weights += (double) w.rows() * w.cols();
-            bytes += w.storageBytes();
-        }
-        Row row = new Row(m, null, fileBytes, 8 * bytes / weights, resident, standard, snippets, div, sampled, decode, quantizeSeconds,
+        long resident = MemoryStats.residentBytesOfMappings(files);
+        Row row = new Row(m, null, fileBytes, lm.weights().matrixBitsPerWeight(), resident, standard, snippets, div, sampled, decode, quantizeSeconds,
                 files.getFirst().toString());
         log.printf("  %.4f bits/weight, PPL %.3f (standard) %.3f (snippets), KLD %.5f, top-1 %.1f%%, %.1f tok/s%n", row.bitsPerWeight(),
                 standard.perplexity(), snippets.perplexity(), div.meanKld(), 100 * div.top1Agreement(), decode);

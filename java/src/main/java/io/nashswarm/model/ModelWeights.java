@@ -78,6 +78,16 @@ public final class ModelWeights implements AutoCloseable {
         return s;
     }
 
+    /** Real bits per matrix weight: every stored byte of the distinct matrices × 8 / their weights. */
+    public double matrixBitsPerWeight() {
+        double weights = 0, bytes = 0;
+        for (WeightMatrix m : distinctMatrices()) {
+            weights += (double) m.rows() * m.cols();
+            bytes += m.storageBytes();
+        }
+        return 8 * bytes / weights;
+    }
+
     /** Bytes of weights as stored: distinct matrices plus vectors (stored as float32). */
     public long storageBytes() {
         long n = 0;

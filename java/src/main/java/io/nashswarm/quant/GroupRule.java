@@ -1,6 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.OptionalInt;
@@ -42,6 +43,6 @@ public record GroupRule(int requested, QuantType fallback) {
 
     /** Whether rows of {@code cols} weights can be packed at all (per-channel, per-tensor, GGML blocks). */
     public static boolean packable(int cols) {
-        return cols % 32 == 0;
+        return !PaddedMatrix.needed(cols);
     }
 }

@@ -103,11 +103,9 @@ public final class IntGroupMatrix extends PackedMatrix {
     }
 
     private GroupRun run(int r) {
-        boolean one = spec.perTensor();
-        long firstScale = one ? 0 : (long) r * groupsPerRow;
-        return new GroupRun(codes, r * rowBytes, groupsPerRow,
-                scales, 2 * firstScale, one ? 0 : 2,
-                zeros, firstScale * bits, one ? 0 : bits, kernelZero, null, 0);
+        long first = firstGroup(r);
+        return new GroupRun(codes, r * rowBytes, groupsPerRow, scales, 2 * first, 2 * groupStep(),
+                zeros, first * bits, bits * groupStep(), kernelZero, null, 0);
     }
 
     @Override
@@ -162,7 +160,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         float[] sd = new float[chunks];
         short[] zs = new short[chunks];
         for (int r = r0; r < r1; r++) {
-            long firstGroup = spec.perTensor() ? 0 : (long) r * groupsPerRow;
+            long firstGroup = firstGroup(r);
             y[yOff + r] = bits == 4
                     ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, sd, zs)
                     : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, sd, zs);
@@ -172,10 +170,9 @@ public final class IntGroupMatrix extends PackedMatrix {
     @Override
     float rowDot(int r, Input in, Object scratch) {
         if (path == Path.FLOAT && bits == 8) {
-            boolean one = spec.perTensor();
-            long firstScale = one ? 0 : (long) r * groupsPerRow;
-            return PackedKernels.dot8(codes, r * rowBytes, groupsPerRow, scales, 2 * firstScale, one ? 0 : 2,
-                    zeros, firstScale * bits, one ? 0 : bits, kernelZero, null, 0, g, in.x(), in.off(), in.groupSums(), 0);
+            long first = firstGroup(r); // the run's fields, without a GroupRun per row (see PackedKernels.dot8)
+            return PackedKernels.dot8(codes, r * rowBytes, groupsPerRow, scales, 2 * first, 2 * groupStep(),
+                    zeros, first * bits, bits * groupStep(), kernelZero, null, 0, g, in.x(), in.off(), in.groupSums(), 0);
         }
         if (path == Path.FLOAT) {
             return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
@@ -192,7 +189,7 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     /** Scale of group {@code gi} of row {@code r}. */
     public float scale(int r, int gi) {
-        return PackedKernels.f16(scales, spec.perTensor() ? 0 : 2 * ((long) r * groupsPerRow + gi));
+        return PackedKernels.f16(scales, 2 * (firstGroup(r) + gi * groupStep()));
     }
 
     /** Unsigned zero point of group {@code gi} of row {@code r} (2^(bits−1) when symmetric). */
@@ -200,7 +197,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         if (zeros == null) {
             return 1 << (bits - 1);
         }
-        return Packing.readBits(zeros, spec.perTensor() ? 0 : ((long) r * groupsPerRow + gi) * bits, bits);
+        return Packing.readBits(zeros, (firstGroup(r) + gi * groupStep()) * bits, bits);
     }
 
     /** Unsigned code of weight (r, c). */

@@ -51,16 +51,12 @@ public final class NF4Matrix extends PackedMatrix {
     }
 
     private GroupRun run(int r) {
-        boolean one = spec.perTensor();
-        return new GroupRun(codes, r * rowBytes, groupsPerRow, scales, one ? 0 : 2L * r * groupsPerRow, one ? 0 : 2,
-                null, 0, 0, 0f, null, 0);
+        return new GroupRun(codes, r * rowBytes, groupsPerRow, scales, 2 * firstGroup(r), 2 * groupStep(), null, 0, 0, 0f, null, 0);
     }
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
-        boolean one = spec.perTensor();
-        return PackedKernels.dotNf4(codes, r * rowBytes, groupsPerRow, scales, one ? 0 : 2L * r * groupsPerRow, one ? 0 : 2,
-                g, in.x(), in.off());
+        return PackedKernels.dotNf4(codes, r * rowBytes, groupsPerRow, scales, 2 * firstGroup(r), 2 * groupStep(), g, in.x(), in.off());
     }
 
     @Override
@@ -70,7 +66,7 @@ public final class NF4Matrix extends PackedMatrix {
 
     /** Absmax scale of group {@code gi} of row {@code r}. */
     public float scale(int r, int gi) {
-        return PackedKernels.f16(scales, spec.perTensor() ? 0 : 2 * ((long) r * groupsPerRow + gi));
+        return PackedKernels.f16(scales, 2 * (firstGroup(r) + gi * groupStep()));
     }
 
     /** Codebook index of weight (r, c). */

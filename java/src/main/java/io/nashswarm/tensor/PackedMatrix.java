@@ -186,6 +186,16 @@ public abstract sealed class PackedMatrix implements WeightMatrix permits IntGro
         }
     }
 
+    /** Index of row {@code r}'s first group among the per-group scales and zeros (0: one for the whole tensor). */
+    final long firstGroup(int r) {
+        return spec.perTensor() ? 0 : (long) r * groupsPerRow;
+    }
+
+    /** Groups between one group's scale or zero and the next: 1, or 0 for a per-tensor spec. */
+    final int groupStep() {
+        return spec.perTensor() ? 0 : 1;
+    }
+
     /** Group sums of {@code x[off .. off + cols)}. */
     final float[] groupSums(float[] x, int off) {
         float[] xsum = new float[groupsPerRow];

@@ -16,14 +16,14 @@ public final class PaddedMatrix implements WeightMatrix {
         this.cols = cols;
     }
 
-    /** Rows of {@code cols} weights are stored as rows of this many (the next multiple of 32). */
+    /** Rows of {@code cols} weights are stored as rows of this many (the next multiple of {@link GroupSpec#UNIT}). */
     public static int storedCols(int cols) {
-        return (cols + 31) / 32 * 32;
+        return (cols + GroupSpec.UNIT - 1) / GroupSpec.UNIT * GroupSpec.UNIT;
     }
 
     /** Whether rows of {@code cols} weights need padding to be packed. */
     public static boolean needed(int cols) {
-        return cols % 32 != 0;
+        return cols % GroupSpec.UNIT != 0;
     }
 
     /** Views {@code stored} (rows of {@code storedCols(cols)}) as a matrix of {@code cols} columns. */

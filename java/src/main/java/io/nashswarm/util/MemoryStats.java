@@ -84,6 +84,19 @@ public record MemoryStats(long rssBytes, long pssBytes, long anonymousBytes, lon
         return total;
     }
 
+    /** {@link #residentBytesOfMapping} summed over {@code files}; -1 if unknown for any. */
+    public static long residentBytesOfMappings(Iterable<Path> files) {
+        long total = 0;
+        for (Path f : files) {
+            long r = residentBytesOfMapping(f);
+            if (r < 0) {
+                return -1;
+            }
+            total += r;
+        }
+        return total;
+    }
+
     public static String mib(long bytes) {
         return bytes < 0 ? "n/a" : String.format("%.1f", bytes / (1024.0 * 1024.0));
     }
