@@ -158,12 +158,11 @@ public final class IntGroupMatrix extends PackedMatrix {
     private void runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
         int chunks = chunkMap.length;
         float[] sd = new float[chunks];
-        short[] zs = new short[chunks];
         for (int r = r0; r < r1; r++) {
             long firstGroup = firstGroup(r);
             y[yOff + r] = bits == 4
-                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, sd, zs)
-                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, sd, zs);
+                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, 0, sd)
+                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, 0, sd);
         }
     }
 

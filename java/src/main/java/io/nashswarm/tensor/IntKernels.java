@@ -149,64 +149,73 @@ final class IntKernels {
 
     /**
      * {@code Σ s·(u − z)·x} over a run of {@code chunks} chunks of 4-bit codes from byte {@code off}: chunk c
-     * meets input chunk {@code xmap[c]}; its scale is the fp16 at {@code scaleOff + 2·(c >> shift)}; its zero
-     * the 4-bit field at bit {@code zeroBit + 4·(c >> shift)} of {@code zeros}, or, with no zeros, the one the
-     * input's bias holds. {@code sd} and {@code zs} are scratch of at least {@code chunks} entries.
+     * meets input chunk {@code xmap[xoff + c]}; its scale is the fp16 at {@code scaleOff + 2·(c >> shift)}; its
+     * zero the 4-bit field at bit {@code zeroBit + 4·(c >> shift)} of {@code zeros}, or, with no zeros, the one
+     * the input's bias holds. {@code sd} is scratch of at least {@code chunks} entries.
      *
-     * <p>The method first fills {@code sd[c] = scale·step} and {@code zs[c]}, so that the main loop's only
-     * memory-segment index is linear (a scale index by shift inside it made the JIT recompute range-check
-     * bounds every iteration, 3x slower). Keeping both loops here also keeps the method above the JIT's
-     * limit for inlining hot methods (325 bytes of bytecode): a caller that inlined two kernels would
-     * exceed its inlining budget and leave vectors boxed (see the class comment).
+     * <p>The method first fills {@code sd[c] = scale·step} and sums the zero terms {@code sd[c]·z·Σq} of
+     * asymmetric codes, so that the main loop's only memory-segment index is linear (a scale index by shift
+     * inside it made the JIT recompute range-check bounds every iteration, 3x slower) and it has no
+     * per-lane multiply by the zero. Keeping both loops here also keeps the method above the JIT's limit for
+     * inlining hot methods (325 bytes of bytecode): a caller that inlined two kernels would exceed its
+     * inlining budget and leave vectors boxed (see the class comment).
      */
     static float int4Run(MemorySegment codes, long off, int chunks, MemorySegment scales, long scaleOff, int shift,
-                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
-        java.util.Objects.checkFromIndexSize(0, chunks, xmap.length);
+                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, int xoff, float[] sd) {
+        java.util.Objects.checkFromIndexSize(xoff, chunks, xmap.length);
         java.util.Objects.checkFromIndexSize(0, chunks, sd.length);
-        java.util.Objects.checkFromIndexSize(0, chunks, zs.length);
         float[] step = in.step;
+        float zeroTerm = 0f;
         for (int c = 0; c < chunks; c++) {
-            sd[c] = f16(scales, scaleOff + 2L * (c >> shift)) * step[xmap[c]];
-            zs[c] = zeros == null ? 1 : (short) zeroField(zeros, zeroBit + 4L * (c >> shift), 0xF);
+            int xc = xmap[xoff + c];
+            float d = f16(scales, scaleOff + 2L * (c >> shift)) * step[xc];
+            sd[c] = d;
+            if (zeros != null) {
+                zeroTerm += d * (float) (zeroField(zeros, zeroBit + 4L * (c >> shift), 0xF) * in.sum[xc]);
+            }
         }
         short[] q = in.q, bias = in.bias;
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < chunks; c++) {
             ShortVector v = ShortVector.fromMemorySegment(S, codes, off + 32L * c, LE);
-            int xc = xmap[c], xo = CHUNK * xc;
-            ShortVector p = ShortVector.fromArray(S, bias, 16 * xc).mul(zs[c])
+            int xc = xmap[xoff + c], xo = CHUNK * xc;
+            ShortVector p = ShortVector.fromArray(S, bias, 16 * xc)
                     .add(v.and((short) 0xF).mul(ShortVector.fromArray(S, q, xo)))
                     .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, q, xo + 16)))
                     .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, q, xo + 32)))
                     .add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, q, xo + 48)));
             acc = pairs(p).fma(FloatVector.broadcast(F, sd[c]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - zeroTerm;
     }
 
     /** Like {@link #int4Run} for 2-bit codes (2-bit zero fields). */
     static float int2Run(MemorySegment codes, long off, int chunks, MemorySegment scales, long scaleOff, int shift,
-                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, float[] sd, short[] zs) {
-        java.util.Objects.checkFromIndexSize(0, chunks, xmap.length);
+                         MemorySegment zeros, long zeroBit, QuantizedInput in, int[] xmap, int xoff, float[] sd) {
+        java.util.Objects.checkFromIndexSize(xoff, chunks, xmap.length);
         java.util.Objects.checkFromIndexSize(0, chunks, sd.length);
-        java.util.Objects.checkFromIndexSize(0, chunks, zs.length);
         float[] step = in.step;
+        float zeroTerm = 0f;
         for (int c = 0; c < chunks; c++) {
-            sd[c] = f16(scales, scaleOff + 2L * (c >> shift)) * step[xmap[c]];
-            zs[c] = zeros == null ? 1 : (short) zeroField(zeros, zeroBit + 2L * (c >> shift), 3);
+            int xc = xmap[xoff + c];
+            float d = f16(scales, scaleOff + 2L * (c >> shift)) * step[xc];
+            sd[c] = d;
+            if (zeros != null) {
+                zeroTerm += d * (float) (zeroField(zeros, zeroBit + 2L * (c >> shift), 3) * in.sum[xc]);
+            }
         }
         short[] q = in.q, bias = in.bias;
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < chunks; c++) {
             ShortVector v = bytes16(codes, off + 16L * c);
-            int xc = xmap[c], xo = CHUNK * xc;
-            ShortVector p = ShortVector.fromArray(S, bias, 16 * xc).mul(zs[c])
+            int xc = xmap[xoff + c], xo = CHUNK * xc;
+            ShortVector p = ShortVector.fromArray(S, bias, 16 * xc)
                     .add(v.and((short) 3).mul(ShortVector.fromArray(S, q, xo)))
                     .add(v.lanewise(VectorOperators.LSHR, 2).and((short) 3).mul(ShortVector.fromArray(S, q, xo + 16)))
                     .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 3).mul(ShortVector.fromArray(S, q, xo + 32)))
                     .add(v.lanewise(VectorOperators.LSHR, 6).mul(ShortVector.fromArray(S, q, xo + 48)));
             acc = pairs(p).fma(FloatVector.broadcast(F, sd[c]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - zeroTerm;
     }
 }

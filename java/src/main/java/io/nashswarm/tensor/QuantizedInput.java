@@ -20,8 +20,11 @@ import jdk.incubator.vector.VectorOperators;
  * for asymmetric ones (m = 15), 4095 and 2730 for 2-bit codes. That is 11 to 13 bits of activation, finer
  * than the 8 bits of llama.cpp's q8 activations, at no cost: the lanes are 16 bits wide anyway.
  *
- * <p>{@code bias} holds, per chunk and lane, {@code −Σ_k q} (times the zero point when it is the same for
- * every group, as for symmetric codes), so the kernel starts each lane from the zero-point term.
+ * <p>For symmetric codes, whose zero {@code 2^(bits−1)} is the same for every group, {@code bias} holds per chunk
+ * and lane {@code −zero·Σ_k q}, so the kernel starts each lane from the zero-point term and the lane sum is
+ * {@code Σ_k (u_k − zero)·q_k}. Asymmetric codes start from 0 (lane sum {@code Σ_k u_k·q_k}, within the same
+ * bound since {@code u ≤ m}); their zero term {@code z·Σ q} is one integer per group, subtracted in float
+ * from the chunk's {@link #sum}: no per-lane multiply by the zero.
  */
 final class QuantizedInput {
     /** Values per chunk: one 32-byte load of 4-bit codes, one 16-byte load of 2-bit codes. */
@@ -31,13 +34,16 @@ final class QuantizedInput {
     final short[] q;
     /** Per chunk: the step {@code d}; the chunk's values are {@code d·q}. */
     final float[] step;
-    /** Per chunk, 16 lanes: {@code −zero·Σ_k q} (symmetric codes) or {@code −Σ_k q} (the kernel multiplies by each group's zero). */
+    /** Per chunk, 16 lanes: {@code −zero·Σ_k q} for symmetric codes, 0 for asymmetric ones. */
     final short[] bias;
+    /** Per chunk: {@code Σ q} over its {@value #CHUNK} values (the asymmetric codes' zero term is {@code z·sum}). */
+    final int[] sum;
 
     private QuantizedInput(int chunks) {
         q = new short[chunks * CHUNK];
         step = new float[chunks];
         bias = new short[chunks * 16];
+        sum = new int[chunks];
     }
 
     /** Largest integer of the quantized input for codes of {@code bits} bits. */
@@ -83,7 +89,7 @@ final class QuantizedInput {
         QuantizedInput in = new QuantizedInput(chunks);
         int[] order = bits == 4 ? ORDER4 : ORDER2;
         int qmax = qmax(bits, symmetric);
-        int zero = symmetric ? 1 << (bits - 1) : 1;
+        int zero = symmetric ? 1 << (bits - 1) : 0;
         int[] v = new int[CHUNK];
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
@@ -103,10 +109,13 @@ final class QuantizedInput {
             for (int j = 0; j < CHUNK; j++) {
                 in.q[c * CHUNK + j] = (short) v[order[j]];
             }
+            int total = 0;
             for (int i = 0; i < 16; i++) {
                 int s = in.q[c * CHUNK + i] + in.q[c * CHUNK + 16 + i] + in.q[c * CHUNK + 32 + i] + in.q[c * CHUNK + 48 + i];
                 in.bias[16 * c + i] = (short) (-zero * s);
+                total += s;
             }
+            in.sum[c] = total;
         }
         return in;
     }

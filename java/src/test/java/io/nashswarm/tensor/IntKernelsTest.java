@@ -110,7 +110,7 @@ class IntKernelsTest {
         java.util.Arrays.fill(x, 7 + 128, 7 + 192, -2.5f);         // an all-equal chunk
         for (int bits : new int[] {4, 2}) {
             for (boolean sym : new boolean[] {true, false}) {
-                int qmax = PackedReference.qmax(bits, sym), zero = sym ? 1 << (bits - 1) : 1;
+                int qmax = PackedReference.qmax(bits, sym), zero = sym ? 1 << (bits - 1) : 0;
                 QuantizedInput in = QuantizedInput.of(x, 7, cols, bits, sym);
                 for (int c = 0; c < cols / 64; c++) {
                     float max = PackedReference.chunkMax(x, 7, 64 * c);
@@ -128,13 +128,16 @@ class IntKernelsTest {
                             assertTrue(Math.abs(xv - (double) in.step[c] * q) <= in.step[c] / 2 * (1 + 1e-6), bits + "-bit chunk " + c + " value " + pos);
                         }
                     }
+                    int total = 0;
                     for (int i = 0; i < 16; i++) {
                         int s = 0;
                         for (int k = 0; k < 4; k++) {
                             s += in.q[64 * c + 16 * k + i];
                         }
                         assertEquals((short) (-zero * s), in.bias[16 * c + i], "bias of lane " + i);
+                        total += s;
                     }
+                    assertEquals(total, in.sum[c], "sum of chunk " + c);
                 }
                 assertEquals(0f, in.step[1]);
                 assertEquals(qmax, Math.abs(in.q[128]), "an all-equal chunk sits at ±qmax");
