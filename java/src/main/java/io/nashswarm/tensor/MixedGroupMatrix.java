@@ -317,10 +317,10 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        products(prepare(x, 0), y, 0, rowStart, rowEnd, (Scratch) scratch());
+        products(new Input[] {prepare(x, 0)}, y, rowStart, rowEnd, (Scratch) scratch());
     }
 
-    /** With the integer kernels, a batch goes in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
+    /** With the integer kernels, a batch goes row by row: each row's map is walked and its codes read from memory once for all inputs. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         if (n == 1 || decodesOncePerTile()) {
@@ -331,62 +331,60 @@ public final class MixedGroupMatrix extends PackedMatrix {
         for (int b = 0; b < n; b++) {
             in[b] = prepare(x, b * cols);
         }
-        Scratch sc = (Scratch) scratch();
-        for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
-            int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
-            for (int b = 0; b < n; b++) {
-                products(in[b], y, b * rows, r0, r1, sc);
-            }
-        }
+        products(in, y, rowStart, rowEnd, (Scratch) scratch());
     }
-
-    private static final int BLOCK_ROWS = 16;
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
-        float[] y = new float[1];
-        products(in, y, -r, r, r + 1, (Scratch) scratch);
-        return y[0];
+        Scratch sc = (Scratch) scratch;
+        storedOrder(r, sc);
+        return rowProduct(r, in, sc);
+    }
+
+    /** {@code y[b·rows + r]} for every input b and rows r0..r1. */
+    private void products(Input[] in, float[] y, int r0, int r1, Scratch sc) {
+        for (int r = r0; r < r1; r++) {
+            storedOrder(r, sc);
+            for (int b = 0; b < in.length; b++) {
+                y[b * rows + r] = rowProduct(r, in[b], sc);
+            }
+        }
     }
 
     /**
-     * {@code y[yOff + r]} for rows r0..r1: per row, its outliers and each width's run of groups. Every
-     * kernel called here is too big for the JIT to inline (see {@link IntKernels}), so each compiles on
-     * its own and this loop only calls them.
+     * Row r's product with one input, the scratch order holding the row's {@link #storedOrder}: its
+     * outliers and each width's run of groups. Every kernel called here is too big for the JIT to inline
+     * (see {@link IntKernels}), so each compiles on its own and this method only calls them.
      */
-    private void products(Input in, float[] y, int yOff, int r0, int r1, Scratch sc) {
-        boolean integer = IntKernels.fits(g, cols);
+    private float rowProduct(int r, Input in, Scratch sc) {
         float[] x = in.x();
         int[] order = sc.order();
-        for (int r = r0; r < r1; r++) {
-            float v = 0f;
-            if (outliers != null) {
-                for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
-                    v += outlierValue(k) * x[in.off() + outlierCol(k)];
-                }
+        float v = 0f;
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                v += outlierValue(k) * x[in.off() + outlierCol(k)];
             }
-            int n2 = groupsPerRow - n8[r] - n4[r];
-            storedOrder(r, sc);
-            if (n8[r] > 0) {
-                v += PackedKernels.dot8(run(r, 8, order), g, x, in.off(), in.groupSums(), 0);
-            }
-            if (integer) {
-                if (n4[r] > 0) {
-                    v += intRun(r, 4, n8[r], n4[r], in.q4(), sc);
-                }
-                if (n2 > 0) {
-                    v += intRun(r, 2, n8[r] + n4[r], n2, in.q2(), sc);
-                }
-            } else {
-                if (n4[r] > 0) {
-                    v += PackedKernels.dot4(run(r, 4, order), g, x, in.off(), in.groupSums(), 0);
-                }
-                if (n2 > 0) {
-                    v += PackedKernels.dot2(run(r, 2, order), g, x, in.off(), in.groupSums(), 0);
-                }
-            }
-            y[yOff + r] = v;
         }
+        int n2 = groupsPerRow - n8[r] - n4[r];
+        if (n8[r] > 0) {
+            v += PackedKernels.dot8(run(r, 8, order), g, x, in.off(), in.groupSums(), 0);
+        }
+        if (IntKernels.fits(g, cols)) {
+            if (n4[r] > 0) {
+                v += intRun(r, 4, n8[r], n4[r], in.q4(), sc);
+            }
+            if (n2 > 0) {
+                v += intRun(r, 2, n8[r] + n4[r], n2, in.q2(), sc);
+            }
+        } else {
+            if (n4[r] > 0) {
+                v += PackedKernels.dot4(run(r, 4, order), g, x, in.off(), in.groupSums(), 0);
+            }
+            if (n2 > 0) {
+                v += PackedKernels.dot2(run(r, 2, order), g, x, in.off(), in.groupSums(), 0);
+            }
+        }
+        return v;
     }
 
     /**
