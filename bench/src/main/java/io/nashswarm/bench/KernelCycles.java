@@ -1,0 +1,65 @@
+package io.nashswarm.bench;
+
+import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.Layout;
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One kernel's matrix-vector product, repeated, for a hardware-counter measurement ({@code scripts/kernel-cycles}
+ * runs it under {@code perf stat}). On a shared VM the wall time of a product varies by up to 2x between
+ * runs, while the instructions it retires do not, and its cycles vary much less: this is the tool to compare
+ * two versions of a kernel, where JMH ({@code scripts/bench-kernels}) gives the speeds to report.
+ *
+ * <p>Usage: {@code KernelCycles FORMAT ROWSxCOLS THREADS CALLS}; FORMAT is a packed format of
+ * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0).
+ * After 4 s of untimed products it writes {@code enable} to the file named by the system property
+ * {@code kernelcycles.ctl} (perf's control fifo), runs CALLS products, writes {@code disable}, and prints the
+ * wall time per product.
+ */
+public final class KernelCycles {
+    private static final Set<String> PACKED = Set.of("int8", "int4", "int2", "nf4", "mixed3");
+
+    private KernelCycles() {}
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 4) {
+            System.err.println("usage: KernelCycles FORMAT ROWSxCOLS THREADS CALLS");
+            System.exit(2);
+        }
+        String format = args[0].toLowerCase(Locale.ROOT);
+        int[] rc = RandomMatrices.shape(args[1]);
+        int threads = Integer.parseInt(args[2]), calls = Integer.parseInt(args[3]);
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix w = PACKED.contains(format)
+                    ? PackedMatvecBenchmark.build(format, PackedMatvecBenchmark.gaussian(rc[0], rc[1]))
+                    : RandomMatrices.create(arena, QuantType.valueOf(format.toUpperCase(Locale.ROOT)), rc[0], rc[1], Layout.OUT_IN, 1);
+            float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
+            Parallel.setThreads(threads);
+            for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
+                Parallel.matvec(w, x, y);
+            }
+            String ctl = System.getProperty("kernelcycles.ctl");
+            if (ctl != null) {
+                Files.writeString(Path.of(ctl), "enable\n");
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                Parallel.matvec(w, x, y);
+            }
+            long dt = System.nanoTime() - t0;
+            if (ctl != null) {
+                Files.writeString(Path.of(ctl), "disable\n");
+            }
+            System.out.printf(Locale.ROOT, "%s %s threads=%d calls=%d wall/call=%.1f us bytes=%d y0=%s%n",
+                    format, args[1], threads, calls, dt / 1e3 / calls, w.storageBytes(), y[0]);
+        }
+    }
+}
