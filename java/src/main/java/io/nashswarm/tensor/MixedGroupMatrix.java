@@ -223,8 +223,9 @@ public final class MixedGroupMatrix extends PackedMatrix {
     }
 
     /**
-     * Per-call scratch: a row's groups in stored order; for the integer kernels, the input chunk of each
-     * chunk of a run, and room for the kernel's per-chunk scale·step and zero.
+     * Per-call scratch: a row's groups in stored order and the per-width lists {@link #storedOrder} builds it
+     * from; for the integer kernels, the input chunk of each chunk of a run (groups of several chunks), and
+     * room for the kernel's per-chunk scale·step.
      */
     private record Scratch(int[] order, int[] lists, int[] xmap, float[] sd) {}
 
