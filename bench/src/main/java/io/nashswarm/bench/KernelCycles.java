@@ -35,12 +35,26 @@ public final class KernelCycles {
             System.exit(2);
         }
         String format = args[0].toLowerCase(Locale.ROOT);
-        int[] rc = RandomMatrices.shape(args[1]);
-        int threads = Integer.parseInt(args[2]), calls = Integer.parseInt(args[3]);
+        int[] rc;
+        int threads, calls;
+        QuantType dense = null;
+        try {
+            rc = RandomMatrices.shape(args[1]);
+            threads = Integer.parseInt(args[2]);
+            calls = Integer.parseInt(args[3]);
+            if (!PACKED.contains(format)) {
+                dense = QuantType.valueOf(format.toUpperCase(Locale.ROOT));
+            }
+        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+            System.err.println("kernel-cycles: bad arguments " + String.join(" ", args) + " (" + e.getMessage()
+                    + "); FORMAT is one of int8 int4 int2 nf4 mixed3 f32 f16 bf16 q8_0 q4_0, the shape ROWSxCOLS");
+            System.exit(2);
+            return;
+        }
         try (Arena arena = Arena.ofShared()) {
-            WeightMatrix w = PACKED.contains(format)
+            WeightMatrix w = dense == null
                     ? PackedMatvecBenchmark.build(format, PackedMatvecBenchmark.gaussian(rc[0], rc[1]))
-                    : RandomMatrices.create(arena, QuantType.valueOf(format.toUpperCase(Locale.ROOT)), rc[0], rc[1], Layout.OUT_IN, 1);
+                    : RandomMatrices.create(arena, dense, rc[0], rc[1], Layout.OUT_IN, 1);
             float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
             Parallel.setThreads(threads);
             for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
