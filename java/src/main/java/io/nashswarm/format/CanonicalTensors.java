@@ -14,6 +14,8 @@ public final class CanonicalTensors {
     private CanonicalTensors() {}
 
     public static final String TOKEN_EMBD = "token_embd.weight";
+    /** Llama 3.1 RoPE frequency divisors (F32, head size / 2), when the model has them: config, not weights. */
+    public static final String ROPE_FREQS = "rope_freqs.weight";
     public static final String OUTPUT = "output.weight";
 
     /** The tensors in file order; {@code output.weight} is left out when the embeddings are tied. */

@@ -29,7 +29,7 @@ public final class LlamaModel extends TransformerModel {
         for (int pos = 0; pos < ctx; pos++) {
             for (int j = 0; j < half; j++) {
                 // Same frequencies as llama2.c (head_dim = 2j) and HF (inv_freq[j]); only the pairing differs.
-                double freq = 1.0 / Math.pow(config.ropeTheta(), (2.0 * j) / config.headSize());
+                double freq = RopeFrequencies.of(config, j);
                 double angle = pos * freq;
                 ropeCos[pos * half + j] = (float) Math.cos(angle);
                 ropeSin[pos * half + j] = (float) Math.sin(angle);

@@ -2,6 +2,8 @@ package io.nashswarm.model;
 
 import io.nashswarm.EngineException;
 
+import java.util.List;
+
 /**
  * Hyper-parameters of a GPT-2 or LLaMA model, whatever file they came from.
  *
@@ -11,6 +13,8 @@ import io.nashswarm.EngineException;
  * @param normEps      LayerNorm / RMSNorm epsilon
  * @param ropeTheta    RoPE base frequency (LLaMA only)
  * @param tiedEmbeddings the LM head is the token embedding matrix
+ * @param ropeFreqFactors per-pair divisors of the RoPE frequencies (Llama 3.1 scaling, see
+ *                     {@link RopeFrequencies}), headSize/2 of them, or null for none
  */
 public record ModelConfig(
         Architecture architecture,
@@ -24,7 +28,15 @@ public record ModelConfig(
         float normEps,
         float ropeTheta,
         RopeStyle ropeStyle,
-        boolean tiedEmbeddings) {
+        boolean tiedEmbeddings,
+        List<Float> ropeFreqFactors) {
+
+    /** A config without RoPE frequency scaling. */
+    public ModelConfig(Architecture architecture, int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
+                       int contextLength, float normEps, float ropeTheta, RopeStyle ropeStyle, boolean tiedEmbeddings) {
+        this(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, contextLength, normEps, ropeTheta, ropeStyle,
+                tiedEmbeddings, null);
+    }
 
     public ModelConfig {
         check(dim > 0, "dim must be positive, got " + dim);
@@ -35,6 +47,15 @@ public record ModelConfig(
         check(vocabSize > 0, "vocabulary size must be positive, got " + vocabSize);
         check(contextLength > 0, "context length must be positive, got " + contextLength);
         check(architecture != Architecture.LLAMA || (dim / nHeads) % 2 == 0, "RoPE needs an even head size, got " + dim / nHeads);
+        if (ropeFreqFactors != null) {
+            check(architecture == Architecture.LLAMA, "RoPE frequency factors on a model without RoPE");
+            check(ropeFreqFactors.size() == dim / nHeads / 2, ropeFreqFactors.size() + " RoPE frequency factors for head size "
+                    + dim / nHeads + " (need " + dim / nHeads / 2 + ")");
+            for (Float f : ropeFreqFactors) {
+                check(f != null && f > 0 && Float.isFinite(f), "RoPE frequency factor " + f + " is not a positive number");
+            }
+            ropeFreqFactors = List.copyOf(ropeFreqFactors);
+        }
     }
 
     private static void check(boolean ok, String message) {
@@ -52,6 +73,7 @@ public record ModelConfig(
     }
 
     public ModelConfig withContextLength(int n) {
-        return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, n, normEps, ropeTheta, ropeStyle, tiedEmbeddings);
+        return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, n, normEps, ropeTheta, ropeStyle,
+                tiedEmbeddings, ropeFreqFactors);
     }
 }

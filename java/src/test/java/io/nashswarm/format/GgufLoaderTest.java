@@ -261,9 +261,24 @@ class GgufLoaderTest {
         Fixtures.assertFormatError(fb, "missing tensor blk.1.ffn_up.weight", () -> ModelLoader.load(fb, null));
 
         GgufModel c = GgufModel.llama(9, true);
-        c.tensor("rope_freqs.weight", 2);
+        c.tensor("blk.0.attn_q.bias", 16);
         Path fc = write(c);
-        Fixtures.assertFormatError(fc, "unexpected tensor rope_freqs.weight", () -> ModelLoader.load(fc, null));
+        Fixtures.assertFormatError(fc, "unexpected tensor blk.0.attn_q.bias", () -> ModelLoader.load(fc, null));
+
+        // rope_freqs.weight (Llama 3.1 scaling) is read into the config: it must be head size / 2 positive F32s
+        GgufModel r = GgufModel.llama(9, true);
+        r.tensor("rope_freqs.weight", 3);
+        Path fr = write(r);
+        Fixtures.assertFormatError(fr, "tensor rope_freqs.weight is f32 [3]; expected F32 [2] (head size / 2)", () -> ModelLoader.load(fr, null));
+        r.tensor("rope_freqs.weight", 2);
+        r.values.put("rope_freqs.weight", new float[] {1f, -8f});
+        Path fr2 = write(r);
+        Fixtures.assertFormatError(fr2, "RoPE frequency factor -8.0 is not a positive number", () -> ModelLoader.load(fr2, null));
+        r.values.put("rope_freqs.weight", new float[] {1f, 8f});
+        Path fr3 = write(r);
+        try (LoadedModel m = ModelLoader.loadWeights(fr3)) {
+            assertEquals(List.of(1f, 8f), m.weights().config().ropeFreqFactors());
+        }
 
         GgufModel d = GgufModel.llama(9, true);
         d.meta.put("tokenizer.ggml.tokens", GgufValue.strings(Collections.nCopies(12, "x")));

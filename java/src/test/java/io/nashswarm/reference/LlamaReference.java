@@ -57,7 +57,7 @@ final class LlamaReference {
     }
 
     /**
-     * HF's apply_rotary_pos_emb: with inv_freq[j] = θ^(−2j/hs), cos = cat(cos(pos·inv_freq), same)
+     * HF's apply_rotary_pos_emb: with inv_freq[j] = θ^(−2j/hs) (Llama 3.1 scaled: {@link LlamaSpec#invFreq}), cos = cat(cos(pos·inv_freq), same)
      * and likewise sin, each head becomes x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x2, x1).
      */
     private double[] rotateHalfRope(double[] x, int nHeads, int hs, int pos) {
@@ -66,7 +66,7 @@ final class LlamaReference {
         for (int h = 0; h < nHeads; h++) {
             int o = h * hs;
             for (int i = 0; i < hs; i++) {
-                double invFreq = 1.0 / Math.pow(spec.ropeTheta(), (2.0 * (i % half)) / hs);
+                double invFreq = spec.invFreq(i % half);
                 double angle = pos * invFreq;
                 double rotated = i < half ? -x[o + i + half] : x[o + i - half];
                 out[o + i] = x[o + i] * Math.cos(angle) + rotated * Math.sin(angle);

@@ -14,7 +14,60 @@ import java.util.Random;
  * multi-head attention; {@code tied} means {@code tie_word_embeddings} and no {@code lm_head.weight}.
  */
 record LlamaSpec(String name, SafetensorsDtype dtype, int hidden, int intermediate, int layers, int heads, int kvHeads,
-                 int vocab, int maxPositions, double ropeTheta, double eps, boolean tied, long seed) implements ModelSpec {
+                 int vocab, int maxPositions, double ropeTheta, double eps, boolean tied, long seed, Llama3Rope rope) implements ModelSpec {
+
+    /** {@code rope_scaling} of Llama 3.1 ({@code rope_type "llama3"}). */
+    record Llama3Rope(double factor, double lowFreqFactor, double highFreqFactor, int originalContext) {}
+
+    /** Without RoPE scaling. */
+    LlamaSpec(String name, SafetensorsDtype dtype, int hidden, int intermediate, int layers, int heads, int kvHeads,
+              int vocab, int maxPositions, double ropeTheta, double eps, boolean tied, long seed) {
+        this(name, dtype, hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, ropeTheta, eps, tied, seed, null);
+    }
+
+    /**
+     * HF's inverse frequencies ({@code _compute_llama3_parameters} when scaled), written as transformers
+     * writes them with torch.where, for the float64 reference.
+     */
+    double invFreq(int j) {
+        int hs = headDim();
+        double inv = 1.0 / Math.pow(ropeTheta, (2.0 * j) / hs);
+        if (rope == null) {
+            return inv;
+        }
+        double lowWavelen = rope.originalContext() / rope.lowFreqFactor(), highWavelen = rope.originalContext() / rope.highFreqFactor();
+        double wavelen = 2 * Math.PI / inv;
+        double llama = wavelen > lowWavelen ? inv / rope.factor() : inv;
+        double smooth = (rope.originalContext() / wavelen - rope.lowFreqFactor()) / (rope.highFreqFactor() - rope.lowFreqFactor());
+        double smoothed = (1 - smooth) * llama / rope.factor() + smooth * llama;
+        boolean medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+        return medium ? smoothed : llama;
+    }
+
+    /** llama.cpp's convert_hf_to_gguf rope_freqs for Llama 3.1: per pair, the divisor of the frequency. */
+    float[] ggufRopeFreqs() {
+        int hs = headDim();
+        float[] f = new float[hs / 2];
+        double lowWavelen = rope.originalContext() / rope.lowFreqFactor(), highWavelen = rope.originalContext() / rope.highFreqFactor();
+        for (int j = 0; j < f.length; j++) {
+            double wavelen = 2 * Math.PI * Math.pow(ropeTheta, (2.0 * j) / hs);
+            if (wavelen < highWavelen) {
+                f[j] = 1;
+            } else if (wavelen > lowWavelen) {
+                f[j] = (float) rope.factor();
+            } else {
+                double smooth = (rope.originalContext() / wavelen - rope.lowFreqFactor()) / (rope.highFreqFactor() - rope.lowFreqFactor());
+                f[j] = (float) (1 / ((1 - smooth) / rope.factor() + smooth));
+            }
+        }
+        return f;
+    }
+
+    private String ropeScalingJson() {
+        return rope == null ? "null" : """
+                {"factor": %s, "high_freq_factor": %s, "low_freq_factor": %s, "original_max_position_embeddings": %d, "rope_type": "llama3"}"""
+                .formatted(rope.factor(), rope.highFreqFactor(), rope.lowFreqFactor(), rope.originalContext());
+    }
 
     int headDim() {
         return hidden / heads;
@@ -47,7 +100,7 @@ record LlamaSpec(String name, SafetensorsDtype dtype, int hidden, int intermedia
                   "num_key_value_heads": %d,
                   "pretraining_tp": 1,
                   "rms_norm_eps": %.0e,
-                  "rope_scaling": null,
+                  "rope_scaling": %s,
                   "rope_theta": %s,
                   "tie_word_embeddings": %s,
                   "torch_dtype": "%s",
@@ -55,7 +108,7 @@ record LlamaSpec(String name, SafetensorsDtype dtype, int hidden, int intermedia
                   "use_cache": true,
                   "vocab_size": %d
                 }
-                """.formatted(headDim(), hidden, intermediate, maxPositions, heads, layers, kvHeads, eps, ropeTheta, tied,
+                """.formatted(headDim(), hidden, intermediate, maxPositions, heads, layers, kvHeads, eps, ropeScalingJson(), ropeTheta, tied,
                 Gpt2Spec.torchDtype(dtype), vocab);
     }
 
@@ -121,6 +174,9 @@ record LlamaSpec(String name, SafetensorsDtype dtype, int hidden, int intermedia
             GgufConversion.addMatrix(w, b + "ffn_down.weight", t.get(m + "mlp.down_proj.weight"));
         }
         GgufConversion.addVector(w, "output_norm.weight", t.get("model.norm.weight"));
+        if (rope != null) {
+            w.addVector("rope_freqs.weight", ggufRopeFreqs());
+        }
         if (!tied) {
             GgufConversion.addMatrix(w, "output.weight", t.get("lm_head.weight"));
         }

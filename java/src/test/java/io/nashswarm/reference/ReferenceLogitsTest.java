@@ -2,7 +2,13 @@ package io.nashswarm.reference;
 
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.format.ModelLoader;
+import io.nashswarm.format.gguf.GgufExporter;
+import io.nashswarm.format.packed.PackedModelWriter;
+import io.nashswarm.format.packed.Provenance;
+import io.nashswarm.model.ModelConfig;
+import io.nashswarm.util.Progress;
 import io.nashswarm.model.TransformerModel;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -11,6 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -46,7 +53,62 @@ class ReferenceLogitsTest {
                 new LlamaSpec("llama-gqa4-bf16-tied", BF16, 64, 96, 3, 8, 4, 100, 32, 500000, 1e-6, true, 22),
                 // longer than TransformerModel.MAX_BATCH (64): prefill runs in two chunks
                 new LlamaSpec("llama-mha-f32-long", F32, 64, 128, 2, 8, 8, 100, 96, 10000, 1e-5, false, 23),
-                new LlamaSpec("llama-gqa2-f16", F16, 64, 112, 2, 8, 2, 100, 32, 500000, 1e-5, false, 24));
+                new LlamaSpec("llama-gqa2-f16", F16, 64, 112, 2, 8, 2, 100, 32, 500000, 1e-5, false, 24),
+                SCALED_ROPE);
+    }
+
+    /**
+     * Llama 3.1 RoPE scaling; head size 8 gives 4 frequency pairs, and an original context of 512 with
+     * factors 1 and 4 puts one pair in each branch: kept (wavelength 6.3 < 128), interpolated (167), and
+     * divided by the factor (4443 and 118000 > 512).
+     */
+    static final LlamaSpec SCALED_ROPE = new LlamaSpec("llama3-rope-scaled-bf16", BF16, 64, 96, 2, 8, 2, 100, 32, 500000, 1e-5, false, 25,
+            new LlamaSpec.Llama3Rope(8, 1, 4, 512));
+
+    /** The scaling is part of the config: kept by the engine's packed file and by GGUF export (rope_freqs.weight). */
+    @Test
+    void ropeScalingSurvivesThePackedFileAndGgufExport(@TempDir Path dir) {
+        Checkpoint ckpt = Checkpoint.random(SCALED_ROPE);
+        int[] tokens = new Random(6).ints(SHORT, 0, SCALED_ROPE.vocab()).toArray();
+        double[][] ref = ckpt.referenceLogits(tokens);
+        try (LoadedModel hf = ModelLoader.loadWeights(ckpt.write(Checkpoint.Format.HF, dir))) {
+            ModelConfig c = hf.weights().config();
+            assertEquals(4, c.ropeFreqFactors().size());
+            Path packed = dir.resolve("scaled.nsq"), gguf = dir.resolve("scaled.gguf");
+            PackedModelWriter.write(hf.weights(), null, new Provenance("f32", Map.of(), null, null, null, "test"), packed, Progress.none());
+            GgufExporter.export(hf.weights(), null, gguf, GgufExporter.Options.keepTypes(), Progress.none());
+            for (Path p : List.of(packed, gguf)) {
+                try (LoadedModel m = ModelLoader.loadWeights(p)) {
+                    assertEquals(c.ropeFreqFactors(), m.weights().config().ropeFreqFactors(), p.toString());
+                    LogitsError e = LogitsError.of(EngineLogits.prefill(TransformerModel.create(m.weights()), tokens), ref);
+                    assertTrue(e.within(), p + ": " + e);
+                }
+            }
+        }
+    }
+
+    /** The scaled fixture is informative: ignoring the scaling would move its logits far beyond the tolerance. */
+    @Test
+    void ropeScalingChangesTheReference() {
+        Checkpoint scaled = Checkpoint.random(SCALED_ROPE);
+        LlamaSpec s = SCALED_ROPE;
+        LlamaSpec plain = new LlamaSpec(s.name(), s.dtype(), s.hidden(), s.intermediate(), s.layers(), s.heads(), s.kvHeads(),
+                s.vocab(), s.maxPositions(), s.ropeTheta(), s.eps(), s.tied(), s.seed());
+        int[] tokens = new Random(5).ints(SHORT, 0, s.vocab()).toArray();
+        double[][] a = scaled.referenceLogits(tokens);
+        double[][] b = new LlamaReference(plain, scaled.tensors()).logits(tokens);
+        double diff = 0;
+        for (int t = 0; t < a.length; t++) {
+            for (int v = 0; v < a[t].length; v++) {
+                diff = Math.max(diff, Math.abs(a[t][v] - b[t][v]));
+            }
+        }
+        assertTrue(diff > 100 * LogitsError.TOLERANCE, "scaled and unscaled references differ by only " + diff);
+        double[] invFreq = {s.invFreq(0), s.invFreq(1), s.invFreq(2), s.invFreq(3)};
+        double[] base = {plain.invFreq(0), plain.invFreq(1), plain.invFreq(2), plain.invFreq(3)};
+        assertEquals(base[0], invFreq[0], 0, "short wavelength kept");
+        assertTrue(invFreq[1] < base[1] && invFreq[1] > base[1] / 8, "medium wavelength interpolated");
+        assertEquals(base[2] / 8, invFreq[2], 1e-18, "long wavelength divided by the factor");
     }
 
     static Stream<Arguments> cases() {

@@ -160,6 +160,16 @@ public final class GgufExporter {
             plan.types.merge(t.label(), 1, Integer::sum);
             plan.tensorBytes += t.bytesFor((long) m.rows() * m.cols());
         }
+        if (c.ropeFreqFactors() != null) { // as llama.cpp's converter writes Llama 3.1 scaling
+            float[] f = new float[c.ropeFreqFactors().size()];
+            for (int j = 0; j < f.length; j++) {
+                f[j] = c.ropeFreqFactors().get(j);
+            }
+            plan.writer.addVector(CanonicalTensors.ROPE_FREQS, f);
+            plan.tensors++;
+            plan.types.merge(QuantType.F32.label(), 1, Integer::sum);
+            plan.tensorBytes += 4L * f.length;
+        }
         metadata(plan.writer, w, c, options, chosen);
         if (tokenizer != null) {
             Map<String, Object> meta = GgufTokenizerMetadata.padded(GgufTokenizerMetadata.of(tokenizer), c.vocabSize());
@@ -176,7 +186,7 @@ public final class GgufExporter {
         WeightMatrix embd = w.matrices().get(CanonicalTensors.TOKEN_EMBD);
         boolean tied = embd != null && w.matrices().get(CanonicalTensors.OUTPUT) == embd;
         return tied == c.tiedEmbeddings() ? c : new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(),
-                c.nKvHeads(), c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied);
+                c.nKvHeads(), c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied, c.ropeFreqFactors());
     }
 
     private static QuantType targetType(String name, WeightMatrix m, ModelConfig c, Options o, List<String> notes) {

@@ -10,10 +10,15 @@ import io.nashswarm.format.WeightsAssembler;
 import io.nashswarm.model.Architecture;
 import io.nashswarm.model.ModelConfig;
 import io.nashswarm.model.RopeStyle;
+import io.nashswarm.tensor.QuantType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,10 +38,32 @@ public final class GgufLoader {
         MemorySegment file = MappedFiles.map(path, arena);
         GgufFile gguf = GgufFile.parse(path, file);
         Map<String, RawTensor> tensors = gguf.rawTensors(file);
-        ModelConfig config = config(gguf);
+        ModelConfig config = withRopeFreqs(config(gguf), tensors.get(CanonicalTensors.ROPE_FREQS), path);
         WeightsAssembler.Assembled a = new WeightsAssembler(path, config, "the GGUF metadata", WeightsAssembler.ShapeOrder.GGML)
-                .assemble(tensors, WeightsAssembler.Source::outIn, name -> false, arena, path.toString());
+                .assemble(tensors, WeightsAssembler.Source::outIn, CanonicalTensors.ROPE_FREQS::equals, arena, path.toString());
         return new LoadedModel(a.weights(), Optional.empty(), FORMAT, List.of(path), a.entries(), gguf.metadata());
+    }
+
+    /** The config with the RoPE frequency divisors of {@code rope_freqs.weight} (Llama 3.1 scaling), when the file has it. */
+    private static ModelConfig withRopeFreqs(ModelConfig c, RawTensor t, Path path) {
+        if (t == null) {
+            return c;
+        }
+        int half = c.headSize() / 2;
+        if (t.type() != QuantType.F32 || t.shape().length != 1 || t.shape()[0] != half) {
+            throw new FormatException(path, "tensor " + t.name() + " is " + t.typeLabel() + " " + Arrays.toString(t.shape())
+                    + "; expected F32 [" + half + "] (head size / 2)");
+        }
+        List<Float> factors = new ArrayList<>(half);
+        for (int j = 0; j < half; j++) {
+            factors.add(t.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), j));
+        }
+        try {
+            return new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(), c.nKvHeads(), c.vocabSize(),
+                    c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), c.tiedEmbeddings(), factors);
+        } catch (EngineException e) {
+            throw new FormatException(path, "tensor " + t.name() + ": " + e.getMessage());
+        }
     }
 
     /** The model configuration the metadata describes (checked for settings the engine does not implement). */

@@ -7,12 +7,14 @@ import io.nashswarm.EngineException;
 import io.nashswarm.format.FormatException;
 import io.nashswarm.model.Architecture;
 import io.nashswarm.model.ModelConfig;
+import io.nashswarm.model.RopeFrequencies;
 import io.nashswarm.model.RopeStyle;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -70,7 +72,7 @@ public final class HfConfig {
         int ctx = root.hasNonNull("n_positions") ? integer("n_positions") : integer("n_ctx");
         int inner = root.hasNonNull("n_inner") ? integer("n_inner") : 4 * dim;
         return build(Architecture.GPT2, dim, inner, integer("n_layer"), integer("n_head"), integer("n_head"), integer("vocab_size"),
-                ctx, real("layer_norm_epsilon", null), 0f, null, !hasLmHead);
+                ctx, real("layer_norm_epsilon", null), 0f, null, !hasLmHead, null);
     }
 
     public ModelConfig llama() {
@@ -81,19 +83,47 @@ public final class HfConfig {
             throw new FormatException(path, "head_dim " + integer("head_dim") + " differs from hidden_size / num_attention_heads = "
                     + dim / heads + "; not supported");
         }
-        reject(root.hasNonNull("rope_scaling"), "rope_scaling " + root.get("rope_scaling") + " is not supported");
+        float theta = real("rope_theta", 10000f);
+        List<Float> ropeFactors = ropeScaling(theta, heads > 0 ? dim / heads : 0);
         reject(!optionalString("hidden_act", "silu").equals("silu"), "hidden_act " + optionalString("hidden_act", "silu") + " is not supported (only silu)");
         reject(bool("attention_bias", false), "attention_bias is not supported");
         reject(bool("mlp_bias", false), "mlp_bias is not supported");
         return build(Architecture.LLAMA, dim, integer("intermediate_size"), integer("num_hidden_layers"), heads, kv, integer("vocab_size"),
-                integer("max_position_embeddings"), real("rms_norm_eps", null), real("rope_theta", 10000f), RopeStyle.ROTATE_HALF,
-                bool("tie_word_embeddings", false));
+                integer("max_position_embeddings"), real("rms_norm_eps", null), theta, RopeStyle.ROTATE_HALF,
+                bool("tie_word_embeddings", false), ropeFactors);
+    }
+
+    /**
+     * {@code rope_scaling}: null, or Llama 3.1's {@code rope_type "llama3"} (Llama 3.1/3.2/3.3 checkpoints), as
+     * per-pair frequency divisors; the other types (linear, dynamic, yarn, longrope) are refused.
+     */
+    private List<Float> ropeScaling(float theta, int headSize) {
+        JsonNode rs = root.get("rope_scaling");
+        if (rs == null || rs.isNull()) {
+            return null;
+        }
+        JsonNode type = rs.hasNonNull("rope_type") ? rs.get("rope_type") : rs.get("type");
+        String name = type == null ? "(no rope_type)" : type.asText();
+        reject(!rs.isObject() || !name.equals("llama3"), "rope_scaling " + rs + " is not supported (only rope_type llama3)");
+        double factor = positive(rs, "factor"), low = positive(rs, "low_freq_factor"), high = positive(rs, "high_freq_factor");
+        double original = positive(rs, "original_max_position_embeddings");
+        reject(high <= low, "rope_scaling: high_freq_factor " + high + " must exceed low_freq_factor " + low);
+        reject(headSize <= 0 || headSize % 2 != 0, "rope_scaling needs an even head size, got " + headSize);
+        return RopeFrequencies.llama3(theta, headSize, factor, low, high, (int) original);
+    }
+
+    private double positive(JsonNode obj, String key) {
+        JsonNode v = obj.get(key);
+        if (v == null || !v.isNumber() || !(v.asDouble() > 0) || !Double.isFinite(v.asDouble())) {
+            throw new FormatException(path, "rope_scaling." + key + " is " + (v == null ? "missing" : v) + "; expected a positive number");
+        }
+        return v.asDouble();
     }
 
     private ModelConfig build(Architecture a, int dim, int hidden, int layers, int heads, int kv, int vocab, int ctx,
-                              float eps, float theta, RopeStyle rope, boolean tied) {
+                              float eps, float theta, RopeStyle rope, boolean tied, List<Float> ropeFactors) {
         try {
-            return new ModelConfig(a, dim, hidden, layers, heads, kv, vocab, ctx, eps, theta, rope, tied);
+            return new ModelConfig(a, dim, hidden, layers, heads, kv, vocab, ctx, eps, theta, rope, tied, ropeFactors);
         } catch (EngineException e) {
             throw new FormatException(path, e.getMessage());
         }

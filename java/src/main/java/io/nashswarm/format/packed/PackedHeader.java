@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.nashswarm.EngineException;
 import io.nashswarm.format.CanonicalTensors;
@@ -254,6 +255,9 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
                 Class<?> type = components[i].getType();
                 types[i] = type;
                 JsonNode v = n.get(name);
+                if (v == null && type == List.class) {
+                    v = NullNode.getInstance(); // optional lists (ropeFreqFactors) came after version 1's first files
+                }
                 if (v == null) {
                     throw fail("config has no '" + name + "'");
                 }
@@ -298,6 +302,22 @@ public record PackedHeader(ModelConfig config, Provenance provenance, Map<String
                 } catch (IllegalArgumentException e) {
                     throw fail(where + " '" + v.asText() + "' is not one of " + Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT));
                 }
+            }
+            if (type == List.class) { // of floats: the only list in ModelConfig
+                if (v.isNull()) {
+                    return null;
+                }
+                if (!v.isArray()) {
+                    throw fail(where + " is not an array");
+                }
+                List<Float> list = new ArrayList<>();
+                for (JsonNode e : v) {
+                    if (!e.isNumber()) {
+                        throw fail(where + " has a non-number " + e);
+                    }
+                    list.add(Float.parseFloat(e.asText()));
+                }
+                return list;
             }
             throw new IllegalStateException("config field " + name + " of type " + type + " has no header encoding");
         }

@@ -108,7 +108,7 @@ public final class PackedModelWriter {
             return c;
         }
         return new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(), c.nKvHeads(), c.vocabSize(),
-                c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied);
+                c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied, c.ropeFreqFactors());
     }
 
     /** Every canonical tensor with its sections at 64-byte aligned offsets, in canonical order. */

@@ -18,7 +18,8 @@
  * <pre>{@code
  * {"format": "nashswarm-packed", "alignment": 64,
  *  "config": {every ModelConfig component: "architecture": "llama", "dim": 64, …, "normEps": 1.0E-5,
- *             "ropeStyle": "interleaved" | "rotate_half" | null, "tiedEmbeddings": true},
+ *             "ropeStyle": "interleaved" | "rotate_half" | null, "tiedEmbeddings": true,
+ *             "ropeFreqFactors": [head size / 2 divisors] | null (Llama 3.1 RoPE scaling; absent in older files)},
  *  "provenance": {"recipe", "recipeParams": {…}, "sourcePath", "sourceSha256", "calibration", "createdBy"},
  *  "tokenizer": {GGUF tokenizer keys: "tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": […], …},
  *  "tensors": [

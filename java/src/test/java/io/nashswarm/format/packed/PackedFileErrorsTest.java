@@ -289,6 +289,19 @@ class PackedFileErrorsTest {
         assertLoadFails("unexpected tensor output.weight");
     }
 
+    /** Files written before ropeFreqFactors existed have no such key: they load without RoPE scaling. Bad values are named. */
+    @Test
+    void ropeFreqFactorsAreOptionalAndChecked() {
+        editHeader(root -> ((ObjectNode) root.get("config")).remove("ropeFreqFactors"));
+        try (var m = ModelLoader.load(file, null)) {
+            assertNull(m.weights().config().ropeFreqFactors());
+        }
+        editHeader(root -> ((ObjectNode) root.get("config")).put("ropeFreqFactors", "none"));
+        assertLoadFails("config.ropeFreqFactors is not an array");
+        editHeader(root -> ((ObjectNode) root.get("config")).putArray("ropeFreqFactors").add(1.0).add(2.0));
+        assertLoadFails("2 RoPE frequency factors for head size");
+    }
+
     @Test
     void corruptTokenizerIsNamed() {
         editHeader(root -> ((ObjectNode) root.get("tokenizer")).put("tokenizer.ggml.model", "wordpiece"));
