@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.nashswarm.EngineException;
 import io.nashswarm.eval.Comparison;
 import io.nashswarm.eval.ComparisonReport;
+import io.nashswarm.eval.Perplexity;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.model.Architecture;
 import io.nashswarm.model.TransformerModel;
@@ -50,7 +51,7 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--calib-tokens", defaultValue = "16384", description = "At most this many calibration tokens (default: ${DEFAULT-VALUE}).")
     int calibTokens;
 
-    @Option(names = "--ctx", description = "Window length (default: the model's context).")
+    @Option(names = "--ctx", description = "Window length (default: the model's context, at most 4096).")
     Integer ctx;
 
     @Option(names = "--stride", description = "Window stride (default: ctx/2).")
@@ -105,7 +106,7 @@ public final class CompareCommand implements Callable<Integer> {
         Path work = out != null && keepFiles ? out : Files.createTempDirectory("nashswarm-compare");
         try (LoadedModel m = modelOptions.load()) {
             TransformerModel original = TransformerModel.create(m.weights());
-            int c = ctx != null ? ctx : original.config().contextLength();
+            int c = ctx != null ? ctx : Perplexity.defaultContext(original.config());
             int s = stride != null ? stride : Math.max(1, c / 2);
             Tokenizer tokenizer = m.tokenizer().orElse(null);
             Comparison.EvalData data;

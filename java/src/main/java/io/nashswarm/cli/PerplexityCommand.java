@@ -34,7 +34,7 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, required = true, description = "UTF-8 text file (e.g. wiki.test.raw).")
     Path file;
 
-    @Option(names = "--ctx", description = "Window length in tokens (default: the model's context).")
+    @Option(names = "--ctx", description = "Window length in tokens (default: the model's context, at most 4096).")
     Integer ctx;
 
     @Option(names = "--stride", description = "Window stride (default: ctx/2).")
@@ -62,7 +62,7 @@ public final class PerplexityCommand implements Callable<Integer> {
             TransformerModel model = TransformerModel.create(m.weights());
             String desc = file.getFileName().toString();
             if (protocol != Protocol.snippets) {
-                int c = ctx != null ? ctx : model.config().contextLength();
+                int c = ctx != null ? ctx : Perplexity.defaultContext(model.config());
                 int s = stride != null ? stride : Math.max(1, c / 2);
                 Perplexity.checkWindows(model, c, s);
                 int[] ids = Perplexity.withBos(tokenizer, tokenizer.encode(text));

@@ -3,6 +3,7 @@ package io.nashswarm.eval;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.InferenceState;
+import io.nashswarm.model.ModelConfig;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
 import io.nashswarm.util.Progress;
@@ -113,6 +114,14 @@ public final class Perplexity {
                 body.run(state, s);
             }
         }
+    }
+
+    /** Longest default window: beyond it the KV cache and the quadratic attention of one window dwarf the model (Llama 3.x: 131072). */
+    public static final int MAX_DEFAULT_CTX = 4096;
+
+    /** The window length when none is given: the model's context, at most {@link #MAX_DEFAULT_CTX}. */
+    public static int defaultContext(ModelConfig config) {
+        return Math.min(config.contextLength(), MAX_DEFAULT_CTX);
     }
 
     /** Rejects a window length or stride the model cannot run (callers check before starting progress output). */
