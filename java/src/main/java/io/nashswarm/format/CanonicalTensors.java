@@ -1,6 +1,8 @@
 package io.nashswarm.format;
 
 import io.nashswarm.model.ModelConfig;
+import io.nashswarm.model.ModelWeights;
+import io.nashswarm.tensor.WeightMatrix;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +19,17 @@ public final class CanonicalTensors {
     /** Llama 3.1 RoPE frequency divisors (F32, head size / 2), when the model has them: config, not weights. */
     public static final String ROPE_FREQS = "rope_freqs.weight";
     public static final String OUTPUT = "output.weight";
+
+    /**
+     * The config as stored: the LM head counts as tied exactly when it is the embedding matrix itself (then it is
+     * written once), so a quantizer that gave a tied model a separate head gets both stored.
+     */
+    public static ModelConfig storedConfig(ModelWeights w) {
+        ModelConfig c = w.config();
+        WeightMatrix embd = w.matrices().get(TOKEN_EMBD);
+        boolean tied = embd != null && w.matrices().get(OUTPUT) == embd;
+        return tied == c.tiedEmbeddings() ? c : c.withTiedEmbeddings(tied);
+    }
 
     /** The tensors in file order; {@code output.weight} is left out when the embeddings are tied. */
     public static List<TensorSpec> of(ModelConfig c) {

@@ -76,4 +76,14 @@ public record ModelConfig(
         return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, n, normEps, ropeTheta, ropeStyle,
                 tiedEmbeddings, ropeFreqFactors);
     }
+
+    public ModelConfig withTiedEmbeddings(boolean tied) {
+        return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, contextLength, normEps, ropeTheta,
+                ropeStyle, tied, ropeFreqFactors);
+    }
+
+    public ModelConfig withRopeFreqFactors(List<Float> factors) {
+        return new ModelConfig(architecture, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, contextLength, normEps, ropeTheta,
+                ropeStyle, tiedEmbeddings, factors);
+    }
 }

@@ -131,7 +131,7 @@ public final class GgufExporter {
      * @throws EngineException naming the tensor when a matrix cannot be exported, or the tokenizer setting GGUF lacks
      */
     public static Plan plan(ModelWeights w, Tokenizer tokenizer, Options options) {
-        ModelConfig c = storedConfig(w);
+        ModelConfig c = CanonicalTensors.storedConfig(w);
         Plan plan = new Plan();
         Map<String, QuantType> chosen = new LinkedHashMap<>();
         for (TensorSpec spec : CanonicalTensors.of(c)) {
@@ -178,15 +178,6 @@ public final class GgufExporter {
                     + (tokenizer.vocabSize() < c.vocabSize() ? " (padded to " + c.vocabSize() + ")" : "");
         }
         return plan;
-    }
-
-    /** The LM head is tied exactly when it is the embedding matrix itself (then it is written once). */
-    private static ModelConfig storedConfig(ModelWeights w) {
-        ModelConfig c = w.config();
-        WeightMatrix embd = w.matrices().get(CanonicalTensors.TOKEN_EMBD);
-        boolean tied = embd != null && w.matrices().get(CanonicalTensors.OUTPUT) == embd;
-        return tied == c.tiedEmbeddings() ? c : new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(),
-                c.nKvHeads(), c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied, c.ropeFreqFactors());
     }
 
     private static QuantType targetType(String name, WeightMatrix m, ModelConfig c, Options o, List<String> notes) {

@@ -59,8 +59,7 @@ public final class GgufLoader {
             factors.add(t.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), j));
         }
         try {
-            return new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(), c.nKvHeads(), c.vocabSize(),
-                    c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), c.tiedEmbeddings(), factors);
+            return c.withRopeFreqFactors(factors);
         } catch (EngineException e) {
             throw new FormatException(path, "tensor " + t.name() + ": " + e.getMessage());
         }

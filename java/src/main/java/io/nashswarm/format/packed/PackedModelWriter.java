@@ -55,7 +55,7 @@ public final class PackedModelWriter {
      */
     public static void write(ModelWeights weights, Tokenizer tokenizer, Provenance provenance, Path target, Progress progress) {
         Objects.requireNonNull(provenance, "provenance");
-        ModelConfig config = storedConfig(weights);
+        ModelConfig config = CanonicalTensors.storedConfig(weights);
         Map<String, Object> tok = tokenizer == null ? null : GgufTokenizerMetadata.of(tokenizer);
         List<Pending> pending = layOut(weights, config);
         PackedHeader draft = new PackedHeader(config, provenance, tok, pending.stream().map(Pending::record).toList(), 0);
@@ -93,22 +93,7 @@ public final class PackedModelWriter {
 
     /** How many tensors {@link #write} stores (and steps its progress by): the canonical tensors, a tied head once. */
     public static int tensorCount(ModelWeights weights) {
-        return CanonicalTensors.of(storedConfig(weights)).size();
-    }
-
-    /**
-     * The config as stored: the LM head counts as tied exactly when it is the embedding matrix itself,
-     * so a quantizer that gave a tied model a separate head gets both stored.
-     */
-    private static ModelConfig storedConfig(ModelWeights w) {
-        ModelConfig c = w.config();
-        WeightMatrix embd = w.matrices().get(CanonicalTensors.TOKEN_EMBD);
-        boolean tied = embd != null && w.matrices().get(CanonicalTensors.OUTPUT) == embd;
-        if (tied == c.tiedEmbeddings()) {
-            return c;
-        }
-        return new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(), c.nKvHeads(), c.vocabSize(),
-                c.contextLength(), c.normEps(), c.ropeTheta(), c.ropeStyle(), tied, c.ropeFreqFactors());
+        return CanonicalTensors.of(CanonicalTensors.storedConfig(weights)).size();
     }
 
     /** Every canonical tensor with its sections at 64-byte aligned offsets, in canonical order. */
