@@ -1,6 +1,7 @@
 package io.nashswarm.bench;
 
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
@@ -58,7 +59,7 @@ public final class KernelCycles {
             float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
             Parallel.setThreads(threads);
             for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
-                Parallel.matvec(w, x, y);
+                ParallelProducts.matvec(w, x, y);
             }
             String ctl = System.getProperty("kernelcycles.ctl");
             if (ctl != null) {
@@ -66,7 +67,7 @@ public final class KernelCycles {
             }
             long t0 = System.nanoTime();
             for (int i = 0; i < calls; i++) {
-                Parallel.matvec(w, x, y);
+                ParallelProducts.matvec(w, x, y);
             }
             long dt = System.nanoTime() - t0;
             if (ctl != null) {

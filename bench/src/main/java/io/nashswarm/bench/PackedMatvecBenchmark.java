@@ -1,6 +1,7 @@
 package io.nashswarm.bench;
 
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.quant.MixedQuantizer;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.quant.RtnQuantizer;
@@ -51,7 +52,7 @@ public class PackedMatvecBenchmark {
         }
 
         void run() {
-            Parallel.matvec(w, x, y);
+            ParallelProducts.matvec(w, x, y);
         }
     }
 
