@@ -13,6 +13,7 @@ import io.nashswarm.format.packed.PackedModelWriter;
 import io.nashswarm.format.packed.Provenance;
 import io.nashswarm.kernel.MemoryBandwidth;
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.model.Backend;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.ModelQuantizer;
 import io.nashswarm.quant.QuantSettings;
@@ -21,6 +22,7 @@ import io.nashswarm.util.MemoryStats;
 import io.nashswarm.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -63,6 +65,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--repeats", defaultValue = "3", description = "Timed repeats; the best is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
+
+    @Mixin BackendOption backendOption;
 
     @Option(names = "--threads", description = "Worker threads (default: all cores).")
     Integer threads;
@@ -175,7 +179,7 @@ public final class BenchCommand implements Callable<Integer> {
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "-m", file.toString(), "--json",
                 "--no-bandwidth", "--prompt-tokens", Integer.toString(promptTokens), "-n", Integer.toString(decodeTokens),
-                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads())));
+                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads()), "--backend", backendOption.backend));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int code = p.waitFor();
@@ -191,9 +195,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     private Map<String, Object> measure(Path path, String label, PrintWriter err) {
         long t0 = System.nanoTime();
-        try (LoadedModel m = ModelLoader.loadWeights(path)) {
+        try (LoadedModel m = ModelLoader.loadWeights(path); Backend be = backendOption.open()) {
             double load = (System.nanoTime() - t0) / 1e9;
-            TransformerModel tm = TransformerModel.create(m.weights());
+            TransformerModel tm = TransformerModel.create(m.weights(), be);
             err.printf("benchmarking %s (%s) ...%n", label, m.format());
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
