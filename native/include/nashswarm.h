@@ -116,6 +116,11 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
 /* Greedy sampling: *out_dev = argmax of x[0..n) (the first maximum). */
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out_dev);
 
+/* Benchmarks: iters products y = W·x, W taking the tensors in turn (several copies defeat the L2 cache),
+   timed with CUDA events on the context's stream (the host library: a steady clock); *ms is the total. */
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* tensors, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms);
+
 /* ---- a decode step as one graph: record the operations once, replay them ("run a step") ---- */
 NS_API int32_t ns_graph_begin(ns_context* ctx);
 NS_API int32_t ns_graph_end(ns_context* ctx);

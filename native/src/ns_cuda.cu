@@ -607,6 +607,28 @@ NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* ou
     return NS_OK;
 }
 
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms) {
+    NS_NEED(ctx);
+    if (count < 1 || iters < 1) {
+        return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
+    }
+    cudaEvent_t start, stop;
+    NS_CUDA(cudaEventCreate(&start));
+    NS_CUDA(cudaEventCreate(&stop));
+    NS_CUDA(cudaEventRecord(start, ctx->stream));
+    for (int32_t i = 0; i < iters; i++) {
+        int32_t st = ns_matmul(ctx, ts[i % count], x, y, n);
+        if (st != NS_OK) return st;
+    }
+    NS_CUDA(cudaEventRecord(stop, ctx->stream));
+    NS_CUDA(cudaEventSynchronize(stop));
+    NS_CUDA(cudaEventElapsedTime(ms, start, stop));
+    NS_CUDA(cudaEventDestroy(start));
+    NS_CUDA(cudaEventDestroy(stop));
+    return NS_OK;
+}
+
 /* Records what is enqueued until ns_graph_end; ns_graph_launch replays it (arguments as recorded). */
 NS_API int32_t ns_graph_begin(ns_context* ctx) {
     NS_NEED(ctx);

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <chrono>
 #include <unordered_map>
 
 struct ns_context {
@@ -320,6 +321,18 @@ NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* ou
         if (x[i] > x[best]) best = i;
     }
     *out = best;
+    return NS_OK;
+}
+
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms) {
+    NS_NEED(ctx);
+    if (count < 1 || iters < 1) {
+        return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    for (int32_t i = 0; i < iters; i++) ns_matmul(ctx, ts[i % count], x, y, n);
+    *ms = (float)std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return NS_OK;
 }
 

@@ -49,7 +49,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, description = "A model to benchmark (any format the engine loads).")
     Path model;
 
-    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, llama-1b or tiny-llama (default when no -m: gpt2-124m).")
+    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, gpt2-xl (1.5B), llama-1b, llama2-7b or tiny-llama (default when no -m: gpt2-124m).")
     String synthetic;
 
     @Option(names = "--type", split = ",", paramLabel = "TYPE", description = {"Rows for --synthetic: a stored type (f32, f16, bf16, q8_0, q4_0) or a quantization",
@@ -198,7 +198,7 @@ public final class BenchCommand implements Callable<Integer> {
         try (LoadedModel m = ModelLoader.loadWeights(path); Backend be = backendOption.open()) {
             double load = (System.nanoTime() - t0) / 1e9;
             TransformerModel tm = TransformerModel.create(m.weights(), be);
-            err.printf("benchmarking %s (%s) ...%n", label, m.format());
+            err.printf("benchmarking %s (%s) on %s ...%n", label, m.format(), be.describe());
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
             System.gc(); // report the live heap, not garbage the collector has not reached yet
@@ -213,6 +213,7 @@ public final class BenchCommand implements Callable<Integer> {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", label);
             row.put("type", types);
+            row.put("backend", be.describe());
             row.put("file_bytes", fileBytes);
             row.put("bits_per_weight", m.weights().matrixBitsPerWeight());
             row.put("weight_bytes_per_token", r.weightBytesPerToken());

@@ -23,6 +23,9 @@ public final class CudaBackend implements Backend {
     private final MemorySegment c;
     private final String name;
     private float[] host = new float[0];
+    /** Device memory free when opened; bytes of weights as stored and of the index built at upload. */
+    private final long freeAtOpen;
+    private long weightBytes, indexBytes;
 
     record DeviceBuffer(MemorySegment ptr, int length) implements Buffer {}
 
@@ -34,6 +37,7 @@ public final class CudaBackend implements Backend {
         this.h = ctx.library();
         this.c = ctx.handle();
         this.name = h.ns_backend_name().reinterpret(64).getString(0);
+        this.freeAtOpen = ctx.memory()[0];
     }
 
     /** The CUDA library on device 0: one EngineException saying what is missing (library, driver or device). */
@@ -59,6 +63,15 @@ public final class CudaBackend implements Backend {
         return name;
     }
 
+    /** cudaMemGetInfo's free bytes at open minus now (the host library: its allocations), beside the weights' own bytes. */
+    @Override
+    public String describe() {
+        long[] mem = ctx.memory();
+        long used = name.equals("host") ? mem[1] : freeAtOpen - mem[0];
+        return String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo), of which weights as stored %.1f MiB + mixed-row index %.1f MiB; the rest is activations, KV cache and the runtime",
+                name, ctx.deviceName(), used / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0);
+    }
+
     @Override
     public Buffer allocate(int n) {
         return new DeviceBuffer(ctx.alloc(n), n);
@@ -74,6 +87,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Matrix upload(WeightMatrix w) {
         NativeContext.Tensor t = ctx.upload(w);
+        weightBytes += t.storedBytes();
+        indexBytes += t.indexBytes();
         MemorySegment pad = t.storedCols() == t.cols() ? null : ctx.alloc((long) TransformerModel.MAX_BATCH * t.storedCols());
         return new DeviceMatrix(w, t, pad);
     }

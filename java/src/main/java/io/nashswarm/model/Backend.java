@@ -38,6 +38,11 @@ public interface Backend extends AutoCloseable {
     /** "cpu", "cuda". */
     String name();
 
+    /** One line for reports: the device, and what this backend holds in its memory (weights as stored, overhead). */
+    default String describe() {
+        return name();
+    }
+
     /** A buffer of {@code n} zeros. */
     Buffer allocate(int n);
 
