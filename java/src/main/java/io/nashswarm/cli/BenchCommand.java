@@ -93,6 +93,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        try (Backend check = backendOption.open()) {
+            // fails here, before gigabytes of synthetic checkpoints are written, when the backend cannot run
+        }
         List<Map<String, Object>> rows = new ArrayList<>();
         if (model != null) {
             rows.add(measure(model, model.toString(), err));

@@ -72,6 +72,12 @@ public final class CudaBackend implements Backend {
                 name, ctx.deviceName(), used / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0);
     }
 
+    /** One stream, one staging buffer: sequences run one at a time. */
+    @Override
+    public boolean concurrentSequences() {
+        return false;
+    }
+
     @Override
     public Buffer allocate(int n) {
         return new DeviceBuffer(ctx.alloc(n), n);

@@ -43,6 +43,11 @@ public interface Backend extends AutoCloseable {
         return name();
     }
 
+    /** Whether several sequences may run at once, each from its own thread (a device backend has one stream). */
+    default boolean concurrentSequences() {
+        return true;
+    }
+
     /** A buffer of {@code n} zeros. */
     Buffer allocate(int n);
 
