@@ -4,6 +4,7 @@ import io.nashswarm.EngineException;
 import io.nashswarm.tensor.BF16Matrix;
 import io.nashswarm.tensor.F16Matrix;
 import io.nashswarm.tensor.F32Matrix;
+import io.nashswarm.tensor.GgmlBlockMatrix;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.MixCounts;
@@ -41,6 +42,7 @@ public record MatrixStorage(QuantType type, Layout layout, GroupSpec spec, MixCo
             case BF16Matrix f -> dense(QuantType.BF16, f.layout(), f.data());
             case Q8_0Matrix q -> dense(QuantType.Q8_0, Layout.OUT_IN, q.data());
             case Q4_0Matrix q -> dense(QuantType.Q4_0, Layout.OUT_IN, q.data());
+            case GgmlBlockMatrix g -> dense(g.type(), Layout.OUT_IN, g.data());
             default -> throw new EngineException("tensor " + name + ": a " + m.getClass().getSimpleName() + " ("
                     + m.type().label() + ") exposes no stored bytes to write");
         };

@@ -24,6 +24,8 @@ public final class TensorQuantizer {
             case INT8, INT4, INT2 -> RtnQuantizer.quantize(src, type, spec, ScaleRule.MINMAX, arena);
             case NF4 -> RtnQuantizer.nf4(src, spec, arena);
             case F32, F16, BF16, Q8_0, Q4_0 -> dense(src, type, arena);
+            case Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS ->
+                    throw new IllegalArgumentException(type.label() + " is loaded from GGUF files but not produced by the engine's quantizers");
             case MIXED, PERWEIGHT -> throw new IllegalArgumentException(type.label() + " needs widths; use MixedQuantizer or PerWeightQuantizer");
         };
     }

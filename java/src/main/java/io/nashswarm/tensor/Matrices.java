@@ -26,6 +26,7 @@ public final class Matrices {
             case BF16 -> new BF16Matrix(data, rows, cols, layout);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS -> GgmlBlockMatrix.of(type, data, rows, cols);
             case INT8, INT4, INT2, NF4, MIXED, PERWEIGHT ->
                     throw new IllegalArgumentException(type.label() + " is stored as named sections; use Matrices.packed");
         };
