@@ -6,6 +6,8 @@
  *                                                 "logits STEP v..." for the first NLOGITS steps, then
  *                                                 "tokens t...", then "timing prompt_ms P decode_ms D decodes N"
  *   oracle quantize IN OUT FTYPE THREADS          llama_model_quantize with llama.cpp's ftype number
+ *   oracle dequantize TYPE IN OUT                 ggml's own to_float for ggml type id TYPE: the raw blocks in
+ *                                                 file IN become little-endian float32s in file OUT
  *
  * The package ships no llama.h, so the few declarations below are written from the API of its release
  * (llama.cpp commit 0ad4a86). Parameter structs are only obtained from the *_default_params() functions
@@ -20,6 +22,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +58,17 @@ extern void llama_free(void *ctx);
 extern void llama_model_free(void *model);
 extern uint32_t llama_model_quantize(const char *in, const char *out, const void *params);
 extern void *ggml_backend_load(const char *path);
+
+/* ggml.h's struct ggml_type_traits, up to the field used (checked at run time through type_name/blck_size/type_size). */
+struct ggml_type_traits {
+    const char *type_name;
+    int64_t blck_size;
+    int64_t blck_size_interleave;
+    size_t type_size;
+    bool is_quantized;
+    void (*to_float)(const void *x, float *y, int64_t k);
+};
+extern const struct ggml_type_traits *ggml_get_type_traits(int type);
 
 static void quiet(int level, const char *text, void *user) {
     (void) user;
@@ -203,12 +217,51 @@ static int quantize(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    llama_log_set(quiet, NULL);
-    if (argc < 2 || (strcmp(argv[1], "decode") && strcmp(argv[1], "quantize"))) {
-        fprintf(stderr, "usage: oracle decode MODEL N THREADS NLOGITS ID... | oracle quantize IN OUT FTYPE THREADS\n");
+static int dequantize(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: oracle dequantize TYPE IN OUT\n");
         return 2;
     }
+    const struct ggml_type_traits *t = ggml_get_type_traits(atoi(argv[2]));
+    if (!t || !t->to_float || t->blck_size <= 0 || t->type_size == 0 || t->type_size > 1024) {
+        fprintf(stderr, "oracle: ggml type %s has no to_float (or ggml_type_traits is not laid out as expected)\n", argv[2]);
+        return 1;
+    }
+    FILE *in = fopen(argv[3], "rb");
+    if (!in) {
+        fprintf(stderr, "oracle: cannot read %s\n", argv[3]);
+        return 1;
+    }
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    if (size <= 0 || size % t->type_size) {
+        fprintf(stderr, "oracle: %s has %ld bytes, not whole %s blocks of %zu\n", argv[3], size, t->type_name, t->type_size);
+        return 1;
+    }
+    unsigned char *raw = malloc(size);
+    if (fread(raw, 1, size, in) != (size_t) size) return 1;
+    fclose(in);
+    int64_t n = size / t->type_size * t->blck_size;
+    float *y = malloc(n * sizeof *y);
+    t->to_float(raw, y, n);
+    FILE *out = fopen(argv[4], "wb");
+    if (!out || fwrite(y, sizeof *y, n, out) != (size_t) n || fclose(out)) {
+        fprintf(stderr, "oracle: cannot write %s\n", argv[4]);
+        return 1;
+    }
+    fprintf(stderr, "oracle: dequantized %lld %s weights\n", (long long) n, t->type_name);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    llama_log_set(quiet, NULL);
+    if (argc < 2 || (strcmp(argv[1], "decode") && strcmp(argv[1], "quantize") && strcmp(argv[1], "dequantize"))) {
+        fprintf(stderr, "usage: oracle decode MODEL N THREADS NLOGITS ID... | oracle quantize IN OUT FTYPE THREADS"
+                        " | oracle dequantize TYPE IN OUT\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "dequantize") == 0) return dequantize(argc, argv);
     if (load_cpu_backend()) return 1;
     llama_backend_init();
     return strcmp(argv[1], "decode") == 0 ? decode(argc, argv) : quantize(argc, argv);

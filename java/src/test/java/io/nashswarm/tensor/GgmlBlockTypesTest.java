@@ -16,11 +16,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * (ggml-common.h) and its dequantize_row_* loops, one weight at a time in float64, on random block
  * bytes; then the matrix products against float64 dot products of the reference rows.
  */
-class GgmlBlockTypesTest {
+public class GgmlBlockTypesTest {
     private static final int[] IQ4 = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
     /** Random bytes for {@code blocks} blocks, with every fp16 field set to a small finite value. */
-    static byte[] randomBlocks(QuantType t, int blocks, Random rng) {
+    public static byte[] randomBlocks(QuantType t, int blocks, Random rng) {
         byte[] b = new byte[blocks * t.bytesPerBlock()];
         rng.nextBytes(b);
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
