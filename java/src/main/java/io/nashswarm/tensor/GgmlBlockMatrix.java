@@ -26,7 +26,7 @@ import static io.nashswarm.kernel.Vectors.L;
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
  */
-public abstract class GgmlBlockMatrix implements WeightMatrix {
+public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** The species of the block decoders: 16 byte lanes (one SSE/NEON register; nibble tables fit it). */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -56,26 +56,18 @@ public abstract class GgmlBlockMatrix implements WeightMatrix {
         }
     }
 
-    /** The matrix of a GGML block type that this class family implements. */
-    public static GgmlBlockMatrix of(QuantType type, MemorySegment data, int rows, int cols) {
-        return switch (type) {
-            case Q4_1 -> new Q4_1Matrix(data, rows, cols);
-            case Q5_0, Q5_1 -> new Q5Matrix(type, data, rows, cols);
-            case Q2_K -> new Q2_KMatrix(data, rows, cols);
-            case Q3_K -> new Q3_KMatrix(data, rows, cols);
-            case Q4_K -> new Q4_KMatrix(data, rows, cols);
-            case Q5_K -> new Q5_KMatrix(data, rows, cols);
-            case Q6_K -> new Q6_KMatrix(data, rows, cols);
-            case IQ4_NL, IQ4_XS -> new IQ4Matrix(type, data, rows, cols);
-            default -> throw new IllegalArgumentException(type.label() + " is not a GGML block type of this family");
-        };
-    }
+    /** The codec of these types: the engine reads them but does not quantize to them (llama.cpp's quantizer does). */
+    public static final Codec LOAD_ONLY = (Codec.Rows) (x, off, n, out) -> {
+        throw new io.nashswarm.EngineException("the engine loads llama.cpp's block types but does not quantize to them;"
+                + " use llama.cpp's quantizer, or the engine's q8_0/q4_0 or its own formats");
+    };
 
     @Override public QuantType type() { return type; }
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public long storageBytes() { return data.byteSize(); }
-    public MemorySegment data() { return data; }
+    @Override public MemorySegment data() { return data; }
+    @Override public Layout layout() { return Layout.OUT_IN; }
 
     /**
      * Decodes the block at byte {@code o}: {@code codes[i]} for its weights in order, and for sub-block

@@ -18,9 +18,10 @@ final class IQ4Matrix extends GgmlBlockMatrix {
 
     private final boolean xs;
 
-    IQ4Matrix(QuantType type, MemorySegment data, int rows, int cols) {
-        super(type, data, rows, cols, 32);
-        this.xs = type == QuantType.IQ4_XS;
+    /** IQ4_XS when {@code xs}, else IQ4_NL. */
+    IQ4Matrix(boolean xs, MemorySegment data, int rows, int cols) {
+        super(xs ? QuantType.IQ4_XS : QuantType.IQ4_NL, data, rows, cols, 32);
+        this.xs = xs;
     }
 
     /** The 32 weights of the 16 bytes at {@code q}: low nibbles first, then high nibbles, through the table. */

@@ -21,9 +21,10 @@ final class Q5Matrix extends GgmlBlockMatrix {
 
     private final boolean withMin;
 
-    Q5Matrix(QuantType type, MemorySegment data, int rows, int cols) {
-        super(type, data, rows, cols, 32);
-        this.withMin = type == QuantType.Q5_1;
+    /** Q5_1 when {@code withMin}, else Q5_0. */
+    Q5Matrix(boolean withMin, MemorySegment data, int rows, int cols) {
+        super(withMin ? QuantType.Q5_1 : QuantType.Q5_0, data, rows, cols, 32);
+        this.withMin = withMin;
     }
 
     @Override

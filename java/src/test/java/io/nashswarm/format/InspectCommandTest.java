@@ -87,10 +87,10 @@ class InspectCommandTest {
         assertEquals("", r.out());
 
         Path gguf = dir.resolve("t.gguf");
-        Fixtures.writeBytes(gguf, new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 12, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
+        Fixtures.writeBytes(gguf, new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 16, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
         CliRun.Result q = run("inspect", "-m", gguf.toString(), "--json");
         assertEquals(1, q.code());
-        assertEquals("error: " + gguf + ": unsupported type Q4_K in tensor blk.0.attn_q.weight", q.err().strip());
+        assertEquals("error: " + gguf + ": unsupported type IQ2_XXS in tensor blk.0.attn_q.weight", q.err().strip());
     }
 
     @Test
