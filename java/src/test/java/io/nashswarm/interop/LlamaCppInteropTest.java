@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * absolute difference over the largest absolute logit (tolerances per type below, from llama.cpp's
  * q8_0/q8_K activation quantization in its quantized products and its f16 flash attention).
  */
-class LlamaCppInteropTest {
+public class LlamaCppInteropTest {
     static final int STEPS = 48, MIN_AGREE = 32;
 
     @TempDir
@@ -123,9 +123,14 @@ class LlamaCppInteropTest {
      * at least {@link #MIN_AGREE} steps agree. Returns a one-line summary.
      */
     static String compare(Path gguf, int[] prompt, int steps, double tol, String what) {
+        return compare(gguf, gguf, prompt, steps, tol, what);
+    }
+
+    /** As above, with the engine running {@code engineModel} (any format it loads) and llama.cpp the GGUF {@code gguf}. */
+    public static String compare(Path gguf, Path engineModel, int[] prompt, int steps, double tol, String what) {
         LlamaCpp.Run ref = LlamaCpp.decode(gguf, prompt, steps, steps);
-        float[][] along = forced(gguf, prompt, ref.tokens());
-        Greedy free = engine(gguf, prompt, steps);
+        float[][] along = forced(engineModel, prompt, ref.tokens());
+        Greedy free = engine(engineModel, prompt, steps);
         int freeAgree = 0;
         while (freeAgree < steps && free.tokens[freeAgree] == ref.tokens()[freeAgree]) {
             freeAgree++;
