@@ -101,4 +101,66 @@ class HfExportLlamaCppTest {
         int[] prompt = {1, 403, 407, 261, 378, 350};
         LlamaCppInteropTest.compare(gguf, hf, prompt, 48, 1e-3, "aidreams260K as an HF checkpoint, rope_scaling " + (ropeScaling.equals("null") ? "none" : "llama3"));
     }
+
+    /**
+     * GPT-2 (llama.cpp's gpt2 architecture: learned positions, fused qkv with biases, LayerNorm, gelu):
+     * a small random GPT-2 with the real 50257-token vocabulary and tokenizer as transformers saves it
+     * (Conv1D weights [in][out]), exported by the engine, run by llama.cpp and by the engine from the HF directory.
+     */
+    @org.junit.jupiter.api.Test
+    void gpt2CheckpointExportedToGgufRunsInLlamaCpp() {
+        Path tok = TestData.require("tokenizers/gpt2");
+        int d = 64, ff = 256, layers = 2, ctx = 64, vocab = 50257;
+        java.util.Random rng = new java.util.Random(5);
+        SafetensorsDtype f32 = SafetensorsDtype.F32;
+        List<Fixtures.Written> t = new ArrayList<>();
+        t.add(scaled(Fixtures.tensor(rng, f32, "wte.weight", vocab, d), 0.3f));
+        t.add(scaled(Fixtures.tensor(rng, f32, "wpe.weight", ctx, d), 0.1f));
+        for (int l = 0; l < layers; l++) {
+            String h = "h." + l + ".";
+            t.add(Fixtures.tensor(rng, f32, h + "ln_1.weight", d));
+            t.add(Fixtures.tensor(rng, f32, h + "ln_1.bias", d));
+            t.add(scaled(Fixtures.tensor(rng, f32, h + "attn.c_attn.weight", d, 3 * d), 0.2f));
+            t.add(Fixtures.tensor(rng, f32, h + "attn.c_attn.bias", 3 * d));
+            t.add(scaled(Fixtures.tensor(rng, f32, h + "attn.c_proj.weight", d, d), 0.2f));
+            t.add(Fixtures.tensor(rng, f32, h + "attn.c_proj.bias", d));
+            t.add(Fixtures.tensor(rng, f32, h + "ln_2.weight", d));
+            t.add(Fixtures.tensor(rng, f32, h + "ln_2.bias", d));
+            t.add(scaled(Fixtures.tensor(rng, f32, h + "mlp.c_fc.weight", d, ff), 0.2f));
+            t.add(Fixtures.tensor(rng, f32, h + "mlp.c_fc.bias", ff));
+            t.add(scaled(Fixtures.tensor(rng, f32, h + "mlp.c_proj.weight", ff, d), 0.1f));
+            t.add(Fixtures.tensor(rng, f32, h + "mlp.c_proj.bias", d));
+        }
+        t.add(Fixtures.tensor(rng, f32, "ln_f.weight", d));
+        t.add(Fixtures.tensor(rng, f32, "ln_f.bias", d));
+        Path hf = dir.resolve("gpt2");
+        try {
+            Files.createDirectories(hf);
+            for (String f : List.of("encoder.json", "vocab.bpe")) {
+                Files.copy(tok.resolve(f), hf.resolve(f));
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Fixtures.writeString(hf.resolve("config.json"), """
+                {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
+                 "n_embd": %d, "n_layer": %d, "n_head": 2, "n_positions": %d, "n_ctx": %d, "n_inner": %d,
+                 "layer_norm_epsilon": 1e-05, "vocab_size": %d, "bos_token_id": 50256, "eos_token_id": 50256}
+                """.formatted(d, layers, ctx, ctx, ff, vocab));
+        Fixtures.writeSafetensors(hf.resolve("model.safetensors"), f32, t);
+        Path gguf = dir.resolve("gpt2.gguf");
+        try (LoadedModel m = ModelLoader.load(hf, null)) {
+            GgufExporter.export(m.weights(), m.tokenizer().orElseThrow(), gguf, new GgufExporter.Options(QuantType.F32, null, "tiny gpt2"), Progress.none());
+        }
+        int[] prompt = {7454, 2402, 257, 640, 11};  // "Once upon a time,"
+        LlamaCppInteropTest.compare(gguf, hf, prompt, 40, 1e-3, "random GPT-2 (50257-token vocabulary) as an HF checkpoint");
+    }
+
+    private static Fixtures.Written scaled(Fixtures.Written w, float s) {
+        float[] v = w.values().clone();
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= s;
+        }
+        return new Fixtures.Written(w.name(), w.shape(), v);
+    }
 }
