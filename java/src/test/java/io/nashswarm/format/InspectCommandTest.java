@@ -37,9 +37,10 @@ class InspectCommandTest {
         assertTrue(r.out().contains("format:       llama2.c"), r.out());
         assertTrue(r.out().contains("architecture: llama"), r.out());
         assertTrue(r.out().matches("(?s).*\\n  nKvHeads +1\\n.*"), r.out());
-        assertTrue(r.out().matches("(?s).*\\n  blk\\.1\\.attn_k\\.weight +wk\\[1] +f32 +\\[4, 8] +128\\n.*"), r.out());
-        assertTrue(r.out().matches("(?s).*\\n  output\\.weight +wcls +f32 +\\[5, 8] +160\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  blk\\.1\\.attn_k\\.weight +wk\\[1] +f32 +\\[4, 8] +128 +32\\.0000\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  output\\.weight +wcls +f32 +\\[5, 8] +160 +32\\.0000\\n.*"), r.out());
         assertTrue(r.out().contains("file bytes:   " + Files.size(model) + " in 1 file(s)"), r.out());
+        assertTrue(r.out().matches("(?s).*\\nmatrices: +[0-9,]+ weights in [0-9,]+ bytes = 32\\.0000 bits/weight\\n.*"), r.out());
         assertEquals("", r.err());
     }
 
