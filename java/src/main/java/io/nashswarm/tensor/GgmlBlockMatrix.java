@@ -57,7 +57,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /** The codec of these types: the engine reads them but does not quantize to them (llama.cpp's quantizer does). */
-    public static final Codec LOAD_ONLY = (Codec.Rows) (x, off, n, out) -> {
+    static final Codec LOAD_ONLY = (Codec.Rows) (x, off, n, out) -> {
         throw new io.nashswarm.EngineException("the engine loads llama.cpp's block types but does not quantize to them;"
                 + " use llama.cpp's quantizer, or the engine's q8_0/q4_0 or its own formats");
     };

@@ -115,6 +115,8 @@ public enum QuantType {
     public int llamaFtype() { return llamaFtype; }
     /** How floats encode into this type; quantizers dispatch on its kind. */
     public Codec codec() { return codec; }
+    /** False for llama.cpp's block types that the engine reads and runs but does not quantize to. */
+    public boolean encodable() { return codec != GgmlBlockMatrix.LOAD_ONLY; }
     /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group or weight (mixed types). */
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */

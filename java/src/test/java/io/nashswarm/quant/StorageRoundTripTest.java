@@ -35,9 +35,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * </ul>
  */
 class StorageRoundTripTest {
-    /** Every type the engine can encode (llama.cpp's other block types are load-only: GgmlBlockMatrix.LOAD_ONLY). */
-    private static final java.util.List<QuantType> ENCODABLE = java.util.Arrays.stream(QuantType.values())
-            .filter(t -> t.codec() != io.nashswarm.tensor.GgmlBlockMatrix.LOAD_ONLY).toList();
+    /** Every type the engine can encode (llama.cpp's other block types are load-only). */
+    private static final java.util.List<QuantType> ENCODABLE = java.util.Arrays.stream(QuantType.values()).filter(QuantType::encodable).toList();
 
     static final int COLS = 64, G = 32;
     static final GroupSpec SPEC = GroupSpec.symmetric(G);
