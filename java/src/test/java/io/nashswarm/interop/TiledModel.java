@@ -33,7 +33,10 @@ final class TiledModel {
         try (LoadedModel m = ModelLoader.loadWeights(f32Gguf)) {
             ModelWeights w = m.weights();
             ModelConfig c = w.config();
-            int d = c.dim(), h = c.hiddenDim(), kv = c.kvDim();
+            int d = c.dim(), h = c.hiddenDim();
+            if (K * h > hidden) {
+                throw new IllegalArgumentException("a tiled hidden width of " + hidden + " cannot hold " + K + " copies of " + h);
+            }
             GgufWriter out = new GgufWriter();
             for (Map.Entry<String, GgufValue> e : src.entries().entrySet()) {
                 out.put(e.getKey(), e.getValue());
@@ -57,9 +60,6 @@ final class TiledModel {
             }
             out.addVector("output_norm.weight", repeat(w.vector("output_norm.weight")));
             repeatRows(out, "output.weight", w.matrix("output.weight"), 1f / K);
-            if (K * h > hidden || kv % 32 != 0) {
-                throw new IllegalArgumentException("hidden " + hidden + " < " + K * h);
-            }
             out.write(target);
         }
     }
