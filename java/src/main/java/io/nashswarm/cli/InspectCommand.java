@@ -42,6 +42,12 @@ public final class InspectCommand implements Runnable {
     @Option(names = "--json", description = "Print one JSON document instead of text.")
     boolean json;
 
+    /** Stored bits per element of a tensor, every scale and minimum of its blocks included. */
+    private static double bitsPerWeight(TensorEntry t) {
+        long n = t.shape().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
+        return n == 0 ? 0 : 8.0 * t.bytes() / n;
+    }
+
     @Override
     public void run() {
         try (LoadedModel m = ModelLoader.loadWeights(model)) {
@@ -74,6 +80,7 @@ public final class InspectCommand implements Runnable {
             e.put("type", t.type());
             e.put("shape", t.shape());
             e.put("bytes", t.bytes());
+            e.put("bits_per_weight", bitsPerWeight(t));
             if (t.transposed()) {
                 e.put("stored", "[in][out]");
             }
@@ -138,12 +145,20 @@ public final class InspectCommand implements Runnable {
             sourceWidth = Math.max(sourceWidth, t.source().length());
             shapeWidth = Math.max(shapeWidth, t.shape().toString().length());
         }
-        String row = "  %-" + nameWidth + "s  %-" + sourceWidth + "s  %-5s  %-" + shapeWidth + "s  %12s%s%n";
+        String row = "  %-" + nameWidth + "s  %-" + sourceWidth + "s  %-6s  %-" + shapeWidth + "s  %12s  %8s%s%n";
         out.printf("tensors (%d):%n", m.tensors().size());
-        out.printf(row, "name", "source", "type", "shape", "bytes", "");
+        out.printf(row, "name", "source", "type", "shape", "bytes", "bits/w", "");
+        long matrixWeights = 0, matrixBytes = 0;
         for (TensorEntry t : m.tensors()) {
             out.printf(row, t.name(), t.source().equals(t.name()) ? "" : t.source(), t.type(), t.shape(), t.bytes(),
-                    t.transposed() ? "  stored [in][out]" : "");
+                    String.format("%.4f", bitsPerWeight(t)), t.transposed() ? "  stored [in][out]" : "");
+            if (t.shape().size() == 2) {
+                matrixWeights += t.shape().get(0) * t.shape().get(1);
+                matrixBytes += t.bytes();
+            }
+        }
+        if (matrixWeights > 0) {
+            out.printf("matrices:     %,d weights in %,d bytes = %.4f bits/weight%n", matrixWeights, matrixBytes, 8.0 * matrixBytes / matrixWeights);
         }
         if (m.weights().config().tiedEmbeddings()) {
             out.println("  output.weight is tied to token_embd.weight");

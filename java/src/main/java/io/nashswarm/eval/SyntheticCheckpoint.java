@@ -1,6 +1,7 @@
 package io.nashswarm.eval;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.format.gguf.GgufType;
 import io.nashswarm.format.gguf.GgufValue;
 import io.nashswarm.format.gguf.GgufWriter;
 import io.nashswarm.model.Architecture;
@@ -12,7 +13,9 @@ import io.nashswarm.tensor.QuantType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -34,6 +37,10 @@ public final class SyntheticCheckpoint {
         GPT2_XL(new ModelConfig(Architecture.GPT2, 1600, 6400, 48, 25, 25, 50257, 1024, 1e-5f, 0f, null, true)),
         /** Llama-2-7B (dim 4096, 32 layers, 32 heads, SwiGLU 11008, vocab 32000, untied). Context capped at 2048. */
         LLAMA2_7B(new ModelConfig(Architecture.LLAMA, 4096, 11008, 32, 32, 32, 32000, 2048, 1e-5f, 10000f, RopeStyle.INTERLEAVED, false)),
+        /** llama2.c's stories110M (dim 768, 12 layers, 12 heads, SwiGLU 2048, vocab 32000, tied). */
+        STORIES_110M(new ModelConfig(Architecture.LLAMA, 768, 2048, 12, 12, 12, 32000, 1024, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true)),
+        /** A small LLaMA whose rows are multiples of 256, as llama.cpp's K-quants need (tests against llama.cpp). */
+        TINY_LLAMA_256(new ModelConfig(Architecture.LLAMA, 256, 512, 2, 4, 2, 512, 128, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true)),
         /** A tiny LLaMA for tests of the tool itself. */
         TINY_LLAMA(new ModelConfig(Architecture.LLAMA, 64, 128, 2, 4, 2, 256, 64, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true));
 
@@ -75,6 +82,7 @@ public final class SyntheticCheckpoint {
             w.put("llama.attention.layer_norm_rms_epsilon", GgufValue.float32(c.normEps()))
                     .put("llama.rope.freq_base", GgufValue.float32(c.ropeTheta()))
                     .put("llama.vocab_size", GgufValue.uint32(c.vocabSize()));
+            placeholderTokenizer(w, c.vocabSize());
         }
         SplittableRandom root = new SplittableRandom(seed);
         int d = c.dim(), h = c.hiddenDim(), kv = c.kvDim();
@@ -112,6 +120,31 @@ public final class SyntheticCheckpoint {
             w.addVector("output_norm.bias", new float[d]);
         }
         w.write(target);
+    }
+
+    /**
+     * A SentencePiece-style token list (unknown, BOS, EOS, the 256 byte tokens, then "t259", "t260", ...)
+     * so that llama.cpp, which refuses a model without a vocabulary, loads the checkpoint too. Text
+     * means nothing here: benchmarks and tests feed token ids.
+     */
+    private static void placeholderTokenizer(GgufWriter w, int vocab) {
+        if (vocab < 259) {
+            return;
+        }
+        List<String> tokens = new ArrayList<>(vocab);
+        List<Float> scores = new ArrayList<>(vocab);
+        List<Integer> types = new ArrayList<>(vocab);
+        for (int i = 0; i < vocab; i++) {
+            tokens.add(i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : i < 259 ? String.format("<0x%02X>", i - 3) : "t" + i);
+            scores.add(i < 259 ? 0f : -i);
+            types.add(i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1);
+        }
+        w.put("tokenizer.ggml.model", GgufValue.string("llama"))
+                .put("tokenizer.ggml.tokens", GgufValue.strings(tokens))
+                .put("tokenizer.ggml.scores", GgufValue.array(GgufType.FLOAT32, scores))
+                .put("tokenizer.ggml.token_type", GgufValue.array(GgufType.INT32, types))
+                .put("tokenizer.ggml.bos_token_id", GgufValue.uint32(1))
+                .put("tokenizer.ggml.eos_token_id", GgufValue.uint32(2));
     }
 
     /** A matrix generated row by row only when the writer reaches it, so memory stays at one tensor. */

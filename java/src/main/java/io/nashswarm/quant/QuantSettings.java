@@ -26,7 +26,7 @@ public record QuantSettings(int group, boolean asymmetric, NashSplit split, int 
     /** Types an embedding or LM head can take. */
     /** Every type whose codec needs no widths (an embedding is quantized uniformly). */
     public static final Set<QuantType> EMBED_TYPES = Arrays.stream(QuantType.values())
-            .filter(t -> !(t.codec() instanceof Codec.Widths)).collect(Collectors.toCollection(() -> EnumSet.noneOf(QuantType.class)));
+            .filter(t -> t.encodable() && !(t.codec() instanceof Codec.Widths)).collect(Collectors.toCollection(() -> EnumSet.noneOf(QuantType.class)));
     private static final String EMBED_LABELS = EMBED_TYPES.stream().map(QuantType::label).collect(Collectors.joining(", "));
 
     public static QuantSettings defaults() {

@@ -34,6 +34,17 @@ public enum QuantType {
     BF16 ("bf16",     1,   2,   30,  32,  16, BF16Matrix::new,                             (Codec.Rows) RowCodecs::bf16),
     Q8_0 ("q8_0",    32,  34,    8,   7,   8, (d, r, c, layout) -> new Q8_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q8_0),
     Q4_0 ("q4_0",    32,  18,    2,   2,   4, (d, r, c, layout) -> new Q4_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q4_0),
+    // llama.cpp's other block types (GgmlBlockMatrix and its subclasses): loaded and run, not produced by the engine.
+    Q4_1 ("q4_1",    32,  20,    3,   3,   4, (d, r, c, layout) -> new Q4_1Matrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q5_0 ("q5_0",    32,  22,    6,   8,   5, (d, r, c, layout) -> new Q5Matrix(false, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q5_1 ("q5_1",    32,  24,    7,   9,   5, (d, r, c, layout) -> new Q5Matrix(true, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q2_K ("q2_k",   256,  84,   10,  10,   2, (d, r, c, layout) -> new Q2_KMatrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q3_K ("q3_k",   256, 110,   11,  11,   3, (d, r, c, layout) -> new Q3_KMatrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q4_K ("q4_k",   256, 144,   12,  14,   4, (d, r, c, layout) -> new Q4_KMatrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q5_K ("q5_k",   256, 176,   13,  16,   5, (d, r, c, layout) -> new Q5_KMatrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    Q6_K ("q6_k",   256, 210,   14,  18,   6, (d, r, c, layout) -> new Q6_KMatrix(d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    IQ4_NL("iq4_nl", 32,  18,   20,  25,   4, (d, r, c, layout) -> new IQ4Matrix(false, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
+    IQ4_XS("iq4_xs",256, 136,   23,  30,   4, (d, r, c, layout) -> new IQ4Matrix(true, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
     //    name     block bytes ggml ftype bits  sections                      how it opens                      codec
     INT8 ("int8",    64,  66,   -1,  -1,   8, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
     INT4 ("int4",    64,  34,   -1,  -1,   4, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
@@ -104,6 +115,8 @@ public enum QuantType {
     public int llamaFtype() { return llamaFtype; }
     /** How floats encode into this type; quantizers dispatch on its kind. */
     public Codec codec() { return codec; }
+    /** False for llama.cpp's block types that the engine reads and runs but does not quantize to. */
+    public boolean encodable() { return codec != GgmlBlockMatrix.LOAD_ONLY; }
     /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group or weight (mixed types). */
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */

@@ -112,9 +112,9 @@ class GgufErrorsTest {
     void unknownAndUnsupportedTensorTypes() {
         Path unknown = file(new GgufBytes().header(3, 1, 0).tensor("t", 99, 0, 32).padTo(32).raw(new byte[64]).bytes());
         assertFormatError(unknown, "unknown ggml type 99 in tensor t", () -> GgufFile.read(unknown));
-        Path q4k = file(new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 12, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
-        assertFormatError(q4k, "unsupported type Q4_K in tensor blk.0.attn_q.weight", () -> GgufFile.read(q4k));
-        assertFormatError(q4k, "unsupported type Q4_K in tensor blk.0.attn_q.weight", () -> ModelLoader.load(q4k, null));
+        Path iq2 = file(new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 16, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
+        assertFormatError(iq2, "unsupported type IQ2_XXS in tensor blk.0.attn_q.weight", () -> GgufFile.read(iq2));
+        assertFormatError(iq2, "unsupported type IQ2_XXS in tensor blk.0.attn_q.weight", () -> ModelLoader.load(iq2, null));
         Path partialBlock = file(new GgufBytes().header(3, 1, 0).tensor("t", 8, 0, 16, 2).padTo(32).raw(new byte[96]).bytes());
         assertFormatError(partialBlock, "tensor t has 16 columns, not a multiple of the q8_0 block size 32", () -> GgufFile.read(partialBlock));
     }

@@ -37,9 +37,10 @@ class InspectCommandTest {
         assertTrue(r.out().contains("format:       llama2.c"), r.out());
         assertTrue(r.out().contains("architecture: llama"), r.out());
         assertTrue(r.out().matches("(?s).*\\n  nKvHeads +1\\n.*"), r.out());
-        assertTrue(r.out().matches("(?s).*\\n  blk\\.1\\.attn_k\\.weight +wk\\[1] +f32 +\\[4, 8] +128\\n.*"), r.out());
-        assertTrue(r.out().matches("(?s).*\\n  output\\.weight +wcls +f32 +\\[5, 8] +160\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  blk\\.1\\.attn_k\\.weight +wk\\[1] +f32 +\\[4, 8] +128 +32\\.0000\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  output\\.weight +wcls +f32 +\\[5, 8] +160 +32\\.0000\\n.*"), r.out());
         assertTrue(r.out().contains("file bytes:   " + Files.size(model) + " in 1 file(s)"), r.out());
+        assertTrue(r.out().matches("(?s).*\\nmatrices: +[0-9,]+ weights in [0-9,]+ bytes = 32\\.0000 bits/weight\\n.*"), r.out());
         assertEquals("", r.err());
     }
 
@@ -87,10 +88,10 @@ class InspectCommandTest {
         assertEquals("", r.out());
 
         Path gguf = dir.resolve("t.gguf");
-        Fixtures.writeBytes(gguf, new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 12, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
+        Fixtures.writeBytes(gguf, new GgufBytes().header(3, 1, 0).tensor("blk.0.attn_q.weight", 16, 0, 256, 1).padTo(32).raw(new byte[160]).bytes());
         CliRun.Result q = run("inspect", "-m", gguf.toString(), "--json");
         assertEquals(1, q.code());
-        assertEquals("error: " + gguf + ": unsupported type Q4_K in tensor blk.0.attn_q.weight", q.err().strip());
+        assertEquals("error: " + gguf + ": unsupported type IQ2_XXS in tensor blk.0.attn_q.weight", q.err().strip());
     }
 
     @Test

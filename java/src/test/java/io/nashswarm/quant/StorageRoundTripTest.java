@@ -35,6 +35,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * </ul>
  */
 class StorageRoundTripTest {
+    /** Every type the engine can encode (llama.cpp's other block types are load-only). */
+    private static final java.util.List<QuantType> ENCODABLE = java.util.Arrays.stream(QuantType.values()).filter(QuantType::encodable).toList();
+
     static final int COLS = 64, G = 32;
     static final GroupSpec SPEC = GroupSpec.symmetric(G);
 
@@ -48,7 +51,7 @@ class StorageRoundTripTest {
                 rows[r][c] = (float) (scales[r] * rnd.nextGaussian());
             }
         }
-        for (QuantType t : QuantType.values()) {
+        for (QuantType t : ENCODABLE) {
             float[][] back = roundTrip(t, rows);
             for (int r = 0; r < rows.length; r++) {
                 for (int c = 0; c < COLS; c++) {
@@ -65,7 +68,7 @@ class StorageRoundTripTest {
             rows[0][c] = (c % 2 == 0 ? 1 : -1) * Float.intBitsToFloat(1 + c * 131_071); // all below Float.MIN_NORMAL
             assertTrue(Math.abs(rows[0][c]) < Float.MIN_NORMAL);
         }
-        for (QuantType t : QuantType.values()) {
+        for (QuantType t : ENCODABLE) {
             float[][] back = roundTrip(t, rows);
             for (int c = 0; c < COLS; c++) {
                 float x = rows[0][c], y = back[0][c];
@@ -93,7 +96,7 @@ class StorageRoundTripTest {
         rows[1][6] = Float.NEGATIVE_INFINITY;
         rows[1][7] = Float.intBitsToFloat(0xFF800001);    // a negative signalling NaN: low payload bits only
         rows[1][8] = Float.MAX_VALUE;                       // finite, past both 16-bit types' largest value
-        for (QuantType t : QuantType.values()) {
+        for (QuantType t : ENCODABLE) {
             if (t.codec() instanceof Codec.Rows && t.blockSize() == 1) {
                 float[][] back = roundTrip(t, rows);
                 for (int r = 0; r < rows.length; r++) {

@@ -140,9 +140,13 @@ class PackedCliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("error: tensor blk.0.ffn_gate.weight is int8 g32 sym, which GGUF has no type for; export the unquantized model with --type q4_0 or --type q8_0"), r.err());
         assertFalse(Files.exists(dir.resolve("x.gguf")));
+        r = CliRun.run("export", "-m", file.toString(), "-o", dir.resolve("x.gguf").toString(), "--type", "q7_k");
+        assertEquals(1, r.code());
+        assertEquals("error: unknown type 'q7_k': choose f32, f16, bf16, q8_0 or q4_0\n", r.err());
+        // llama.cpp's K-quants are read, not written, by the engine.
         r = CliRun.run("export", "-m", file.toString(), "-o", dir.resolve("x.gguf").toString(), "--type", "q5_k");
         assertEquals(1, r.code());
-        assertEquals("error: unknown type 'q5_k': choose f32, f16, bf16, q8_0 or q4_0\n", r.err());
+        assertEquals("error: cannot export to q5_k: choose f32, f16, bf16, q8_0 or q4_0\n", r.err());
     }
 
     @Test

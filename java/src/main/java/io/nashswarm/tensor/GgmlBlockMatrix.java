@@ -1,0 +1,146 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.kernel.Vectors;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Objects;
+
+import static io.nashswarm.kernel.Vectors.B;
+import static io.nashswarm.kernel.Vectors.BYTE_PARTS;
+import static io.nashswarm.kernel.Vectors.L;
+
+/**
+ * The llama.cpp block types beyond Q8_0/Q4_0 (Q4_1, Q5_0/1, the K-quants, IQ4_NL/XS): rows of blocks
+ * of {@code blockSize} weights, each block split into sub-blocks of {@link #sub} weights that share a
+ * scale and (for some types) a minimum, so that every weight is {@code scale·q − min} with a small
+ * integer code {@code q}.
+ *
+ * <p>A subclass only says how its block's bytes become codes and per-sub-block scales/minimums
+ * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
+ * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
+ * products from there, so the weights are read once per row and batch and never copied as a matrix.
+ */
+public abstract class GgmlBlockMatrix implements SegmentMatrix {
+    static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The species of the block decoders: 16 byte lanes (one SSE/NEON register; nibble tables fit it). */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private final QuantType type;
+    final MemorySegment data;
+    final int rows, cols;
+    /** Weights per sub-block (one scale and minimum each); a multiple of {@link Vectors#B}'s length. */
+    final int sub;
+    final int blocks;
+    final long rowBytes;
+
+    GgmlBlockMatrix(QuantType type, MemorySegment data, int rows, int cols, int sub) {
+        if (rows < 0 || cols < 0 || cols % type.blockSize() != 0) {
+            throw new IllegalArgumentException(type.label() + " rows must be whole blocks of " + type.blockSize() + ": " + rows + "x" + cols);
+        }
+        this.type = type;
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.sub = sub;
+        this.blocks = cols / type.blockSize();
+        this.rowBytes = (long) blocks * type.bytesPerBlock();
+        if (data.byteSize() < rows * rowBytes) {
+            throw new IllegalArgumentException(type.label() + " " + rows + "x" + cols + " needs " + rows * rowBytes + " bytes, got " + data.byteSize());
+        }
+    }
+
+    /** The codec of these types: the engine reads them but does not quantize to them (llama.cpp's quantizer does). */
+    static final Codec LOAD_ONLY = (Codec.Rows) (x, off, n, out) -> {
+        throw new io.nashswarm.EngineException("the engine loads llama.cpp's block types but does not quantize to them;"
+                + " use llama.cpp's quantizer, or the engine's q8_0/q4_0 or its own formats");
+    };
+
+    @Override public QuantType type() { return type; }
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public long storageBytes() { return data.byteSize(); }
+    @Override public MemorySegment data() { return data; }
+    @Override public Layout layout() { return Layout.OUT_IN; }
+
+    /**
+     * Decodes the block at byte {@code o}: {@code codes[i]} for its weights in order, and for sub-block
+     * {@code s} the {@code scale[s]} and {@code min[s]} with weight = scale·code − min.
+     */
+    abstract void decodeBlock(long o, byte[] codes, float[] scale, float[] min);
+
+    /** Per-call scratch: one block's codes, scales and minimums. */
+    private final class Scratch {
+        final byte[] codes = new byte[type.blockSize()];
+        final float[] scale = new float[type.blockSize() / sub];
+        final float[] min = new float[type.blockSize() / sub];
+    }
+
+    private void decodeRow(int r, float[] out, int off, Scratch s) {
+        int qk = type.blockSize();
+        long base = r * rowBytes;
+        for (int blk = 0; blk < blocks; blk++) {
+            decodeBlock(base + blk * (long) type.bytesPerBlock(), s.codes, s.scale, s.min);
+            int o = off + blk * qk;
+            for (int p = 0; p < qk; p += B.length()) {
+                ByteVector q = ByteVector.fromArray(B, s.codes, p);
+                for (int part = 0; part < BYTE_PARTS; part++) {
+                    int pos = p + part * L;
+                    int sb = pos / sub;
+                    Vectors.int8(q, part).fma(s.scale[sb], -s.min[sb]).intoArray(out, o + pos);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        matmul(x, y, 1, rowStart, rowEnd);
+    }
+
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        Scratch s = new Scratch();
+        float[] w = new float[cols];
+        for (int r = rowStart; r < rowEnd; r++) {
+            decodeRow(r, w, 0, s);
+            for (int b = 0; b < n; b++) {
+                y[b * rows + r] = Vectors.dot(w, 0, x, b * cols, cols);
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeRow(int r, float[] out, int off) {
+        Objects.checkIndex(r, rows);
+        Objects.checkFromIndexSize(off, cols, out.length);
+        decodeRow(r, out, off, new Scratch());
+    }
+
+    // Helpers for the decoders.
+
+    final float half(long offset) {
+        return Float.float16ToFloat(data.get(F16, offset));
+    }
+
+    final int u8(long offset) {
+        return data.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
+    }
+
+    /** 16 bytes at {@code offset}. */
+    final ByteVector load16(long offset) {
+        return ByteVector.fromMemorySegment(B16, data, offset, LE);
+    }
+
+    /** Bits {@code shift .. shift+width} of each byte lane (arithmetic shift, then mask: the sign never leaks in). */
+    static ByteVector bits(ByteVector v, int shift, int mask) {
+        return v.lanewise(VectorOperators.ASHR, shift).and((byte) mask);
+    }
+}

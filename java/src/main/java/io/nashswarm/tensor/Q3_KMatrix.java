@@ -1,0 +1,41 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GGML Q3_K: super-blocks of 256 weights in 110 bytes: a 32-byte high-bit mask, 64 bytes of 2-bit
+ * codes, 12 bytes holding sixteen 6-bit scales, fp16 {@code d}. Weight {@code 128n + 32j + l} is bits
+ * {@code 2j..2j+1} of code byte {@code 32n + l}, minus 4 unless bit {@code 4n + j} of mask byte {@code l}
+ * is set; {@code w = d·(scale − 32)·q} with its sub-block of 16's scale.
+ */
+final class Q3_KMatrix extends GgmlBlockMatrix {
+    Q3_KMatrix(MemorySegment data, int rows, int cols) {
+        super(QuantType.Q3_K, data, rows, cols, 16);
+    }
+
+    @Override
+    void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
+        float d = half(o + 108);
+        long s = o + 96;
+        // Scale i: low 4 bits in byte i%8 (low nibble for i < 8, high for i >= 8), high 2 bits in byte 8 + i%4 at bit 2·(i/4).
+        for (int i = 0; i < 16; i++) {
+            int low = (u8(s + i % 8) >>> (4 * (i / 8))) & 0x0F;
+            int high = (u8(s + 8 + i % 4) >>> (2 * (i / 4))) & 3;
+            scale[i] = d * ((low | high << 4) - 32);
+            min[i] = 0f;
+        }
+        for (int h = 0; h < 2; h++) {
+            ByteVector mask = load16(o + 16 * h);
+            for (int n = 0; n < 2; n++) {
+                ByteVector q = load16(o + 32 + 32 * n + 16 * h);
+                for (int j = 0; j < 4; j++) {
+                    bits(q, 2 * j, 3).add(bits(mask, 4 * n + j, 1).lanewise(VectorOperators.LSHL, 2)).sub((byte) 4)
+                            .intoArray(codes, 128 * n + 32 * j + 16 * h);
+                }
+            }
+        }
+    }
+}

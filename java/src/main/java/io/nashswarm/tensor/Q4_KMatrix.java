@@ -1,0 +1,50 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.ByteVector;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GGML Q4_K: super-blocks of 256 weights in 144 bytes: fp16 {@code d} and {@code dmin}, 12 bytes
+ * holding eight 6-bit scales and eight 6-bit minimums (see {@link #scaleMin}), 128 bytes of nibbles.
+ * Weights {@code 64j + l} and {@code 64j + 32 + l} (l < 32) are the low and high nibble of byte
+ * {@code 32j + l}; {@code w = d·scale·q − dmin·min} per sub-block of 32.
+ */
+final class Q4_KMatrix extends GgmlBlockMatrix {
+    Q4_KMatrix(MemorySegment data, int rows, int cols) {
+        super(QuantType.Q4_K, data, rows, cols, 32);
+    }
+
+    /**
+     * Sub-block {@code j}'s 6-bit scale and minimum from the 12 bytes at {@code s} (as ggml's
+     * get_scale_min_k4): for j < 4 the low 6 bits of bytes j and j+4; otherwise a nibble of byte j+4
+     * completed by the top 2 bits of bytes j−4 and j. Sets {@code scale[j]}, {@code min[j]}.
+     */
+    static void scaleMin(GgmlBlockMatrix m, long s, int j, float d, float dmin, float[] scale, float[] min) {
+        int sc, mn;
+        if (j < 4) {
+            sc = m.u8(s + j) & 63;
+            mn = m.u8(s + j + 4) & 63;
+        } else {
+            sc = (m.u8(s + j + 4) & 0x0F) | (m.u8(s + j - 4) >>> 6) << 4;
+            mn = (m.u8(s + j + 4) >>> 4) | (m.u8(s + j) >>> 6) << 4;
+        }
+        scale[j] = d * sc;
+        min[j] = dmin * mn;
+    }
+
+    @Override
+    void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
+        float d = half(o), dmin = half(o + 2);
+        for (int j = 0; j < 8; j++) {
+            scaleMin(this, o + 4, j, d, dmin, scale, min);
+        }
+        for (int j = 0; j < 4; j++) {
+            for (int h = 0; h < 2; h++) {
+                ByteVector q = load16(o + 16 + 32 * j + 16 * h);
+                bits(q, 0, 0x0F).intoArray(codes, 64 * j + 16 * h);
+                bits(q, 4, 0x0F).intoArray(codes, 64 * j + 32 + 16 * h);
+            }
+        }
+    }
+}
