@@ -13,3 +13,11 @@ fi
 export PATH="$JAVA_HOME/bin:$PATH"
 NASHSWARM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NASHSWARM_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Dnashswarm.native.dir=$NASHSWARM_ROOT/native/target"
+# The command prefix that runs java with the JDK's "WARNING: Using incubator modules: jdk.incubator.vector"
+# line kept off stderr (scripts/lib/without-incubator-notice: everything else streams through; stdin, stdout,
+# exit status and signals are the command's own). Empty, and the notice shown, where perl is missing.
+if command -v perl >/dev/null 2>&1; then
+  NASHSWARM_QUIET=(perl "$NASHSWARM_ROOT/scripts/lib/without-incubator-notice")
+else
+  NASHSWARM_QUIET=()
+fi

@@ -140,11 +140,7 @@ public final class CompareCommand implements Callable<Integer> {
             if (out != null) {
                 Files.writeString(out.resolve("compare.md"), "# Comparison: " + model + "\n\n" + table);
                 Files.writeString(out.resolve("compare.json"), jsonText);
-                String what = tokenizer != null ? "held-out text" : "model-sampled text";
-                ComparisonReport.plot(out, "ppl-vs-bpw", "Perplexity vs real bits/weight — " + model, "perplexity, standard protocol (" + what + ")",
-                        true, results, r -> r.standard().perplexity());
-                ComparisonReport.plot(out, "kld-vs-bpw", "KL divergence from FP32 vs real bits/weight — " + model, "mean KL(P_fp32 ‖ P_method), nats",
-                        true, results, r -> r.divergence().meanKld());
+                ComparisonReport.plots(out, model, tokenizer != null, results);
                 log.printf("wrote compare.md, compare.json, ppl-vs-bpw.{png,svg}, kld-vs-bpw.{png,svg} in %s%n", out);
             }
             stdout.println(json ? jsonText : table);

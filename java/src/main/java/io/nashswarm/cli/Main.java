@@ -39,14 +39,59 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code; tests call this directly. */
     public static int run(String... args) {
+        return execute(commandLine(), args);
+    }
+
+    /** Runs the CLI with its output and errors going to the given writers (the fuzzer runs many commands in one JVM this way). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = commandLine();
-        return cli.execute(args);
+        cli.setOut(out);
+        cli.setErr(err);
+        return execute(cli, args);
+    }
+
+    /** picocli passes Errors through rather than to {@link #handle}; the one a user can cause is caught here. */
+    private static int execute(CommandLine cli, String[] args) {
+        try {
+            return cli.execute(args);
+        } catch (InternalError e) {
+            if (!isMappingFault(e)) {
+                throw e;
+            }
+            return mappingFault(e, cli.getErr(), cli.getParseResult(), args);
+        }
+    }
+
+    /** The JVM's answer to SIGBUS on a mapped page whose file was cut short: weights are read in place from the file. */
+    private static boolean isMappingFault(Throwable t) {
+        return t instanceof InternalError && String.valueOf(t.getMessage()).contains("unsafe memory access");
+    }
+
+    private static int mappingFault(Throwable e, PrintWriter err, CommandLine.ParseResult parsed, String[] args) {
+        String model = parsed == null ? null : modelPath(parsed);
+        err.println("error: " + (model == null ? "a model file" : model) + ": the file was truncated or changed while it was mapped "
+                + "(weights are read in place from the file); run again once it is complete");
+        if (java.util.Arrays.asList(args).contains("--verbose")) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler(Main::handle);
         return cli;
+    }
+
+    /** The {@code -m} of the command that ran, if it has one. */
+    private static String modelPath(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--model")) {
+                return String.valueOf(p.matchedOptionValue("--model", (Object) null));
+            }
+        }
+        return null;
     }
 
     /** Known user errors print one line; anything else is a bug and keeps its stack trace. */
@@ -65,6 +110,13 @@ public final class Main implements Runnable {
             }
             err.flush();
             return 1;
+        }
+        Throwable fault = e;
+        while (!isMappingFault(fault) && fault.getCause() != null && fault != fault.getCause()) {
+            fault = fault.getCause();
+        }
+        if (isMappingFault(fault)) { // from a worker thread, wrapped
+            return mappingFault(e, err, parsed, verbose ? new String[] {"--verbose"} : new String[0]);
         }
         if (t instanceof OutOfMemoryError) {
             err.println("error: out of memory (" + t.getMessage() + "); try a smaller --ctx or more -Xmx");

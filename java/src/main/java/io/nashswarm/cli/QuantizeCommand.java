@@ -83,7 +83,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     String embedType;
 
     @Option(names = "--outliers", defaultValue = "0", paramLabel = "F",
-            description = "Fraction of weights kept exactly per mixed matrix, e.g. 0.5% (default: ${DEFAULT-VALUE}).")
+            description = "Fraction of weights kept exactly per mixed matrix, e.g. 0.5%% (default: ${DEFAULT-VALUE}).")
     String outliers;
 
     @Option(names = "--fallback", defaultValue = "f16", paramLabel = "f16|f32",

@@ -1,19 +1,15 @@
 package io.nashswarm.eval;
 
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.VectorGraphicsEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
-import org.knowm.xchart.style.lines.SeriesLines;
-import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.ToDoubleFunction;
 
 /** The comparison as a Markdown table, a JSON document, and PPL/KLD-vs-bits plots (PNG and SVG). */
 public final class ComparisonReport {
@@ -101,36 +97,64 @@ public final class ComparisonReport {
     }
 
     /**
-     * Writes {@code <name>.png} and {@code <name>.svg}: {@code y} against real bits/weight, one point per
-     * method, the FP32 source as a dashed reference line.
+     * Writes {@code ppl-vs-bpw} and {@code kld-vs-bpw} ({@code .png} and {@code .svg}) into {@code dir}: standard-protocol
+     * perplexity and KL divergence from FP32 against real bits/weight.
      */
-    public static void plot(Path dir, String name, String title, String yTitle, boolean logY, List<Comparison.Row> rows,
-                            ToDoubleFunction<Comparison.Row> y) throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("real bits/weight (all metadata counted)")
-                .yAxisTitle(yTitle).build();
-        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-        chart.getStyler().setYAxisLogarithmic(logY);
-        chart.getStyler().setMarkerSize(11);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
+    public static void plots(Path dir, String model, boolean heldOutText, List<Comparison.Row> rows) throws IOException {
+        List<Comparison.Row> measured = rows.stream().filter(r -> r.failure() == null).toList();
         Comparison.Row base = baseline(rows);
-        double minX = Double.MAX_VALUE, maxX = 0;
-        for (Comparison.Row r : rows) {
-            if (r.failure() != null || r == base || !(y.applyAsDouble(r) > 0 || !logY)) {
-                continue;
+        List<Comparison.Row> methods = measured.stream().filter(r -> r != base).toList();
+        plots(dir, model, heldOutText,
+                methods.stream().map(r -> new BitsPlot.Point(r.method().label(), r.bitsPerWeight(), r.standard().perplexity())).toList(),
+                methods.stream().map(r -> new BitsPlot.Point(r.method().label(), r.bitsPerWeight(), r.divergence().meanKld())).toList(),
+                base == null ? null : new BitsPlot.Point("fp32", base.bitsPerWeight(), base.standard().perplexity()),
+                base == null ? null : new BitsPlot.Point("fp32", base.bitsPerWeight(), base.divergence().meanKld()));
+    }
+
+    private static void plots(Path dir, String model, boolean heldOutText, List<BitsPlot.Point> ppl, List<BitsPlot.Point> kld,
+                              BitsPlot.Point pplSource, BitsPlot.Point kldSource) throws IOException {
+        String name = shortName(model);
+        BitsPlot.write(dir, "ppl-vs-bpw", "Perplexity vs bits/weight: " + name,
+                "perplexity, standard protocol (" + (heldOutText ? "held-out text" : "model-sampled text") + ")", ppl, pplSource);
+        BitsPlot.write(dir, "kld-vs-bpw", "KL divergence from FP32 vs bits/weight: " + name, "mean KL(P_fp32 ‖ P_method), nats", kld, kldSource);
+    }
+
+    /** The model's file name without its extension (a Hugging Face directory: its name), for titles. */
+    static String shortName(String model) {
+        Path file = Path.of(model).getFileName();
+        String name = file == null ? model : file.toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    /**
+     * Redraws the plots of existing compare result folders from their {@code compare.json}, without measuring
+     * again (after a change to the plots): {@code java -cp nashswarm.jar io.nashswarm.eval.ComparisonReport DIR...}.
+     */
+    public static void main(String[] dirs) throws IOException {
+        for (String d : dirs) {
+            Path dir = Path.of(d);
+            JsonNode doc = new ObjectMapper().readTree(dir.resolve("compare.json").toFile());
+            List<BitsPlot.Point> ppl = new ArrayList<>(), kld = new ArrayList<>();
+            BitsPlot.Point pplSource = null, kldSource = null;
+            for (JsonNode r : doc.get("rows")) {
+                if (r.has("failure")) {
+                    continue;
+                }
+                double bits = r.get("bits_per_weight").asDouble();
+                if (r.get("recipe").asText().equals("source")) {
+                    pplSource = new BitsPlot.Point("fp32", bits, r.get("ppl_standard").asDouble());
+                    kldSource = new BitsPlot.Point("fp32", bits, r.get("kld_vs_fp32").asDouble());
+                } else {
+                    ppl.add(new BitsPlot.Point(r.get("method").asText(), bits, r.get("ppl_standard").asDouble()));
+                    kld.add(new BitsPlot.Point(r.get("method").asText(), bits, r.get("kld_vs_fp32").asDouble()));
+                }
             }
-            chart.addSeries(r.method().label(), new double[] {r.bitsPerWeight()}, new double[] {y.applyAsDouble(r)});
-            minX = Math.min(minX, r.bitsPerWeight());
-            maxX = Math.max(maxX, r.bitsPerWeight());
+            // Text data carries FP32-sampled text as an extra; a model without a tokenizer is evaluated on sampled text alone.
+            boolean heldOutText = doc.hasNonNull("sampled_text");
+            plots(dir, doc.get("model").asText(), heldOutText, ppl, kld, pplSource, kldSource);
+            System.out.println("redrew the plots in " + dir);
         }
-        if (base != null && minX <= maxX && (y.applyAsDouble(base) > 0 || !logY)) {
-            XYSeries line = chart.addSeries("fp32 source (" + String.format("%.1f", base.bitsPerWeight()) + " bits/weight)",
-                    new double[] {Math.floor(minX) - 0.25, Math.ceil(maxX) + 0.25}, new double[] {y.applyAsDouble(base), y.applyAsDouble(base)});
-            line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
-            line.setLineStyle(SeriesLines.DASH_DASH);
-            line.setMarker(SeriesMarkers.NONE);
-        }
-        BitmapEncoder.saveBitmap(chart, dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
-        VectorGraphicsEncoder.saveVectorGraphic(chart, dir.resolve(name + ".svg").toString(), VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
     }
 
     private static Comparison.Row baseline(List<Comparison.Row> rows) {

@@ -13,7 +13,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes a file through a temporary file in the same directory and an atomic rename, so a reader
- * never sees a half-written checkpoint and a failed write leaves the old file intact.
+ * never sees a half-written checkpoint and a failed write leaves the old file intact. The temporary
+ * file's name carries the writer's pid ({@code .NAME.PID.RANDOM.tmp}): a writer killed outright (SIGKILL,
+ * power loss) cannot delete its own, so the next write of the same target deletes those whose process is gone.
  */
 public final class AtomicFile {
     private AtomicFile() {}
@@ -28,7 +30,9 @@ public final class AtomicFile {
         Path dir = abs.getParent();
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            String prefix = "." + abs.getFileName() + ".";
+            deleteOrphans(dir, prefix);
+            tmp = Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 body.write(ch);
                 ch.force(true);
@@ -52,6 +56,29 @@ public final class AtomicFile {
                 } catch (IOException ignored) {
                     // the original error matters more than a leftover temporary file
                 }
+            }
+        }
+    }
+
+    /** Deletes {@code PREFIX.PID.*.tmp} files in {@code dir} left by writers that no longer run. */
+    static void deleteOrphans(Path dir, String prefix) throws IOException {
+        try (var files = Files.newDirectoryStream(dir, f -> {
+            String n = f.getFileName().toString();
+            return n.startsWith(prefix) && n.endsWith(".tmp");
+        })) {
+            for (Path f : files) {
+                String rest = f.getFileName().toString().substring(prefix.length());
+                int dot = rest.indexOf('.');
+                long pid;
+                try {
+                    pid = Long.parseLong(dot < 0 ? rest : rest.substring(0, dot));
+                } catch (NumberFormatException e) {
+                    continue; // not one of ours
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue; // a writer still at work (another process writing the same target)
+                }
+                Files.deleteIfExists(f);
             }
         }
     }

@@ -52,13 +52,7 @@ final class ByteLevelBpe implements Tokenizer {
         Path source = spec.source();
         this.vocab = spec.vocab();
         this.specials = new SpecialTokens(spec.specials());
-        int size = 0;
-        for (int id : vocab.values()) {
-            size = Math.max(size, id + 1);
-        }
-        for (int id : spec.specials().values()) {
-            size = Math.max(size, id + 1);
-        }
+        int size = JsonFiles.idSpace(source, List.of(vocab, spec.specials()));
         tokens = new String[size];
         tokenBytes = new byte[size][];
         vocab.forEach((text, id) -> {

@@ -110,9 +110,7 @@ final class HfTokenizerJson {
             prefix = prepends ? SentencePieceBpe.Prefix.ALWAYS : SentencePieceBpe.Prefix.NEVER;
         }
 
-        int size = 0;
-        for (int id : vocab.values()) size = Math.max(size, id + 1);
-        for (int id : added.values()) size = Math.max(size, id + 1);
+        int size = JsonFiles.idSpace(path, List.of(vocab, added));
         String[] pieces = new String[size];
         int[] types = new int[size];
         Arrays.fill(types, SentencePieceBpe.NORMAL);

@@ -8,6 +8,7 @@ import io.nashswarm.format.FormatException;
 
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Reads the JSON files of tokenizers: strictly UTF-8, with errors that name the file and the place. */
@@ -55,5 +56,25 @@ final class JsonFiles {
             throw new FormatException(path, what + " is empty");
         }
         return vocab;
+    }
+
+    /**
+     * The size of the id space of token maps whose ids must run densely from 0: one more than the largest id,
+     * after checking every id lies below the number of entries, before any array is sized by it (a corrupt id
+     * of 2^31-1 must neither overflow nor allocate gigabytes).
+     */
+    static int idSpace(Path path, List<Map<String, Integer>> maps) {
+        long entries = maps.stream().mapToLong(Map::size).sum();
+        int size = 0;
+        for (Map<String, Integer> m : maps) {
+            for (var e : m.entrySet()) {
+                if (e.getValue() < 0 || e.getValue() >= entries) {
+                    throw new FormatException(path, "token '" + e.getKey() + "' has id " + e.getValue() + ", outside 0.." + (entries - 1)
+                            + " (" + entries + " tokens)");
+                }
+                size = Math.max(size, e.getValue() + 1);
+            }
+        }
+        return size;
     }
 }

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  * in the layout of the Hugging Face "gpt2" repository, and vocab.json + merges.txt. They must give
  * exactly the ids of the OpenAI files.
  */
-class Gpt2HfFormatsTest {
+public class Gpt2HfFormatsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
@@ -33,8 +33,8 @@ class Gpt2HfFormatsTest {
     Path dir;
 
     /** Token → id from encoder.json, merges from vocab.bpe (read here independently of the code under test). */
-    record Gpt2Files(Map<String, Integer> vocab, List<String> merges) {
-        static Gpt2Files read() throws IOException {
+    public record Gpt2Files(Map<String, Integer> vocab, List<String> merges) {
+        public static Gpt2Files read() throws IOException {
             Path d = Wiki.data(Wiki.GPT2_DIR);
             Map<String, Integer> vocab = new TreeMap<>();
             JSON.readTree(d.resolve("encoder.json").toFile()).properties()
@@ -51,7 +51,7 @@ class Gpt2HfFormatsTest {
     }
 
     /** The tokenizer.json layout of Hugging Face's gpt2 repository (tokenizers 0.x serialization). */
-    static ObjectNode hfTokenizerJson(Gpt2Files files, boolean mergesAsArrays) {
+    public static ObjectNode hfTokenizerJson(Gpt2Files files, boolean mergesAsArrays) {
         ObjectNode root = F.objectNode();
         root.put("version", "1.0");
         root.putNull("truncation");

@@ -28,16 +28,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * written here from the Llama 2 pieces and scores the way Hugging Face's converter does it, in the
  * layout of the meta-llama/Llama-2 repositories.
  */
-class LlamaHfJsonTest {
+public class LlamaHfJsonTest {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
     @TempDir
     Path dir;
 
     /** Llama 2's pieces and scores, read from the llama2.c export (which spells "▁" as a space). */
-    record Pieces(List<String> pieces, List<Float> scores) {
-        static Pieces read() throws IOException {
-            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(Wiki.data(Wiki.LLAMA_BIN))).order(ByteOrder.LITTLE_ENDIAN);
+    public record Pieces(List<String> pieces, List<Float> scores) {
+        public static Pieces read() throws IOException {
+            return read(Wiki.data(Wiki.LLAMA_BIN));
+        }
+
+        /** Any llama2.c tokenizer.bin (the fuzzer builds a tokenizer.json from aidreams260K's tok512.bin). */
+        public static Pieces read(Path tokenizerBin) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(tokenizerBin)).order(ByteOrder.LITTLE_ENDIAN);
             b.getInt();
             List<String> pieces = new ArrayList<>();
             List<Float> scores = new ArrayList<>();
@@ -84,7 +89,7 @@ class LlamaHfJsonTest {
     }
 
     /** meta-llama/Llama-2-7b-hf's tokenizer.json layout (legacy: Prepend + Replace normalizer). */
-    static ObjectNode llamaTokenizerJson(Pieces p, boolean metaspace) {
+    public static ObjectNode llamaTokenizerJson(Pieces p, boolean metaspace) {
         ObjectNode root = F.objectNode();
         root.put("version", "1.0");
         root.putNull("truncation");

@@ -94,4 +94,31 @@ class TokenizerFileErrorsTest {
         fails(write("random.bin", random), "not a recognised tokenizer");
         fails(write("array.json", "[1, 2, 3]"), "JSON object");
     }
+
+    /** Fuzz regression: an id of 2^31-1 overflowed the vocabulary size (ArrayIndexOutOfBounds); a huge id must not size an array. */
+    @Test
+    void tokenizerJsonIdsOutOfRange() throws IOException {
+        var json = LlamaHfJsonTest.llamaTokenizerJson(LlamaHfJsonTest.Pieces.read(Wiki.data(Wiki.TOK512)), true);
+        for (int bad : new int[] {Integer.MAX_VALUE, -1, 1_000_000_000}) {
+            var copy = json.deepCopy();
+            ((com.fasterxml.jackson.databind.node.ObjectNode) copy.get("model").get("vocab")).put("a", bad);
+            Path file = write("tokenizer.json", new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(copy));
+            fails(file, "token 'a' has id " + bad);
+        }
+    }
+
+    /** Fuzz regression: the same in GPT-2's vocab.json (ByteLevelBpe sized its arrays by the largest id). */
+    @Test
+    void gpt2VocabIdsOutOfRange() throws IOException {
+        Path gpt2 = Wiki.data(Wiki.GPT2_DIR);
+        Path d = Files.createDirectory(dir.resolve("gpt2"));
+        Files.copy(gpt2.resolve("vocab.bpe"), d.resolve("vocab.bpe"));
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var vocab = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(gpt2.resolve("encoder.json").toFile());
+        vocab.put("the", Integer.MAX_VALUE);
+        Path file = d.resolve("encoder.json");
+        Files.write(file, mapper.writeValueAsBytes(vocab));
+        FormatException e = assertThrows(FormatException.class, () -> Tokenizers.load(file));
+        assertTrue(e.getMessage().startsWith(d.toString()) && e.getMessage().contains("token 'the' has id " + Integer.MAX_VALUE), e.getMessage());
+    }
 }
