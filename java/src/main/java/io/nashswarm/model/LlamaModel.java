@@ -81,18 +81,13 @@ public final class LlamaModel extends TransformerModel {
     private void rope(float[] v, int off, int heads, int pos) {
         int hs = config.headSize(), half = hs / 2;
         int t = pos * half;
+        // INTERLEAVED rotates (2j, 2j+1); ROTATE_HALF rotates (j, j+half).
+        boolean interleaved = config.ropeStyle() == RopeStyle.INTERLEAVED;
+        int step = interleaved ? 2 : 1, partner = interleaved ? 1 : half;
         for (int h = 0; h < heads; h++) {
             int base = off + h * hs;
             for (int j = 0; j < half; j++) {
-                // INTERLEAVED rotates (2j, 2j+1); ROTATE_HALF rotates (j, j+half).
-                int a, c;
-                if (config.ropeStyle() == RopeStyle.INTERLEAVED) {
-                    a = base + 2 * j;
-                    c = a + 1;
-                } else {
-                    a = base + j;
-                    c = a + half;
-                }
+                int a = base + step * j, c = a + partner;
                 float cos = ropeCos[t + j], sin = ropeSin[t + j];
                 float v0 = v[a], v1 = v[c];
                 v[a] = v0 * cos - v1 * sin;
