@@ -11,10 +11,9 @@ import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Decode-time matrix-vector products y = W·x on off-heap weights, through {@link Parallel#matvec}.
- * Shapes are rows x cols (outputs x inputs): GPT-2 124M (768x768, 768x3072) and Llama-7B
- * (4096x4096, 4096x11008). {@code matvec} uses {@code threads} workers (0: all processors);
- * {@code matvecOneThread} runs the largest shape on one thread, for the scaling ratio.
+ * Decode-time matrix-vector products y = W·x on off-heap weights, through {@link Parallel#matvec}, at
+ * the {@link Shapes}: {@code matvec} every shape on {@code threads} workers (0: all processors),
+ * {@code matvecOneThread} the largest on one thread, for the scaling ratio.
  * {@code batch} > 1 measures the prefill product over that many vectors instead.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -55,18 +54,14 @@ public class DenseMatvecBenchmark {
     public static class AllThreads extends Product {
         @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
         public String type;
-        @Param({"768x768", "768x3072", "4096x4096", "4096x11008"})
-        public String shape;
         @Param({"OUT_IN"})
         public String layout;
-        @Param({"0"})
-        public int threads;
         @Param({"1"})
         public int batch;
 
         @Setup(Level.Trial)
-        public void setUp() {
-            open(type, shape, layout, threads, batch);
+        public void setUp(Shapes.All s) {
+            open(type, s.shape, layout, s.workers(), batch);
         }
     }
 
@@ -74,16 +69,14 @@ public class DenseMatvecBenchmark {
     public static class OneThread extends Product {
         @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
         public String type;
-        @Param({"4096x11008"})
-        public String shape;
         @Param({"OUT_IN"})
         public String layout;
         @Param({"1"})
         public int batch;
 
         @Setup(Level.Trial)
-        public void setUp() {
-            open(type, shape, layout, 1, batch);
+        public void setUp(Shapes.Largest s) {
+            open(type, s.shape, layout, s.workers(), batch);
         }
     }
 

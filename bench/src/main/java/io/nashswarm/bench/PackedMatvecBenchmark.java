@@ -24,8 +24,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Weights are Gaussian (σ = 0.02), generated row by row from a seed; every format uses symmetric
  * groups of 64; {@code mixed3} assigns exactly 10% of the groups 8 bits, 20% 4 bits and 70% 2 bits at
- * random positions (≈3.28 bits/weight). {@code matvec} uses {@code threads} workers (0: all
- * processors); {@code matvecOneThread} runs the largest shape on one thread (per-core compute speed).
+ * random positions (≈3.28 bits/weight). Shapes and threads are the {@link Shapes}, as in
+ * {@link DenseMatvecBenchmark}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -62,14 +62,10 @@ public class PackedMatvecBenchmark {
     public static class AllThreads extends Product {
         @Param({"int8", "int4", "int2", "nf4", "mixed3"})
         public String format;
-        @Param({"768x768", "768x3072", "4096x4096", "4096x11008"})
-        public String shape;
-        @Param({"0"})
-        public int threads;
 
         @Setup(Level.Trial)
-        public void setUp() {
-            open(format, shape, threads);
+        public void setUp(Shapes.All s) {
+            open(format, s.shape, s.workers());
         }
     }
 
@@ -77,12 +73,10 @@ public class PackedMatvecBenchmark {
     public static class OneThread extends Product {
         @Param({"int8", "int4", "int2", "nf4", "mixed3"})
         public String format;
-        @Param({"4096x11008"})
-        public String shape;
 
         @Setup(Level.Trial)
-        public void setUp() {
-            open(format, shape, 1);
+        public void setUp(Shapes.Largest s) {
+            open(format, s.shape, s.workers());
         }
     }
 

@@ -1,7 +1,6 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
-import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.OptionalInt;
@@ -39,10 +38,5 @@ public record GroupRule(int requested, QuantType fallback) {
             }
         }
         return OptionalInt.empty();
-    }
-
-    /** Whether rows of {@code cols} weights can be packed at all (per-channel, per-tensor, GGML blocks). */
-    public static boolean packable(int cols) {
-        return !PaddedMatrix.needed(cols);
     }
 }

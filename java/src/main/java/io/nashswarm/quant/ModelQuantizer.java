@@ -185,7 +185,7 @@ public final class ModelQuantizer {
                     case GGML -> { }
                     default -> spec = g.isPresent() ? new GroupSpec(g.getAsInt(), asym, false) : null;
                 }
-                fits = recipe.kind() == Recipe.Kind.GGML ? GroupRule.packable(cols) : spec != null;
+                fits = type.isPacked() ? spec != null : cols % type.blockSize() == 0;
             }
             if (!fits) {
                 note = "row of " + cols + ": no " + type.label() + " block of 32 divides it, kept " + s.fallback().label() + " (--fallback)";

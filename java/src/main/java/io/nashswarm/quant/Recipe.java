@@ -37,8 +37,32 @@ public enum Recipe {
     TARGET_BPW_CALIB("target-bpw-calib", Kind.TARGET, QuantType.MIXED, true,
             "widths per group for the least E[x²]-weighted error (≈ output error) at --bpw");
 
-    /** How the body matrices are quantized. */
-    public enum Kind { INT_TENSOR, INT_CHANNEL, INT_GROUP, NF4, GGML, NASH_GROUP, NASH_WEIGHT, TARGET }
+    /**
+     * How the body matrices are quantized, and which options that method reads.
+     *
+     * @param grouped    {@code --group} applies
+     * @param asymmetric {@code --asym} applies
+     * @param nashSplit  {@code --nash-split} (and the swarm radius or calibration) ranks the widths
+     */
+    public enum Kind {
+        //          grouped asymmetric nashSplit
+        INT_TENSOR (false,  true,      false),
+        INT_CHANNEL(false,  true,      false),
+        INT_GROUP  (true,   true,      false),
+        NF4        (true,   false,     false),
+        GGML       (false,  false,     false),
+        NASH_GROUP (true,   true,      true),
+        NASH_WEIGHT(true,   false,     true),
+        TARGET     (true,   true,      false);
+
+        private final boolean grouped, asymmetric, nashSplit;
+
+        Kind(boolean grouped, boolean asymmetric, boolean nashSplit) {
+            this.grouped = grouped;
+            this.asymmetric = asymmetric;
+            this.nashSplit = nashSplit;
+        }
+    }
 
     private final String label;
     private final Kind kind;
@@ -69,12 +93,12 @@ public enum Recipe {
 
     /** Whether {@code --group} applies to the body matrices. */
     public boolean grouped() {
-        return kind == Kind.INT_GROUP || kind == Kind.NF4 || kind == Kind.NASH_GROUP || kind == Kind.NASH_WEIGHT || kind == Kind.TARGET;
+        return kind.grouped;
     }
 
     /** Whether {@code --asym} applies. */
     public boolean allowsAsymmetric() {
-        return kind == Kind.INT_TENSOR || kind == Kind.INT_CHANNEL || kind == Kind.INT_GROUP || kind == Kind.NASH_GROUP || kind == Kind.TARGET;
+        return kind.asymmetric;
     }
 
     /** The resolved name recorded in a file's provenance, e.g. "int4-g64", "nash-swarm-10/20/70", "target-3.0bpw". */
@@ -99,7 +123,7 @@ public enum Recipe {
         if (allowsAsymmetric()) {
             p.put("asymmetric", s.asymmetric());
         }
-        if (kind == Kind.NASH_GROUP || kind == Kind.NASH_WEIGHT) {
+        if (kind.nashSplit) {
             p.put("nash_split_8_4_2", s.split().toString());
             if (!calibrated) {
                 p.put("swarm_radius", s.swarmRadius());

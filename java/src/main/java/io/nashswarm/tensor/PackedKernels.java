@@ -25,6 +25,12 @@ import java.nio.ByteOrder;
  * computed once per product ({@link #groupSums}), so the inner loop is convert-and-FMA only. The loop is
  * flat over the superunits of a run with a branch at group ends: variable-length inner loops per group
  * were measured 3× slower. Everything is exact float arithmetic: activations are not quantized.
+ *
+ * <h2>Why the near-copies stay</h2>
+ * {@code dot8}/{@code dot4}/{@code dot2}/{@code dotNf4} and the {@code batch*} kernels differ only in
+ * how a superunit's codes become floats. Folding them into one method with a width parameter puts
+ * several decoders in one body, which exceeds C2's inlining budget and leaves the vectors boxed (see
+ * {@link IntKernels}' note on the JIT): one small method per width is the fast shape, so they are kept.
  */
 final class PackedKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_256;

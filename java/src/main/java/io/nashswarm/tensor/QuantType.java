@@ -29,9 +29,9 @@ import java.util.Optional;
  */
 public enum QuantType {
     //    name     block bytes ggml ftype bits  how it opens                              codec
-    F32  ("f32",      1,   4,    0,   0,  32, F32Matrix::new,                              (Codec.Rows) RowCodecs::f32),
-    F16  ("f16",      1,   2,    1,   1,  16, F16Matrix::new,                              (Codec.Rows) RowCodecs::f16),
-    BF16 ("bf16",     1,   2,   30,  32,  16, BF16Matrix::new,                             (Codec.Rows) RowCodecs::bf16),
+    F32  ("f32",      1,   4,    0,   0,  32, (d, r, c, layout) -> new F32Matrix(d, r, c, layout), (Codec.Rows) RowCodecs::f32),
+    F16  ("f16",      1,   2,    1,   1,  16, (d, r, c, layout) -> new F16Matrix(d, r, c, layout), (Codec.Rows) RowCodecs::f16),
+    BF16 ("bf16",     1,   2,   30,  32,  16, (d, r, c, layout) -> new BF16Matrix(d, r, c, layout), (Codec.Rows) RowCodecs::bf16),
     Q8_0 ("q8_0",    32,  34,    8,   7,   8, (d, r, c, layout) -> new Q8_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q8_0),
     Q4_0 ("q4_0",    32,  18,    2,   2,   4, (d, r, c, layout) -> new Q4_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q4_0),
     // llama.cpp's other block types (GgmlBlockMatrix and its subclasses): loaded and run, not produced by the engine.
@@ -46,9 +46,9 @@ public enum QuantType {
     IQ4_NL("iq4_nl", 32,  18,   20,  25,   4, (d, r, c, layout) -> new IQ4Matrix(false, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
     IQ4_XS("iq4_xs",256, 136,   23,  30,   4, (d, r, c, layout) -> new IQ4Matrix(true, d, r, c), GgmlBlockMatrix.LOAD_ONLY),
     //    name     block bytes ggml ftype bits  sections                      how it opens                      codec
-    INT8 ("int8",    64,  66,   -1,  -1,   8, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
-    INT4 ("int4",    64,  34,   -1,  -1,   4, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
-    INT2 ("int2",    64,  18,   -1,  -1,   2, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
+    INT8 ("int8",    64,  66,   -1,  -1,   8, QuantType::intGroupSections,  (t, r, c, g, s) -> IntGroupMatrix.fromSections(t, r, c, g, s), new Codec.IntegerGrid()),
+    INT4 ("int4",    64,  34,   -1,  -1,   4, QuantType::intGroupSections,  (t, r, c, g, s) -> IntGroupMatrix.fromSections(t, r, c, g, s), new Codec.IntegerGrid()),
+    INT2 ("int2",    64,  18,   -1,  -1,   2, QuantType::intGroupSections,  (t, r, c, g, s) -> IntGroupMatrix.fromSections(t, r, c, g, s), new Codec.IntegerGrid()),
     NF4  ("nf4",     64,  34,   -1,  -1,   4, QuantType::nf4Sections,       (t, r, c, g, s) -> NF4Matrix.fromSections(r, c, g, s), NormalFloat4.CODEC),
     MIXED("mixed",   64,   0,   -1,  -1,   0, QuantType::mixedSections,     (t, r, c, g, s) -> MixedGroupMatrix.fromSections(r, c, g, s), new Codec.Widths()),
     PERWEIGHT("perweight", 64, 0, -1, -1,  0, QuantType::perWeightSections, (t, r, c, g, s) -> PerWeightMixedMatrix.fromSections(r, c, g, s), new Codec.Widths());
@@ -58,6 +58,10 @@ public enum QuantType {
     private interface SectionRule {
         List<Section> sizes(QuantType type, int rows, int cols, GroupSpec spec, MixCounts mix);
     }
+
+    // The openers are lambdas, not constructor references: a reference would load every matrix class
+    // with this table, and a loaded sibling class makes the JIT treat the kernels' abstract calls as
+    // polymorphic; a lambda loads its class on first use, as a switch did.
 
     /** Wraps one stored segment as the matrix of a dense or GGML type. */
     @FunctionalInterface

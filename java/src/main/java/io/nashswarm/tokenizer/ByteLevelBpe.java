@@ -190,16 +190,6 @@ final class ByteLevelBpe implements Tokenizer {
     }
 
     @Override
-    public String decode(int[] ids) {
-        StreamDecoder d = streamDecoder();
-        StringBuilder sb = new StringBuilder(ids.length * 4);
-        for (int id : ids) {
-            sb.append(d.push(id));
-        }
-        return sb.append(d.flush()).toString();
-    }
-
-    @Override
     public StreamDecoder streamDecoder() {
         return new StreamDecoder() {
             private final Utf8Buffer bytes = new Utf8Buffer(Utf8Buffer.Replacement.PER_SUBPART);

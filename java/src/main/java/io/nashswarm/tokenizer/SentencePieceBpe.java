@@ -412,16 +412,6 @@ final class SentencePieceBpe implements Tokenizer {
     }
 
     @Override
-    public String decode(int[] ids) {
-        StreamDecoder d = streamDecoder();
-        StringBuilder sb = new StringBuilder(ids.length * 4);
-        for (int id : ids) {
-            sb.append(d.push(id));
-        }
-        return sb.append(d.flush()).toString();
-    }
-
-    @Override
     public StreamDecoder streamDecoder() {
         return new Stream();
     }

@@ -12,10 +12,18 @@ public interface Tokenizer {
     int[] encode(String text);
 
     /**
-     * The text of a whole sequence of ids. Control tokens render as the reference library renders
-     * them: SentencePiece drops {@code <s>}/{@code </s>}; GPT-2 writes {@code <|endoftext|>}.
+     * The text of a whole sequence of ids: a fresh {@link #streamDecoder()} fed every id, then flushed,
+     * so whole and streamed decoding cannot disagree. Control tokens render as the reference library
+     * renders them: SentencePiece drops {@code <s>}/{@code </s>}; GPT-2 writes {@code <|endoftext|>}.
      */
-    String decode(int[] ids);
+    default String decode(int[] ids) {
+        StreamDecoder d = streamDecoder();
+        StringBuilder sb = new StringBuilder(ids.length * 4);
+        for (int id : ids) {
+            sb.append(d.push(id));
+        }
+        return sb.append(d.flush()).toString();
+    }
 
     /**
      * A decoder for streaming generated tokens: it holds back incomplete UTF-8 sequences. A fresh

@@ -10,6 +10,7 @@ import io.nashswarm.model.ModelConfig;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.model.RopeStyle;
 import io.nashswarm.quant.GgmlQuantizer;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.QuantType;
@@ -21,16 +22,16 @@ import io.nashswarm.util.Progress;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * Writes a model as a GGUF v3 file that llama.cpp (and {@link GgufLoader}) reads: llama.cpp's tensor
@@ -55,8 +56,11 @@ import java.util.TreeMap;
  * </ul>
  */
 public final class GgufExporter {
-    private static final Set<QuantType> GGUF_TYPES = Set.of(QuantType.F32, QuantType.F16, QuantType.BF16, QuantType.Q8_0, QuantType.Q4_0);
-    private static final Set<QuantType> FLOATS = Set.of(QuantType.F32, QuantType.F16, QuantType.BF16);
+    /** The table's types GGUF can hold and we can encode row by row (floats and GGML blocks). */
+    private static final Set<QuantType> GGUF_TYPES = Arrays.stream(QuantType.values())
+            .filter(t -> t.ggmlId() >= 0 && t.codec() instanceof Codec.Rows).collect(Collectors.toUnmodifiableSet());
+    /** Those with one value per weight (converting between them rounds once). */
+    private static final Set<QuantType> FLOATS = GGUF_TYPES.stream().filter(t -> t.blockSize() == 1).collect(Collectors.toUnmodifiableSet());
 
     private GgufExporter() {}
 
