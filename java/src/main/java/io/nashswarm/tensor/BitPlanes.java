@@ -1,0 +1,157 @@
+package io.nashswarm.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.nashswarm.tensor.PackedKernels.F16;
+
+/**
+ * Integer group codes repacked for the table-lookup kernels ({@link LutKernels}): bit planes, 16 rows
+ * side by side, so that one byte shuffle of a 16-entry table ({@link LutInput}) gives 16 rows' partial
+ * sums for one group of 4 columns. Made once per matrix from its stored codes, in off-heap memory.
+ *
+ * <h2>Layout</h2>
+ * Rows go in blocks of {@value #ROWS} (the last block padded with zero codes and zero scales). Within a
+ * block, byte lane {@code j} of every vector holds row {@link #row(int) row(j)}: even lanes rows 0..7, odd
+ * lanes rows 8..15, so that the kernels' 16-bit sums split into even and odd lanes by shifts give rows
+ * 0..7 and 8..15 in order (no lane-crossing shuffle).
+ * <ul>
+ *   <li>codes: for block {@code rb}, chunk {@code c} of 64 columns, column group {@code a} (0..15, columns
+ *       {@code 64c + 4a .. +3}) and plane pair {@code p} (0 .. bits/2 − 1): 16 bytes at
+ *       {@link #codeOffset}; byte j = nibble of plane {@code 2p} | nibble of plane {@code 2p+1} {@code << 4}
+ *       of row(j), bit i of a nibble being bit k of the code of column {@code 4a + i};</li>
+ *   <li>scales: per block and group of the row ({@code c >> shift} of chunk c), the 16 rows' fp16 scales,
+ *       lane j at {@link #scaleOffset}{@code + 2j} (a per-tensor scale is repeated);</li>
+ *   <li>zeros (asymmetric codes only): likewise one unsigned byte per row, at {@link #zeroOffset}{@code + j}.</li>
+ * </ul>
+ * The codes take exactly the bytes of the stored codes (plus row padding), the scales those of the stored
+ * scales; zeros take 8 bits where the stored ones take {@code bits}.
+ */
+final class BitPlanes {
+    static final int ROWS = 16;
+    static final int CHUNK = LutInput.CHUNK;
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final AtomicLong RESIDENT = new AtomicLong();
+
+    final int bits, rows, cols, blocks, chunks, groups, shift;
+    final MemorySegment codes, scales, zeros;
+
+    private BitPlanes(int bits, int rows, int cols, int groups, int shift, boolean asymmetric) {
+        this.bits = bits;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = (rows + ROWS - 1) / ROWS;
+        this.chunks = cols / CHUNK;
+        this.groups = groups;
+        this.shift = shift;
+        Arena arena = Arena.ofAuto();
+        this.codes = arena.allocate(codeOffset(blocks, 0, 0, 0), 64);
+        this.scales = arena.allocate(scaleOffset(blocks, 0), 64);
+        this.zeros = asymmetric ? arena.allocate(zeroOffset(blocks, 0), 64) : null;
+        long bytes = bytes();
+        RESIDENT.addAndGet(bytes);
+        CLEANER.register(this, () -> RESIDENT.addAndGet(-bytes));
+    }
+
+    /** Row of a block held by byte lane {@code j}. */
+    static int row(int j) {
+        return (j & 1) == 0 ? j >> 1 : ROWS / 2 + (j >> 1);
+    }
+
+    /** Bytes per column group of 4 (one 16-byte vector per plane pair). */
+    int groupBytes() {
+        return 8 * bits;
+    }
+
+    long codeOffset(int rb, int c, int a, int pair) {
+        return (((long) rb * chunks + c) * 16 + a) * groupBytes() + 16L * pair;
+    }
+
+    long scaleOffset(int rb, int group) {
+        return ((long) rb * groups + group) * 2 * ROWS;
+    }
+
+    long zeroOffset(int rb, int group) {
+        return ((long) rb * groups + group) * ROWS;
+    }
+
+    /** Off-heap bytes of this copy. */
+    long bytes() {
+        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize());
+    }
+
+    /** Off-heap bytes of every repacked matrix still reachable in this process (for memory reports). */
+    static long residentBytes() {
+        return RESIDENT.get();
+    }
+
+    /**
+     * Repacks {@code m} (whose groups are whole chunks, {@link IntKernels#fits}); {@code groups} scales per
+     * row (1 for a per-tensor spec), chunk c using the row's scale {@code c >> shift}; null when a scale is
+     * not finite (the kernels' fp16 conversion is exact for finite values only).
+     */
+    static BitPlanes of(IntGroupMatrix m, int groups, int shift, boolean asymmetric) {
+        int bits = m.bits(), rows = m.rows(), cols = m.cols();
+        for (int r = 0; r < rows; r++) {
+            for (int gi = 0; gi < groups; gi++) {
+                if ((m.rawScale(r, gi) & 0x7C00) == 0x7C00) {
+                    return null;
+                }
+            }
+        }
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, asymmetric);
+        int[][] u = new int[ROWS][cols];
+        byte[] vec = new byte[16];
+        for (int rb = 0; rb < p.blocks; rb++) {
+            for (int j = 0; j < ROWS; j++) {
+                int r = rb * ROWS + row(j);
+                if (r < rows) {
+                    m.codes(r, u[j]);
+                } else {
+                    java.util.Arrays.fill(u[j], 0);
+                }
+            }
+            for (int c = 0; c < p.chunks; c++) {
+                for (int a = 0; a < 16; a++) {
+                    int col = c * CHUNK + 4 * a;
+                    for (int pair = 0; pair < bits / 2; pair++) {
+                        for (int j = 0; j < ROWS; j++) {
+                            vec[j] = (byte) (nibble(u[j], col, 2 * pair) | nibble(u[j], col, 2 * pair + 1) << 4);
+                        }
+                        MemorySegment.copy(vec, 0, p.codes, ValueLayout.JAVA_BYTE, p.codeOffset(rb, c, a, pair), 16);
+                    }
+                }
+            }
+            for (int gi = 0; gi < groups; gi++) {
+                for (int j = 0; j < ROWS; j++) {
+                    int r = rb * ROWS + row(j);
+                    p.scales.set(F16, p.scaleOffset(rb, gi) + 2L * j, r < rows ? m.rawScale(r, gi) : 0);
+                    if (p.zeros != null) {
+                        p.zeros.set(ValueLayout.JAVA_BYTE, p.zeroOffset(rb, gi) + j, (byte) (r < rows ? m.zero(r, gi) : 0));
+                    }
+                }
+            }
+        }
+        return p;
+    }
+
+    /** Bit {@code plane} of the codes of columns {@code col .. col+3}, column {@code col + i} in bit i. */
+    private static int nibble(int[] u, int col, int plane) {
+        return (u[col] >> plane & 1) | (u[col + 1] >> plane & 1) << 1 | (u[col + 2] >> plane & 1) << 2 | (u[col + 3] >> plane & 1) << 3;
+    }
+
+    /** Unsigned code of (r, col), read back from the planes (for tests of the layout). */
+    int code(int r, int col) {
+        int rb = r / ROWS, within = r % ROWS;
+        int j = within < ROWS / 2 ? 2 * within : 2 * (within - ROWS / 2) + 1;
+        int c = col / CHUNK, a = (col % CHUNK) / 4, i = col % 4, u = 0;
+        for (int k = 0; k < bits; k++) {
+            int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(rb, c, a, k / 2) + j) >> (4 * (k % 2));
+            u |= ((b >> i) & 1) << k;
+        }
+        return u;
+    }
+}

@@ -1,0 +1,240 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.nashswarm.tensor.PackedKernels.LE;
+
+/**
+ * Table-lookup products of integer group codes (after T-MAC, EuroSys 2025): the work per weight follows
+ * its bits, since a {@code b}-bit code costs {@code b} table lookups per 16 rows and 4 columns.
+ *
+ * <h2>The sum</h2>
+ * With code bits {@code β_k} of {@code u} and signs {@code σ_k = 2β_k − 1},
+ * {@code u − 2^(b−1) = ½·Σ_k 2^k·σ_k − ½}. So a chunk's dot product of codes with zero {@code z} is
+ * {@code Σ (u − z)·x = ½·Σ_k 2^k·P_k + (2^(b−1) − ½ − z)·X}, where {@code X} is the chunk's input sum and
+ * {@code P_k = Σ_groups T[plane k's nibble]} sums the signed tables of {@link LutInput}. One
+ * {@code vpshufb} ({@code selectFrom} on {@link ByteVector#SPECIES_128}) looks up 16 rows' table entries
+ * of one plane at once ({@link BitPlanes} puts the rows side by side); they are widened to 16-bit lanes
+ * and added per plane, 16 per chunk. The planes are combined in 16 bits (at most {@code 15·16·127 = 30480}
+ * for 4 planes, so no overflow; 8-bit codes combine two halves of 4 planes in float), converted to float
+ * per chunk, and scaled by the table step, the row scales and the zero term. Error bound: {@link LutInput}.
+ *
+ * <h2>The JIT</h2>
+ * One method per width, each with its whole loop nest, as for {@link IntKernels}: a compilation that
+ * inlines two kernels exceeds the JIT's inlining budget and boxes vectors. The small helpers here are
+ * inlined. Even/odd 16-bit lanes are split with shifts (a part-1 {@code convertShape} becomes a
+ * lane-crossing emulation under AVX2), and the row order of {@link BitPlanes} makes even lanes rows 0..7
+ * and odd lanes rows 8..15, so each result vector stores to 8 consecutive rows.
+ *
+ * <h2>Batches</h2>
+ * Every kernel takes {@code n} inputs: per row block and chunk, the block's codes (512 bytes for int4)
+ * are loaded from memory once and then from L1 for each input. Callers pass tiles of inputs whose
+ * tables fit in L2 ({@link #tile}).
+ */
+final class LutKernels {
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final int ROWS = BitPlanes.ROWS;
+    /** 2^112: an fp16's exponent and mantissa bits moved to a float's place, times this, is its value. */
+    private static final float F16_RESCALE = 0x1p112f;
+
+    private LutKernels() {}
+
+    /** Inputs per call whose tables (4 bytes per column each) stay within about 256 KiB. */
+    static int tile(int cols, int n) {
+        return Math.max(1, Math.min(n, (64 << 10) / cols));
+    }
+
+    /** Lanes of {@code idx} looked up in the 16-byte table {@code t}, widened to 16 bits. */
+    private static ShortVector look(ByteVector idx, ByteVector t) {
+        return (ShortVector) idx.selectFrom(t).convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    private static ByteVector low(ByteVector v) {
+        return v.and((byte) 0x0F);
+    }
+
+    private static ByteVector high(ByteVector v) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+    }
+
+    /** fp16 values in the low (even rows) or high (odd rows) halves of 8 ints, as floats. */
+    private static FloatVector f16Even(IntVector h) {
+        IntVector bits = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+        return bits.reinterpretAsFloats().mul(F16_RESCALE);
+    }
+
+    private static FloatVector f16Odd(IntVector h) {
+        IntVector bits = h.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13).or(h.and(0x80000000));
+        return bits.reinterpretAsFloats().mul(F16_RESCALE);
+    }
+
+    private static FloatVector evenRows(ShortVector s) {
+        return (FloatVector) s.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector oddRows(ShortVector s) {
+        return (FloatVector) s.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+    }
+
+    /** The zero term's factor {@code 2^(b−1) − ½ − z} of 16 rows, even rows (part 0) or odd rows (part 1). */
+    private static FloatVector zeroFactor(MemorySegment zeros, long off, float base, int part) {
+        if (zeros == null) {
+            return FloatVector.broadcast(F, -0.5f);
+        }
+        IntVector z = (IntVector) ByteVector.fromMemorySegment(B, zeros, off, LE).reinterpretAsShorts()
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        z = part == 0 ? z.and(0xFF) : z.lanewise(VectorOperators.LSHR, 8).and(0xFF);
+        return FloatVector.broadcast(F, base).sub((FloatVector) z.convert(VectorOperators.I2F, 0));
+    }
+
+    /** Writes block {@code rb}'s 16 accumulated rows of each input to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
+    private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1) {
+        for (int b = 0; b < n; b++) {
+            for (int i = 0; i < ROWS; i++) {
+                int r = rb * ROWS + i;
+                if (r >= r0 && r < r1) {
+                    y[yOff + b * yStride + r] = acc[ROWS * b + i];
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code y[yOff + b·yStride + r] = row r · input b} for rows {@code r0 ≤ r < r1} of 2-bit planes and
+     * inputs {@code in[0..n)}.
+     */
+    static void int2(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
+        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        int chunks = w.chunks, shift = w.shift;
+        float zbase = 1.5f;
+        float[] acc = new float[ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+            java.util.Arrays.fill(acc, 0f);
+            for (int c = 0; c < chunks; c++) {
+                int gi = c >> shift;
+                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
+                FloatVector se = f16Even(sv), so = f16Odd(sv);
+                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                long co = w.codeOffset(rb, c, 0, 0);
+                for (int b = 0; b < n; b++) {
+                    byte[] tab = in[b].table;
+                    int to = c * 256;
+                    ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S);
+                    for (int a = 0; a < 16; a++) {
+                        ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
+                        ByteVector p = ByteVector.fromMemorySegment(B, codes, co + 16L * a, LE);
+                        a0 = a0.add(look(low(p), t));
+                        a1 = a1.add(look(high(p), t));
+                    }
+                    ShortVector s = a1.add(a1).add(a0);
+                    float h = in[b].half[c], x = in[b].sum[c];
+                    int ao = ROWS * b;
+                    evenRows(s).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    oddRows(s).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                }
+            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1);
+        }
+    }
+
+    /** Like {@link #int2} for 4-bit planes. */
+    static void int4(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
+        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        int chunks = w.chunks, shift = w.shift;
+        float zbase = 7.5f;
+        float[] acc = new float[ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+            java.util.Arrays.fill(acc, 0f);
+            for (int c = 0; c < chunks; c++) {
+                int gi = c >> shift;
+                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
+                FloatVector se = f16Even(sv), so = f16Odd(sv);
+                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                long co = w.codeOffset(rb, c, 0, 0);
+                for (int b = 0; b < n; b++) {
+                    byte[] tab = in[b].table;
+                    int to = c * 256;
+                    ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
+                    for (int a = 0; a < 16; a++) {
+                        ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
+                        ByteVector p01 = ByteVector.fromMemorySegment(B, codes, co + 32L * a, LE);
+                        ByteVector p23 = ByteVector.fromMemorySegment(B, codes, co + 32L * a + 16, LE);
+                        a0 = a0.add(look(low(p01), t));
+                        a1 = a1.add(look(high(p01), t));
+                        a2 = a2.add(look(low(p23), t));
+                        a3 = a3.add(look(high(p23), t));
+                    }
+                    ShortVector s = a3.add(a3).add(a2);
+                    s = s.add(s).add(a1);
+                    s = s.add(s).add(a0);
+                    float h = in[b].half[c], x = in[b].sum[c];
+                    int ao = ROWS * b;
+                    evenRows(s).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    oddRows(s).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                }
+            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1);
+        }
+    }
+
+    /** Like {@link #int2} for 8-bit planes: planes 0–3 and 4–7 are combined in 16 bits each, then in float. */
+    static void int8(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
+        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        int chunks = w.chunks, shift = w.shift;
+        float zbase = 127.5f;
+        float[] acc = new float[ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+            java.util.Arrays.fill(acc, 0f);
+            for (int c = 0; c < chunks; c++) {
+                int gi = c >> shift;
+                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
+                FloatVector se = f16Even(sv), so = f16Odd(sv);
+                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                long co = w.codeOffset(rb, c, 0, 0);
+                for (int b = 0; b < n; b++) {
+                    byte[] tab = in[b].table;
+                    int to = c * 256;
+                    ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
+                    ShortVector a4 = ShortVector.zero(S), a5 = ShortVector.zero(S), a6 = ShortVector.zero(S), a7 = ShortVector.zero(S);
+                    for (int a = 0; a < 16; a++) {
+                        ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
+                        long o = co + 64L * a;
+                        ByteVector p01 = ByteVector.fromMemorySegment(B, codes, o, LE);
+                        ByteVector p23 = ByteVector.fromMemorySegment(B, codes, o + 16, LE);
+                        ByteVector p45 = ByteVector.fromMemorySegment(B, codes, o + 32, LE);
+                        ByteVector p67 = ByteVector.fromMemorySegment(B, codes, o + 48, LE);
+                        a0 = a0.add(look(low(p01), t));
+                        a1 = a1.add(look(high(p01), t));
+                        a2 = a2.add(look(low(p23), t));
+                        a3 = a3.add(look(high(p23), t));
+                        a4 = a4.add(look(low(p45), t));
+                        a5 = a5.add(look(high(p45), t));
+                        a6 = a6.add(look(low(p67), t));
+                        a7 = a7.add(look(high(p67), t));
+                    }
+                    ShortVector lo = a3.add(a3).add(a2);
+                    lo = lo.add(lo).add(a1);
+                    lo = lo.add(lo).add(a0);
+                    ShortVector hi = a7.add(a7).add(a6);
+                    hi = hi.add(hi).add(a5);
+                    hi = hi.add(hi).add(a4);
+                    float h = in[b].half[c], x = in[b].sum[c];
+                    int ao = ROWS * b;
+                    evenRows(hi).fma(FloatVector.broadcast(F, 16f), evenRows(lo)).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    oddRows(hi).fma(FloatVector.broadcast(F, 16f), oddRows(lo)).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                }
+            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1);
+        }
+    }
+}
