@@ -23,12 +23,9 @@ import static io.nashswarm.tensor.PackedKernels.F16;
  *       {@code 64c + 4a .. +3}) and plane pair {@code p} (0 .. bits/2 − 1): 16 bytes at
  *       {@link #codeOffset}; byte j = nibble of plane {@code 2p} | nibble of plane {@code 2p+1} {@code << 4}
  *       of row(j), bit i of a nibble being bit k of the code of column {@code 4a + i};</li>
- *   <li>scales: per block and group of the row ({@code c >> shift} of chunk c), the 16 rows' fp16 scales,
- *       lane j at {@link #scaleOffset}{@code + 2j} (a per-tensor scale is repeated);</li>
- *   <li>zeros (asymmetric codes only): likewise one unsigned byte per row, at {@link #zeroOffset}{@code + j}.</li>
  * </ul>
- * The codes take exactly the bytes of the stored codes (plus row padding), the scales those of the stored
- * scales; zeros take 8 bits where the stored ones take {@code bits}.
+ * The copy takes exactly the bytes of the stored codes (plus row padding). Scales and zeros stay where
+ * they are stored; the kernels turn one block's into floats at a time ({@link #factors}).
  */
 final class BitPlanes {
     static final int ROWS = 16;
@@ -37,9 +34,13 @@ final class BitPlanes {
     private static final AtomicLong RESIDENT = new AtomicLong();
 
     final int bits, rows, cols, blocks, chunks, groups, shift;
-    final MemorySegment codes, scales, zeros;
+    /** The copy of the codes. */
+    final MemorySegment codes;
+    /** The matrix's stored scales and zeros (zeros null when symmetric), indexed as {@link #group} says. */
+    private final MemorySegment scales, zeros;
+    private final boolean perTensor;
 
-    private BitPlanes(int bits, int rows, int cols, int groups, int shift, boolean asymmetric) {
+    private BitPlanes(int bits, int rows, int cols, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
         this.bits = bits;
         this.rows = rows;
         this.cols = cols;
@@ -47,10 +48,10 @@ final class BitPlanes {
         this.chunks = cols / CHUNK;
         this.groups = groups;
         this.shift = shift;
-        Arena arena = Arena.ofAuto();
-        this.codes = arena.allocate(codeOffset(blocks, 0, 0, 0), 64);
-        this.scales = arena.allocate(scaleOffset(blocks, 0), 64);
-        this.zeros = asymmetric ? arena.allocate(zeroOffset(blocks, 0), 64) : null;
+        this.scales = scales;
+        this.zeros = zeros;
+        this.perTensor = perTensor;
+        this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
         long bytes = bytes();
         RESIDENT.addAndGet(bytes);
         CLEANER.register(this, () -> RESIDENT.addAndGet(-bytes));
@@ -70,17 +71,38 @@ final class BitPlanes {
         return (((long) rb * chunks + c) * 16 + a) * groupBytes() + 16L * pair;
     }
 
-    long scaleOffset(int rb, int group) {
-        return ((long) rb * groups + group) * 2 * ROWS;
+    /** Index of row r's group gi among the stored scales and zeros. */
+    private long group(int r, int gi) {
+        return perTensor ? 0 : (long) r * groups + gi;
     }
 
-    long zeroOffset(int rb, int group) {
-        return ((long) rb * groups + group) * ROWS;
+    /**
+     * Block {@code rb}'s scales and zero terms as floats: for group gi and row i of the block,
+     * {@code f[32·gi + i] = s} and {@code f[32·gi + 16 + i] = s·(2^(bits−1) − ½ − z)} (the factor of the
+     * chunk's input sum, see {@link LutKernels}); rows past the end get 0.
+     */
+    void factors(int rb, float[] f) {
+        float base = (1 << (bits - 1)) - 0.5f;
+        for (int i = 0; i < ROWS; i++) {
+            int r = rb * ROWS + i;
+            for (int gi = 0; gi < groups; gi++) {
+                float s = 0f, z = base + 0.5f;
+                if (r < rows) {
+                    long k = group(r, gi);
+                    s = Float.float16ToFloat(scales.get(F16, 2 * k));
+                    if (zeros != null) {
+                        z = Packing.readBits(zeros, k * bits, bits);
+                    }
+                }
+                f[32 * gi + i] = s;
+                f[32 * gi + 16 + i] = s * (base - z);
+            }
+        }
     }
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize());
+        return codes.byteSize();
     }
 
     /** Off-heap bytes of every repacked matrix still reachable in this process (for memory reports). */
@@ -89,20 +111,12 @@ final class BitPlanes {
     }
 
     /**
-     * Repacks {@code m} (whose groups are whole chunks, {@link IntKernels#fits}); {@code groups} scales per
-     * row (1 for a per-tensor spec), chunk c using the row's scale {@code c >> shift}; null when a scale is
-     * not finite (the kernels' fp16 conversion is exact for finite values only).
+     * Repacks the codes of {@code m} (whose groups are whole chunks, {@link IntKernels#fits}); {@code groups}
+     * scales per row, chunk c using the row's scale {@code c >> shift}.
      */
-    static BitPlanes of(IntGroupMatrix m, int groups, int shift, boolean asymmetric) {
+    static BitPlanes of(IntGroupMatrix m, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
         int bits = m.bits(), rows = m.rows(), cols = m.cols();
-        for (int r = 0; r < rows; r++) {
-            for (int gi = 0; gi < groups; gi++) {
-                if ((m.rawScale(r, gi) & 0x7C00) == 0x7C00) {
-                    return null;
-                }
-            }
-        }
-        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, asymmetric);
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, scales, zeros, perTensor);
         int[][] u = new int[ROWS][cols];
         byte[] vec = new byte[16];
         for (int rb = 0; rb < p.blocks; rb++) {
@@ -122,15 +136,6 @@ final class BitPlanes {
                             vec[j] = (byte) (nibble(u[j], col, 2 * pair) | nibble(u[j], col, 2 * pair + 1) << 4);
                         }
                         MemorySegment.copy(vec, 0, p.codes, ValueLayout.JAVA_BYTE, p.codeOffset(rb, c, a, pair), 16);
-                    }
-                }
-            }
-            for (int gi = 0; gi < groups; gi++) {
-                for (int j = 0; j < ROWS; j++) {
-                    int r = rb * ROWS + row(j);
-                    p.scales.set(F16, p.scaleOffset(rb, gi) + 2L * j, r < rows ? m.rawScale(r, gi) : 0);
-                    if (p.zeros != null) {
-                        p.zeros.set(ValueLayout.JAVA_BYTE, p.zeroOffset(rb, gi) + j, (byte) (r < rows ? m.zero(r, gi) : 0));
                     }
                 }
             }

@@ -31,8 +31,8 @@ import java.util.Map;
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
  * ({@link BitPlanes}, off-heap, the same size as the codes). When the codes are memory-mapped, their pages are
  * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
- * and writers still read the stored sections. Other group sizes, and scales that are not finite, use
- * the exact float kernels ({@link PackedKernels}).
+ * and writers still read the stored sections. Other group sizes use the exact float kernels
+ * ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -44,8 +44,6 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final boolean lookup;
     /** The bit-plane copy, made at the first product. */
     private volatile BitPlanes planes;
-    /** Set when a scale is not finite (the lookup kernels' fp16 conversion assumes finite scales). */
-    private volatile boolean floatOnly;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -100,19 +98,14 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** The bit-plane copy, made on first use (once, whichever thread asks first), or null for the float kernels. */
     private BitPlanes planes() {
         BitPlanes p = planes;
-        if (p != null || !lookup || floatOnly) {
+        if (p != null || !lookup) {
             return p;
         }
         synchronized (this) {
-            if (planes == null && !floatOnly) {
-                p = BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), zeros != null);
-                if (p == null) {
-                    floatOnly = true;
-                } else {
-                    planes = p;
-                    if (codes.isMapped()) {
-                        codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
-                    }
+            if (planes == null) {
+                planes = BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), scales, zeros, spec.perTensor());
+                if (codes.isMapped()) {
+                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
                 }
             }
             return planes;
@@ -175,11 +168,6 @@ public final class IntGroupMatrix extends PackedMatrix {
     @Override
     void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
         PackedKernels.dot4x(bits, run(r), g, x, xb, xsum, xs, out);
-    }
-
-    /** Raw fp16 bits of the scale of group {@code gi} of row {@code r}. */
-    short rawScale(int r, int gi) {
-        return scales.get(PackedKernels.F16, 2 * (firstGroup(r) + gi * groupStep()));
     }
 
     /** Unsigned codes of row {@code r} into {@code u[0..cols)}. */

@@ -10,6 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 
 import static io.nashswarm.tensor.PackedKernels.LE;
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.B2S;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * Table-lookup products of integer group codes (after T-MAC, EuroSys 2025): the work per weight follows
@@ -24,12 +29,15 @@ import static io.nashswarm.tensor.PackedKernels.LE;
  * of one plane at once ({@link BitPlanes} puts the rows side by side); they are widened to 16-bit lanes
  * and added per plane, 16 per chunk. The planes are combined in 16 bits (at most {@code 15·16·127 = 30480}
  * for 4 planes, so no overflow; 8-bit codes combine two halves of 4 planes in float), converted to float
- * per chunk, and scaled by the table step, the row scales and the zero term. Error bound: {@link LutInput}.
+ * per chunk, and scaled by the table step and the row scales; the zero term is the chunk's input sum times
+ * {@code s·(2^(b−1) − ½ − z)} ({@link BitPlanes#factors}, per block of rows). Error bound: {@link LutInput}.
  *
  * <h2>The JIT</h2>
  * One method per width, each with its whole loop nest, as for {@link IntKernels}: a compilation that
- * inlines two kernels exceeds the JIT's inlining budget and boxes vectors. The small helpers here are
- * inlined. Even/odd 16-bit lanes are split with shifts (a part-1 {@code convertShape} becomes a
+ * inlines two kernels exceeds the JIT's inlining budget and boxes vectors. The loops call no helper of
+ * their own: the Vector API's methods are force-inlined, but a kernel this size passes C2's node-count
+ * cutoff (18000 nodes) while parsing, after which an ordinary helper is no longer inlined and its
+ * vectors are boxed (measured: 10–50x slower). Even/odd 16-bit lanes are split with shifts (a part-1 {@code convertShape} becomes a
  * lane-crossing emulation under AVX2), and the row order of {@link BitPlanes} makes even lanes rows 0..7
  * and odd lanes rows 8..15, so each result vector stores to 8 consecutive rows.
  *
@@ -44,57 +52,18 @@ final class LutKernels {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int ROWS = BitPlanes.ROWS;
-    /** 2^112: an fp16's exponent and mantissa bits moved to a float's place, times this, is its value. */
-    private static final float F16_RESCALE = 0x1p112f;
+    private static final byte[] NIBBLES = new byte[16];
+
+    static {
+        java.util.Arrays.fill(NIBBLES, (byte) 0x0F);
+    }
+    private static final FloatVector SIXTEEN = FloatVector.broadcast(FloatVector.SPECIES_256, 16f);
 
     private LutKernels() {}
 
     /** Inputs per call whose tables (4 bytes per column each) stay within about 256 KiB. */
     static int tile(int cols, int n) {
         return Math.max(1, Math.min(n, (64 << 10) / cols));
-    }
-
-    /** Lanes of {@code idx} looked up in the 16-byte table {@code t}, widened to 16 bits. */
-    private static ShortVector look(ByteVector idx, ByteVector t) {
-        return (ShortVector) idx.selectFrom(t).convertShape(VectorOperators.B2S, S, 0);
-    }
-
-    private static ByteVector low(ByteVector v) {
-        return v.and((byte) 0x0F);
-    }
-
-    private static ByteVector high(ByteVector v) {
-        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
-    }
-
-    /** fp16 values in the low (even rows) or high (odd rows) halves of 8 ints, as floats. */
-    private static FloatVector f16Even(IntVector h) {
-        IntVector bits = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-        return bits.reinterpretAsFloats().mul(F16_RESCALE);
-    }
-
-    private static FloatVector f16Odd(IntVector h) {
-        IntVector bits = h.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13).or(h.and(0x80000000));
-        return bits.reinterpretAsFloats().mul(F16_RESCALE);
-    }
-
-    private static FloatVector evenRows(ShortVector s) {
-        return (FloatVector) s.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-    }
-
-    private static FloatVector oddRows(ShortVector s) {
-        return (FloatVector) s.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-    }
-
-    /** The zero term's factor {@code 2^(b−1) − ½ − z} of 16 rows, even rows (part 0) or odd rows (part 1). */
-    private static FloatVector zeroFactor(MemorySegment zeros, long off, float base, int part) {
-        if (zeros == null) {
-            return FloatVector.broadcast(F, -0.5f);
-        }
-        IntVector z = (IntVector) ByteVector.fromMemorySegment(B, zeros, off, LE).reinterpretAsShorts()
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        z = part == 0 ? z.and(0xFF) : z.lanewise(VectorOperators.LSHR, 8).and(0xFF);
-        return FloatVector.broadcast(F, base).sub((FloatVector) z.convert(VectorOperators.I2F, 0));
     }
 
     /** Writes block {@code rb}'s 16 accumulated rows of each input to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
@@ -114,17 +83,17 @@ final class LutKernels {
      * inputs {@code in[0..n)}.
      */
     static void int2(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        MemorySegment codes = w.codes;
+        ByteVector nib = ByteVector.fromArray(B, NIBBLES, 0); // loaded, not a constant: C2 rematerializes a constant at every use
         int chunks = w.chunks, shift = w.shift;
-        float zbase = 1.5f;
-        float[] acc = new float[ROWS * n];
+        float[] acc = new float[ROWS * n], f = new float[32 * w.groups];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
+            w.factors(rb, f);
             for (int c = 0; c < chunks; c++) {
-                int gi = c >> shift;
-                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
-                FloatVector se = f16Even(sv), so = f16Odd(sv);
-                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                int fo = 32 * (c >> shift);
+                FloatVector se = FloatVector.fromArray(F, f, fo), so = FloatVector.fromArray(F, f, fo + 8);
+                FloatVector ze = FloatVector.fromArray(F, f, fo + 16), zo = FloatVector.fromArray(F, f, fo + 24);
                 long co = w.codeOffset(rb, c, 0, 0);
                 for (int b = 0; b < n; b++) {
                     byte[] tab = in[b].table;
@@ -133,14 +102,14 @@ final class LutKernels {
                     for (int a = 0; a < 16; a++) {
                         ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
                         ByteVector p = ByteVector.fromMemorySegment(B, codes, co + 16L * a, LE);
-                        a0 = a0.add(look(low(p), t));
-                        a1 = a1.add(look(high(p), t));
+                        a0 = a0.add(((ShortVector) p.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a1 = a1.add(((ShortVector) p.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
                     }
                     ShortVector s = a1.add(a1).add(a0);
                     float h = in[b].half[c], x = in[b].sum[c];
                     int ao = ROWS * b;
-                    evenRows(s).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
-                    oddRows(s).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                    ((FloatVector) s.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(se, ze.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
+                    ((FloatVector) s.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(so, zo.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao + 8))).intoArray(acc, ao + 8);
                 }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
@@ -149,17 +118,17 @@ final class LutKernels {
 
     /** Like {@link #int2} for 4-bit planes. */
     static void int4(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        MemorySegment codes = w.codes;
+        ByteVector nib = ByteVector.fromArray(B, NIBBLES, 0); // loaded, not a constant: C2 rematerializes a constant at every use
         int chunks = w.chunks, shift = w.shift;
-        float zbase = 7.5f;
-        float[] acc = new float[ROWS * n];
+        float[] acc = new float[ROWS * n], f = new float[32 * w.groups];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
+            w.factors(rb, f);
             for (int c = 0; c < chunks; c++) {
-                int gi = c >> shift;
-                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
-                FloatVector se = f16Even(sv), so = f16Odd(sv);
-                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                int fo = 32 * (c >> shift);
+                FloatVector se = FloatVector.fromArray(F, f, fo), so = FloatVector.fromArray(F, f, fo + 8);
+                FloatVector ze = FloatVector.fromArray(F, f, fo + 16), zo = FloatVector.fromArray(F, f, fo + 24);
                 long co = w.codeOffset(rb, c, 0, 0);
                 for (int b = 0; b < n; b++) {
                     byte[] tab = in[b].table;
@@ -169,18 +138,18 @@ final class LutKernels {
                         ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
                         ByteVector p01 = ByteVector.fromMemorySegment(B, codes, co + 32L * a, LE);
                         ByteVector p23 = ByteVector.fromMemorySegment(B, codes, co + 32L * a + 16, LE);
-                        a0 = a0.add(look(low(p01), t));
-                        a1 = a1.add(look(high(p01), t));
-                        a2 = a2.add(look(low(p23), t));
-                        a3 = a3.add(look(high(p23), t));
+                        a0 = a0.add(((ShortVector) p01.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a1 = a1.add(((ShortVector) p01.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a2 = a2.add(((ShortVector) p23.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a3 = a3.add(((ShortVector) p23.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
                     }
                     ShortVector s = a3.add(a3).add(a2);
                     s = s.add(s).add(a1);
                     s = s.add(s).add(a0);
                     float h = in[b].half[c], x = in[b].sum[c];
                     int ao = ROWS * b;
-                    evenRows(s).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
-                    oddRows(s).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                    ((FloatVector) s.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(se, ze.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
+                    ((FloatVector) s.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(so, zo.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao + 8))).intoArray(acc, ao + 8);
                 }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
@@ -189,17 +158,17 @@ final class LutKernels {
 
     /** Like {@link #int2} for 8-bit planes: planes 0–3 and 4–7 are combined in 16 bits each, then in float. */
     static void int8(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        MemorySegment codes = w.codes, scales = w.scales, zeros = w.zeros;
+        MemorySegment codes = w.codes;
+        ByteVector nib = ByteVector.fromArray(B, NIBBLES, 0); // loaded, not a constant: C2 rematerializes a constant at every use
         int chunks = w.chunks, shift = w.shift;
-        float zbase = 127.5f;
-        float[] acc = new float[ROWS * n];
+        float[] acc = new float[ROWS * n], f = new float[32 * w.groups];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
+            w.factors(rb, f);
             for (int c = 0; c < chunks; c++) {
-                int gi = c >> shift;
-                IntVector sv = IntVector.fromMemorySegment(I, scales, w.scaleOffset(rb, gi), LE);
-                FloatVector se = f16Even(sv), so = f16Odd(sv);
-                FloatVector ze = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 0), zo = zeroFactor(zeros, w.zeroOffset(rb, gi), zbase, 1);
+                int fo = 32 * (c >> shift);
+                FloatVector se = FloatVector.fromArray(F, f, fo), so = FloatVector.fromArray(F, f, fo + 8);
+                FloatVector ze = FloatVector.fromArray(F, f, fo + 16), zo = FloatVector.fromArray(F, f, fo + 24);
                 long co = w.codeOffset(rb, c, 0, 0);
                 for (int b = 0; b < n; b++) {
                     byte[] tab = in[b].table;
@@ -213,14 +182,14 @@ final class LutKernels {
                         ByteVector p23 = ByteVector.fromMemorySegment(B, codes, o + 16, LE);
                         ByteVector p45 = ByteVector.fromMemorySegment(B, codes, o + 32, LE);
                         ByteVector p67 = ByteVector.fromMemorySegment(B, codes, o + 48, LE);
-                        a0 = a0.add(look(low(p01), t));
-                        a1 = a1.add(look(high(p01), t));
-                        a2 = a2.add(look(low(p23), t));
-                        a3 = a3.add(look(high(p23), t));
-                        a4 = a4.add(look(low(p45), t));
-                        a5 = a5.add(look(high(p45), t));
-                        a6 = a6.add(look(low(p67), t));
-                        a7 = a7.add(look(high(p67), t));
+                        a0 = a0.add(((ShortVector) p01.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a1 = a1.add(((ShortVector) p01.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a2 = a2.add(((ShortVector) p23.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a3 = a3.add(((ShortVector) p23.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a4 = a4.add(((ShortVector) p45.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a5 = a5.add(((ShortVector) p45.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a6 = a6.add(((ShortVector) p67.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+                        a7 = a7.add(((ShortVector) p67.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
                     }
                     ShortVector lo = a3.add(a3).add(a2);
                     lo = lo.add(lo).add(a1);
@@ -230,8 +199,8 @@ final class LutKernels {
                     hi = hi.add(hi).add(a4);
                     float h = in[b].half[c], x = in[b].sum[c];
                     int ao = ROWS * b;
-                    evenRows(hi).fma(FloatVector.broadcast(F, 16f), evenRows(lo)).fma(FloatVector.broadcast(F, h), ze.mul(x)).fma(se, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
-                    oddRows(hi).fma(FloatVector.broadcast(F, 16f), oddRows(lo)).fma(FloatVector.broadcast(F, h), zo.mul(x)).fma(so, FloatVector.fromArray(F, acc, ao + 8)).intoArray(acc, ao + 8);
+                    ((FloatVector) hi.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).fma(SIXTEEN, ((FloatVector) lo.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0))).mul(h).fma(se, ze.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
+                    ((FloatVector) hi.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0)).fma(SIXTEEN, ((FloatVector) lo.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0))).mul(h).fma(so, zo.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao + 8))).intoArray(acc, ao + 8);
                 }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
