@@ -42,8 +42,13 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * and odd lanes rows 8..15, so each result vector stores to 8 consecutive rows.
  *
  * <h2>Batches</h2>
- * Every kernel takes {@code n} inputs: per row block and chunk, the block's codes (512 bytes for int4)
- * are loaded from memory once and then from L1 for each input. Callers pass tiles of inputs whose
+ * Every kernel takes {@code n} inputs: per row block and chunk, the block's codes (256 bytes for int2)
+ * are loaded from memory once and then from L1 for each input.
+ *
+ * <h2>Which widths</h2>
+ * 2- and 8-bit codes. A 4-bit kernel (4 lookups per 16 rows and 4 columns) measured 1.17x the 16-bit
+ * integer kernel at 4096x11008, but its int8 tables moved aidreams260K's greedy int4 text within 10–15
+ * tokens, so int4 stays on {@link IntKernels} (README › Kernels). Callers pass tiles of inputs whose
  * tables fit in L2 ({@link #tile}).
  */
 final class LutKernels {
@@ -106,46 +111,6 @@ final class LutKernels {
                         a1 = a1.add(((ShortVector) p.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
                     }
                     ShortVector s = a1.add(a1).add(a0);
-                    float h = in[b].half[c], x = in[b].sum[c];
-                    int ao = ROWS * b;
-                    ((FloatVector) s.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(se, ze.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
-                    ((FloatVector) s.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(so, zo.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao + 8))).intoArray(acc, ao + 8);
-                }
-            }
-            store(acc, n, rb, y, yOff, yStride, r0, r1);
-        }
-    }
-
-    /** Like {@link #int2} for 4-bit planes. */
-    static void int4(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        MemorySegment codes = w.codes;
-        ByteVector nib = ByteVector.fromArray(B, NIBBLES, 0); // loaded, not a constant: C2 rematerializes a constant at every use
-        int chunks = w.chunks, shift = w.shift;
-        float[] acc = new float[ROWS * n], f = new float[32 * w.groups];
-        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
-            java.util.Arrays.fill(acc, 0f);
-            w.factors(rb, f);
-            for (int c = 0; c < chunks; c++) {
-                int fo = 32 * (c >> shift);
-                FloatVector se = FloatVector.fromArray(F, f, fo), so = FloatVector.fromArray(F, f, fo + 8);
-                FloatVector ze = FloatVector.fromArray(F, f, fo + 16), zo = FloatVector.fromArray(F, f, fo + 24);
-                long co = w.codeOffset(rb, c, 0, 0);
-                for (int b = 0; b < n; b++) {
-                    byte[] tab = in[b].table;
-                    int to = c * 256;
-                    ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S), a2 = ShortVector.zero(S), a3 = ShortVector.zero(S);
-                    for (int a = 0; a < 16; a++) {
-                        ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
-                        ByteVector p01 = ByteVector.fromMemorySegment(B, codes, co + 32L * a, LE);
-                        ByteVector p23 = ByteVector.fromMemorySegment(B, codes, co + 32L * a + 16, LE);
-                        a0 = a0.add(((ShortVector) p01.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
-                        a1 = a1.add(((ShortVector) p01.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
-                        a2 = a2.add(((ShortVector) p23.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
-                        a3 = a3.add(((ShortVector) p23.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
-                    }
-                    ShortVector s = a3.add(a3).add(a2);
-                    s = s.add(s).add(a1);
-                    s = s.add(s).add(a0);
                     float h = in[b].half[c], x = in[b].sum[c];
                     int ao = ROWS * b;
                     ((FloatVector) s.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).mul(h).fma(se, ze.fma(FloatVector.broadcast(F, x), FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
