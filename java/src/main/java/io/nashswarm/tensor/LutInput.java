@@ -19,7 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code ½·Σ_k 2^k·(plane k's sum)} by at most {@code 4·(2^b − 1)·t_c}. A row's product is therefore off
  * by at most {@code Σ_c |s_c|·4·(2^b − 1)·t_c} ({@code s_c} the scale of chunk c's group), plus float
  * rounding; {@link #bound} computes it. The chunk sums {@link #sum}, which carry the zero-point term, are
- * exact floats. Non-finite inputs give a non-finite step, and so non-finite products.
+ * exact floats. Non-finite inputs give a non-finite step, and so non-finite products. Entries are
+ * {@code rint(T·(127/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 − x_3} (entries 8..15 the
+ * negations of 7..0), the product in float, or in double where {@code 127/max} overflows a float.
  */
 final class LutInput {
     /** Activations per table step: 16 groups of 4. */
@@ -68,6 +70,10 @@ final class LutInput {
             in.half[c] = max / QMAX / 2;
             in.sum[c] = total;
             float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
+            if (inv == Float.POSITIVE_INFINITY) {
+                tinyChunk(x, base, QMAX / (double) max, in.table, 256 * c);
+                continue;
+            }
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
                 float x3 = x[o + 3];
@@ -82,6 +88,20 @@ final class LutInput {
             }
         }
         return in;
+    }
+
+    /** A chunk whose 127/max overflows a float (max below 3.7e-37): the same entries, scaled in double. */
+    private static void tinyChunk(float[] x, int base, double inv, byte[] table, int at) {
+        for (int a = 0; a < 16; a++) {
+            int o = base + 4 * a;
+            for (int idx = 0; idx < 16; idx++) {
+                float e = 0f;
+                for (int j = 0; j < 4; j++) {
+                    e += ((idx >> j) & 1) != 0 ? x[o + j] : -x[o + j];
+                }
+                table[at + 16 * a + idx] = (byte) Math.rint(e * inv);
+            }
+        }
     }
 
     /**

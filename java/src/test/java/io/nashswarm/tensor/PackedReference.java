@@ -100,7 +100,7 @@ final class PackedReference {
                             for (int j = 0; j < 4; j++) {
                                 idx |= ((m.code(r, c0 + 4 * a + j) >> k) & 1) << j;
                             }
-                            planeSum += (1L << k) * entry(x, o, idx, inv);
+                            planeSum += (1L << k) * entry(x, o, idx, inv, 127 / (double) max);
                         }
                     }
                     for (int c = c0; c < c0 + CHUNK; c++) {
@@ -125,11 +125,11 @@ final class PackedReference {
     }
 
     /** Quantized table entry {@code idx} of the group of 4 at {@code x[o..]}: float arithmetic as the rule states it. */
-    private static int entry(float[] x, int o, int idx, float inv) {
+    private static int entry(float[] x, int o, int idx, float inv, double invTiny) {
         boolean flip = (idx & 8) != 0; // T[idx] = −T[15 − idx]
         int low = flip ? 15 - idx : idx;
         float e = sign(low, 0) * x[o] + sign(low, 1) * x[o + 1] + sign(low, 2) * x[o + 2] - x[o + 3];
-        int q = (int) Math.rint(e * inv);
+        int q = (int) Math.rint(inv == Float.POSITIVE_INFINITY ? e * invTiny : e * inv);
         return flip ? -q : q;
     }
 
