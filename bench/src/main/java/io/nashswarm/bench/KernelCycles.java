@@ -24,7 +24,8 @@ import java.util.Set;
  * {@code kernelcycles.ctl} (perf's control fifo), runs CALLS products, writes {@code disable}, and prints the
  * wall time per product: best, median and mean of the CALLS (on a shared machine the best is the one to
  * compare; it is also given per 64 weights and as weight GB/s), and the bytes the calling thread allocated
- * per product (boxed vectors show up there).
+ * per product (boxed vectors show up there). With {@code -Dkernelcycles.bandwidth} it first prints the
+ * memory bandwidth measured with the same thread count.
  */
 public final class KernelCycles {
     private static final Set<String> PACKED = Set.of("int8", "int4", "int2", "nf4", "mixed3");
@@ -59,6 +60,11 @@ public final class KernelCycles {
                     : RandomMatrices.create(arena, dense, rc[0], rc[1], Layout.OUT_IN, 1);
             float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
             Parallel.setThreads(threads);
+            if (System.getProperty("kernelcycles.bandwidth") != null) {
+                // the read bandwidth in the same JVM, before the products (bytes/s of a 512 MiB sum, best of 5)
+                var bw = io.nashswarm.kernel.MemoryBandwidth.measure(io.nashswarm.kernel.MemoryBandwidth.DEFAULT_BYTES, 5);
+                System.out.println("memory bandwidth " + bw);
+            }
             for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
                 Parallel.matvec(w, x, y);
             }

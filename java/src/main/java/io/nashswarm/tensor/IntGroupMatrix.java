@@ -26,15 +26,15 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * 2- and 8-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
+ * 2-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
  * ({@link LutKernels}: the input as int8 tables of partial sums per 4 values; the error this adds is
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
  * ({@link BitPlanes}, off-heap, the same size as the codes). When the codes are memory-mapped, their pages are
  * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
  * and writers still read the stored sections. 4-bit codes in such groups use the integer kernels
  * ({@link IntKernels}: the input quantized to 11–13-bit integers per 64 values), which keep greedy text
- * where int8 tables do not (see {@link IntKernels}). Other group sizes use the exact float kernels
- * ({@link PackedKernels}).
+ * where int8 tables do not (see {@link LutKernels}). 8-bit codes and other group sizes use the exact
+ * float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -42,7 +42,7 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final long rowBytes;
     /** The symmetric zero in the kernels' code domain (8-bit codes are stored shifted by 128). */
     private final float kernelZero;
-    /** Whether the table-lookup kernels take this matrix (2- and 8-bit codes in whole chunks). */
+    /** Whether the table-lookup kernels take this matrix (2-bit codes in whole chunks). */
     private final boolean lookup;
     /** Whether the 16-bit integer kernels take it (4-bit codes in whole chunks), and whether with the row kernel. */
     private final boolean integer, rowKernel;
@@ -60,7 +60,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.lookup = fits && bits != 4;
+        this.lookup = fits && bits == 2;
         this.integer = fits && bits == 4;
         this.rowKernel = integer && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
@@ -180,13 +180,8 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
     }
 
-    /** Each width's kernel is called from here alone (see {@link LutKernels} on the JIT). */
     private static void products(BitPlanes p, LutInput[] in, int n, float[] y, int yOff, int r0, int r1) {
-        if (p.bits == 2) {
-            LutKernels.int2(p, in, n, y, yOff, p.rows, r0, r1);
-        } else {
-            LutKernels.int8(p, in, n, y, yOff, p.rows, r0, r1);
-        }
+        LutKernels.products(p, in, n, y, yOff, p.rows, r0, r1);
     }
 
     /**
@@ -230,6 +225,11 @@ public final class IntGroupMatrix extends PackedMatrix {
     @Override
     void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
         PackedKernels.dot4x(bits, run(r), g, x, xb, xsum, xs, out);
+    }
+
+    /** Off-heap bytes of the bit-plane copies of every matrix still reachable in this process (for memory reports). */
+    public static long repackedBytes() {
+        return BitPlanes.residentBytes();
     }
 
     /** Unsigned codes of row {@code r} into {@code u[0..cols)}. */

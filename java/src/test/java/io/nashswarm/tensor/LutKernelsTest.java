@@ -19,14 +19,14 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
  * product within the bound the int8 tables imply ({@link PackedReference#assertLookupProduct}, which also
- * checks the kernels' integer arithmetic against the table rule restated), for 2- and 8-bit codes, every
+ * checks the kernels' integer arithmetic against the table rule restated), for 2-bit codes, every
  * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor), extreme codes,
  * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
  * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
  */
 class LutKernelsTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final QuantType[] TYPES = {QuantType.INT2, QuantType.INT8};
+    private static final QuantType[] TYPES = {QuantType.INT2};
     private final int savedThreads = Parallel.threads();
 
     @AfterEach

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@code Σ |ŵ|·step/2}), and against the product with the input rounded as the rule says, within float
  * rounding only; the second check pins the integer arithmetic down exactly.
  *
- * <p>Products of {@link IntGroupMatrix} 2- and 8-bit codes in such groups go through the table-lookup
+ * <p>Products of {@link IntGroupMatrix} 2-bit codes in such groups go through the table-lookup
  * kernels instead ({@link #assertLookupProduct}), checked the same two ways against this class's own
  * restatement of {@link LutInput}'s table quantization.
  */
@@ -63,7 +63,7 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
-        if (!(m instanceof IntGroupMatrix im) || im.bits() == 4) {
+        if (!(m instanceof IntGroupMatrix im) || im.bits() != 2) {
             return false;
         }
         int g = im.spec().groupSize(), chunks = g / CHUNK;
