@@ -1,6 +1,7 @@
 package io.nashswarm.bench;
 
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
@@ -41,7 +42,7 @@ public class DenseMatvecBenchmark {
         }
 
         void run() {
-            Parallel.matmul(w, x, y, batch);
+            ParallelProducts.matmul(w, x, y, batch);
         }
 
         @TearDown(Level.Trial)

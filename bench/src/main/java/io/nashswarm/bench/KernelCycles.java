@@ -1,6 +1,7 @@
 package io.nashswarm.bench;
 
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
@@ -66,7 +67,7 @@ public final class KernelCycles {
                 System.out.println("memory bandwidth " + bw);
             }
             for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
-                Parallel.matvec(w, x, y);
+                ParallelProducts.matvec(w, x, y);
             }
             String ctl = System.getProperty("kernelcycles.ctl");
             if (ctl != null) {
@@ -77,7 +78,7 @@ public final class KernelCycles {
             long[] ns = new long[calls];
             for (int i = 0; i < calls; i++) {
                 long t0 = System.nanoTime();
-                Parallel.matvec(w, x, y);
+                ParallelProducts.matvec(w, x, y);
                 ns[i] = System.nanoTime() - t0;
             }
             if (ctl != null) {

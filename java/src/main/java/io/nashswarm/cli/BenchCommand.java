@@ -13,6 +13,7 @@ import io.nashswarm.format.packed.PackedModelWriter;
 import io.nashswarm.format.packed.Provenance;
 import io.nashswarm.kernel.MemoryBandwidth;
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.model.Backend;
 import io.nashswarm.tensor.IntGroupMatrix;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.ModelQuantizer;
@@ -22,6 +23,7 @@ import io.nashswarm.util.MemoryStats;
 import io.nashswarm.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -48,7 +50,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, description = "A model to benchmark (any format the engine loads).")
     Path model;
 
-    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, llama-1b or tiny-llama (default when no -m: gpt2-124m).")
+    @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, gpt2-xl (1.5B), llama-1b, llama2-7b or tiny-llama (default when no -m: gpt2-124m).")
     String synthetic;
 
     @Option(names = "--type", split = ",", paramLabel = "TYPE", description = {"Rows for --synthetic: a stored type (f32, f16, bf16, q8_0, q4_0) or a quantization",
@@ -64,6 +66,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--repeats", defaultValue = "3", description = "Timed repeats; the best is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
+
+    @Mixin BackendOption backendOption;
 
     @Option(names = "--threads", description = "Worker threads (default: all cores).")
     Integer threads;
@@ -90,6 +94,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        try (Backend check = backendOption.open()) {
+            // fails here, before gigabytes of synthetic checkpoints are written, when the backend cannot run
+        }
         List<Map<String, Object>> rows = new ArrayList<>();
         if (model != null) {
             rows.add(measure(model, model.toString(), err));
@@ -176,7 +183,7 @@ public final class BenchCommand implements Callable<Integer> {
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "-m", file.toString(), "--json",
                 "--no-bandwidth", "--prompt-tokens", Integer.toString(promptTokens), "-n", Integer.toString(decodeTokens),
-                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads())));
+                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads()), "--backend", backendOption.backend));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int code = p.waitFor();
@@ -192,10 +199,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     private Map<String, Object> measure(Path path, String label, PrintWriter err) {
         long t0 = System.nanoTime();
-        try (LoadedModel m = ModelLoader.loadWeights(path)) {
+        try (LoadedModel m = ModelLoader.loadWeights(path); Backend be = backendOption.open()) {
             double load = (System.nanoTime() - t0) / 1e9;
-            TransformerModel tm = TransformerModel.create(m.weights());
-            err.printf("benchmarking %s (%s) ...%n", label, m.format());
+            TransformerModel tm = TransformerModel.create(m.weights(), be);
+            err.printf("benchmarking %s (%s) on %s ...%n", label, m.format(), be.describe());
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
             System.gc(); // report the live heap, not garbage the collector has not reached yet
@@ -212,6 +219,7 @@ public final class BenchCommand implements Callable<Integer> {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", label);
             row.put("type", types);
+            row.put("backend", be.describe());
             row.put("file_bytes", fileBytes);
             row.put("bits_per_weight", m.weights().matrixBitsPerWeight());
             row.put("weight_bytes_per_token", r.weightBytesPerToken());

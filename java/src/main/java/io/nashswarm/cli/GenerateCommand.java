@@ -4,6 +4,7 @@ import io.nashswarm.EngineException;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.model.Generator;
 import io.nashswarm.model.Sampler;
+import io.nashswarm.model.Backend;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -18,6 +19,7 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", description = "Generates text from a prompt, streaming tokens to stdout.", mixinStandardHelpOptions = true)
 public final class GenerateCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
+    @Mixin BackendOption backendOption;
     @Spec CommandSpec spec;
 
     @Option(names = {"-p", "--prompt"}, description = "Prompt text (default: empty, i.e. BOS only where the model has one).")
@@ -49,12 +51,12 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel m = modelOptions.load()) {
+        try (LoadedModel m = modelOptions.load(); Backend be = backendOption.open()) {
             if (prompt != null && promptIds != null) {
                 throw new EngineException("give either -p PROMPT or --prompt-ids IDS, not both");
             }
             Tokenizer tokenizer = promptIds != null ? m.tokenizer().orElse(null) : ModelOptions.requireTokenizer(m, modelOptions.model);
-            TransformerModel model = TransformerModel.create(m.weights());
+            TransformerModel model = TransformerModel.create(m.weights(), be);
             Sampler sampler = new Sampler(temperature, topK, topP, seed != null ? seed : System.nanoTime());
             Generator generator = new Generator(model, tokenizer);
             java.util.function.Consumer<String> stream = piece -> {

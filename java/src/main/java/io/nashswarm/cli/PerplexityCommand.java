@@ -6,6 +6,7 @@ import io.nashswarm.eval.Perplexity;
 import io.nashswarm.eval.PerplexityResult;
 import io.nashswarm.eval.TextFiles;
 import io.nashswarm.format.LoadedModel;
+import io.nashswarm.model.Backend;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
 import io.nashswarm.util.Progress;
@@ -29,6 +30,7 @@ public final class PerplexityCommand implements Callable<Integer> {
     enum Protocol { standard, snippets, both }
 
     @Mixin ModelOptions modelOptions;
+    @Mixin BackendOption backendOption;
     @Spec CommandSpec spec;
 
     @Option(names = {"-f", "--file"}, required = true, description = "UTF-8 text file (e.g. wiki.test.raw).")
@@ -57,9 +59,9 @@ public final class PerplexityCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         String text = TextFiles.readUtf8(file);
         List<PerplexityResult> results = new ArrayList<>();
-        try (LoadedModel m = modelOptions.load()) {
+        try (LoadedModel m = modelOptions.load(); Backend be = backendOption.open()) {
             Tokenizer tokenizer = ModelOptions.requireTokenizer(m, modelOptions.model);
-            TransformerModel model = TransformerModel.create(m.weights());
+            TransformerModel model = TransformerModel.create(m.weights(), be);
             String desc = file.getFileName().toString();
             if (protocol != Protocol.snippets) {
                 int c = ctx != null ? ctx : Perplexity.defaultContext(model.config());

@@ -98,10 +98,11 @@ public final class Perplexity {
     /**
      * Runs {@code body} for segments 0..count-1, each on a state of {@code capacity}. Small models run
      * segments in parallel with a state per thread (their products are too small to split); large
-     * models run one segment at a time with every product split across threads.
+     * models, and backends that run one sequence at a time, run one segment at a time with every product
+     * split across threads.
      */
     static void forEachSegment(TransformerModel model, int count, int capacity, SegmentBody body) {
-        if (model.weights().storageBytes() <= SEGMENT_PARALLEL_MAX_BYTES) {
+        if (model.weights().storageBytes() <= SEGMENT_PARALLEL_MAX_BYTES && model.backend().concurrentSequences()) {
             Parallel.forRange(count, 1, (s0, s1) -> {
                 InferenceState state = model.newState(capacity);
                 for (int s = s0; s < s1; s++) {

@@ -30,6 +30,10 @@ public final class SyntheticCheckpoint {
         GPT2_124M(new ModelConfig(Architecture.GPT2, 768, 3072, 12, 12, 12, 50257, 1024, 1e-5f, 0f, null, true)),
         /** Llama-3.2-1B (dim 2048, 16 layers, 32 heads / 8 KV heads, SwiGLU 8192, vocab 128256, tied). Context capped at 2048. */
         LLAMA_1B(new ModelConfig(Architecture.LLAMA, 2048, 8192, 16, 32, 8, 128256, 2048, 1e-5f, 500000f, RopeStyle.INTERLEAVED, true)),
+        /** OpenAI GPT-2 XL (1.5B): dim 1600, 48 layers, 25 heads. */
+        GPT2_XL(new ModelConfig(Architecture.GPT2, 1600, 6400, 48, 25, 25, 50257, 1024, 1e-5f, 0f, null, true)),
+        /** Llama-2-7B (dim 4096, 32 layers, 32 heads, SwiGLU 11008, vocab 32000, untied). Context capped at 2048. */
+        LLAMA2_7B(new ModelConfig(Architecture.LLAMA, 4096, 11008, 32, 32, 32, 32000, 2048, 1e-5f, 10000f, RopeStyle.INTERLEAVED, false)),
         /** A tiny LLaMA for tests of the tool itself. */
         TINY_LLAMA(new ModelConfig(Architecture.LLAMA, 64, 128, 2, 4, 2, 256, 64, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true));
 

@@ -1,10 +1,9 @@
 package io.nashswarm.kernel;
 
-import io.nashswarm.tensor.WeightMatrix;
-
 /**
- * The engine's one worker pool. Matrix products split their output rows into one contiguous chunk
- * per thread; that keeps each thread streaming its own slice of the weights. The calling thread
+ * The engine's one worker pool. Work over [0, n) is split into one contiguous chunk per thread; matrix
+ * products ({@code tensor.ParallelProducts}) split their output rows so, which keeps each thread
+ * streaming its own slice of the weights. The calling thread
  * computes a chunk itself (see {@link WorkerPool}), so {@code threads} counts it.
  *
  * <p>Thread count: system property {@code nashswarm.threads}, else all available processors. Idle
@@ -14,12 +13,6 @@ import io.nashswarm.tensor.WeightMatrix;
 public final class Parallel {
     /** Row chunks are multiples of this, so vector loops and packed row blocks never straddle threads. */
     public static final int ROW_ALIGN = 16;
-    /**
-     * Products with fewer multiply-adds than this run on the calling thread: around a microsecond of
-     * work, where waking a parked worker would cost more than it saves. (Measured on 2 cores: a
-     * 64x172 F32 product takes 2.6 µs alone, 1.5 µs split, when the worker is already awake.)
-     */
-    static final long SERIAL_MACS = 1 << 13;
 
     private static volatile WorkerPool pool = new WorkerPool(defaultThreads());
 
@@ -71,27 +64,5 @@ public final class Parallel {
         }
         int size = chunk;
         p.run((n + size - 1) / size, i -> body.run(i * size, (int) Math.min(n, (long) i * size + size)));
-    }
-
-    /** y = W·x over all rows, multi-threaded. */
-    public static void matvec(WeightMatrix w, float[] x, float[] y) {
-        if ((long) w.rows() * w.cols() < SERIAL_MACS) {
-            w.matvec(x, y, 0, w.rows());
-            return;
-        }
-        forRange(w.rows(), ROW_ALIGN, (s, e) -> w.matvec(x, y, s, e));
-    }
-
-    /** Y = X·Wᵀ for {@code n} row-major input vectors, multi-threaded. */
-    public static void matmul(WeightMatrix w, float[] x, float[] y, int n) {
-        if (n == 1) {
-            matvec(w, x, y);
-            return;
-        }
-        if ((long) w.rows() * w.cols() * n < SERIAL_MACS) {
-            w.matmul(x, y, n, 0, w.rows());
-            return;
-        }
-        forRange(w.rows(), ROW_ALIGN, (s, e) -> w.matmul(x, y, n, s, e));
     }
 }

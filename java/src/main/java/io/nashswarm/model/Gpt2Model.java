@@ -1,40 +1,41 @@
 package io.nashswarm.model;
 
-import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.model.Backend.Buffer;
+import io.nashswarm.model.Backend.Matrix;
 
 /** GPT-2: learned positions, pre-LayerNorm blocks, fused QKV with biases, tanh-GELU MLP, tied LM head. */
 public final class Gpt2Model extends TransformerModel {
-    private final WeightMatrix positionEmbedding;
+    private final Matrix positionEmbedding;
     private final Layer[] layers;
-    private final float[] lnfW, lnfB;
+    private final Buffer lnfW, lnfB;
 
-    private record Layer(float[] ln1W, float[] ln1B, WeightMatrix qkv, float[] qkvB, WeightMatrix proj, float[] projB,
-                         float[] ln2W, float[] ln2B, WeightMatrix fc, float[] fcB, WeightMatrix fcProj, float[] fcProjB) {}
+    private record Layer(Buffer ln1W, Buffer ln1B, Matrix qkv, Buffer qkvB, Matrix proj, Buffer projB,
+                         Buffer ln2W, Buffer ln2B, Matrix fc, Buffer fcB, Matrix fcProj, Buffer fcProjB) {}
 
-    Gpt2Model(ModelWeights w) {
-        super(w);
-        positionEmbedding = w.matrix("position_embd.weight");
+    Gpt2Model(ModelWeights w, Backend backend) {
+        super(w, backend);
+        positionEmbedding = matrix("position_embd.weight");
         layers = new Layer[config.nLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "blk." + l + ".";
-            layers[l] = new Layer(w.vector(p + "attn_norm.weight"), w.vector(p + "attn_norm.bias"),
-                    w.matrix(p + "attn_qkv.weight"), w.vector(p + "attn_qkv.bias"),
-                    w.matrix(p + "attn_output.weight"), w.vector(p + "attn_output.bias"),
-                    w.vector(p + "ffn_norm.weight"), w.vector(p + "ffn_norm.bias"),
-                    w.matrix(p + "ffn_up.weight"), w.vector(p + "ffn_up.bias"),
-                    w.matrix(p + "ffn_down.weight"), w.vector(p + "ffn_down.bias"));
+            layers[l] = new Layer(vector(p + "attn_norm.weight"), vector(p + "attn_norm.bias"),
+                    matrix(p + "attn_qkv.weight"), vector(p + "attn_qkv.bias"),
+                    matrix(p + "attn_output.weight"), vector(p + "attn_output.bias"),
+                    vector(p + "ffn_norm.weight"), vector(p + "ffn_norm.bias"),
+                    matrix(p + "ffn_up.weight"), vector(p + "ffn_up.bias"),
+                    matrix(p + "ffn_down.weight"), vector(p + "ffn_down.bias"));
         }
-        lnfW = w.vector("output_norm.weight");
-        lnfB = w.vector("output_norm.bias");
+        lnfW = vector("output_norm.weight");
+        lnfB = vector("output_norm.bias");
     }
 
     @Override
     protected void embed(InferenceState s, int[] tokens, int off, int b, int pos) {
         int dim = config.dim();
         for (int i = 0; i < b; i++) {
-            tokenEmbedding.dequantizeRow(tokens[off + i], s.x, i * dim);
-            positionEmbedding.dequantizeRow(pos + i, s.xb, 0);
-            Ops.add(s.x, i * dim, s.xb, 0, dim);
+            be.embed(tokenEmbedding, tokens[off + i], s.x, i * dim);
+            be.embed(positionEmbedding, pos + i, s.xb, 0);
+            be.add(s.x, i * dim, s.xb, 0, dim);
         }
     }
 
@@ -45,36 +46,32 @@ public final class Gpt2Model extends TransformerModel {
         float eps = config.normEps();
 
         // attention: the fused projection writes [q | k | v] rows of 3·dim into xb
-        for (int i = 0; i < b; i++) {
-            Ops.layernorm(s.xb2, i * dim, s.x, i * dim, L.ln1W, L.ln1B, dim, eps);
-        }
+        be.layernorm(s.xb2, 0, s.x, 0, L.ln1W, L.ln1B, b, dim, eps);
         matmul(L.qkv, s.xb2, s.xb, b);
-        Ops.addBias(s.xb, L.qkvB, b, 3 * dim);
+        be.addBias(s.xb, L.qkvB, b, 3 * dim);
         for (int i = 0; i < b; i++) {
-            System.arraycopy(s.xb, i * 3 * dim, s.q, i * dim, dim);
-            System.arraycopy(s.xb, i * 3 * dim + dim, s.k, i * dim, dim);
-            System.arraycopy(s.xb, i * 3 * dim + 2 * dim, s.v, i * dim, dim);
+            be.copy(s.xb, i * 3 * dim, s.q, i * dim, dim);
+            be.copy(s.xb, i * 3 * dim + dim, s.k, i * dim, dim);
+            be.copy(s.xb, i * 3 * dim + 2 * dim, s.v, i * dim, dim);
         }
-        cacheKv(s, layer, b, pos);
-        attention(s, layer, b, pos);
+        s.cache.store(layer, s.k, s.v, b, pos);
+        s.cache.attend(layer, s.q, s.att, b, pos);
         matmul(L.proj, s.att, s.xb2, b);
-        Ops.addBias(s.xb2, L.projB, b, dim);
-        Ops.add(s.x, 0, s.xb2, 0, b * dim);
+        be.addBias(s.xb2, L.projB, b, dim);
+        be.add(s.x, 0, s.xb2, 0, b * dim);
 
         // MLP
-        for (int i = 0; i < b; i++) {
-            Ops.layernorm(s.xb2, i * dim, s.x, i * dim, L.ln2W, L.ln2B, dim, eps);
-        }
+        be.layernorm(s.xb2, 0, s.x, 0, L.ln2W, L.ln2B, b, dim, eps);
         matmul(L.fc, s.xb2, s.hb, b);
-        Ops.addBias(s.hb, L.fcB, b, hidden);
-        Ops.geluTanh(s.hb, 0, b * hidden);
+        be.addBias(s.hb, L.fcB, b, hidden);
+        be.geluTanh(s.hb, b * hidden);
         matmul(L.fcProj, s.hb, s.xb2, b);
-        Ops.addBias(s.xb2, L.fcProjB, b, dim);
-        Ops.add(s.x, 0, s.xb2, 0, b * dim);
+        be.addBias(s.xb2, L.fcProjB, b, dim);
+        be.add(s.x, 0, s.xb2, 0, b * dim);
     }
 
     @Override
-    protected void finalNorm(InferenceState s, int row, float[] out, int outOff) {
-        Ops.layernorm(out, outOff, s.x, row * config.dim(), lnfW, lnfB, config.dim(), config.normEps());
+    protected void finalNorm(InferenceState s, int row, int rows) {
+        be.layernorm(s.xb, 0, s.x, row * config.dim(), lnfW, lnfB, rows, config.dim(), config.normEps());
     }
 }

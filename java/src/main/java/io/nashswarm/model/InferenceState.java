@@ -1,43 +1,41 @@
 package io.nashswarm.model;
 
+import io.nashswarm.model.Backend.Buffer;
+
 /**
  * The per-sequence state of a forward pass: the key/value cache and scratch buffers sized for
- * batches of up to {@link #maxBatch} tokens. One state serves one sequence at a time.
+ * batches of up to {@link #maxBatch} tokens, all taken from the model's backend. One state serves one
+ * sequence at a time.
  */
 public final class InferenceState {
     final ModelConfig config;
     final int capacity;
     final int maxBatch;
-    /** keys[layer][pos·kvDim + h·headSize + i] (values likewise). */
-    final float[][] keys, values;
+    final Backend.KvCache cache;
 
     // Scratch, row-major [batch][width].
-    final float[] x, xb, xb2, q, k, v, att, hb, hb2, logits;
-    /** Attention scores, one row of {@code capacity} per (batch row, head) handled concurrently. */
-    final float[] scores;
+    final Buffer x, xb, xb2, q, k, v, att, hb, hb2, logits;
 
     int length;
 
-    InferenceState(ModelConfig c, int capacity, int maxBatch) {
+    InferenceState(Backend backend, ModelConfig c, int capacity, int maxBatch) {
         this.config = c;
         this.capacity = capacity;
         this.maxBatch = maxBatch;
         int kv = c.kvDim();
-        keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kv)];
-        values = new float[c.nLayers()][keys[0].length];
+        cache = backend.kvCache(c, capacity, maxBatch);
         int qkvWidth = c.dim() + 2 * kv;
-        x = new float[maxBatch * c.dim()];
+        x = backend.allocate(maxBatch * c.dim());
         // xb also holds the final-normed rows fed to the LM head, LOGIT_ROWS at a time.
-        xb = new float[Math.max(maxBatch * qkvWidth, LOGIT_ROWS * c.dim())];
-        xb2 = new float[maxBatch * c.dim()];
-        q = new float[maxBatch * c.dim()];
-        k = new float[maxBatch * kv];
-        v = new float[maxBatch * kv];
-        att = new float[maxBatch * c.dim()];
-        hb = new float[maxBatch * c.hiddenDim()];
-        hb2 = new float[maxBatch * c.hiddenDim()];
-        logits = new float[LOGIT_ROWS * c.vocabSize()];
-        scores = new float[maxBatch * c.nHeads() * capacity];
+        xb = backend.allocate(Math.max(maxBatch * qkvWidth, LOGIT_ROWS * c.dim()));
+        xb2 = backend.allocate(maxBatch * c.dim());
+        q = backend.allocate(maxBatch * c.dim());
+        k = backend.allocate(maxBatch * kv);
+        v = backend.allocate(maxBatch * kv);
+        att = backend.allocate(maxBatch * c.dim());
+        hb = backend.allocate(maxBatch * c.hiddenDim());
+        hb2 = backend.allocate(maxBatch * c.hiddenDim());
+        logits = backend.allocate(LOGIT_ROWS * c.vocabSize());
     }
 
     /** Logits are computed for this many positions at a time (bounds memory for big vocabularies). */
@@ -59,6 +57,6 @@ public final class InferenceState {
 
     /** Bytes of the key/value cache, for memory reports. */
     public long cacheBytes() {
-        return 2L * keys.length * keys[0].length * Float.BYTES;
+        return cache.bytes();
     }
 }

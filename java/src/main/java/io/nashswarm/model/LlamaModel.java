@@ -1,108 +1,80 @@
 package io.nashswarm.model;
 
-import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.model.Backend.Buffer;
+import io.nashswarm.model.Backend.Matrix;
 
 /** LLaMA: RMSNorm, RoPE, grouped-query attention, SwiGLU MLP, no biases. */
 public final class LlamaModel extends TransformerModel {
     private final Layer[] layers;
-    private final float[] finalNorm;
+    private final Buffer finalNorm;
     /** cos/sin of RoPE per position and pair: [pos][hs/2]. */
-    private final float[] ropeCos, ropeSin;
+    private final Buffer ropeCos, ropeSin;
 
-    private record Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
-                         float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {}
+    private record Layer(Buffer attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
+                         Buffer ffnNorm, Matrix gate, Matrix up, Matrix down) {}
 
-    LlamaModel(ModelWeights w) {
-        super(w);
+    LlamaModel(ModelWeights w, Backend backend) {
+        super(w, backend);
         layers = new Layer[config.nLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "blk." + l + ".";
-            layers[l] = new Layer(w.vector(p + "attn_norm.weight"),
-                    w.matrix(p + "attn_q.weight"), w.matrix(p + "attn_k.weight"), w.matrix(p + "attn_v.weight"),
-                    w.matrix(p + "attn_output.weight"), w.vector(p + "ffn_norm.weight"),
-                    w.matrix(p + "ffn_gate.weight"), w.matrix(p + "ffn_up.weight"), w.matrix(p + "ffn_down.weight"));
+            layers[l] = new Layer(vector(p + "attn_norm.weight"),
+                    matrix(p + "attn_q.weight"), matrix(p + "attn_k.weight"), matrix(p + "attn_v.weight"),
+                    matrix(p + "attn_output.weight"), vector(p + "ffn_norm.weight"),
+                    matrix(p + "ffn_gate.weight"), matrix(p + "ffn_up.weight"), matrix(p + "ffn_down.weight"));
         }
-        finalNorm = w.vector("output_norm.weight");
+        finalNorm = vector("output_norm.weight");
         int half = config.headSize() / 2, ctx = config.contextLength();
-        ropeCos = new float[ctx * half];
-        ropeSin = new float[ctx * half];
+        float[] cos = new float[ctx * half], sin = new float[ctx * half];
         for (int pos = 0; pos < ctx; pos++) {
             for (int j = 0; j < half; j++) {
                 // Same frequencies as llama2.c (head_dim = 2j) and HF (inv_freq[j]); only the pairing differs.
                 double freq = RopeFrequencies.of(config, j);
                 double angle = pos * freq;
-                ropeCos[pos * half + j] = (float) Math.cos(angle);
-                ropeSin[pos * half + j] = (float) Math.sin(angle);
+                cos[pos * half + j] = (float) Math.cos(angle);
+                sin[pos * half + j] = (float) Math.sin(angle);
             }
         }
+        ropeCos = be.upload(cos);
+        ropeSin = be.upload(sin);
     }
 
     @Override
     protected void embed(InferenceState s, int[] tokens, int off, int b, int pos) {
         for (int i = 0; i < b; i++) {
-            tokenEmbedding.dequantizeRow(tokens[off + i], s.x, i * config.dim());
+            be.embed(tokenEmbedding, tokens[off + i], s.x, i * config.dim());
         }
     }
 
     @Override
     protected void block(InferenceState s, int layer, int b, int pos) {
         Layer L = layers[layer];
-        int dim = config.dim(), hidden = config.hiddenDim();
+        int dim = config.dim(), hs = config.headSize();
         float eps = config.normEps();
 
         // attention
-        for (int i = 0; i < b; i++) {
-            Ops.rmsnorm(s.xb, i * dim, s.x, i * dim, L.attnNorm, dim, eps);
-        }
+        be.rmsnorm(s.xb, 0, s.x, 0, L.attnNorm, b, dim, eps);
         matmul(L.wq, s.xb, s.q, b);
         matmul(L.wk, s.xb, s.k, b);
         matmul(L.wv, s.xb, s.v, b);
-        for (int i = 0; i < b; i++) {
-            rope(s.q, i * dim, config.nHeads(), pos + i);
-            rope(s.k, i * config.kvDim(), config.nKvHeads(), pos + i);
-        }
-        cacheKv(s, layer, b, pos);
-        attention(s, layer, b, pos);
+        be.rope(s.q, b, config.nHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
+        be.rope(s.k, b, config.nKvHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
+        s.cache.store(layer, s.k, s.v, b, pos);
+        s.cache.attend(layer, s.q, s.att, b, pos);
         matmul(L.wo, s.att, s.xb2, b);
-        Ops.add(s.x, 0, s.xb2, 0, b * dim);
+        be.add(s.x, 0, s.xb2, 0, b * dim);
 
         // feed-forward
-        for (int i = 0; i < b; i++) {
-            Ops.rmsnorm(s.xb, i * dim, s.x, i * dim, L.ffnNorm, dim, eps);
-        }
+        be.rmsnorm(s.xb, 0, s.x, 0, L.ffnNorm, b, dim, eps);
         matmul(L.gate, s.xb, s.hb, b);
         matmul(L.up, s.xb, s.hb2, b);
-        Ops.swiglu(s.hb, s.hb2, 0, b * hidden);
+        be.swiglu(s.hb, s.hb2, b * config.hiddenDim());
         matmul(L.down, s.hb, s.xb2, b);
-        Ops.add(s.x, 0, s.xb2, 0, b * dim);
-    }
-
-    /** Rotates each head of the row at {@code off} for position {@code pos}. */
-    private void rope(float[] v, int off, int heads, int pos) {
-        int hs = config.headSize(), half = hs / 2;
-        int t = pos * half;
-        for (int h = 0; h < heads; h++) {
-            int base = off + h * hs;
-            for (int j = 0; j < half; j++) {
-                // INTERLEAVED rotates (2j, 2j+1); ROTATE_HALF rotates (j, j+half).
-                int a, c;
-                if (config.ropeStyle() == RopeStyle.INTERLEAVED) {
-                    a = base + 2 * j;
-                    c = a + 1;
-                } else {
-                    a = base + j;
-                    c = a + half;
-                }
-                float cos = ropeCos[t + j], sin = ropeSin[t + j];
-                float v0 = v[a], v1 = v[c];
-                v[a] = v0 * cos - v1 * sin;
-                v[c] = v0 * sin + v1 * cos;
-            }
-        }
+        be.add(s.x, 0, s.xb2, 0, b * dim);
     }
 
     @Override
-    protected void finalNorm(InferenceState s, int row, float[] out, int outOff) {
-        Ops.rmsnorm(out, outOff, s.x, row * config.dim(), finalNorm, config.dim(), config.normEps());
+    protected void finalNorm(InferenceState s, int row, int rows) {
+        be.rmsnorm(s.xb, 0, s.x, row * config.dim(), finalNorm, rows, config.dim(), config.normEps());
     }
 }

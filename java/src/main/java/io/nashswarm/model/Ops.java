@@ -122,4 +122,26 @@ final class Ops {
             add(x, r * n, b, 0, n);
         }
     }
+
+    /**
+     * Rotates each of the {@code heads} heads of the row at {@code off} for position {@code pos}, with
+     * cos/sin tables laid out [pos][headSize/2]. INTERLEAVED rotates (2j, 2j+1); ROTATE_HALF rotates
+     * (j, j+half). The style only sets where a pair's second element sits, so it is decided once.
+     */
+    static void rope(float[] v, int off, int heads, int hs, int pos, RopeStyle style, float[] cos, float[] sin) {
+        int half = hs / 2;
+        int t = pos * half;
+        boolean interleaved = style == RopeStyle.INTERLEAVED;
+        int step = interleaved ? 2 : 1, partner = interleaved ? 1 : half;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * hs;
+            for (int j = 0; j < half; j++) {
+                int a = base + step * j, c = a + partner;
+                float cs = cos[t + j], sn = sin[t + j];
+                float v0 = v[a], v1 = v[c];
+                v[a] = v0 * cs - v1 * sn;
+                v[c] = v0 * sn + v1 * cs;
+            }
+        }
+    }
 }

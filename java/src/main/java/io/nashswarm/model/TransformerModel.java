@@ -1,13 +1,14 @@
 package io.nashswarm.model;
 
 import io.nashswarm.EngineException;
-import io.nashswarm.kernel.Parallel;
-import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.model.Backend.Buffer;
+import io.nashswarm.model.Backend.Matrix;
 
 /**
  * What GPT-2 and LLaMA share: token batches flow through embedding, N blocks and a final norm into
  * the LM head, with causal attention over a key/value cache. Each subclass writes its own block,
- * so each forward pass reads top to bottom like llama2.c's {@code forward}.
+ * so each forward pass reads top to bottom like llama2.c's {@code forward}; every line of it is a
+ * call on the model's {@link Backend}, which owns the buffers and runs the kernels.
  *
  * <p>A batch of {@code n} tokens is processed as matrix-matrix work (prefill); {@code n = 1} is
  * matrix-vector (decode). Long inputs are cut into chunks of {@link #MAX_BATCH} tokens.
@@ -18,22 +19,43 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
 
     protected final ModelWeights weights;
     protected final ModelConfig config;
-    protected final WeightMatrix tokenEmbedding;
-    protected final WeightMatrix lmHead;
+    protected final Backend be;
+    protected final Matrix tokenEmbedding;
+    protected final Matrix lmHead;
     private ActivationObserver observer;
 
-    protected TransformerModel(ModelWeights weights) {
+    protected TransformerModel(ModelWeights weights, Backend backend) {
         this.weights = weights;
         this.config = weights.config();
-        this.tokenEmbedding = weights.matrix("token_embd.weight");
-        this.lmHead = weights.matrix("output.weight");
+        this.be = backend;
+        this.tokenEmbedding = matrix("token_embd.weight");
+        this.lmHead = matrix("output.weight");
     }
 
+    /** The model on the CPU backend. */
     public static TransformerModel create(ModelWeights weights) {
+        return create(weights, CpuBackend.INSTANCE);
+    }
+
+    public static TransformerModel create(ModelWeights weights, Backend backend) {
         return switch (weights.config().architecture()) {
-            case LLAMA -> new LlamaModel(weights);
-            case GPT2 -> new Gpt2Model(weights);
+            case LLAMA -> new LlamaModel(weights, backend);
+            case GPT2 -> new Gpt2Model(weights, backend);
         };
+    }
+
+    public Backend backend() {
+        return be;
+    }
+
+    /** The named weight matrix, made ready for the backend. */
+    protected final Matrix matrix(String name) {
+        return be.upload(weights.matrix(name));
+    }
+
+    /** The named weight vector (norm, bias), in the backend's memory. */
+    protected final Buffer vector(String name) {
+        return be.upload(weights.vector(name));
     }
 
     public ModelConfig config() {
@@ -49,12 +71,12 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         this.observer = observer;
     }
 
-    /** y = W·x for {@code b} rows, multi-threaded; every product of the forward pass goes through here. */
-    protected final void matmul(WeightMatrix w, float[] x, float[] y, int b) {
+    /** y = W·x for {@code b} rows; every product of the forward pass goes through here. */
+    protected final void matmul(Matrix w, Buffer x, Buffer y, int b) {
         if (observer != null) {
-            observer.observe(w, x, b);
+            observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
         }
-        Parallel.matmul(w, x, y, b);
+        be.matmul(w, x, y, b);
     }
 
     /** A fresh state able to hold {@code capacity} positions (at most the model's context length). */
@@ -62,7 +84,7 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         if (capacity < 1 || capacity > config.contextLength()) {
             throw new EngineException("context of " + capacity + " tokens is outside 1.." + config.contextLength() + " for this model");
         }
-        return new InferenceState(config, capacity, Math.min(MAX_BATCH, capacity));
+        return new InferenceState(be, config, capacity, Math.min(MAX_BATCH, capacity));
     }
 
     public InferenceState newState() {
@@ -113,57 +135,19 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
     /** One transformer block over the batch in {@code s.x}, in place. */
     protected abstract void block(InferenceState s, int layer, int b, int pos);
 
-    /** The final norm of batch row {@code row} of {@code s.x} into {@code out[outOff..]}. */
-    protected abstract void finalNorm(InferenceState s, int row, float[] out, int outOff);
+    /** The final norm of batch rows {@code row..row+rows} of {@code s.x} into {@code s.xb}'s first rows. */
+    protected abstract void finalNorm(InferenceState s, int row, int rows);
 
     private void logits(InferenceState s, int start, int b, int first, LogitsSink sink) {
-        int dim = config.dim(), vocab = config.vocabSize();
+        int vocab = config.vocabSize();
         for (int r0 = first; r0 < b; r0 += InferenceState.LOGIT_ROWS) {
             int rows = Math.min(InferenceState.LOGIT_ROWS, b - r0);
-            for (int r = 0; r < rows; r++) {
-                finalNorm(s, r0 + r, s.xb, r * dim);
-            }
+            finalNorm(s, r0, rows);
             matmul(lmHead, s.xb, s.logits, rows);
+            float[] logits = be.read(s.logits, rows * vocab);
             for (int r = 0; r < rows; r++) {
-                sink.accept(start + r0 + r, s.logits, r * vocab);
+                sink.accept(start + r0 + r, logits, r * vocab);
             }
         }
-    }
-
-    /**
-     * Causal multi-head attention with grouped-query sharing. Queries are {@code s.q} rows of
-     * {@code nHeads·headSize}; keys/values for positions up to pos+i are already in the cache.
-     * Output rows go to {@code s.att}.
-     */
-    protected final void attention(InferenceState s, int layer, int b, int pos) {
-        int hs = config.headSize(), nh = config.nHeads(), kvDim = config.kvDim(), dim = config.dim();
-        int group = nh / config.nKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        float[] keys = s.keys[layer], values = s.values[layer];
-        Parallel.forRange(b * nh, 1, (t0, t1) -> {
-            for (int t = t0; t < t1; t++) {
-                int i = t / nh, h = t % nh;
-                int p = pos + i;
-                int qOff = i * dim + h * hs;
-                int kvHead = (h / group) * hs;
-                int sc = t * s.capacity;
-                for (int j = 0; j <= p; j++) {
-                    s.scores[sc + j] = Ops.dot(s.q, qOff, keys, j * kvDim + kvHead, hs) * scale;
-                }
-                Ops.softmax(s.scores, sc, p + 1);
-                int outOff = i * dim + h * hs;
-                java.util.Arrays.fill(s.att, outOff, outOff + hs, 0f);
-                for (int j = 0; j <= p; j++) {
-                    Ops.axpy(s.scores[sc + j], values, j * kvDim + kvHead, s.att, outOff, hs);
-                }
-            }
-        });
-    }
-
-    /** Stores the batch's keys and values (rows of kvDim in s.k, s.v) at positions pos.. of the cache. */
-    protected final void cacheKv(InferenceState s, int layer, int b, int pos) {
-        int kvDim = config.kvDim();
-        System.arraycopy(s.k, 0, s.keys[layer], pos * kvDim, b * kvDim);
-        System.arraycopy(s.v, 0, s.values[layer], pos * kvDim, b * kvDim);
     }
 }

@@ -173,11 +173,7 @@ public final class ModelQuantizer {
             OptionalInt g = rule.groupFor(stored);
             boolean fits;
             if (embedding) {
-                fits = switch (type) {
-                    case F32, F16, BF16 -> true;
-                    case Q8_0, Q4_0 -> GroupRule.packable(cols);
-                    default -> g.isPresent();
-                };
+                fits = type.isPacked() ? g.isPresent() : cols % type.blockSize() == 0;
                 if (fits && type.isPacked()) {
                     spec = GroupSpec.symmetric(g.getAsInt());
                 }

@@ -77,7 +77,7 @@ class IntKernelsTest {
                             Parallel.setThreads(threads);
                             for (int n = 1; n <= 3; n++) {
                                 float[] y = new float[n * rows];
-                                Parallel.matmul(m, x, y, n);
+                                ParallelProducts.matmul(m, x, y, n);
                                 PackedReference.assertProduct(m, x, y, n, type + " " + spec + " codes " + cz[0] + " zeros " + cz[1] + " sign " + sign);
                                 // The exact product: every weight is 0.5·(u − z), every input ±1 or ±3, both exact in the kernel.
                                 float[][] w = PackedReference.dequantize(m);

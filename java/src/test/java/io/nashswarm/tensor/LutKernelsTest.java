@@ -73,7 +73,7 @@ class LutKernelsTest {
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             float[] y = new float[n * m.rows()];
-            Parallel.matmul(m, x, y, n);
+            ParallelProducts.matmul(m, x, y, n);
             PackedReference.assertProduct(m, x, y, n, what + " threads " + threads + " n " + n);
         }
     }

@@ -152,7 +152,7 @@ class MatrixKernelTest {
                 float[] x = inputs(b, n);
                 float[] y = new float[n * b.rows];
                 Arrays.fill(y, Float.NaN);
-                Parallel.matmul(b.m, x, y, n);
+                ParallelProducts.matmul(b.m, x, y, n);
                 checkBatch(b, x, y, n, 0, b.rows, "Parallel.matmul n=" + n + " threads=" + threads);
             }
         }
@@ -240,9 +240,9 @@ class MatrixKernelTest {
                             x[v * b.cols + (c + v) % b.cols] = 1f;
                         }
                         float[] y = new float[n * b.rows];
-                        Parallel.matmul(b.m, x, y, n);
+                        ParallelProducts.matmul(b.m, x, y, n);
                         float[] y1 = new float[b.rows];
-                        Parallel.matvec(b.m, Arrays.copyOf(x, b.cols), y1);
+                        ParallelProducts.matvec(b.m, Arrays.copyOf(x, b.cols), y1);
                         for (int r = 0; r < b.rows; r++) {
                             for (int v = 0; v < n; v++) {
                                 assertEquals((float) b.at(r, (c + v) % b.cols), y[v * b.rows + r], 0f, b.what + " row " + r + " col " + (c + v) % b.cols);
@@ -315,7 +315,7 @@ class MatrixKernelTest {
         assertThrows(IllegalArgumentException.class, () -> b.m.matvec(new float[6], y, 0, 17));
         assertThrows(IllegalArgumentException.class, () -> b.m.matmul(x, new float[17 * 3 - 1], 3, 0, 17));
         WeightMatrix none = Matrices.of(QuantType.F16, Weights.offHeap(arena, new byte[0]), 0, 8, Layout.IN_OUT);
-        Parallel.matvec(none, new float[8], new float[0]);
+        ParallelProducts.matvec(none, new float[8], new float[0]);
         assertThrows(IllegalArgumentException.class, () -> new Q8_0Matrix(Weights.offHeap(arena, new byte[34]), 2, 16));
     }
 }

@@ -124,7 +124,7 @@ class PackedMatrixTest {
             for (int n : new int[] {1, 2, 3, 5}) {
                 float[] x = vectors(n, m.cols(), seed + n);
                 float[] y = new float[n * m.rows()];
-                Parallel.matmul(m, x, y, n);
+                ParallelProducts.matmul(m, x, y, n);
                 PackedReference.assertProduct(m, x, y, n, what + " threads=" + threads + " n=" + n);
             }
             // A row range leaves the other rows untouched.

@@ -1,0 +1,17 @@
+package io.nashswarm.cli;
+
+import io.nashswarm.cuda.Backends;
+import io.nashswarm.model.Backend;
+import picocli.CommandLine.Option;
+
+/** {@code --backend} (picocli mixin) for the commands that run a forward pass. */
+public final class BackendOption {
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "auto|cpu|cuda",
+            description = "Where the forward pass runs: cpu (default), cuda (native/target/libnashswarm_cuda.so on GPU 0; "
+                    + "one clear error when the library, driver or device is missing), or auto (cuda when it loads and a device is present, else cpu).")
+    String backend;
+
+    Backend open() {
+        return Backends.select(backend);
+    }
+}

@@ -1,0 +1,148 @@
+package io.nashswarm.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The FFM binding of {@code native/include/nashswarm.h}, in the shape jextract generates: one method
+ * per C function over a method handle looked up once. It is an instance per library rather than static
+ * fields, because two libraries export the same header (the CUDA one and its host build) and tests load
+ * both in one JVM. Device pointers are zero-length segments ({@code MemorySegment.ofAddress}).
+ */
+public final class NashswarmH {
+    /** {@code ns_tensor_desc}. */
+    public static final StructLayout TENSOR_DESC = MemoryLayout.structLayout(
+            JAVA_INT.withName("type"), JAVA_INT.withName("rows"), JAVA_INT.withName("cols"),
+            JAVA_INT.withName("group_size"), JAVA_INT.withName("per_tensor"), JAVA_INT.withName("reserved"),
+            ADDRESS.withName("data"), JAVA_LONG.withName("data_bytes"),
+            ADDRESS.withName("scales"), JAVA_LONG.withName("scales_bytes"),
+            ADDRESS.withName("zeros"), JAVA_LONG.withName("zeros_bytes"),
+            ADDRESS.withName("map"), JAVA_LONG.withName("map_bytes"),
+            ADDRESS.withName("outlier_rows"), JAVA_LONG.withName("outlier_rows_bytes"),
+            ADDRESS.withName("outliers"), JAVA_LONG.withName("outliers_bytes"),
+            ADDRESS.withName("codebook"));
+
+    public static final int NS_OK = 0, NS_E_ARGUMENT = 1, NS_E_NO_DEVICE = 2, NS_E_CUDA = 3, NS_E_OUT_OF_MEMORY = 4, NS_E_UNSUPPORTED = 5;
+    public static final int NS_F32 = 0, NS_F16 = 1, NS_INT8 = 2, NS_INT4 = 3, NS_INT2 = 4, NS_NF4 = 5, NS_MIXED = 6;
+    public static final int NS_ROPE_INTERLEAVED = 0, NS_ROPE_ROTATE_HALF = 1;
+
+    private final Path path;
+    private final SymbolLookup lookup;
+    private static final Linker LINKER = Linker.nativeLinker();
+
+    private final MethodHandle ns_backend_name, ns_last_error, ns_device_count, ns_create, ns_destroy, ns_device_name,
+            ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
+            ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
+            ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_graph_begin, ns_graph_end, ns_graph_launch;
+
+    /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
+    NashswarmH(Path library) {
+        this.path = library;
+        this.lookup = SymbolLookup.libraryLookup(library, Arena.global());
+        FunctionDescriptor status0 = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        ns_backend_name = find("ns_backend_name", FunctionDescriptor.of(ADDRESS));
+        ns_last_error = find("ns_last_error", FunctionDescriptor.of(ADDRESS));
+        ns_device_count = find("ns_device_count", status0);
+        ns_create = find("ns_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        ns_destroy = find("ns_destroy", status0);
+        ns_device_name = find("ns_device_name", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        ns_memory = find("ns_memory", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        ns_alloc = find("ns_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        ns_free = find("ns_free", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        FunctionDescriptor copy = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        ns_write = find("ns_write", copy);
+        ns_read = find("ns_read", copy);
+        ns_read_i32 = find("ns_read_i32", copy);
+        ns_sync = find("ns_sync", status0);
+        ns_upload = find("ns_upload", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        ns_tensor_bytes = find("ns_tensor_bytes", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        ns_release = find("ns_release", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        ns_matmul = find("ns_matmul", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+        ns_embed = find("ns_embed", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        ns_rmsnorm = find("ns_rmsnorm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT));
+        ns_layernorm = find("ns_layernorm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT));
+        ns_rope = find("ns_rope", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        FunctionDescriptor binary = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        ns_add = find("ns_add", binary);
+        ns_add_bias = find("ns_add_bias", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+        ns_copy = find("ns_copy", binary);
+        ns_gelu_tanh = find("ns_gelu_tanh", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        ns_swiglu = find("ns_swiglu", binary);
+        ns_softmax = find("ns_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+        ns_kv_store = find("ns_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        ns_attention = find("ns_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        ns_argmax = find("ns_argmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+        ns_graph_begin = find("ns_graph_begin", status0);
+        ns_graph_end = find("ns_graph_end", status0);
+        ns_graph_launch = find("ns_graph_launch", status0);
+    }
+
+    private MethodHandle find(String name, FunctionDescriptor fd) {
+        MemorySegment symbol = lookup.find(name).orElseThrow(() -> new IllegalArgumentException(path + " does not export " + name));
+        return LINKER.downcallHandle(symbol, fd);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("a downcall threw " + t, t); // downcalls throw no checked exceptions
+    }
+
+    public MemorySegment ns_backend_name() { try { return (MemorySegment) ns_backend_name.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
+    public MemorySegment ns_last_error() { try { return (MemorySegment) ns_last_error.invokeExact(); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_device_count(MemorySegment count) { try { return (int) ns_device_count.invokeExact(count); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_create(int device, MemorySegment out) { try { return (int) ns_create.invokeExact(device, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_destroy(MemorySegment ctx) { try { return (int) ns_destroy.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_device_name(MemorySegment ctx, MemorySegment buf, int capacity) { try { return (int) ns_device_name.invokeExact(ctx, buf, capacity); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_memory(MemorySegment ctx, MemorySegment free, MemorySegment total) { try { return (int) ns_memory.invokeExact(ctx, free, total); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_alloc(MemorySegment ctx, long floats, MemorySegment out) { try { return (int) ns_alloc.invokeExact(ctx, floats, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_free(MemorySegment ctx, MemorySegment p) { try { return (int) ns_free.invokeExact(ctx, p); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_write(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_write.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_read(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_read.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_read_i32(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_read_i32.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_sync(MemorySegment ctx) { try { return (int) ns_sync.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_upload(MemorySegment ctx, MemorySegment desc, MemorySegment out) { try { return (int) ns_upload.invokeExact(ctx, desc, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_tensor_bytes(MemorySegment t, MemorySegment stored, MemorySegment index) { try { return (int) ns_tensor_bytes.invokeExact(t, stored, index); } catch (Throwable e) { throw rethrow(e); } }
+    public int ns_release(MemorySegment ctx, MemorySegment t) { try { return (int) ns_release.invokeExact(ctx, t); } catch (Throwable e) { throw rethrow(e); } }
+    public int ns_matmul(MemorySegment ctx, MemorySegment w, MemorySegment x, MemorySegment y, int n) { try { return (int) ns_matmul.invokeExact(ctx, w, x, y, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_embed(MemorySegment ctx, MemorySegment w, int row, MemorySegment rowDev, MemorySegment out) { try { return (int) ns_embed.invokeExact(ctx, w, row, rowDev, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_rmsnorm(MemorySegment ctx, MemorySegment out, MemorySegment x, MemorySegment w, int rows, int n, float eps) { try { return (int) ns_rmsnorm.invokeExact(ctx, out, x, w, rows, n, eps); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_layernorm(MemorySegment ctx, MemorySegment out, MemorySegment x, MemorySegment w, MemorySegment b, int rows, int n, float eps) { try { return (int) ns_layernorm.invokeExact(ctx, out, x, w, b, rows, n, eps); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_rope(MemorySegment ctx, MemorySegment v, int rows, int heads, int headSize, int pos, int style, MemorySegment cos, MemorySegment sin) { try { return (int) ns_rope.invokeExact(ctx, v, rows, heads, headSize, pos, style, cos, sin); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_add(MemorySegment ctx, MemorySegment y, MemorySegment x, long n) { try { return (int) ns_add.invokeExact(ctx, y, x, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_add_bias(MemorySegment ctx, MemorySegment x, MemorySegment bias, int rows, int n) { try { return (int) ns_add_bias.invokeExact(ctx, x, bias, rows, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_copy(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_copy.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_gelu_tanh(MemorySegment ctx, MemorySegment x, long n) { try { return (int) ns_gelu_tanh.invokeExact(ctx, x, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_swiglu(MemorySegment ctx, MemorySegment g, MemorySegment u, long n) { try { return (int) ns_swiglu.invokeExact(ctx, g, u, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_softmax(MemorySegment ctx, MemorySegment x, int rows, int n) { try { return (int) ns_softmax.invokeExact(ctx, x, rows, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_kv_store(MemorySegment ctx, MemorySegment keys, MemorySegment values, MemorySegment k, MemorySegment v, int rows, int pos, int kvDim) { try { return (int) ns_kv_store.invokeExact(ctx, keys, values, k, v, rows, pos, kvDim); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_attention(MemorySegment ctx, MemorySegment q, MemorySegment keys, MemorySegment values, MemorySegment out, MemorySegment scores,
+                            int rows, int pos, int nHeads, int nKvHeads, int headSize, int capacity) {
+        try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, nHeads, nKvHeads, headSize, capacity); } catch (Throwable t) { throw rethrow(t); }
+    }
+    public int ns_argmax(MemorySegment ctx, MemorySegment x, int n, MemorySegment out) { try { return (int) ns_argmax.invokeExact(ctx, x, n, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_graph_begin(MemorySegment ctx) { try { return (int) ns_graph_begin.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_graph_end(MemorySegment ctx) { try { return (int) ns_graph_end.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_graph_launch(MemorySegment ctx) { try { return (int) ns_graph_launch.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+}

@@ -1,0 +1,105 @@
+package io.nashswarm.model;
+
+import io.nashswarm.tensor.WeightMatrix;
+
+/**
+ * Where the forward pass runs: the one seam between the models' lines (which read like llama2.c's
+ * {@code forward}) and the memory and kernels that carry them out. The CPU backend keeps activations in
+ * heap arrays and runs the Vector API kernels; a device backend keeps them in device memory. Buffers
+ * hold floats, rows packed one after another; offsets and counts are in floats.
+ */
+public interface Backend extends AutoCloseable {
+    /** Activations and weights' small vectors, in this backend's memory. */
+    interface Buffer {
+        /** Floats this buffer holds. */
+        int length();
+    }
+
+    /** A weight matrix made ready for this backend's products (the CPU uses the mapping as it is). */
+    interface Matrix {
+        WeightMatrix source();
+    }
+
+    /** Keys and values of every layer for one sequence, and the attention over them. */
+    interface KvCache {
+        /** Stores the {@code b} rows of keys and values (kvDim each) at positions pos.. of {@code layer}. */
+        void store(int layer, Buffer k, Buffer v, int b, int pos);
+
+        /**
+         * Causal multi-head attention with grouped-query sharing: {@code q} holds {@code b} rows of
+         * nHeads·headSize; row i attends positions 0..pos+i of {@code layer}; rows of the result go to {@code out}.
+         */
+        void attend(int layer, Buffer q, Buffer out, int b, int pos);
+
+        /** Bytes of the keys and values, for memory reports. */
+        long bytes();
+    }
+
+    /** "cpu", "cuda". */
+    String name();
+
+    /** One line for reports: the device, and what this backend holds in its memory (weights as stored, overhead). */
+    default String describe() {
+        return name();
+    }
+
+    /** Whether several sequences may run at once, each from its own thread (a device backend has one stream). */
+    default boolean concurrentSequences() {
+        return true;
+    }
+
+    /** A buffer of {@code n} zeros. */
+    Buffer allocate(int n);
+
+    /** A buffer holding these values (norm weights, biases, tables); the array must not change afterwards. */
+    Buffer upload(float[] values);
+
+    /** The matrix, made ready for {@link #matmul}. */
+    Matrix upload(WeightMatrix w);
+
+    /**
+     * The first {@code n} floats of {@code b} on the host. The array may be the buffer's own storage
+     * (the CPU's) or a reused copy; it is valid until the next call on this backend.
+     */
+    float[] read(Buffer b, int n);
+
+    /** A key/value cache for {@code capacity} positions, attended by batches of up to {@code maxBatch} rows. */
+    KvCache kvCache(ModelConfig c, int capacity, int maxBatch);
+
+    /** y = W·x for {@code n} row-major vectors. */
+    void matmul(Matrix w, Buffer x, Buffer y, int n);
+
+    /** Writes row {@code row} of an embedding table, dequantized, at {@code out[off..]}. */
+    void embed(Matrix table, int row, Buffer out, int off);
+
+    /** RMSNorm of {@code rows} rows of width {@code n}: o = w · x / sqrt(mean(x²) + eps). */
+    void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps);
+
+    /** LayerNorm of {@code rows} rows of width {@code n}: o = (x − mean) / sqrt(var + eps) · w + b. */
+    void layernorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps);
+
+    /**
+     * Rotates {@code rows} rows of {@code heads} heads (row i at position pos+i) by the angles in
+     * {@code cos}/{@code sin} ([position][headSize/2]), pairing elements as {@code style} says.
+     */
+    void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin);
+
+    /** y[yOff..yOff+n) += x[xOff..xOff+n). */
+    void add(Buffer y, int yOff, Buffer x, int xOff, int n);
+
+    /** Adds {@code bias} (length n) to each of {@code rows} rows of x. */
+    void addBias(Buffer x, Buffer bias, int rows, int n);
+
+    /** dst[dOff..dOff+n) = src[sOff..sOff+n). */
+    void copy(Buffer src, int sOff, Buffer dst, int dOff, int n);
+
+    /** GPT-2's tanh GELU over x[0..n), in place. */
+    void geluTanh(Buffer x, int n);
+
+    /** SwiGLU over [0..n): g = silu(g) · u, in place in g. */
+    void swiglu(Buffer g, Buffer u, int n);
+
+    /** Frees what this backend holds outside the Java heap. */
+    @Override
+    default void close() {}
+}

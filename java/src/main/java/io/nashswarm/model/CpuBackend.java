@@ -1,0 +1,172 @@
+package io.nashswarm.model;
+
+import io.nashswarm.kernel.Parallel;
+import io.nashswarm.tensor.ParallelProducts;
+import io.nashswarm.tensor.WeightMatrix;
+
+import java.util.Arrays;
+
+/** The forward pass on this machine's cores: heap arrays, the Vector API kernels, the worker pool. */
+public final class CpuBackend implements Backend {
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    private CpuBackend() {}
+
+    /** A buffer that is a float array. */
+    record Floats(float[] a) implements Buffer {
+        @Override
+        public int length() {
+            return a.length;
+        }
+    }
+
+    private record Mapped(WeightMatrix source) implements Matrix {}
+
+    private static float[] a(Buffer b) {
+        return ((Floats) b).a;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Buffer allocate(int n) {
+        return new Floats(new float[n]);
+    }
+
+    @Override
+    public Buffer upload(float[] values) {
+        return new Floats(values);
+    }
+
+    @Override
+    public Matrix upload(WeightMatrix w) {
+        return new Mapped(w);
+    }
+
+    @Override
+    public float[] read(Buffer b, int n) {
+        return a(b);
+    }
+
+    @Override
+    public KvCache kvCache(ModelConfig c, int capacity, int maxBatch) {
+        return new HeapKvCache(c, capacity, maxBatch);
+    }
+
+    @Override
+    public void matmul(Matrix w, Buffer x, Buffer y, int n) {
+        ParallelProducts.matmul(w.source(), a(x), a(y), n);
+    }
+
+    @Override
+    public void embed(Matrix table, int row, Buffer out, int off) {
+        table.source().dequantizeRow(row, a(out), off);
+    }
+
+    @Override
+    public void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps) {
+        float[] o = a(out), xs = a(x), ws = a(w);
+        for (int i = 0; i < rows; i++) {
+            Ops.rmsnorm(o, oOff + i * n, xs, xOff + i * n, ws, n, eps);
+        }
+    }
+
+    @Override
+    public void layernorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps) {
+        float[] o = a(out), xs = a(x), ws = a(w), bs = a(b);
+        for (int i = 0; i < rows; i++) {
+            Ops.layernorm(o, oOff + i * n, xs, xOff + i * n, ws, bs, n, eps);
+        }
+    }
+
+    @Override
+    public void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {
+        float[] vs = a(v), c = a(cos), s = a(sin);
+        for (int i = 0; i < rows; i++) {
+            Ops.rope(vs, i * heads * headSize, heads, headSize, pos + i, style, c, s);
+        }
+    }
+
+    @Override
+    public void add(Buffer y, int yOff, Buffer x, int xOff, int n) {
+        Ops.add(a(y), yOff, a(x), xOff, n);
+    }
+
+    @Override
+    public void addBias(Buffer x, Buffer bias, int rows, int n) {
+        Ops.addBias(a(x), a(bias), rows, n);
+    }
+
+    @Override
+    public void copy(Buffer src, int sOff, Buffer dst, int dOff, int n) {
+        System.arraycopy(a(src), sOff, a(dst), dOff, n);
+    }
+
+    @Override
+    public void geluTanh(Buffer x, int n) {
+        Ops.geluTanh(a(x), 0, n);
+    }
+
+    @Override
+    public void swiglu(Buffer g, Buffer u, int n) {
+        Ops.swiglu(a(g), a(u), 0, n);
+    }
+
+    /** keys[layer][pos·kvDim + h·headSize + i] (values likewise), and one score row per (batch row, head). */
+    private static final class HeapKvCache implements KvCache {
+        private final int capacity, hs, nh, kvDim, dim, group;
+        private final float scale;
+        private final float[][] keys, values;
+        private final float[] scores;
+
+        HeapKvCache(ModelConfig c, int capacity, int maxBatch) {
+            this.capacity = capacity;
+            hs = c.headSize();
+            nh = c.nHeads();
+            kvDim = c.kvDim();
+            dim = c.dim();
+            group = nh / c.nKvHeads();
+            scale = (float) (1.0 / Math.sqrt(hs));
+            keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim)];
+            values = new float[c.nLayers()][keys[0].length];
+            scores = new float[maxBatch * nh * capacity];
+        }
+
+        @Override
+        public void store(int layer, Buffer k, Buffer v, int b, int pos) {
+            System.arraycopy(a(k), 0, keys[layer], pos * kvDim, b * kvDim);
+            System.arraycopy(a(v), 0, values[layer], pos * kvDim, b * kvDim);
+        }
+
+        @Override
+        public void attend(int layer, Buffer qBuf, Buffer outBuf, int b, int pos) {
+            float[] q = a(qBuf), att = a(outBuf), ks = keys[layer], vs = values[layer];
+            Parallel.forRange(b * nh, 1, (t0, t1) -> {
+                for (int t = t0; t < t1; t++) {
+                    int i = t / nh, h = t % nh;
+                    int p = pos + i;
+                    int qOff = i * dim + h * hs;
+                    int kvHead = (h / group) * hs;
+                    int sc = t * capacity;
+                    for (int j = 0; j <= p; j++) {
+                        scores[sc + j] = Ops.dot(q, qOff, ks, j * kvDim + kvHead, hs) * scale;
+                    }
+                    Ops.softmax(scores, sc, p + 1);
+                    int outOff = i * dim + h * hs;
+                    Arrays.fill(att, outOff, outOff + hs, 0f);
+                    for (int j = 0; j <= p; j++) {
+                        Ops.axpy(scores[sc + j], vs, j * kvDim + kvHead, att, outOff, hs);
+                    }
+                }
+            });
+        }
+
+        @Override
+        public long bytes() {
+            return 2L * keys.length * keys[0].length * Float.BYTES;
+        }
+    }
+}

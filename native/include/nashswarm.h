@@ -1,0 +1,132 @@
+/*
+ * The C ABI of the engine's native backends: the only surface Java sees (through FFM, bound in
+ * io.nashswarm.cuda.NashswarmH). Two libraries export it:
+ *   libnashswarm_cuda.so  the GPU: pointers are device memory, operations are enqueued on the
+ *                         context's stream and ns_read synchronises;
+ *   libnashswarm_host.so  the same entry points on the host (plain C++ loops over the decode code of
+ *                         nashswarm_decode.h): pointers are host memory. It exists so that the ABI,
+ *                         the packed layouts and the arithmetic are tested where no GPU is.
+ *
+ * Every function returns an ns_status; on failure ns_last_error() gives the message (thread-local, valid
+ * until the thread's next failing call). Every CUDA call is checked. No callbacks into Java.
+ * Buffers are float arrays the library allocates (ns_alloc); offsets are the caller's pointer arithmetic.
+ */
+#ifndef NASHSWARM_H
+#define NASHSWARM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NS_API __attribute__((visibility("default")))
+
+typedef enum {
+    NS_OK = 0,
+    NS_E_ARGUMENT = 1,      /* a bad argument (shape, type, section size, null pointer) */
+    NS_E_NO_DEVICE = 2,     /* no driver, or no device */
+    NS_E_CUDA = 3,          /* a CUDA call failed; the message names it */
+    NS_E_OUT_OF_MEMORY = 4,
+    NS_E_UNSUPPORTED = 5    /* a storage type or shape this library does not handle */
+} ns_status;
+
+/* Storage types (the Java QuantType rows this ABI handles). */
+typedef enum {
+    NS_F32 = 0,
+    NS_F16 = 1,
+    NS_INT8 = 2,
+    NS_INT4 = 3,
+    NS_INT2 = 4,
+    NS_NF4 = 5,
+    NS_MIXED = 6
+} ns_type;
+
+typedef enum { NS_ROPE_INTERLEAVED = 0, NS_ROPE_ROTATE_HALF = 1 } ns_rope_style;
+
+typedef struct ns_context ns_context;
+typedef struct ns_tensor ns_tensor;
+
+/* A matrix as the packed file stores it: its sections, in host memory, copied by ns_upload. */
+typedef struct {
+    int32_t type;       /* ns_type */
+    int32_t rows, cols;
+    int32_t group_size; /* weights per group (packed types); cols for one group per row */
+    int32_t per_tensor; /* 1: one scale (and zero) for the whole tensor */
+    int32_t reserved;
+    const void* data;   int64_t data_bytes;   /* dense values, or the packed codes */
+    const void* scales; int64_t scales_bytes; /* fp16 */
+    const void* zeros;  int64_t zeros_bytes;  /* asymmetric only, else NULL */
+    const void* map;    int64_t map_bytes;    /* mixed: 2 bits per group */
+    const void* outlier_rows; int64_t outlier_rows_bytes; /* mixed with outliers, else NULL */
+    const void* outliers;     int64_t outliers_bytes;
+    const float* codebook;                    /* NF4: the 16 values */
+} ns_tensor_desc;
+
+NS_API const char* ns_backend_name(void);   /* "cuda" or "host" */
+NS_API const char* ns_last_error(void);
+NS_API int32_t ns_device_count(int32_t* count);
+NS_API int32_t ns_create(int32_t device, ns_context** out);
+NS_API int32_t ns_destroy(ns_context* ctx);
+NS_API int32_t ns_device_name(ns_context* ctx, char* buf, int32_t capacity);
+/* Free and total device memory (cudaMemGetInfo); the host library reports its own allocations as used. */
+NS_API int32_t ns_memory(ns_context* ctx, int64_t* free_bytes, int64_t* total_bytes);
+
+NS_API int32_t ns_alloc(ns_context* ctx, int64_t floats, float** out);  /* zeroed */
+NS_API int32_t ns_free(ns_context* ctx, float* p);
+NS_API int32_t ns_write(ns_context* ctx, float* dst, const float* src_host, int64_t n);
+/* Copies device floats to the host after all enqueued work: how Java reads logits. */
+NS_API int32_t ns_read(ns_context* ctx, float* dst_host, const float* src, int64_t n);
+NS_API int32_t ns_read_i32(ns_context* ctx, int32_t* dst_host, const int32_t* src, int64_t n);
+NS_API int32_t ns_sync(ns_context* ctx);
+
+/* Uploads a matrix (packed bytes as stored, plus a per-row index for mixed ones). */
+NS_API int32_t ns_upload(ns_context* ctx, const ns_tensor_desc* desc, ns_tensor** out);
+/* Bytes the tensor holds on the device: the stored sections, and the index built at upload. */
+NS_API int32_t ns_tensor_bytes(const ns_tensor* t, int64_t* stored_bytes, int64_t* index_bytes);
+NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t);
+
+/* ---- the operations of a forward pass (rows are packed one after another) ---- */
+/* y[b·rows + r] = W[r]·x[b·cols ..] for b < n */
+NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n);
+/* out[0..cols) = row of w: the row is *row_dev when row_dev is not NULL (a token from ns_argmax), else row. */
+NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const int32_t* row_dev, float* out);
+NS_API int32_t ns_rmsnorm(ns_context* ctx, float* out, const float* x, const float* w, int32_t rows, int32_t n, float eps);
+NS_API int32_t ns_layernorm(ns_context* ctx, float* out, const float* x, const float* w, const float* b,
+                            int32_t rows, int32_t n, float eps);
+/* Rotates rows (row i at position pos + i) of heads·head_size by the tables cos/sin [position][head_size/2],
+   which carry the frequencies (Llama 3 scaling included). */
+NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t head_size, int32_t pos,
+                       int32_t style, const float* cos_table, const float* sin_table);
+NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n);
+NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n);
+NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n);
+NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n);
+NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n);
+/* In-place softmax of rows rows of n. */
+NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n);
+/* keys/values: one layer's cache [capacity][kv_dim]; stores rows rows of k and v at positions pos.. */
+NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v,
+                           int32_t rows, int32_t pos, int32_t kv_dim);
+/* Causal grouped-query attention of rows query rows (row i at pos + i) over the cache; scores: scratch of
+   rows·n_heads·capacity floats. */
+NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
+                            float* scores, int32_t rows, int32_t pos, int32_t n_heads, int32_t n_kv_heads,
+                            int32_t head_size, int32_t capacity);
+/* Greedy sampling: *out_dev = argmax of x[0..n) (the first maximum). */
+NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out_dev);
+
+/* Benchmarks: iters products y = W·x, W taking the tensors in turn (several copies defeat the L2 cache),
+   timed with CUDA events on the context's stream (the host library: a steady clock); *ms is the total. */
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* tensors, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms);
+
+/* ---- a decode step as one graph: record the operations once, replay them ("run a step") ---- */
+NS_API int32_t ns_graph_begin(ns_context* ctx);
+NS_API int32_t ns_graph_end(ns_context* ctx);
+NS_API int32_t ns_graph_launch(ns_context* ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

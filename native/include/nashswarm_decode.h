@@ -1,0 +1,174 @@
+/*
+ * The per-weight decode and per-chunk dot code of the packed formats, written once for the host
+ * (g++) and the GPU (nvcc): every function here is __host__ __device__. The CUDA kernels call them
+ * per lane; the host library calls them in plain loops; JUnit tests the host library against the Java
+ * kernels on real packed files, through the same C ABI (nashswarm.h).
+ *
+ * Layout (the file's, unchanged; see io.nashswarm.tensor.Packing): a run of b-bit codes is a sequence
+ * of 8-byte units of 64/b weights; byte j of a unit holds weight 8k + j in bits [b·k, b·k + b). 8-bit
+ * codes are stored as u − 128. Groups are multiples of 32 weights, so no unit straddles two groups.
+ * Weights are w = s·(u − z) (NF4: w = s·codebook[u]); scales are fp16.
+ */
+#ifndef NASHSWARM_DECODE_H
+#define NASHSWARM_DECODE_H
+
+#include <stdint.h>
+
+#ifdef __CUDACC__
+#define NS_HD __host__ __device__ __forceinline__
+#else
+#define NS_HD static inline
+#endif
+
+/* IEEE half to float, exactly (subnormals, Inf and NaN included), with integer operations only. */
+NS_HD float ns_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112u) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else { /* subnormal: normalise */
+        int e = -1;
+        do {
+            e++;
+            man <<= 1;
+        } while ((man & 0x400u) == 0);
+        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ffu) << 13);
+    }
+    union { uint32_t u; float f; } v;
+    v.u = bits;
+    return v.f;
+}
+
+/* The little-endian fp16 at byte offset off. */
+NS_HD float ns_f16_at(const uint8_t* p, int64_t off) {
+    return ns_half_to_float((uint16_t)(p[off] | (p[off + 1] << 8)));
+}
+
+/* A width-bit field (width <= 8) at bit offset bit, LSB first, possibly across two bytes. */
+NS_HD int ns_read_bits(const uint8_t* p, int64_t bit, int width) {
+    int64_t at = bit >> 3;
+    int sh = (int)(bit & 7);
+    int v = p[at];
+    if (sh + width > 8) {
+        v |= p[at + 1] << 8;
+    }
+    return (v >> sh) & ((1 << width) - 1);
+}
+
+/* Unsigned code of weight i of the run of bits-bit codes at p (per weight, for embeddings and rows). */
+NS_HD int ns_decode_code(const uint8_t* p, int bits, int64_t i) {
+    int planes = 8 / bits;
+    int b = p[(i / (8 * planes)) * 8 + (i & 7)];
+    if (bits == 8) {
+        return b ^ 0x80;
+    }
+    return (b >> (bits * (int)((i >> 3) % planes))) & ((1 << bits) - 1);
+}
+
+/* Byte j (0..7) of a unit held as two little-endian words. */
+NS_HD uint32_t ns_unit_byte(uint32_t lo, uint32_t hi, int j) {
+    return ((j < 4 ? lo >> (8 * j) : hi >> (8 * (j - 4)))) & 0xffu;
+}
+
+/*
+ * The per-chunk dot: for one 8-byte unit of BITS-bit codes (words lo, hi) and the 64/BITS inputs at x,
+ * adds sum(u·x) to *ux and sum(x) to *sx, so the caller folds the zero as s·(ux − z·sx). With
+ * BITS = 0 the unit holds NF4 indices (4-bit layout) and sum(codebook[u]·x) goes to *ux.
+ */
+template <int BITS>
+NS_HD void ns_unit_dot(uint32_t lo, uint32_t hi, const float* x, const float* codebook, float* ux, float* sx) {
+    const int bits = BITS == 0 ? 4 : BITS;
+    const int planes = 8 / bits;
+    const uint32_t mask = (1u << bits) - 1u;
+    float a = 0.f, s = 0.f;
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int p = 0; p < planes; p++) {
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+        for (int j = 0; j < 8; j++) {
+            uint32_t b = ns_unit_byte(lo, hi, j);
+            float xv = x[8 * p + j];
+            if (BITS == 8) {
+                a += (float)(b ^ 0x80u) * xv;
+            } else if (BITS == 0) {
+                a += codebook[(b >> (4 * p)) & 0xfu] * xv;
+            } else {
+                a += (float)((b >> (bits * p)) & mask) * xv;
+            }
+            s += xv;
+        }
+    }
+    *ux += a;
+    *sx += s;
+}
+
+/* Where the codes, scales and zeros of one run of groups of one width sit, as the kernels read them. */
+typedef struct {
+    int64_t code_off;   /* byte offset of the run's first code */
+    int64_t scale_idx;  /* index (in fp16 values) of the run's first scale */
+    int64_t scale_step; /* 1, or 0 for one scale for the whole tensor */
+    int64_t zero_bit;   /* bit offset of the first zero (asymmetric) */
+    int64_t zero_step;  /* bits between zeros: the width, or 0 for one zero for the whole tensor */
+} ns_run;
+
+/* Per row of a mixed matrix: its code offset and its counts, recomputed from the map at upload. */
+typedef struct {
+    int64_t code_off;
+    int64_t pre8, pre4; /* 8- and 4-bit groups in the rows before */
+    int32_t n8, n4;     /* its own 8- and 4-bit groups */
+} ns_mixed_row;
+
+/* Width of stored group k of a mixed row (groups are stored 8-bit first, then 4-bit, then 2-bit). */
+NS_HD int ns_mixed_width(const ns_mixed_row* m, int k) {
+    return k < m->n8 ? 8 : k < m->n8 + m->n4 ? 4 : 2;
+}
+
+/* Byte offset (from the row's codes) of stored group k of width w, for groups of g weights. */
+NS_HD int64_t ns_mixed_code_off(const ns_mixed_row* m, int k, int g) {
+    if (k < m->n8) {
+        return (int64_t)k * g;
+    }
+    if (k < m->n8 + m->n4) {
+        return (int64_t)m->n8 * g + (int64_t)(k - m->n8) * g / 2;
+    }
+    return (int64_t)m->n8 * g + (int64_t)m->n4 * g / 2 + (int64_t)(k - m->n8 - m->n4) * g / 4;
+}
+
+/*
+ * Bit offset of the zero of stored group k of row r: three regions, all 8-bit zeros, then all 4-bit,
+ * then all 2-bit (g8, g4: the tensor's 8- and 4-bit group counts; G: groups per row).
+ */
+NS_HD int64_t ns_mixed_zero_bit(const ns_mixed_row* m, int64_t r, int k, int64_t G, int64_t g8, int64_t g4) {
+    if (k < m->n8) {
+        return 8 * (m->pre8 + k);
+    }
+    if (k < m->n8 + m->n4) {
+        return 8 * g8 + 4 * (m->pre4 + (k - m->n8));
+    }
+    int64_t before2 = r * G - m->pre8 - m->pre4;
+    return 8 * g8 + 4 * g4 + 2 * (before2 + (k - m->n8 - m->n4));
+}
+
+/* Dot of one whole group (g weights of width bits at codes) with x: s·(Σu·x − z·Σx), or s·Σcb[u]·x. */
+template <int BITS>
+NS_HD float ns_group_dot(const uint8_t* codes, int g, const float* x, const float* codebook, float s, float z) {
+    const int per_unit = 64 / (BITS == 0 ? 4 : BITS);
+    float ux = 0.f, sx = 0.f;
+    for (int u = 0; u < g / per_unit; u++) {
+        const uint8_t* p = codes + 8 * u;
+        uint32_t lo = p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+        uint32_t hi = p[4] | (p[5] << 8) | (p[6] << 16) | ((uint32_t)p[7] << 24);
+        ns_unit_dot<BITS>(lo, hi, x + u * per_unit, codebook, &ux, &sx);
+    }
+    return BITS == 0 ? s * ux : s * (ux - z * sx);
+}
+
+#endif

@@ -1,0 +1,659 @@
+/*
+ * The C ABI on an NVIDIA GPU. Weights stay in the file's packed layout (no dequantized copy); mixed
+ * matrices add a per-row index (ns_mixed_row, 32 bytes per row) and the stored order of their groups
+ * (2 bytes per group). Every operation is enqueued on the context's stream; ns_read synchronises. Every
+ * CUDA call and every launch is checked.
+ *
+ * Kernels (correct first; see native/README.md for what has run on a GPU):
+ *   uniform packed GEMV: a warp per (row, input vector), each lane 16-byte loads (two units) where the row
+ *   allows, else 8-byte loads, the per-unit dot of nashswarm_decode.h, a shuffle reduction;
+ *   mixed GEMV: a warp per row, a lane per stored group (widths sorted 8→4→2 within a row);
+ *   dense GEMV: a warp per row; norms and softmax: a block per row; attention: a block per (row, head).
+ */
+#include "ns_common.h"
+
+#include <cuda_runtime.h>
+#include <math.h>
+
+struct ns_context {
+    int device = 0;
+    cudaStream_t stream = nullptr;
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+};
+
+#define NS_CUDA(call)                                                                                  \
+    do {                                                                                               \
+        cudaError_t e_ = (call);                                                                       \
+        if (e_ != cudaSuccess) {                                                                       \
+            return ns_fail(e_ == cudaErrorMemoryAllocation ? NS_E_OUT_OF_MEMORY                       \
+                           : (e_ == cudaErrorNoDevice || e_ == cudaErrorInsufficientDriver)            \
+                               ? NS_E_NO_DEVICE : NS_E_CUDA,                                           \
+                           "%s failed: %s (%s)", #call, cudaGetErrorString(e_), cudaGetErrorName(e_)); \
+        }                                                                                              \
+    } while (0)
+
+/* After a launch: a bad configuration shows here, a fault at the next synchronising call. */
+#define NS_LAUNCHED() NS_CUDA(cudaGetLastError())
+#define NS_NEED(ctx) if ((ctx) == NULL) return ns_fail(NS_E_ARGUMENT, "null context")
+
+static const int WARPS = 8, THREADS = 256;
+
+__device__ __forceinline__ float ns_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it. */
+__device__ float ns_block_sum(float v) {
+    __shared__ float part[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = ns_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float s = 0.f;
+    for (int i = 0; i < (int)(blockDim.x >> 5); i++) s += part[i];
+    return s;
+}
+
+__device__ float ns_block_max(float v) {
+    __shared__ float part[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float m = -INFINITY;
+    for (int i = 0; i < (int)(blockDim.x >> 5); i++) m = fmaxf(m, part[i]);
+    return m;
+}
+
+/* ---- GEMV ---- */
+
+template <int BITS>
+__device__ __forceinline__ float ns_unit_term(const ns_tensor& t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi,
+                                              const float* x, const float* cb) {
+    const int per_unit = 64 / (BITS == 0 ? 4 : BITS);
+    int64_t first = unit * per_unit, gi = first / t.g;
+    float ux = 0.f, sx = 0.f;
+    ns_unit_dot<BITS>(lo, hi, x + first, cb, &ux, &sx);
+    float s = ns_uniform_scale(&t, r, gi);
+    return BITS == 0 ? s * ux : s * (ux - ns_uniform_zero(&t, r, gi) * sx);
+}
+
+template <int BITS>
+__global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+    __shared__ float cb[16];
+    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
+    if (BITS == 0) __syncthreads();
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= t.rows) return;
+    const float* xb = x + (int64_t)blockIdx.y * t.cols;
+    const uint8_t* row = t.codes + r * t.row_bytes;
+    float acc = 0.f;
+    if ((t.row_bytes & 15) == 0) {
+        const uint4* p = reinterpret_cast<const uint4*>(row);
+        for (int64_t i = lane; i < t.row_bytes / 16; i += 32) {
+            uint4 q = __ldg(p + i);
+            acc += ns_unit_term<BITS>(t, r, 2 * i, q.x, q.y, xb, cb);
+            acc += ns_unit_term<BITS>(t, r, 2 * i + 1, q.z, q.w, xb, cb);
+        }
+    } else {
+        const uint2* p = reinterpret_cast<const uint2*>(row);
+        for (int64_t i = lane; i < t.row_bytes / 8; i += 32) {
+            uint2 q = __ldg(p + i);
+            acc += ns_unit_term<BITS>(t, r, i, q.x, q.y, xb, cb);
+        }
+    }
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+}
+
+__global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= t.rows) return;
+    const float* xb = x + (int64_t)blockIdx.y * t.cols;
+    ns_mixed_row m = t.mrows[r];
+    float acc = 0.f;
+    for (int k = lane; k < t.G; k += 32) {
+        float s, z;
+        int bits;
+        int64_t code;
+        ns_mixed_group(&t, &m, r, k, &s, &z, &bits, &code);
+        const float* xg = xb + (int64_t)t.order[r * t.G + k] * t.g;
+        acc += bits == 8 ? ns_group_dot<8>(t.codes + code, t.g, xg, NULL, s, z)
+             : bits == 4 ? ns_group_dot<4>(t.codes + code, t.g, xg, NULL, s, z)
+                         : ns_group_dot<2>(t.codes + code, t.g, xg, NULL, s, z);
+    }
+    if (t.outliers != NULL) {
+        for (int64_t k = t.outlier_rows[r] + lane; k < t.outlier_rows[r + 1]; k += 32) {
+            int col = t.outliers[4 * k] | (t.outliers[4 * k + 1] << 8);
+            acc += ns_f16_at(t.outliers, 4 * k + 2) * xb[col];
+        }
+    }
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+}
+
+__global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= t.rows) return;
+    const float* xb = x + (int64_t)blockIdx.y * t.cols;
+    const uint8_t* row = t.codes + r * t.row_bytes;
+    float acc = 0.f;
+    if (t.type == NS_F32) {
+        const float* w = reinterpret_cast<const float*>(row);
+        for (int64_t c = lane; c < t.cols; c += 32) acc += __ldg(w + c) * xb[c];
+    } else {
+        for (int64_t c = lane; c < t.cols; c += 32) acc += ns_f16_at(row, 2 * c) * xb[c];
+    }
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+}
+
+/* ---- embedding: one thread per weight of the row (mixed: per weight of a stored group) ---- */
+__global__ void ns_embed_kernel(ns_tensor t, int32_t row, const int32_t* row_dev, float* out) {
+    int64_t r = row_dev ? *row_dev : row;
+    int64_t c = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= t.cols || r < 0 || r >= t.rows) return;
+    const uint8_t* base = t.codes + r * t.row_bytes;
+    if (t.type == NS_F32) {
+        out[c] = reinterpret_cast<const float*>(base)[c];
+    } else if (t.type == NS_F16) {
+        out[c] = ns_f16_at(base, 2 * c);
+    } else if (t.type != NS_MIXED) {
+        int u = ns_decode_code(base, t.bits, c);
+        float s = ns_uniform_scale(&t, r, c / t.g);
+        out[c] = t.type == NS_NF4 ? s * t.codebook[u] : s * ((float)u - ns_uniform_zero(&t, r, c / t.g));
+    } else {
+        ns_mixed_row m = t.mrows[r];
+        int k = (int)(c / t.g);
+        float s, z;
+        int bits;
+        int64_t code;
+        ns_mixed_group(&t, &m, r, k, &s, &z, &bits, &code);
+        out[(int64_t)t.order[r * t.G + k] * t.g + c % t.g] = s * ((float)ns_decode_code(t.codes + code, bits, c % t.g) - z);
+    }
+}
+
+__global__ void ns_embed_outliers(ns_tensor t, int32_t row, const int32_t* row_dev, float* out) {
+    int64_t r = row_dev ? *row_dev : row;
+    if (threadIdx.x != 0 || r < 0 || r >= t.rows) return;
+    for (int64_t k = t.outlier_rows[r]; k < t.outlier_rows[r + 1]; k++) {
+        out[t.outliers[4 * k] | (t.outliers[4 * k + 1] << 8)] += ns_f16_at(t.outliers, 4 * k + 2);
+    }
+}
+
+/* ---- element-wise and row operations ---- */
+__global__ void ns_rmsnorm_kernel(float* out, const float* x, const float* w, int n, float eps) {
+    const float* xr = x + (int64_t)blockIdx.x * n;
+    float ss = 0.f;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) ss += xr[j] * xr[j];
+    ss = ns_block_sum(ss);
+    float inv = rsqrtf(ss / n + eps);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = w[j] * (inv * xr[j]);
+}
+
+__global__ void ns_layernorm_kernel(float* out, const float* x, const float* w, const float* b, int n, float eps) {
+    const float* xr = x + (int64_t)blockIdx.x * n;
+    float s = 0.f;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) s += xr[j];
+    float mean = ns_block_sum(s) / n;
+    float v = 0.f;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) v += (xr[j] - mean) * (xr[j] - mean);
+    float inv = rsqrtf(ns_block_sum(v) / n + eps);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = (xr[j] - mean) * inv * w[j] + b[j];
+}
+
+__global__ void ns_rope_kernel(float* v, int rows, int heads, int hs, int pos, int style, const float* ct, const float* st) {
+    int half = hs / 2;
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)rows * heads * half) return;
+    int j = (int)(idx % half), h = (int)(idx / half % heads), i = (int)(idx / half / heads);
+    int64_t t = (int64_t)(pos + i) * half + j;
+    float* base = v + ((int64_t)i * heads + h) * hs;
+    float* a = base + (style == NS_ROPE_INTERLEAVED ? 2 * j : j);
+    float* c = a + (style == NS_ROPE_INTERLEAVED ? 1 : half);
+    float cs = ct[t], sn = st[t], v0 = *a, v1 = *c;
+    *a = v0 * cs - v1 * sn;
+    *c = v0 * sn + v1 * cs;
+}
+
+__global__ void ns_add_kernel(float* y, const float* x, int64_t n, int64_t period) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] += x[period ? i % period : i];
+}
+
+__global__ void ns_gelu_kernel(float* x, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    }
+}
+
+__global__ void ns_swiglu_kernel(float* g, const float* u, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) g[i] = g[i] / (1.f + expf(-g[i])) * u[i];
+}
+
+__device__ void ns_softmax_block(float* x, int n) {
+    float m = -INFINITY;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, x[j]);
+    m = ns_block_max(m);
+    float s = 0.f;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        float e = expf(x[j] - m);
+        x[j] = e;
+        s += e;
+    }
+    float inv = 1.f / ns_block_sum(s);
+    __syncthreads();
+    for (int j = threadIdx.x; j < n; j += blockDim.x) x[j] *= inv;
+    __syncthreads();
+}
+
+__global__ void ns_softmax_kernel(float* x, int n) {
+    ns_softmax_block(x + (int64_t)blockIdx.x * n, n);
+}
+
+/* A block per (row, head): scores into the scratch row, softmax, then the weighted sum of values. */
+__global__ void ns_attention_kernel(const float* q, const float* keys, const float* values, float* out, float* scores,
+                                    int pos, int nh, int nkv, int hs, int capacity) {
+    int i = blockIdx.x / nh, h = blockIdx.x % nh, p = pos + i;
+    int kv_dim = nkv * hs, group = nh / nkv;
+    const float* qh = q + (int64_t)i * nh * hs + (int64_t)h * hs;
+    const float* kb = keys + (int64_t)(h / group) * hs;
+    const float* vb = values + (int64_t)(h / group) * hs;
+    float* sc = scores + (int64_t)blockIdx.x * capacity;
+    float scale = rsqrtf((float)hs);
+    for (int j = threadIdx.x; j <= p; j += blockDim.x) {
+        float d = 0.f;
+        for (int e = 0; e < hs; e++) d += qh[e] * kb[(int64_t)j * kv_dim + e];
+        sc[j] = d * scale;
+    }
+    __syncthreads();
+    ns_softmax_block(sc, p + 1);
+    float* o = out + (int64_t)i * nh * hs + (int64_t)h * hs;
+    for (int e = threadIdx.x; e < hs; e += blockDim.x) {
+        float acc = 0.f;
+        for (int j = 0; j <= p; j++) acc += sc[j] * vb[(int64_t)j * kv_dim + e];
+        o[e] = acc;
+    }
+}
+
+/* One block: the first index of the maximum. */
+__global__ void ns_argmax_kernel(const float* x, int n, int32_t* out) {
+    __shared__ float bv[THREADS];
+    __shared__ int bi[THREADS];
+    float best = -INFINITY;
+    int at = n;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        if (x[j] > best || at == n) {
+            best = x[j];
+            at = j;
+        }
+    }
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = at;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) *out = bi[0];
+}
+
+static unsigned ns_blocks(int64_t n) {
+    return (unsigned)((n + THREADS - 1) / THREADS);
+}
+
+template <typename T>
+static int32_t ns_device_copy(ns_context* ctx, const void* src, int64_t bytes, T** out) {
+    void* p = nullptr;
+    NS_CUDA(cudaMalloc(&p, bytes > 0 ? (size_t)bytes : 1));
+    *out = (T*)p;
+    NS_CUDA(cudaMemcpyAsync(p, src, (size_t)bytes, cudaMemcpyHostToDevice, ctx->stream));
+    return NS_OK;
+}
+
+extern "C" {
+
+NS_API const char* ns_backend_name(void) { return "cuda"; }
+
+NS_API const char* ns_last_error(void) { return ns_error; }
+
+NS_API int32_t ns_device_count(int32_t* count) {
+    int n = 0;
+    *count = 0;
+    NS_CUDA(cudaGetDeviceCount(&n));
+    *count = n;
+    return NS_OK;
+}
+
+NS_API int32_t ns_create(int32_t device, ns_context** out) {
+    int n = 0;
+    NS_CUDA(cudaGetDeviceCount(&n));
+    if (device < 0 || device >= n) {
+        return ns_fail(NS_E_NO_DEVICE, "CUDA device %d asked for; %d present", device, n);
+    }
+    NS_CUDA(cudaSetDevice(device));
+    ns_context* ctx = new ns_context();
+    ctx->device = device;
+    cudaError_t e = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+        delete ctx;
+        return ns_fail(NS_E_CUDA, "cudaStreamCreateWithFlags failed: %s", cudaGetErrorString(e));
+    }
+    *out = ctx;
+    return NS_OK;
+}
+
+NS_API int32_t ns_destroy(ns_context* ctx) {
+    NS_NEED(ctx);
+    if (ctx->exec) NS_CUDA(cudaGraphExecDestroy(ctx->exec));
+    if (ctx->graph) NS_CUDA(cudaGraphDestroy(ctx->graph));
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    NS_CUDA(cudaStreamDestroy(ctx->stream));
+    delete ctx;
+    return NS_OK;
+}
+
+NS_API int32_t ns_device_name(ns_context* ctx, char* buf, int32_t capacity) {
+    NS_NEED(ctx);
+    cudaDeviceProp p;
+    NS_CUDA(cudaGetDeviceProperties(&p, ctx->device));
+    snprintf(buf, (size_t)capacity, "%s (sm_%d%d, %d SMs, %.1f GiB)", p.name, p.major, p.minor, p.multiProcessorCount,
+             p.totalGlobalMem / 1073741824.0);
+    return NS_OK;
+}
+
+NS_API int32_t ns_memory(ns_context* ctx, int64_t* free_bytes, int64_t* total_bytes) {
+    NS_NEED(ctx);
+    size_t f = 0, t = 0;
+    NS_CUDA(cudaMemGetInfo(&f, &t));
+    *free_bytes = (int64_t)f;
+    *total_bytes = (int64_t)t;
+    return NS_OK;
+}
+
+NS_API int32_t ns_alloc(ns_context* ctx, int64_t floats, float** out) {
+    NS_NEED(ctx);
+    void* p = nullptr;
+    NS_CUDA(cudaMalloc(&p, 4 * (size_t)(floats > 0 ? floats : 1)));
+    NS_CUDA(cudaMemsetAsync(p, 0, 4 * (size_t)(floats > 0 ? floats : 1), ctx->stream));
+    *out = (float*)p;
+    return NS_OK;
+}
+
+NS_API int32_t ns_free(ns_context* ctx, float* p) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    NS_CUDA(cudaFree(p));
+    return NS_OK;
+}
+
+NS_API int32_t ns_write(ns_context* ctx, float* dst, const float* src, int64_t n) {
+    NS_NEED(ctx);
+    /* Synchronous: src is Java memory that may be freed as soon as this returns. */
+    NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyHostToDevice, ctx->stream));
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_read(ns_context* ctx, float* dst, const float* src, int64_t n) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyDeviceToHost, ctx->stream));
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_read_i32(ns_context* ctx, int32_t* dst, const int32_t* src, int64_t n) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyDeviceToHost, ctx->stream));
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_sync(ns_context* ctx) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t);
+
+NS_API int32_t ns_upload(ns_context* ctx, const ns_tensor_desc* d, ns_tensor** out) {
+    NS_NEED(ctx);
+    ns_mixed_index mix;
+    ns_tensor* t = new ns_tensor();
+    int32_t st = ns_describe(d, t, &mix);
+    if (st == NS_OK) st = ns_device_copy(ctx, d->data, d->data_bytes, &t->codes);
+    if (st == NS_OK && d->scales) st = ns_device_copy(ctx, d->scales, d->scales_bytes, &t->scales);
+    if (st == NS_OK && d->zeros) st = ns_device_copy(ctx, d->zeros, d->zeros_bytes, &t->zeros);
+    if (st == NS_OK && t->type == NS_MIXED) {
+        st = ns_device_copy(ctx, mix.rows.data(), (int64_t)(mix.rows.size() * sizeof(ns_mixed_row)), &t->mrows);
+        if (st == NS_OK) st = ns_device_copy(ctx, mix.order.data(), (int64_t)(mix.order.size() * 2), &t->order);
+        if (st == NS_OK && d->outliers) {
+            st = ns_device_copy(ctx, d->outlier_rows, d->outlier_rows_bytes, &t->outlier_rows);
+            if (st == NS_OK) st = ns_device_copy(ctx, d->outliers, d->outliers_bytes, &t->outliers);
+        }
+    }
+    /* The host vectors and Java's sections must outlive the copies. */
+    if (st == NS_OK) {
+        cudaError_t e = cudaStreamSynchronize(ctx->stream);
+        if (e != cudaSuccess) st = ns_fail(NS_E_CUDA, "upload: %s", cudaGetErrorString(e));
+    }
+    if (st != NS_OK) {
+        char keep[sizeof ns_error];
+        memcpy(keep, ns_error, sizeof keep);
+        ns_release(ctx, t);
+        memcpy(ns_error, keep, sizeof keep);
+        return st;
+    }
+    *out = t;
+    return NS_OK;
+}
+
+NS_API int32_t ns_tensor_bytes(const ns_tensor* t, int64_t* stored, int64_t* index) {
+    *stored = t->stored_bytes;
+    *index = t->index_bytes;
+    return NS_OK;
+}
+
+NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    void* parts[] = {t->codes, t->scales, t->zeros, t->mrows, t->order, t->outlier_rows, t->outliers};
+    for (void* p : parts) {
+        if (p) NS_CUDA(cudaFree(p));
+    }
+    delete t;
+    return NS_OK;
+}
+
+NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    NS_NEED(ctx);
+    dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
+    switch (w->type) {
+        case NS_F32: case NS_F16: ns_gemv_dense<<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_INT8: ns_gemv_uniform<8><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_INT4: ns_gemv_uniform<4><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_INT2: ns_gemv_uniform<2><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_NF4: ns_gemv_uniform<0><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_MIXED: ns_gemv_mixed<<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        default: return ns_fail(NS_E_UNSUPPORTED, "matmul: type %d", w->type);
+    }
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const int32_t* row_dev, float* out) {
+    NS_NEED(ctx);
+    if (row_dev == NULL && (row < 0 || row >= w->rows)) {
+        return ns_fail(NS_E_ARGUMENT, "embedding row %d outside 0..%d", row, w->rows - 1);
+    }
+    ns_embed_kernel<<<ns_blocks(w->cols), THREADS, 0, ctx->stream>>>(*w, row, row_dev, out);
+    NS_LAUNCHED();
+    if (w->outliers) {
+        ns_embed_outliers<<<1, 32, 0, ctx->stream>>>(*w, row, row_dev, out);
+        NS_LAUNCHED();
+    }
+    return NS_OK;
+}
+
+NS_API int32_t ns_rmsnorm(ns_context* ctx, float* out, const float* x, const float* w, int32_t rows, int32_t n, float eps) {
+    NS_NEED(ctx);
+    ns_rmsnorm_kernel<<<rows, THREADS, 0, ctx->stream>>>(out, x, w, n, eps);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_layernorm(ns_context* ctx, float* out, const float* x, const float* w, const float* b, int32_t rows,
+                            int32_t n, float eps) {
+    NS_NEED(ctx);
+    ns_layernorm_kernel<<<rows, THREADS, 0, ctx->stream>>>(out, x, w, b, n, eps);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t hs, int32_t pos, int32_t style,
+                       const float* cos_t, const float* sin_t) {
+    NS_NEED(ctx);
+    ns_rope_kernel<<<ns_blocks((int64_t)rows * heads * (hs / 2)), THREADS, 0, ctx->stream>>>(v, rows, heads, hs, pos, style,
+                                                                                             cos_t, sin_t);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n) {
+    NS_NEED(ctx);
+    ns_add_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(y, x, n, 0);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n) {
+    NS_NEED(ctx);
+    ns_add_kernel<<<ns_blocks((int64_t)rows * n), THREADS, 0, ctx->stream>>>(x, bias, (int64_t)rows * n, n);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyDeviceToDevice, ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
+    NS_NEED(ctx);
+    ns_gelu_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(x, n);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
+    NS_NEED(ctx);
+    ns_swiglu_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(g, u, n);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n) {
+    NS_NEED(ctx);
+    ns_softmax_kernel<<<rows, THREADS, 0, ctx->stream>>>(x, n);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v, int32_t rows,
+                           int32_t pos, int32_t kv_dim) {
+    NS_NEED(ctx);
+    size_t bytes = 4 * (size_t)rows * kv_dim;
+    NS_CUDA(cudaMemcpyAsync(keys + (int64_t)pos * kv_dim, k, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+    NS_CUDA(cudaMemcpyAsync(values + (int64_t)pos * kv_dim, v, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
+                            float* scores, int32_t rows, int32_t pos, int32_t nh, int32_t nkv, int32_t hs, int32_t capacity) {
+    NS_NEED(ctx);
+    if (nkv < 1 || nh % nkv != 0 || pos + rows > capacity) {
+        return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
+    }
+    ns_attention_kernel<<<rows * nh, THREADS, 0, ctx->stream>>>(q, keys, values, out, scores, pos, nh, nkv, hs, capacity);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+    NS_NEED(ctx);
+    ns_argmax_kernel<<<1, THREADS, 0, ctx->stream>>>(x, n, out);
+    NS_LAUNCHED();
+    return NS_OK;
+}
+
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms) {
+    NS_NEED(ctx);
+    if (count < 1 || iters < 1) {
+        return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
+    }
+    cudaEvent_t start, stop;
+    NS_CUDA(cudaEventCreate(&start));
+    NS_CUDA(cudaEventCreate(&stop));
+    NS_CUDA(cudaEventRecord(start, ctx->stream));
+    for (int32_t i = 0; i < iters; i++) {
+        int32_t st = ns_matmul(ctx, ts[i % count], x, y, n);
+        if (st != NS_OK) return st;
+    }
+    NS_CUDA(cudaEventRecord(stop, ctx->stream));
+    NS_CUDA(cudaEventSynchronize(stop));
+    NS_CUDA(cudaEventElapsedTime(ms, start, stop));
+    NS_CUDA(cudaEventDestroy(start));
+    NS_CUDA(cudaEventDestroy(stop));
+    return NS_OK;
+}
+
+/* Records what is enqueued until ns_graph_end; ns_graph_launch replays it (arguments as recorded). */
+NS_API int32_t ns_graph_begin(ns_context* ctx) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+    return NS_OK;
+}
+
+NS_API int32_t ns_graph_end(ns_context* ctx) {
+    NS_NEED(ctx);
+    if (ctx->exec) NS_CUDA(cudaGraphExecDestroy(ctx->exec));
+    if (ctx->graph) NS_CUDA(cudaGraphDestroy(ctx->graph));
+    ctx->exec = nullptr;
+    ctx->graph = nullptr;
+    NS_CUDA(cudaStreamEndCapture(ctx->stream, &ctx->graph));
+    NS_CUDA(cudaGraphInstantiate(&ctx->exec, ctx->graph, 0));
+    return NS_OK;
+}
+
+NS_API int32_t ns_graph_launch(ns_context* ctx) {
+    NS_NEED(ctx);
+    if (ctx->exec == nullptr) {
+        return ns_fail(NS_E_ARGUMENT, "no graph recorded (ns_graph_begin/ns_graph_end first)");
+    }
+    NS_CUDA(cudaGraphLaunch(ctx->exec, ctx->stream));
+    return NS_OK;
+}
+
+}

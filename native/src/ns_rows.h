@@ -1,0 +1,95 @@
+/*
+ * Whole-row dot products and row decodes over the shared decode code: the host library's kernels, and
+ * the reference the GPU kernels' lane decomposition must reproduce. Pointers in t are host memory here.
+ */
+#ifndef NS_ROWS_H
+#define NS_ROWS_H
+
+#include "ns_common.h"
+
+static float ns_group_dot_bits(int bits, const uint8_t* codes, int g, const float* x, const float* cb, float s, float z) {
+    switch (bits) {
+        case 8: return ns_group_dot<8>(codes, g, x, cb, s, z);
+        case 4: return ns_group_dot<4>(codes, g, x, cb, s, z);
+        case 2: return ns_group_dot<2>(codes, g, x, cb, s, z);
+        default: return ns_group_dot<0>(codes, g, x, cb, s, z); /* NF4 */
+    }
+}
+
+/* W[r]·x */
+static float ns_row_dot(const ns_tensor* t, int64_t r, const float* x) {
+    float sum = 0.f;
+    if (t->type == NS_F32) {
+        const float* w = (const float*)(t->codes + r * t->row_bytes);
+        for (int64_t c = 0; c < t->cols; c++) sum += w[c] * x[c];
+        return sum;
+    }
+    if (t->type == NS_F16) {
+        const uint8_t* w = t->codes + r * t->row_bytes;
+        for (int64_t c = 0; c < t->cols; c++) sum += ns_f16_at(w, 2 * c) * x[c];
+        return sum;
+    }
+    if (t->type != NS_MIXED) {
+        int bits = t->type == NS_NF4 ? 0 : t->bits, wbits = t->bits;
+        const uint8_t* row = t->codes + r * t->row_bytes;
+        for (int64_t gi = 0; gi < t->G; gi++) {
+            float z = t->type == NS_NF4 ? 0.f : ns_uniform_zero(t, r, gi);
+            sum += ns_group_dot_bits(bits, row + gi * t->g * wbits / 8, t->g, x + gi * t->g, t->codebook,
+                                     ns_uniform_scale(t, r, gi), z);
+        }
+        return sum;
+    }
+    const ns_mixed_row* m = &t->mrows[r];
+    for (int k = 0; k < t->G; k++) {
+        float s, z;
+        int bits;
+        int64_t code;
+        ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
+        sum += ns_group_dot_bits(bits, t->codes + code, t->g, x + (int64_t)t->order[r * t->G + k] * t->g, NULL, s, z);
+    }
+    if (t->outliers != NULL) {
+        for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
+            int col = t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8);
+            sum += ns_f16_at(t->outliers, 4 * k + 2) * x[col];
+        }
+    }
+    return sum;
+}
+
+/* out[0..cols) = row r, dequantized */
+static void ns_row_decode(const ns_tensor* t, int64_t r, float* out) {
+    if (t->type == NS_F32) {
+        memcpy(out, t->codes + r * t->row_bytes, 4 * (size_t)t->cols);
+        return;
+    }
+    if (t->type == NS_F16) {
+        for (int64_t c = 0; c < t->cols; c++) out[c] = ns_f16_at(t->codes + r * t->row_bytes, 2 * c);
+        return;
+    }
+    if (t->type != NS_MIXED) {
+        const uint8_t* row = t->codes + r * t->row_bytes;
+        for (int64_t c = 0; c < t->cols; c++) {
+            int64_t gi = c / t->g;
+            int u = ns_decode_code(row, t->bits, c);
+            float s = ns_uniform_scale(t, r, gi);
+            out[c] = t->type == NS_NF4 ? s * t->codebook[u] : s * ((float)u - ns_uniform_zero(t, r, gi));
+        }
+        return;
+    }
+    const ns_mixed_row* m = &t->mrows[r];
+    for (int k = 0; k < t->G; k++) {
+        float s, z;
+        int bits;
+        int64_t code;
+        ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
+        int64_t c0 = (int64_t)t->order[r * t->G + k] * t->g;
+        for (int64_t i = 0; i < t->g; i++) out[c0 + i] = s * ((float)ns_decode_code(t->codes + code, bits, i) - z);
+    }
+    if (t->outliers != NULL) {
+        for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
+            out[t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8)] += ns_f16_at(t->outliers, 4 * k + 2);
+        }
+    }
+}
+
+#endif

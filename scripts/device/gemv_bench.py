@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Batch-1 GEMV of the packed formats through libnashswarm's C ABI (ctypes), checked and timed.
+
+For each shape and type: random codes and scales in the file's layout, uploaded with ns_upload; the
+output poisoned with NaN, one product checked against a float64 numpy recomputation (rows sampled);
+then ns_time_matmul (CUDA events; several weight copies in turn so the L2 cache does not hold them),
+beside the measured device-to-device copy bandwidth and fp16 torch.matmul (cuBLAS) on the same shape,
+timed with torch CUDA events in the same run. Runs against the host library too (no torch: the
+baselines are skipped), which is how this harness is tested where there is no GPU.
+
+usage: gemv_bench.py LIB [--shapes 4096x11008,4096x4096] [--iters N] [--out FILE.md] [--json FILE]
+"""
+import argparse
+import ctypes as C
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+NS_F32, NS_F16, NS_INT8, NS_INT4, NS_INT2, NS_NF4, NS_MIXED = range(7)
+
+
+class Desc(C.Structure):
+    _fields_ = [("type", C.c_int32), ("rows", C.c_int32), ("cols", C.c_int32), ("group_size", C.c_int32),
+                ("per_tensor", C.c_int32), ("reserved", C.c_int32),
+                ("data", C.c_void_p), ("data_bytes", C.c_int64), ("scales", C.c_void_p), ("scales_bytes", C.c_int64),
+                ("zeros", C.c_void_p), ("zeros_bytes", C.c_int64), ("map", C.c_void_p), ("map_bytes", C.c_int64),
+                ("outlier_rows", C.c_void_p), ("outlier_rows_bytes", C.c_int64),
+                ("outliers", C.c_void_p), ("outliers_bytes", C.c_int64), ("codebook", C.c_void_p)]
+
+
+class Lib:
+    def __init__(self, path):
+        self.l = C.CDLL(path)
+        self.l.ns_last_error.restype = C.c_char_p
+        self.l.ns_backend_name.restype = C.c_char_p
+        self.name = self.l.ns_backend_name().decode()
+        self.ctx = C.c_void_p()
+        self.check(self.l.ns_create(0, C.byref(self.ctx)), "ns_create")
+
+    def check(self, status, what):
+        if status != 0:
+            raise RuntimeError(f"{what}: status {status}: {self.l.ns_last_error().decode()}")
+
+    def device_name(self):
+        buf = C.create_string_buffer(256)
+        self.check(self.l.ns_device_name(self.ctx, buf, 256), "ns_device_name")
+        return buf.value.decode()
+
+    def memory(self):
+        f, t = C.c_int64(), C.c_int64()
+        self.check(self.l.ns_memory(self.ctx, C.byref(f), C.byref(t)), "ns_memory")
+        return f.value, t.value
+
+    def alloc(self, n):
+        p = C.c_void_p()
+        self.check(self.l.ns_alloc(self.ctx, C.c_int64(n), C.byref(p)), "ns_alloc")
+        return p
+
+    def write(self, dst, a):
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        self.check(self.l.ns_write(self.ctx, dst, a.ctypes.data_as(C.c_void_p), C.c_int64(a.size)), "ns_write")
+
+    def read(self, src, n):
+        a = np.empty(n, dtype=np.float32)
+        self.check(self.l.ns_read(self.ctx, a.ctypes.data_as(C.c_void_p), src, C.c_int64(n)), "ns_read")
+        return a
+
+    def upload(self, t):
+        d = Desc()
+        d.type, d.rows, d.cols, d.group_size = t["type"], t["rows"], t["cols"], t.get("g", 0)
+        keep = []
+        for field, key in (("data", "codes"), ("scales", "scales"), ("map", "map")):
+            if key in t:
+                arr = np.ascontiguousarray(t[key])
+                keep.append(arr)
+                setattr(d, field, arr.ctypes.data)
+                setattr(d, field + "_bytes", arr.nbytes)
+        out = C.c_void_p()
+        self.check(self.l.ns_upload(self.ctx, C.byref(d), C.byref(out)), f"ns_upload {t['label']}")
+        stored, index = C.c_int64(), C.c_int64()
+        self.check(self.l.ns_tensor_bytes(out, C.byref(stored), C.byref(index)), "ns_tensor_bytes")
+        return out, stored.value, index.value
+
+    def matmul(self, w, x, y):
+        self.check(self.l.ns_matmul(self.ctx, w, x, y, 1), "ns_matmul")
+
+    def time_matmul(self, ws, x, y, iters):
+        arr = (C.c_void_p * len(ws))(*[w.value for w in ws])
+        ms = C.c_float()
+        self.check(self.l.ns_time_matmul(self.ctx, arr, len(ws), x, y, 1, iters, C.byref(ms)), "ns_time_matmul")
+        return ms.value
+
+    def release(self, w):
+        self.check(self.l.ns_release(self.ctx, w), "ns_release")
+
+
+def random_scales(rng, n):
+    return (rng.uniform(0.002, 0.02, n)).astype(np.float16)
+
+
+def uniform(bits, rows, cols, g, rng):
+    return {"type": {8: NS_INT8, 4: NS_INT4, 2: NS_INT2}[bits], "rows": rows, "cols": cols, "g": g, "bits": bits,
+            "codes": rng.integers(0, 256, rows * cols * bits // 8, dtype=np.uint8),
+            "scales": random_scales(rng, rows * cols // g), "label": f"int{bits}"}
+
+
+def mixed(rows, cols, g, rng, shares=(0.03, 0.30, 0.67)):
+    """Widths per group drawn with shares (8, 4, 2 bits): about 3 bits/weight of codes, plus the scales and the map."""
+    G = cols // g
+    w = rng.choice(np.array([2, 1, 0]), size=(rows, G), p=list(shares))  # map codes: 2 = 8-bit, 1 = 4-bit, 0 = 2-bit
+    flat = w.reshape(-1)
+    mp = np.zeros((flat.size * 2 + 7) // 8, dtype=np.uint8)
+    for k in range(4):
+        part = flat[k::4].astype(np.uint8) << (2 * k)
+        mp[:part.size] |= part
+    widths = np.array([2, 4, 8])[w]
+    code_bytes = int(widths.sum()) * g // 8
+    return {"type": NS_MIXED, "rows": rows, "cols": cols, "g": g, "widths": widths,
+            "codes": rng.integers(0, 256, code_bytes, dtype=np.uint8), "scales": random_scales(rng, rows * G),
+            "map": mp, "label": "mixed-3"}
+
+
+def unpack(codes, bits, n):
+    """Unsigned codes of n weights from a run in the unit layout (8-byte units, byte j holds weights 8k + j)."""
+    if bits == 8:
+        return (codes[:n].astype(np.int32) ^ 0x80)
+    planes = 8 // bits
+    units = codes.reshape(-1, 8).astype(np.int32)
+    out = np.stack([(units >> (bits * p)) & ((1 << bits) - 1) for p in range(planes)], axis=1)  # [unit, plane, 8]
+    return out.reshape(-1)[:n]
+
+
+def reference_rows(t, x, rows):
+    """float64 W[r]·x for the sampled rows, from the layout's definition."""
+    g, cols = t["g"], t["cols"]
+    s = t["scales"].astype(np.float64)
+    out = {}
+    if t["type"] != NS_MIXED:
+        bits = t["bits"]
+        rb = cols * bits // 8
+        for r in rows:
+            u = unpack(t["codes"][r * rb:(r + 1) * rb], bits, cols).astype(np.float64)
+            w = np.repeat(s[r * (cols // g):(r + 1) * (cols // g)], g) * (u - (1 << (bits - 1)))
+            out[r] = float(w @ x.astype(np.float64))
+        return out
+    G = cols // g
+    widths = t["widths"]
+    row_bytes = widths.sum(axis=1) * g // 8
+    starts = np.concatenate([[0], np.cumsum(row_bytes)])
+    for r in rows:
+        order = [gi for bits in (8, 4, 2) for gi in range(G) if widths[r, gi] == bits]
+        off, acc = starts[r], 0.0
+        for k, gi in enumerate(order):
+            bits = widths[r, gi]
+            u = unpack(t["codes"][off:off + g * bits // 8], bits, g).astype(np.float64)
+            off += g * bits // 8
+            acc += s[r * G + k] * float((u - (1 << (bits - 1))) @ x[gi * g:(gi + 1) * g].astype(np.float64))
+        out[r] = acc
+    return out
+
+
+def torch_baselines(rows, cols, iters, copies):
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return None
+    except ImportError:
+        return None
+    dev = torch.device("cuda")
+    ws = [torch.randn(rows, cols, device=dev, dtype=torch.float16) * 0.02 for _ in range(copies)]
+    x = torch.randn(cols, 1, device=dev, dtype=torch.float16)
+    for i in range(10):
+        torch.matmul(ws[i % copies], x)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for i in range(iters):
+        torch.matmul(ws[i % copies], x)
+    stop.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(stop) / iters
+
+
+def copy_bandwidth():
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return None
+    except ImportError:
+        return None
+    n = 1 << 28  # 1 GiB of float32
+    a = torch.randn(n, device="cuda")
+    b = torch.empty_like(a)
+    for _ in range(3):
+        b.copy_(a)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(10):
+        start.record()
+        b.copy_(a)
+        stop.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(stop))
+    ms = sorted(times)[len(times) // 2]
+    return 2 * 4 * n / (ms / 1e3) / 1e9  # bytes read plus written, GB/s
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lib")
+    ap.add_argument("--shapes", default="4096x11008,4096x4096")
+    ap.add_argument("--iters", type=int, default=200)
+    ap.add_argument("--group", type=int, default=64)
+    ap.add_argument("--check-rows", type=int, default=24)
+    ap.add_argument("--out")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    lib = Lib(a.lib)
+    rng = np.random.default_rng(int(time.time()))
+    bw = copy_bandwidth()
+    dev = lib.device_name()
+    print(f"library {lib.name}; device {dev}; device-to-device copy {bw and round(bw, 1)} GB/s", flush=True)
+    results = []
+    for shape in a.shapes.split(","):
+        rows, cols = map(int, shape.split("x"))
+        for kind in ("int8", "int4", "int2", "mixed-3"):
+            t = mixed(rows, cols, a.group, rng) if kind == "mixed-3" else uniform(int(kind[3:]), rows, cols, a.group, rng)
+            w0, stored, index = lib.upload(t)
+            copies = max(1, min(16, math.ceil(256e6 / stored))) if lib.name == "cuda" else 1
+            ws = [w0] + [lib.upload(t)[0] for _ in range(copies - 1)]
+            x, y = lib.alloc(cols), lib.alloc(rows)
+            xs = rng.standard_normal(cols).astype(np.float32)
+            lib.write(x, xs)
+            lib.write(y, np.full(rows, np.nan, dtype=np.float32))
+            lib.matmul(w0, x, y)
+            got = lib.read(y, rows)
+            unwritten = int(np.count_nonzero(~np.isfinite(got)))
+            sample = sorted(set(rng.integers(0, rows, a.check_rows).tolist()) | {0, rows - 1})
+            ref = reference_rows(t, xs, sample)
+            err = float(max(abs(float(got[r]) - ref[r]) / (abs(ref[r]) + 1e-3) for r in sample))
+            iters = a.iters if lib.name == "cuda" else max(1, a.iters // 100)
+            lib.time_matmul(ws, x, y, min(20, iters))  # warm-up
+            ms = lib.time_matmul(ws, x, y, iters) / iters
+            fp16 = torch_baselines(rows, cols, iters, max(1, min(16, math.ceil(256e6 / (2 * rows * cols)))))
+            gbs = stored / (ms / 1e3) / 1e9
+            r = {"shape": shape, "type": kind, "bits_per_weight": 8 * stored / (rows * cols), "stored_bytes": stored,
+                 "index_bytes": index, "us": ms * 1e3, "GB/s": gbs, "pct_copy_bw": bw and 100 * gbs / bw,
+                 "fp16_cublas_us": fp16 and fp16 * 1e3, "speedup_vs_fp16": fp16 and fp16 / ms,
+                 "unwritten": unwritten, "max_rel_err_vs_float64": err, "rows_checked": len(sample)}
+            results.append(r)
+            print(json.dumps(r), flush=True)
+            for w in ws:
+                lib.release(w)
+    lines = [f"library: {lib.name}; device: {dev}; device-to-device copy: {bw and round(bw, 1)} GB/s (read + written)", "",
+             "| shape | type | bits/w | µs | GB/s | % copy BW | fp16 cuBLAS µs | × fp16 | unwritten | max rel err |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    f = lambda v, p: "n/a" if v is None else f"{v:.{p}f}"
+    for r in results:
+        lines.append(f"| {r['shape']} | {r['type']} | {r['bits_per_weight']:.3f} | {r['us']:.1f} | {r['GB/s']:.1f} | "
+                     f"{f(r['pct_copy_bw'], 1)} | {f(r['fp16_cublas_us'], 1)} | {f(r['speedup_vs_fp16'], 2)} | "
+                     f"{r['unwritten']} | {r['max_rel_err_vs_float64']:.2e} |")
+    table = "\n".join(lines)
+    print(table)
+    if a.out:
+        open(a.out, "w").write(table + "\n")
+    if a.json:
+        json.dump({"library": lib.name, "device": dev, "copy_GBps": bw, "results": results}, open(a.json, "w"), indent=1)
+    bad = [r for r in results if r["unwritten"] or not r["max_rel_err_vs_float64"] <= 1e-3]
+    if bad:
+        print(f"FAILED: {len(bad)} products unwritten or wrong", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
