@@ -23,7 +23,10 @@ import java.util.Set;
  * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0).
  * After 4 s of untimed products it writes {@code enable} to the file named by the system property
  * {@code kernelcycles.ctl} (perf's control fifo), runs CALLS products, writes {@code disable}, and prints the
- * wall time per product.
+ * wall time per product: best, median and mean of the CALLS (on a shared machine the best is the one to
+ * compare; it is also given per 64 weights and as weight GB/s), and the bytes the calling thread allocated
+ * per product (boxed vectors show up there). With {@code -Dkernelcycles.bandwidth} it first prints the
+ * memory bandwidth measured with the same thread count.
  */
 public final class KernelCycles {
     private static final Set<String> PACKED = Set.of("int8", "int4", "int2", "nf4", "mixed3");
@@ -58,6 +61,11 @@ public final class KernelCycles {
                     : RandomMatrices.create(arena, dense, rc[0], rc[1], Layout.OUT_IN, 1);
             float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
             Parallel.setThreads(threads);
+            if (System.getProperty("kernelcycles.bandwidth") != null) {
+                // the read bandwidth in the same JVM, before the products (bytes/s of a 512 MiB sum, best of 5)
+                var bw = io.nashswarm.kernel.MemoryBandwidth.measure(io.nashswarm.kernel.MemoryBandwidth.DEFAULT_BYTES, 5);
+                System.out.println("memory bandwidth " + bw);
+            }
             for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
                 ParallelProducts.matvec(w, x, y);
             }
@@ -65,16 +73,25 @@ public final class KernelCycles {
             if (ctl != null) {
                 Files.writeString(Path.of(ctl), "enable\n");
             }
-            long t0 = System.nanoTime();
+            var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long alloc0 = mx.getCurrentThreadAllocatedBytes();
+            long[] ns = new long[calls];
             for (int i = 0; i < calls; i++) {
+                long t0 = System.nanoTime();
                 ParallelProducts.matvec(w, x, y);
+                ns[i] = System.nanoTime() - t0;
             }
-            long dt = System.nanoTime() - t0;
             if (ctl != null) {
                 Files.writeString(Path.of(ctl), "disable\n");
             }
-            System.out.printf(Locale.ROOT, "%s %s threads=%d calls=%d wall/call=%.1f us bytes=%d y0=%s%n",
-                    format, args[1], threads, calls, dt / 1e3 / calls, w.storageBytes(), y[0]);
+            long alloc = (mx.getCurrentThreadAllocatedBytes() - alloc0) / calls;
+            long total = java.util.Arrays.stream(ns).sum();
+            java.util.Arrays.sort(ns);
+            double best = ns[0], per64 = (double) rc[0] * rc[1] / 64;
+            System.out.printf(Locale.ROOT, "%s %s threads=%d calls=%d wall/call best=%.1f us median=%.1f us mean=%.1f us;"
+                            + " best per 64 weights %.3f ns, %.1f weight GB/s; calling thread allocated %d bytes/product; bytes=%d y0=%s%n",
+                    format, args[1], threads, calls, best / 1e3, ns[calls / 2] / 1e3, total / 1e3 / calls,
+                    best / per64, w.storageBytes() / best, alloc, w.storageBytes(), y[0]);
         }
     }
 }

@@ -26,9 +26,15 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * 4- and 2-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the integer kernels ({@link IntKernels}: the input
- * quantized to 11–13-bit integers per 64 values; the error this adds is bounded there); other group sizes
- * and 8-bit codes use the exact float kernels ({@link PackedKernels}).
+ * 2-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
+ * ({@link LutKernels}: the input as int8 tables of partial sums per 4 values; the error this adds is
+ * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
+ * ({@link BitPlanes}, off-heap, the same size as the codes). When the codes are memory-mapped, their pages are
+ * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
+ * and writers still read the stored sections. 4-bit codes in such groups use the integer kernels
+ * ({@link IntKernels}: the input quantized to 11–13-bit integers per 64 values), which keep greedy text
+ * where int8 tables do not (see {@link LutKernels}). 8-bit codes and other group sizes use the exact
+ * float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -36,20 +42,14 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final long rowBytes;
     /** The symmetric zero in the kernels' code domain (8-bit codes are stored shifted by 128). */
     private final float kernelZero;
-    /** Which kernels compute this matrix's products. */
-    private enum Path {
-        /** 8-bit codes, and groups that are not whole chunks of 64: the exact float kernels. */
-        FLOAT,
-        /** Symmetric 4- and 2-bit codes in groups of 64 or one group per row: {@link IntKernels} row kernels. */
-        ROWS,
-        /** Other 4- and 2-bit codes in whole chunks: {@link IntKernels} run kernels (zeros, larger groups). */
-        RUNS
-    }
-
-    private final Path path;
-    private final int groupShift;
+    /** Whether the table-lookup kernels take this matrix (2-bit codes in whole chunks). */
+    private final boolean lookup;
+    /** Whether the 16-bit integer kernels take it (4-bit codes in whole chunks), and whether with the row kernel. */
+    private final boolean integer, rowKernel;
     /** Input chunk of each chunk of a row, for the run kernels: the identity. */
     private final int[] chunkMap;
+    /** The bit-plane copy, made at the first product. */
+    private volatile BitPlanes planes;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -59,10 +59,11 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.zeros = sections().get(Section.ZEROS);
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
-        boolean integer = bits != 8 && IntKernels.fits(g, cols);
-        this.path = !integer ? Path.FLOAT : zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1) ? Path.ROWS : Path.RUNS;
-        this.groupShift = IntKernels.groupShift(g, groupsPerRow);
-        this.chunkMap = path == Path.RUNS ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
+        boolean fits = IntKernels.fits(g, cols);
+        this.lookup = fits && bits == 2;
+        this.integer = fits && bits == 4;
+        this.rowKernel = integer && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
+        this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
     }
 
     /**
@@ -90,14 +91,13 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     boolean decodesOncePerTile() {
-        return path == Path.FLOAT;
+        return !integer;
     }
 
     @Override
     Input prepare(float[] x, int off) {
-        if (path != Path.FLOAT) {
-            QuantizedInput q = QuantizedInput.of(x, off, cols, bits, zeros == null);
-            return new Input(x, off, null, bits == 4 ? q : null, bits == 2 ? q : null);
+        if (integer) {
+            return new Input(x, off, null, QuantizedInput.of(x, off, cols, bits, zeros == null), null);
         }
         return new Input(x, off, needsGroupSums() ? groupSums(x, off) : null, null, null);
     }
@@ -108,82 +108,133 @@ public final class IntGroupMatrix extends PackedMatrix {
                 zeros, first * bits, bits * groupStep(), kernelZero, null, 0);
     }
 
-    @Override
-    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        if (path == Path.FLOAT) {
-            super.matvec(x, y, rowStart, rowEnd);
-        } else {
-            products(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
+    /** The bit-plane copy, made on first use (once, whichever thread asks first), or null for the float kernels. */
+    private BitPlanes planes() {
+        BitPlanes p = planes;
+        if (p != null || !lookup) {
+            return p;
+        }
+        synchronized (this) {
+            if (planes == null) {
+                planes = BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), scales, zeros, spec.perTensor());
+                if (codes.isMapped()) {
+                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
+                }
+            }
+            return planes;
         }
     }
 
-    /** The integer kernels take a batch in blocks of {@value #BLOCK_ROWS} rows, so each block's codes are read from memory once. */
     @Override
-    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        if (path == Path.FLOAT || n == 1) {
-            super.matmul(x, y, n, rowStart, rowEnd);
+    public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        if (integer) {
+            int4(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
             return;
         }
+        BitPlanes p = planes();
+        if (p == null) {
+            super.matvec(x, y, rowStart, rowEnd);
+        } else {
+            products(p, new LutInput[] {LutInput.of(x, 0, cols)}, 1, y, 0, rowStart, rowEnd);
+        }
+    }
+
+    /** Batches go in tiles of inputs whose tables fit in L2; within a tile each code block is read from memory once. */
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        if (integer && n > 1) {
+            int4Batch(x, y, n, rowStart, rowEnd);
+            return;
+        }
+        BitPlanes p = planes();
+        if (p == null || n == 1) {
+            if (p == null) {
+                super.matmul(x, y, n, rowStart, rowEnd);
+            } else {
+                matvec(x, y, rowStart, rowEnd);
+            }
+            return;
+        }
+        int tile = LutKernels.tile(cols, n);
+        LutInput[] in = new LutInput[tile];
+        for (int b0 = 0; b0 < n; b0 += tile) {
+            int m = Math.min(tile, n - b0);
+            for (int b = 0; b < m; b++) {
+                in[b] = LutInput.of(x, (b0 + b) * cols, cols);
+            }
+            products(p, in, m, y, b0 * rows, rowStart, rowEnd);
+        }
+    }
+
+    /** The integer kernels take a batch in blocks of 16 rows, so each block's codes are read from memory once. */
+    private void int4Batch(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         QuantizedInput[] in = new QuantizedInput[n];
         for (int b = 0; b < n; b++) {
             in[b] = QuantizedInput.of(x, b * cols, cols, bits, zeros == null);
         }
-        for (int r0 = rowStart; r0 < rowEnd; r0 += BLOCK_ROWS) {
-            int r1 = Math.min(rowEnd, r0 + BLOCK_ROWS);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += 16) {
+            int r1 = Math.min(rowEnd, r0 + 16);
             for (int b = 0; b < n; b++) {
-                products(in[b], y, b * rows, r0, r1);
+                int4(in[b], y, b * rows, r0, r1);
             }
         }
     }
 
-    private static final int BLOCK_ROWS = 16;
+    private static void products(BitPlanes p, LutInput[] in, int n, float[] y, int yOff, int r0, int r1) {
+        LutKernels.products(p, in, n, y, yOff, p.rows, r0, r1);
+    }
 
     /**
-     * {@code y[yOff + r]} for rows r0..r1 with the integer kernels. Every kernel is called from a method of
-     * its own with no other kernel in it: a compilation that inlines two kernels exceeds the JIT's
-     * inlining budget (see {@link IntKernels}).
+     * {@code y[yOff + r]} for rows r0..r1 with the 16-bit integer kernels. Every kernel is called from a
+     * method of its own with no other kernel in it (see {@link IntKernels}).
      */
-    private void products(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        long rowScaleBytes = spec.perTensor() ? 0 : 2L * groupsPerRow;
-        int scaleStep = groupsPerRow == 1 ? 0 : 2, chunks = cols / IntKernels.CHUNK;
-        if (path == Path.ROWS && bits == 4) {
-            IntKernels.int4Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
-        } else if (path == Path.ROWS) {
-            IntKernels.int2Rows(codes, rowBytes, scales, rowScaleBytes, scaleStep, chunks, in, y, yOff, r0, r1);
+    private void int4(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        if (rowKernel) {
+            int scaleStep = groupsPerRow == 1 ? 0 : 2;
+            IntKernels.int4Rows(codes, rowBytes, scales, spec.perTensor() ? 0 : 2L * groupsPerRow, scaleStep, chunkMap.length, in, y, yOff, r0, r1);
         } else {
-            runs(in, y, yOff, r0, r1);
+            int4Runs(in, y, yOff, r0, r1);
         }
     }
 
-    private void runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        int chunks = chunkMap.length;
+    private void int4Runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        int chunks = chunkMap.length, shift = IntKernels.groupShift(g, groupsPerRow);
         float[] sd = new float[chunks];
         for (int r = r0; r < r1; r++) {
             long firstGroup = firstGroup(r);
-            y[yOff + r] = bits == 4
-                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 4 * firstGroup, in, chunkMap, 0, sd)
-                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, groupShift, zeros, 2 * firstGroup, in, chunkMap, 0, sd);
+            y[yOff + r] = IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 4 * firstGroup, in, chunkMap, 0, sd);
         }
     }
 
+    /** Products of the float kernels, or of the integer kernels of 4-bit codes (see {@link #int4}). */
     @Override
     float rowDot(int r, Input in, Object scratch) {
-        if (path == Path.FLOAT && bits == 8) {
+        if (integer) {
+            float[] y = new float[1];
+            int4(in.q4(), y, -r, r, r + 1);
+            return y[0];
+        }
+        if (bits == 8) {
             long first = firstGroup(r); // the run's fields, without a GroupRun per row (see PackedKernels.dot8)
             return PackedKernels.dot8(codes, r * rowBytes, groupsPerRow, scales, 2 * first, 2 * groupStep(),
                     zeros, first * bits, bits * groupStep(), kernelZero, null, 0, g, in.x(), in.off(), in.groupSums(), 0);
         }
-        if (path == Path.FLOAT) {
-            return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
-        }
-        float[] y = new float[1];
-        products(bits == 4 ? in.q4() : in.q2(), y, -r, r, r + 1);
-        return y[0];
+        return PackedKernels.dot(bits, run(r), g, in.x(), in.off(), in.groupSums(), 0);
     }
 
     @Override
     void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
         PackedKernels.dot4x(bits, run(r), g, x, xb, xsum, xs, out);
+    }
+
+    /** Off-heap bytes of the bit-plane copies of every matrix still reachable in this process (for memory reports). */
+    public static long repackedBytes() {
+        return BitPlanes.residentBytes();
+    }
+
+    /** Unsigned codes of row {@code r} into {@code u[0..cols)}. */
+    void codes(int r, int[] u) {
+        Packing.unpack(codes, r * rowBytes, bits, cols, u);
     }
 
     /** Scale of group {@code gi} of row {@code r}. */

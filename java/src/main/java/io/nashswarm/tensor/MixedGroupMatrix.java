@@ -34,23 +34,18 @@ import java.util.Map;
  *       within a row; outliers need cols ≤ 65536.</li>
  * </ul>
  * The per-row offsets into codes and zeros follow from the map; they are recomputed on load (heap:
- * 20 bytes per row) rather than stored.
+ * 32 bytes per row) rather than stored, by {@link MixedLayout}, which holds all of this index maths.
  */
 public final class MixedGroupMatrix extends PackedMatrix {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Widths indexed by map value. */
-    private static final int[] WIDTH = {2, 4, 8};
-
     private final MemorySegment map, codes, scales, zeros, outlierRows, outliers;
     private final MixCounts counts;
-    /** Per row: byte offset of its codes; 8-bit and 4-bit groups in the rows before it; its own counts. */
-    private final long[] codeOff, pre8, pre4;
-    private final int[] n8, n4;
+    /** Where each row's runs of each width lie. */
+    private final MixedLayout layout;
 
-    private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections,
-                             long[] codeOff, long[] pre8, long[] pre4, int[] n8, int[] n4) {
+    private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections, MixedLayout layout) {
         super(QuantType.MIXED, rows, cols, spec, counts, sections);
         this.counts = counts;
         this.map = sections().get(Section.MAP);
@@ -59,11 +54,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.zeros = sections().get(Section.ZEROS);
         this.outlierRows = sections().get(Section.OUTLIER_ROWS);
         this.outliers = sections().get(Section.OUTLIERS);
-        this.codeOff = codeOff;
-        this.pre8 = pre8;
-        this.pre4 = pre4;
-        this.n8 = n8;
-        this.n4 = n4;
+        this.layout = layout;
         if (outliers != null) {
             checkOutliers();
         }
@@ -85,36 +76,14 @@ public final class MixedGroupMatrix extends PackedMatrix {
             throw new EngineException("mixed " + rows + "x" + cols + " " + spec + ": section 'map' "
                     + (map == null ? "is missing" : "has " + map.byteSize() + " bytes, expected " + mapBytes));
         }
-        long[] codeOff = new long[rows + 1], pre8 = new long[rows + 1], pre4 = new long[rows + 1];
-        int[] n8 = new int[rows], n4 = new int[rows];
-        long c2 = 0, c4 = 0, c8 = 0;
-        for (int r = 0; r < rows; r++) {
-            int[] count = new int[3];
-            for (int gi = 0; gi < groups; gi++) {
-                long i = (long) r * groups + gi;
-                int w = (map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3;
-                if (w == 3) {
-                    throw new EngineException("mixed matrix map: invalid width code 3 at row " + r + ", group " + gi + " (0=2-bit, 1=4-bit, 2=8-bit)");
-                }
-                count[w]++;
-            }
-            n8[r] = count[2];
-            n4[r] = count[1];
-            c2 += count[0];
-            c4 += count[1];
-            c8 += count[2];
-            long widthSum = 2L * count[0] + 4L * count[1] + 8L * count[2];
-            codeOff[r + 1] = codeOff[r] + widthSum * spec.groupSize() / 8;
-            pre8[r + 1] = pre8[r] + count[2];
-            pre4[r + 1] = pre4[r] + count[1];
-        }
+        MixedLayout layout = new MixedLayout(map, rows, groups, spec.groupSize());
         MemorySegment out = sections.get(Section.OUTLIERS);
         long nOut = out == null ? 0 : out.byteSize() / 4;
         if (out != null && out.byteSize() % 4 != 0) {
             throw new EngineException("mixed matrix: section 'outliers' has " + out.byteSize() + " bytes, not a multiple of 4");
         }
-        MixCounts counts = new MixCounts(c2, c4, c8, nOut);
-        return new MixedGroupMatrix(rows, cols, spec, counts, sections, codeOff, pre8, pre4, n8, n4);
+        MixCounts counts = new MixCounts(layout.groups(2), layout.groups(1), layout.groups(0), nOut);
+        return new MixedGroupMatrix(rows, cols, spec, counts, sections, layout);
     }
 
     private void checkOutliers() {
@@ -158,13 +127,17 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     /** Width (2, 4 or 8) of group {@code gi} of row {@code r}. */
     public int width(int r, int gi) {
-        long i = (long) r * groupsPerRow + gi;
-        return WIDTH[(map.get(ValueLayout.JAVA_BYTE, i >>> 2) >>> (2 * (int) (i & 3))) & 3];
+        return layout.width(r, gi);
+    }
+
+    /** The index maths of this matrix's layout. */
+    public MixedLayout layout() {
+        return layout;
     }
 
     /** Scale of (logical) group {@code gi} of row {@code r}. */
     public float scale(int r, int gi) {
-        return PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + storedIndex(r, gi)));
+        return PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + layout.storedIndex(r, gi)));
     }
 
     /** Unsigned zero of group {@code gi} of row {@code r} (2^(width−1) when symmetric). */
@@ -173,31 +146,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
         if (zeros == null) {
             return 1 << (bits - 1);
         }
-        int k = storedIndex(r, gi);
-        long bit = zeroBit(r, bits, bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r]);
-        return Packing.readBits(zeros, bit, bits);
-    }
-
-    /** Bit offset of the zero of the {@code i}-th {@code bits}-bit group (in stored order) of row r. */
-    private long zeroBit(int r, int bits, int i) {
-        long before2 = (long) r * groupsPerRow - pre8[r] - pre4[r];
-        return switch (bits) {
-            case 8 -> 8 * (pre8[r] + i);
-            case 4 -> 8 * counts.groups8() + 4 * (pre4[r] + i);
-            default -> 8 * counts.groups8() + 4 * counts.groups4() + 2 * (before2 + i);
-        };
-    }
-
-    /** Position of group gi among row r's groups in stored order. */
-    private int storedIndex(int r, int gi) {
-        int bits = width(r, gi), before = 0;
-        for (int j = 0; j < groupsPerRow; j++) {
-            int wj = width(r, j);
-            if (wj > bits || (wj == bits && j < gi)) {
-                before++;
-            }
-        }
-        return before;
+        MixedLayout.Span run = layout.span(r, layout.widthClass(r, gi));
+        return Packing.readBits(zeros, run.zeroBit() + (long) bits * (layout.storedIndex(r, gi) - run.first()), bits);
     }
 
     @Override
@@ -293,27 +243,11 @@ public final class MixedGroupMatrix extends PackedMatrix {
         return n == 32 ? v : v & ((1L << (2 * n)) - 1);
     }
 
-    /** The run of {@code bits}-bit groups of row r (which must have at least one). */
-    private GroupRun run(int r, int bits, int[] order) {
-        int first = switch (bits) {
-            case 8 -> 0;
-            case 4 -> n8[r];
-            default -> n8[r] + n4[r];
-        };
-        int groups = switch (bits) {
-            case 8 -> n8[r];
-            case 4 -> n4[r];
-            default -> groupsPerRow - n8[r] - n4[r];
-        };
-        long code = codeOff[r] + switch (bits) {
-            case 8 -> 0L;
-            case 4 -> (long) n8[r] * g;
-            default -> (long) n8[r] * g + (long) n4[r] * g / 2;
-        };
-        long zb = zeroBit(r, bits, 0);
-        float kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
-        return new GroupRun(codes, code, groups, scales, 2 * ((long) r * groupsPerRow + first), 2,
-                zeros, zb, bits, kernelZero, order, first);
+    /** A row's run of one width class as the float kernels take it. */
+    private GroupRun run(MixedLayout.Span run, int[] order) {
+        float kernelZero = run.bits() == 8 ? 0f : 1 << (run.bits() - 1);
+        return new GroupRun(codes, run.codeOff(), run.groups(), scales, 2 * run.scaleIndex(), 2,
+                zeros, run.zeroBit(), run.bits(), kernelZero, order, run.first());
     }
 
     @Override
@@ -366,34 +300,34 @@ public final class MixedGroupMatrix extends PackedMatrix {
                 v += outlierValue(k) * x[in.off() + outlierCol(k)];
             }
         }
-        int n2 = groupsPerRow - n8[r] - n4[r];
-        if (n8[r] > 0) {
-            v += PackedKernels.dot8(run(r, 8, order), g, x, in.off(), in.groupSums(), 0);
+        MixedLayout.Span run8 = layout.span(r, 0), run4 = layout.span(r, 1), run2 = layout.span(r, 2);
+        if (run8.groups() > 0) {
+            v += PackedKernels.dot8(run(run8, order), g, x, in.off(), in.groupSums(), 0);
         }
         if (IntKernels.fits(g, cols)) {
-            if (n4[r] > 0) {
-                v += intRun(r, 4, n8[r], n4[r], in.q4(), sc);
+            if (run4.groups() > 0) {
+                v += intRun(run4, in.q4(), sc);
             }
-            if (n2 > 0) {
-                v += intRun(r, 2, n8[r] + n4[r], n2, in.q2(), sc);
+            if (run2.groups() > 0) {
+                v += intRun(run2, in.q2(), sc);
             }
         } else {
-            if (n4[r] > 0) {
-                v += PackedKernels.dot4(run(r, 4, order), g, x, in.off(), in.groupSums(), 0);
+            if (run4.groups() > 0) {
+                v += PackedKernels.dot4(run(run4, order), g, x, in.off(), in.groupSums(), 0);
             }
-            if (n2 > 0) {
-                v += PackedKernels.dot2(run(r, 2, order), g, x, in.off(), in.groupSums(), 0);
+            if (run2.groups() > 0) {
+                v += PackedKernels.dot2(run(run2, order), g, x, in.off(), in.groupSums(), 0);
             }
         }
         return v;
     }
 
     /**
-     * The integer run kernel over row r's {@code groups} groups of {@code bits} bits, stored from index
-     * {@code first}; the scratch order must hold the row's {@link #storedOrder}. With one chunk per group
-     * that order is the kernel's chunk map as it is.
+     * The integer run kernel over a row's run of 4- or 2-bit groups; the scratch order must hold the
+     * row's {@link #storedOrder}. With one chunk per group that order is the kernel's chunk map as it is.
      */
-    private float intRun(int r, int bits, int first, int groups, QuantizedInput in, Scratch sc) {
+    private float intRun(MixedLayout.Span run, QuantizedInput in, Scratch sc) {
+        int bits = run.bits(), first = run.first(), groups = run.groups();
         int cpg = g / IntKernels.CHUNK, chunks = groups * cpg;
         int[] xmap = sc.order();
         int xoff = first;
@@ -406,26 +340,20 @@ public final class MixedGroupMatrix extends PackedMatrix {
                 }
             }
         }
-        long code = codeOff[r] + (long) n8[r] * g + (bits == 4 ? 0 : (long) n4[r] * g / 2);
-        long scaleOff = 2 * ((long) r * groupsPerRow + first);
+        long scaleOff = 2 * run.scaleIndex();
         int shift = IntKernels.groupShift(g, groups);
-        long zb = zeros == null ? 0 : zeroBit(r, bits, 0);
-        return bits == 4 ? IntKernels.int4Run(codes, code, chunks, scales, scaleOff, shift, zeros, zb, in, xmap, xoff, sc.sd())
-                : IntKernels.int2Run(codes, code, chunks, scales, scaleOff, shift, zeros, zb, in, xmap, xoff, sc.sd());
+        return bits == 4 ? IntKernels.int4Run(codes, run.codeOff(), chunks, scales, scaleOff, shift, zeros, run.zeroBit(), in, xmap, xoff, sc.sd())
+                : IntKernels.int2Run(codes, run.codeOff(), chunks, scales, scaleOff, shift, zeros, run.zeroBit(), in, xmap, xoff, sc.sd());
     }
 
     @Override
     void rowDot4(int r, float[] x, int[] xb, float[] xsum, int[] xs, float[] out, Object scratch) {
         int[] order = storedOrder(r, (Scratch) scratch);
         float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-        for (int bits : WIDTH) {
-            boolean any = switch (bits) {
-                case 8 -> n8[r] > 0;
-                case 4 -> n4[r] > 0;
-                default -> n8[r] + n4[r] < groupsPerRow;
-            };
-            if (any) {
-                PackedKernels.dot4x(bits, run(r, bits, order), g, x, xb, xsum, xs, out);
+        for (int c = 0; c < 3; c++) {
+            MixedLayout.Span run = layout.span(r, c);
+            if (run.groups() > 0) {
+                PackedKernels.dot4x(run.bits(), run(run, order), g, x, xb, xsum, xs, out);
                 y0 += out[0];
                 y1 += out[1];
                 y2 += out[2];
@@ -451,17 +379,18 @@ public final class MixedGroupMatrix extends PackedMatrix {
     @Override
     public void dequantizeRow(int r, float[] out, int off) {
         int[] order = storedOrder(r, (Scratch) scratch());
-        long code = codeOff[r];
-        for (int k = 0; k < groupsPerRow; k++) {
-            int gi = order[k];
-            int bits = width(r, gi);
-            float s = PackedKernels.f16(scales, 2 * ((long) r * groupsPerRow + k));
-            int inRun = bits == 8 ? k : bits == 4 ? k - n8[r] : k - n8[r] - n4[r];
-            int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, zeroBit(r, bits, inRun), bits);
-            for (int i = 0; i < g; i++) {
-                out[off + gi * g + i] = s * (Packing.code(codes, code, bits, i) - z);
+        for (int c = 0; c < 3; c++) {
+            MixedLayout.Span run = layout.span(r, c);
+            int bits = run.bits();
+            for (int k = 0; k < run.groups(); k++) {
+                int gi = order[run.first() + k];
+                float s = PackedKernels.f16(scales, 2 * (run.scaleIndex() + k));
+                int z = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, run.zeroBit() + (long) bits * k, bits);
+                long code = run.codeOff() + (long) k * g * bits / 8;
+                for (int i = 0; i < g; i++) {
+                    out[off + gi * g + i] = s * (Packing.code(codes, code, bits, i) - z);
+                }
             }
-            code += (long) g * bits / 8;
         }
         if (outliers != null) {
             for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {

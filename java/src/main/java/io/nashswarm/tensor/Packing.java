@@ -35,6 +35,26 @@ public final class Packing {
         return (b >>> (bits * ((i >>> 3) % planes))) & ((1 << bits) - 1);
     }
 
+    /** Unsigned codes of logical weights {@code 0 .. n)} (n a multiple of 32) of the run at {@code off}, into {@code u[0..n)}. */
+    public static void unpack(MemorySegment codes, long off, int bits, int n, int[] u) {
+        byte[] b = new byte[n * bits / 8];
+        MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, off, b, 0, b.length);
+        if (bits == 8) {
+            for (int i = 0; i < n; i++) {
+                u[i] = (b[i] ^ 0x80) & 0xFF;
+            }
+            return;
+        }
+        int planes = 8 / bits, mask = (1 << bits) - 1;
+        for (int unit = 0; unit < b.length / 8; unit++) {
+            for (int k = 0; k < planes; k++) {
+                for (int j = 0; j < 8; j++) {
+                    u[unit * 8 * planes + 8 * k + j] = (b[8 * unit + j] >> (bits * k)) & mask;
+                }
+            }
+        }
+    }
+
     /** Packs {@code n} unsigned codes (n a multiple of 32) into {@code out[outOff..]} in the layout above. */
     public static void pack(int bits, int[] u, int uOff, int n, byte[] out, int outOff) {
         int planes = 8 / bits;

@@ -12,6 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against the exact product within the error the rounding of the input can cause
  * ({@code Σ |ŵ|·step/2}), and against the product with the input rounded as the rule says, within float
  * rounding only; the second check pins the integer arithmetic down exactly.
+ *
+ * <p>Products of {@link IntGroupMatrix} 2-bit codes in such groups go through the table-lookup
+ * kernels instead ({@link #assertLookupProduct}), checked the same two ways against this class's own
+ * restatement of {@link LutInput}'s table quantization.
  */
 final class PackedReference {
     private PackedReference() {}
@@ -57,8 +61,88 @@ final class PackedReference {
         return max;
     }
 
+    /** Whether the table-lookup kernels compute this matrix's products. */
+    static boolean lookup(WeightMatrix m) {
+        if (!(m instanceof IntGroupMatrix im) || im.bits() != 2) {
+            return false;
+        }
+        int g = im.spec().groupSize(), chunks = g / CHUNK;
+        return g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
+    }
+
+    /**
+     * The table-lookup rule, restated: per chunk of 64 inputs the step {@code t = max_a Σ_j|x_{4a+j}| / 127},
+     * per group of 4 the signed sums {@code T[idx] = Σ_j ±x_j} rounded to {@code q = rint(T/t)}, and per
+     * chunk the row's {@code s·(t/2·Σ_k 2^k·Σ_a q[plane k's nibble] + (2^(b−1) − ½ − z)·Σx)}.
+     * Checked against the exact product within {@code Σ_chunks |s|·4·(2^b − 1)·t} (each of the 16·b table
+     * entries a chunk adds is off by at most t/2, weighted by 2^k/2), and against the rule within float rounding.
+     */
+    static void assertLookupProduct(IntGroupMatrix m, float[] x, float[] y, int n, String what) {
+        float[][] w = dequantize(m);
+        int rows = m.rows(), cols = m.cols(), bits = m.bits(), g = m.spec().groupSize();
+        for (int b = 0; b < n; b++) {
+            int base = b * cols;
+            for (int r = 0; r < rows; r++) {
+                double ref = 0, mag = 0, refQ = 0, bound = 0;
+                for (int c0 = 0; c0 < cols; c0 += CHUNK) {
+                    float max = 0;
+                    double sumX = 0, absX = 0;
+                    for (int a = 0; a < 16; a++) {
+                        int o = base + c0 + 4 * a;
+                        max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
+                    }
+                    float t = max / 127, inv = max > 0 && max < Float.POSITIVE_INFINITY ? 127 / max : 0f;
+                    long planeSum = 0;
+                    for (int a = 0; a < 16; a++) {
+                        int o = base + c0 + 4 * a;
+                        for (int k = 0; k < bits; k++) {
+                            int idx = 0;
+                            for (int j = 0; j < 4; j++) {
+                                idx |= ((m.code(r, c0 + 4 * a + j) >> k) & 1) << j;
+                            }
+                            planeSum += (1L << k) * entry(x, o, idx, inv, 127 / (double) max);
+                        }
+                    }
+                    for (int c = c0; c < c0 + CHUNK; c++) {
+                        ref += (double) w[r][c] * x[base + c];
+                        mag += Math.abs((double) w[r][c] * x[base + c]);
+                        sumX += x[base + c];
+                        absX += Math.abs(x[base + c]);
+                    }
+                    double s = m.scale(r, c0 / g), cz = (1 << (bits - 1)) - 0.5 - m.zero(r, c0 / g);
+                    refQ += s * ((double) t / 2 * planeSum + cz * sumX);
+                    mag += Math.abs(s) * ((double) t / 2 * Math.abs(planeSum) + Math.abs(cz) * absX);
+                    bound += Math.abs(s) * 4.0 * ((1 << bits) - 1) * t;
+                }
+                double got = y[b * rows + r];
+                double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
+                assertTrue(Math.abs(got - ref) <= tol,
+                        what + ": vector " + b + " row " + r + ": got " + got + ", reference " + ref + " (table bound " + bound + ", tolerance " + tol + ")");
+                assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30,
+                        what + ": vector " + b + " row " + r + ": got " + got + ", reference by the table rule " + refQ + " (tolerance " + REL * mag + ")");
+            }
+        }
+    }
+
+    /** Quantized table entry {@code idx} of the group of 4 at {@code x[o..]}: float arithmetic as the rule states it. */
+    private static int entry(float[] x, int o, int idx, float inv, double invTiny) {
+        boolean flip = (idx & 8) != 0; // T[idx] = −T[15 − idx]
+        int low = flip ? 15 - idx : idx;
+        float e = sign(low, 0) * x[o] + sign(low, 1) * x[o + 1] + sign(low, 2) * x[o + 2] - x[o + 3];
+        int q = (int) Math.rint(inv == Float.POSITIVE_INFINITY ? e * invTiny : e * inv);
+        return flip ? -q : q;
+    }
+
+    private static float sign(int idx, int j) {
+        return ((idx >> j) & 1) != 0 ? 1f : -1f;
+    }
+
     /** Checks {@code y[b·rows + r]} against Σ_c ŵ[r][c]·x[b·cols + c] for n vectors (see the class comment). */
     static void assertProduct(WeightMatrix m, float[] x, float[] y, int n, String what) {
+        if (lookup(m)) {
+            assertLookupProduct((IntGroupMatrix) m, x, y, n, what);
+            return;
+        }
         float[][] w = dequantize(m);
         int rows = m.rows(), cols = m.cols();
         boolean sym = !(m instanceof PackedMatrix pm) || !pm.spec().asymmetric();

@@ -1,0 +1,162 @@
+package io.nashswarm.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.nashswarm.tensor.PackedKernels.F16;
+
+/**
+ * Integer group codes repacked for the table-lookup kernels ({@link LutKernels}): bit planes, 16 rows
+ * side by side, so that one byte shuffle of a 16-entry table ({@link LutInput}) gives 16 rows' partial
+ * sums for one group of 4 columns. Made once per matrix from its stored codes, in off-heap memory.
+ *
+ * <h2>Layout</h2>
+ * Rows go in blocks of {@value #ROWS} (the last block padded with zero codes and zero scales). Within a
+ * block, byte lane {@code j} of every vector holds row {@link #row(int) row(j)}: even lanes rows 0..7, odd
+ * lanes rows 8..15, so that the kernels' 16-bit sums split into even and odd lanes by shifts give rows
+ * 0..7 and 8..15 in order (no lane-crossing shuffle).
+ * <ul>
+ *   <li>codes: for block {@code rb}, chunk {@code c} of 64 columns, column group {@code a} (0..15, columns
+ *       {@code 64c + 4a .. +3}) and plane pair {@code p} (0 .. bits/2 − 1): 16 bytes at
+ *       {@link #codeOffset}; byte j = nibble of plane {@code 2p} | nibble of plane {@code 2p+1} {@code << 4}
+ *       of row(j), bit i of a nibble being bit k of the code of column {@code 4a + i};</li>
+ * </ul>
+ * The copy takes exactly the bytes of the stored codes (plus row padding). Scales and zeros stay where
+ * they are stored; the kernels turn one block's into floats at a time ({@link #factors}).
+ */
+final class BitPlanes {
+    static final int ROWS = 16;
+    static final int CHUNK = LutInput.CHUNK;
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final AtomicLong RESIDENT = new AtomicLong();
+
+    final int bits, rows, cols, blocks, chunks, groups, shift;
+    /** The copy of the codes. */
+    final MemorySegment codes;
+    /** The matrix's stored scales and zeros (zeros null when symmetric), indexed as {@link #group} says. */
+    private final MemorySegment scales, zeros;
+    private final boolean perTensor;
+
+    private BitPlanes(int bits, int rows, int cols, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
+        this.bits = bits;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = (rows + ROWS - 1) / ROWS;
+        this.chunks = cols / CHUNK;
+        this.groups = groups;
+        this.shift = shift;
+        this.scales = scales;
+        this.zeros = zeros;
+        this.perTensor = perTensor;
+        this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
+        long bytes = bytes();
+        RESIDENT.addAndGet(bytes);
+        CLEANER.register(this, () -> RESIDENT.addAndGet(-bytes));
+    }
+
+    /** Row of a block held by byte lane {@code j}. */
+    static int row(int j) {
+        return (j & 1) == 0 ? j >> 1 : ROWS / 2 + (j >> 1);
+    }
+
+    /** Bytes per column group of 4 (one 16-byte vector per plane pair). */
+    int groupBytes() {
+        return 8 * bits;
+    }
+
+    long codeOffset(int rb, int c, int a, int pair) {
+        return (((long) rb * chunks + c) * 16 + a) * groupBytes() + 16L * pair;
+    }
+
+    /** Index of row r's group gi among the stored scales and zeros. */
+    private long group(int r, int gi) {
+        return perTensor ? 0 : (long) r * groups + gi;
+    }
+
+    /**
+     * Block {@code rb}'s scales and zero terms as floats: for group gi and row i of the block,
+     * {@code f[32·gi + i] = s} and {@code f[32·gi + 16 + i] = s·(2^(bits−1) − ½ − z)} (the factor of the
+     * chunk's input sum, see {@link LutKernels}); rows past the end get 0.
+     */
+    void factors(int rb, float[] f) {
+        float base = (1 << (bits - 1)) - 0.5f;
+        for (int i = 0; i < ROWS; i++) {
+            int r = rb * ROWS + i;
+            for (int gi = 0; gi < groups; gi++) {
+                float s = 0f, z = base + 0.5f;
+                if (r < rows) {
+                    long k = group(r, gi);
+                    s = Float.float16ToFloat(scales.get(F16, 2 * k));
+                    if (zeros != null) {
+                        z = Packing.readBits(zeros, k * bits, bits);
+                    }
+                }
+                f[32 * gi + i] = s;
+                f[32 * gi + 16 + i] = s * (base - z);
+            }
+        }
+    }
+
+    /** Off-heap bytes of this copy. */
+    long bytes() {
+        return codes.byteSize();
+    }
+
+    /** Off-heap bytes of every repacked matrix still reachable in this process (for memory reports). */
+    static long residentBytes() {
+        return RESIDENT.get();
+    }
+
+    /**
+     * Repacks the codes of {@code m} (whose groups are whole chunks, {@link IntKernels#fits}); {@code groups}
+     * scales per row, chunk c using the row's scale {@code c >> shift}.
+     */
+    static BitPlanes of(IntGroupMatrix m, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
+        int bits = m.bits(), rows = m.rows(), cols = m.cols();
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, scales, zeros, perTensor);
+        int[][] u = new int[ROWS][cols];
+        byte[] vec = new byte[16];
+        for (int rb = 0; rb < p.blocks; rb++) {
+            for (int j = 0; j < ROWS; j++) {
+                int r = rb * ROWS + row(j);
+                if (r < rows) {
+                    m.codes(r, u[j]);
+                } else {
+                    java.util.Arrays.fill(u[j], 0);
+                }
+            }
+            for (int c = 0; c < p.chunks; c++) {
+                for (int a = 0; a < 16; a++) {
+                    int col = c * CHUNK + 4 * a;
+                    for (int pair = 0; pair < bits / 2; pair++) {
+                        for (int j = 0; j < ROWS; j++) {
+                            vec[j] = (byte) (nibble(u[j], col, 2 * pair) | nibble(u[j], col, 2 * pair + 1) << 4);
+                        }
+                        MemorySegment.copy(vec, 0, p.codes, ValueLayout.JAVA_BYTE, p.codeOffset(rb, c, a, pair), 16);
+                    }
+                }
+            }
+        }
+        return p;
+    }
+
+    /** Bit {@code plane} of the codes of columns {@code col .. col+3}, column {@code col + i} in bit i. */
+    private static int nibble(int[] u, int col, int plane) {
+        return (u[col] >> plane & 1) | (u[col + 1] >> plane & 1) << 1 | (u[col + 2] >> plane & 1) << 2 | (u[col + 3] >> plane & 1) << 3;
+    }
+
+    /** Unsigned code of (r, col), read back from the planes (for tests of the layout). */
+    int code(int r, int col) {
+        int rb = r / ROWS, within = r % ROWS;
+        int j = within < ROWS / 2 ? 2 * within : 2 * (within - ROWS / 2) + 1;
+        int c = col / CHUNK, a = (col % CHUNK) / 4, i = col % 4, u = 0;
+        for (int k = 0; k < bits; k++) {
+            int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(rb, c, a, k / 2) + j) >> (4 * (k % 2));
+            u |= ((b >> i) & 1) << k;
+        }
+        return u;
+    }
+}

@@ -1,0 +1,118 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * One input vector as the table-lookup kernels read it ({@link LutKernels}): per group of 4 activations
+ * {@code x_0..x_3} (columns {@code 4a..4a+3}), the 16 signed partial sums
+ * {@code T[idx] = Σ_j (bit j of idx ? +x_j : −x_j)}, quantized to int8 with one step per chunk of
+ * {@value #CHUNK} activations. Built once per product and shared by every row.
+ *
+ * <h2>Quantization and its error</h2>
+ * Chunk {@code c}'s step is {@code t_c = max_a Σ_j |x_{4a+j}| / 127}: the largest entry of any of its
+ * tables maps to ±127, and every entry is {@code t_c·q} with {@code q = round(T/t_c)}, so it is off by at
+ * most {@code t_c/2}. The kernels add, per bit plane, one entry per group: 16 per chunk, so a plane's
+ * partial sum is off by at most {@code 8·t_c}, and a {@code b}-bit code's
+ * {@code ½·Σ_k 2^k·(plane k's sum)} by at most {@code 4·(2^b − 1)·t_c}. A row's product is therefore off
+ * by at most {@code Σ_c |s_c|·4·(2^b − 1)·t_c} ({@code s_c} the scale of chunk c's group), plus float
+ * rounding; {@link #bound} computes it. The chunk sums {@link #sum}, which carry the zero-point term, are
+ * exact floats. Non-finite inputs give a non-finite step, and so non-finite products. Entries are
+ * {@code rint(T·(127/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 − x_3} (entries 8..15 the
+ * negations of 7..0), the product in float, or in double where {@code 127/max} overflows a float.
+ */
+final class LutInput {
+    /** Activations per table step: 16 groups of 4. */
+    static final int CHUNK = 64;
+    /** The largest quantized table entry. */
+    static final int QMAX = 127;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final float ROUND = 0x1.8p23f;
+    /** Entries 0..7 of a table: the sign of x_j in entry idx, for j = 0, 1, 2 (x_3 is −1 there, +1 in entries 8..15). */
+    private static final FloatVector SIGN0 = signs(0), SIGN1 = signs(1), SIGN2 = signs(2);
+
+    /** 16 entries per group of 4 columns, group after group. */
+    final byte[] table;
+    /** Per chunk: {@code t_c / 2} (the kernels' sums count each plane's ±x twice). */
+    final float[] half;
+    /** Per chunk: the exact sum of its activations. */
+    final float[] sum;
+
+    private LutInput(int chunks) {
+        table = new byte[chunks * CHUNK * 4];
+        half = new float[chunks];
+        sum = new float[chunks];
+    }
+
+    private static FloatVector signs(int j) {
+        float[] s = new float[8];
+        for (int idx = 0; idx < 8; idx++) {
+            s[idx] = ((idx >> j) & 1) != 0 ? 1f : -1f;
+        }
+        return FloatVector.fromArray(F, s, 0);
+    }
+
+    /** Tables of {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #CHUNK}. */
+    static LutInput of(float[] x, int off, int cols) {
+        int chunks = cols / CHUNK;
+        LutInput in = new LutInput(chunks);
+        int[] q = new int[8];
+        for (int c = 0; c < chunks; c++) {
+            int base = off + c * CHUNK;
+            float max = 0f, total = 0f;
+            for (int a = 0; a < 16; a++) {
+                int o = base + 4 * a;
+                max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
+                total += x[o] + x[o + 1] + x[o + 2] + x[o + 3];
+            }
+            in.half[c] = max / QMAX / 2;
+            in.sum[c] = total;
+            float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
+            if (inv == Float.POSITIVE_INFINITY) {
+                tinyChunk(x, base, QMAX / (double) max, in.table, 256 * c);
+                continue;
+            }
+            for (int a = 0; a < 16; a++) {
+                int o = base + 4 * a;
+                float x3 = x[o + 3];
+                // entries 0..7 (x_3 negative), rounded half to even through the float adder (|T·inv| ≤ 127)
+                FloatVector low = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).sub(x3).mul(inv);
+                ((IntVector) low.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0)).intoArray(q, 0);
+                int t = 16 * (c * 16 + a);
+                for (int idx = 0; idx < 8; idx++) {
+                    in.table[t + idx] = (byte) q[idx];
+                    in.table[t + 15 - idx] = (byte) -q[idx]; // T[15 − idx] = −T[idx]: every sign flipped
+                }
+            }
+        }
+        return in;
+    }
+
+    /** A chunk whose 127/max overflows a float (max below 3.7e-37): the same entries, scaled in double. */
+    private static void tinyChunk(float[] x, int base, double inv, byte[] table, int at) {
+        for (int a = 0; a < 16; a++) {
+            int o = base + 4 * a;
+            for (int idx = 0; idx < 16; idx++) {
+                float e = 0f;
+                for (int j = 0; j < 4; j++) {
+                    e += ((idx >> j) & 1) != 0 ? x[o + j] : -x[o + j];
+                }
+                table[at + 16 * a + idx] = (byte) Math.rint(e * inv);
+            }
+        }
+    }
+
+    /**
+     * The bound on {@code |LUT product − exact product|} stated in the class comment for a row of
+     * {@code bits}-bit codes whose chunk {@code c} has scale {@code scale[c]}, excluding float rounding.
+     */
+    double bound(int bits, float[] chunkScale) {
+        double b = 0;
+        for (int c = 0; c < half.length; c++) {
+            b += Math.abs((double) chunkScale[c]) * 4.0 * ((1 << bits) - 1) * 2.0 * half[c];
+        }
+        return b;
+    }
+}

@@ -1,0 +1,133 @@
+package io.nashswarm.eval;
+
+import io.nashswarm.TestData;
+import io.nashswarm.format.LoadedModel;
+import io.nashswarm.format.ModelLoader;
+import io.nashswarm.model.Generator;
+import io.nashswarm.model.ModelWeights;
+import io.nashswarm.model.Sampler;
+import io.nashswarm.model.TransformerModel;
+import io.nashswarm.quant.RowSource;
+import io.nashswarm.quant.RtnQuantizer;
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.Layout;
+import io.nashswarm.tensor.Matrices;
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.WeightMatrix;
+import io.nashswarm.tokenizer.Tokenizer;
+import io.nashswarm.util.Progress;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What the packed kernels cost in quality, on a real model: the table-lookup kernels ({@code LutKernels}: the
+ * input as int8 tables of partial sums per 4 values) for int2, the 16-bit integer kernels
+ * ({@code IntKernels}: the input as 11-bit integers) for int4. aidreams260K is quantized (RTN, symmetric groups of
+ * 64), scored on WikiText-2 with the standard sliding window, once with the packed matrices and once with
+ * float32 copies of exactly the same dequantized weights (exact float products). The perplexity
+ * difference is the input quantization alone; the goal is within 0.2% relative. Then greedy generation
+ * with the int4 g64 model, packed against exact, must agree token for token for 110 tokens on 3 prompts (the context is 128).
+ * (The numbers are printed. The model is tiny and trained on other text, so its WikiText perplexity is in
+ * the hundreds, and RTN noise can even lower it: only the exact-versus-lookup difference matters here.)
+ *
+ * <p>Measured: 5.6e-5 (int4), 8.2e-4 (int2) relative; greedy int4 identical. (int8 on int8 tables, since
+ * reverted: 7.3e-4.) With int8 tables for
+ * int4 too, the perplexity moved 5.5e-4 but the greedy text differed after 10–15 tokens, which is why int4
+ * keeps the integer kernels. Why 0.2% should hold for tables: each table entry is off by at most 1/254 of the largest sum of 4 |x| in its
+ * chunk, and the errors of the 16·b entries a chunk adds are independent, so a product moves by about
+ * 10^-3 of its magnitude; the logits alike, and the mean NLL (5.5 nats here) by a few 10^-4 relative.
+ */
+class TableLookupPerplexityTest {
+    static final int TOKENS = 3000;
+    static final double MAX_RELATIVE_PPL = 2e-3;
+    private static final String[] PROMPTS = {"Once upon a time", "The little dog", "She said"};
+
+    @Test
+    void tableLookupBarelyMovesPerplexityAndKeepsGreedyText() {
+        Path bin = TestData.require("models/aidreams260K/aidreams260K.bin");
+        Path text = TestData.require("text/wikitext-2-raw/wiki.test.raw");
+        try (LoadedModel m = ModelLoader.load(bin, null)) {
+            Tokenizer tokenizer = m.tokenizer().orElseThrow(() -> new AssertionError("tok512.bin beside the model was not found"));
+            int[] all = Perplexity.withBos(tokenizer, tokenizer.encode(TextFiles.readUtf8(text).substring(0, 40_000)));
+            int[] ids = java.util.Arrays.copyOf(all, Math.min(TOKENS, all.length));
+            int ctx = m.weights().config().contextLength(), stride = ctx / 2;
+            double fp32 = nll(m.weights(), ids, ctx, stride);
+            java.util.List<String> failures = new java.util.ArrayList<>();
+            for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2}) {
+                try (Arena arena = Arena.ofShared()) {
+                    Map<String, WeightMatrix> packed = new LinkedHashMap<>(), exact = new LinkedHashMap<>();
+                    int quantized = 0;
+                    for (var e : m.weights().matrices().entrySet()) {
+                        WeightMatrix w = e.getValue();
+                        if (!e.getKey().equals("token_embd.weight") && w.cols() % 64 == 0) {
+                            WeightMatrix q = RtnQuantizer.quantize(RowSource.of(w), type, GroupSpec.symmetric(64));
+                            packed.put(e.getKey(), q);
+                            exact.put(e.getKey(), dequantized(q, arena));
+                            quantized++;
+                        } else {
+                            packed.put(e.getKey(), w);
+                            exact.put(e.getKey(), w);
+                        }
+                    }
+                    assertTrue(quantized >= 5, "quantized " + quantized + " matrices");
+                    ModelWeights lookupWeights = weights(m.weights(), packed), exactWeights = weights(m.weights(), exact);
+                    double lookup = nll(lookupWeights, ids, ctx, stride);
+                    double reference = nll(exactWeights, ids, ctx, stride);
+                    double rel = Math.abs(Math.exp(lookup - reference) - 1);
+                    System.out.printf("aidreams260K %s g64 sym, %d tokens ctx %d stride %d: PPL fp32 %.4f, "
+                                    + "exact float %.4f, packed kernels %.4f, relative PPL change %.2e%n",
+                            type.label(), ids.length, ctx, stride, Math.exp(fp32), Math.exp(reference), Math.exp(lookup), rel);
+                    failures.add(rel <= MAX_RELATIVE_PPL ? "" : type.label() + ": the packed kernels moved the perplexity by " + rel + " relative");
+                    if (type == QuantType.INT4) {
+                        for (String prompt : PROMPTS) {
+                            int[] a = greedy(lookupWeights, tokenizer, prompt), b = greedy(exactWeights, tokenizer, prompt);
+                            int same = 0;
+                            while (same < a.length && a[same] == b[same]) {
+                                same++;
+                            }
+                            System.out.printf("int4 g64 greedy '%s': first %d of %d tokens identical%n", prompt, same, a.length);
+                            failures.add(same == a.length ? "" : "int4 g64 greedy text for '" + prompt + "' differs at token " + same);
+                        }
+                    }
+                }
+            }
+            failures.removeIf(String::isEmpty);
+            assertTrue(failures.isEmpty(), String.join("; ", failures));
+        }
+    }
+
+    private static int[] greedy(ModelWeights w, Tokenizer tokenizer, String prompt) {
+        int[] out = new Generator(TransformerModel.create(w), tokenizer).generate(prompt, 110, Sampler.greedy(), true, s -> {}).generatedIds();
+        assertEquals(110, out.length, "generated tokens (the context is 128)");
+        return out;
+    }
+
+    private static ModelWeights weights(ModelWeights base, Map<String, WeightMatrix> matrices) {
+        return new ModelWeights(base.config(), matrices, base.vectors(), null, base.source());
+    }
+
+    private static double nll(ModelWeights w, int[] ids, int ctx, int stride) {
+        return Perplexity.standard(TransformerModel.create(w), ids, ctx, stride, "wiki.test.raw", Progress.none()).meanNll();
+    }
+
+    /** A float32 matrix holding the dequantized weights of {@code q}: exact float products of the same weights. */
+    private static WeightMatrix dequantized(WeightMatrix q, Arena arena) {
+        MemorySegment data = arena.allocate(4L * q.rows() * q.cols(), 64);
+        float[] row = new float[q.cols()];
+        for (int r = 0; r < q.rows(); r++) {
+            q.dequantizeRow(r, row, 0);
+            MemorySegment.copy(row, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * r * q.cols(), q.cols());
+        }
+        return Matrices.of(QuantType.F32, data, q.rows(), q.cols(), Layout.OUT_IN);
+    }
+}

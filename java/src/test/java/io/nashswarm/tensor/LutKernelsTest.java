@@ -1,0 +1,263 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.kernel.Parallel;
+import io.nashswarm.quant.RowSource;
+import io.nashswarm.quant.RtnQuantizer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
+ * product within the bound the int8 tables imply ({@link PackedReference#assertLookupProduct}, which also
+ * checks the kernels' integer arithmetic against the table rule restated), for 2-bit codes, every
+ * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor), extreme codes,
+ * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
+ * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
+ */
+class LutKernelsTest {
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final QuantType[] TYPES = {QuantType.INT2};
+    private final int savedThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(savedThreads);
+    }
+
+    private static GroupSpec[] specs(int cols) {
+        return new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.perChannel(cols, false),
+                GroupSpec.perChannel(cols, true), GroupSpec.perTensor(cols, false), GroupSpec.perTensor(cols, true)};
+    }
+
+    private static float[][] gaussian(int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[][] w = new float[rows][cols];
+        for (float[] row : w) {
+            for (int c = 0; c < cols; c++) {
+                row[c] = (float) (rnd.nextGaussian() * (1 + (c % 7 == 0 ? 5 : 0)));
+            }
+        }
+        return w;
+    }
+
+    /** Inputs whose chunks span 10^-30 .. 10^30, with a zero chunk, an outlier and subnormals. */
+    private static float[] inputs(int n, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            int chunk = i / 64;
+            double scale = switch (chunk % 5) {
+                case 0 -> 1;
+                case 1 -> 1e-30;
+                case 2 -> 1e30;
+                case 3 -> 0;
+                default -> 1e-41; // subnormal: 127/max overflows a float
+            };
+            x[i] = (float) (rnd.nextGaussian() * scale);
+        }
+        x[cols / 2] = 1e4f; // one outlier among ordinary values
+        return x;
+    }
+
+    private static void check(WeightMatrix m, float[] x, int n, String what) {
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] y = new float[n * m.rows()];
+            ParallelProducts.matmul(m, x, y, n);
+            PackedReference.assertProduct(m, x, y, n, what + " threads " + threads + " n " + n);
+        }
+    }
+
+    @Test
+    void everyWidthShapeAndZeroKindIsWithinTheTableBound() {
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}};
+        for (QuantType type : TYPES) {
+            for (int[] shape : shapes) {
+                int rows = shape[0], cols = shape[1];
+                float[][] w = gaussian(rows, cols, 11 + rows);
+                for (GroupSpec spec : specs(cols)) {
+                    WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w), type, spec);
+                    assertTrue(PackedReference.lookup(m), "the lookup kernels take " + type + " " + spec);
+                    for (int n : new int[] {1, 3}) {
+                        check(m, inputs(n, cols, rows + n), n, type + " " + rows + "x" + cols + " " + spec);
+                    }
+                }
+                if (cols % 128 == 0) {
+                    WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w), type, GroupSpec.asymmetric(128));
+                    check(m, inputs(2, cols, 5), 2, type + " g128 asym");
+                }
+            }
+        }
+    }
+
+    private static MemorySegment filled(long bytes, int value) {
+        MemorySegment s = Arena.ofAuto().allocate(Math.max(1, bytes));
+        s.fill((byte) value);
+        return s.asSlice(0, bytes);
+    }
+
+    /** Codes all equal to the stored byte {@code codeByte}, zeros all {@code zeroByte}, scales {@code scale}. */
+    private static IntGroupMatrix uniform(QuantType type, int rows, int cols, GroupSpec spec, int codeByte, int zeroByte, float scale) {
+        Map<String, MemorySegment> sections = new HashMap<>();
+        for (Section s : type.sections(rows, cols, spec)) {
+            MemorySegment seg = switch (s.name()) {
+                case Section.CODES -> filled(s.bytes(), codeByte);
+                case Section.SCALES -> {
+                    MemorySegment sc = Arena.ofAuto().allocate(s.bytes());
+                    for (long i = 0; i < s.bytes() / 2; i++) {
+                        sc.set(F16, 2 * i, Float.floatToFloat16(scale));
+                    }
+                    yield sc;
+                }
+                default -> filled(s.bytes(), zeroByte);
+            };
+            sections.put(s.name(), seg);
+        }
+        return IntGroupMatrix.fromSections(type, rows, cols, spec, sections);
+    }
+
+    @Test
+    void extremeCodesZerosScalesAndInputs() {
+        int rows = 18, cols = 128;
+        for (QuantType type : TYPES) {
+            // stored bytes of the smallest and largest codes (8-bit codes are stored as u − 128)
+            int low = type == QuantType.INT8 ? 0x80 : 0x00, high = type == QuantType.INT8 ? 0x7F : 0xFF;
+            for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.perTensor(cols, true)}) {
+                for (int[] cz : new int[][] {{low, 0xFF}, {high, 0x00}, {low, 0x00}, {high, 0xFF}}) {
+                    for (float scale : new float[] {65504f, 6e-8f, -0.5f}) { // fp16 max, smallest subnormal, negative
+                        IntGroupMatrix m = uniform(type, rows, cols, spec, cz[0], cz[1], scale);
+                        for (float big : new float[] {1f, 1e25f, -3e-38f}) { // 1e25·65504·255·256 still fits a float
+                            float[] x = new float[2 * cols];
+                            for (int i = 0; i < x.length; i++) {
+                                x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                            }
+                            check(m, x, 2, type + " " + spec + " codes " + cz[0] + " zeros " + cz[1] + " scale " + scale + " x " + big);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void nonFiniteInputsGiveNonFiniteProducts() {
+        for (QuantType type : TYPES) {
+            WeightMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(16, 128, 3)), type, GroupSpec.symmetric(64));
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+                float[] x = new float[128];
+                java.util.Arrays.fill(x, 0.5f);
+                x[70] = bad;
+                float[] y = new float[16];
+                m.matvec(x, y, 0, 16);
+                for (float v : y) {
+                    assertFalse(Float.isFinite(v), type + " with input " + bad + " gave " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowRangesThatSplitBlocksWriteOnlyTheirRows() {
+        int rows = 40, cols = 192, n = 2;
+        for (QuantType type : TYPES) {
+            IntGroupMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(rows, cols, 9)), type, GroupSpec.asymmetric(64));
+            float[] x = inputs(n, cols, 1);
+            float[] all = new float[n * rows];
+            m.matmul(x, all, n, 0, rows);
+            for (int[] range : new int[][] {{5, 21}, {16, 17}, {33, 40}, {0, 3}}) {
+                float[] y = new float[n * rows];
+                java.util.Arrays.fill(y, -7f);
+                m.matmul(x, y, n, range[0], range[1]);
+                float[] v = new float[rows];
+                java.util.Arrays.fill(v, -7f);
+                m.matvec(x, v, range[0], range[1]);
+                for (int b = 0; b < n; b++) {
+                    for (int r = 0; r < rows; r++) {
+                        boolean in = r >= range[0] && r < range[1];
+                        assertEquals(in ? all[b * rows + r] : -7f, y[b * rows + r], type + " rows " + range[0] + ".." + range[1] + " row " + r);
+                        if (b == 0) {
+                            assertEquals(in ? all[r] : -7f, v[r], type + " matvec rows " + range[0] + ".." + range[1] + " row " + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void batchesLargerThanATileMatchOneByOne() {
+        int rows = 24, cols = 4096, n = LutKernels.tile(cols, 1000) + 3;
+        assertTrue(n < 40, "tile " + (n - 3));
+        for (QuantType type : TYPES) {
+            IntGroupMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(rows, cols, 5)), type, GroupSpec.symmetric(64));
+            float[] x = inputs(n, cols, 8);
+            float[] y = new float[n * rows];
+            m.matmul(x, y, n, 0, rows);
+            for (int b = 0; b < n; b++) {
+                float[] one = new float[rows];
+                m.matvec(java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one, 0, rows);
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(one[r], y[b * rows + r], type + " input " + b + " row " + r);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bitPlanesHoldEveryCodeAndNothingMore() {
+        for (QuantType type : TYPES) {
+            int rows = 21, cols = 192;
+            IntGroupMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(rows, cols, 4)), type, GroupSpec.asymmetric(64));
+            BitPlanes p = BitPlanes.of(m, cols / 64, 0, null, null, false);
+            assertEquals(2L * 16 * cols * type.codeBits() / 8, p.bytes(), "two blocks of 16 rows, the stored code size each");
+            for (int r = 0; r < 32; r++) {
+                for (int c = 0; c < cols; c++) {
+                    assertEquals(r < rows ? m.code(r, c) : 0, p.code(r, c), type + " code (" + r + ", " + c + ")");
+                }
+            }
+        }
+    }
+
+    @Test
+    void tablesAreTheSignedSumsWithinHalfAStep() {
+        Random rnd = new Random(2);
+        int cols = 192;
+        float[] x = new float[cols + 5];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(7) - 3));
+        }
+        java.util.Arrays.fill(x, 5 + 64, 5 + 128, 0f);
+        LutInput in = LutInput.of(x, 5, cols);
+        for (int c = 0; c < cols / 64; c++) {
+            double t = 2.0 * in.half[c], sum = 0;
+            for (int a = 0; a < 16; a++) {
+                for (int idx = 0; idx < 16; idx++) {
+                    double exact = 0;
+                    for (int j = 0; j < 4; j++) {
+                        float v = x[5 + 64 * c + 4 * a + j];
+                        exact += ((idx >> j) & 1) != 0 ? v : -v;
+                    }
+                    int q = in.table[16 * (16 * c + a) + idx];
+                    assertEquals(-q, in.table[16 * (16 * c + a) + 15 - idx], "T[15 - idx] = -T[idx]");
+                    assertTrue(Math.abs(q) <= LutInput.QMAX);
+                    assertTrue(Math.abs(exact - t * q) <= t / 2 * (1 + 1e-5) + 1e-30, "chunk " + c + " group " + a + " entry " + idx);
+                }
+            }
+            for (int i = 0; i < 64; i++) {
+                sum += x[5 + 64 * c + i];
+            }
+            assertEquals(sum, in.sum[c], 1e-5 * Math.abs(sum) + 1e-30, "chunk sum " + c);
+        }
+        assertEquals(0f, in.half[1], "a zero chunk has step 0");
+    }
+}
