@@ -43,6 +43,12 @@ public final class MixedQuantizer {
      */
     public static MixedGroupMatrix quantize(RowSource src, GroupSpec spec, byte[] widths, long[] outliers,
                                             ScaleRule rule, Arena arena) {
+        return quantize(src, spec, widths, outliers, (r, gi, w, off, n, bits, u, uOff) ->
+                GroupQuantizer.quantize(w, off, n, bits, spec.asymmetric(), rule, null, 0, u, uOff), arena);
+    }
+
+    /** As above, with the codes of every group chosen by {@code coder} (e.g. GPTQ's, for the same widths and outliers). */
+    public static MixedGroupMatrix quantize(RowSource src, GroupSpec spec, byte[] widths, long[] outliers, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), g = spec.groupSize();
         spec.check(QuantType.MIXED, cols);
         int groups = cols / g;
@@ -93,7 +99,7 @@ public final class MixedQuantizer {
                         if (widths[r * groups + gi] != bits) {
                             continue;
                         }
-                        GroupQuantizer.Result q = GroupQuantizer.quantize(w, gi * g, g, bits, spec.asymmetric(), rule, null, 0, u, 0);
+                        GroupQuantizer.Result q = coder.code(r, gi, w, gi * g, g, bits, u, 0);
                         scales.set(F16, 2L * ((long) r * groups + k), Float.floatToFloat16(q.scale()));
                         if (zerosOut != null) {
                             zerosOut[r * groups + k] = q.zero();

@@ -38,6 +38,12 @@ public final class RtnQuantizer {
      * per-tensor mode (per-channel: {@code GroupSpec.perChannel(cols, …)}).
      */
     public static IntGroupMatrix quantize(RowSource src, QuantType type, GroupSpec spec, ScaleRule rule, Arena arena) {
+        return quantize(src, type, spec, (r, gi, w, off, n, bits, u, uOff) ->
+                GroupQuantizer.quantize(w, off, n, bits, spec.asymmetric(), rule, null, 0, u, uOff), arena);
+    }
+
+    /** Integer groups whose codes {@code coder} chooses (e.g. GPTQ's); a per-tensor spec always rounds to nearest. */
+    public static IntGroupMatrix quantize(RowSource src, QuantType type, GroupSpec spec, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), bits = type.codeBits();
         if (type != QuantType.INT8 && type != QuantType.INT4 && type != QuantType.INT2) {
             throw new IllegalArgumentException(type.label() + " is not an integer group type");
@@ -66,7 +72,7 @@ public final class RtnQuantizer {
                     int off = gi * spec.groupSize();
                     GroupQuantizer.Result q = spec.perTensor()
                             ? GroupQuantizer.encode(w, off, spec.groupSize(), bits, ts, tz, null, 0, u, off)
-                            : GroupQuantizer.quantize(w, off, spec.groupSize(), bits, spec.asymmetric(), rule, null, 0, u, off);
+                            : coder.code(r, gi, w, off, spec.groupSize(), bits, u, off);
                     if (!spec.perTensor()) {
                         scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(q.scale()));
                         if (zerosOut != null) {
@@ -100,6 +106,11 @@ public final class RtnQuantizer {
     }
 
     public static NF4Matrix nf4(RowSource src, GroupSpec spec, Arena arena) {
+        return nf4(src, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.nf4(w, off, n, null, 0, u, uOff), arena);
+    }
+
+    /** NF4 whose codes {@code coder} chooses; a per-tensor spec always rounds to nearest. */
+    public static NF4Matrix nf4(RowSource src, GroupSpec spec, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
         Map<String, MemorySegment> sections = allocate(arena, QuantType.NF4.sections(rows, cols, spec));
         MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
@@ -113,7 +124,7 @@ public final class RtnQuantizer {
                 for (int gi = 0; gi < groups; gi++) {
                     GroupQuantizer.Result q = spec.perTensor()
                             ? GroupQuantizer.nf4WithScale(w, gi * g, g, tensorScale, null, 0, u, gi * g)
-                            : GroupQuantizer.nf4(w, gi * g, g, null, 0, u, gi * g);
+                            : coder.code(r, gi, w, gi * g, g, 4, u, gi * g);
                     if (!spec.perTensor()) {
                         scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(q.scale()));
                     }
