@@ -87,8 +87,6 @@ public final class ActivationStats implements ActivationObserver {
             if (m == null) {
                 m = new Moments(cols);
                 moments.put(w, m);
-            } else if (m.users > 1) {
-                throw new IllegalStateException("matrices sharing input statistics were fed different inputs");
             }
             accumulate(m, x, n);
         }
@@ -136,6 +134,9 @@ public final class ActivationStats implements ActivationObserver {
         Moments m = moments.get(w);
         if (m == null || m.n == 0) {
             return null;
+        }
+        if (m.n != count(w)) { // a partner accumulated an input this matrix did not see: the sharing was wrong
+            throw new IllegalStateException("shared input statistics hold " + m.n + " inputs, the matrix saw " + count(w));
         }
         int cols = m.cols;
         double[] h = new double[cols * cols];

@@ -110,15 +110,18 @@ public final class Gptq {
      * @throws EngineException when H (after dampening) is not positive definite
      */
     public static Result quantize(RowSource src, Hessian hessian, GroupCodec codec, int group, Widths widths, Options o, Progress progress) {
-        int rows = src.rows(), cols = src.cols();
-        if (hessian.cols() != cols) {
-            throw new EngineException("Hessian has " + hessian.cols() + " columns, the matrix " + cols);
-        }
-        if (group < 1 || cols % group != 0) {
-            throw new EngineException("group " + group + " does not divide rows of " + cols);
-        }
-        int groups = cols / group;
+        return quantize(src, factor(hessian, o), codec, group, widths, progress);
+    }
 
+    /**
+     * What GPTQ needs of a Hessian, computed once for all matrices that share their input (q/k/v, gate/up):
+     * the column order and U, the upper Cholesky factor of the dampened H⁻¹ in that order.
+     */
+    public record Factor(int cols, int[] perm, double[] u, Options options) {}
+
+    /** @throws EngineException when H (after dampening) is not positive definite */
+    public static Factor factor(Hessian hessian, Options o) {
+        int cols = hessian.cols();
         // H: dead inputs, dampening, column order; then U = chol(H⁻¹) upper, all in one buffer.
         double[] u = hessian.h().clone();
         double mean = 0;
@@ -136,7 +139,21 @@ public final class Gptq {
             u = permute(u, cols, perm);
         }
         Cholesky.upperOfInverseInPlace(u, cols);
-        double[] uf = u;
+        return new Factor(cols, perm, u, o);
+    }
+
+    public static Result quantize(RowSource src, Factor f, GroupCodec codec, int group, Widths widths, Progress progress) {
+        int rows = src.rows(), cols = src.cols();
+        if (f.cols() != cols) {
+            throw new EngineException("Hessian has " + f.cols() + " columns, the matrix " + cols);
+        }
+        if (group < 1 || cols % group != 0) {
+            throw new EngineException("group " + group + " does not divide rows of " + cols);
+        }
+        int groups = cols / group;
+        Options o = f.options();
+        double[] uf = f.u();
+        int[] perm = f.perm();
 
         byte[] codes = new byte[Math.multiplyExact(rows, cols)];
         float[] scales = new float[rows * groups];

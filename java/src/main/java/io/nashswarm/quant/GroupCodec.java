@@ -2,6 +2,7 @@ package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.Fp4;
 import io.nashswarm.tensor.NormalFloat4;
 import io.nashswarm.tensor.QuantType;
 
@@ -61,11 +62,32 @@ public interface GroupCodec {
         };
     }
 
+    /** bitsandbytes FP4: absmax scale, nearest code ({@link GroupQuantizer#fp4}). */
+    static GroupCodec fp4() {
+        return new GroupCodec() {
+            @Override
+            public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
+                return GroupQuantizer.fp4(w, off, n, null, 0, new int[n], 0);
+            }
+
+            @Override
+            public int code(float v, float scale, int zero, int bits) {
+                return scale == 0f ? 0 : Fp4.nearest(v / scale);
+            }
+
+            @Override
+            public double value(int u, float scale, int zero) {
+                return (double) scale * Fp4.value(u);
+            }
+        };
+    }
+
     /** The codec of a packed storage type: integer groups (and mixed widths) or NF4. */
     static GroupCodec of(QuantType type, boolean asymmetric) {
         return switch (type) {
             case INT8, INT4, INT2, MIXED -> integer(asymmetric);
             case NF4 -> nf4();
+            case FP4 -> fp4();
             default -> throw new EngineException(type.label() + " has no per-group codec for GPTQ");
         };
     }

@@ -1,6 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.Fp4;
 import io.nashswarm.tensor.NormalFloat4;
 
 /**
@@ -125,6 +126,27 @@ public final class GroupQuantizer {
             absmax = Math.max(absmax, Math.abs(v));
         }
         return nf4WithScale(w, off, n, toF16Up(absmax), imp, impOff, codes, codeOff);
+    }
+
+    /** bitsandbytes FP4: absmax scale (fp16, rounded up), nearest {@link Fp4} code per weight. */
+    public static Result fp4(float[] w, int off, int n, float[] imp, int impOff, int[] codes, int codeOff) {
+        float absmax = 0f;
+        for (int i = 0; i < n; i++) {
+            float v = w[off + i];
+            if (!Float.isFinite(v)) {
+                throw new EngineException("cannot quantize a non-finite weight (" + v + ")");
+            }
+            absmax = Math.max(absmax, Math.abs(v));
+        }
+        float s = toF16Up(absmax);
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            int u = s == 0f ? 0 : Fp4.nearest(w[off + i] / s);
+            codes[codeOff + i] = u;
+            double d = w[off + i] - (double) s * Fp4.value(u);
+            err += (imp == null ? 1.0 : imp[impOff + i]) * d * d;
+        }
+        return new Result(s, 0, err);
     }
 
     /** NF4 codes for a given scale (per-tensor absmax). */

@@ -217,6 +217,38 @@ public final class MixedQuantizer {
         return err;
     }
 
+    /**
+     * As {@link #groupErrors}, but each group's error is the output error it causes, {@code eᵀ·H_g·e} with
+     * {@code e} the group's round-to-nearest error and {@code H_g} the group's diagonal block of the input
+     * Hessian (couplings between groups are left out, so the allocation stays separable).
+     */
+    public static double[][] groupOutputErrors(RowSource src, GroupSpec spec, Hessian h) {
+        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
+        spec.check(QuantType.MIXED, cols);
+        if (h.cols() != cols) {
+            throw new EngineException("Hessian has " + h.cols() + " columns for a matrix of " + cols);
+        }
+        double[][] err = new double[3][rows * groups];
+        Parallel.forRange(rows, 1, (start, end) -> {
+            float[] w = new float[cols];
+            int[] u = new int[g];
+            double[] e = new double[g];
+            for (int r = start; r < end; r++) {
+                src.row(r, w);
+                for (int gi = 0; gi < groups; gi++) {
+                    for (int wi = 0; wi < 3; wi++) {
+                        GroupQuantizer.Result q = GroupQuantizer.quantize(w, gi * g, g, 2 << wi, spec.asymmetric(), ScaleRule.MINMAX, null, 0, u, 0);
+                        for (int i = 0; i < g; i++) {
+                            e[i] = w[gi * g + i] - (double) q.scale() * (u[i] - q.zero());
+                        }
+                        err[wi][r * groups + gi] = h.quadratic(e, 0, gi * g, g);
+                    }
+                }
+            }
+        });
+        return err;
+    }
+
     /** The {@code fraction} largest-magnitude weights of each row as flat outlier indices (a simple baseline). */
     public static long[] largestPerRow(RowSource src, double fraction) {
         int rows = src.rows(), cols = src.cols();

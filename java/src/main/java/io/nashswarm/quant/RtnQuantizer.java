@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.FP4Matrix;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.IntGroupMatrix;
 import io.nashswarm.tensor.NF4Matrix;
@@ -137,6 +138,35 @@ public final class RtnQuantizer {
             scales.set(F16, 0, Float.floatToFloat16(tensorScale));
         }
         return NF4Matrix.fromSections(rows, cols, spec, sections);
+    }
+
+    /** bitsandbytes FP4 with an absmax scale per group (per-tensor specs are refused). */
+    public static FP4Matrix fp4(RowSource src, GroupSpec spec, Arena arena) {
+        return fp4(src, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.fp4(w, off, n, null, 0, u, uOff), arena);
+    }
+
+    /** FP4 whose codes {@code coder} chooses. */
+    public static FP4Matrix fp4(RowSource src, GroupSpec spec, GroupCoder coder, Arena arena) {
+        if (spec.perTensor()) {
+            throw new EngineException("fp4 takes a scale per group, not per tensor");
+        }
+        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
+        Map<String, MemorySegment> sections = allocate(arena, QuantType.FP4.sections(rows, cols, spec));
+        MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
+        Parallel.forRange(rows, 1, (start, end) -> {
+            float[] w = new float[cols];
+            int[] u = new int[cols];
+            byte[] packed = new byte[cols / 2];
+            for (int r = start; r < end; r++) {
+                src.row(r, w);
+                for (int gi = 0; gi < groups; gi++) {
+                    scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(coder.code(r, gi, w, gi * g, g, 4, u, gi * g).scale()));
+                }
+                Packing.pack(4, u, 0, cols, packed, 0);
+                MemorySegment.copy(packed, 0, codes, ValueLayout.JAVA_BYTE, (long) r * packed.length, packed.length);
+            }
+        });
+        return FP4Matrix.fromSections(rows, cols, spec, sections);
     }
 
     /** Per-tensor scale and zero with the same rules as a group (closed form, over every weight). */

@@ -17,12 +17,13 @@ public final class TensorQuantizer {
 
     /**
      * A uniform type: F32/F16/BF16/Q8_0/Q4_0 (spec ignored; rows must fill whole blocks) or
-     * INT8/INT4/INT2/NF4 at {@code spec}.
+     * INT8/INT4/INT2/NF4/FP4 at {@code spec}.
      */
     public static WeightMatrix uniform(RowSource src, QuantType type, GroupSpec spec, Arena arena) {
         return switch (type) {
             case INT8, INT4, INT2 -> RtnQuantizer.quantize(src, type, spec, ScaleRule.MINMAX, arena);
             case NF4 -> RtnQuantizer.nf4(src, spec, arena);
+            case FP4 -> RtnQuantizer.fp4(src, spec, arena);
             case F32, F16, BF16, Q8_0, Q4_0 -> dense(src, type, arena);
             case MIXED, PERWEIGHT -> throw new IllegalArgumentException(type.label() + " needs widths; use MixedQuantizer or PerWeightQuantizer");
         };

@@ -26,7 +26,7 @@ public final class Matrices {
             case BF16 -> new BF16Matrix(data, rows, cols, layout);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
-            case INT8, INT4, INT2, NF4, MIXED, PERWEIGHT ->
+            case INT8, INT4, INT2, NF4, FP4, MIXED, PERWEIGHT ->
                     throw new IllegalArgumentException(type.label() + " is stored as named sections; use Matrices.packed");
         };
     }
@@ -39,6 +39,7 @@ public final class Matrices {
         return switch (type) {
             case INT8, INT4, INT2 -> IntGroupMatrix.fromSections(type, rows, cols, spec, sections);
             case NF4 -> NF4Matrix.fromSections(rows, cols, spec, sections);
+            case FP4 -> FP4Matrix.fromSections(rows, cols, spec, sections);
             case MIXED -> MixedGroupMatrix.fromSections(rows, cols, spec, sections);
             case PERWEIGHT -> PerWeightMixedMatrix.fromSections(rows, cols, spec, sections);
             default -> throw new IllegalArgumentException(type.label() + " is not a packed type; use Matrices.of");

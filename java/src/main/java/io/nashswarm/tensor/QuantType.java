@@ -30,6 +30,7 @@ public enum QuantType {
     INT4 ("int4",    64,  34,   -1,    4, QuantType::intGroupSections),
     INT2 ("int2",    64,  18,   -1,    2, QuantType::intGroupSections),
     NF4  ("nf4",     64,  34,   -1,    4, QuantType::nf4Sections),
+    FP4  ("fp4",     64,  34,   -1,    4, QuantType::nf4Sections), // bitsandbytes fp4: same sections as NF4, another table
     MIXED("mixed",   64,   0,   -1,    0, QuantType::mixedSections),
     PERWEIGHT("perweight", 64, 0, -1,  0, QuantType::perWeightSections);
 

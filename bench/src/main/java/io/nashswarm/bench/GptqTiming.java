@@ -1,0 +1,118 @@
+package io.nashswarm.bench;
+
+import io.nashswarm.quant.GroupCodec;
+import io.nashswarm.quant.Gptq;
+import io.nashswarm.quant.Hessian;
+import io.nashswarm.quant.RowSource;
+import io.nashswarm.util.Progress;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Seconds GPTQ (int4, groups of 64) takes on the matrices of a Llama-3.2-1B-shaped model: per layer
+ * q, k, v (2048 in, sharing one Hessian), o (2048 in), gate and up (2048 in, sharing one), down
+ * (8192 in). Weights are Gaussian; each Hessian is that of synthetic calibration activations
+ * {@code x = F·z + σ∘ε} (F: cols×32 factor loadings, z, ε standard normal, σ per channel), taken as its
+ * exact expectation {@code 2·(F·Fᵀ + diag σ²)} rather than sampled, which would cost more than GPTQ.
+ *
+ * <p>Usage: {@code GptqTiming [LAYERS]} (default 1): quantizes that many layers, factorizing each
+ * distinct Hessian once as {@code quantize} does, and prints the seconds per step and the total
+ * extrapolated to 16 layers.
+ */
+public final class GptqTiming {
+    private GptqTiming() {}
+
+    record Shape(String name, int rows, int cols, String input) {}
+
+    static final List<Shape> LAYER = List.of(
+            new Shape("attn_q", 2048, 2048, "attn_in"), new Shape("attn_k", 512, 2048, "attn_in"), new Shape("attn_v", 512, 2048, "attn_in"),
+            new Shape("attn_output", 2048, 2048, "attn_out"),
+            new Shape("ffn_gate", 8192, 2048, "ffn_in"), new Shape("ffn_up", 8192, 2048, "ffn_in"),
+            new Shape("ffn_down", 2048, 8192, "ffn_down"));
+
+    public static void main(String[] args) {
+        int layers = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+        long weightsPerLayer = LAYER.stream().mapToLong(s -> (long) s.rows() * s.cols()).sum();
+        List<String> lines = new ArrayList<>();
+        double factorSeconds = 0, sweepSeconds = 0;
+        long t0 = System.nanoTime();
+        try (Progress p = Progress.bar("gptq", layers * LAYER.stream().mapToLong(Shape::rows).sum(), "rows")) {
+            for (int l = 0; l < layers; l++) {
+                Gptq.Factor factor = null;
+                String input = null;
+                for (Shape s : LAYER) {
+                    if (!s.input().equals(input)) {
+                        factor = null; // drop the previous factor before making the next (they can be 512 MB)
+                        p.message("blk." + l + " " + s.input() + " Hessian");
+                        Hessian h = syntheticHessian(s.cols(), 1000L * l + s.input().hashCode());
+                        long a = System.nanoTime();
+                        factor = Gptq.factor(h, Gptq.Options.defaults());
+                        double sec = (System.nanoTime() - a) / 1e9;
+                        factorSeconds += sec;
+                        lines.add(String.format("| %d | factor %s (%d×%d) | %.2f |", l, s.input(), s.cols(), s.cols(), sec));
+                        input = s.input();
+                    }
+                    p.message("blk." + l + " " + s.name());
+                    RowSource w = gaussian(s.rows(), s.cols(), 7L * l + s.name().hashCode());
+                    long a = System.nanoTime();
+                    Gptq.quantize(w, factor, GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), p);
+                    double sec = (System.nanoTime() - a) / 1e9;
+                    sweepSeconds += sec;
+                    lines.add(String.format("| %d | GPTQ %s %d×%d | %.2f |", l, s.name(), s.rows(), s.cols(), sec));
+                }
+            }
+        }
+        double total = (System.nanoTime() - t0) / 1e9;
+        System.out.println("| layer | step | seconds |");
+        System.out.println("|---:|---|---:|");
+        lines.forEach(System.out::println);
+        System.out.printf("%nlayers run: %d (%d weights each), threads: %d%n", layers, weightsPerLayer, io.nashswarm.kernel.Parallel.threads());
+        System.out.printf("factorizations: %.1f s, GPTQ sweeps: %.1f s, wall (with synthetic data): %.1f s%n", factorSeconds, sweepSeconds, total);
+        System.out.printf("extrapolated to 16 layers (factor + sweep time × 16 / %d): %.0f s = %.1f min%n", layers,
+                (factorSeconds + sweepSeconds) * 16 / layers, (factorSeconds + sweepSeconds) * 16 / layers / 60);
+    }
+
+    static Hessian syntheticHessian(int cols, long seed) {
+        Random rnd = new Random(seed);
+        int k = 32;
+        double[][] f = new double[cols][k];
+        double[] sigma2 = new double[cols];
+        for (int c = 0; c < cols; c++) {
+            for (int j = 0; j < k; j++) {
+                f[c][j] = rnd.nextGaussian() * 0.3;
+            }
+            double s = 0.05 + Math.abs(rnd.nextGaussian());
+            sigma2[c] = s * s;
+        }
+        double[] h = new double[cols * cols];
+        for (int i = 0; i < cols; i++) {
+            for (int j = i; j < cols; j++) {
+                double v = 0;
+                for (int t = 0; t < k; t++) {
+                    v += f[i][t] * f[j][t];
+                }
+                if (i == j) {
+                    v += sigma2[i];
+                }
+                h[i * cols + j] = 2 * v;
+                h[j * cols + i] = 2 * v;
+            }
+        }
+        return new Hessian(cols, Long.MAX_VALUE, h);
+    }
+
+    static RowSource gaussian(int rows, int cols, long seed) {
+        return new RowSource() {
+            @Override public int rows() { return rows; }
+            @Override public int cols() { return cols; }
+            @Override public void row(int r, float[] out) {
+                Random rnd = new Random(seed * 1_000_003L + r);
+                for (int c = 0; c < cols; c++) {
+                    out[c] = (float) (rnd.nextGaussian() * 0.02);
+                }
+            }
+        };
+    }
+}
