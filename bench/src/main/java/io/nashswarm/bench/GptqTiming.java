@@ -32,11 +32,30 @@ public final class GptqTiming {
             new Shape("ffn_gate", 8192, 2048, "ffn_in"), new Shape("ffn_up", 8192, 2048, "ffn_in"),
             new Shape("ffn_down", 2048, 8192, "ffn_down"));
 
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** CPU seconds of this process so far (all threads). */
+    static double cpu() {
+        return OS.getProcessCpuTime() / 1e9;
+    }
+
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("factor")) {
+            for (int i = 1; i < args.length; i++) {
+                int n = Integer.parseInt(args[i]);
+                Hessian h = syntheticHessian(n, n);
+                long a = System.nanoTime();
+                double c = cpu();
+                Gptq.factor(h, Gptq.Options.defaults());
+                System.out.printf("factor %d: %.2f s wall, %.2f s CPU%n", n, (System.nanoTime() - a) / 1e9, cpu() - c);
+            }
+            return;
+        }
         int layers = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         long weightsPerLayer = LAYER.stream().mapToLong(s -> (long) s.rows() * s.cols()).sum();
         List<String> lines = new ArrayList<>();
-        double factorSeconds = 0, sweepSeconds = 0;
+        double factorSeconds = 0, sweepSeconds = 0, factorCpu = 0, sweepCpu = 0;
         long t0 = System.nanoTime();
         try (Progress p = Progress.bar("gptq", layers * LAYER.stream().mapToLong(Shape::rows).sum(), "rows")) {
             for (int l = 0; l < layers; l++) {
@@ -48,30 +67,37 @@ public final class GptqTiming {
                         p.message("blk." + l + " " + s.input() + " Hessian");
                         Hessian h = syntheticHessian(s.cols(), 1000L * l + s.input().hashCode());
                         long a = System.nanoTime();
+                        double c = cpu();
                         factor = Gptq.factor(h, Gptq.Options.defaults());
-                        double sec = (System.nanoTime() - a) / 1e9;
+                        double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
                         factorSeconds += sec;
-                        lines.add(String.format("| %d | factor %s (%d×%d) | %.2f |", l, s.input(), s.cols(), s.cols(), sec));
+                        factorCpu += cs;
+                        lines.add(String.format("| %d | factor %s (%d×%d) | %.2f | %.2f |", l, s.input(), s.cols(), s.cols(), sec, cs));
                         input = s.input();
                     }
                     p.message("blk." + l + " " + s.name());
                     RowSource w = gaussian(s.rows(), s.cols(), 7L * l + s.name().hashCode());
                     long a = System.nanoTime();
+                    double c = cpu();
                     Gptq.quantize(w, factor, GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), p);
-                    double sec = (System.nanoTime() - a) / 1e9;
+                    double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
                     sweepSeconds += sec;
-                    lines.add(String.format("| %d | GPTQ %s %d×%d | %.2f |", l, s.name(), s.rows(), s.cols(), sec));
+                    sweepCpu += cs;
+                    lines.add(String.format("| %d | GPTQ %s %d×%d | %.2f | %.2f |", l, s.name(), s.rows(), s.cols(), sec, cs));
                 }
             }
         }
         double total = (System.nanoTime() - t0) / 1e9;
-        System.out.println("| layer | step | seconds |");
-        System.out.println("|---:|---|---:|");
+        System.out.println("| layer | step | wall s | CPU s |");
+        System.out.println("|---:|---|---:|---:|");
         lines.forEach(System.out::println);
         System.out.printf("%nlayers run: %d (%d weights each), threads: %d%n", layers, weightsPerLayer, io.nashswarm.kernel.Parallel.threads());
-        System.out.printf("factorizations: %.1f s, GPTQ sweeps: %.1f s, wall (with synthetic data): %.1f s%n", factorSeconds, sweepSeconds, total);
-        System.out.printf("extrapolated to 16 layers (factor + sweep time × 16 / %d): %.0f s = %.1f min%n", layers,
-                (factorSeconds + sweepSeconds) * 16 / layers, (factorSeconds + sweepSeconds) * 16 / layers / 60);
+        System.out.printf("factorizations: %.1f s wall, %.1f s CPU; GPTQ sweeps: %.1f s wall, %.1f s CPU; wall with synthetic data: %.1f s%n",
+                factorSeconds, factorCpu, sweepSeconds, sweepCpu, total);
+        double wall16 = (factorSeconds + sweepSeconds) * 16 / layers, cpu16 = (factorCpu + sweepCpu) * 16 / layers;
+        System.out.printf("extrapolated to 16 layers (× 16 / %d): %.0f s wall as measured; %.0f CPU s, i.e. %.0f s = %.1f min on %d otherwise idle cores%n",
+                layers, wall16, cpu16, cpu16 / io.nashswarm.kernel.Parallel.threads(), cpu16 / io.nashswarm.kernel.Parallel.threads() / 60,
+                io.nashswarm.kernel.Parallel.threads());
     }
 
     static Hessian syntheticHessian(int cols, long seed) {

@@ -139,8 +139,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             }
             QuantizedModel q;
             try (Progress p = Progress.bar("quantize", ModelQuantizer.progressUnits(m.weights(), r), "tensors")) {
-                q = ModelQuantizer.quantize(m.weights(), r, settings, calibration == null ? null : calibration.meanSquares(),
-                        calibration == null ? null : calibration.hessians(), p);
+                q = ModelQuantizer.quantizeCalibrated(m.weights(), r, settings, calibration, p);
             }
             try (q) {
                 out.println(q.report().toMarkdown());

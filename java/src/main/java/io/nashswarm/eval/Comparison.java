@@ -198,8 +198,8 @@ public final class Comparison {
                                           Divergence.Reference reference, Options o, Path workDir, PrintWriter log) {
         Path file = workDir.resolve(m.label().replaceAll("[^A-Za-z0-9._-]", "_") + ".nsq");
         long t0 = System.nanoTime();
-        try (ModelQuantizer.QuantizedModel q = ModelQuantizer.quantize(source.weights(), m.recipe(), m.settings(),
-                calibration == null ? null : calibration.meanSquares(), calibration == null ? null : calibration.hessians(), Progress.none())) {
+        try (ModelQuantizer.QuantizedModel q = ModelQuantizer.quantizeCalibrated(source.weights(), m.recipe(), m.settings(),
+                calibration, Progress.none())) {
             Provenance provenance = new Provenance(m.recipe().provenanceName(m.settings()), m.recipe().parameters(m.settings()),
                     source.files().isEmpty() ? "" : source.files().getFirst().toString(), "", m.recipe().calibrated() ? data.calibDescription() : null,
                     "nashswarm compare");

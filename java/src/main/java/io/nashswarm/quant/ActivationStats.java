@@ -26,6 +26,7 @@ import java.util.Map;
 public final class ActivationStats implements ActivationObserver {
     private final Map<WeightMatrix, double[]> sums = new IdentityHashMap<>();
     private final Map<WeightMatrix, long[]> counts = new IdentityHashMap<>();
+    private final Map<WeightMatrix, double[]> absSums = new IdentityHashMap<>();
     private final boolean secondMoments;
     private final Map<WeightMatrix, Moments> moments = new IdentityHashMap<>();
     private float[] lastX;
@@ -61,9 +62,11 @@ public final class ActivationStats implements ActivationObserver {
             observeMoments(w, x, n);
         }
         double[] s = sums.computeIfAbsent(w, k -> new double[cols]);
+        double[] a = absSums.computeIfAbsent(w, k -> new double[cols]);
         for (int b = 0; b < n; b++) {
             for (int c = 0, at = b * cols; c < cols; c++, at++) {
                 s[c] += (double) x[at] * x[at];
+                a[c] += Math.abs(x[at]);
             }
         }
         counts.computeIfAbsent(w, k -> new long[1])[0] += n;
@@ -182,6 +185,31 @@ public final class ActivationStats implements ActivationObserver {
         for (int c = 0; c < s.length; c++) {
             out[c] = (float) (s[c] / n);
         }
+        return out;
+    }
+
+    /** E|x_c| of {@code w}'s inputs (AWQ's activation magnitude), or null if it saw none. */
+    public float[] meanAbs(WeightMatrix w) {
+        double[] a = absSums.get(w);
+        if (a == null) {
+            return null;
+        }
+        float[] out = new float[a.length];
+        for (int c = 0; c < a.length; c++) {
+            out[c] = (float) (a[c] / count(w));
+        }
+        return out;
+    }
+
+    /** {@link #meanAbs} by canonical tensor name. */
+    public Map<String, float[]> meanAbsByName(ModelWeights weights) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        weights.matrices().forEach((name, m) -> {
+            float[] a = meanAbs(m);
+            if (a != null) {
+                out.put(name, a);
+            }
+        });
         return out;
     }
 

@@ -14,11 +14,13 @@ import java.util.Map;
  * Activation statistics of a model over the calibration part of a {@link DataSplit}.
  *
  * @param meanSquares E[x²] per input channel by tensor name
+ * @param meanAbs     E|x| per input channel by tensor name (AWQ)
  * @param hessians    {@code 2·XᵀX/n} by tensor name, or null when not collected
  * @param tokens      calibration tokens run through the model
  * @param description the split and token count, for reports and provenance
  */
-public record Calibration(Map<String, float[]> meanSquares, Map<String, Hessian> hessians, int tokens, String description) {
+public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]> meanAbs, Map<String, Hessian> hessians, int tokens,
+                          String description) {
     /** Longest calibration window: long enough for real context, short enough to be cheap. */
     public static final int MAX_WINDOW = 512;
 
@@ -48,6 +50,7 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, Hessian>
         int window = Math.min(model.config().contextLength(), MAX_WINDOW);
         ActivationStats stats = ActivationStats.collect(model, ids, window, hessians, progress);
         String desc = String.format("%s; %d of %d calibration tokens, windows of %d", splitDescription, ids.length, tokens.length, window);
-        return new Calibration(stats.byName(weights), hessians ? stats.hessiansByName(weights) : null, ids.length, desc);
+        return new Calibration(stats.byName(weights), stats.meanAbsByName(weights), hessians ? stats.hessiansByName(weights) : null, ids.length,
+                desc);
     }
 }

@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Cholesky {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
-    private static final int BLOCK = 16;
+    private static final int BLOCK = 64;
 
     private Cholesky() {}
 

@@ -83,16 +83,31 @@ public final class ModelQuantizer {
      */
     public static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
                                           Progress progress) {
-        return quantize(src, recipe, s, meanSquares, null, progress);
+        return quantizeCalibrated(src, recipe, s, meanSquares == null ? null : new Calibration(meanSquares, null, null, 0, "given"), progress);
     }
 
     /**
-     * @param hessians {@code 2·XᵀX/n} by tensor name (from {@link ActivationStats} with second moments); required by
-     *                 the GPTQ recipes and the output-error allocator, ignored by the others (may be null)
+     * @param calibration activation statistics; required by calibrated recipes, with Hessians for GPTQ, AWQ and the
+     *                    output-error allocator (may be null for the others)
      */
-    public static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
-                                          Map<String, Hessian> hessians, Progress progress) {
+    public static QuantizedModel quantizeCalibrated(ModelWeights src, Recipe recipe, QuantSettings s, Calibration calibration, Progress progress) {
+        Map<String, float[]> meanSquares = calibration == null ? null : calibration.meanSquares();
+        Map<String, Hessian> hessians = calibration == null ? null : calibration.hessians();
         s.checkFor(recipe);
+        if (recipe.kind() == Recipe.Kind.AWQ) {
+            if (hessians == null || calibration.meanAbs() == null) {
+                throw new EngineException("recipe " + recipe.label() + " needs E|x| and the Hessians of every matrix's inputs from calibration text");
+            }
+            Awq.Search found = Awq.search(src, recipe.type(), s.asymmetric(), s.groupRule(), calibration.meanAbs(), hessians);
+            try (ModelWeights folded = Awq.fold(src, found.scales())) {
+                return quantize(folded, recipe, s, meanSquares, hessians, found.notes(), progress);
+            }
+        }
+        return quantize(src, recipe, s, meanSquares, hessians, List.of(), progress);
+    }
+
+    private static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
+                                           Map<String, Hessian> hessians, List<String> searchNotes, Progress progress) {
         if (!recipe.needsHessians()) {
             hessians = null;
         } else if (hessians == null) {
@@ -121,7 +136,7 @@ public final class ModelQuantizer {
         Arena arena = Arena.ofShared();
         try {
             Map<WeightMatrix, WeightMatrix> done = new IdentityHashMap<>();
-            List<String> notes = new ArrayList<>();
+            List<String> notes = new ArrayList<>(searchNotes);
             Map<String, Hessian> hs = hessians;
             // One factorization per distinct input (q/k/v and gate/up share theirs); dropped as the next input comes.
             Map<Hessian, Gptq.Factor> factors = new LinkedHashMap<>() {
@@ -133,7 +148,8 @@ public final class ModelQuantizer {
             Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, recipe, s, meanSquares, hs, notes, progress) : null;
             for (Plan p : plans) {
                 progress.message(p.names().getFirst());
-                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), hs == null ? null : hessian(hs, p), target, factors, arena));
+                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), hs == null || p.embedding() || p.type() != recipe.type() ? null : hessian(hs, p),
+                        target, factors, arena));
                 progress.step(1);
             }
             Map<String, WeightMatrix> matrices = new LinkedHashMap<>();

@@ -39,6 +39,9 @@ public enum Recipe {
             "widths per group for the least E[x²]-weighted error (≈ output error) at --bpw"),
     TARGET_BPW_HESS("target-bpw-hess", Kind.TARGET, QuantType.MIXED, true,
             "widths per group for the least output error eᵀ·H·e (the group's block of the calibration Hessian) at --bpw"),
+    AWQ_INT4("awq-int4", Kind.AWQ, QuantType.INT4, true,
+            "AWQ: input channels scaled by E|x|^α (α per input for the least output error), folded into norms/rows, then 4-bit groups"),
+    AWQ_INT2("awq-int2", Kind.AWQ, QuantType.INT2, true, "AWQ scaling, then 2-bit groups"),
     GPTQ_INT8("gptq-int8", Kind.GPTQ, QuantType.INT8, true, "GPTQ: 8-bit groups, rounding error compensated with the calibration Hessian"),
     GPTQ_INT4("gptq-int4", Kind.GPTQ, QuantType.INT4, true, "GPTQ: 4-bit groups"),
     GPTQ_INT2("gptq-int2", Kind.GPTQ, QuantType.INT2, true, "GPTQ: 2-bit groups"),
@@ -48,7 +51,7 @@ public enum Recipe {
             "widths per group by output error eᵀ·H·e at --bpw (as target-bpw-hess), then GPTQ rounds them");
 
     /** How the body matrices are quantized. */
-    public enum Kind { INT_TENSOR, INT_CHANNEL, INT_GROUP, NF4, GGML, NASH_GROUP, NASH_WEIGHT, TARGET, GPTQ }
+    public enum Kind { INT_TENSOR, INT_CHANNEL, INT_GROUP, NF4, GGML, NASH_GROUP, NASH_WEIGHT, TARGET, GPTQ, AWQ }
 
     private final String label;
     private final Kind kind;
@@ -79,7 +82,7 @@ public enum Recipe {
 
     /** Whether the calibration must collect Hessians (GPTQ, and the output-error allocator). */
     public boolean needsHessians() {
-        return gptq() || this == TARGET_BPW_HESS;
+        return gptq() || this == TARGET_BPW_HESS || kind == Kind.AWQ;
     }
 
     /** Whether the body matrices are mixed-group matrices (the only ones that can keep outliers). */
@@ -90,13 +93,13 @@ public enum Recipe {
     /** Whether {@code --group} applies to the body matrices. */
     public boolean grouped() {
         return kind == Kind.INT_GROUP || kind == Kind.NF4 || kind == Kind.NASH_GROUP || kind == Kind.NASH_WEIGHT || kind == Kind.TARGET
-                || kind == Kind.GPTQ;
+                || kind == Kind.GPTQ || kind == Kind.AWQ;
     }
 
     /** Whether {@code --asym} applies. */
     public boolean allowsAsymmetric() {
         return kind == Kind.INT_TENSOR || kind == Kind.INT_CHANNEL || kind == Kind.INT_GROUP || kind == Kind.NASH_GROUP || kind == Kind.TARGET
-                || (kind == Kind.GPTQ && type != QuantType.NF4 && type != QuantType.FP4);
+                || ((kind == Kind.GPTQ || kind == Kind.AWQ) && type != QuantType.NF4 && type != QuantType.FP4);
     }
 
     /** The resolved name recorded in a file's provenance, e.g. "int4-g64", "nash-swarm-10/20/70", "target-3.0bpw". */
@@ -107,7 +110,7 @@ public enum Recipe {
             case INT_GROUP, NF4 -> label + "-g" + s.group() + asym;
             case GGML -> label;
             case NASH_GROUP, NASH_WEIGHT -> label.replace("nash-swarm", "nash-swarm-" + s.split()) + "-g" + s.group() + asym;
-            case GPTQ -> label + "-g" + s.group() + asym;
+            case GPTQ, AWQ -> label + "-g" + s.group() + asym;
             case TARGET -> label.replace("bpw", s.targetBpw() + "bpw") + "-g" + s.group() + asym;
         };
     }
@@ -142,6 +145,10 @@ public enum Recipe {
         p.put("embed_type", s.embedType().label());
         p.put("fallback", s.fallback().label());
         p.put("scale_rule", gptq() ? "minmax per group when GPTQ reaches it" : "minmax (round to nearest)");
+        if (kind == Kind.AWQ) {
+            p.put("awq", "s = E|x|^alpha / sqrt(max*min), alpha on a grid of 21 in [0,1] per input for the least e^T H e; folded into"
+                    + " attn_norm, ffn_norm, up rows (for down), v rows (for attn_output, when not grouped-query)");
+        }
         if (gptq()) {
             p.put("gptq", "H = 2 X^T X / n, dampening " + Gptq.Options.defaults().damp() + " of mean diag, blocks of "
                     + Gptq.Options.defaults().blockSize() + ", no act-order, float64");
