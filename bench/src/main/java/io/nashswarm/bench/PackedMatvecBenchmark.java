@@ -3,13 +3,14 @@ package io.nashswarm.bench;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.quant.MixedQuantizer;
 import io.nashswarm.quant.RowSource;
-import io.nashswarm.quant.RtnQuantizer;
+import io.nashswarm.quant.TensorQuantizer;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.MixCounts;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 import org.openjdk.jmh.annotations.*;
 
+import java.lang.foreign.Arena;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -32,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx3g"})
 public class PackedMatvecBenchmark {
     static final int GROUP = 64;
+    static final String MIXED3 = "mixed3";
 
     /** A packed matrix and an input; the format names are the report's labels. */
     public abstract static class Product {
@@ -108,16 +110,18 @@ public class PackedMatvecBenchmark {
         };
     }
 
+    /** {@code mixed3} (see the class comment), else the uniform type of that label at g64 via its codec. */
     static WeightMatrix build(String format, RowSource src) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        return switch (format) {
-            case "int8" -> RtnQuantizer.quantize(src, QuantType.INT8, g64);
-            case "int4" -> RtnQuantizer.quantize(src, QuantType.INT4, g64);
-            case "int2" -> RtnQuantizer.quantize(src, QuantType.INT2, g64);
-            case "nf4" -> RtnQuantizer.nf4(src, g64);
-            case "mixed3" -> MixedQuantizer.quantize(src, g64, mixedWidths(src.rows(), src.cols()));
-            default -> throw new IllegalArgumentException("unknown packed format " + format);
-        };
+        if (format.equals(MIXED3)) {
+            return MixedQuantizer.quantize(src, g64, mixedWidths(src.rows(), src.cols()));
+        }
+        return TensorQuantizer.uniform(src, type(format), g64, Arena.ofAuto());
+    }
+
+    static QuantType type(String format) {
+        return QuantType.byLabel(format).filter(QuantType::isPacked)
+                .orElseThrow(() -> new IllegalArgumentException("unknown packed format " + format));
     }
 
     /** Exactly 10% 8-bit, 20% 4-bit, the rest 2-bit groups, shuffled with a fixed seed. */
@@ -141,16 +145,10 @@ public class PackedMatvecBenchmark {
     /** Bytes each benchmarked matrix stores, from the QuantType table (checked against the built matrix in setup). */
     static long storageBytes(String format, int rows, int cols) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        return switch (format) {
-            case "int8" -> QuantType.INT8.bytesFor(rows, cols, g64);
-            case "int4" -> QuantType.INT4.bytesFor(rows, cols, g64);
-            case "int2" -> QuantType.INT2.bytesFor(rows, cols, g64);
-            case "nf4" -> QuantType.NF4.bytesFor(rows, cols, g64);
-            case "mixed3" -> {
-                long n = (long) rows * (cols / GROUP), n8 = n / 10, n4 = n / 5;
-                yield QuantType.MIXED.bytesFor(rows, cols, g64, new MixCounts(n - n8 - n4, n4, n8, 0));
-            }
-            default -> throw new IllegalArgumentException("unknown packed format " + format);
-        };
+        if (format.equals(MIXED3)) {
+            long n = (long) rows * (cols / GROUP), n8 = n / 10, n4 = n / 5;
+            return QuantType.MIXED.bytesFor(rows, cols, g64, new MixCounts(n - n8 - n4, n4, n8, 0));
+        }
+        return type(format).bytesFor(rows, cols, g64);
     }
 }

@@ -1,21 +1,15 @@
 package io.nashswarm.bench;
 
 import io.nashswarm.tensor.Layout;
-import io.nashswarm.tensor.Matrices;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 
 /** Off-heap weight matrices of random values in any stored type, for the kernel benchmarks. */
 public final class RandomMatrices {
-    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat LE32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private RandomMatrices() {}
 
     /** Parses {@code "ROWSxCOLS"}. */
@@ -24,26 +18,21 @@ public final class RandomMatrices {
         return new int[]{Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim())};
     }
 
-    /** A {@code rows x cols} matrix of uniform values in [-1, 1) (block types: random quants, scales near 0.01). */
+    /** A {@code rows x cols} matrix of uniform values in [-1, 1), encoded by the type's row codec. */
     public static WeightMatrix create(Arena arena, QuantType type, int rows, int cols, Layout layout, long seed) {
-        long count = (long) rows * cols;
-        MemorySegment seg = arena.allocate(type.bytesFor(count), 4096);
+        // Stored runs: the rows, or for a float matrix kept [in][out] its columns.
+        int run = layout == Layout.OUT_IN ? cols : rows, runs = layout == Layout.OUT_IN ? rows : cols;
+        long runBytes = type.bytesFor(run);
+        MemorySegment seg = arena.allocate(runBytes * runs, 4096);
         SplittableRandom rnd = new SplittableRandom(seed);
-        switch (type) {
-            case F32 -> { for (long i = 0; i < count; i++) seg.setAtIndex(LE32, i, uniform(rnd)); }
-            case F16 -> { for (long i = 0; i < count; i++) seg.setAtIndex(LE16, i, Float.floatToFloat16(uniform(rnd))); }
-            case BF16 -> { for (long i = 0; i < count; i++) seg.setAtIndex(LE16, i, (short) (Float.floatToRawIntBits(uniform(rnd)) >>> 16)); }
-            default -> {
-                int blockBytes = type.bytesPerBlock();
-                for (long o = 0; o < seg.byteSize(); o += blockBytes) {
-                    seg.set(LE16, o, Float.floatToFloat16(0.01f * (1 + rnd.nextFloat())));
-                    for (int j = 2; j < blockBytes; j += 1) {
-                        seg.set(ValueLayout.JAVA_BYTE, o + j, (byte) rnd.nextInt(256));
-                    }
-                }
+        float[] v = new float[run];
+        for (int i = 0; i < runs; i++) {
+            for (int j = 0; j < run; j++) {
+                v[j] = uniform(rnd);
             }
+            type.encodeRow(v, 0, run, seg.asSlice(i * runBytes, runBytes).asByteBuffer());
         }
-        return Matrices.of(type, seg, rows, cols, layout);
+        return type.open(seg, rows, cols, layout);
     }
 
     public static float[] vector(int n, long seed) {

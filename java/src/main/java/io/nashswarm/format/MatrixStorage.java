@@ -1,16 +1,12 @@
 package io.nashswarm.format;
 
 import io.nashswarm.EngineException;
-import io.nashswarm.tensor.BF16Matrix;
-import io.nashswarm.tensor.F16Matrix;
-import io.nashswarm.tensor.F32Matrix;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.MixCounts;
 import io.nashswarm.tensor.PackedMatrix;
-import io.nashswarm.tensor.Q4_0Matrix;
-import io.nashswarm.tensor.Q8_0Matrix;
 import io.nashswarm.tensor.QuantType;
+import io.nashswarm.tensor.SegmentMatrix;
 import io.nashswarm.tensor.WeightMatrix;
 
 import java.lang.foreign.MemorySegment;
@@ -36,11 +32,7 @@ public record MatrixStorage(QuantType type, Layout layout, GroupSpec spec, MixCo
         return switch (m) {
             case PackedMatrix p -> new MatrixStorage(p.type(), Layout.OUT_IN, p.spec(),
                     p.counts(), p.sections());
-            case F32Matrix f -> dense(QuantType.F32, f.layout(), f.data());
-            case F16Matrix f -> dense(QuantType.F16, f.layout(), f.data());
-            case BF16Matrix f -> dense(QuantType.BF16, f.layout(), f.data());
-            case Q8_0Matrix q -> dense(QuantType.Q8_0, Layout.OUT_IN, q.data());
-            case Q4_0Matrix q -> dense(QuantType.Q4_0, Layout.OUT_IN, q.data());
+            case SegmentMatrix d -> dense(d.type(), d.layout(), d.data());
             default -> throw new EngineException("tensor " + name + ": a " + m.getClass().getSimpleName() + " ("
                     + m.type().label() + ") exposes no stored bytes to write");
         };

@@ -3,7 +3,6 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.model.Architecture;
 import io.nashswarm.model.ModelWeights;
-import io.nashswarm.quant.GroupQuantizer.ScaleRule;
 import io.nashswarm.tensor.Layout;
 import io.nashswarm.tensor.Matrices;
 import io.nashswarm.tensor.PaddedMatrix;
@@ -133,8 +132,8 @@ public final class Awq {
     /** Σ_r e_rᵀ·H·e_r of rounding the rows scaled by s (then unscaled): the output error on the calibration inputs. */
     static double outputError(RowSource src, float[] s, Hessian h, QuantType type, boolean asymmetric, int g, int stored) {
         int cols = src.cols(), bits = type.codeBits();
+        GroupCodec codec = GroupCodec.of(type, asymmetric);
         float[] row = new float[cols], scaled = new float[stored];
-        int[] u = new int[g];
         double[] e = new double[cols];
         double total = 0;
         for (int r = 0; r < src.rows(); r++) {
@@ -143,14 +142,10 @@ public final class Awq {
                 scaled[c] = row[c] * s[c];
             }
             for (int gi = 0; gi < stored / g; gi++) {
-                GroupQuantizer.Result q = type == QuantType.NF4
-                        ? GroupQuantizer.nf4(scaled, gi * g, g, null, 0, u, 0)
-                        : GroupQuantizer.quantize(scaled, gi * g, g, bits, asymmetric, ScaleRule.MINMAX, null, 0, u, 0);
+                GroupQuantizer.Result q = codec.params(scaled, gi * g, g, bits);
                 for (int i = 0; i < g && gi * g + i < cols; i++) {
                     int c = gi * g + i;
-                    double value = type == QuantType.NF4 ? (double) q.scale() * io.nashswarm.tensor.NormalFloat4.value(u[i])
-                            : (double) q.scale() * (u[i] - q.zero());
-                    e[c] = row[c] - value / s[c];
+                    e[c] = row[c] - codec.value(codec.code(scaled[c], q.scale(), q.zero(), bits), q.scale(), q.zero()) / s[c];
                 }
             }
             total += h.quadratic(e, 0, 0, cols);

@@ -2,8 +2,7 @@ package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
-import io.nashswarm.tensor.Fp4;
-import io.nashswarm.tensor.NormalFloat4;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.QuantType;
 
 /**
@@ -42,53 +41,33 @@ public interface GroupCodec {
         };
     }
 
-    /** NF4: absmax scale, nearest codebook entry ({@link GroupQuantizer#nf4}). */
-    static GroupCodec nf4() {
+    /** A codebook type (NF4, FP4): absmax scale, nearest level ({@link GroupQuantizer#codebook}). */
+    static GroupCodec codebook(Codec.Codebook levels) {
         return new GroupCodec() {
             @Override
             public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
-                return GroupQuantizer.nf4(w, off, n, null, 0, new int[n], 0);
+                return GroupQuantizer.codebook(w, off, n, levels, null, 0, new int[n], 0);
             }
 
             @Override
             public int code(float v, float scale, int zero, int bits) {
-                return scale == 0f ? 7 : NormalFloat4.nearest(v / scale);
+                return scale == 0f ? levels.zeroCode() : levels.nearest(v / scale);
             }
 
             @Override
             public double value(int u, float scale, int zero) {
-                return (double) scale * NormalFloat4.value(u);
+                return (double) scale * levels.value(u);
             }
         };
     }
 
-    /** bitsandbytes FP4: absmax scale, nearest code ({@link GroupQuantizer#fp4}). */
-    static GroupCodec fp4() {
-        return new GroupCodec() {
-            @Override
-            public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
-                return GroupQuantizer.fp4(w, off, n, null, 0, new int[n], 0);
-            }
-
-            @Override
-            public int code(float v, float scale, int zero, int bits) {
-                return scale == 0f ? 0 : Fp4.nearest(v / scale);
-            }
-
-            @Override
-            public double value(int u, float scale, int zero) {
-                return (double) scale * Fp4.value(u);
-            }
-        };
-    }
-
-    /** The codec of a packed storage type: integer groups (and mixed widths) or NF4. */
+    /** The codec of a packed storage type, by the kind of its table codec (mixed widths are integer groups). */
     static GroupCodec of(QuantType type, boolean asymmetric) {
-        return switch (type) {
-            case INT8, INT4, INT2, MIXED -> integer(asymmetric);
-            case NF4 -> nf4();
-            case FP4 -> fp4();
-            default -> throw new EngineException(type.label() + " has no per-group codec for GPTQ");
+        return switch (type.codec()) {
+            case Codec.IntegerGrid grid -> integer(asymmetric);
+            case Codec.Widths widths -> integer(asymmetric);
+            case Codec.Codebook levels -> codebook(levels);
+            case Codec.Rows rows -> throw new EngineException(type.label() + " has no per-group codec for GPTQ");
         };
     }
 }

@@ -1,7 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
-import io.nashswarm.tensor.Fp4;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.NormalFloat4;
 
 /**
@@ -117,48 +117,42 @@ public final class GroupQuantizer {
 
     /** NF4: absmax scale (fp16, rounded up), nearest codebook index per weight. */
     public static Result nf4(float[] w, int off, int n, float[] imp, int impOff, int[] codes, int codeOff) {
-        float absmax = 0f;
-        for (int i = 0; i < n; i++) {
-            float v = w[off + i];
-            if (!Float.isFinite(v)) {
-                throw new EngineException("cannot quantize a non-finite weight (" + v + ")");
-            }
-            absmax = Math.max(absmax, Math.abs(v));
-        }
-        return nf4WithScale(w, off, n, toF16Up(absmax), imp, impOff, codes, codeOff);
-    }
-
-    /** bitsandbytes FP4: absmax scale (fp16, rounded up), nearest {@link Fp4} code per weight. */
-    public static Result fp4(float[] w, int off, int n, float[] imp, int impOff, int[] codes, int codeOff) {
-        float absmax = 0f;
-        for (int i = 0; i < n; i++) {
-            float v = w[off + i];
-            if (!Float.isFinite(v)) {
-                throw new EngineException("cannot quantize a non-finite weight (" + v + ")");
-            }
-            absmax = Math.max(absmax, Math.abs(v));
-        }
-        float s = toF16Up(absmax);
-        double err = 0;
-        for (int i = 0; i < n; i++) {
-            int u = s == 0f ? 0 : Fp4.nearest(w[off + i] / s);
-            codes[codeOff + i] = u;
-            double d = w[off + i] - (double) s * Fp4.value(u);
-            err += (imp == null ? 1.0 : imp[impOff + i]) * d * d;
-        }
-        return new Result(s, 0, err);
+        return codebook(w, off, n, NormalFloat4.CODEC, imp, impOff, codes, codeOff);
     }
 
     /** NF4 codes for a given scale (per-tensor absmax). */
     public static Result nf4WithScale(float[] w, int off, int n, float s, float[] imp, int impOff, int[] codes, int codeOff) {
+        return codebook(w, off, n, NormalFloat4.CODEC, s, imp, impOff, codes, codeOff);
+    }
+
+    /** A codebook type ({@link Codec.Codebook}): absmax scale (fp16, rounded up), nearest level per weight. */
+    public static Result codebook(float[] w, int off, int n, Codec.Codebook levels, float[] imp, int impOff, int[] codes, int codeOff) {
+        return codebook(w, off, n, levels, toF16Up(absmax(w, off, n)), imp, impOff, codes, codeOff);
+    }
+
+    /** Codebook codes for a given scale (per-tensor absmax). */
+    public static Result codebook(float[] w, int off, int n, Codec.Codebook levels, float s, float[] imp, int impOff, int[] codes, int codeOff) {
         double err = 0;
         for (int i = 0; i < n; i++) {
-            int u = s == 0f ? 7 : NormalFloat4.nearest(w[off + i] / s);
+            int u = s == 0f ? levels.zeroCode() : levels.nearest(w[off + i] / s);
             codes[codeOff + i] = u;
-            double d = w[off + i] - (double) s * NormalFloat4.value(u);
+            double d = w[off + i] - (double) s * levels.value(u);
             err += (imp == null ? 1.0 : imp[impOff + i]) * d * d;
         }
         return new Result(s, 0, err);
+    }
+
+    /** The largest |w| of {@code w[off..off+n)}; non-finite weights are refused. */
+    static float absmax(float[] w, int off, int n) {
+        float absmax = 0f;
+        for (int i = 0; i < n; i++) {
+            float v = w[off + i];
+            if (!Float.isFinite(v)) {
+                throw new EngineException("cannot quantize a non-finite weight (" + v + ")");
+            }
+            absmax = Math.max(absmax, Math.abs(v));
+        }
+        return absmax;
     }
 
     private static double error(float[] w, int off, int n, int top, float s, int z, float[] imp, int impOff) {

@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.PaddedMatrix;
@@ -232,11 +233,7 @@ public final class ModelQuantizer {
             OptionalInt g = rule.groupFor(stored);
             boolean fits;
             if (embedding) {
-                fits = switch (type) {
-                    case F32, F16, BF16 -> true;
-                    case Q8_0, Q4_0 -> GroupRule.packable(cols);
-                    default -> g.isPresent();
-                };
+                fits = type.isPacked() ? g.isPresent() : cols % type.blockSize() == 0;
                 if (fits && type.isPacked()) {
                     spec = GroupSpec.symmetric(g.getAsInt());
                 }
@@ -321,11 +318,10 @@ public final class ModelQuantizer {
         Gptq.Widths bits = widths != null ? Gptq.Widths.of(widths, groups) : Gptq.Widths.uniform(p.type().codeBits());
         Gptq.Result r = Gptq.quantize(src, factors.computeIfAbsent(h, k -> Gptq.factor(k, Gptq.Options.defaults())), codec, g, bits,
                 Progress.none());
-        return switch (p.type()) {
-            case INT8, INT4, INT2 -> RtnQuantizer.quantize(src, p.type(), p.spec(), r, arena);
-            case NF4 -> RtnQuantizer.nf4(src, p.spec(), r, arena);
-            case FP4 -> RtnQuantizer.fp4(src, p.spec(), r, arena);
-            case MIXED -> MixedQuantizer.quantize(src, p.spec(), widths, null, r, arena);
+        return switch (p.type().codec()) {
+            case Codec.IntegerGrid grid -> RtnQuantizer.quantize(src, p.type(), p.spec(), r, arena);
+            case Codec.Codebook levels -> RtnQuantizer.codebook(src, p.type(), p.spec(), r, arena);
+            case Codec.Widths mixed when p.type() == QuantType.MIXED -> MixedQuantizer.quantize(src, p.spec(), widths, null, r, arena);
             default -> throw new IllegalStateException("GPTQ cannot store " + p.type().label());
         };
     }

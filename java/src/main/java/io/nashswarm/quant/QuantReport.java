@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.tensor.MixCounts;
 import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.PackedMatrix;
+import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.PaddedMatrix;
 import io.nashswarm.tensor.PerWeightMixedMatrix;
 import io.nashswarm.tensor.WeightMatrix;
@@ -71,22 +72,30 @@ public record QuantReport(String recipe, List<Row> rows, long vectorFloats, List
                 }
                 case PackedMatrix x -> {
                     storage += " " + x.spec();
-                    switch (x.type().codeBits()) {
-                        case 8 -> w8 = n;
-                        case 4 -> w4 = n;
-                        default -> w2 = n;
-                    }
+                    long[] w = byWidth(x.type(), n);
+                    w8 = w[0];
+                    w4 = w[1];
+                    w2 = w[2];
                 }
                 default -> {
-                    switch (m.type()) {
-                        case Q8_0 -> w8 = n;
-                        case Q4_0 -> w4 = n;
-                        default -> wf = n;
-                    }
+                    long[] w = byWidth(m.type(), n);
+                    w8 = w[0];
+                    w4 = w[1];
+                    w2 = w[2];
+                    wf = w[3];
                 }
             }
             return new Row(name, role, method, m.rows(), m.cols(), storage, m.storageBytes(), w8, w4, w2, wf, out, note);
         }
+    }
+
+    /**
+     * {@code n} weights of a uniform type in the report's width columns {8, 4, 2, float}: codes wider
+     * than 8 bits are floats; narrower ones count in the next width up (a 6-bit code as 8, 3 as 4).
+     */
+    static long[] byWidth(QuantType type, long n) {
+        int b = type.codeBits();
+        return new long[] {b > 4 && b <= 8 ? n : 0, b > 2 && b <= 4 ? n : 0, b <= 2 ? n : 0, b > 8 ? n : 0};
     }
 
     public long matrixWeights() {

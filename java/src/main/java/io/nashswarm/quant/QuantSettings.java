@@ -1,9 +1,13 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.QuantType;
 
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The parameters of a quantization run (the {@code quantize} options).
@@ -20,8 +24,10 @@ import java.util.Set;
 public record QuantSettings(int group, boolean asymmetric, NashSplit split, int swarmRadius, double targetBpw,
                             QuantType embedType, double outlierFraction, QuantType fallback) {
     /** Types an embedding or LM head can take. */
-    public static final Set<QuantType> EMBED_TYPES = Set.of(QuantType.F32, QuantType.F16, QuantType.BF16, QuantType.Q8_0,
-            QuantType.Q4_0, QuantType.INT8, QuantType.INT4, QuantType.INT2, QuantType.NF4);
+    /** Every type whose codec needs no widths (an embedding is quantized uniformly). */
+    public static final Set<QuantType> EMBED_TYPES = Arrays.stream(QuantType.values())
+            .filter(t -> !(t.codec() instanceof Codec.Widths)).collect(Collectors.toCollection(() -> EnumSet.noneOf(QuantType.class)));
+    private static final String EMBED_LABELS = EMBED_TYPES.stream().map(QuantType::label).collect(Collectors.joining(", "));
 
     public static QuantSettings defaults() {
         return new QuantSettings(64, false, NashSplit.SEEDS, 1, 3.0, QuantType.INT8, 0, QuantType.F16);
@@ -36,7 +42,7 @@ public record QuantSettings(int group, boolean asymmetric, NashSplit split, int 
             throw new EngineException("--bpw must be a positive number, got " + targetBpw);
         }
         if (!EMBED_TYPES.contains(embedType)) {
-            throw new EngineException("--embed-type " + embedType.label() + " is not supported; choose one of f32, f16, bf16, q8_0, q4_0, int8, int4, int2, nf4");
+            throw new EngineException("--embed-type " + embedType.label() + " is not supported; choose one of " + EMBED_LABELS);
         }
         if (!(outlierFraction >= 0 && outlierFraction < 0.5)) {
             throw new EngineException("--outliers must be a fraction in [0, 50%), got " + outlierFraction);
@@ -75,7 +81,7 @@ public record QuantSettings(int group, boolean asymmetric, NashSplit split, int 
     public static QuantType parseEmbedType(String label) {
         QuantType t = QuantType.byLabel(label.trim()).orElse(null);
         if (t == null || !EMBED_TYPES.contains(t)) {
-            throw new EngineException("--embed-type must be one of f32, f16, bf16, q8_0, q4_0, int8, int4, int2, nf4; got '" + label + "'");
+            throw new EngineException("--embed-type must be one of " + EMBED_LABELS + "; got '" + label + "'");
         }
         return t;
     }

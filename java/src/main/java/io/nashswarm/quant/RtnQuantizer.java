@@ -3,10 +3,11 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
-import io.nashswarm.tensor.FP4Matrix;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.IntGroupMatrix;
 import io.nashswarm.tensor.NF4Matrix;
+import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.Packing;
 import io.nashswarm.tensor.Section;
@@ -46,7 +47,7 @@ public final class RtnQuantizer {
     /** Integer groups whose codes {@code coder} chooses (e.g. GPTQ's); a per-tensor spec always rounds to nearest. */
     public static IntGroupMatrix quantize(RowSource src, QuantType type, GroupSpec spec, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), bits = type.codeBits();
-        if (type != QuantType.INT8 && type != QuantType.INT4 && type != QuantType.INT2) {
+        if (!(type.codec() instanceof Codec.IntegerGrid)) {
             throw new IllegalArgumentException(type.label() + " is not an integer group type");
         }
         Map<String, MemorySegment> sections = allocate(arena, type.sections(rows, cols, spec));
@@ -98,7 +99,7 @@ public final class RtnQuantizer {
             }
             MemorySegment.copy(z, 0, sections.get(Section.ZEROS), ValueLayout.JAVA_BYTE, 0, z.length);
         }
-        return IntGroupMatrix.fromSections(type, rows, cols, spec, sections);
+        return (IntGroupMatrix) type.open(rows, cols, spec, sections);
     }
 
     /** NF4 with an absmax scale per group (or per tensor), sections in an automatic arena. */
@@ -107,66 +108,52 @@ public final class RtnQuantizer {
     }
 
     public static NF4Matrix nf4(RowSource src, GroupSpec spec, Arena arena) {
-        return nf4(src, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.nf4(w, off, n, null, 0, u, uOff), arena);
+        return (NF4Matrix) codebook(src, QuantType.NF4, spec, arena);
     }
 
-    /** NF4 whose codes {@code coder} chooses; a per-tensor spec always rounds to nearest. */
-    public static NF4Matrix nf4(RowSource src, GroupSpec spec, GroupCoder coder, Arena arena) {
-        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
-        Map<String, MemorySegment> sections = allocate(arena, QuantType.NF4.sections(rows, cols, spec));
+    /**
+     * A codebook type ({@link Codec.Codebook}, e.g. NF4): an fp16 absmax scale per group (or per tensor),
+     * the nearest level per weight; codes are packed at the type's code width.
+     */
+    public static PackedMatrix codebook(RowSource src, QuantType type, GroupSpec spec, Arena arena) {
+        if (!(type.codec() instanceof Codec.Codebook levels)) {
+            throw new IllegalArgumentException(type.label() + " is not a codebook type");
+        }
+        return codebook(src, type, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.codebook(w, off, n, levels, null, 0, u, uOff), arena);
+    }
+
+    /** A codebook type whose codes {@code coder} chooses (e.g. GPTQ's); a per-tensor spec always rounds to nearest. */
+    public static PackedMatrix codebook(RowSource src, QuantType type, GroupSpec spec, GroupCoder coder, Arena arena) {
+        if (!(type.codec() instanceof Codec.Codebook levels)) {
+            throw new IllegalArgumentException(type.label() + " is not a codebook type");
+        }
+        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g, bits = type.codeBits();
+        Map<String, MemorySegment> sections = allocate(arena, type.sections(rows, cols, spec));
         MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
         float tensorScale = spec.perTensor() ? GroupQuantizer.toF16Up(absmax(src)) : 0f;
+        long rowBytes = (long) cols * bits / 8;
         Parallel.forRange(rows, 1, (start, end) -> {
             float[] w = new float[cols];
             int[] u = new int[cols];
-            byte[] packed = new byte[cols / 2];
+            byte[] packed = new byte[(int) rowBytes];
             for (int r = start; r < end; r++) {
                 src.row(r, w);
                 for (int gi = 0; gi < groups; gi++) {
                     GroupQuantizer.Result q = spec.perTensor()
-                            ? GroupQuantizer.nf4WithScale(w, gi * g, g, tensorScale, null, 0, u, gi * g)
-                            : coder.code(r, gi, w, gi * g, g, 4, u, gi * g);
+                            ? GroupQuantizer.codebook(w, gi * g, g, levels, tensorScale, null, 0, u, gi * g)
+                            : coder.code(r, gi, w, gi * g, g, bits, u, gi * g);
                     if (!spec.perTensor()) {
                         scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(q.scale()));
                     }
                 }
-                Packing.pack(4, u, 0, cols, packed, 0);
-                MemorySegment.copy(packed, 0, codes, ValueLayout.JAVA_BYTE, (long) r * packed.length, packed.length);
+                Packing.pack(bits, u, 0, cols, packed, 0);
+                MemorySegment.copy(packed, 0, codes, ValueLayout.JAVA_BYTE, r * rowBytes, packed.length);
             }
         });
         if (spec.perTensor()) {
             scales.set(F16, 0, Float.floatToFloat16(tensorScale));
         }
-        return NF4Matrix.fromSections(rows, cols, spec, sections);
-    }
-
-    /** bitsandbytes FP4 with an absmax scale per group (per-tensor specs are refused). */
-    public static FP4Matrix fp4(RowSource src, GroupSpec spec, Arena arena) {
-        return fp4(src, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.fp4(w, off, n, null, 0, u, uOff), arena);
-    }
-
-    /** FP4 whose codes {@code coder} chooses. */
-    public static FP4Matrix fp4(RowSource src, GroupSpec spec, GroupCoder coder, Arena arena) {
-        if (spec.perTensor()) {
-            throw new EngineException("fp4 takes a scale per group, not per tensor");
-        }
-        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
-        Map<String, MemorySegment> sections = allocate(arena, QuantType.FP4.sections(rows, cols, spec));
-        MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
-        Parallel.forRange(rows, 1, (start, end) -> {
-            float[] w = new float[cols];
-            int[] u = new int[cols];
-            byte[] packed = new byte[cols / 2];
-            for (int r = start; r < end; r++) {
-                src.row(r, w);
-                for (int gi = 0; gi < groups; gi++) {
-                    scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(coder.code(r, gi, w, gi * g, g, 4, u, gi * g).scale()));
-                }
-                Packing.pack(4, u, 0, cols, packed, 0);
-                MemorySegment.copy(packed, 0, codes, ValueLayout.JAVA_BYTE, (long) r * packed.length, packed.length);
-            }
-        });
-        return FP4Matrix.fromSections(rows, cols, spec, sections);
+        return type.open(rows, cols, spec, sections);
     }
 
     /** Per-tensor scale and zero with the same rules as a group (closed form, over every weight). */
@@ -196,8 +183,10 @@ public final class RtnQuantizer {
         float[] w = new float[src.cols()];
         for (int r = 0; r < src.rows(); r++) {
             src.row(r, w);
-            for (float v : w) {
-                a = Math.max(a, Math.abs(v));
+            try {
+                a = Math.max(a, GroupQuantizer.absmax(w, 0, w.length));
+            } catch (EngineException e) {
+                throw new EngineException(e.getMessage() + " in row " + r);
             }
         }
         return a;

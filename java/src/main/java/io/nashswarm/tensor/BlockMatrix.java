@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
  * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
  * memory once per batch).
  */
-abstract class BlockMatrix implements WeightMatrix {
+abstract class BlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final int BLOCK = 32;
 
@@ -38,6 +38,7 @@ abstract class BlockMatrix implements WeightMatrix {
     @Override public int cols() { return cols; }
     @Override public long storageBytes() { return data.byteSize(); }
     public MemorySegment data() { return data; }
+    @Override public Layout layout() { return Layout.OUT_IN; }
 
     /** The scale of the block at byte {@code offset}. */
     final float scale(long offset) {

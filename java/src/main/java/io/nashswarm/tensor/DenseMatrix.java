@@ -13,7 +13,7 @@ import java.util.Objects;
  * loop and the input vectors the inner one, so each run of weights is fetched from memory once and
  * re-read from cache for the other vectors, four vectors per kernel call.
  */
-abstract sealed class DenseMatrix implements WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix {
+abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F16Matrix, BF16Matrix {
     /** Input vectors one kernel call serves; the kernels are written for exactly this many. */
     static final int TILE = 4;
 

@@ -63,8 +63,8 @@ public record GroupSpec(int groupSize, boolean asymmetric, boolean perTensor) {
         if (perTensor && groupSize != cols) {
             throw new EngineException("a per-tensor spec must have group size = row length " + cols + ", got " + groupSize);
         }
-        if (type == QuantType.NF4 && asymmetric) {
-            throw new EngineException("nf4 is symmetric (absmax scale); it has no zero points");
+        if (type.codec() instanceof Codec.Codebook && asymmetric) {
+            throw new EngineException(type.label() + " is symmetric (absmax scale); it has no zero points");
         }
         if (type == QuantType.MIXED && perTensor) {
             throw new EngineException("a mixed matrix has a scale per group; per-tensor scales are not supported");

@@ -16,6 +16,8 @@ import org.apache.commons.math3.distribution.NormalDistribution;
 public final class NormalFloat4 {
     /** The 16 codebook values, ascending; index 7 is 0, index 0 is −1, index 15 is +1. */
     static final float[] CODEBOOK = build();
+    /** NF4's codec in the {@link QuantType} table: absmax scale, nearest level. */
+    public static final Codec.Codebook CODEC = new Codec.Codebook(CODEBOOK);
 
     private NormalFloat4() {}
 
@@ -31,14 +33,7 @@ public final class NormalFloat4 {
 
     /** Index of the codebook value nearest to {@code v} (v already divided by the group's absmax). */
     public static int nearest(float v) {
-        // Midpoints between neighbours; a binary search would be faster but quantization is offline.
-        int best = 0;
-        for (int i = 1; i < 16; i++) {
-            if (v > 0.5f * (CODEBOOK[i - 1] + CODEBOOK[i])) {
-                best = i;
-            }
-        }
-        return best;
+        return CODEC.nearest(v);
     }
 
     private static float[] build() {

@@ -1,17 +1,25 @@
 package io.nashswarm.tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The table of weight storage types and their traits, in the spirit of ggml's type_traits: adding a
- * type means adding a row here and a {@link WeightMatrix} implementation, not editing switches.
+ * The table of weight storage types and their traits, in the spirit of ggml's type_traits. Each row
+ * says how the type is sized, how its matrix opens from stored bytes ({@link #open}), how floats
+ * encode into it ({@link #codec()}, {@link #encodeRow}) and which GGUF type and llama.cpp file type name
+ * it. Adding a type means adding a row here, its {@link WeightMatrix} class (the kernel) and its codec;
+ * loaders, writers, quantizers and reports call the row instead of switching over types.
  *
  * <p>{@code blockSize} weights are stored in {@code bytesPerBlock} bytes, scales included, so
  * {@code bitsPerWeight} is the real storage cost. {@code ggmlId} is the GGUF/ggml type id, or -1
- * when GGUF has no such type. {@code codeBits} is the width of one stored code (0: it varies per group).
+ * when GGUF has no such type; {@code llamaFtype} is llama.cpp's {@code general.file_type} for a file
+ * mostly of this type, or -1. {@code codeBits} is the width of one stored code (0: it varies per group).
  *
  * <p>Packed types ({@link #isPacked()}) are stored as named byte sections (see {@link PackedMatrix})
  * whose sizes depend on the matrix shape and a {@link GroupSpec}; their {@code blockSize} and
@@ -20,19 +28,20 @@ import java.util.Optional;
  * the matrices check their sections against it, and size reports and allocators predict with it.
  */
 public enum QuantType {
-    //    name     block bytes ggml  bits  sections
-    F32  ("f32",      1,   4,    0,   32, null),
-    F16  ("f16",      1,   2,    1,   16, null),
-    BF16 ("bf16",     1,   2,   30,   16, null),
-    Q8_0 ("q8_0",    32,  34,    8,    8, null),
-    Q4_0 ("q4_0",    32,  18,    2,    4, null),
-    INT8 ("int8",    64,  66,   -1,    8, QuantType::intGroupSections),
-    INT4 ("int4",    64,  34,   -1,    4, QuantType::intGroupSections),
-    INT2 ("int2",    64,  18,   -1,    2, QuantType::intGroupSections),
-    NF4  ("nf4",     64,  34,   -1,    4, QuantType::nf4Sections),
-    FP4  ("fp4",     64,  34,   -1,    4, QuantType::nf4Sections), // bitsandbytes fp4: same sections as NF4, another table
-    MIXED("mixed",   64,   0,   -1,    0, QuantType::mixedSections),
-    PERWEIGHT("perweight", 64, 0, -1,  0, QuantType::perWeightSections);
+    //    name     block bytes ggml ftype bits  how it opens                              codec
+    F32  ("f32",      1,   4,    0,   0,  32, F32Matrix::new,                              (Codec.Rows) RowCodecs::f32),
+    F16  ("f16",      1,   2,    1,   1,  16, F16Matrix::new,                              (Codec.Rows) RowCodecs::f16),
+    BF16 ("bf16",     1,   2,   30,  32,  16, BF16Matrix::new,                             (Codec.Rows) RowCodecs::bf16),
+    Q8_0 ("q8_0",    32,  34,    8,   7,   8, (d, r, c, layout) -> new Q8_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q8_0),
+    Q4_0 ("q4_0",    32,  18,    2,   2,   4, (d, r, c, layout) -> new Q4_0Matrix(d, r, c), (Codec.Rows) RowCodecs::q4_0),
+    //    name     block bytes ggml ftype bits  sections                      how it opens                      codec
+    INT8 ("int8",    64,  66,   -1,  -1,   8, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
+    INT4 ("int4",    64,  34,   -1,  -1,   4, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
+    INT2 ("int2",    64,  18,   -1,  -1,   2, QuantType::intGroupSections,  IntGroupMatrix::fromSections,     new Codec.IntegerGrid()),
+    NF4  ("nf4",     64,  34,   -1,  -1,   4, QuantType::nf4Sections,       (t, r, c, g, s) -> NF4Matrix.fromSections(r, c, g, s), NormalFloat4.CODEC),
+    FP4  ("fp4",     64,  34,   -1,  -1,   4, QuantType::nf4Sections,       (t, r, c, g, s) -> FP4Matrix.fromSections(r, c, g, s), Fp4.CODEC),
+    MIXED("mixed",   64,   0,   -1,  -1,   0, QuantType::mixedSections,     (t, r, c, g, s) -> MixedGroupMatrix.fromSections(r, c, g, s), new Codec.Widths()),
+    PERWEIGHT("perweight", 64, 0, -1, -1,  0, QuantType::perWeightSections, (t, r, c, g, s) -> PerWeightMixedMatrix.fromSections(r, c, g, s), new Codec.Widths());
 
     /** Computes the section sizes of a packed type; {@code mix} is null for uniform types. */
     @FunctionalInterface
@@ -40,26 +49,62 @@ public enum QuantType {
         List<Section> sizes(QuantType type, int rows, int cols, GroupSpec spec, MixCounts mix);
     }
 
+    /** Wraps one stored segment as the matrix of a dense or GGML type. */
+    @FunctionalInterface
+    private interface OpenBytes {
+        WeightMatrix open(MemorySegment data, int rows, int cols, Layout layout);
+    }
+
+    /** Wraps the named sections of a packed type (sizes already checked by the matrix). */
+    @FunctionalInterface
+    private interface OpenSections {
+        PackedMatrix open(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections);
+    }
+
     private final String label;
     private final int blockSize;
     private final int bytesPerBlock;
     private final int ggmlId;
+    private final int llamaFtype;
     private final int codeBits;
     private final SectionRule sectionRule;
+    private final OpenBytes openBytes;
+    private final OpenSections openSections;
+    private final Codec codec;
 
-    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId, int codeBits, SectionRule sectionRule) {
+    /** A type stored as one segment (floats, GGML blocks). */
+    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId, int llamaFtype, int codeBits, OpenBytes open, Codec codec) {
+        this(label, blockSize, bytesPerBlock, ggmlId, llamaFtype, codeBits, null, open, null, codec);
+    }
+
+    /** A packed type, stored as named sections. */
+    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId, int llamaFtype, int codeBits,
+              SectionRule sectionRule, OpenSections open, Codec codec) {
+        this(label, blockSize, bytesPerBlock, ggmlId, llamaFtype, codeBits, sectionRule, null, open, codec);
+    }
+
+    QuantType(String label, int blockSize, int bytesPerBlock, int ggmlId, int llamaFtype, int codeBits,
+              SectionRule sectionRule, OpenBytes openBytes, OpenSections openSections, Codec codec) {
         this.label = label;
         this.blockSize = blockSize;
         this.bytesPerBlock = bytesPerBlock;
         this.ggmlId = ggmlId;
+        this.llamaFtype = llamaFtype;
         this.codeBits = codeBits;
         this.sectionRule = sectionRule;
+        this.openBytes = openBytes;
+        this.openSections = openSections;
+        this.codec = codec;
     }
 
     public String label() { return label; }
     public int blockSize() { return blockSize; }
     public int bytesPerBlock() { return bytesPerBlock; }
     public int ggmlId() { return ggmlId; }
+    /** llama.cpp's {@code llama_ftype} for a file mostly of this type, or -1 when llama.cpp has none. */
+    public int llamaFtype() { return llamaFtype; }
+    /** How floats encode into this type; quantizers dispatch on its kind. */
+    public Codec codec() { return codec; }
     /** Bits of one stored code: 32/16 for floats, 8/4/2 for integer codes, 0 when it varies per group or weight (mixed types). */
     public int codeBits() { return codeBits; }
     /** True for types stored as named sections with a {@link GroupSpec} (see {@link PackedMatrix}). */
@@ -81,6 +126,68 @@ public enum QuantType {
             throw new IllegalArgumentException(count + " weights is not a multiple of the " + label + " block size " + blockSize);
         }
         return count / blockSize * bytesPerBlock;
+    }
+
+    /**
+     * Wraps {@code data} (which must hold exactly the matrix) without copying; for the types stored as
+     * one segment.
+     *
+     * @param rows outputs, {@code cols} inputs, whatever the storage layout
+     */
+    public WeightMatrix open(MemorySegment data, int rows, int cols, Layout layout) {
+        if (isPacked()) {
+            throw new IllegalArgumentException(label + " is stored as named sections; open it with its sections and group spec");
+        }
+        long need = bytesFor((long) rows * cols);
+        if (data.byteSize() != need) {
+            throw new IllegalArgumentException(label + " " + rows + "x" + cols + " needs " + need + " bytes, got " + data.byteSize());
+        }
+        if (layout == Layout.IN_OUT && blockSize != 1) {
+            throw new IllegalArgumentException(label + " cannot be stored [in][out]");
+        }
+        return openBytes.open(data, rows, cols, layout);
+    }
+
+    /**
+     * Wraps the named sections of a packed type (see {@link PackedMatrix} for the contract) without
+     * copying; every section is checked against {@link #sections} first.
+     */
+    public PackedMatrix open(int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
+        if (!isPacked()) {
+            throw new IllegalArgumentException(label + " is not a packed type; open it from its one segment");
+        }
+        return openSections.open(this, rows, cols, spec, sections);
+    }
+
+    /**
+     * Encodes {@code x[off..off+n)} into {@code out} (set to little-endian) with this type's row codec:
+     * the float and GGML block types, whose rows encode on their own.
+     *
+     * @throws IllegalArgumentException when {@code n} is not a multiple of the block size or the type
+     *                                  has no row codec (packed types encode whole matrices)
+     * @throws io.nashswarm.EngineException when a value cannot be stored (see {@link RowCodecs})
+     */
+    public void encodeRow(float[] x, int off, int n, ByteBuffer out) {
+        if (!(codec instanceof Codec.Rows rows)) {
+            throw new IllegalArgumentException(label + " has no row codec: its codes depend on group scales or widths");
+        }
+        if (n % blockSize != 0) {
+            throw new IllegalArgumentException(n + " values is not a multiple of the " + label + " block size " + blockSize);
+        }
+        rows.encode(x, off, n, out.order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /**
+     * bfloat16 bits of {@code v}, rounded to nearest even on the dropped 16 bits as PyTorch does (exact
+     * for values that already are bfloat16; finite values past the largest bfloat16 round to ±Inf);
+     * NaN stays NaN (quiet, sign kept). The one float→bf16 conversion of the project.
+     */
+    public static short toBf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((bits >>> 16) | 0x0040); // the rounding add would carry into the exponent
+        }
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     /** Section sizes of a uniform packed type (everything but {@link #MIXED}). */

@@ -18,6 +18,9 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 class GptqTest {
+    /** The reference's factor per (Hessian, dampening, act-order): Commons Math is slow at these sizes. */
+    private static final java.util.Map<java.util.List<Object>, double[][]> FACTORS = new java.util.HashMap<>();
+
     /** Gaussian weights with a few large ones, so groups differ in range. */
     static float[][] weights(int rows, int cols, long seed) {
         Random rnd = new Random(seed);
@@ -91,9 +94,11 @@ class GptqTest {
                 hp[i][j] = h[perm[i]][perm[j]];
             }
         }
-        RealMatrix inv = new CholeskyDecomposition(new Array2DRowRealMatrix(hp), 1e-14, 1e-14).getSolver().getInverse();
-        inv = inv.add(inv.transpose()).scalarMultiply(0.5);
-        double[][] u = new CholeskyDecomposition(inv, 1e-14, 1e-14).getLT().getData(); // upper: inv = Uᵀ·U
+        double[][] u = FACTORS.computeIfAbsent(java.util.List.of(hs, damp, actOrder), k -> {
+            RealMatrix inv = new CholeskyDecomposition(new Array2DRowRealMatrix(hp), 1e-14, 1e-14).getSolver().getInverse();
+            inv = inv.add(inv.transpose()).scalarMultiply(0.5);
+            return new CholeskyDecomposition(inv, 1e-14, 1e-14).getLT().getData(); // upper: inv = Uᵀ·U
+        });
         int[][] codes = new int[rows][cols];
         int groups = cols / group;
         for (int r = 0; r < rows; r++) {
@@ -157,9 +162,12 @@ class GptqTest {
                             "int" + bits + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
                 }
             }
-            Gptq.Result nf4 = Gptq.quantize(RowSource.of(w), h, GroupCodec.nf4(), 32, Gptq.Widths.uniform(4),
-                    new Gptq.Options(0.05, actOrder, 128), Progress.none());
-            assertSameCodes(reference(w, h, GroupCodec.nf4(), 32, 4, 0.05, actOrder), nf4, "nf4 g32" + (actOrder ? " act-order" : ""));
+            for (QuantType type : new QuantType[] {QuantType.NF4, QuantType.FP4}) {
+                GroupCodec codec = GroupCodec.of(type, false);
+                Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 32, Gptq.Widths.uniform(4),
+                        new Gptq.Options(0.05, actOrder, 128), Progress.none());
+                assertSameCodes(reference(w, h, codec, 32, 4, 0.05, actOrder), got, type.label() + " g32" + (actOrder ? " act-order" : ""));
+            }
         }
     }
 
@@ -221,8 +229,9 @@ class GptqTest {
                 }
             }
             NF4Matrix rtn = RtnQuantizer.nf4(RowSource.of(w), GroupSpec.symmetric(64), arena);
-            Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.nf4(), 64, Gptq.Widths.uniform(4), Gptq.Options.defaults(), Progress.none());
-            NF4Matrix viaGptq = RtnQuantizer.nf4(RowSource.of(w), GroupSpec.symmetric(64), g, arena);
+            Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.of(QuantType.NF4, false), 64, Gptq.Widths.uniform(4),
+                    Gptq.Options.defaults(), Progress.none());
+            NF4Matrix viaGptq = (NF4Matrix) RtnQuantizer.codebook(RowSource.of(w), QuantType.NF4, GroupSpec.symmetric(64), g, arena);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     assertEquals(rtn.code(r, c), viaGptq.code(r, c), "nf4 (" + r + "," + c + ")");

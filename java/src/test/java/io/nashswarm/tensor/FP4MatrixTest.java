@@ -16,15 +16,22 @@ import static org.junit.jupiter.api.Assertions.*;
 class FP4MatrixTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** bitsandbytes' dDequantizeFP4Tree constants, by code (sign in bit 3). */
+    /** bitsandbytes' dDequantizeFP4Tree constants, by its 3-bit magnitude pattern. */
     private static final double[] BNB = {0, 5.208333333e-03, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25};
 
     @Test
-    void tableIsBitsandbytesFp4() {
-        for (int u = 0; u < 16; u++) {
-            double expected = (u >= 8 ? -1 : 1) * BNB[u & 7];
-            assertEquals(expected, Fp4.value(u), 1e-7, "code " + u);
+    void levelsAreBitsandbytesFp4() {
+        double[] expected = new double[15];
+        // expected[7] stays 0: bitsandbytes' +0 and −0 are one level here
+        double[] sorted = {BNB[1], BNB[6], BNB[7], BNB[4], BNB[5], BNB[2], BNB[3]}; // ascending magnitudes
+        for (int i = 0; i < 7; i++) {
+            expected[8 + i] = sorted[i];
+            expected[6 - i] = -sorted[i];
         }
+        for (int u = 0; u < 15; u++) {
+            assertEquals(expected[u], Fp4.value(u), 1e-7, "code " + u);
+        }
+        assertEquals(15, Fp4.CODEC.levels().length);
     }
 
     @Test
@@ -32,7 +39,7 @@ class FP4MatrixTest {
         // Row 0: scale 2 (exact in fp16); row 1: scale 0.5. Codes chosen by hand, values written out by hand.
         int[][] codes = new int[2][64];
         double[][] expected = new double[2][64];
-        int[] pattern = {0b0011, 0b1011, 0b0010, 0b0110, 0b0001, 0b1101, 0b0000, 0b0111};
+        int[] pattern = {14, 0, 13, 9, 8, 2, 7, 10}; // +1, −1, +8/12, +2/12, +0.0625/12, −6/12, 0, +3/12
         double[] row0 = {2.0, -2.0, 8.0 / 12 * 2, 2.0 / 12 * 2, 0.0625 / 12 * 2, -6.0 / 12 * 2, 0, 3.0 / 12 * 2};
         double[] row1 = {0.5, -0.5, 8.0 / 12 * 0.5, 2.0 / 12 * 0.5, 0.0625 / 12 * 0.5, -6.0 / 12 * 0.5, 0, 3.0 / 12 * 0.5};
         for (int c = 0; c < 64; c++) {
@@ -76,12 +83,12 @@ class FP4MatrixTest {
         float[][] w = new float[1][64];
         // absmax 3 -> scale 3; each weight/3 lands nearest to a known magnitude.
         float[] vals = {3f, -3f, 1.9f, -0.4f, 0.6f, 0.01f, 0f, 1.1f};
-        int[] expect = {0b0011, 0b1011, 0b0010, 0b1110, 0b0110, 0b0001, 0b0000, 0b0100};
+        int[] expect = {14, 0, 13, 5, 9, 8, 7, 11}; // 1, −1, 8/12, −2/12, 2/12, 0.0625/12, 0, 4/12
         for (int c = 0; c < 64; c++) {
             w[0][c] = vals[c % 8];
         }
         try (Arena arena = Arena.ofShared()) {
-            FP4Matrix m = RtnQuantizer.fp4(RowSource.of(w), GroupSpec.symmetric(64), arena);
+            FP4Matrix m = (FP4Matrix) RtnQuantizer.codebook(RowSource.of(w), QuantType.FP4, GroupSpec.symmetric(64), arena);
             assertEquals(3f, m.scale(0, 0));
             for (int c = 0; c < 64; c++) {
                 assertEquals(expect[c % 8], m.code(0, c), "col " + c + " value " + vals[c % 8]);

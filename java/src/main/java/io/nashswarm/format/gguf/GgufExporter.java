@@ -261,42 +261,10 @@ public final class GgufExporter {
             float[] row = new float[cols];
             for (int r = start; r < end; r++) {
                 m.dequantizeRow(order == null ? r : order[r], row, 0);
-                encodeRow(t, row, out.asSlice(r * rowBytes, rowBytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
+                t.encodeRow(row, 0, row.length, out.asSlice(r * rowBytes, rowBytes).asByteBuffer());
             }
         });
         return out;
-    }
-
-    /** One row in type {@code t}: ggml's blocks for Q8_0/Q4_0; floats element by element (rows of any length). */
-    private static void encodeRow(QuantType t, float[] row, ByteBuffer out) {
-        switch (t) {
-            case Q8_0, Q4_0 -> GgmlQuantizer.quantize(t, row, 0, row.length, out);
-            case F32 -> {
-                for (float v : row) {
-                    out.putFloat(v);
-                }
-            }
-            case F16 -> {
-                for (float v : row) {
-                    out.putShort(Float.floatToFloat16(v));
-                }
-            }
-            case BF16 -> {
-                for (float v : row) {
-                    out.putShort(bf16(v));
-                }
-            }
-            default -> throw new IllegalStateException(t.label());
-        }
-    }
-
-    /** bfloat16 rounded to nearest even (exact for values that already are bfloat16); NaN stays NaN. */
-    private static short bf16(float v) {
-        if (Float.isNaN(v)) {
-            return (short) 0x7FC0;
-        }
-        int bits = Float.floatToRawIntBits(v);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     private static void metadata(GgufWriter out, ModelWeights w, ModelConfig c, Options o, Map<String, QuantType> chosen) {
@@ -306,7 +274,7 @@ public final class GgufExporter {
         out.put("general.name", GgufValue.string(o.name() != null ? o.name() : w.source()));
         QuantType main = o.type() != null ? o.type() : mostWeights(w, chosen);
         out.put("general.file_type", GgufValue.uint32(fileType(main)));
-        if (chosen.values().stream().anyMatch(t -> t == QuantType.Q8_0 || t == QuantType.Q4_0)) {
+        if (chosen.values().stream().anyMatch(t -> t.blockSize() > 1)) { // GGML block quantization present
             out.put("general.quantization_version", GgufValue.uint32(2));
         }
         out.put(p + "context_length", GgufValue.uint32(c.contextLength()));
@@ -332,16 +300,12 @@ public final class GgufExporter {
         return weights.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(QuantType.F32);
     }
 
-    /** llama.cpp's llama_ftype numbers: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_BF16. */
+    /** llama.cpp's llama_ftype of a file mostly of type {@code t} (the table's {@link QuantType#llamaFtype()}). */
     private static int fileType(QuantType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalStateException(t.label());
-        };
+        if (t.llamaFtype() < 0) {
+            throw new IllegalStateException(t.label() + " has no llama.cpp file type");
+        }
+        return t.llamaFtype();
     }
 
     /** Tokenizer metadata in llama.cpp's value types (token ids uint32, token types int32, scores float32). */
