@@ -52,6 +52,10 @@ public final class GptqTiming {
             }
             return;
         }
+        if (args.length > 0 && args[0].equals("sample")) {
+            sample(args.length > 1 ? Integer.parseInt(args[1]) : 256);
+            return;
+        }
         int layers = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         long weightsPerLayer = LAYER.stream().mapToLong(s -> (long) s.rows() * s.cols()).sum();
         List<String> lines = new ArrayList<>();
@@ -98,6 +102,40 @@ public final class GptqTiming {
         System.out.printf("extrapolated to 16 layers (× 16 / %d): %.0f s wall as measured; %.0f CPU s, i.e. %.0f s = %.1f min on %d otherwise idle cores%n",
                 layers, wall16, cpu16, cpu16 / io.nashswarm.kernel.Parallel.threads(), cpu16 / io.nashswarm.kernel.Parallel.threads() / 60,
                 io.nashswarm.kernel.Parallel.threads());
+    }
+
+    /**
+     * For a machine too busy to run a whole layer: CPU seconds of one factorization per input width and
+     * of the sweep over {@code rows} rows per width (the sweep is linear in rows), each printed as soon as
+     * measured, then one layer and 16 layers extrapolated from them.
+     */
+    static void sample(int rows) {
+        double[] factor = new double[2], sweep = new double[2];
+        int[] widths = {2048, 8192};
+        for (int i = 0; i < 2; i++) {
+            Hessian h = syntheticHessian(widths[i], widths[i]);
+            double c = cpu();
+            long a = System.nanoTime();
+            Gptq.Factor f = Gptq.factor(h, Gptq.Options.defaults());
+            factor[i] = cpu() - c;
+            System.out.printf("factor %d×%d: %.2f CPU s (%.2f s wall)%n", widths[i], widths[i], factor[i], (System.nanoTime() - a) / 1e9);
+            h = null;
+            c = cpu();
+            a = System.nanoTime();
+            Gptq.quantize(gaussian(rows, widths[i], i), f, GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), Progress.none());
+            sweep[i] = (cpu() - c) / rows;
+            System.out.printf("GPTQ sweep %d rows × %d: %.2f CPU s (%.2f s wall), %.2f CPU ms per row%n", rows, widths[i], sweep[i] * rows,
+                    (System.nanoTime() - a) / 1e9, 1e3 * sweep[i]);
+            System.out.flush();
+        }
+        long rows2048 = LAYER.stream().filter(s -> s.cols() == 2048).mapToLong(Shape::rows).sum();
+        long rows8192 = LAYER.stream().filter(s -> s.cols() == 8192).mapToLong(Shape::rows).sum();
+        double layer = 3 * factor[0] + factor[1] + rows2048 * sweep[0] + rows8192 * sweep[1];
+        int threads = io.nashswarm.kernel.Parallel.threads();
+        System.out.printf("one layer (3 factorizations of 2048, 1 of 8192; %d rows of 2048, %d rows of 8192), extrapolated: %.0f CPU s%n",
+                rows2048, rows8192, layer);
+        System.out.printf("16 layers: %.0f CPU s = %.1f min on %d otherwise idle cores (CPU s / cores; the work splits evenly by rows)%n",
+                16 * layer, 16 * layer / threads / 60, threads);
     }
 
     static Hessian syntheticHessian(int cols, long seed) {

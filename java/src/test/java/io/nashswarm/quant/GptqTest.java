@@ -282,6 +282,32 @@ class GptqTest {
     }
 
     @Test
+    void tooShortACalibrationIsAClearErrorForTheWholeModel() {
+        try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 1, 50, 3)) {
+            int[] tokens = new Random(4).ints(40, 0, 50).toArray(); // 40 inputs for 64- and 96-column matrices
+            ActivationStats a = ActivationStats.collect(io.nashswarm.model.TransformerModel.create(w), tokens, 40, true, Progress.none());
+            Calibration cal = new Calibration(a.byName(w), a.meanAbsByName(w), a.hessiansByName(w), 40, "40 random tokens");
+            for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.AWQ_INT4, Recipe.GPTQ_TARGET}) {
+                EngineException e = assertThrows(EngineException.class,
+                        () -> ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), cal, Progress.none()));
+                assertTrue(e.getMessage().contains("rank-deficient") && e.getMessage().contains("40 input vectors"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void namesSpellTheGroupAndTarget() {
+        assertEquals(Recipe.GPTQ_INT4, Recipe.parseName("gptq-int4-g64").recipe());
+        assertEquals(64, Recipe.parseName("gptq-int4-g64").group().getAsInt());
+        assertEquals(3.0, Recipe.parseName("gptq-target-3.0bpw").bpw().getAsDouble());
+        assertEquals(Recipe.GPTQ_TARGET, Recipe.parseName("gptq-target-3.0bpw").recipe());
+        assertEquals(Recipe.TARGET_BPW_CALIB, Recipe.parseName("target-4.0bpw-calib-g64").recipe());
+        assertTrue(Recipe.parseName("int4-g128-asym").asym());
+        EngineException e = assertThrows(EngineException.class, () -> Recipe.parseName("gptq-int3-g64"));
+        assertTrue(e.getMessage().contains("unknown recipe 'gptq-int3-g64'"), e.getMessage());
+    }
+
+    @Test
     void choleskyOfTheInverseMatchesCommonsMath() {
         int n = 77;
         Hessian h = hessian(n, 200, 9);
