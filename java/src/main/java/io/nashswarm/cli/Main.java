@@ -22,6 +22,7 @@ import java.io.PrintWriter;
                 ExportCommand.class,
                 QuantizeCommand.class,
                 WeightStudyCommand.class,
+                DistortionStudyCommand.class,
                 CompareCommand.class,
         })
 public final class Main implements Runnable {

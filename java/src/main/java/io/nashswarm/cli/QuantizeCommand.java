@@ -56,7 +56,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
 
     @Option(names = "--recipe", required = true, paramLabel = "RECIPE", completionCandidates = RecipeNames.class,
-            description = "One of: ${COMPLETION-CANDIDATES}.")
+            description = "One of: ${COMPLETION-CANDIDATES}; also spelled with the group, target and -asym, e.g. gptq-int4-g64, gptq-target-3.0bpw.")
     String recipe;
 
     @Option(names = "--group", defaultValue = "64", paramLabel = "N",
@@ -108,8 +108,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Recipe r = Recipe.parse(recipe);
-        QuantSettings settings = new QuantSettings(group, asym, NashSplit.parse(nashSplit), swarmRadius, bpw,
+        Recipe.Named named = Recipe.parseName(recipe);
+        Recipe r = named.recipe();
+        QuantSettings settings = new QuantSettings(named.group().orElse(group), asym || named.asym(), NashSplit.parse(nashSplit), swarmRadius,
+                named.bpw().orElse(bpw),
                 QuantSettings.parseEmbedType(embedType), QuantSettings.parseFraction(outliers, "--outliers"),
                 QuantSettings.parseFallback(fallback));
         settings.checkFor(r);
@@ -132,12 +134,12 @@ public final class QuantizeCommand implements Callable<Integer> {
                 Tokenizer tokenizer = ModelOptions.requireTokenizer(m, modelOptions.model);
                 int[] tokens = Calibration.tokens(tokenizer, split);
                 try (Progress p = Progress.bar("calibrate", Math.min(tokens.length, calibTokens), "tok")) {
-                    calibration = Calibration.run(m.weights(), tokens, calibTokens, split.description(), p);
+                    calibration = Calibration.run(m.weights(), tokens, calibTokens, split.description(), r.needsHessians(), p);
                 }
             }
             QuantizedModel q;
             try (Progress p = Progress.bar("quantize", ModelQuantizer.progressUnits(m.weights(), r), "tensors")) {
-                q = ModelQuantizer.quantize(m.weights(), r, settings, calibration == null ? null : calibration.meanSquares(), p);
+                q = ModelQuantizer.quantizeCalibrated(m.weights(), r, settings, calibration, p);
             }
             try (q) {
                 out.println(q.report().toMarkdown());

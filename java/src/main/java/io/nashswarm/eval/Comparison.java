@@ -54,10 +54,11 @@ public final class Comparison {
                 }
                 return new Method(spec, null, base);
             }
-            Recipe r = Recipe.parse(parts[0]);
-            int group = base.group();
-            boolean asym = base.asymmetric();
-            double bpw = base.targetBpw();
+            Recipe.Named named = Recipe.parseName(parts[0]);
+            Recipe r = named.recipe();
+            int group = named.group().orElse(base.group());
+            boolean asym = base.asymmetric() || named.asym();
+            double bpw = named.bpw().orElse(base.targetBpw());
             io.nashswarm.tensor.QuantType embed = base.embedType();
             for (int i = 1; i < parts.length; i++) {
                 String p = parts[i].toLowerCase();
@@ -169,11 +170,12 @@ public final class Comparison {
         try (Progress p = Progress.bar("reference", kldTokens.length - 1, "tok")) {
             reference = Divergence.reference(original, kldTokens, data.ctx(), data.stride(), p);
         }
-        Map<String, float[]> meanSquares = null;
+        io.nashswarm.quant.Calibration calibration = null;
         if (methods.stream().anyMatch(m -> !m.baseline() && m.recipe().calibrated())) {
+            boolean hessians = methods.stream().anyMatch(m -> !m.baseline() && m.recipe().needsHessians());
             try (Progress p = Progress.bar("calibrate", Math.min(o.calibTokens(), data.calibTokens().length), "tok")) {
-                meanSquares = io.nashswarm.quant.Calibration.run(source.weights(), data.calibTokens(), o.calibTokens(),
-                        data.calibDescription(), p).meanSquares();
+                calibration = io.nashswarm.quant.Calibration.run(source.weights(), data.calibTokens(), o.calibTokens(),
+                        data.calibDescription(), hessians, p);
             }
         }
         List<Row> rows = new ArrayList<>();
@@ -183,7 +185,7 @@ public final class Comparison {
             log.flush();
             try {
                 rows.add(m.baseline() ? measure(m, source, source.files(), 0, data, reference, o, log)
-                        : quantizeAndMeasure(m, source, tokenizer, meanSquares, data, reference, o, workDir, log));
+                        : quantizeAndMeasure(m, source, tokenizer, calibration, data, reference, o, workDir, log));
             } catch (EngineException e) {
                 log.printf("  %s: not measured: %s%n", m.label(), e.getMessage());
                 rows.add(Row.failed(m, e.getMessage()));
@@ -192,12 +194,12 @@ public final class Comparison {
         return rows;
     }
 
-    private static Row quantizeAndMeasure(Method m, LoadedModel source, Tokenizer tokenizer, Map<String, float[]> meanSquares, EvalData data,
+    private static Row quantizeAndMeasure(Method m, LoadedModel source, Tokenizer tokenizer, io.nashswarm.quant.Calibration calibration, EvalData data,
                                           Divergence.Reference reference, Options o, Path workDir, PrintWriter log) {
         Path file = workDir.resolve(m.label().replaceAll("[^A-Za-z0-9._-]", "_") + ".nsq");
         long t0 = System.nanoTime();
-        try (ModelQuantizer.QuantizedModel q = ModelQuantizer.quantize(source.weights(), m.recipe(), m.settings(),
-                meanSquares, Progress.none())) {
+        try (ModelQuantizer.QuantizedModel q = ModelQuantizer.quantizeCalibrated(source.weights(), m.recipe(), m.settings(),
+                calibration, Progress.none())) {
             Provenance provenance = new Provenance(m.recipe().provenanceName(m.settings()), m.recipe().parameters(m.settings()),
                     source.files().isEmpty() ? "" : source.files().getFirst().toString(), "", m.recipe().calibrated() ? data.calibDescription() : null,
                     "nashswarm compare");

@@ -1,6 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.ActivationObserver;
 import io.nashswarm.model.InferenceState;
 import io.nashswarm.model.ModelWeights;
@@ -16,21 +17,155 @@ import java.util.Map;
  * Mean squared input per channel, E[x_c²], of every matrix of a model over calibration tokens (the
  * statistic of llama.cpp's imatrix and AWQ). Install it with {@link TransformerModel#setObserver}, or
  * let {@link #collect} run the model. Sums are kept in float64.
+ *
+ * <p>With {@code secondMoments}, it also accumulates {@code XᵀX} of every matrix (GPTQ's {@link Hessian}).
+ * Matrices fed the very same input (q/k/v, gate/up) share one accumulation: the input of a product is
+ * compared with the previous product's (same array, length and contents), which costs O(n·cols)
+ * against the O(n·cols²) of an accumulation.
  */
 public final class ActivationStats implements ActivationObserver {
     private final Map<WeightMatrix, double[]> sums = new IdentityHashMap<>();
     private final Map<WeightMatrix, long[]> counts = new IdentityHashMap<>();
+    private final Map<WeightMatrix, double[]> absSums = new IdentityHashMap<>();
+    private final boolean secondMoments;
+    private final Map<WeightMatrix, Moments> moments = new IdentityHashMap<>();
+    private float[] lastX;
+    private int lastN;
+    private long lastHash;
+    private Moments lastMoments;
+
+    /** Upper triangle of Σ xxᵀ and how many inputs it holds; {@code users} matrices share it. */
+    private static final class Moments {
+        final int cols;
+        final double[] s;
+        long n;
+        int users = 1;
+
+        Moments(int cols) {
+            this.cols = cols;
+            this.s = new double[Math.multiplyExact(cols, cols)];
+        }
+    }
+
+    public ActivationStats() {
+        this(false);
+    }
+
+    public ActivationStats(boolean secondMoments) {
+        this.secondMoments = secondMoments;
+    }
 
     @Override
     public void observe(WeightMatrix w, float[] x, int n) {
         int cols = w.cols();
+        if (secondMoments) {
+            observeMoments(w, x, n);
+        }
         double[] s = sums.computeIfAbsent(w, k -> new double[cols]);
+        double[] a = absSums.computeIfAbsent(w, k -> new double[cols]);
         for (int b = 0; b < n; b++) {
             for (int c = 0, at = b * cols; c < cols; c++, at++) {
                 s[c] += (double) x[at] * x[at];
+                a[c] += Math.abs(x[at]);
             }
         }
         counts.computeIfAbsent(w, k -> new long[1])[0] += n;
+    }
+
+    private void observeMoments(WeightMatrix w, float[] x, int n) {
+        int cols = w.cols();
+        long hash = 1;
+        for (int i = 0; i < n * cols; i++) {
+            hash = 31 * hash + Float.floatToRawIntBits(x[i]);
+        }
+        boolean sameInput = x == lastX && n == lastN && hash == lastHash && lastMoments != null && lastMoments.cols == cols;
+        Moments m = moments.get(w);
+        if (m == null && sameInput) {
+            m = lastMoments; // already holds this input: share it from now on
+            m.users++;
+            moments.put(w, m);
+        } else if (m != null && m == lastMoments && sameInput) {
+            // the partner that shares m already added this input
+        } else {
+            if (m == null) {
+                m = new Moments(cols);
+                moments.put(w, m);
+            }
+            accumulate(m, x, n);
+        }
+        lastX = x;
+        lastN = n;
+        lastHash = hash;
+        lastMoments = m;
+    }
+
+    /** Adds the upper triangle of Σ_t x_t x_tᵀ, rows split across threads. */
+    private static void accumulate(Moments m, float[] x, int n) {
+        int cols = m.cols;
+        double[] xd = new double[n * cols];
+        for (int i = 0; i < xd.length; i++) {
+            xd[i] = x[i];
+        }
+        double[] s = m.s;
+        Parallel.forRange(cols, 1, (start, end) -> {
+            for (int i = start; i < end; i++) {
+                int row = i * cols;
+                for (int t = 0; t < n; t++) {
+                    double xi = xd[t * cols + i];
+                    if (xi == 0) {
+                        continue;
+                    }
+                    int base = t * cols;
+                    for (int j = i; j < cols; j++) {
+                        s[row + j] += xi * xd[base + j];
+                    }
+                }
+            }
+        });
+        m.n += n;
+    }
+
+    /**
+     * {@code H = 2·XᵀX / n} of {@code w}'s inputs, or null if it saw none.
+     *
+     * @throws IllegalStateException when the statistics were made without second moments
+     */
+    public Hessian hessian(WeightMatrix w) {
+        if (!secondMoments) {
+            throw new IllegalStateException("these statistics were collected without second moments");
+        }
+        Moments m = moments.get(w);
+        if (m == null || m.n == 0) {
+            return null;
+        }
+        if (m.n != count(w)) { // a partner accumulated an input this matrix did not see: the sharing was wrong
+            throw new IllegalStateException("shared input statistics hold " + m.n + " inputs, the matrix saw " + count(w));
+        }
+        int cols = m.cols;
+        double[] h = new double[cols * cols];
+        double f = 2.0 / m.n;
+        for (int i = 0; i < cols; i++) {
+            for (int j = i; j < cols; j++) {
+                double v = f * m.s[i * cols + j];
+                h[i * cols + j] = v;
+                h[j * cols + i] = v;
+            }
+        }
+        return new Hessian(cols, m.n, h);
+    }
+
+    /** The Hessians by canonical tensor name; matrices that saw no input are left out. */
+    public Map<String, Hessian> hessiansByName(ModelWeights weights) {
+        Map<String, Hessian> out = new LinkedHashMap<>();
+        Map<Moments, Hessian> done = new IdentityHashMap<>(); // shared inputs: one Hessian object
+        for (Map.Entry<String, WeightMatrix> e : weights.matrices().entrySet()) {
+            Moments m = moments.get(e.getValue());
+            Hessian h = m == null ? null : done.computeIfAbsent(m, k -> hessian(e.getValue()));
+            if (h != null) {
+                out.put(e.getKey(), h);
+            }
+        }
+        return out;
     }
 
     /** Input vectors seen by {@code w} (0 if none). */
@@ -53,6 +188,31 @@ public final class ActivationStats implements ActivationObserver {
         return out;
     }
 
+    /** E|x_c| of {@code w}'s inputs (AWQ's activation magnitude), or null if it saw none. */
+    public float[] meanAbs(WeightMatrix w) {
+        double[] a = absSums.get(w);
+        if (a == null) {
+            return null;
+        }
+        float[] out = new float[a.length];
+        for (int c = 0; c < a.length; c++) {
+            out[c] = (float) (a[c] / count(w));
+        }
+        return out;
+    }
+
+    /** {@link #meanAbs} by canonical tensor name. */
+    public Map<String, float[]> meanAbsByName(ModelWeights weights) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        weights.matrices().forEach((name, m) -> {
+            float[] a = meanAbs(m);
+            if (a != null) {
+                out.put(name, a);
+            }
+        });
+        return out;
+    }
+
     /** The statistics by canonical tensor name (a tied head's name maps to the same statistics). */
     public Map<String, float[]> byName(ModelWeights weights) {
         Map<String, float[]> out = new LinkedHashMap<>();
@@ -70,13 +230,18 @@ public final class ActivationStats implements ActivationObserver {
      * tokens (each a fresh sequence) and returns the statistics; progress counts tokens.
      */
     public static ActivationStats collect(TransformerModel model, int[] tokens, int window, Progress progress) {
+        return collect(model, tokens, window, false, progress);
+    }
+
+    /** As {@link #collect(TransformerModel, int[], int, Progress)}, with second moments when asked. */
+    public static ActivationStats collect(TransformerModel model, int[] tokens, int window, boolean secondMoments, Progress progress) {
         if (tokens.length == 0) {
             throw new EngineException("no calibration tokens");
         }
         if (window < 1 || window > model.config().contextLength()) {
             throw new EngineException("calibration window " + window + " is outside 1.." + model.config().contextLength());
         }
-        ActivationStats stats = new ActivationStats();
+        ActivationStats stats = new ActivationStats(secondMoments);
         model.setObserver(stats);
         try {
             InferenceState state = model.newState(window);

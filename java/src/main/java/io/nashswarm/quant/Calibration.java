@@ -14,10 +14,13 @@ import java.util.Map;
  * Activation statistics of a model over the calibration part of a {@link DataSplit}.
  *
  * @param meanSquares E[x²] per input channel by tensor name
+ * @param meanAbs     E|x| per input channel by tensor name (AWQ)
+ * @param hessians    {@code 2·XᵀX/n} by tensor name, or null when not collected
  * @param tokens      calibration tokens run through the model
  * @param description the split and token count, for reports and provenance
  */
-public record Calibration(Map<String, float[]> meanSquares, int tokens, String description) {
+public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]> meanAbs, Map<String, Hessian> hessians, int tokens,
+                          String description) {
     /** Longest calibration window: long enough for real context, short enough to be cheap. */
     public static final int MAX_WINDOW = 512;
 
@@ -33,14 +36,21 @@ public record Calibration(Map<String, float[]> meanSquares, int tokens, String d
      * @param splitDescription the {@link DataSplit#description()} the tokens came from
      */
     public static Calibration run(ModelWeights weights, int[] tokens, int maxTokens, String splitDescription, Progress progress) {
+        return run(weights, tokens, maxTokens, splitDescription, false, progress);
+    }
+
+    /** As above; with {@code hessians}, also the full second moments of every matrix's inputs (GPTQ). */
+    public static Calibration run(ModelWeights weights, int[] tokens, int maxTokens, String splitDescription, boolean hessians,
+                                  Progress progress) {
         if (maxTokens < 1) {
             throw new EngineException("--calib-tokens must be >= 1, got " + maxTokens);
         }
         int[] ids = tokens.length > maxTokens ? Arrays.copyOf(tokens, maxTokens) : tokens;
         TransformerModel model = TransformerModel.create(weights);
         int window = Math.min(model.config().contextLength(), MAX_WINDOW);
-        ActivationStats stats = ActivationStats.collect(model, ids, window, progress);
+        ActivationStats stats = ActivationStats.collect(model, ids, window, hessians, progress);
         String desc = String.format("%s; %d of %d calibration tokens, windows of %d", splitDescription, ids.length, tokens.length, window);
-        return new Calibration(stats.byName(weights), ids.length, desc);
+        return new Calibration(stats.byName(weights), stats.meanAbsByName(weights), hessians ? stats.hessiansByName(weights) : null, ids.length,
+                desc);
     }
 }

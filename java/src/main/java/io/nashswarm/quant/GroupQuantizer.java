@@ -164,7 +164,7 @@ public final class GroupQuantizer {
         return err;
     }
 
-    private static int code(float v, float s, int z, int top) {
+    static int code(float v, float s, int z, int top) {
         return s == 0f ? z : clamp(Math.round(v / s) + z, 0, top);
     }
 

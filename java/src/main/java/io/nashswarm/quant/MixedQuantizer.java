@@ -43,6 +43,12 @@ public final class MixedQuantizer {
      */
     public static MixedGroupMatrix quantize(RowSource src, GroupSpec spec, byte[] widths, long[] outliers,
                                             ScaleRule rule, Arena arena) {
+        return quantize(src, spec, widths, outliers, (r, gi, w, off, n, bits, u, uOff) ->
+                GroupQuantizer.quantize(w, off, n, bits, spec.asymmetric(), rule, null, 0, u, uOff), arena);
+    }
+
+    /** As above, with the codes of every group chosen by {@code coder} (e.g. GPTQ's, for the same widths and outliers). */
+    public static MixedGroupMatrix quantize(RowSource src, GroupSpec spec, byte[] widths, long[] outliers, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), g = spec.groupSize();
         spec.check(QuantType.MIXED, cols);
         int groups = cols / g;
@@ -93,7 +99,7 @@ public final class MixedQuantizer {
                         if (widths[r * groups + gi] != bits) {
                             continue;
                         }
-                        GroupQuantizer.Result q = GroupQuantizer.quantize(w, gi * g, g, bits, spec.asymmetric(), rule, null, 0, u, 0);
+                        GroupQuantizer.Result q = coder.code(r, gi, w, gi * g, g, bits, u, 0);
                         scales.set(F16, 2L * ((long) r * groups + k), Float.floatToFloat16(q.scale()));
                         if (zerosOut != null) {
                             zerosOut[r * groups + k] = q.zero();
@@ -204,6 +210,38 @@ public final class MixedQuantizer {
                     for (int wi = 0; wi < 3; wi++) {
                         err[wi][r * groups + gi] = GroupQuantizer.quantize(w, gi * g, g, 2 << wi, spec.asymmetric(), rule,
                                 importance, gi * g, u, 0).squaredError();
+                    }
+                }
+            }
+        });
+        return err;
+    }
+
+    /**
+     * As {@link #groupErrors}, but each group's error is the output error it causes, {@code eᵀ·H_g·e} with
+     * {@code e} the group's round-to-nearest error and {@code H_g} the group's diagonal block of the input
+     * Hessian (couplings between groups are left out, so the allocation stays separable).
+     */
+    public static double[][] groupOutputErrors(RowSource src, GroupSpec spec, Hessian h) {
+        int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g;
+        spec.check(QuantType.MIXED, cols);
+        if (h.cols() != cols) {
+            throw new EngineException("Hessian has " + h.cols() + " columns for a matrix of " + cols);
+        }
+        double[][] err = new double[3][rows * groups];
+        Parallel.forRange(rows, 1, (start, end) -> {
+            float[] w = new float[cols];
+            int[] u = new int[g];
+            double[] e = new double[g];
+            for (int r = start; r < end; r++) {
+                src.row(r, w);
+                for (int gi = 0; gi < groups; gi++) {
+                    for (int wi = 0; wi < 3; wi++) {
+                        GroupQuantizer.Result q = GroupQuantizer.quantize(w, gi * g, g, 2 << wi, spec.asymmetric(), ScaleRule.MINMAX, null, 0, u, 0);
+                        for (int i = 0; i < g; i++) {
+                            e[i] = w[gi * g + i] - (double) q.scale() * (u[i] - q.zero());
+                        }
+                        err[wi][r * groups + gi] = h.quadratic(e, 0, gi * g, g);
                     }
                 }
             }

@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.PackedMatrix;
 import io.nashswarm.tensor.PaddedMatrix;
@@ -83,7 +84,36 @@ public final class ModelQuantizer {
      */
     public static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
                                           Progress progress) {
+        return quantizeCalibrated(src, recipe, s, meanSquares == null ? null : new Calibration(meanSquares, null, null, 0, "given"), progress);
+    }
+
+    /**
+     * @param calibration activation statistics; required by calibrated recipes, with Hessians for GPTQ, AWQ and the
+     *                    output-error allocator (may be null for the others)
+     */
+    public static QuantizedModel quantizeCalibrated(ModelWeights src, Recipe recipe, QuantSettings s, Calibration calibration, Progress progress) {
+        Map<String, float[]> meanSquares = calibration == null ? null : calibration.meanSquares();
+        Map<String, Hessian> hessians = calibration == null ? null : calibration.hessians();
         s.checkFor(recipe);
+        if (recipe.kind() == Recipe.Kind.AWQ) {
+            if (hessians == null || calibration.meanAbs() == null) {
+                throw new EngineException("recipe " + recipe.label() + " needs E|x| and the Hessians of every matrix's inputs from calibration text");
+            }
+            Awq.Search found = Awq.search(src, recipe.type(), s.asymmetric(), s.groupRule(), calibration.meanAbs(), hessians);
+            try (ModelWeights folded = Awq.fold(src, found.scales())) {
+                return quantize(folded, recipe, s, meanSquares, hessians, found.notes(), progress);
+            }
+        }
+        return quantize(src, recipe, s, meanSquares, hessians, List.of(), progress);
+    }
+
+    private static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
+                                           Map<String, Hessian> hessians, List<String> searchNotes, Progress progress) {
+        if (!recipe.needsHessians()) {
+            hessians = null;
+        } else if (hessians == null) {
+            throw new EngineException("recipe " + recipe.label() + " needs the Hessians of every matrix's inputs from calibration text");
+        }
         if (!recipe.calibrated()) {
             meanSquares = null; // uncalibrated recipes must not be steered by statistics they were handed anyway
         }
@@ -93,19 +123,34 @@ public final class ModelQuantizer {
         List<Plan> plans = plan(src, recipe, s);
         if (recipe.calibrated()) {
             for (Plan p : plans) {
-                if (p.type() == recipe.type() && stats(meanSquares, p) == null) {
+                if (p.type() == recipe.type() && !p.embedding() && stats(meanSquares, p) == null) {
                     throw new EngineException("calibration saw no inputs of " + p.name() + "; cannot weigh its errors");
+                }
+                if (hessians != null && p.type() == recipe.type() && !p.embedding()) {
+                    Hessian h = hessian(hessians, p);
+                    if (h == null) {
+                        throw new EngineException("calibration gave no Hessian for " + p.name());
+                    }
                 }
             }
         }
         Arena arena = Arena.ofShared();
         try {
             Map<WeightMatrix, WeightMatrix> done = new IdentityHashMap<>();
-            List<String> notes = new ArrayList<>();
-            Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, s, meanSquares, notes, progress) : null;
+            List<String> notes = new ArrayList<>(searchNotes);
+            Map<String, Hessian> hs = hessians;
+            // One factorization per distinct input (q/k/v and gate/up share theirs); dropped as the next input comes.
+            Map<Hessian, Gptq.Factor> factors = new LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Hessian, Gptq.Factor> eldest) {
+                    return size() > 1;
+                }
+            };
+            Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, recipe, s, meanSquares, hs, notes, progress) : null;
             for (Plan p : plans) {
                 progress.message(p.names().getFirst());
-                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), target, arena));
+                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), hs == null || p.embedding() || p.type() != recipe.type() ? null : hessian(hs, p),
+                        target, factors, arena));
                 progress.step(1);
             }
             Map<String, WeightMatrix> matrices = new LinkedHashMap<>();
@@ -144,6 +189,21 @@ public final class ModelQuantizer {
             float[] m = meanSquares.get(n);
             if (m != null) {
                 return m.length == p.storedCols() ? m : Arrays.copyOf(m, p.storedCols()); // padding inputs are always 0
+            }
+        }
+        return null;
+    }
+
+    /** The Hessian of a plan's inputs, padded like its rows (padding inputs are always 0); rank-checked. */
+    private static Hessian hessian(Map<String, Hessian> hessians, Plan p) {
+        for (String n : p.names()) {
+            Hessian h = hessians.get(n);
+            if (h != null) {
+                if (h.cols() != p.src().cols()) {
+                    throw new EngineException("the Hessian of " + n + " has " + h.cols() + " columns, the matrix " + p.src().cols());
+                }
+                h.checkRank(n);
+                return h.padded(p.storedCols());
             }
         }
         return null;
@@ -204,8 +264,8 @@ public final class ModelQuantizer {
     private record Target(Map<Plan, byte[]> widths, Map<Plan, long[]> outliers, BitAllocator.Allocation allocation) {}
 
     /** Target-bpw: price every mixed group at 2/4/8 bits, then allocate over the whole model. */
-    private static Target allocate(List<Plan> plans, QuantSettings s, Map<String, float[]> meanSquares,
-                                              List<String> notes, Progress progress) {
+    private static Target allocate(List<Plan> plans, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
+                                   Map<String, Hessian> hessians, List<String> notes, Progress progress) {
         List<BitAllocator.Item> items = new ArrayList<>();
         List<Plan> mixed = new ArrayList<>();
         Map<Plan, long[]> kept = new IdentityHashMap<>();
@@ -223,7 +283,9 @@ public final class ModelQuantizer {
             float[] ms = stats(meanSquares, p);
             RowSource src = p.rows();
             long[] outliers = Outliers.select(src, s.outlierFraction(), ms);
-            double[][] errors = MixedQuantizer.groupErrors(Outliers.zeroed(src, outliers), p.spec(), ScaleRule.MINMAX, ms);
+            double[][] errors = hessians != null
+                    ? MixedQuantizer.groupOutputErrors(Outliers.zeroed(src, outliers), p.spec(), hessian(hessians, p))
+                    : MixedQuantizer.groupErrors(Outliers.zeroed(src, outliers), p.spec(), ScaleRule.MINMAX, ms);
             items.add(new BitAllocator.Item(p.name(), src.rows(), src.cols(), p.spec(), outliers.length, errors));
             mixed.add(p);
             kept.put(p, outliers);
@@ -241,8 +303,27 @@ public final class ModelQuantizer {
         return new Target(out, kept, a);
     }
 
-    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {
-        return p.view(quantizeRows(p, recipe, s, ms, target, arena));
+    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Hessian h, Target target,
+                                         Map<Hessian, Gptq.Factor> factors, Arena arena) {
+        return p.view(recipe.gptq() && !p.embedding() && p.type() == recipe.type() ? gptq(p, h, target, factors, arena)
+                : quantizeRows(p, recipe, s, ms, target, arena));
+    }
+
+    /** A body matrix of a GPTQ recipe: GPTQ chooses the codes, the usual writer stores them. */
+    private static WeightMatrix gptq(Plan p, Hessian h, Target target, Map<Hessian, Gptq.Factor> factors, Arena arena) {
+        RowSource src = p.rows();
+        int g = p.spec().groupSize(), groups = src.cols() / g;
+        GroupCodec codec = GroupCodec.of(p.type(), p.spec().asymmetric());
+        byte[] widths = target != null ? target.widths().get(p) : null;
+        Gptq.Widths bits = widths != null ? Gptq.Widths.of(widths, groups) : Gptq.Widths.uniform(p.type().codeBits());
+        Gptq.Result r = Gptq.quantize(src, factors.computeIfAbsent(h, k -> Gptq.factor(k, Gptq.Options.defaults())), codec, g, bits,
+                Progress.none());
+        return switch (p.type().codec()) {
+            case Codec.IntegerGrid grid -> RtnQuantizer.quantize(src, p.type(), p.spec(), r, arena);
+            case Codec.Codebook levels -> RtnQuantizer.codebook(src, p.type(), p.spec(), r, arena);
+            case Codec.Widths mixed when p.type() == QuantType.MIXED -> MixedQuantizer.quantize(src, p.spec(), widths, null, r, arena);
+            default -> throw new IllegalStateException("GPTQ cannot store " + p.type().label());
+        };
     }
 
     private static WeightMatrix quantizeRows(Plan p, Recipe recipe, QuantSettings s, float[] ms, Target target, Arena arena) {

@@ -58,6 +58,9 @@ public record QuantSettings(int group, boolean asymmetric, NashSplit split, int 
         if (asymmetric && !recipe.allowsAsymmetric()) {
             throw new EngineException("--asym does not apply to recipe " + recipe.label() + " (its codes are symmetric)");
         }
+        if (outlierFraction > 0 && recipe.gptq()) {
+            throw new EngineException("--outliers does not apply to GPTQ recipes (" + recipe.label() + ")");
+        }
         if (outlierFraction > 0 && !recipe.mixedGroups()) {
             throw new EngineException("--outliers applies to the mixed-group recipes (nash-swarm, nash-swarm-calib, target-bpw, target-bpw-calib), not "
                     + recipe.label());

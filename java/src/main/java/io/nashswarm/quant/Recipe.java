@@ -1,6 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.Codec;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.Arrays;
@@ -24,6 +25,7 @@ public enum Recipe {
     INT4("int4", Kind.INT_GROUP, QuantType.INT4, false, "4-bit codes, an fp16 scale per group"),
     INT2("int2", Kind.INT_GROUP, QuantType.INT2, false, "2-bit codes, an fp16 scale per group"),
     NF4("nf4", Kind.NF4, QuantType.NF4, false, "QLoRA NormalFloat4 codebook, an fp16 absmax scale per group"),
+    FP4("fp4", Kind.NF4, QuantType.FP4, false, "bitsandbytes FP4 (sign + e2m1-style magnitude), an fp16 absmax scale per group"),
     Q8_0("q8_0", Kind.GGML, QuantType.Q8_0, false, "llama.cpp Q8_0: blocks of 32, fp16 scale (8.5 bits/weight)"),
     Q4_0("q4_0", Kind.GGML, QuantType.Q4_0, false, "llama.cpp Q4_0: blocks of 32, fp16 scale (4.5 bits/weight)"),
     NASH_SWARM("nash-swarm", Kind.NASH_GROUP, QuantType.MIXED, false,
@@ -35,7 +37,19 @@ public enum Recipe {
     TARGET_BPW("target-bpw", Kind.TARGET, QuantType.MIXED, false,
             "widths per group for the least squared weight error at --bpw over the whole model"),
     TARGET_BPW_CALIB("target-bpw-calib", Kind.TARGET, QuantType.MIXED, true,
-            "widths per group for the least E[x²]-weighted error (≈ output error) at --bpw");
+            "widths per group for the least E[x²]-weighted error (≈ output error) at --bpw"),
+    TARGET_BPW_HESS("target-bpw-hess", Kind.TARGET, QuantType.MIXED, true,
+            "widths per group for the least output error eᵀ·H·e (the group's block of the calibration Hessian) at --bpw"),
+    AWQ_INT4("awq-int4", Kind.AWQ, QuantType.INT4, true,
+            "AWQ: input channels scaled by E|x|^α (α per input for the least output error), folded into norms/rows, then 4-bit groups"),
+    AWQ_INT2("awq-int2", Kind.AWQ, QuantType.INT2, true, "AWQ scaling, then 2-bit groups"),
+    GPTQ_INT8("gptq-int8", Kind.GPTQ, QuantType.INT8, true, "GPTQ: 8-bit groups, rounding error compensated with the calibration Hessian"),
+    GPTQ_INT4("gptq-int4", Kind.GPTQ, QuantType.INT4, true, "GPTQ: 4-bit groups"),
+    GPTQ_INT2("gptq-int2", Kind.GPTQ, QuantType.INT2, true, "GPTQ: 2-bit groups"),
+    GPTQ_NF4("gptq-nf4", Kind.GPTQ, QuantType.NF4, true, "GPTQ with NF4 codes"),
+    GPTQ_FP4("gptq-fp4", Kind.GPTQ, QuantType.FP4, true, "GPTQ with FP4 codes"),
+    GPTQ_TARGET("gptq-target-bpw", Kind.TARGET, QuantType.MIXED, true,
+            "widths per group by output error eᵀ·H·e at --bpw (as target-bpw-hess), then GPTQ rounds them");
 
     /**
      * How the body matrices are quantized, and which options that method reads.
@@ -53,7 +67,9 @@ public enum Recipe {
         GGML       (false,  false,     false),
         NASH_GROUP (true,   true,      true),
         NASH_WEIGHT(true,   false,     true),
-        TARGET     (true,   true,      false);
+        TARGET     (true,   true,      false),
+        GPTQ       (true,   true,      false),
+        AWQ        (true,   true,      false);
 
         private final boolean grouped, asymmetric, nashSplit;
 
@@ -86,6 +102,16 @@ public enum Recipe {
     public boolean calibrated() { return calibrated; }
     public String description() { return description; }
 
+    /** Whether the body matrices are rounded by GPTQ (calibration must give full Hessians, not only E[x²]). */
+    public boolean gptq() {
+        return kind == Kind.GPTQ || this == GPTQ_TARGET;
+    }
+
+    /** Whether the calibration must collect Hessians (GPTQ, and the output-error allocator). */
+    public boolean needsHessians() {
+        return gptq() || this == TARGET_BPW_HESS || kind == Kind.AWQ;
+    }
+
     /** Whether the body matrices are mixed-group matrices (the only ones that can keep outliers). */
     public boolean mixedGroups() {
         return type == QuantType.MIXED;
@@ -98,7 +124,8 @@ public enum Recipe {
 
     /** Whether {@code --asym} applies. */
     public boolean allowsAsymmetric() {
-        return kind.asymmetric;
+        // Codebook types (NF4, FP4) have no zero point, whatever the method.
+        return kind.asymmetric && !(type.codec() instanceof Codec.Codebook);
     }
 
     /** The resolved name recorded in a file's provenance, e.g. "int4-g64", "nash-swarm-10/20/70", "target-3.0bpw". */
@@ -109,7 +136,8 @@ public enum Recipe {
             case INT_GROUP, NF4 -> label + "-g" + s.group() + asym;
             case GGML -> label;
             case NASH_GROUP, NASH_WEIGHT -> label.replace("nash-swarm", "nash-swarm-" + s.split()) + "-g" + s.group() + asym;
-            case TARGET -> "target-" + s.targetBpw() + "bpw" + (calibrated ? "-calib" : "") + "-g" + s.group() + asym;
+            case GPTQ, AWQ -> label + "-g" + s.group() + asym;
+            case TARGET -> label.replace("bpw", s.targetBpw() + "bpw") + "-g" + s.group() + asym;
         };
     }
 
@@ -134,7 +162,7 @@ public enum Recipe {
         }
         if (kind == Kind.TARGET) {
             p.put("target_bpw", s.targetBpw());
-            p.put("error_weight", calibrated ? "E[x^2] per input channel" : "1");
+            p.put("error_weight", this == TARGET_BPW_CALIB ? "E[x^2] per input channel" : calibrated ? "e^T H e over the group's block of the Hessian" : "1");
             p.put("allocator", "greedy over convex-hull steps by dD/dbits (exact Lagrangian)");
         }
         if (mixedGroups()) {
@@ -142,8 +170,51 @@ public enum Recipe {
         }
         p.put("embed_type", s.embedType().label());
         p.put("fallback", s.fallback().label());
-        p.put("scale_rule", "minmax (round to nearest)");
+        p.put("scale_rule", gptq() ? "minmax per group when GPTQ reaches it" : "minmax (round to nearest)");
+        if (kind == Kind.AWQ) {
+            p.put("awq", "s = E|x|^alpha / sqrt(max*min), alpha on a grid of 21 in [0,1] per input for the least e^T H e; folded into"
+                    + " attn_norm, ffn_norm, up rows (for down), v rows (for attn_output, when not grouped-query)");
+        }
+        if (gptq()) {
+            p.put("gptq", "H = 2 X^T X / n, dampening " + Gptq.Options.defaults().damp() + " of mean diag, blocks of "
+                    + Gptq.Options.defaults().blockSize() + ", no act-order, float64");
+        }
         return p;
+    }
+
+    /**
+     * A recipe as named in the issue and in provenance records: a label, optionally with the group
+     * ({@code gptq-int4-g64}), the target ({@code gptq-target-3.0bpw}, {@code target-4.0bpw-calib}) and
+     * {@code -asym} spelled into it. Absent parts are empty.
+     */
+    public record Named(Recipe recipe, java.util.OptionalInt group, java.util.OptionalDouble bpw, boolean asym) {}
+
+    public static Named parseName(String name) {
+        String n = name.trim().toLowerCase();
+        boolean asym = n.endsWith("-asym");
+        if (asym) {
+            n = n.substring(0, n.length() - 5);
+        }
+        java.util.OptionalInt group = java.util.OptionalInt.empty();
+        java.util.regex.Matcher g = java.util.regex.Pattern.compile("(.+)-g(\\d+)").matcher(n);
+        if (g.matches() && find(n).isEmpty()) {
+            group = java.util.OptionalInt.of(Integer.parseInt(g.group(2)));
+            n = g.group(1);
+        }
+        java.util.OptionalDouble bpw = java.util.OptionalDouble.empty();
+        java.util.regex.Matcher t = java.util.regex.Pattern.compile("(.*target)-(\\d+(?:\\.\\d+)?)bpw(.*)").matcher(n);
+        if (t.matches()) {
+            bpw = java.util.OptionalDouble.of(Double.parseDouble(t.group(2)));
+            n = t.group(1) + "-bpw" + t.group(3);
+        }
+        String label = n;
+        Recipe r = find(label).orElseThrow(() -> new EngineException("unknown recipe '" + name + "'; choose one of: " + labels()
+                + " (optionally spelled with -gN, -asym, or target-B.Bbpw, e.g. gptq-int4-g64, gptq-target-3.0bpw)"));
+        return new Named(r, group, bpw, asym);
+    }
+
+    private static java.util.Optional<Recipe> find(String label) {
+        return Arrays.stream(values()).filter(r -> r.label.equalsIgnoreCase(label)).findFirst();
     }
 
     public static Recipe parse(String label) {

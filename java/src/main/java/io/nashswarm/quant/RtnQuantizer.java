@@ -40,6 +40,12 @@ public final class RtnQuantizer {
      * per-tensor mode (per-channel: {@code GroupSpec.perChannel(cols, …)}).
      */
     public static IntGroupMatrix quantize(RowSource src, QuantType type, GroupSpec spec, ScaleRule rule, Arena arena) {
+        return quantize(src, type, spec, (r, gi, w, off, n, bits, u, uOff) ->
+                GroupQuantizer.quantize(w, off, n, bits, spec.asymmetric(), rule, null, 0, u, uOff), arena);
+    }
+
+    /** Integer groups whose codes {@code coder} chooses (e.g. GPTQ's); a per-tensor spec always rounds to nearest. */
+    public static IntGroupMatrix quantize(RowSource src, QuantType type, GroupSpec spec, GroupCoder coder, Arena arena) {
         int rows = src.rows(), cols = src.cols(), bits = type.codeBits();
         if (!(type.codec() instanceof Codec.IntegerGrid)) {
             throw new IllegalArgumentException(type.label() + " is not an integer group type");
@@ -68,7 +74,7 @@ public final class RtnQuantizer {
                     int off = gi * spec.groupSize();
                     GroupQuantizer.Result q = spec.perTensor()
                             ? GroupQuantizer.encode(w, off, spec.groupSize(), bits, ts, tz, null, 0, u, off)
-                            : GroupQuantizer.quantize(w, off, spec.groupSize(), bits, spec.asymmetric(), rule, null, 0, u, off);
+                            : coder.code(r, gi, w, off, spec.groupSize(), bits, u, off);
                     if (!spec.perTensor()) {
                         scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(q.scale()));
                         if (zerosOut != null) {
@@ -113,6 +119,14 @@ public final class RtnQuantizer {
         if (!(type.codec() instanceof Codec.Codebook levels)) {
             throw new IllegalArgumentException(type.label() + " is not a codebook type");
         }
+        return codebook(src, type, spec, (r, gi, w, off, n, bits, u, uOff) -> GroupQuantizer.codebook(w, off, n, levels, null, 0, u, uOff), arena);
+    }
+
+    /** A codebook type whose codes {@code coder} chooses (e.g. GPTQ's); a per-tensor spec always rounds to nearest. */
+    public static PackedMatrix codebook(RowSource src, QuantType type, GroupSpec spec, GroupCoder coder, Arena arena) {
+        if (!(type.codec() instanceof Codec.Codebook levels)) {
+            throw new IllegalArgumentException(type.label() + " is not a codebook type");
+        }
         int rows = src.rows(), cols = src.cols(), g = spec.groupSize(), groups = cols / g, bits = type.codeBits();
         Map<String, MemorySegment> sections = allocate(arena, type.sections(rows, cols, spec));
         MemorySegment codes = sections.get(Section.CODES), scales = sections.get(Section.SCALES);
@@ -127,7 +141,7 @@ public final class RtnQuantizer {
                 for (int gi = 0; gi < groups; gi++) {
                     GroupQuantizer.Result q = spec.perTensor()
                             ? GroupQuantizer.codebook(w, gi * g, g, levels, tensorScale, null, 0, u, gi * g)
-                            : GroupQuantizer.codebook(w, gi * g, g, levels, null, 0, u, gi * g);
+                            : coder.code(r, gi, w, gi * g, g, bits, u, gi * g);
                     if (!spec.perTensor()) {
                         scales.set(F16, 2L * ((long) r * groups + gi), Float.floatToFloat16(q.scale()));
                     }

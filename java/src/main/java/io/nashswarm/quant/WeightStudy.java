@@ -50,6 +50,7 @@ public final class WeightStudy {
         INT4_G64("int4 g64", "4-bit, fp16 scale per 64"),
         INT4_G128("int4 g128", "4-bit, fp16 scale per 128"),
         NF4_G64("nf4 g64", "NormalFloat4, fp16 absmax per 64"),
+        FP4_G64("fp4 g64", "bitsandbytes FP4 levels, fp16 absmax per 64"),
         Q4_0("q4_0", "llama.cpp Q4_0 (blocks of 32)"),
         INT2_G64("int2 g64", "2-bit, fp16 scale per 64"),
         INT8_G64("int8 g64", "8-bit, fp16 scale per 64"),
@@ -183,6 +184,7 @@ public final class WeightStudy {
                 case INT4_G64 -> TensorQuantizer.uniform(x, QuantType.INT4, GroupSpec.symmetric(64), arena);
                 case INT4_G128 -> TensorQuantizer.uniform(x, QuantType.INT4, GroupSpec.symmetric(128), arena);
                 case NF4_G64 -> TensorQuantizer.uniform(x, QuantType.NF4, GroupSpec.symmetric(64), arena);
+                case FP4_G64 -> TensorQuantizer.uniform(x, QuantType.FP4, GroupSpec.symmetric(64), arena);
                 case Q4_0 -> TensorQuantizer.dense(x, QuantType.Q4_0, arena);
                 case INT2_G64 -> TensorQuantizer.uniform(x, QuantType.INT2, GroupSpec.symmetric(64), arena);
                 case INT8_G64 -> TensorQuantizer.uniform(x, QuantType.INT8, GroupSpec.symmetric(64), arena);

@@ -204,15 +204,22 @@ final class PackedKernels {
      */
     static float dotNf4(MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
                         int g, float[] x, int xBase) {
+        return dotCodebook4(NormalFloat4.CODEBOOK, codes, o, groups, scales, so, scaleStep, g, x, xBase);
+    }
+
+    /** {@link #dotNf4} for any 16-entry codebook (NF4, {@link Fp4}). */
+    static float dotCodebook4(float[] codebook, MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
+                              int g, float[] x, int xBase) {
+        IntVector lo = FloatVector.fromArray(F, codebook, 0).reinterpretAsInts(), hi = FloatVector.fromArray(F, codebook, 8).reinterpretAsInts();
         int spg = g / SUPER, total = groups * spg, left = spg;
         int xo = xBase;
         FloatVector acc = FloatVector.zero(F), a0 = acc, a1 = acc;
         for (int su = 0; su < total; su++, o += 16) {
             IntVector v = b2i(codes, o), w = b2i(codes, o + 8);
-            a0 = nf4(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo), a0);
-            a1 = nf4(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 8), a1);
-            a0 = nf4(w.and(0xF)).fma(FloatVector.fromArray(F, x, xo + 16), a0);
-            a1 = nf4(w.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 24), a1);
+            a0 = lookup(v.and(0xF), lo, hi).fma(FloatVector.fromArray(F, x, xo), a0);
+            a1 = lookup(v.lanewise(VectorOperators.LSHR, 4), lo, hi).fma(FloatVector.fromArray(F, x, xo + 8), a1);
+            a0 = lookup(w.and(0xF), lo, hi).fma(FloatVector.fromArray(F, x, xo + 16), a0);
+            a1 = lookup(w.lanewise(VectorOperators.LSHR, 4), lo, hi).fma(FloatVector.fromArray(F, x, xo + 24), a1);
             xo += 32;
             if (--left == 0) {
                 acc = a0.add(a1).fma(FloatVector.broadcast(F, f16(scales, so)), acc);
@@ -464,7 +471,12 @@ final class PackedKernels {
 
     /** Codebook values of eight 4-bit indices: two 8-entry permutes and a blend on bit 3 (exact floats). */
     private static FloatVector nf4(IntVector idx) {
+        return lookup(idx, NF4_LO, NF4_HI);
+    }
+
+    /** Values of eight 4-bit indices in the codebook whose entries 0..7 are {@code lo} and 8..15 {@code hi}. */
+    private static FloatVector lookup(IntVector idx, IntVector lo, IntVector hi) {
         IntVector low = idx.and(7);
-        return low.selectFrom(NF4_LO).blend(low.selectFrom(NF4_HI), idx.compare(VectorOperators.GT, 7)).reinterpretAsFloats();
+        return low.selectFrom(lo).blend(low.selectFrom(hi), idx.compare(VectorOperators.GT, 7)).reinterpretAsFloats();
     }
 }

@@ -50,6 +50,7 @@ public enum QuantType {
     INT4 ("int4",    64,  34,   -1,  -1,   4, QuantType::intGroupSections,  (t, r, c, g, s) -> IntGroupMatrix.fromSections(t, r, c, g, s), new Codec.IntegerGrid()),
     INT2 ("int2",    64,  18,   -1,  -1,   2, QuantType::intGroupSections,  (t, r, c, g, s) -> IntGroupMatrix.fromSections(t, r, c, g, s), new Codec.IntegerGrid()),
     NF4  ("nf4",     64,  34,   -1,  -1,   4, QuantType::nf4Sections,       (t, r, c, g, s) -> NF4Matrix.fromSections(r, c, g, s), NormalFloat4.CODEC),
+    FP4  ("fp4",     64,  34,   -1,  -1,   4, QuantType::nf4Sections,       (t, r, c, g, s) -> FP4Matrix.fromSections(r, c, g, s), Fp4.CODEC),
     MIXED("mixed",   64,   0,   -1,  -1,   0, QuantType::mixedSections,     (t, r, c, g, s) -> MixedGroupMatrix.fromSections(r, c, g, s), new Codec.Widths()),
     PERWEIGHT("perweight", 64, 0, -1, -1,  0, QuantType::perWeightSections, (t, r, c, g, s) -> PerWeightMixedMatrix.fromSections(r, c, g, s), new Codec.Widths());
 

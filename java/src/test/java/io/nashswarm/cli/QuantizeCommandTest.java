@@ -31,6 +31,8 @@ class QuantizeCommandTest {
     void argumentErrorsAreOneClearLine() {
         String m = model().toString(), out = dir.resolve("o.nsq").toString();
         assertCleanError(CliRun.run("quantize", "-m", m, "-o", out, "--recipe", "int3"), "unknown recipe 'int3'", "nash-swarm", "target-bpw");
+        assertCleanError(CliRun.run("quantize", "-m", m, "-o", out, "--recipe", "gptq-int3-g64"), "unknown recipe 'gptq-int3-g64'", "gptq-int4");
+        assertFalse(java.nio.file.Files.exists(java.nio.file.Path.of(out)), "nothing written");
         assertCleanError(CliRun.run("quantize", "-m", m, "--recipe", "int4"), "-o/--output is required", "--dry-run");
         assertCleanError(CliRun.run("quantize", "-m", m, "-o", out, "--recipe", "nf4", "--asym"), "--asym does not apply", "nf4");
         assertCleanError(CliRun.run("quantize", "-m", m, "-o", out, "--recipe", "nash-swarm", "--nash-split", "10/20/60"), "adding up to 100");

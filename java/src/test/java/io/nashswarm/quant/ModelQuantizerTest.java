@@ -34,6 +34,13 @@ class ModelQuantizerTest {
         return ActivationStats.collect(TransformerModel.create(w), tokens, 20, Progress.none()).byName(w);
     }
 
+    /** Everything a calibration run gives, Hessians and E|x| included, over enough tokens for full-rank Hessians. */
+    static Calibration calibration(ModelWeights w) {
+        int[] tokens = new Random(1).ints(240, 0, w.config().vocabSize()).toArray();
+        ActivationStats a = ActivationStats.collect(TransformerModel.create(w), tokens, 20, true, Progress.none());
+        return new Calibration(a.byName(w), a.meanAbsByName(w), a.hessiansByName(w), tokens.length, "random tokens");
+    }
+
     @Test
     void groupRuleFallsBackExplicitly() {
         GroupRule r64 = new GroupRule(64, QuantType.F16);
@@ -85,10 +92,10 @@ class ModelQuantizerTest {
     @Test
     void everyRecipeReportsWhatItStores() {
         try (ModelWeights src = TinyModels.llama(64, 100, 1, 64, 2)) {
-            Map<String, float[]> stats = stats(src);
+            Calibration cal = calibration(src);
             for (Recipe r : Recipe.values()) {
                 QuantSettings s = r.kind() == Recipe.Kind.TARGET ? with(6.0, 0, QuantType.F32) : with(3.0, 0, QuantType.F32);
-                try (QuantizedModel q = ModelQuantizer.quantize(src, r, s, stats, Progress.none())) {
+                try (QuantizedModel q = ModelQuantizer.quantizeCalibrated(src, r, s, cal, Progress.none())) {
                     long bytes = 0;
                     for (WeightMatrix m : q.weights().distinctMatrices()) {
                         bytes += m.storageBytes();

@@ -25,7 +25,12 @@ final class TinyModels {
 
     /** A tied-embedding LLaMA with Gaussian weights (std 0.1; norms around 1). */
     static ModelWeights llama(int dim, int hidden, int layers, int vocab, long seed) {
-        ModelConfig c = new ModelConfig(Architecture.LLAMA, dim, hidden, layers, 4, 2, vocab, 64, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true);
+        return llama(dim, hidden, layers, 2, vocab, seed);
+    }
+
+    /** As above with {@code kvHeads} of the 4 heads' keys and values (4: every head its own). */
+    static ModelWeights llama(int dim, int hidden, int layers, int kvHeads, int vocab, long seed) {
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, dim, hidden, layers, 4, kvHeads, vocab, 64, 1e-5f, 10000f, RopeStyle.INTERLEAVED, true);
         Random rnd = new Random(seed);
         Arena arena = Arena.ofShared();
         Map<String, WeightMatrix> m = new LinkedHashMap<>();

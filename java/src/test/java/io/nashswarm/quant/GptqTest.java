@@ -1,0 +1,333 @@
+package io.nashswarm.quant;
+
+import io.nashswarm.EngineException;
+import io.nashswarm.quant.GroupQuantizer.ScaleRule;
+import io.nashswarm.tensor.GroupSpec;
+import io.nashswarm.tensor.IntGroupMatrix;
+import io.nashswarm.tensor.NF4Matrix;
+import io.nashswarm.tensor.QuantType;
+import io.nashswarm.util.Progress;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.CholeskyDecomposition;
+import org.apache.commons.math3.linear.RealMatrix;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class GptqTest {
+    /** The reference's factor per (Hessian, dampening, act-order): Commons Math is slow at these sizes. */
+    private static final java.util.Map<java.util.List<Object>, double[][]> FACTORS = new java.util.HashMap<>();
+
+    /** Gaussian weights with a few large ones, so groups differ in range. */
+    static float[][] weights(int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[][] w = new float[rows][cols];
+        for (float[] row : w) {
+            for (int c = 0; c < cols; c++) {
+                row[c] = (float) (rnd.nextGaussian() * (rnd.nextInt(20) == 0 ? 0.3 : 0.05));
+            }
+        }
+        return w;
+    }
+
+    /** H = 2·XᵀX/n of n correlated inputs (a shared factor plus channel noise of varying power). */
+    static Hessian hessian(int cols, int n, long seed) {
+        Random rnd = new Random(seed);
+        double[][] x = new double[n][cols];
+        double[] power = new double[cols];
+        for (int c = 0; c < cols; c++) {
+            power[c] = 0.2 + 3 * rnd.nextDouble();
+        }
+        for (double[] xi : x) {
+            double f = rnd.nextGaussian();
+            for (int c = 0; c < cols; c++) {
+                xi[c] = power[c] * (0.7 * rnd.nextGaussian() + 0.5 * f);
+            }
+        }
+        double[] h = new double[cols * cols];
+        for (int i = 0; i < cols; i++) {
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (double[] xi : x) {
+                    s += xi[i] * xi[j];
+                }
+                h[i * cols + j] = 2 * s / n;
+            }
+        }
+        return new Hessian(cols, n, h);
+    }
+
+    /**
+     * GPTQ as the paper states it, written independently: H⁻¹ from Commons Math, its upper Cholesky factor,
+     * then column by column over every row with the full update of all later columns (no blocks, no tiles).
+     */
+    static int[][] reference(float[][] w0, Hessian hs, GroupCodec codec, int group, int bits, double damp, boolean actOrder) {
+        int rows = w0.length, cols = w0[0].length;
+        double[][] h = new double[cols][cols];
+        double mean = 0;
+        for (int i = 0; i < cols; i++) {
+            for (int j = 0; j < cols; j++) {
+                h[i][j] = hs.at(i, j);
+            }
+            if (h[i][i] == 0) {
+                h[i][i] = 1;
+            }
+            mean += h[i][i] / cols;
+        }
+        for (int i = 0; i < cols; i++) {
+            h[i][i] += damp * mean;
+        }
+        Integer[] perm = new Integer[cols];
+        for (int i = 0; i < cols; i++) {
+            perm[i] = i;
+        }
+        if (actOrder) {
+            double[][] hh = h;
+            java.util.Arrays.sort(perm, (a, b) -> Double.compare(hh[b][b], hh[a][a]));
+        }
+        double[][] hp = new double[cols][cols];
+        for (int i = 0; i < cols; i++) {
+            for (int j = 0; j < cols; j++) {
+                hp[i][j] = h[perm[i]][perm[j]];
+            }
+        }
+        double[][] u = FACTORS.computeIfAbsent(java.util.List.of(hs, damp, actOrder), k -> {
+            RealMatrix inv = new CholeskyDecomposition(new Array2DRowRealMatrix(hp), 1e-14, 1e-14).getSolver().getInverse();
+            inv = inv.add(inv.transpose()).scalarMultiply(0.5);
+            return new CholeskyDecomposition(inv, 1e-14, 1e-14).getLT().getData(); // upper: inv = Uᵀ·U
+        });
+        int[][] codes = new int[rows][cols];
+        int groups = cols / group;
+        for (int r = 0; r < rows; r++) {
+            double[] w = new double[cols];
+            for (int p = 0; p < cols; p++) {
+                w[p] = w0[r][perm[p]];
+            }
+            float[] scale = new float[groups];
+            int[] zero = new int[groups];
+            for (int gi = 0; gi < groups && actOrder; gi++) {
+                GroupQuantizer.Result pr = codec.params(w0[r], gi * group, group, bits);
+                scale[gi] = pr.scale();
+                zero[gi] = pr.zero();
+            }
+            for (int p = 0; p < cols; p++) {
+                int c = perm[p], gi = c / group;
+                if (!actOrder && p % group == 0) {
+                    float[] g = new float[group];
+                    for (int i = 0; i < group; i++) {
+                        g[i] = (float) w[p + i];
+                    }
+                    GroupQuantizer.Result pr = codec.params(g, 0, group, bits);
+                    scale[gi] = pr.scale();
+                    zero[gi] = pr.zero();
+                }
+                int q = codec.code((float) w[p], scale[gi], zero[gi], bits);
+                codes[r][c] = q;
+                double e = (w[p] - codec.value(q, scale[gi], zero[gi])) / u[p][p];
+                for (int k = p + 1; k < cols; k++) {
+                    w[k] -= e * u[p][k];
+                }
+            }
+        }
+        return codes;
+    }
+
+    private static void assertSameCodes(int[][] expected, Gptq.Result got, String what) {
+        int differ = 0;
+        for (int r = 0; r < expected.length; r++) {
+            for (int c = 0; c < expected[0].length; c++) {
+                if (expected[r][c] != got.code(r, c)) {
+                    differ++;
+                }
+            }
+        }
+        assertEquals(0, differ, what + ": codes differing from the float64 reference");
+    }
+
+    @Test
+    void matchesTheFloat64ReferenceForEveryStorageType() {
+        int rows = 37, cols = 256; // blocks of 128 columns, tiles of 32 rows plus a partial one
+        float[][] w = weights(rows, cols, 1);
+        Hessian h = hessian(cols, 600, 2);
+        for (boolean actOrder : new boolean[] {false, true}) {
+            for (int bits : new int[] {2, 4, 8}) {
+                for (boolean asym : new boolean[] {false, true}) {
+                    GroupCodec codec = GroupCodec.integer(asym);
+                    Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
+                            new Gptq.Options(0.01, actOrder, 128), Progress.none());
+                    assertSameCodes(reference(w, h, codec, 64, bits, 0.01, actOrder), got,
+                            "int" + bits + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
+                }
+            }
+            for (QuantType type : new QuantType[] {QuantType.NF4, QuantType.FP4}) {
+                GroupCodec codec = GroupCodec.of(type, false);
+                Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 32, Gptq.Widths.uniform(4),
+                        new Gptq.Options(0.05, actOrder, 128), Progress.none());
+                assertSameCodes(reference(w, h, codec, 32, 4, 0.05, actOrder), got, type.label() + " g32" + (actOrder ? " act-order" : ""));
+            }
+        }
+    }
+
+    @Test
+    void mixedWidthsMatchTheReferenceRowByRow() {
+        int rows = 9, cols = 128, group = 32;
+        float[][] w = weights(rows, cols, 3);
+        Hessian h = hessian(cols, 300, 4);
+        byte[] widths = new byte[rows * cols / group];
+        Random rnd = new Random(5);
+        for (int i = 0; i < widths.length; i++) {
+            widths[i] = (byte) (2 << rnd.nextInt(3));
+        }
+        GroupCodec codec = GroupCodec.integer(false);
+        Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, group, Gptq.Widths.of(widths, cols / group), Gptq.Options.defaults(),
+                Progress.none());
+        // The reference at one width per row: a row whose groups share a width is the uniform algorithm.
+        for (int r = 0; r < rows; r++) {
+            for (int gi = 0; gi < cols / group; gi++) {
+                float[][] one = {w[r]};
+                int[][] ref = reference(one, h, codec, group, widths[r * (cols / group) + gi], 0.01, false);
+                // only groups up to gi share the history when all earlier widths equal this one; check those rows
+                boolean uniformSoFar = true;
+                for (int k = 0; k <= gi; k++) {
+                    uniformSoFar &= widths[r * (cols / group) + k] == widths[r * (cols / group) + gi];
+                }
+                if (uniformSoFar) {
+                    for (int c = gi * group; c < (gi + 1) * group; c++) {
+                        assertEquals(ref[0][c], got.code(r, c), "row " + r + " col " + c);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void identityHessianIsRoundToNearestExactly() {
+        int rows = 20, cols = 192;
+        float[][] w = weights(rows, cols, 7);
+        Hessian id = Hessian.identity(cols);
+        try (Arena arena = Arena.ofShared()) {
+            for (QuantType type : new QuantType[] {QuantType.INT8, QuantType.INT4, QuantType.INT2}) {
+                for (boolean asym : new boolean[] {false, true}) {
+                    GroupSpec spec = new GroupSpec(64, asym, false);
+                    IntGroupMatrix rtn = RtnQuantizer.quantize(RowSource.of(w), type, spec, ScaleRule.MINMAX, arena);
+                    Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.integer(asym), 64, Gptq.Widths.uniform(type.codeBits()),
+                            Gptq.Options.defaults(), Progress.none());
+                    IntGroupMatrix viaGptq = RtnQuantizer.quantize(RowSource.of(w), type, spec, g, arena);
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            assertEquals(rtn.code(r, c), g.code(r, c), type + " asym=" + asym + " (" + r + "," + c + ")");
+                            assertEquals(rtn.code(r, c), viaGptq.code(r, c));
+                        }
+                        for (int gi = 0; gi < cols / 64; gi++) {
+                            assertEquals(rtn.scale(r, gi), viaGptq.scale(r, gi));
+                            assertEquals(rtn.zero(r, gi), viaGptq.zero(r, gi));
+                        }
+                    }
+                }
+            }
+            NF4Matrix rtn = RtnQuantizer.nf4(RowSource.of(w), GroupSpec.symmetric(64), arena);
+            Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.of(QuantType.NF4, false), 64, Gptq.Widths.uniform(4),
+                    Gptq.Options.defaults(), Progress.none());
+            NF4Matrix viaGptq = (NF4Matrix) RtnQuantizer.codebook(RowSource.of(w), QuantType.NF4, GroupSpec.symmetric(64), g, arena);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    assertEquals(rtn.code(r, c), viaGptq.code(r, c), "nf4 (" + r + "," + c + ")");
+                }
+            }
+        }
+    }
+
+    @Test
+    void lowersTheOutputErrorOnTheCalibrationStatistics() {
+        int rows = 64, cols = 256;
+        float[][] w = weights(rows, cols, 11);
+        Hessian h = hessian(cols, 800, 12);
+        GroupCodec codec = GroupCodec.integer(false);
+        Gptq.Result g = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(4), Gptq.Options.defaults(), Progress.none());
+        Gptq.Result rtn = Gptq.quantize(RowSource.of(w), Hessian.identity(cols), codec, 64, Gptq.Widths.uniform(4), Gptq.Options.defaults(),
+                Progress.none());
+        double eg = 0, er = 0;
+        for (int r = 0; r < rows; r++) {
+            double[] dg = new double[cols], dr = new double[cols];
+            for (int c = 0; c < cols; c++) {
+                dg[c] = w[r][c] - g.value(r, c);
+                dr[c] = w[r][c] - rtn.value(r, c);
+            }
+            eg += h.quadratic(dg, 0, 0, cols);
+            er += h.quadratic(dr, 0, 0, cols);
+        }
+        assertTrue(eg < 0.8 * er, "GPTQ output error " + eg + " vs round-to-nearest " + er);
+    }
+
+    @Test
+    void indefiniteHessianIsAClearError() {
+        double[] h = new double[64 * 64];
+        for (int i = 0; i < 64; i++) {
+            h[i * 64 + i] = 1;
+        }
+        h[1] = h[64] = 3; // entries (0,1) and (1,0): eigenvalues -2 and 4 in that 2x2 block
+        EngineException e = assertThrows(EngineException.class, () -> Gptq.quantize(RowSource.of(weights(4, 64, 1)), new Hessian(64, 1000, h),
+                GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), Gptq.Options.defaults(), Progress.none()));
+        assertTrue(e.getMessage().contains("not positive definite"), e.getMessage());
+    }
+
+    @Test
+    void rankDeficientCalibrationIsAClearError() {
+        Hessian h = hessian(64, 10, 1);
+        EngineException e = assertThrows(EngineException.class, () -> h.checkRank("blk.0.attn_q.weight"));
+        assertTrue(e.getMessage().contains("rank-deficient") && e.getMessage().contains("blk.0.attn_q.weight"), e.getMessage());
+    }
+
+    @Test
+    void tooShortACalibrationIsAClearErrorForTheWholeModel() {
+        try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 1, 50, 3)) {
+            int[] tokens = new Random(4).ints(40, 0, 50).toArray(); // 40 inputs for 64- and 96-column matrices
+            ActivationStats a = ActivationStats.collect(io.nashswarm.model.TransformerModel.create(w), tokens, 40, true, Progress.none());
+            Calibration cal = new Calibration(a.byName(w), a.meanAbsByName(w), a.hessiansByName(w), 40, "40 random tokens");
+            for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.AWQ_INT4, Recipe.GPTQ_TARGET}) {
+                EngineException e = assertThrows(EngineException.class,
+                        () -> ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), cal, Progress.none()));
+                assertTrue(e.getMessage().contains("rank-deficient") && e.getMessage().contains("40 input vectors"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void namesSpellTheGroupAndTarget() {
+        assertEquals(Recipe.GPTQ_INT4, Recipe.parseName("gptq-int4-g64").recipe());
+        assertEquals(64, Recipe.parseName("gptq-int4-g64").group().getAsInt());
+        assertEquals(3.0, Recipe.parseName("gptq-target-3.0bpw").bpw().getAsDouble());
+        assertEquals(Recipe.GPTQ_TARGET, Recipe.parseName("gptq-target-3.0bpw").recipe());
+        assertEquals(Recipe.TARGET_BPW_CALIB, Recipe.parseName("target-4.0bpw-calib-g64").recipe());
+        assertTrue(Recipe.parseName("int4-g128-asym").asym());
+        EngineException e = assertThrows(EngineException.class, () -> Recipe.parseName("gptq-int3-g64"));
+        assertTrue(e.getMessage().contains("unknown recipe 'gptq-int3-g64'"), e.getMessage());
+    }
+
+    @Test
+    void choleskyOfTheInverseMatchesCommonsMath() {
+        int n = 77;
+        Hessian h = hessian(n, 200, 9);
+        double[] a = h.h().clone();
+        Cholesky.upperOfInverseInPlace(a, n);
+        RealMatrix inv = new CholeskyDecomposition(new Array2DRowRealMatrix(rows(h.h(), n))).getSolver().getInverse();
+        inv = inv.add(inv.transpose()).scalarMultiply(0.5);
+        double[][] u = new CholeskyDecomposition(inv, 1e-14, 1e-14).getLT().getData();
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                assertEquals(u[i][j], a[i * n + j], 1e-9 * Math.abs(u[i][i]) + 1e-12, "U(" + i + "," + j + ")");
+            }
+        }
+    }
+
+    private static double[][] rows(double[] a, int n) {
+        double[][] m = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(a, i * n, m[i], 0, n);
+        }
+        return m;
+    }
+}
