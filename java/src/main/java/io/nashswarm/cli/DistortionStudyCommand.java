@@ -48,7 +48,7 @@ public final class DistortionStudyCommand implements Callable<Integer> {
     List<String> methods = List.of("int8-g64", "int4-g64", "nf4-g64", "fp4-g64", "int2-g64", "gptq-int8-g64", "gptq-int4-g64", "gptq-nf4-g64",
             "gptq-int2-g64", "awq-int4-g64", "awq-int2-g64", "target-bpw-calib@3.0@embed=int4", "target-bpw-hess@3.0@embed=int4");
 
-    @Option(names = {"-f", "--file"}, description = "Calibration text for models with a tokenizer (default: wikitext-2 test, first 10% of lines).")
+    @Option(names = {"-f", "--file"}, description = "Calibration text for models with a tokenizer (default: wikitext-2 test, first 10%% of lines).")
     Path file;
 
     @Option(names = "--calib-tokens", defaultValue = "16384", description = "At most this many calibration tokens (default: ${DEFAULT-VALUE}).")
