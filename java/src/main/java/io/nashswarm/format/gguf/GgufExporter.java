@@ -72,7 +72,7 @@ public final class GgufExporter {
     public record Options(QuantType type, QuantType outputType, String name) {
         public Options {
             for (QuantType t : new QuantType[] {type, outputType}) {
-                if (t != null && !GGUF_TYPES.contains(t)) {
+                if (t != null && (!GGUF_TYPES.contains(t) || !t.encodable())) {
                     throw new EngineException("cannot export to " + t.label() + ": choose f32, f16, bf16, q8_0 or q4_0");
                 }
             }
