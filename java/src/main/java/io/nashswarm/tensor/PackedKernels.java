@@ -27,7 +27,7 @@ import java.nio.ByteOrder;
  * were measured 3× slower. Everything is exact float arithmetic: activations are not quantized.
  *
  * <h2>Why the near-copies stay</h2>
- * {@code dot8}/{@code dot4}/{@code dot2}/{@code dotNf4} and the {@code batch*} kernels differ only in
+ * {@code dot8}/{@code dot4}/{@code dot2}/{@code dotCodebook4} and the {@code batch*} kernels differ only in
  * how a superunit's codes become floats. Folding them into one method with a width parameter puts
  * several decoders in one body, which exceeds C2's inlining budget and leaves the vectors boxed (see
  * {@link IntKernels}' note on the JIT): one small method per width is the fast shape, so they are kept.
@@ -195,19 +195,13 @@ final class PackedKernels {
         return acc.reduceLanes(VectorOperators.ADD) - corr;
     }
 
-    /** NF4: 4-bit codebook indices in the 4-bit layout, {@code w = s·T[u]}; no zero term. */
     /**
-     * One NF4 row: {@code groups} groups of {@code g} codes from byte {@code o} of {@code codes}, their fp16
-     * scales from byte {@code so} of {@code scales}, {@code scaleStep} bytes apart. Plain arguments rather
-     * than a {@link GroupRun}: this kernel is too large to inline, so a run object made per row would
-     * escape, and it made most of the heap garbage of NF4 decoding.
+     * One row of 4-bit indices into a 16-entry {@code codebook} (NF4, {@link Fp4}), {@code w = s·T[u]}, no zero
+     * term: {@code groups} groups of {@code g} codes from byte {@code o} of {@code codes}, their fp16 scales
+     * from byte {@code so} of {@code scales}, {@code scaleStep} bytes apart. Plain arguments rather than a
+     * {@link GroupRun}: this kernel is too large to inline, so a run object made per row would escape, and it
+     * made most of the heap garbage of NF4 decoding.
      */
-    static float dotNf4(MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
-                        int g, float[] x, int xBase) {
-        return dotCodebook4(NormalFloat4.CODEBOOK, codes, o, groups, scales, so, scaleStep, g, x, xBase);
-    }
-
-    /** {@link #dotNf4} for any 16-entry codebook (NF4, {@link Fp4}). */
     static float dotCodebook4(float[] codebook, MemorySegment codes, long o, int groups, MemorySegment scales, long so, int scaleStep,
                               int g, float[] x, int xBase) {
         IntVector lo = FloatVector.fromArray(F, codebook, 0).reinterpretAsInts(), hi = FloatVector.fromArray(F, codebook, 8).reinterpretAsInts();

@@ -32,7 +32,7 @@ import java.util.SequencedMap;
  * its input once ({@link Input}: group sums for the float kernels, the input quantized to 16-bit integers
  * for the integer kernels of 4- and 2-bit codes), then streams the codes of its rows.
  */
-public abstract sealed class PackedMatrix implements WeightMatrix permits IntGroupMatrix, NF4Matrix, FP4Matrix, MixedGroupMatrix, PerWeightMixedMatrix {
+public abstract sealed class PackedMatrix implements WeightMatrix permits IntGroupMatrix, CodebookMatrix, MixedGroupMatrix, PerWeightMixedMatrix {
     final QuantType type;
     final int rows, cols;
     final GroupSpec spec;
