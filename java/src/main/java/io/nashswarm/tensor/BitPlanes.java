@@ -23,9 +23,10 @@ import static io.nashswarm.tensor.PackedKernels.F16;
  *       {@code 64c + 4a .. +3}) and plane pair {@code p} (0 .. bits/2 − 1): 16 bytes at
  *       {@link #codeOffset}; byte j = nibble of plane {@code 2p} | nibble of plane {@code 2p+1} {@code << 4}
  *       of row(j), bit i of a nibble being bit k of the code of column {@code 4a + i};</li>
+ * <li>scales and zeros: per block and group, the 16 rows' fp16 scales side by side (32 bytes) and, for
+ *     asymmetric codes, their zeros (16 bytes), so that a kernel loads them as one vector per chunk.</li>
  * </ul>
- * The copy takes exactly the bytes of the stored codes (plus row padding). Scales and zeros stay where
- * they are stored; the kernels turn one block's into floats at a time ({@link #factors}).
+ * The copy takes exactly the bytes of the stored codes and scales, zeros at a byte each (plus row padding).
  */
 final class BitPlanes {
     static final int ROWS = 16;
@@ -36,7 +37,10 @@ final class BitPlanes {
     final int bits, rows, cols, blocks, chunks, groups, shift;
     /** The copy of the codes. */
     final MemorySegment codes;
-    /** The matrix's stored scales and zeros (zeros null when symmetric), indexed as {@link #group} says. */
+    /** The scales of each block's 16 rows side by side, fp16, for one group after another ({@link #scaleOffset}); padded rows 0. */
+    final MemorySegment scales16;
+    /** Asymmetric codes: the zeros of each block's 16 rows side by side, a byte each ({@link #zeroOffset}); else null. */
+    final MemorySegment zeros8;
     private final MemorySegment scales, zeros;
     private final boolean perTensor;
 
@@ -52,6 +56,8 @@ final class BitPlanes {
         this.zeros = zeros;
         this.perTensor = perTensor;
         this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
+        this.scales16 = Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64);
+        this.zeros8 = zeros == null ? null : Arena.ofAuto().allocate(zeroOffset(blocks, 0), 64);
         long bytes = bytes();
         RESIDENT.addAndGet(bytes);
         CLEANER.register(this, () -> RESIDENT.addAndGet(-bytes));
@@ -76,33 +82,19 @@ final class BitPlanes {
         return perTensor ? 0 : (long) r * groups + gi;
     }
 
-    /**
-     * Block {@code rb}'s scales and zero terms as floats: for group gi and row i of the block,
-     * {@code f[32·gi + i] = s} and {@code f[32·gi + 16 + i] = s·(2^(bits−1) − ½ − z)} (the factor of the
-     * chunk's input sum, see {@link LutKernels}); rows past the end get 0.
-     */
-    void factors(int rb, float[] f) {
-        float base = (1 << (bits - 1)) - 0.5f;
-        for (int i = 0; i < ROWS; i++) {
-            int r = rb * ROWS + i;
-            for (int gi = 0; gi < groups; gi++) {
-                float s = 0f, z = base + 0.5f;
-                if (r < rows) {
-                    long k = group(r, gi);
-                    s = Float.float16ToFloat(scales.get(F16, 2 * k));
-                    if (zeros != null) {
-                        z = Packing.readBits(zeros, k * bits, bits);
-                    }
-                }
-                f[32 * gi + i] = s;
-                f[32 * gi + 16 + i] = s * (base - z);
-            }
-        }
+    /** Byte offset of block {@code rb}'s 16 fp16 scales of group gi in {@link #scales16}. */
+    long scaleOffset(int rb, int gi) {
+        return 32L * ((long) rb * groups + gi);
+    }
+
+    /** Byte offset of block {@code rb}'s 16 zeros of group gi in {@link #zeros8}. */
+    long zeroOffset(int rb, int gi) {
+        return 16L * ((long) rb * groups + gi);
     }
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize();
+        return codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize());
     }
 
     /** Off-heap bytes of every repacked matrix still reachable in this process (for memory reports). */
@@ -126,6 +118,18 @@ final class BitPlanes {
                     m.codes(r, u[j]);
                 } else {
                     java.util.Arrays.fill(u[j], 0);
+                }
+            }
+            for (int j = 0; j < ROWS && scales != null; j++) {
+                int r = rb * ROWS + j;
+                for (int gi = 0; gi < groups; gi++) {
+                    if (r < rows) {
+                        long k = p.group(r, gi);
+                        p.scales16.set(F16, p.scaleOffset(rb, gi) + 2L * j, scales.get(F16, 2 * k));
+                        if (zeros != null) {
+                            p.zeros8.set(ValueLayout.JAVA_BYTE, p.zeroOffset(rb, gi) + j, (byte) Packing.readBits(zeros, k * bits, bits));
+                        }
+                    }
                 }
             }
             for (int c = 0; c < p.chunks; c++) {

@@ -8,32 +8,46 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * One input vector as the table-lookup kernels read it ({@link LutKernels}): per group of 4 activations
  * {@code x_0..x_3} (columns {@code 4a..4a+3}), the 16 signed partial sums
- * {@code T[idx] = Σ_j (bit j of idx ? +x_j : −x_j)}, quantized to int8 with one step per chunk of
- * {@value #CHUNK} activations. Built once per product and shared by every row.
+ * {@code T[idx] = Σ_j (bit j of idx ? +x_j : −x_j)}, quantized to 12-bit integers ({@code |q| ≤ }{@value #QMAX})
+ * with one step per chunk of {@value #CHUNK} activations. Built once per product and shared by every row.
+ *
+ * <h2>Layout</h2>
+ * Group {@code a} (counted over the whole input) takes 32 bytes at {@code 32a}: the low bytes of its 16
+ * entries as int16, then their high bytes. A byte shuffle whose index lanes alternate {@code idx} and
+ * {@code idx + 16} so reads a 16-bit entry per 16-bit lane. The array has 32 spare bytes at the end (a
+ * kernel reads 64 bytes from any group).
+ *
+ * <h2>Why 12 bits</h2>
+ * int8 tables (step {@code max/127}) moved aidreams260K's greedy int4 text after 10–15 tokens (see
+ * README › Kernels). Entries up to 2047 still let a kernel add 16 of them (a plane's chunk) in 16-bit lanes
+ * ({@code 16·2047 < 2^15}), and the shuffle reads both bytes of an entry at once, so the finer table costs
+ * no extra lookups.
  *
  * <h2>Quantization and its error</h2>
- * Chunk {@code c}'s step is {@code t_c = max_a Σ_j |x_{4a+j}| / 127}: the largest entry of any of its
- * tables maps to ±127, and every entry is {@code t_c·q} with {@code q = round(T/t_c)}, so it is off by at
+ * Chunk {@code c}'s step is {@code t_c = max_a Σ_j |x_{4a+j}| / QMAX}: the largest entry of any of its
+ * tables maps to ±QMAX, and every entry is {@code t_c·q} with {@code q = round(T/t_c)}, so it is off by at
  * most {@code t_c/2}. The kernels add, per bit plane, one entry per group: 16 per chunk, so a plane's
  * partial sum is off by at most {@code 8·t_c}, and a {@code b}-bit code's
  * {@code ½·Σ_k 2^k·(plane k's sum)} by at most {@code 4·(2^b − 1)·t_c}. A row's product is therefore off
  * by at most {@code Σ_c |s_c|·4·(2^b − 1)·t_c} ({@code s_c} the scale of chunk c's group), plus float
  * rounding; {@link #bound} computes it. The chunk sums {@link #sum}, which carry the zero-point term, are
  * exact floats. Non-finite inputs give a non-finite step, and so non-finite products. Entries are
- * {@code rint(T·(127/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 − x_3} (entries 8..15 the
- * negations of 7..0), the product in float, or in double where {@code 127/max} overflows a float.
+ * {@code rint(T·(QMAX/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 − x_3} (entries 8..15 the
+ * negations of 7..0), the product in float, or in double where {@code QMAX/max} overflows a float.
  */
 final class LutInput {
     /** Activations per table step: 16 groups of 4. */
     static final int CHUNK = 64;
     /** The largest quantized table entry. */
-    static final int QMAX = 127;
+    static final int QMAX = 2047;
+    /** Bytes per group of 4 activations: 16 low bytes, 16 high bytes. */
+    static final int GROUP_BYTES = 32;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final float ROUND = 0x1.8p23f;
     /** Entries 0..7 of a table: the sign of x_j in entry idx, for j = 0, 1, 2 (x_3 is −1 there, +1 in entries 8..15). */
     private static final FloatVector SIGN0 = signs(0), SIGN1 = signs(1), SIGN2 = signs(2);
 
-    /** 16 entries per group of 4 columns, group after group. */
+    /** 32 bytes per group of 4 columns, group after group, and 32 spare. */
     final byte[] table;
     /** Per chunk: {@code t_c / 2} (the kernels' sums count each plane's ±x twice). */
     final float[] half;
@@ -41,7 +55,7 @@ final class LutInput {
     final float[] sum;
 
     private LutInput(int chunks) {
-        table = new byte[chunks * CHUNK * 4];
+        table = new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
         half = new float[chunks];
         sum = new float[chunks];
     }
@@ -52,6 +66,16 @@ final class LutInput {
             s[idx] = ((idx >> j) & 1) != 0 ? 1f : -1f;
         }
         return FloatVector.fromArray(F, s, 0);
+    }
+
+    /** Entry {@code idx} (as an int) of group {@code a} (for tests). */
+    int entry(int a, int idx) {
+        return (table[GROUP_BYTES * a + idx] & 0xFF) | table[GROUP_BYTES * a + 16 + idx] << 8;
+    }
+
+    private static void put(byte[] table, int at, int idx, int q) {
+        table[at + idx] = (byte) q;
+        table[at + 16 + idx] = (byte) (q >> 8);
     }
 
     /** Tables of {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #CHUNK}. */
@@ -71,27 +95,27 @@ final class LutInput {
             in.sum[c] = total;
             float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
             if (inv == Float.POSITIVE_INFINITY) {
-                tinyChunk(x, base, QMAX / (double) max, in.table, 256 * c);
+                tinyChunk(x, base, QMAX / (double) max, in.table, 16 * c);
                 continue;
             }
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
                 float x3 = x[o + 3];
-                // entries 0..7 (x_3 negative), rounded half to even through the float adder (|T·inv| ≤ 127)
+                // entries 0..7 (x_3 negative), rounded half to even through the float adder (|T·inv| ≤ QMAX)
                 FloatVector low = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).sub(x3).mul(inv);
                 ((IntVector) low.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0)).intoArray(q, 0);
-                int t = 16 * (c * 16 + a);
+                int t = GROUP_BYTES * (c * 16 + a);
                 for (int idx = 0; idx < 8; idx++) {
-                    in.table[t + idx] = (byte) q[idx];
-                    in.table[t + 15 - idx] = (byte) -q[idx]; // T[15 − idx] = −T[idx]: every sign flipped
+                    put(in.table, t, idx, q[idx]);
+                    put(in.table, t, 15 - idx, -q[idx]); // T[15 − idx] = −T[idx]: every sign flipped
                 }
             }
         }
         return in;
     }
 
-    /** A chunk whose 127/max overflows a float (max below 3.7e-37): the same entries, scaled in double. */
-    private static void tinyChunk(float[] x, int base, double inv, byte[] table, int at) {
+    /** A chunk whose QMAX/max overflows a float (max below 1.7e-35): the same entries, scaled in double. */
+    private static void tinyChunk(float[] x, int base, double inv, byte[] table, int group) {
         for (int a = 0; a < 16; a++) {
             int o = base + 4 * a;
             for (int idx = 0; idx < 16; idx++) {
@@ -99,7 +123,7 @@ final class LutInput {
                 for (int j = 0; j < 4; j++) {
                     e += ((idx >> j) & 1) != 0 ? x[o + j] : -x[o + j];
                 }
-                table[at + 16 * a + idx] = (byte) Math.rint(e * inv);
+                put(table, GROUP_BYTES * (group + a), idx, (int) Math.rint(e * inv));
             }
         }
     }

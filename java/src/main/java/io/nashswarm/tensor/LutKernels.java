@@ -5,13 +5,16 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
 import static io.nashswarm.tensor.PackedKernels.LE;
 import static jdk.incubator.vector.VectorOperators.ASHR;
-import static jdk.incubator.vector.VectorOperators.B2S;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
@@ -30,7 +33,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * and added per plane, 16 per chunk. The planes are combined in 16 bits (at most {@code 3·16·127}),
  * converted to float
  * per chunk, and scaled by the table step and the row scales; the zero term is the chunk's input sum times
- * {@code s·(2^(b−1) − ½ − z)} ({@link BitPlanes#factors}, per block of rows). Error bound: {@link LutInput}.
+ * {@code s·(2^(b−1) − ½ − z)} (from the scales and zeros that {@link BitPlanes} keeps per block of rows). Error bound: {@link LutInput}.
  *
  * <h2>The JIT</h2>
  * The vector work of one chunk (16 rows, 64 columns, one input) is a method of its own that takes and
@@ -56,22 +59,33 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * tables fit in L2 ({@link #tile}).
  */
 final class LutKernels {
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final int ROWS = BitPlanes.ROWS;
-    private static final byte[] NIBBLES = new byte[16];
-
-    static {
-        java.util.Arrays.fill(NIBBLES, (byte) 0x0F);
-    }
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_512, CODES = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Short> H = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Byte> Z = ByteVector.SPECIES_128;
+    private static final int ROWS = BitPlanes.ROWS, GROUP = LutInput.GROUP_BYTES;
+    /**
+     * Per 16-bit lane, what the index lanes add to {@code idx | idx << 8}: 16 to the high byte (the table's
+     * high bytes), and for 2-bit codes, whose second slot is the next column group, 32 to both bytes of that
+     * slot (the next group's table).
+     */
+    private static final short[] SAME_TABLE = offsets(0), NEXT_TABLE = offsets(0x2020);
 
     private LutKernels() {}
 
-    /** Inputs per call whose tables (4 bytes per column each) stay within about 256 KiB. */
+    private static short[] offsets(int slot1) {
+        short[] o = new short[32];
+        for (int i = 0; i < 32; i++) {
+            o[i] = (short) (0x1000 + (i < 16 ? 0 : slot1));
+        }
+        return o;
+    }
+
+    /** Inputs per call whose tables (8 bytes per column each) stay within about 256 KiB. */
     static int tile(int cols, int n) {
-        return Math.max(1, Math.min(n, (64 << 10) / cols));
+        return Math.max(1, Math.min(n, (32 << 10) / cols));
     }
 
     /** Writes block {@code rb}'s 16 accumulated rows of each input to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
@@ -80,56 +94,103 @@ final class LutKernels {
             for (int i = 0; i < ROWS; i++) {
                 int r = rb * ROWS + i;
                 if (r >= r0 && r < r1) {
-                    y[yOff + b * yStride + r] = acc[ROWS * b + i];
+                    int a = 2 * ROWS * b + 16 * (i / 8) + i % 8; // lanes i and i + 8 hold the row's two slots
+                    y[yOff + b * yStride + r] = acc[a] + acc[a + 8];
                 }
             }
         }
     }
 
     /**
-     * {@code y[yOff + b·yStride + r] = row r · input b} for rows {@code r0 ≤ r < r1} of {@code w} (2-bit
-     * planes) and inputs {@code in[0..n)}.
+     * {@code y[yOff + b·yStride + r] = row r · input b} for rows {@code r0 ≤ r < r1} of {@code w} (2- or
+     * 4-bit planes) and inputs {@code in[0..n)}. A row block's codes (16 rows) are read from memory once and
+     * then from cache for each input.
      */
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        MemorySegment codes = w.codes;
-        int chunks = w.chunks, shift = w.shift;
-        float[] acc = new float[ROWS * n], f = new float[32 * w.groups];
+        boolean four = w.bits == 4;
+        int loads = four ? 16 : 8, tableStep = four ? GROUP : 2 * GROUP;
+        float[] consts = four ? FOUR : TWO;
+        short[] offsets = four ? SAME_TABLE : NEXT_TABLE;
+        float[] acc = new float[2 * ROWS * n];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
-            w.factors(rb, f);
-            for (int c = 0; c < chunks; c++) {
-                int fo = 32 * (c >> shift);
-                long co = w.codeOffset(rb, c, 0, 0);
-                for (int b = 0; b < n; b++) {
-                    LutInput x = in[b];
-                    chunk2(codes, co, x.table, 256 * c, x.half[c], x.sum[c], f, fo, acc, ROWS * b);
-                }
+            for (int b = 0; b < n; b++) {
+                LutInput x = in[b];
+                block(w.codes, w.codeOffset(rb, 0, 0, 0), w.chunks, loads, x.table, tableStep, offsets, consts, x.half, x.sum,
+                        w.scales16, w.zeros8, w.scaleOffset(rb, 0), w.shift, acc, 2 * ROWS * b);
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
         }
     }
 
-    /*
-     * One chunk of 16 rows and 64 columns with one input: acc[ao..ao+16) += the rows' products. The chunk
-     * methods take no vector arguments and return none, so whether or not C2 inlines them into the loop
-     * above (it stops inlining once a compilation passes its node-count cutoff), no vector is boxed.
+    /**
+     * Per width, 64 floats: the weight of each 16-lane sum's second slot (lanes 8..15; 4 for 4-bit codes,
+     * whose second slot holds planes 2 and 3), then 1 for the lanes that carry the zero term (a row's zero
+     * term is added once, in its first slot), then 2^(bits−1) − ½, then 0 (spare).
      */
+    private static final float[] FOUR = consts(4), TWO = consts(2);
 
-    /** 2-bit planes: 16 bytes per column group (planes 0 and 1 as nibbles). */
-    private static void chunk2(MemorySegment codes, long co, byte[] tab, int to, float h, float x, float[] f, int fo, float[] acc, int ao) {
-        ByteVector nib = ByteVector.fromArray(B, NIBBLES, 0); // loaded, not a constant: C2 rematerializes a constant at every use
-        ShortVector a0 = ShortVector.zero(S), a1 = ShortVector.zero(S);
-        for (int a = 0; a < 16; a++) {
-            ByteVector t = ByteVector.fromArray(B, tab, to + 16 * a);
-            ByteVector p = ByteVector.fromMemorySegment(B, codes, co + 16L * a, LE);
-            a0 = a0.add(((ShortVector) p.and(nib).selectFrom(t).convertShape(B2S, S, 0)));
-            a1 = a1.add(((ShortVector) p.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and(nib).selectFrom(t).convertShape(B2S, S, 0)));
+    private static float[] consts(int bits) {
+        float[] c = new float[64];
+        for (int i = 0; i < 16; i++) {
+            c[i] = i < 8 ? 1f : bits == 4 ? 4f : 1f;
+            c[16 + i] = i < 8 ? 1f : 0f;
+            c[32 + i] = (1 << (bits - 1)) - 0.5f;
         }
-        ShortVector s = a1.add(a1).add(a0);
-        FloatVector xs = FloatVector.broadcast(F, x);
-        ((FloatVector) s.reinterpretAsInts().lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).mul(h)
-                .fma(FloatVector.fromArray(F, f, fo), FloatVector.fromArray(F, f, fo + 16).fma(xs, FloatVector.fromArray(F, acc, ao))).intoArray(acc, ao);
-        ((FloatVector) s.reinterpretAsInts().lanewise(ASHR, 16).convert(I2F, 0)).mul(h)
-                .fma(FloatVector.fromArray(F, f, fo + 8), FloatVector.fromArray(F, f, fo + 24).fma(xs, FloatVector.fromArray(F, acc, ao + 8))).intoArray(acc, ao + 8);
+        return c;
+    }
+
+    /** Lanes 0..7 and again 0..7 (rows 0..7 for both slots), and 8..15 twice (rows 8..15). */
+    private static final VectorShuffle<Float> EVEN_ROWS = VectorShuffle.fromOp(F, i -> i % 8), ODD_ROWS = VectorShuffle.fromOp(F, i -> 8 + i % 8);
+
+    /*
+     * One row block (16 rows) with one input: acc[ao..ao+32) += the rows' products (two slots per row, see
+     * store). The method takes no vector arguments and returns none, so whether or not C2 inlines it into
+     * the loop above (it stops inlining once a compilation passes its node-count cutoff), no vector is boxed.
+     *
+     * Per chunk of 64 columns, each of the `loads` steps reads 32 code bytes: two 16-byte slots of 16 rows
+     * (4-bit: plane pairs 0-1 and 2-3 of one column group; 2-bit: planes 0-1 of two column groups), a nibble
+     * per plane. Zero-extended to 32 16-bit lanes, a nibble idx becomes the index pair (idx, idx + 16)
+     * (+ 32 for the second slot of 2-bit codes), and one 64-byte permute (vpermb) reads a 16-bit table entry
+     * per lane. Then the chunk's group scales (16 fp16 side by side, see BitPlanes) are widened to floats
+     * with integer operations (Float16 has no vector conversion here; subnormal, infinite and NaN scales
+     * included), and the 16-bit sums are scaled in float.
+     */
+    private static void block(MemorySegment codes, long co, int chunks, int loads, byte[] tab, int tableStep, short[] offsets, float[] consts,
+                              float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift, float[] acc, int ao) {
+        ShortVector off = ShortVector.fromArray(S, offsets, 0);
+        FloatVector slot = FloatVector.fromArray(F, consts, 0), once = FloatVector.fromArray(F, consts, 16), base = FloatVector.fromArray(F, consts, 32);
+        FloatVector accEven = FloatVector.fromArray(F, acc, ao), accOdd = FloatVector.fromArray(F, acc, ao + 16);
+        for (int c = 0; c < chunks; c++) {
+            ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
+            long cc = co + 32L * loads * c;
+            int to = 16 * GROUP * c;
+            for (int a = 0; a < loads; a++) {
+                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + 32L * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a);
+                ShortVector n0 = z.and((short) 0x0F), n1 = z.lanewise(LSHR, 4);
+                lo = lo.add(n0.lanewise(LSHL, 8).or(n0).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
+                hi = hi.add(n1.lanewise(LSHL, 8).or(n1).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
+            }
+            // fp16 → float: magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
+            long go = so + 32L * (c >> shift);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+            mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            // the zero term's factor s·(2^(bits−1) − ½ − z)
+            FloatVector sz = zeros == null ? s.mul(-0.5f)
+                    : s.mul(base.sub((FloatVector) ByteVector.fromMemorySegment(Z, zeros, go >> 1, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)));
+            FloatVector xs = FloatVector.broadcast(F, sum[c]), sh = s.mul(half[c]);
+            FloatVector zx = sz.mul(xs);
+            // int lane i holds 16-bit lanes 2i (rows 0..7) and 2i + 1 (rows 8..15) of both slots; planes 2k and 2k+1 combine as lo + 2·hi
+            IntVector l = lo.reinterpretAsInts(), u = hi.reinterpretAsInts();
+            IntVector even = l.lanewise(LSHL, 16).lanewise(ASHR, 16).add(u.lanewise(LSHL, 16).lanewise(ASHR, 15));
+            IntVector odd = l.lanewise(ASHR, 16).add(u.lanewise(ASHR, 16).lanewise(LSHL, 1));
+            accEven = ((FloatVector) even.convert(I2F, 0)).fma(sh.rearrange(EVEN_ROWS).mul(slot), zx.rearrange(EVEN_ROWS).fma(once, accEven));
+            accOdd = ((FloatVector) odd.convert(I2F, 0)).fma(sh.rearrange(ODD_ROWS).mul(slot), zx.rearrange(ODD_ROWS).fma(once, accOdd));
+        }
+        accEven.intoArray(acc, ao);
+        accOdd.intoArray(acc, ao + 16);
     }
 }

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class LutKernelsTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final QuantType[] TYPES = {QuantType.INT2};
+    private static final QuantType[] TYPES = {QuantType.INT2, QuantType.INT4};
     private final int savedThreads = Parallel.threads();
 
     @AfterEach
@@ -219,7 +219,7 @@ class LutKernelsTest {
             int rows = 21, cols = 192;
             IntGroupMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(rows, cols, 4)), type, GroupSpec.asymmetric(64));
             BitPlanes p = BitPlanes.of(m, cols / 64, 0, null, null, false);
-            assertEquals(2L * 16 * cols * type.codeBits() / 8, p.bytes(), "two blocks of 16 rows, the stored code size each");
+            assertEquals(2L * 16 * cols * type.codeBits() / 8, p.codes.byteSize(), "two blocks of 16 rows, the stored code size each");
             for (int r = 0; r < 32; r++) {
                 for (int c = 0; c < cols; c++) {
                     assertEquals(r < rows ? m.code(r, c) : 0, p.code(r, c), type + " code (" + r + ", " + c + ")");
@@ -247,8 +247,8 @@ class LutKernelsTest {
                         float v = x[5 + 64 * c + 4 * a + j];
                         exact += ((idx >> j) & 1) != 0 ? v : -v;
                     }
-                    int q = in.table[16 * (16 * c + a) + idx];
-                    assertEquals(-q, in.table[16 * (16 * c + a) + 15 - idx], "T[15 - idx] = -T[idx]");
+                    int q = in.entry(16 * c + a, idx);
+                    assertEquals(-q, in.entry(16 * c + a, 15 - idx), "T[15 - idx] = -T[idx]");
                     assertTrue(Math.abs(q) <= LutInput.QMAX);
                     assertTrue(Math.abs(exact - t * q) <= t / 2 * (1 + 1e-5) + 1e-30, "chunk " + c + " group " + a + " entry " + idx);
                 }

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@code Σ |ŵ|·step/2}), and against the product with the input rounded as the rule says, within float
  * rounding only; the second check pins the integer arithmetic down exactly.
  *
- * <p>Products of {@link IntGroupMatrix} 2-bit codes in such groups go through the table-lookup
+ * <p>Products of {@link IntGroupMatrix} 2- and 4-bit codes in such groups go through the table-lookup
  * kernels instead ({@link #assertLookupProduct}), checked the same two ways against this class's own
  * restatement of {@link LutInput}'s table quantization.
  */
@@ -23,6 +23,8 @@ final class PackedReference {
     /** Relative tolerance against Σ|ŵ·x|: float32 accumulation over a few hundred terms plus the zero-point term. */
     static final double REL = 3e-5;
     static final int CHUNK = 64;
+    /** The table-lookup kernels' largest table entry (12-bit tables). */
+    static final int QMAX = 2047;
 
     static float[][] dequantize(WeightMatrix m) {
         float[][] w = new float[m.rows()][m.cols()];
@@ -63,7 +65,7 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
-        if (!(m instanceof IntGroupMatrix im) || im.bits() != 2) {
+        if (!(m instanceof IntGroupMatrix im) || im.bits() == 8) {
             return false;
         }
         int g = im.spec().groupSize(), chunks = g / CHUNK;
@@ -71,7 +73,7 @@ final class PackedReference {
     }
 
     /**
-     * The table-lookup rule, restated: per chunk of 64 inputs the step {@code t = max_a Σ_j|x_{4a+j}| / 127},
+     * The table-lookup rule, restated: per chunk of 64 inputs the step {@code t = max_a Σ_j|x_{4a+j}| / 2047},
      * per group of 4 the signed sums {@code T[idx] = Σ_j ±x_j} rounded to {@code q = rint(T/t)}, and per
      * chunk the row's {@code s·(t/2·Σ_k 2^k·Σ_a q[plane k's nibble] + (2^(b−1) − ½ − z)·Σx)}.
      * Checked against the exact product within {@code Σ_chunks |s|·4·(2^b − 1)·t} (each of the 16·b table
@@ -91,7 +93,7 @@ final class PackedReference {
                         int o = base + c0 + 4 * a;
                         max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
                     }
-                    float t = max / 127, inv = max > 0 && max < Float.POSITIVE_INFINITY ? 127 / max : 0f;
+                    float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
                     long planeSum = 0;
                     for (int a = 0; a < 16; a++) {
                         int o = base + c0 + 4 * a;
@@ -100,7 +102,7 @@ final class PackedReference {
                             for (int j = 0; j < 4; j++) {
                                 idx |= ((m.code(r, c0 + 4 * a + j) >> k) & 1) << j;
                             }
-                            planeSum += (1L << k) * entry(x, o, idx, inv, 127 / (double) max);
+                            planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
                         }
                     }
                     for (int c = c0; c < c0 + CHUNK; c++) {
