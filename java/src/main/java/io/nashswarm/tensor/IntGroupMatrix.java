@@ -54,7 +54,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.lookup = fits && bits != 8;
+        this.lookup = fits && bits != 8 && LutKernels.NATIVE;
     }
 
     /**

@@ -75,6 +75,13 @@ final class LutKernels {
 
     private LutKernels() {}
 
+    /**
+     * Whether these kernels run in vector registers here: they use 512-bit vectors (a 64-byte permute,
+     * vpermb with AVX-512 VBMI). Elsewhere (AVX2) the Vector API would run them correctly but as scalar
+     * Java, many times slower, so matrices use the float kernels there.
+     */
+    static final boolean NATIVE = ByteVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+
     private static short[] offsets(int slot1) {
         short[] o = new short[32];
         for (int i = 0; i < 32; i++) {
@@ -168,9 +175,9 @@ final class LutKernels {
             for (int a = 0; a < loads; a++) {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + 32L * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
                 ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a);
-                ShortVector n0 = z.and((short) 0x0F), n1 = z.lanewise(LSHR, 4);
-                lo = lo.add(n0.lanewise(LSHL, 8).or(n0).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
-                hi = hi.add(n1.lanewise(LSHL, 8).or(n1).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
+                ShortVector zz = z.mul((short) 0x101); // the code byte in both bytes of its lane: masks then give both index bytes
+                lo = lo.add(zz.and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
+                hi = hi.add(zz.lanewise(LSHR, 4).and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
             }
             // fp16 → float: magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
             long go = so + 32L * (c >> shift);
