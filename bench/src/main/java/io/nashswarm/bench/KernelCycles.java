@@ -66,7 +66,9 @@ public final class KernelCycles {
                 var bw = io.nashswarm.kernel.MemoryBandwidth.measure(io.nashswarm.kernel.MemoryBandwidth.DEFAULT_BYTES, 5);
                 System.out.println("memory bandwidth " + bw);
             }
-            for (long end = System.nanoTime() + 4_000_000_000L; System.nanoTime() < end; ) {
+            // 10 s: the table-lookup kernels build their input tables once per product, and on a busy machine that
+            // method reached C2 only after about 8 s of 4096x11008 products (its C1 code boxes vectors)
+            for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; ) {
                 ParallelProducts.matvec(w, x, y);
             }
             String ctl = System.getProperty("kernelcycles.ctl");
