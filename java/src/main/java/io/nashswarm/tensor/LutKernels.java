@@ -21,42 +21,46 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * Table-lookup products of integer group codes (after T-MAC, EuroSys 2025): the work per weight follows
- * its bits, since a {@code b}-bit code costs {@code b} table lookups per 16 rows and 4 columns.
+ * its bits, since a {@code b}-bit code costs {@code b} table lookups per row and 4 columns.
  *
  * <h2>The sum</h2>
  * With code bits {@code β_k} of {@code u} and signs {@code σ_k = 2β_k − 1},
  * {@code u − 2^(b−1) = ½·Σ_k 2^k·σ_k − ½}. So a chunk's dot product of codes with zero {@code z} is
  * {@code Σ (u − z)·x = ½·Σ_k 2^k·P_k + (2^(b−1) − ½ − z)·X}, where {@code X} is the chunk's input sum and
- * {@code P_k = Σ_groups T[plane k's nibble]} sums the signed tables of {@link LutInput}. One
- * {@code vpshufb} ({@code selectFrom} on {@link ByteVector#SPECIES_128}) looks up 16 rows' table entries
- * of one plane at once ({@link BitPlanes} puts the rows side by side); they are widened to 16-bit lanes
- * and added per plane, 16 per chunk. The planes are combined in 16 bits (at most {@code 3·16·127}),
- * converted to float
- * per chunk, and scaled by the table step and the row scales; the zero term is the chunk's input sum times
- * {@code s·(2^(b−1) − ½ − z)} (from the scales and zeros that {@link BitPlanes} keeps per block of rows). Error bound: {@link LutInput}.
+ * {@code P_k = Σ_groups T[plane k's nibble]} sums the signed 12-bit tables of {@link LutInput}.
+ *
+ * <h2>One lookup, 32 entries of 16 bits</h2>
+ * A step loads 32 code bytes ({@link BitPlanes}: 16 rows side by side, two 16-byte slots) and widens them
+ * to 32 16-bit lanes; one 16-bit multiply by 0x101 puts the byte in both halves of its lane, and a mask
+ * leaves the nibble of one plane in each half, offset so that the low byte indexes a group's 16 low table
+ * bytes and the high byte its 16 high bytes. One {@code selectFrom} on {@link ByteVector#SPECIES_512}
+ * (vpermb with AVX-512 VBMI, plus a mask C2 adds to wrap the indices) then reads 32 rows' 16-bit entries;
+ * they are added in 16-bit lanes (16 per chunk: at most {@code 16·2047}). Per chunk the planes are combined
+ * in 32-bit lanes, converted to float, and scaled by the table step and the row scales; the zero term is
+ * the chunk's input sum times {@code s·(2^(b−1) − ½ − z)}. Error bound: {@link LutInput}.
+ *
+ * <p>int4 reads 16 steps of 32 bytes per chunk of 16 rows, int2 8, and the per-chunk work (fp16 scales to
+ * float, plane combination, 4 FMAs) is shared, so int2 costs a little more than half of int4. Measured in
+ * bench/results/lut-kernels-2-2026-12-02.md.
  *
  * <h2>The JIT</h2>
- * The vector work of one chunk (16 rows, 64 columns, one input) is a method of its own that takes and
- * returns no vector, called from one loop nest for every width: a kernel with its loops, epilogue and
- * helpers passed C2's node-count cutoff (18000 nodes) while parsing, after which ordinary helpers were
- * no longer inlined and their vectors were boxed (measured 10–50x slower, and depending on what had
- * compiled before). Within a chunk method no helper of our own is called; the Vector API's methods are
- * force-inlined. Even/odd 16-bit lanes are split with shifts (a part-1 {@code convertShape} becomes a
- * lane-crossing emulation under AVX2), and the row order of {@link BitPlanes} makes even lanes rows 0..7
- * and odd lanes rows 8..15, so each result vector stores to 8 consecutive rows.
+ * The vector work of one row block (16 rows, one input) is a method of its own that takes and returns no
+ * vector: a kernel with its loops, epilogue and helpers passed C2's node-count cutoff (18000 nodes) while
+ * parsing, after which ordinary helpers were no longer inlined and their vectors were boxed (measured
+ * 10–50x slower). Within it no helper of our own is called; the Vector API's methods are force-inlined.
+ * (Scales are widened from fp16 in vectors, per chunk: a scalar pass over each block's scales and zeros
+ * took about as long as the lookups, int4 3.2 ms against 1.9 ms at 4096x11008.) Even/odd 16-bit
+ * lanes are split with shifts, and the row order of {@link BitPlanes} makes even lanes rows 0..7 and odd
+ * lanes rows 8..15.
  *
  * <h2>Batches</h2>
- * Every kernel takes {@code n} inputs: per row block and chunk, the block's codes (256 bytes for int2)
- * are loaded from memory once and then from L1 for each input.
+ * Every kernel takes {@code n} inputs: per row block, the block's codes are loaded from memory once and
+ * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2-bit codes only, for now. A 4-bit kernel (4 lookups per 16 rows and 4 columns) measured 1.17x the
- * 16-bit integer kernel at 4096x11008, but its int8 tables moved aidreams260K's greedy int4 text after
- * 10–15 tokens, so int4 stays on {@link IntKernels}. An 8-bit kernel (8 lookups, planes combined in two
- * halves) gave a tiny GPT-2 7% relative logit error against 3% allowed (ModelQuantizerTest), so int8
- * stays on the exact float kernels. Both need int16 tables (two lookups per plane), not done yet
- * (README › Kernels). Callers pass tiles of inputs whose
- * tables fit in L2 ({@link #tile}).
+ * 2- and 4-bit codes. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy
+ * int4 text after 10–15 tokens; the 12-bit tables keep it for 110 tokens and moved the perplexity by
+ * 2e-5 (TableLookupPerplexityTest). 8-bit codes stay on the exact float kernels for now.
  */
 final class LutKernels {
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_512, CODES = ByteVector.SPECIES_256;
