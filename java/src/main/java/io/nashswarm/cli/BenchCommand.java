@@ -159,7 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.println(table(rows, bw));
             out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt (2 untimed rounds first).%n"
                             + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; heap: live objects after a GC; "
-                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap bit-plane copies of int2 codes.%n",
+                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap bit-plane copies of int2/int4/int8 codes.%n",
                     Parallel.threads(), repeats, decodeTokens, promptTokens,
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
                     model == null ? ", each row in its own JVM" : "");

@@ -26,13 +26,13 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * 2- and 4-bit codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
+ * Codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
  * ({@link LutKernels}: the input as 12-bit tables of partial sums per 4 values; the error this adds is
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
- * ({@link BitPlanes}, off-heap, the same size as the codes). When the codes are memory-mapped, their pages are
+ * ({@link BitPlanes}, off-heap, the size of the codes and scales). When the codes are memory-mapped, their pages are
  * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
- * and writers still read the stored sections. 8-bit codes and other group sizes use the exact
- * float kernels ({@link PackedKernels}).
+ * and writers still read the stored sections. Other group sizes, and machines without 512-bit vectors,
+ * use the exact float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -54,7 +54,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.lookup = fits && bits != 8 && LutKernels.NATIVE;
+        this.lookup = fits && LutKernels.NATIVE;
     }
 
     /**

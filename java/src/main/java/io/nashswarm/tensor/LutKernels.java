@@ -39,7 +39,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * in 32-bit lanes, converted to float, and scaled by the table step and the row scales; the zero term is
  * the chunk's input sum times {@code s·(2^(b−1) − ½ − z)}. Error bound: {@link LutInput}.
  *
- * <p>int4 reads 16 steps of 32 bytes per chunk of 16 rows, int2 8, and the per-chunk work (fp16 scales to
+ * <p>int4 reads 16 steps of 32 bytes per chunk of 16 rows, int2 8, int8 32, and the per-chunk work (fp16 scales to
  * float, plane combination, 4 FMAs) is shared, so int2 costs a little more than half of int4. Measured in
  * bench/results/lut-kernels-2-2026-12-02.md.
  *
@@ -58,9 +58,11 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2- and 4-bit codes. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy
- * int4 text after 10–15 tokens; the 12-bit tables keep it for 110 tokens and moved the perplexity by
- * 2e-5 (TableLookupPerplexityTest). 8-bit codes stay on the exact float kernels for now.
+ * 2-, 4- and 8-bit codes. 8-bit codes are two 4-plane halves: the same loop runs over planes 0–3 and
+ * then 4–7 (the second 32 bytes of each column group) with slot weights 16 and 64, so int8 costs about
+ * twice int4. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
+ * after 10–15 tokens and a tiny GPT-2's int8 logits by 7%; the 12-bit tables keep the int4 text for 110
+ * tokens and move the perplexity by about 2e-5 for int4 and int8 (TableLookupPerplexityTest).
  */
 final class LutKernels {
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_512, CODES = ByteVector.SPECIES_256;
@@ -118,34 +120,42 @@ final class LutKernels {
      * then from cache for each input.
      */
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        boolean four = w.bits == 4;
-        int loads = four ? 16 : 8, tableStep = four ? GROUP : 2 * GROUP;
-        float[] consts = four ? FOUR : TWO;
-        short[] offsets = four ? SAME_TABLE : NEXT_TABLE;
+        boolean two = w.bits == 2, eight = w.bits == 8;
+        int loads = two ? 8 : 16, tableStep = two ? 2 * GROUP : GROUP, codeStep = eight ? 64 : 32;
+        long chunkBytes = 16L * w.groupBytes();
+        float[] consts = two ? TWO : FOUR;
+        short[] offsets = two ? NEXT_TABLE : SAME_TABLE;
         float[] acc = new float[2 * ROWS * n];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
+            long co = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(rb, 0);
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
-                block(w.codes, w.codeOffset(rb, 0, 0, 0), w.chunks, loads, x.table, tableStep, offsets, consts, x.half, x.sum,
-                        w.scales16, w.zeros8, w.scaleOffset(rb, 0), w.shift, acc, 2 * ROWS * b);
+                block(w.codes, co, chunkBytes, codeStep, w.chunks, loads, x.table, tableStep, offsets, eight ? LOW8 : consts, x.half, x.sum,
+                        w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
+                if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
+                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunks, loads, x.table, tableStep, offsets, HIGH8, x.half, x.sum,
+                            w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
+                }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
         }
     }
 
     /**
-     * Per width, 64 floats: the weight of each 16-lane sum's second slot (lanes 8..15; 4 for 4-bit codes,
-     * whose second slot holds planes 2 and 3), then 1 for the lanes that carry the zero term (a row's zero
-     * term is added once, in its first slot), then 2^(bits−1) − ½, then 0 (spare).
+     * Per width (and, for 8-bit codes, per half of the planes), 64 floats: the weight of each 16-lane
+     * sum's first and second slot (lanes 0..7, 8..15: planes 0-1 and 2-3 for 4-bit codes, so 1 and 4;
+     * planes 4-5 and 6-7 of 8-bit codes 16 and 64; both slots 1 for 2-bit codes, whose second slot is the
+     * next column group), then 1 for the lanes that carry the zero term (a row's zero term is added once,
+     * in its first slot of its first half), then 2^(bits−1) − ½, then 0 (spare).
      */
-    private static final float[] FOUR = consts(4), TWO = consts(2);
+    private static final float[] TWO = consts(2, 1, 1, true), FOUR = consts(4, 1, 4, true), LOW8 = consts(8, 1, 4, true), HIGH8 = consts(8, 16, 64, false);
 
-    private static float[] consts(int bits) {
+    private static float[] consts(int bits, float slot0, float slot1, boolean zeroTerm) {
         float[] c = new float[64];
         for (int i = 0; i < 16; i++) {
-            c[i] = i < 8 ? 1f : bits == 4 ? 4f : 1f;
-            c[16 + i] = i < 8 ? 1f : 0f;
+            c[i] = i < 8 ? slot0 : slot1;
+            c[16 + i] = i < 8 && zeroTerm ? 1f : 0f;
             c[32 + i] = (1 << (bits - 1)) - 0.5f;
         }
         return c;
@@ -167,17 +177,17 @@ final class LutKernels {
      * with integer operations (Float16 has no vector conversion here; subnormal, infinite and NaN scales
      * included), and the 16-bit sums are scaled in float.
      */
-    private static void block(MemorySegment codes, long co, int chunks, int loads, byte[] tab, int tableStep, short[] offsets, float[] consts,
+    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int chunks, int loads, byte[] tab, int tableStep, short[] offsets, float[] consts,
                               float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift, float[] acc, int ao) {
         ShortVector off = ShortVector.fromArray(S, offsets, 0);
         FloatVector slot = FloatVector.fromArray(F, consts, 0), once = FloatVector.fromArray(F, consts, 16), base = FloatVector.fromArray(F, consts, 32);
         FloatVector accEven = FloatVector.fromArray(F, acc, ao), accOdd = FloatVector.fromArray(F, acc, ao + 16);
         for (int c = 0; c < chunks; c++) {
             ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
-            long cc = co + 32L * loads * c;
+            long cc = co + chunkBytes * c;
             int to = 16 * GROUP * c;
             for (int a = 0; a < loads; a++) {
-                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + 32L * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + (long) codeStep * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
                 ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a);
                 ShortVector zz = z.mul((short) 0x101); // the code byte in both bytes of its lane: masks then give both index bytes
                 lo = lo.add(zz.and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());

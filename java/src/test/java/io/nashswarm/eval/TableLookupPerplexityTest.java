@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What the table-lookup kernels ({@code LutKernels}: the input as 12-bit tables of partial sums per 4
- * values) cost in quality on a real model, for int4 and int2. aidreams260K is quantized (RTN, symmetric groups of
+ * values) cost in quality on a real model, for int4, int2 and int8. aidreams260K is quantized (RTN, symmetric groups of
  * 64), scored on WikiText-2 with the standard sliding window, once with the packed matrices and once with
  * float32 copies of exactly the same dequantized weights (exact float products). The perplexity
  * difference is the table quantization alone; the goal is within 0.2% relative. Then greedy generation
@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (The numbers are printed. The model is tiny and trained on other text, so its WikiText perplexity is in
  * the hundreds, and RTN noise can even lower it: only the exact-versus-lookup difference matters here.)
  *
- * <p>Measured with 12-bit tables: 2.1e-5 (int4), 5.6e-5 (int2) relative; greedy int4 identical for 110 tokens
+ * <p>Measured with 12-bit tables: 2.1e-5 (int4), 5.6e-5 (int2), 2.1e-5 (int8) relative; greedy int4 identical for 110 tokens
  * on all 3 prompts. With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
  * differed after 10–15 tokens; the 16-bit integer kernels int4 used before gave 5.6e-5. Where the machine
  * lacks 512-bit vectors the float kernels run and the difference is float rounding only.
@@ -60,7 +60,7 @@ class TableLookupPerplexityTest {
             int ctx = m.weights().config().contextLength(), stride = ctx / 2;
             double fp32 = nll(m.weights(), ids, ctx, stride);
             java.util.List<String> failures = new java.util.ArrayList<>();
-            for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2}) {
+            for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2, QuantType.INT8}) {
                 try (Arena arena = Arena.ofShared()) {
                     Map<String, WeightMatrix> packed = new LinkedHashMap<>(), exact = new LinkedHashMap<>();
                     int quantized = 0;

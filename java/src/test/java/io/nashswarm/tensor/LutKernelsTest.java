@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class LutKernelsTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final QuantType[] TYPES = {QuantType.INT2, QuantType.INT4};
+    private static final QuantType[] TYPES = {QuantType.INT2, QuantType.INT4, QuantType.INT8};
     private final int savedThreads = Parallel.threads();
 
     @AfterEach

@@ -65,7 +65,7 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
-        if (!(m instanceof IntGroupMatrix im) || im.bits() == 8 || !LutKernels.NATIVE) {
+        if (!(m instanceof IntGroupMatrix im) || !LutKernels.NATIVE) {
             return false;
         }
         int g = im.spec().groupSize(), chunks = g / CHUNK;
