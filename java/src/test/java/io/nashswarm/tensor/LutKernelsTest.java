@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
- * product within the bound the int8 tables imply ({@link PackedReference#assertLookupProduct}, which also
- * checks the kernels' integer arithmetic against the table rule restated), for 2-bit codes, every
+ * product within the bound the 12-bit tables imply ({@link PackedReference#assertLookupProduct}, which also
+ * checks the kernels' integer arithmetic against the table rule restated), for 2-, 4- and 8-bit codes, every
  * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor), extreme codes,
  * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
  * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
