@@ -31,6 +31,8 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     /** The species of the block decoders: 16 byte lanes (one SSE/NEON register; nibble tables fit it). */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
     private final QuantType type;
     final MemorySegment data;
@@ -104,8 +106,17 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         matmul(x, y, 1, rowStart, rowEnd);
     }
 
+    /**
+     * Dequantized rows times x, one row at a time. Q4_K replaces it with an integer kernel; for the other types
+     * the integer kernel on q8 activations (a general one on the decoded codes, and a fused one for Q6_K) was
+     * measured slower than this one (0.7–1.06x, see README › GGUF) and deleted.
+     */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        matmulDequantized(x, y, n, rowStart, rowEnd);
+    }
+
+    final void matmulDequantized(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
         Scratch s = new Scratch();
         float[] w = new float[cols];
