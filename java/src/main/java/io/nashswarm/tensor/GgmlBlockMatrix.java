@@ -25,6 +25,7 @@ import static io.nashswarm.kernel.Vectors.L;
  * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
+ * Q4_K overrides the products with an integer kernel on quantized activations ({@link Q4_KMatrix}).
  */
 public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
