@@ -7,7 +7,9 @@ import io.nashswarm.model.RopeStyle;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tensor.WeightMatrix;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static io.nashswarm.cuda.NativeContext.at;
 
@@ -26,6 +28,21 @@ public final class CudaBackend implements Backend {
     /** Device memory free when opened; bytes of weights as stored and of the index built at upload. */
     private final long freeAtOpen;
     private long weightBytes, indexBytes;
+    /** A decode step's token and position in device memory (two ints), which a replayed graph reads. */
+    private final MemorySegment slots, posSlot;
+    private final MemorySegment slotsHost;
+    /** While a step is recorded (and in its profiled eager run): tokens and positions come from the slots. */
+    private boolean fromSlots;
+    private int slotToken, slotPos;
+    /** The sequence whose decode step the context's graph holds, and what was measured when it was recorded. */
+    private Object graphOf;
+    private StepProfile profile;
+
+    /**
+     * The recorded step: its graph nodes, and the eager run before the recording with every operation bracketed
+     * by events: the kernels' own time, the span from the first one's start to the last one's end, and the count.
+     */
+    record StepProfile(int nodes, float kernelsMs, float eagerSpanMs, int ops) {}
 
     record DeviceBuffer(MemorySegment ptr, int length) implements Buffer {}
 
@@ -38,6 +55,9 @@ public final class CudaBackend implements Backend {
         this.c = ctx.handle();
         this.name = h.ns_backend_name().reinterpret(64).getString(0);
         this.freeAtOpen = ctx.memory()[0];
+        this.slots = ctx.alloc(2);
+        this.posSlot = at(slots, 1);
+        this.slotsHost = Arena.ofAuto().allocate(ValueLayout.JAVA_INT, 2);
     }
 
     /** The CUDA library on device 0: one EngineException saying what is missing (library, driver or device). */
@@ -68,14 +88,97 @@ public final class CudaBackend implements Backend {
     public String describe() {
         long[] mem = ctx.memory();
         long used = name.equals("host") ? mem[1] : freeAtOpen - mem[0];
-        return String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo), of which weights as stored %.1f MiB + mixed-row index %.1f MiB; the rest is activations, KV cache and the runtime",
+        String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo), of which weights as stored %.1f MiB + mixed-row index %.1f MiB; the rest is activations, KV cache and the runtime",
                 name, ctx.deviceName(), used / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0);
+        return profile == null ? d : d + "; " + stepReport();
+    }
+
+    /** The decode step's graph against its kernels' own time: the launch overhead share the graph leaves. */
+    public String stepReport() {
+        double[] g = graphTimes();
+        StepProfile p = profile;
+        double share = g[2] == 0 ? Double.NaN : 100 * (g[1] - p.kernelsMs()) / g[1];
+        return String.format("decode step: graph of %d nodes replayed %d times, %.3f ms/step (events around each launch); "
+                        + "its %d operations' own time %.3f ms (event pairs, eager run), eager span %.3f ms; launch overhead %.1f%% of the graph step",
+                p.nodes(), (long) g[2], g[1], p.ops(), p.kernelsMs(), p.eagerSpanMs(), share);
     }
 
     /** One stream, one staging buffer: sequences run one at a time. */
     @Override
     public boolean concurrentSequences() {
         return false;
+    }
+
+    /**
+     * The first step of a sequence runs eagerly with every operation timed (the kernels' own time), then is
+     * recorded as a graph reading token and position from the slots; later steps write the slots and replay it.
+     * Replays write the cache at the slot's position and leave the logits where the body leaves them.
+     */
+    @Override
+    public void decodeStep(Object sequence, int token, int pos, Runnable body) {
+        slotsHost.set(ValueLayout.JAVA_INT, 0, token);
+        slotsHost.set(ValueLayout.JAVA_INT, 4, pos);
+        ctx.check(h.ns_write_i32(c, slots, slotsHost, 2), "writing the step's token and position");
+        if (sequence == graphOf) {
+            ctx.check(h.ns_graph_launch(c), "replaying the decode step");
+            return;
+        }
+        graphOf = null;
+        slotToken = token;
+        slotPos = pos;
+        fromSlots = true;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment kms = a.allocate(ValueLayout.JAVA_FLOAT), span = a.allocate(ValueLayout.JAVA_FLOAT);
+            MemorySegment ops = a.allocate(ValueLayout.JAVA_INT), nodes = a.allocate(ValueLayout.JAVA_INT);
+            ctx.check(h.ns_profile_begin(c), "profiling the decode step");
+            try {
+                body.run();
+            } finally {
+                ctx.check(h.ns_profile_end(c, kms, span, ops), "profiling the decode step");
+            }
+            ctx.check(h.ns_graph_begin(c), "recording the decode step");
+            boolean recorded = false;
+            try {
+                body.run();
+                recorded = true;
+            } finally {
+                int st = h.ns_graph_end(c, nodes);
+                if (recorded) {
+                    ctx.check(st, "recording the decode step");
+                }
+            }
+            profile = new StepProfile(nodes.get(ValueLayout.JAVA_INT, 0), kms.get(ValueLayout.JAVA_FLOAT, 0),
+                    span.get(ValueLayout.JAVA_FLOAT, 0), ops.get(ValueLayout.JAVA_INT, 0));
+            graphOf = sequence;
+        } finally {
+            fromSlots = false;
+        }
+    }
+
+    /** The recorded step's profile, or null before the first decode step. */
+    public StepProfile stepProfile() {
+        return profile;
+    }
+
+    /** {last launch ms, mean launch ms, launches}: the graph replays as CUDA events timed them. */
+    public double[] graphTimes() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment last = a.allocate(ValueLayout.JAVA_FLOAT), total = a.allocate(ValueLayout.JAVA_DOUBLE), n = a.allocate(ValueLayout.JAVA_LONG);
+            ctx.check(h.ns_graph_time(c, last, total, n), "graph times");
+            long launches = n.get(ValueLayout.JAVA_LONG, 0);
+            return new double[] {last.get(ValueLayout.JAVA_FLOAT, 0), launches == 0 ? 0 : total.get(ValueLayout.JAVA_DOUBLE, 0) / launches, launches};
+        }
+    }
+
+    /** The position argument of a step's operation: the slot while recording (the value must be the step's). */
+    private MemorySegment posDev(int pos) {
+        if (!fromSlots) {
+            return MemorySegment.NULL;
+        }
+        if (pos != slotPos) {
+            throw new EngineException("a recorded decode step used position " + pos + ", not its own " + slotPos);
+        }
+        return posSlot;
     }
 
     @Override
@@ -127,11 +230,23 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embed(Matrix table, int row, Buffer out, int off) {
+        if (fromSlots && row != slotToken) {
+            throw new EngineException("a recorded decode step embedded token " + row + ", not its own " + slotToken);
+        }
+        embedRow(table, row, fromSlots ? slots : MemorySegment.NULL, out, off);
+    }
+
+    @Override
+    public void embedPosition(Matrix table, int pos, Buffer out, int off) {
+        embedRow(table, pos, posDev(pos), out, off);
+    }
+
+    private void embedRow(Matrix table, int row, MemorySegment rowDev, Buffer out, int off) {
         DeviceMatrix m = (DeviceMatrix) table;
         if (m.padded == null) {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, MemorySegment.NULL, p(out, off)), "embedding row " + row);
+            ctx.check(h.ns_embed(c, m.tensor.handle(), row, rowDev, p(out, off)), "embedding row " + row);
         } else {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, MemorySegment.NULL, m.padded), "embedding row " + row);
+            ctx.check(h.ns_embed(c, m.tensor.handle(), row, rowDev, m.padded), "embedding row " + row);
             ctx.check(h.ns_copy(c, p(out, off), m.padded, m.tensor.cols()), "embedding row " + row);
         }
     }
@@ -149,7 +264,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         int s = style == RopeStyle.INTERLEAVED ? NashswarmH.NS_ROPE_INTERLEAVED : NashswarmH.NS_ROPE_ROTATE_HALF;
-        ctx.check(h.ns_rope(c, p(v), rows, heads, headSize, pos, s, p(cos), p(sin)), "rope");
+        ctx.check(h.ns_rope(c, p(v), rows, heads, headSize, pos, posDev(pos), s, p(cos), p(sin)), "rope");
     }
 
     @Override
@@ -205,12 +320,12 @@ public final class CudaBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
-            ctx.check(h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, kvDim), "kv store");
+            ctx.check(h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, posDev(pos), kvDim), "kv store");
         }
 
         @Override
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
-            ctx.check(h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, nh, nkv, hs, capacity), "attention");
+            ctx.check(h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, posDev(pos), nh, nkv, hs, capacity), "attention");
         }
 
         @Override

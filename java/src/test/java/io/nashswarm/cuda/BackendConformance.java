@@ -263,6 +263,43 @@ abstract class BackendConformance {
     }
 
     /**
+     * The decode step as the backend records and replays it (token and position read from device slots) against
+     * the same backend's batched path over the same tokens: the logits of each position agree to float rounding,
+     * and steps were replayed, not only recorded. A replay that kept the recorded position or token would differ.
+     */
+    @Test
+    void replayedDecodeStepsAreTheBatchedPass() throws Exception {
+        try (LoadedModel m = ModelLoader.load(aidreams(), null)) {
+            TransformerModel model = TransformerModel.create(m.weights(), backend);
+            long before = backend instanceof CudaBackend cuda ? (long) cuda.graphTimes()[2] : 0;
+            int[] ids = new SplittableRandom(seed).ints(24, 1, m.weights().config().vocabSize()).toArray();
+            var stepwise = model.newState(ids.length);
+            for (int p = 0; p < ids.length; p++) {
+                float[] step = model.forward(stepwise, ids, p, 1);
+                if (p < 2 || p % 5 == 0 || p == ids.length - 1) {
+                    float[] batched = model.forward(model.newState(ids.length), ids, 0, p + 1 + (p == 0 ? 1 : 0));
+                    if (p == 0) { // one token would take the step path: compare against two tokens' first logits instead
+                        float[][] rows = new float[2][];
+                        model.forward(model.newState(ids.length), ids, 0, 2, 0, (i, l, o) -> rows[i] = Arrays.copyOfRange(l, o, o + step.length));
+                        batched = rows[0];
+                    }
+                    double max = 0;
+                    for (float v : batched) {
+                        max = Math.max(max, Math.abs(v));
+                    }
+                    assertArrayEquals(batched, step, (float) (1e-5 * max), "position " + p + " (seed " + seed + ")");
+                }
+            }
+            if (backend instanceof CudaBackend cuda) {
+                double[] g = cuda.graphTimes();
+                assertEquals(ids.length - 1, (long) g[2] - before, "graph replays");
+                assertTrue(cuda.stepProfile().nodes() > 10, "graph nodes " + cuda.stepProfile());
+                System.out.println(backend.name() + ": " + cuda.stepReport());
+            }
+        }
+    }
+
+    /**
      * Packed models: greedy tokens can part where two logits nearly tie, because the Java integer kernels
      * quantize the input and the native kernels do not. So the check is on logits, teacher-forced along the
      * CPU's greedy sequence: every position within 2% of the largest logit magnitude, and the same argmax at
