@@ -145,29 +145,32 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
 }
 
+/* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
+   an even number of units at 16-byte offsets), else 8-byte loads; ns_mixed_unit_term decodes each unit. */
 __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
     int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
     const float* xb = x + (int64_t)blockIdx.y * t.cols;
     ns_mixed_row m = t.mrows[r];
+    int64_t units = ns_mixed_units(&t, &m);
+    const uint8_t* row = t.codes + m.code_off;
     float acc = 0.f;
-    for (int k = lane; k < t.G; k += 32) {
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(&t, &m, r, k, &s, &z, &bits, &code);
-        const float* xg = xb + (int64_t)t.order[r * t.G + k] * t.g;
-        acc += bits == 8 ? ns_group_dot<8>(t.codes + code, t.g, xg, NULL, s, z)
-             : bits == 4 ? ns_group_dot<4>(t.codes + code, t.g, xg, NULL, s, z)
-                         : ns_group_dot<2>(t.codes + code, t.g, xg, NULL, s, z);
-    }
-    if (t.outliers != NULL) {
-        for (int64_t k = t.outlier_rows[r] + lane; k < t.outlier_rows[r + 1]; k += 32) {
-            int col = t.outliers[4 * k] | (t.outliers[4 * k + 1] << 8);
-            acc += ns_f16_at(t.outliers, 4 * k + 2) * xb[col];
+    if ((t.g & 63) == 0) {
+        const uint4* p = reinterpret_cast<const uint4*>(row);
+        for (int64_t i = lane; i < units / 2; i += 32) {
+            uint4 q = __ldg(p + i);
+            acc += ns_mixed_unit_term(&t, &m, r, 2 * i, q.x, q.y, xb);
+            acc += ns_mixed_unit_term(&t, &m, r, 2 * i + 1, q.z, q.w, xb);
+        }
+    } else {
+        const uint2* p = reinterpret_cast<const uint2*>(row);
+        for (int64_t i = lane; i < units; i += 32) {
+            uint2 q = __ldg(p + i);
+            acc += ns_mixed_unit_term(&t, &m, r, i, q.x, q.y, xb);
         }
     }
+    acc += ns_mixed_outlier_term(&t, r, xb, lane, 32);
     acc = ns_warp_sum(acc);
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
 }

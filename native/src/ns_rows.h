@@ -39,20 +39,13 @@ static float ns_row_dot(const ns_tensor* t, int64_t r, const float* x) {
         }
         return sum;
     }
+    /* the GPU kernel's unit decomposition, run in order */
     const ns_mixed_row* m = &t->mrows[r];
-    for (int k = 0; k < t->G; k++) {
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
-        sum += ns_group_dot_bits(bits, t->codes + code, t->g, x + (int64_t)t->order[r * t->G + k] * t->g, NULL, s, z);
+    const uint8_t* row = t->codes + m->code_off;
+    for (int64_t u = 0; u < ns_mixed_units(t, m); u++) {
+        sum += ns_mixed_unit_term(t, m, r, u, ns_u32_at(row + 8 * u), ns_u32_at(row + 8 * u + 4), x);
     }
-    if (t->outliers != NULL) {
-        for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
-            int col = t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8);
-            sum += ns_f16_at(t->outliers, 4 * k + 2) * x[col];
-        }
-    }
+    sum += ns_mixed_outlier_term(t, r, x, 0, 1);
     return sum;
 }
 
