@@ -38,7 +38,7 @@ typedef enum {
     NS_INT8 = 2,
     NS_INT4 = 3,
     NS_INT2 = 4,
-    NS_NF4 = 5,
+    NS_NF4 = 5,             /* 4-bit codes into a 16-entry codebook (ns_tensor_desc.codebook): NF4 and FP4 */
     NS_MIXED = 6
 } ns_type;
 

@@ -46,7 +46,7 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class BackendConformance {
     static final String[][] RECIPES = {
-            {"int8"}, {"int4"}, {"int2"}, {"nf4"}, {"nash-swarm"},
+            {"int8"}, {"int4"}, {"int2"}, {"nf4"}, {"fp4"}, {"nash-swarm"},
             {"int4", "--asym"}, {"nash-swarm", "--asym", "--outliers", "0.5%"}};
     /** One seed per run, printed in failures, so every run draws fresh inputs and a failure can be replayed. */
     final long seed = Long.getLong("nashswarm.test.seed", System.nanoTime());
