@@ -28,6 +28,8 @@ public final class CudaBackend implements Backend {
     /** Device memory free when opened; bytes of weights as stored and of the index built at upload. */
     private final long freeAtOpen;
     private long weightBytes, indexBytes;
+    /** Device memory the weight uploads took, by cudaMemGetInfo around each one (allocation rounding included). */
+    private long weightDeviceBytes;
     /** A decode step's token and position in device memory (two ints), which a replayed graph reads. */
     private final MemorySegment slots, posSlot;
     private final MemorySegment slotsHost;
@@ -83,13 +85,20 @@ public final class CudaBackend implements Backend {
         return name;
     }
 
+    /** Bytes in use on the device (total − free; the host library reports its allocations as total, free 0). */
+    private long used() {
+        long[] mem = ctx.memory();
+        return mem[1] - mem[0];
+    }
+
     /** cudaMemGetInfo's free bytes at open minus now (the host library: its allocations), beside the weights' own bytes. */
     @Override
     public String describe() {
         long[] mem = ctx.memory();
         long used = name.equals("host") ? mem[1] : freeAtOpen - mem[0];
-        String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo), of which weights as stored %.1f MiB + mixed-row index %.1f MiB; the rest is activations, KV cache and the runtime",
-                name, ctx.deviceName(), used / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0);
+        String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo); the weight uploads took %.1f MiB (cudaMemGetInfo around each) = stored sections %.1f MiB + mixed-row index %.1f MiB + %.1f MiB allocation rounding, no dequantized copy; the rest is activations, KV cache and the runtime",
+                name, ctx.deviceName(), used / 1048576.0, weightDeviceBytes / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0,
+                (weightDeviceBytes - weightBytes - indexBytes) / 1048576.0);
         return profile == null ? d : d + "; " + stepReport();
     }
 
@@ -195,7 +204,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Matrix upload(WeightMatrix w) {
+        long before = used();
         NativeContext.Tensor t = ctx.upload(w);
+        weightDeviceBytes += used() - before;
         weightBytes += t.storedBytes();
         indexBytes += t.indexBytes();
         MemorySegment pad = t.storedCols() == t.cols() ? null : ctx.alloc((long) TransformerModel.MAX_BATCH * t.storedCols());
