@@ -39,6 +39,8 @@ public final class CudaBackend implements Backend {
     /** The sequence whose decode step the context's graph holds, and what was measured when it was recorded. */
     private Object graphOf;
     private StepProfile profile;
+    /** Why recording failed, if it did: steps then run eagerly (and the report says so) rather than fail. */
+    private String graphFailure;
 
     /**
      * The recorded step: its graph nodes, and the eager run before the recording with every operation bracketed
@@ -99,7 +101,8 @@ public final class CudaBackend implements Backend {
         String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo); the weight uploads took %.1f MiB (cudaMemGetInfo around each) = stored sections %.1f MiB + mixed-row index %.1f MiB + %.1f MiB allocation rounding, no dequantized copy; the rest is activations, KV cache and the runtime",
                 name, ctx.deviceName(), used / 1048576.0, weightDeviceBytes / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0,
                 (weightDeviceBytes - weightBytes - indexBytes) / 1048576.0);
-        return profile == null ? d : d + "; " + stepReport();
+        return graphFailure != null ? d + "; decode steps run eagerly: recording the graph failed: " + graphFailure
+                : profile == null ? d : d + "; " + stepReport();
     }
 
     /** The decode step's graph against its kernels' own time: the launch overhead share the graph leaves. */
@@ -132,6 +135,10 @@ public final class CudaBackend implements Backend {
             ctx.check(h.ns_graph_launch(c), "replaying the decode step");
             return;
         }
+        if (graphFailure != null) {
+            body.run();
+            return;
+        }
         graphOf = null;
         slotToken = token;
         slotPos = pos;
@@ -145,19 +152,27 @@ public final class CudaBackend implements Backend {
             } finally {
                 ctx.check(h.ns_profile_end(c, kms, span, ops), "profiling the decode step");
             }
-            ctx.check(h.ns_graph_begin(c), "recording the decode step");
-            boolean recorded = false;
+            profile = new StepProfile(0, kms.get(ValueLayout.JAVA_FLOAT, 0), span.get(ValueLayout.JAVA_FLOAT, 0),
+                    ops.get(ValueLayout.JAVA_INT, 0));
+            // The step's work is done; now record it (nothing runs while recording) for the next steps.
             try {
-                body.run();
-                recorded = true;
-            } finally {
-                int st = h.ns_graph_end(c, nodes);
-                if (recorded) {
-                    ctx.check(st, "recording the decode step");
+                ctx.check(h.ns_graph_begin(c), "recording the decode step");
+                boolean recorded = false;
+                try {
+                    body.run();
+                    recorded = true;
+                } finally {
+                    int st = h.ns_graph_end(c, nodes);
+                    if (recorded) {
+                        ctx.check(st, "recording the decode step");
+                    }
                 }
+            } catch (EngineException e) {
+                graphFailure = e.getMessage();
+                System.err.println("warning: decode steps run without a CUDA graph: " + graphFailure);
+                return;
             }
-            profile = new StepProfile(nodes.get(ValueLayout.JAVA_INT, 0), kms.get(ValueLayout.JAVA_FLOAT, 0),
-                    span.get(ValueLayout.JAVA_FLOAT, 0), ops.get(ValueLayout.JAVA_INT, 0));
+            profile = new StepProfile(nodes.get(ValueLayout.JAVA_INT, 0), profile.kernelsMs(), profile.eagerSpanMs(), profile.ops());
             graphOf = sequence;
         } finally {
             fromSlots = false;
