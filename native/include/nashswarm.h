@@ -122,6 +122,10 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
                             int32_t head_size, int32_t capacity);
 /* Greedy sampling: *out_dev = argmax of x[0..n) (the first maximum). */
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out_dev);
+/* Top-k sampling: of the k (1..64) largest of x[0..n) (ties: the lower index first), *out_dev = the one the inverse
+   CDF of softmax(value / temperature) picks at u in [0, 1). k = 1 or temperature <= 0: greedy, as ns_argmax. */
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u,
+                              int32_t* out_dev);
 /* *slot_dev += by, on the stream (a recorded graph moves its own position on). */
 NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot_dev, int32_t by);
 

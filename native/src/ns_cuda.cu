@@ -298,33 +298,46 @@ __global__ void ns_attention_kernel(const float* q, const float* keys, const flo
     for (int e = threadIdx.x; e < hs; e += blockDim.x) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
 }
 
-/* One block: the first index of the maximum. */
-__global__ void ns_argmax_kernel(const float* x, int n, int32_t* out) {
+/*
+ * One block: k rounds of a block argmax, each over the elements after the previous pick (value descending, then
+ * index ascending), then the sample from the k picks.
+ */
+__global__ void ns_topk_kernel(const float* x, int n, int k, float temperature, float u, int32_t* out) {
     __shared__ float bv[THREADS];
     __shared__ int bi[THREADS];
-    float best = -INFINITY;
-    int at = -1;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) {
-        if (ns_argmax_beats(x[j], j, best, at)) {
-            best = x[j];
-            at = j;
-        }
-    }
-    bv[threadIdx.x] = best;
-    bi[threadIdx.x] = at;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            float ov = bv[threadIdx.x + s];
-            int oi = bi[threadIdx.x + s];
-            if (oi >= 0 && ns_argmax_beats(ov, oi, bv[threadIdx.x], bi[threadIdx.x])) {
-                bv[threadIdx.x] = ov;
-                bi[threadIdx.x] = oi;
+    __shared__ float tv[NS_TOPK_MAX];
+    __shared__ int ti[NS_TOPK_MAX];
+    for (int r = 0; r < k; r++) {
+        float best = -INFINITY;
+        int at = -1;
+        for (int j = threadIdx.x; j < n; j += blockDim.x) {
+            float v = x[j];
+            if ((r == 0 || ns_topk_after(v, j, tv[r - 1], ti[r - 1])) && ns_argmax_beats(v, j, best, at)) {
+                best = v;
+                at = j;
             }
+        }
+        bv[threadIdx.x] = best;
+        bi[threadIdx.x] = at;
+        __syncthreads();
+        for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+            if (threadIdx.x < s) {
+                float ov = bv[threadIdx.x + s];
+                int oi = bi[threadIdx.x + s];
+                if (oi >= 0 && ns_argmax_beats(ov, oi, bv[threadIdx.x], bi[threadIdx.x])) {
+                    bv[threadIdx.x] = ov;
+                    bi[threadIdx.x] = oi;
+                }
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            tv[r] = bv[0];
+            ti[r] = bi[0];
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) *out = bi[0];
+    if (threadIdx.x == 0) *out = ns_sample_sorted(tv, ti, k, temperature, u);
 }
 
 static unsigned ns_blocks(int64_t n) {
@@ -608,10 +621,17 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
     return NS_OK;
 }
 
-NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u, int32_t* out) {
     NS_NEED(ctx);
-    NS_GO(ctx, ns_argmax_kernel, 1, THREADS, x, n, out);
+    if (k < 1 || k > NS_TOPK_MAX || k > n) {
+        return ns_fail(NS_E_ARGUMENT, "top-k: k = %d outside 1..%d (and at most n = %d)", k, NS_TOPK_MAX, n);
+    }
+    NS_GO(ctx, ns_topk_kernel, 1, THREADS, x, n, k, temperature, u, out);
     return NS_OK;
+}
+
+NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+    return ns_sample_topk(ctx, x, n, 1, 0.f, 0.f, out);
 }
 
 NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {

@@ -342,15 +342,32 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
     });
 }
 
-NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u, int32_t* out) {
     NS_NEED(ctx);
+    if (k < 1 || k > NS_TOPK_MAX || k > n) {
+        return ns_fail(NS_E_ARGUMENT, "top-k: k = %d outside 1..%d (and at most n = %d)", k, NS_TOPK_MAX, n);
+    }
     return ns_op(ctx, [=] {
-        int32_t best = -1;
-        for (int32_t i = 0; i < n; i++) {
-            if (best < 0 || ns_argmax_beats(x[i], i, x[best], best)) best = i;
+        float tv[NS_TOPK_MAX];
+        int ti[NS_TOPK_MAX];
+        for (int r = 0; r < k; r++) {
+            float best = -INFINITY;
+            int at = -1;
+            for (int j = 0; j < n; j++) {
+                if ((r == 0 || ns_topk_after(x[j], j, tv[r - 1], ti[r - 1])) && ns_argmax_beats(x[j], j, best, at)) {
+                    best = x[j];
+                    at = j;
+                }
+            }
+            tv[r] = best;
+            ti[r] = at;
         }
-        *out = best;
+        *out = ns_sample_sorted(tv, ti, k, temperature, u);
     });
+}
+
+NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+    return ns_sample_topk(ctx, x, n, 1, 0.f, 0.f, out);
 }
 
 NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {

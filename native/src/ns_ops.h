@@ -68,6 +68,29 @@ NS_HD bool ns_argmax_beats(float v, int i, float best, int at) {
     return v > best || (v == best && i < at) || at < 0;
 }
 
+/* Top-k picks in the order value descending, then index ascending: whether (v, i) comes after the pick (pv, pi). */
+NS_HD bool ns_topk_after(float v, int i, float pv, int pi) {
+    return v < pv || (v == pv && i > pi);
+}
+
+#define NS_TOPK_MAX 64
+
+/*
+ * Samples one of the k best (values v descending, indices idx) with probabilities softmax(v / t), by the inverse
+ * CDF at u in [0, 1); k = 1 or t <= 0 is greedy.
+ */
+NS_HD int ns_sample_sorted(const float* v, const int* idx, int k, float t, float u) {
+    if (k == 1 || t <= 0.f) return idx[0];
+    float sum = 0.f;
+    for (int j = 0; j < k; j++) sum += expf((v[j] - v[0]) / t);
+    float target = u * sum, acc = 0.f;
+    for (int j = 0; j < k; j++) {
+        acc += expf((v[j] - v[0]) / t);
+        if (target < acc) return idx[j];
+    }
+    return idx[k - 1];
+}
+
 /*
  * Weight c of row r of t, dequantized, written where it belongs in out (for mixed rows, c indexes the stored
  * order and lands at its logical column). Outliers are added afterwards by ns_decode_outliers.

@@ -45,7 +45,7 @@ public final class NashswarmH {
     private final MethodHandle ns_backend_name, ns_last_error, ns_device_count, ns_create, ns_destroy, ns_device_name,
             ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
             ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
-            ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
+            ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
             ns_graph_time, ns_profile_begin, ns_profile_end;
 
     /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
@@ -86,6 +86,7 @@ public final class NashswarmH {
         ns_attention = find("ns_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         ns_argmax = find("ns_argmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+        ns_sample_topk = find("ns_sample_topk", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS));
         ns_advance = find("ns_advance", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         ns_write_i32 = find("ns_write_i32", copy);
         ns_graph_begin = find("ns_graph_begin", status0);
@@ -148,6 +149,7 @@ public final class NashswarmH {
         try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, posDev, nHeads, nKvHeads, headSize, capacity); } catch (Throwable t) { throw rethrow(t); }
     }
     public int ns_argmax(MemorySegment ctx, MemorySegment x, int n, MemorySegment out) { try { return (int) ns_argmax.invokeExact(ctx, x, n, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_sample_topk(MemorySegment ctx, MemorySegment x, int n, int k, float temperature, float u, MemorySegment out) { try { return (int) ns_sample_topk.invokeExact(ctx, x, n, k, temperature, u, out); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_advance(MemorySegment ctx, MemorySegment slot, int by) { try { return (int) ns_advance.invokeExact(ctx, slot, by); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_write_i32(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_write_i32.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_graph_begin(MemorySegment ctx) { try { return (int) ns_graph_begin.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }

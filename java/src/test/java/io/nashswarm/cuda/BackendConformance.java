@@ -1,5 +1,6 @@
 package io.nashswarm.cuda;
 
+import io.nashswarm.EngineException;
 import io.nashswarm.TestData;
 import io.nashswarm.cli.CliRun;
 import io.nashswarm.format.LoadedModel;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -245,6 +247,71 @@ abstract class BackendConformance {
             kc.attend(1, cpu.upload(qc), cpu.upload(want), batch, pos);
             assertArrayEquals(want, read(out, want.length), 1e-5f, "attention " + what);
         }
+    }
+
+    /**
+     * Sampling on the device: greedy (ns_argmax) and top-k (ns_sample_topk) against a float64 reference (sort by
+     * value, then index; softmax of the k best at the temperature; inverse CDF at u), on logits with ties, at odd
+     * sizes. Draws whose u falls within 1e-4 of a boundary of the CDF are skipped (float rounding may pick either).
+     */
+    @Test
+    void samplingOnTheDeviceMatchesAReference() {
+        CudaBackend cuda = (CudaBackend) backend;
+        NativeContext ctx = cuda.context();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        MemorySegment slot = ctx.alloc(1);
+        int compared = 0;
+        for (int n : new int[] {1, 77, 1001, 50257}) {
+            float[] x = gaussian(rnd, n);
+            for (int i = 0; i < n / 10; i++) {
+                x[rnd.nextInt(n)] = x[rnd.nextInt(n)]; // ties
+            }
+            Buffer xb = backend.upload(x);
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> x[a] != x[b] ? Float.compare(x[b], x[a]) : Integer.compare(a, b));
+            ctx.check(ctx.library().ns_argmax(ctx.handle(), ((CudaBackend.DeviceBuffer) xb).ptr(), n, slot), "argmax");
+            assertEquals((int) order[0], ctx.readInt(slot), "argmax of " + n + " (seed " + seed + ")");
+            for (int k : new int[] {1, 5, 40, 64}) {
+                if (k > n) {
+                    continue;
+                }
+                for (float t : new float[] {0.7f, 1.3f}) {
+                    double[] cdf = new double[k];
+                    double sum = 0;
+                    for (int j = 0; j < k; j++) {
+                        sum += Math.exp((x[order[j]] - x[order[0]]) / (double) t);
+                        cdf[j] = sum;
+                    }
+                    for (int draw = 0; draw < 4; draw++) {
+                        float u = (float) rnd.nextDouble();
+                        double target = u * sum;
+                        int want = k - 1;
+                        boolean nearEdge = false;
+                        for (int j = 0; j < k; j++) {
+                            nearEdge |= Math.abs(target - cdf[j]) < 1e-4 * sum;
+                            if (target < cdf[j]) {
+                                want = j;
+                                break;
+                            }
+                        }
+                        if (nearEdge) {
+                            continue;
+                        }
+                        ctx.check(ctx.library().ns_sample_topk(ctx.handle(), ((CudaBackend.DeviceBuffer) xb).ptr(), n, k, t, u, slot), "top-k");
+                        assertEquals((int) order[want], ctx.readInt(slot),
+                                "top-" + k + " of " + n + " at temperature " + t + ", u " + u + " (seed " + seed + ")");
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertTrue(compared > 20, compared + " draws compared");
+        EngineException e = assertThrows(EngineException.class, () -> ctx.check(
+                ctx.library().ns_sample_topk(ctx.handle(), slot, 1, 65, 1f, 0.5f, slot), "top-k"));
+        assertTrue(e.getMessage().contains("k = 65 outside 1..64"), e.getMessage());
     }
 
     /** aidreams260K as run.c runs it (f32): the same greedy tokens as the CPU backend, 100 of them. */
