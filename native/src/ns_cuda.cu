@@ -129,7 +129,20 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     float acc = 0.f;
     if ((t.row_bytes & 15) == 0) {
         const uint4* p = reinterpret_cast<const uint4*>(row);
-        for (int64_t i = lane; i < t.row_bytes / 16; i += 32) {
+        const int64_t n16 = t.row_bytes / 16;
+        int64_t i = lane;
+        /* four loads in flight per lane before any decode: enough bytes in flight to cover the memory latency */
+        for (; i + 96 < n16; i += 128) {
+            uint4 q[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++) q[k] = __ldg(p + i + 32 * k);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb, cb);
+                acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb, cb);
+            }
+        }
+        for (; i < n16; i += 32) {
             uint4 q = __ldg(p + i);
             acc += ns_unit_term<BITS>(t, r, 2 * i, q.x, q.y, xb, cb);
             acc += ns_unit_term<BITS>(t, r, 2 * i + 1, q.z, q.w, xb, cb);
@@ -158,7 +171,18 @@ __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* _
     float acc = 0.f;
     if ((t.g & 63) == 0) {
         const uint4* p = reinterpret_cast<const uint4*>(row);
-        for (int64_t i = lane; i < units / 2; i += 32) {
+        int64_t i = lane;
+        for (; i + 96 < units / 2; i += 128) { /* as the uniform kernel: four loads in flight */
+            uint4 q[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++) q[k] = __ldg(p + i + 32 * k);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb);
+                acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb);
+            }
+        }
+        for (; i < units / 2; i += 32) {
             uint4 q = __ldg(p + i);
             acc += ns_mixed_unit_term(&t, &m, r, 2 * i, q.x, q.y, xb);
             acc += ns_mixed_unit_term(&t, &m, r, 2 * i + 1, q.z, q.w, xb);
@@ -185,6 +209,19 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
     if (t.type == NS_F32) {
         const float* w = reinterpret_cast<const float*>(row);
         for (int64_t c = lane; c < t.cols; c += 32) acc += __ldg(w + c) * xb[c];
+    } else if ((t.row_bytes & 15) == 0) { /* fp16: 16-byte loads of eight weights, paired conversions */
+        const uint4* p = reinterpret_cast<const uint4*>(row);
+        for (int64_t i = lane; i < t.row_bytes / 16; i += 32) {
+            uint4 q = __ldg(p + i);
+            float xs[8];
+            ns_load8(xb + 8 * i, xs);
+            const __half2* hv = reinterpret_cast<const __half2*>(&q);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float2 f = __half22float2(hv[k]);
+                acc += f.x * xs[2 * k] + f.y * xs[2 * k + 1];
+            }
+        }
     } else {
         for (int64_t c = lane; c < t.cols; c += 32) acc += ns_f16_at(row, 2 * c) * xb[c];
     }
