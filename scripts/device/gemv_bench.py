@@ -228,21 +228,28 @@ def copy_bandwidth():
     return 2 * 4 * n / (ms / 1e3) / 1e9  # bytes read plus written, GB/s
 
 
-def check(lib, t, rng, rows_to_check=None):
-    """One product with the output poisoned: (unwritten outputs, max relative error vs float64) over the rows."""
+def check(lib, t, w, rng, rows_to_check=None):
+    """One product by the uploaded w with the output poisoned: (unwritten outputs, max error / Σ|w·x| vs float64
+    over the rows, the input and output buffers)."""
     rows, cols = t["rows"], t["cols"]
-    w, _, _ = lib.upload(t)
     x, y = lib.alloc(cols), lib.alloc(rows)
     xs = rng.standard_normal(cols).astype(np.float32)
     lib.write(x, xs)
     lib.write(y, np.full(rows, np.nan, dtype=np.float32))
     lib.matmul(w, x, y)
     got = lib.read(y, rows)
-    lib.release(w)
     sample = rows_to_check if rows_to_check is not None else list(range(rows))
     ref = reference_rows(t, xs, sample)
     unwritten = int(np.count_nonzero(~np.isfinite(got)))
-    return unwritten, float(max(abs(float(got[r]) - ref[r][0]) / (ref[r][1] + 1e-30) for r in sample))
+    return unwritten, float(max(abs(float(got[r]) - ref[r][0]) / (ref[r][1] + 1e-30) for r in sample)), x, y
+
+
+def check_fresh(lib, t, rng):
+    """check() on a fresh upload of t, released afterwards: (unwritten, error)."""
+    w = lib.upload(t)[0]
+    unwritten, err, _, _ = check(lib, t, w, rng)
+    lib.release(w)
+    return unwritten, err
 
 
 def dense(kind, rows, cols, rng):
@@ -299,12 +306,12 @@ def main():
         rows, cols = map(int, shape.split("x"))
         for g in (64, 32):
             for kind in ("int8", "int4", "int2", "nf4", "mixed-3") + (("f16", "f32") if g == 64 else ()):
-                unwritten, err = check(lib, tensor(kind, rows, cols, g, rng), rng)
+                unwritten, err = check_fresh(lib, tensor(kind, rows, cols, g, rng), rng)
                 ok = unwritten == 0 and err <= 1e-4
                 failed += not ok
                 checks.append(f"| {shape} | {kind} | {g} | {unwritten} | {err:.2e} | {'ok' if ok else 'WRONG'} |")
     for kind in ("f16", "f32") if a.check_shapes else ():  # dense rows of odd length: the one-by-one path
-        unwritten, err = check(lib, dense(kind, 33, 333, rng), rng)
+        unwritten, err = check_fresh(lib, dense(kind, 33, 333, rng), rng)
         ok = unwritten == 0 and err <= 1e-4
         failed += not ok
         checks.append(f"| 33x333 | {kind} | - | {unwritten} | {err:.2e} | {'ok' if ok else 'WRONG'} |")
@@ -318,16 +325,8 @@ def main():
             w0, stored, index = lib.upload(t)
             copies = max(1, min(16, math.ceil(256e6 / stored))) if lib.name == "cuda" else 1
             ws = [w0] + [lib.upload(t)[0] for _ in range(copies - 1)]
-            x, y = lib.alloc(cols), lib.alloc(rows)
-            xs = rng.standard_normal(cols).astype(np.float32)
-            lib.write(x, xs)
-            lib.write(y, np.full(rows, np.nan, dtype=np.float32))
-            lib.matmul(w0, x, y)
-            got = lib.read(y, rows)
-            unwritten = int(np.count_nonzero(~np.isfinite(got)))
             sample = sorted(set(rng.integers(0, rows, a.check_rows).tolist()) | {0, rows - 1})
-            ref = reference_rows(t, xs, sample)
-            err = float(max(abs(float(got[r]) - ref[r][0]) / (ref[r][1] + 1e-30) for r in sample))
+            unwritten, err, x, y = check(lib, t, w0, rng, sample)
             iters = a.iters if lib.name == "cuda" else max(1, a.iters // 100)
             lib.time_matmul(ws, x, y, min(20, iters))  # warm-up
             ms = lib.time_matmul(ws, x, y, iters) / iters
