@@ -130,22 +130,20 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     if ((t.row_bytes & 15) == 0) {
         const uint4* p = reinterpret_cast<const uint4*>(row);
         const int64_t n16 = t.row_bytes / 16;
-        int64_t i = lane;
-        /* four loads in flight per lane before any decode: enough bytes in flight to cover the memory latency */
-        for (; i + 96 < n16; i += 128) {
+        /* up to four loads in flight per lane before any decode: enough bytes in flight to cover the memory latency */
+        for (int64_t i = lane; i < n16; i += 128) {
             uint4 q[4];
 #pragma unroll
-            for (int k = 0; k < 4; k++) q[k] = __ldg(p + i + 32 * k);
+            for (int k = 0; k < 4; k++) {
+                if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
+            }
 #pragma unroll
             for (int k = 0; k < 4; k++) {
-                acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb, cb);
-                acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb, cb);
+                if (i + 32 * k < n16) {
+                    acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb, cb);
+                    acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb, cb);
+                }
             }
-        }
-        for (; i < n16; i += 32) {
-            uint4 q = __ldg(p + i);
-            acc += ns_unit_term<BITS>(t, r, 2 * i, q.x, q.y, xb, cb);
-            acc += ns_unit_term<BITS>(t, r, 2 * i + 1, q.z, q.w, xb, cb);
         }
     } else {
         const uint2* p = reinterpret_cast<const uint2*>(row);
@@ -171,21 +169,20 @@ __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* _
     float acc = 0.f;
     if ((t.g & 63) == 0) {
         const uint4* p = reinterpret_cast<const uint4*>(row);
-        int64_t i = lane;
-        for (; i + 96 < units / 2; i += 128) { /* as the uniform kernel: four loads in flight */
+        const int64_t n16 = units / 2;
+        for (int64_t i = lane; i < n16; i += 128) { /* as the uniform kernel: up to four loads in flight */
             uint4 q[4];
 #pragma unroll
-            for (int k = 0; k < 4; k++) q[k] = __ldg(p + i + 32 * k);
+            for (int k = 0; k < 4; k++) {
+                if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
+            }
 #pragma unroll
             for (int k = 0; k < 4; k++) {
-                acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb);
-                acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb);
+                if (i + 32 * k < n16) {
+                    acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb);
+                    acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb);
+                }
             }
-        }
-        for (; i < units / 2; i += 32) {
-            uint4 q = __ldg(p + i);
-            acc += ns_mixed_unit_term(&t, &m, r, 2 * i, q.x, q.y, xb);
-            acc += ns_mixed_unit_term(&t, &m, r, 2 * i + 1, q.z, q.w, xb);
         }
     } else {
         const uint2* p = reinterpret_cast<const uint2*>(row);
