@@ -35,13 +35,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * What a native backend must reproduce of the CPU backend, run on the host build of the C ABI
  * ({@link HostLibraryTest}) and on the GPU ({@link CudaDeviceTest}, which skips without one):
  * <ul>
- *   <li>every matrix of aidreams260K quantized by the CLI to int8, int4, int2, nf4, mixed (nash-swarm),
+ *   <li>every matrix of aidreams260K quantized by the CLI to int8, int4, int2, nf4, fp4, mixed (nash-swarm),
  *       asymmetric int4 and asymmetric mixed with outliers: products against a float64 recomputation from
  *       Java's own {@code dequantizeRow} (tolerance 1e-4·Σ|w·x|: float32 summation of at most 192 terms is
  *       within 192·2⁻²⁴ of it) and against the Java kernels (tolerance 4e-3·Σ|w·x|: the Java integer
  *       kernels quantize x to 11–13 bits per 64 values); embedding rows equal to {@code dequantizeRow} exactly;</li>
  *   <li>each element-wise operation against the CPU backend on fresh random inputs at odd sizes;</li>
- *   <li>greedy generation of aidreams260K: the same 60 tokens as the CPU backend.</li>
+ *   <li>greedy generation of aidreams260K: the same 100 tokens as the CPU backend;</li>
+ *   <li>decode steps recorded once and replayed (a CUDA graph; a list on the host) against the batched pass;</li>
+ *   <li>argmax and top-k sampling on the device against a float64 reference.</li>
  * </ul>
  * Outputs are poisoned with NaN before each operation, so unwritten elements show.
  */
