@@ -10,6 +10,9 @@ import io.nashswarm.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.IntSupplier;
 
 import static io.nashswarm.cuda.NativeContext.at;
 
@@ -41,6 +44,9 @@ public final class CudaBackend implements Backend {
     private StepProfile profile;
     /** Why recording failed, if it did: steps then run eagerly (and the report says so) rather than fail. */
     private String graphFailure;
+    /** During one eager run per recorded step: each operation's own time by kind, {ms, launches}; then the result. */
+    private Map<String, double[]> breakdown, stepBreakdown;
+    private final MemorySegment opMs, opSpan, opCount;
 
     /**
      * The recorded step: its graph nodes, and the eager run before the recording with every operation bracketed
@@ -62,6 +68,10 @@ public final class CudaBackend implements Backend {
         this.slots = ctx.alloc(2);
         this.posSlot = at(slots, 1);
         this.slotsHost = Arena.ofAuto().allocate(ValueLayout.JAVA_INT, 2);
+        Arena auto = Arena.ofAuto();
+        this.opMs = auto.allocate(ValueLayout.JAVA_FLOAT);
+        this.opSpan = auto.allocate(ValueLayout.JAVA_FLOAT);
+        this.opCount = auto.allocate(ValueLayout.JAVA_INT);
     }
 
     /** The CUDA library on device 0: one EngineException saying what is missing (library, driver or device). */
@@ -112,7 +122,20 @@ public final class CudaBackend implements Backend {
         double share = g[2] == 0 ? Double.NaN : 100 * (g[1] - p.kernelsMs()) / g[1];
         return String.format("decode step: graph of %d nodes replayed %d times, %.3f ms/step (events around each launch); "
                         + "its %d operations' own time %.3f ms (event pairs, eager run), eager span %.3f ms; launch overhead %.1f%% of the graph step",
-                p.nodes(), (long) g[2], g[1], p.ops(), p.kernelsMs(), p.eagerSpanMs(), share);
+                p.nodes(), (long) g[2], g[1], p.ops(), p.kernelsMs(), p.eagerSpanMs(), share) + breakdownReport();
+    }
+
+    /** Where the kernels' time goes, by kind of operation, from the timed-alone run. */
+    private String breakdownReport() {
+        Map<String, double[]> b = stepBreakdown;
+        if (b == null || b.isEmpty()) {
+            return "";
+        }
+        double total = b.values().stream().mapToDouble(v -> v[0]).sum();
+        StringBuilder sb = new StringBuilder("; own time by kind (timed alone): ");
+        b.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0])).forEach(e -> sb.append(String.format(
+                "%s %.3f ms/%d (%.0f%%), ", e.getKey(), e.getValue()[0], (long) e.getValue()[1], 100 * e.getValue()[0] / total)));
+        return sb.substring(0, sb.length() - 2);
     }
 
     /** One stream, one staging buffer: sequences run one at a time. */
@@ -154,6 +177,14 @@ public final class CudaBackend implements Backend {
             }
             profile = new StepProfile(0, kms.get(ValueLayout.JAVA_FLOAT, 0), span.get(ValueLayout.JAVA_FLOAT, 0),
                     ops.get(ValueLayout.JAVA_INT, 0));
+            // Once more, each operation timed alone (a step is idempotent: the same cache row, the same logits).
+            breakdown = new HashMap<>();
+            try {
+                body.run();
+            } finally {
+                stepBreakdown = breakdown;
+                breakdown = null;
+            }
             // The step's work is done; now record it (nothing runs while recording) for the next steps.
             try {
                 ctx.check(h.ns_graph_begin(c), "recording the decode step");
@@ -192,6 +223,21 @@ public final class CudaBackend implements Backend {
             long launches = n.get(ValueLayout.JAVA_LONG, 0);
             return new double[] {last.get(ValueLayout.JAVA_FLOAT, 0), launches == 0 ? 0 : total.get(ValueLayout.JAVA_DOUBLE, 0) / launches, launches};
         }
+    }
+
+    /** Runs one operation, checked; while a breakdown is taken, timed on its own (event pair, then a synchronisation). */
+    private void op(String kind, String what, IntSupplier call) {
+        if (breakdown == null) {
+            ctx.check(call.getAsInt(), what);
+            return;
+        }
+        ctx.check(h.ns_profile_begin(c), "profiling " + what);
+        int st = call.getAsInt();
+        ctx.check(h.ns_profile_end(c, opMs, opSpan, opCount), "profiling " + what);
+        ctx.check(st, what);
+        double[] acc = breakdown.computeIfAbsent(kind, k -> new double[2]);
+        acc[0] += opMs.get(ValueLayout.JAVA_FLOAT, 0);
+        acc[1] += opCount.get(ValueLayout.JAVA_INT, 0);
     }
 
     /** The position argument of a step's operation: the slot while recording (the value must be the step's). */
@@ -247,11 +293,12 @@ public final class CudaBackend implements Backend {
             }
             int cols = m.tensor.cols(), stored = m.tensor.storedCols();
             for (int b = 0; b < n; b++) {
-                ctx.check(h.ns_copy(c, at(m.padded, (long) b * stored), at(in, (long) b * cols), cols), "padding an input");
+                MemorySegment to = at(m.padded, (long) b * stored), from = at(in, (long) b * cols);
+                op("copy", "padding an input", () -> h.ns_copy(c, to, from, cols));
             }
-            in = m.padded;
         }
-        ctx.check(h.ns_matmul(c, m.tensor.handle(), in, p(y), n), "matmul " + m.source);
+        MemorySegment input = m.padded != null ? m.padded : in;
+        op("matmul", "matmul " + m.source, () -> h.ns_matmul(c, m.tensor.handle(), input, p(y), n));
     }
 
     @Override
@@ -270,52 +317,53 @@ public final class CudaBackend implements Backend {
     private void embedRow(Matrix table, int row, MemorySegment rowDev, Buffer out, int off) {
         DeviceMatrix m = (DeviceMatrix) table;
         if (m.padded == null) {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, rowDev, p(out, off)), "embedding row " + row);
+            op("embed", "embedding row " + row, () -> h.ns_embed(c, m.tensor.handle(), row, rowDev, p(out, off)));
         } else {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, rowDev, m.padded), "embedding row " + row);
-            ctx.check(h.ns_copy(c, p(out, off), m.padded, m.tensor.cols()), "embedding row " + row);
+            op("embed", "embedding row " + row, () -> h.ns_embed(c, m.tensor.handle(), row, rowDev, m.padded));
+            op("copy", "embedding row " + row, () -> h.ns_copy(c, p(out, off), m.padded, m.tensor.cols()));
         }
     }
 
     @Override
     public void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps) {
-        ctx.check(h.ns_rmsnorm(c, p(out, oOff), p(x, xOff), p(w), rows, n, eps), "rmsnorm");
+        op("rmsnorm", "rmsnorm", () -> h.ns_rmsnorm(c, p(out, oOff), p(x, xOff), p(w), rows, n, eps));
     }
 
     @Override
     public void layernorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps) {
-        ctx.check(h.ns_layernorm(c, p(out, oOff), p(x, xOff), p(w), p(b), rows, n, eps), "layernorm");
+        op("layernorm", "layernorm", () -> h.ns_layernorm(c, p(out, oOff), p(x, xOff), p(w), p(b), rows, n, eps));
     }
 
     @Override
     public void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         int s = style == RopeStyle.INTERLEAVED ? NashswarmH.NS_ROPE_INTERLEAVED : NashswarmH.NS_ROPE_ROTATE_HALF;
-        ctx.check(h.ns_rope(c, p(v), rows, heads, headSize, pos, posDev(pos), s, p(cos), p(sin)), "rope");
+        MemorySegment pd = posDev(pos);
+        op("rope", "rope", () -> h.ns_rope(c, p(v), rows, heads, headSize, pos, pd, s, p(cos), p(sin)));
     }
 
     @Override
     public void add(Buffer y, int yOff, Buffer x, int xOff, int n) {
-        ctx.check(h.ns_add(c, p(y, yOff), p(x, xOff), n), "add");
+        op("add", "add", () -> h.ns_add(c, p(y, yOff), p(x, xOff), n));
     }
 
     @Override
     public void addBias(Buffer x, Buffer bias, int rows, int n) {
-        ctx.check(h.ns_add_bias(c, p(x), p(bias), rows, n), "bias");
+        op("bias", "bias", () -> h.ns_add_bias(c, p(x), p(bias), rows, n));
     }
 
     @Override
     public void copy(Buffer src, int sOff, Buffer dst, int dOff, int n) {
-        ctx.check(h.ns_copy(c, p(dst, dOff), p(src, sOff), n), "copy");
+        op("copy", "copy", () -> h.ns_copy(c, p(dst, dOff), p(src, sOff), n));
     }
 
     @Override
     public void geluTanh(Buffer x, int n) {
-        ctx.check(h.ns_gelu_tanh(c, p(x), n), "gelu");
+        op("gelu", "gelu", () -> h.ns_gelu_tanh(c, p(x), n));
     }
 
     @Override
     public void swiglu(Buffer g, Buffer u, int n) {
-        ctx.check(h.ns_swiglu(c, p(g), p(u), n), "swiglu");
+        op("swiglu", "swiglu", () -> h.ns_swiglu(c, p(g), p(u), n));
     }
 
     @Override
@@ -346,12 +394,14 @@ public final class CudaBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
-            ctx.check(h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, posDev(pos), kvDim), "kv store");
+            MemorySegment pd = posDev(pos);
+            op("kv store", "kv store", () -> h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, pd, kvDim));
         }
 
         @Override
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
-            ctx.check(h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, posDev(pos), nh, nkv, hs, capacity), "attention");
+            MemorySegment pd = posDev(pos);
+            op("attention", "attention", () -> h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, pd, nh, nkv, hs, capacity));
         }
 
         @Override
