@@ -105,6 +105,30 @@ __device__ float ns_block_max(float v) {
 
 /* ---- GEMV ---- */
 
+/*
+ * A lane's share of a row's n16 16-byte chunks (two 8-byte units each): up to four loads in flight before any
+ * decode, enough bytes in flight to cover the memory latency; term(unit, lo, hi) is one unit's contribution.
+ */
+template <typename Term>
+__device__ __forceinline__ float ns_lanes_over_chunks(const uint4* p, int64_t n16, int lane, Term term) {
+    float acc = 0.f;
+    for (int64_t i = lane; i < n16; i += 128) {
+        uint4 q[4];
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
+        }
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            if (i + 32 * k < n16) {
+                acc += term(2 * (i + 32 * k), q[k].x, q[k].y);
+                acc += term(2 * (i + 32 * k) + 1, q[k].z, q[k].w);
+            }
+        }
+    }
+    return acc;
+}
+
 template <int BITS>
 __device__ __forceinline__ float ns_unit_term(const ns_tensor& t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi,
                                               const float* x, const float* cb) {
@@ -128,23 +152,8 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     const uint8_t* row = t.codes + r * t.row_bytes;
     float acc = 0.f;
     if ((t.row_bytes & 15) == 0) {
-        const uint4* p = reinterpret_cast<const uint4*>(row);
-        const int64_t n16 = t.row_bytes / 16;
-        /* up to four loads in flight per lane before any decode: enough bytes in flight to cover the memory latency */
-        for (int64_t i = lane; i < n16; i += 128) {
-            uint4 q[4];
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
-            }
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                if (i + 32 * k < n16) {
-                    acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb, cb);
-                    acc += ns_unit_term<BITS>(t, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb, cb);
-                }
-            }
-        }
+        acc = ns_lanes_over_chunks(reinterpret_cast<const uint4*>(row), t.row_bytes / 16, lane,
+                                   [&](int64_t u, uint32_t lo, uint32_t hi) { return ns_unit_term<BITS>(t, r, u, lo, hi, xb, cb); });
     } else {
         const uint2* p = reinterpret_cast<const uint2*>(row);
         for (int64_t i = lane; i < t.row_bytes / 8; i += 32) {
@@ -168,22 +177,8 @@ __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* _
     const uint8_t* row = t.codes + m.code_off;
     float acc = 0.f;
     if ((t.g & 63) == 0) {
-        const uint4* p = reinterpret_cast<const uint4*>(row);
-        const int64_t n16 = units / 2;
-        for (int64_t i = lane; i < n16; i += 128) { /* as the uniform kernel: up to four loads in flight */
-            uint4 q[4];
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
-            }
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                if (i + 32 * k < n16) {
-                    acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k), q[k].x, q[k].y, xb);
-                    acc += ns_mixed_unit_term(&t, &m, r, 2 * (i + 32 * k) + 1, q[k].z, q[k].w, xb);
-                }
-            }
-        }
+        acc = ns_lanes_over_chunks(reinterpret_cast<const uint4*>(row), units / 2, lane,
+                                   [&](int64_t u, uint32_t lo, uint32_t hi) { return ns_mixed_unit_term(&t, &m, r, u, lo, hi, xb); });
     } else {
         const uint2* p = reinterpret_cast<const uint2*>(row);
         for (int64_t i = lane; i < units; i += 32) {
