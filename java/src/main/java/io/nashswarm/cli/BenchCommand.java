@@ -120,6 +120,10 @@ public final class BenchCommand implements Callable<Integer> {
                         SyntheticCheckpoint.write(shape, type, 42, file);
                     } else {
                         Comparison.Method m = (Comparison.Method) plan;
+                        if (m.recipe() == null) {
+                            throw new EngineException("bench --type " + wanted.get(i) + ": --type takes storage types and recipes;"
+                                    + " bench a GGUF file (llama.cpp's Q4_K_M, ...) with -m FILE");
+                        }
                         if (f32 == null) {
                             f32 = where.resolve("synthetic-" + shape.label() + "-f32-source.gguf");
                             err.printf("writing the f32 source %s ...%n", f32);
@@ -133,6 +137,8 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     try {
                         rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i), err));
+                        err.printf("  backend after the run: %s%n", rows.getLast().get("backend")); // device memory, graph timings
+                        err.flush();
                     } finally {
                         if (!keep) {
                             Files.deleteIfExists(file);

@@ -39,7 +39,9 @@ public final class CompareCommand implements Callable<Integer> {
     Path file;
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "Rows, each recipe[@gN][@asym][@BPW] or fp32 (default: the issue's list: ${DEFAULT-VALUE}).")
+            description = "Rows, each recipe[@gN][@asym][@BPW], fp32, or gguf=FILE: a GGUF of the same model quantized elsewhere"
+                    + " (llama.cpp's Q4_K_M, Q6_K, ...; the engine runs those types but does not quantize to them), measured as it is"
+                    + " (default: the issue's list: ${DEFAULT-VALUE}).")
     List<String> methods = Comparison.DEFAULT_METHODS;
 
     @Option(names = "--out", description = "Also write compare.md, compare.json and the plots into this directory.")

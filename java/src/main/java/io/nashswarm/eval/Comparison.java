@@ -31,28 +31,39 @@ import java.util.Map;
 public final class Comparison {
     private Comparison() {}
 
-    /** One row: a way to store the model. {@code recipe == null} is the source model as loaded. */
-    public record Method(String spec, Recipe recipe, QuantSettings settings) {
+    /**
+     * One row: a way to store the model. {@code recipe == null} is the source model as loaded, unless
+     * {@code gguf} names a file quantized elsewhere (llama.cpp's Q4_K_M, Q6_K, ... of the same model), which is
+     * measured as it is: the engine loads llama.cpp's block types but does not quantize to them.
+     */
+    public record Method(String spec, Recipe recipe, QuantSettings settings, Path gguf) {
         public boolean baseline() {
-            return recipe == null;
+            return recipe == null && gguf == null;
         }
 
-        /** The resolved name, e.g. "int4-g64" or "target-3.0bpw-calib-g64". */
+        /** The resolved name, e.g. "int4-g64", "target-3.0bpw-calib-g64" or "gguf model-q4_k_m.gguf". */
         public String label() {
-            return baseline() ? "fp32 (source)" : recipe.provenanceName(settings);
+            return gguf != null ? "gguf " + gguf.getFileName() : baseline() ? "fp32 (source)" : recipe.provenanceName(settings);
         }
 
         /**
-         * Parses {@code recipe[@gN][@asym][@embed=TYPE][@B]} (B a target bits/weight), or {@code fp32} for the source.
-         * Options not given come from {@code base}.
+         * Parses {@code recipe[@gN][@asym][@embed=TYPE][@B]} (B a target bits/weight), {@code fp32} for the source,
+         * or {@code gguf=FILE} for a GGUF file of the same model quantized elsewhere. Options not given come from {@code base}.
          */
         public static Method parse(String spec, QuantSettings base) {
+            if (spec.trim().startsWith("gguf=")) {
+                Path file = Path.of(spec.trim().substring(5));
+                if (!java.nio.file.Files.isRegularFile(file)) {
+                    throw new EngineException("method '" + spec + "': no such file " + file);
+                }
+                return new Method(spec, null, base, file);
+            }
             String[] parts = spec.trim().split("@");
             if (parts[0].equalsIgnoreCase("fp32") || parts[0].equalsIgnoreCase("source")) {
                 if (parts.length > 1) {
                     throw new EngineException("method '" + spec + "': the source model takes no options");
                 }
-                return new Method(spec, null, base);
+                return new Method(spec, null, base, null);
             }
             Recipe.Named named = Recipe.parseName(parts[0]);
             Recipe r = named.recipe();
@@ -82,7 +93,7 @@ public final class Comparison {
             QuantSettings s = new QuantSettings(group, asym, base.split(), base.swarmRadius(), bpw, embed,
                     base.outlierFraction(), base.fallback());
             s.checkFor(r);
-            return new Method(spec, r, s);
+            return new Method(spec, r, s, null);
         }
     }
 
@@ -171,8 +182,8 @@ public final class Comparison {
             reference = Divergence.reference(original, kldTokens, data.ctx(), data.stride(), p);
         }
         io.nashswarm.quant.Calibration calibration = null;
-        if (methods.stream().anyMatch(m -> !m.baseline() && m.recipe().calibrated())) {
-            boolean hessians = methods.stream().anyMatch(m -> !m.baseline() && m.recipe().needsHessians());
+        if (methods.stream().anyMatch(m -> m.recipe() != null && m.recipe().calibrated())) {
+            boolean hessians = methods.stream().anyMatch(m -> m.recipe() != null && m.recipe().needsHessians());
             try (Progress p = Progress.bar("calibrate", Math.min(o.calibTokens(), data.calibTokens().length), "tok")) {
                 calibration = io.nashswarm.quant.Calibration.run(source.weights(), data.calibTokens(), o.calibTokens(),
                         data.calibDescription(), hessians, p);
@@ -185,6 +196,7 @@ public final class Comparison {
             log.flush();
             try {
                 rows.add(m.baseline() ? measure(m, source, source.files(), 0, data, reference, o, log)
+                        : m.gguf() != null ? loadAndMeasure(m, data, reference, o, log)
                         : quantizeAndMeasure(m, source, tokenizer, calibration, data, reference, o, workDir, log));
             } catch (EngineException e) {
                 log.printf("  %s: not measured: %s%n", m.label(), e.getMessage());
@@ -192,6 +204,13 @@ public final class Comparison {
             }
         }
         return rows;
+    }
+
+    /** A GGUF file quantized elsewhere, measured as it is (bits/weight from its real size). */
+    private static Row loadAndMeasure(Method m, EvalData data, Divergence.Reference reference, Options o, PrintWriter log) {
+        try (LoadedModel file = ModelLoader.loadWeights(m.gguf())) {
+            return measure(m, file, List.of(m.gguf()), 0, data, reference, o, log);
+        }
     }
 
     private static Row quantizeAndMeasure(Method m, LoadedModel source, Tokenizer tokenizer, io.nashswarm.quant.Calibration calibration, EvalData data,

@@ -72,7 +72,7 @@ public final class ComparisonReport {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("method", r.method().label());
             m.put("spec", r.method().spec());
-            m.put("recipe", r.method().baseline() ? "source" : r.method().recipe().label());
+            m.put("recipe", r.method().baseline() ? "source" : r.method().gguf() != null ? "gguf" : r.method().recipe().label());
             if (r.failure() != null) {
                 m.put("failure", r.failure());
                 return m;

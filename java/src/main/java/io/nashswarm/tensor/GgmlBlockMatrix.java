@@ -25,12 +25,15 @@ import static io.nashswarm.kernel.Vectors.L;
  * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
+ * Q4_K overrides the products with an integer kernel on quantized activations ({@link Q4_KMatrix}).
  */
 public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** The species of the block decoders: 16 byte lanes (one SSE/NEON register; nibble tables fit it). */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
     private final QuantType type;
     final MemorySegment data;
@@ -104,8 +107,17 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         matmul(x, y, 1, rowStart, rowEnd);
     }
 
+    /**
+     * Dequantized rows times x, one row at a time. Q4_K replaces it with an integer kernel; for the other types
+     * the integer kernel on q8 activations (a general one on the decoded codes, and a fused one for Q6_K) was
+     * measured slower than this one (0.7–1.06x, see README › GGUF) and deleted.
+     */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        matmulDequantized(x, y, n, rowStart, rowEnd);
+    }
+
+    final void matmulDequantized(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
         Scratch s = new Scratch();
         float[] w = new float[cols];

@@ -1,6 +1,11 @@
 package io.nashswarm.tensor;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
@@ -31,6 +36,100 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
         }
         scale[j] = d * sc;
         min[j] = dmin * mn;
+    }
+
+    /** 16-bit lanes of the integer kernel and the float lanes of its per-sub-block sums (AVX2 widths). */
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Rows per tile of a batch product: a tile's blocks stay in cache while every input passes over them. */
+    private static final int TILE_ROWS = 16;
+
+    /**
+     * Integer products on q8 activations ({@link Q8Activations}), as llama.cpp's vec_dot_q4_K_q8_K: the input is
+     * quantized once per product, each row meets it in 16-bit multiply-adds. Measured 2.0x the float kernel
+     * ({@link #matmulDequantized}, kept as the tests' reference), 2048x2048, one thread.
+     */
+    @Override
+    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        Q8Activations[] in = new Q8Activations[n];
+        for (int b = 0; b < n; b++) {
+            in[b] = Q8Activations.of(x, b * cols, cols);
+        }
+        float[] sd = new float[8 * blocks];
+        for (int t = rowStart; t < rowEnd; t += TILE_ROWS) {
+            int end = Math.min(rowEnd, t + TILE_ROWS);
+            for (int b = 0; b < n; b++) {
+                rows(in[b], y, b * rows, t, end, sd);
+            }
+        }
+    }
+
+    /** The 16 short lanes summed pairwise into 8 ints, as floats: exact (each lane is at most 2·15·127). */
+    private static FloatVector ints(ShortVector p) {
+        IntVector a = (IntVector) p.convert(VectorOperators.S2I, 0), b = (IntVector) p.convert(VectorOperators.S2I, 1);
+        return (FloatVector) a.add(b).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * For row {@code r}, {@code sd[k] = d·scale_k·step_k} for every sub-block {@code k} of 32 (its input block's
+     * step), and the minimums' term {@code Σ dmin·min_k·step_k·Σq_k}. A pass of its own, reading each block's 12
+     * scale bytes as one long and one int, so that the vector loop has no scalar memory-segment reads, whose
+     * inlined code counts against the JIT's inlining budget (see {@link #rows}).
+     */
+    private float scales(int r, Q8Activations in, float[] sd) {
+        float[] dx = in.d;
+        int[] sum = in.sum;
+        float mins = 0f;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = r * rowBytes + 144L * blk;
+            float d = half(o), dmin = half(o + 2);
+            long lo = data.get(LONG, o + 4);
+            int hi = data.get(INT, o + 12);
+            for (int k = 0; k < 8; k++) {
+                int sc, mn;
+                if (k < 4) {
+                    sc = (int) (lo >>> 8 * k) & 63;
+                    mn = (int) (lo >>> 8 * k + 32) & 63;
+                } else {
+                    int b = hi >>> 8 * (k - 4) & 0xFF;
+                    sc = (b & 0x0F) | ((int) (lo >>> 8 * (k - 4)) & 0xFF) >>> 6 << 4;
+                    mn = (b >>> 4) | ((int) (lo >>> 8 * k) & 0xFF) >>> 6 << 4;
+                }
+                int xb = 8 * blk + k;
+                sd[xb] = d * sc * dx[xb];
+                mins += dmin * mn * dx[xb] * sum[xb];
+            }
+        }
+        return mins;
+    }
+
+    /**
+     * {@code y[yOff + r] = Σ w·x̂} for rows {@code r0 ≤ r < r1}. The 32 nibble bytes of sub-blocks 2j and 2j+1
+     * load as 16 short lanes, lane i holding bytes 2i and 2i+1, so its four nibbles are weights 2i and 2i+1 of
+     * sub-block 2j (bits 0..3, 8..11) and of sub-block 2j+1 (bits 4..7, 12..15), which meet the even and odd
+     * halves of the input's blocks ({@link Q8Activations}'s order). Two products of a code (≤ 15) and an input
+     * integer (≤ 127) share a 16-bit lane. One sub-block per iteration (the 32 bytes are loaded twice, the
+     * second time from L1): a loop body with both overran the JIT's inlining budget, which left the second
+     * half's vector operations unintrinsified and boxed (measured: 4 MB allocated per 1024x2048 product and
+     * slower than the float kernel; this loop is 2x faster than it).
+     */
+    private void rows(Q8Activations in, float[] y, int yOff, int r0, int r1, float[] sd) {
+        short[] q = in.q;
+        for (int r = r0; r < r1; r++) {
+            float mins = scales(r, in, sd);
+            long base = r * rowBytes + 16;
+            FloatVector acc = FloatVector.zero(F8);
+            for (int k = 0; k < 8 * blocks; k++) {
+                ShortVector v = ShortVector.fromMemorySegment(S, data, base + 144L * (k >>> 3) + 32 * ((k >>> 1) & 3), LE)
+                        .lanewise(VectorOperators.LSHR, 4 * (k & 1));
+                int xo = 32 * k;
+                ShortVector p = v.and((short) 0xF).mul(ShortVector.fromArray(S, q, xo))
+                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, q, xo + 16)));
+                acc = ints(p).fma(FloatVector.broadcast(F8, sd[k]), acc);
+            }
+            y[yOff + r] = acc.reduceLanes(VectorOperators.ADD) - mins;
+        }
     }
 
     @Override

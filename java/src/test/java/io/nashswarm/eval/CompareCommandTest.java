@@ -60,4 +60,30 @@ class CompareCommandTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("unknown recipe 'int5'"), r.err());
     }
+
+    /**
+     * A GGUF of the same model quantized elsewhere (here the engine's own q8_0 export; llama.cpp's K-quant mixes
+     * go the same way) is a row measured as it is, at its real size.
+     */
+    @Test
+    void aGgufFileIsARowMeasuredAsItIs() throws Exception {
+        Path model = dir.resolve("tiny.gguf"), q8 = dir.resolve("tiny-q8_0.gguf");
+        SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.TINY_LLAMA, QuantType.F32, 3, model);
+        SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.TINY_LLAMA, QuantType.Q8_0, 3, q8);
+        Path out = dir.resolve("out");
+        CliRun.Result r = CliRun.run("compare", "-m", model.toString(), "--methods", "fp32,gguf=" + q8,
+                "--sample-docs", "10", "--decode-tokens", "4", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode row = new ObjectMapper().readTree(out.resolve("compare.json").toFile()).get("rows").get(1);
+        assertEquals("gguf", row.get("recipe").asText());
+        assertEquals("gguf tiny-q8_0.gguf", row.get("method").asText());
+        assertEquals(Files.size(q8), row.get("file_bytes").asLong());
+        double bpw = row.get("bits_per_weight").asDouble(), kld = row.get("kld_vs_fp32").asDouble();
+        assertTrue(bpw > 8 && bpw < 10, "q8_0 blocks cost 8.5 bits/weight: " + bpw);
+        assertTrue(kld > 0 && kld < 1e-2, "q8_0 is close to the source, not equal: " + kld);
+
+        CliRun.Result missing = CliRun.run("compare", "-m", model.toString(), "--methods", "fp32,gguf=" + dir.resolve("none.gguf"));
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("no such file"), missing.err());
+    }
 }

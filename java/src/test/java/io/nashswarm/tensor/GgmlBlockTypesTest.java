@@ -231,26 +231,72 @@ public class GgmlBlockTypesTest {
         m.matmul(x, y, n, 1, rows);
         float[] yv = new float[rows];
         m.matvec(x, yv, 0, rows);
+        // Q4_K's integer kernel quantizes the input (Q8Activations); the other types take it as it is.
+        boolean quantizesInput = t == QuantType.Q4_K;
         for (int r = 0; r < rows; r++) {
             double[] w = new double[cols];
             for (int k = 0; k < perRow; k++) {
                 System.arraycopy(reference(t, bytes, (r * perRow + k) * t.bytesPerBlock()), 0, w, k * t.blockSize(), t.blockSize());
             }
             for (int b = 0; b < n; b++) {
-                double dot = 0, mag = 0;
+                Q8Activations in = Q8Activations.of(x, b * cols, cols);
+                // exact: the weights times the input; quantized: times the input as quantized, with
+                // |x̂ − x| ≤ step/2, step = max|x| / 127 per block of 32, so |exact − quantized| ≤ Σ|w|·step/2.
+                double exact = 0, quantized = 0, mag = 0, bound = 0;
                 for (int c = 0; c < cols; c++) {
-                    dot += w[c] * x[b * cols + c];
-                    mag += Math.abs(w[c] * x[b * cols + c]);
+                    double xv = x[b * cols + c], xq = in.value(c), step = blockMax(x, b * cols + c - c % 32) / 127;
+                    assertTrue(Math.abs(xq - xv) <= step / 2 * (1 + 1e-6), t + " input " + c + " quantized to " + xq + " from " + xv);
+                    exact += w[c] * xv;
+                    quantized += w[c] * xq;
+                    mag += Math.abs(w[c] * xv);
+                    bound += Math.abs(w[c]) * step / 2;
                 }
+                double want = quantizesInput ? quantized : exact;
                 if (r == 0) {
                     assertEquals(0f, y[b * rows + r], t + ": row 0 is outside the range and must not be written");
                 } else {
-                    assertEquals(dot, y[b * rows + r], 1e-5 * mag, t + " row " + r + " input " + b);
+                    assertEquals(want, y[b * rows + r], 1e-5 * mag, t + " row " + r + " input " + b);
+                    assertEquals(exact, y[b * rows + r], bound + 1e-5 * mag, t + " row " + r + " input " + b + " vs the exact input");
                 }
                 if (b == 0) {
-                    assertEquals(dot, yv[r], 1e-5 * mag, t + " matvec row " + r);
+                    assertEquals(want, yv[r], 1e-5 * mag, t + " matvec row " + r);
                 }
             }
+        }
+    }
+
+    private static double blockMax(float[] x, int from) {
+        double m = 0;
+        for (int i = from; i < from + 32; i++) {
+            m = Math.max(m, Math.abs(x[i]));
+        }
+        return m;
+    }
+
+    /** Q4_K's float kernel, kept as a reference, agrees with float64 on the exact input (it does not quantize it). */
+    @ParameterizedTest
+    @EnumSource(names = {"Q4_K"})
+    void floatReferenceKernelMatchesFloat64(QuantType t) {
+        Random rng = new Random(300 + t.ordinal());
+        int rows = 3, perRow = 2, cols = perRow * t.blockSize();
+        byte[] bytes = randomBlocks(t, rows * perRow, rng);
+        GgmlBlockMatrix m = (GgmlBlockMatrix) matrix(t, bytes, rows, cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        float[] y = new float[rows];
+        m.matmulDequantized(x, y, 1, 0, rows);
+        for (int r = 0; r < rows; r++) {
+            double dot = 0, mag = 0;
+            for (int k = 0; k < perRow; k++) {
+                double[] w = reference(t, bytes, (r * perRow + k) * t.bytesPerBlock());
+                for (int i = 0; i < w.length; i++) {
+                    dot += w[i] * x[k * t.blockSize() + i];
+                    mag += Math.abs(w[i] * x[k * t.blockSize() + i]);
+                }
+            }
+            assertEquals(dot, y[r], 1e-5 * mag, t + " row " + r);
         }
     }
 
