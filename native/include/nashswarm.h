@@ -38,7 +38,7 @@ typedef enum {
     NS_INT8 = 2,
     NS_INT4 = 3,
     NS_INT2 = 4,
-    NS_NF4 = 5,
+    NS_NF4 = 5,             /* 4-bit codes into a 16-entry codebook (ns_tensor_desc.codebook): NF4 and FP4 */
     NS_MIXED = 6
 } ns_type;
 
@@ -78,6 +78,8 @@ NS_API int32_t ns_write(ns_context* ctx, float* dst, const float* src_host, int6
 /* Copies device floats to the host after all enqueued work: how Java reads logits. */
 NS_API int32_t ns_read(ns_context* ctx, float* dst_host, const float* src, int64_t n);
 NS_API int32_t ns_read_i32(ns_context* ctx, int32_t* dst_host, const int32_t* src, int64_t n);
+/* Writes ints (a decode step's token and position slots) from the host; returns when they are on the device. */
+NS_API int32_t ns_write_i32(ns_context* ctx, int32_t* dst, const int32_t* src_host, int64_t n);
 NS_API int32_t ns_sync(ns_context* ctx);
 
 /* Uploads a matrix (packed bytes as stored, plus a per-row index for mixed ones). */
@@ -94,10 +96,15 @@ NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const 
 NS_API int32_t ns_rmsnorm(ns_context* ctx, float* out, const float* x, const float* w, int32_t rows, int32_t n, float eps);
 NS_API int32_t ns_layernorm(ns_context* ctx, float* out, const float* x, const float* w, const float* b,
                             int32_t rows, int32_t n, float eps);
+/*
+ * Positions: the operations below that take (pos, pos_dev) read the position from the device int *pos_dev
+ * when it is not NULL (when the kernel runs, so a recorded graph replays at whatever position the slot holds),
+ * else use pos.
+ */
 /* Rotates rows (row i at position pos + i) of heads·head_size by the tables cos/sin [position][head_size/2],
    which carry the frequencies (Llama 3 scaling included). */
 NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t head_size, int32_t pos,
-                       int32_t style, const float* cos_table, const float* sin_table);
+                       const int32_t* pos_dev, int32_t style, const float* cos_table, const float* sin_table);
 NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n);
 NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n);
 NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n);
@@ -107,24 +114,46 @@ NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n);
 NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n);
 /* keys/values: one layer's cache [capacity][kv_dim]; stores rows rows of k and v at positions pos.. */
 NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v,
-                           int32_t rows, int32_t pos, int32_t kv_dim);
+                           int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t kv_dim);
 /* Causal grouped-query attention of rows query rows (row i at pos + i) over the cache; scores: scratch of
    rows·n_heads·capacity floats. */
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
-                            float* scores, int32_t rows, int32_t pos, int32_t n_heads, int32_t n_kv_heads,
+                            float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t n_heads, int32_t n_kv_heads,
                             int32_t head_size, int32_t capacity);
 /* Greedy sampling: *out_dev = argmax of x[0..n) (the first maximum). */
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out_dev);
+/* Top-k sampling: of the k (1..64) largest of x[0..n) (ties: the lower index first), *out_dev = the one the inverse
+   CDF of softmax(value / temperature) picks at u in [0, 1). k = 1 or temperature <= 0: greedy, as ns_argmax. */
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u,
+                              int32_t* out_dev);
+/* *slot_dev += by, on the stream (a recorded graph moves its own position on). */
+NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot_dev, int32_t by);
 
 /* Benchmarks: iters products y = W·x, W taking the tensors in turn (several copies defeat the L2 cache),
    timed with CUDA events on the context's stream (the host library: a steady clock); *ms is the total. */
 NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* tensors, int32_t count, const float* x, float* y,
                               int32_t n, int32_t iters, float* ms);
 
-/* ---- a decode step as one graph: record the operations once, replay them ("run a step") ---- */
+/*
+ * ---- a decode step as one graph: record the operations once, replay them ("run a step") ----
+ * Between begin and end, operations are recorded, not run (CUDA stream capture; the host library keeps a
+ * list). Launch replays them with the arguments as recorded; positions and tokens that change from step to
+ * step live in device slots (pos_dev, row_dev) written before the launch or moved by ns_advance inside it.
+ * Each launch is timed (CUDA events around it); ns_graph_time gives the last launch's and the total time.
+ */
 NS_API int32_t ns_graph_begin(ns_context* ctx);
-NS_API int32_t ns_graph_end(ns_context* ctx);
+NS_API int32_t ns_graph_end(ns_context* ctx, int32_t* nodes);
 NS_API int32_t ns_graph_launch(ns_context* ctx);
+NS_API int32_t ns_graph_time(ns_context* ctx, float* last_ms, double* total_ms, int64_t* launches);
+
+/*
+ * ---- the kernels' own time, for the launch-overhead share ----
+ * Between profile_begin and profile_end every operation run (not recorded) is bracketed by its own CUDA events;
+ * profile_end synchronises and gives the sum of the operations' own times, their count, and the span from the
+ * first operation's start to the last one's end.
+ */
+NS_API int32_t ns_profile_begin(ns_context* ctx);
+NS_API int32_t ns_profile_end(ns_context* ctx, float* kernels_ms, float* span_ms, int32_t* ops);
 
 #ifdef __cplusplus
 }

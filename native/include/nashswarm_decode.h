@@ -15,13 +15,20 @@
 #include <stdint.h>
 
 #ifdef __CUDACC__
+#include <cuda_fp16.h>
 #define NS_HD __host__ __device__ __forceinline__
 #else
 #define NS_HD static inline
 #endif
 
-/* IEEE half to float, exactly (subnormals, Inf and NaN included), with integer operations only. */
+/*
+ * IEEE half to float, exactly (subnormals, Inf and NaN included): the GPU's conversion instruction, and on the
+ * host the same value from integer operations.
+ */
 NS_HD float ns_half_to_float(uint16_t h) {
+#ifdef __CUDA_ARCH__
+    return __half2float(__ushort_as_half(h));
+#endif
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
     uint32_t bits;
@@ -75,6 +82,29 @@ NS_HD uint32_t ns_unit_byte(uint32_t lo, uint32_t hi, int j) {
     return ((j < 4 ? lo >> (8 * j) : hi >> (8 * (j - 4)))) & 0xffu;
 }
 
+/* A code (< 2^23) as a float, exactly: on the GPU by the exponent trick (an OR and a subtraction, full rate) rather than
+   the quarter-rate conversion instruction. */
+NS_HD float ns_code_float(uint32_t u) {
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(0x4B000000u | u) - 8388608.f;
+#else
+    return (float)u;
+#endif
+}
+
+/* Eight consecutive inputs: two 16-byte read-only loads on the GPU where aligned (the usual case), else one by one. */
+NS_HD void ns_load8(const float* p, float* v) {
+#ifdef __CUDA_ARCH__
+    if (((uintptr_t)p & 15) == 0) {
+        float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+        return;
+    }
+#endif
+    for (int j = 0; j < 8; j++) v[j] = p[j];
+}
+
 /*
  * The per-chunk dot: for one 8-byte unit of BITS-bit codes (words lo, hi) and the 64/BITS inputs at x,
  * adds sum(u·x) to *ux and sum(x) to *sx, so the caller folds the zero as s·(ux − z·sx). With
@@ -90,18 +120,20 @@ NS_HD void ns_unit_dot(uint32_t lo, uint32_t hi, const float* x, const float* co
 #pragma unroll
 #endif
     for (int p = 0; p < planes; p++) {
+        float xs[8];
+        ns_load8(x + 8 * p, xs);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
         for (int j = 0; j < 8; j++) {
             uint32_t b = ns_unit_byte(lo, hi, j);
-            float xv = x[8 * p + j];
+            float xv = xs[j];
             if (BITS == 8) {
-                a += (float)(b ^ 0x80u) * xv;
+                a += ns_code_float(b ^ 0x80u) * xv;
             } else if (BITS == 0) {
                 a += codebook[(b >> (4 * p)) & 0xfu] * xv;
             } else {
-                a += (float)((b >> (bits * p)) & mask) * xv;
+                a += ns_code_float((b >> (bits * p)) & mask) * xv;
             }
             s += xv;
         }

@@ -210,4 +210,65 @@ NS_HD void ns_mixed_group(const ns_tensor* t, const ns_mixed_row* m, int64_t r, 
     *code = m->code_off + ns_mixed_code_off(m, k, t->g);
 }
 
+/* 8-byte units of codes in mixed row m: 8-bit groups g bytes, 4-bit g/2, 2-bit g/4. */
+NS_HD int64_t ns_mixed_units(const ns_tensor* t, const ns_mixed_row* m) {
+    int64_t n2 = t->G - m->n8 - m->n4;
+    return ((int64_t)m->n8 * t->g + (int64_t)m->n4 * t->g / 2 + n2 * t->g / 4) / 8;
+}
+
+/*
+ * The term of unit u (counted from the row's first code byte, words lo and hi) of mixed row r: s·(Σu·x − z·Σx)
+ * over its 64/bits weights. A row's codes run 8-bit groups, then 4-bit, then 2-bit, so consecutive units
+ * (a warp's lanes) share one width except at two boundaries: the k-slices of one width EXL2 gets by
+ * reordering columns, here per row. Units map to (group, place) by the region they fall in.
+ */
+NS_HD float ns_mixed_unit_term(const ns_tensor* t, const ns_mixed_row* m, int64_t r, int64_t u, uint32_t lo, uint32_t hi,
+                               const float* x) {
+    int64_t u8 = (int64_t)m->n8 * t->g / 8, u4 = (int64_t)m->n4 * t->g / 16;
+    int k, per;
+    int64_t within;
+    if (u < u8) {
+        per = t->g / 8;
+        k = (int)(u / per);
+        within = u % per;
+    } else if (u < u8 + u4) {
+        per = t->g / 16;
+        k = m->n8 + (int)((u - u8) / per);
+        within = (u - u8) % per;
+    } else {
+        per = t->g / 32;
+        k = m->n8 + m->n4 + (int)((u - u8 - u4) / per);
+        within = (u - u8 - u4) % per;
+    }
+    float s, z, ux = 0.f, sx = 0.f;
+    int bits;
+    int64_t code;
+    ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
+    const float* xu = x + (int64_t)t->order[r * t->G + k] * t->g + within * (64 / bits);
+    if (bits == 8) {
+        ns_unit_dot<8>(lo, hi, xu, NULL, &ux, &sx);
+    } else if (bits == 4) {
+        ns_unit_dot<4>(lo, hi, xu, NULL, &ux, &sx);
+    } else {
+        ns_unit_dot<2>(lo, hi, xu, NULL, &ux, &sx);
+    }
+    return s * (ux - z * sx);
+}
+
+/* The outliers' term of mixed row r (lanes first..first+step..) */
+NS_HD float ns_mixed_outlier_term(const ns_tensor* t, int64_t r, const float* x, int first, int step) {
+    float acc = 0.f;
+    if (t->outliers == NULL) return acc;
+    for (int64_t k = t->outlier_rows[r] + first; k < t->outlier_rows[r + 1]; k += step) {
+        int col = t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8);
+        acc += ns_f16_at(t->outliers, 4 * k + 2) * x[col];
+    }
+    return acc;
+}
+
+/* Little-endian 32-bit word at p. */
+NS_HD uint32_t ns_u32_at(const uint8_t* p) {
+    return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
 #endif

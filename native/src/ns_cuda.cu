@@ -10,7 +10,7 @@
  *   mixed GEMV: a warp per row, a lane per stored group (widths sorted 8→4→2 within a row);
  *   dense GEMV: a warp per row; norms and softmax: a block per row; attention: a block per (row, head).
  */
-#include "ns_common.h"
+#include "ns_ops.h"
 
 #include <cuda_runtime.h>
 #include <math.h>
@@ -20,6 +20,17 @@ struct ns_context {
     cudaStream_t stream = nullptr;
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
+    bool recording = false;
+    /* graph launches: events around the last one, and the total of those timed so far */
+    cudaEvent_t launch_start = nullptr, launch_stop = nullptr;
+    bool launch_pending = false;
+    float last_ms = 0.f;
+    double total_ms = 0.0;
+    int64_t launches = 0;
+    /* profiling: an event before and after each operation */
+    bool profiling = false;
+    std::vector<cudaEvent_t> marks;
+    size_t used_marks = 0;
 };
 
 #define NS_CUDA(call)                                                                                  \
@@ -36,6 +47,27 @@ struct ns_context {
 /* After a launch: a bad configuration shows here, a fault at the next synchronising call. */
 #define NS_LAUNCHED() NS_CUDA(cudaGetLastError())
 #define NS_NEED(ctx) if ((ctx) == NULL) return ns_fail(NS_E_ARGUMENT, "null context")
+
+/* While profiling, records the next of the context's events on its stream (before and after each operation). */
+static cudaError_t ns_mark(ns_context* ctx) {
+    if (!ctx->profiling) return cudaSuccess;
+    if (ctx->used_marks == ctx->marks.size()) {
+        cudaEvent_t e;
+        cudaError_t st = cudaEventCreate(&e);
+        if (st != cudaSuccess) return st;
+        ctx->marks.push_back(e);
+    }
+    return cudaEventRecord(ctx->marks[ctx->used_marks++], ctx->stream);
+}
+
+/* Launches a kernel on the context's stream, checked, and bracketed by events while profiling. */
+#define NS_GO(ctx, kernel, grid, block, ...)                                                           \
+    do {                                                                                               \
+        NS_CUDA(ns_mark(ctx));                                                                         \
+        kernel<<<(grid), (block), 0, (ctx)->stream>>>(__VA_ARGS__);                                   \
+        NS_LAUNCHED();                                                                                 \
+        NS_CUDA(ns_mark(ctx));                                                                         \
+    } while (0)
 
 static const int WARPS = 8, THREADS = 256;
 
@@ -73,6 +105,30 @@ __device__ float ns_block_max(float v) {
 
 /* ---- GEMV ---- */
 
+/*
+ * A lane's share of a row's n16 16-byte chunks (two 8-byte units each): up to four loads in flight before any
+ * decode, enough bytes in flight to cover the memory latency; term(unit, lo, hi) is one unit's contribution.
+ */
+template <typename Term>
+__device__ __forceinline__ float ns_lanes_over_chunks(const uint4* p, int64_t n16, int lane, Term term) {
+    float acc = 0.f;
+    for (int64_t i = lane; i < n16; i += 128) {
+        uint4 q[4];
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            if (i + 32 * k < n16) q[k] = __ldg(p + i + 32 * k);
+        }
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            if (i + 32 * k < n16) {
+                acc += term(2 * (i + 32 * k), q[k].x, q[k].y);
+                acc += term(2 * (i + 32 * k) + 1, q[k].z, q[k].w);
+            }
+        }
+    }
+    return acc;
+}
+
 template <int BITS>
 __device__ __forceinline__ float ns_unit_term(const ns_tensor& t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi,
                                               const float* x, const float* cb) {
@@ -96,12 +152,8 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     const uint8_t* row = t.codes + r * t.row_bytes;
     float acc = 0.f;
     if ((t.row_bytes & 15) == 0) {
-        const uint4* p = reinterpret_cast<const uint4*>(row);
-        for (int64_t i = lane; i < t.row_bytes / 16; i += 32) {
-            uint4 q = __ldg(p + i);
-            acc += ns_unit_term<BITS>(t, r, 2 * i, q.x, q.y, xb, cb);
-            acc += ns_unit_term<BITS>(t, r, 2 * i + 1, q.z, q.w, xb, cb);
-        }
+        acc = ns_lanes_over_chunks(reinterpret_cast<const uint4*>(row), t.row_bytes / 16, lane,
+                                   [&](int64_t u, uint32_t lo, uint32_t hi) { return ns_unit_term<BITS>(t, r, u, lo, hi, xb, cb); });
     } else {
         const uint2* p = reinterpret_cast<const uint2*>(row);
         for (int64_t i = lane; i < t.row_bytes / 8; i += 32) {
@@ -113,29 +165,28 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
 }
 
+/* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
+   an even number of units at 16-byte offsets), else 8-byte loads; ns_mixed_unit_term decodes each unit. */
 __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
     int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
     const float* xb = x + (int64_t)blockIdx.y * t.cols;
     ns_mixed_row m = t.mrows[r];
+    int64_t units = ns_mixed_units(&t, &m);
+    const uint8_t* row = t.codes + m.code_off;
     float acc = 0.f;
-    for (int k = lane; k < t.G; k += 32) {
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(&t, &m, r, k, &s, &z, &bits, &code);
-        const float* xg = xb + (int64_t)t.order[r * t.G + k] * t.g;
-        acc += bits == 8 ? ns_group_dot<8>(t.codes + code, t.g, xg, NULL, s, z)
-             : bits == 4 ? ns_group_dot<4>(t.codes + code, t.g, xg, NULL, s, z)
-                         : ns_group_dot<2>(t.codes + code, t.g, xg, NULL, s, z);
-    }
-    if (t.outliers != NULL) {
-        for (int64_t k = t.outlier_rows[r] + lane; k < t.outlier_rows[r + 1]; k += 32) {
-            int col = t.outliers[4 * k] | (t.outliers[4 * k + 1] << 8);
-            acc += ns_f16_at(t.outliers, 4 * k + 2) * xb[col];
+    if ((t.g & 63) == 0) {
+        acc = ns_lanes_over_chunks(reinterpret_cast<const uint4*>(row), units / 2, lane,
+                                   [&](int64_t u, uint32_t lo, uint32_t hi) { return ns_mixed_unit_term(&t, &m, r, u, lo, hi, xb); });
+    } else {
+        const uint2* p = reinterpret_cast<const uint2*>(row);
+        for (int64_t i = lane; i < units; i += 32) {
+            uint2 q = __ldg(p + i);
+            acc += ns_mixed_unit_term(&t, &m, r, i, q.x, q.y, xb);
         }
     }
+    acc += ns_mixed_outlier_term(&t, r, xb, lane, 32);
     acc = ns_warp_sum(acc);
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
 }
@@ -150,6 +201,19 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
     if (t.type == NS_F32) {
         const float* w = reinterpret_cast<const float*>(row);
         for (int64_t c = lane; c < t.cols; c += 32) acc += __ldg(w + c) * xb[c];
+    } else if ((t.row_bytes & 15) == 0) { /* fp16: 16-byte loads of eight weights, paired conversions */
+        const uint4* p = reinterpret_cast<const uint4*>(row);
+        for (int64_t i = lane; i < t.row_bytes / 16; i += 32) {
+            uint4 q = __ldg(p + i);
+            float xs[8];
+            ns_load8(xb + 8 * i, xs);
+            const __half2* hv = reinterpret_cast<const __half2*>(&q);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float2 f = __half22float2(hv[k]);
+                acc += f.x * xs[2 * k] + f.y * xs[2 * k + 1];
+            }
+        }
     } else {
         for (int64_t c = lane; c < t.cols; c += 32) acc += ns_f16_at(row, 2 * c) * xb[c];
     }
@@ -159,35 +223,14 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
 
 /* ---- embedding: one thread per weight of the row (mixed: per weight of a stored group) ---- */
 __global__ void ns_embed_kernel(ns_tensor t, int32_t row, const int32_t* row_dev, float* out) {
-    int64_t r = row_dev ? *row_dev : row;
+    int64_t r = ns_pos(row, row_dev);
     int64_t c = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= t.cols || r < 0 || r >= t.rows) return;
-    const uint8_t* base = t.codes + r * t.row_bytes;
-    if (t.type == NS_F32) {
-        out[c] = reinterpret_cast<const float*>(base)[c];
-    } else if (t.type == NS_F16) {
-        out[c] = ns_f16_at(base, 2 * c);
-    } else if (t.type != NS_MIXED) {
-        int u = ns_decode_code(base, t.bits, c);
-        float s = ns_uniform_scale(&t, r, c / t.g);
-        out[c] = t.type == NS_NF4 ? s * t.codebook[u] : s * ((float)u - ns_uniform_zero(&t, r, c / t.g));
-    } else {
-        ns_mixed_row m = t.mrows[r];
-        int k = (int)(c / t.g);
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(&t, &m, r, k, &s, &z, &bits, &code);
-        out[(int64_t)t.order[r * t.G + k] * t.g + c % t.g] = s * ((float)ns_decode_code(t.codes + code, bits, c % t.g) - z);
-    }
+    if (c < t.cols && r >= 0 && r < t.rows) ns_decode_weight(&t, r, c, out);
 }
 
 __global__ void ns_embed_outliers(ns_tensor t, int32_t row, const int32_t* row_dev, float* out) {
-    int64_t r = row_dev ? *row_dev : row;
-    if (threadIdx.x != 0 || r < 0 || r >= t.rows) return;
-    for (int64_t k = t.outlier_rows[r]; k < t.outlier_rows[r + 1]; k++) {
-        out[t.outliers[4 * k] | (t.outliers[4 * k + 1] << 8)] += ns_f16_at(t.outliers, 4 * k + 2);
-    }
+    int64_t r = ns_pos(row, row_dev);
+    if (threadIdx.x == 0 && r >= 0 && r < t.rows) ns_decode_outliers(&t, r, out);
 }
 
 /* ---- element-wise and row operations ---- */
@@ -196,8 +239,8 @@ __global__ void ns_rmsnorm_kernel(float* out, const float* x, const float* w, in
     float ss = 0.f;
     for (int j = threadIdx.x; j < n; j += blockDim.x) ss += xr[j] * xr[j];
     ss = ns_block_sum(ss);
-    float inv = rsqrtf(ss / n + eps);
-    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = w[j] * (inv * xr[j]);
+    float inv = ns_rms_inv(ss, n, eps);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = ns_rmsnorm1(xr[j], w[j], inv);
 }
 
 __global__ void ns_layernorm_kernel(float* out, const float* x, const float* w, const float* b, int n, float eps) {
@@ -207,22 +250,28 @@ __global__ void ns_layernorm_kernel(float* out, const float* x, const float* w, 
     float mean = ns_block_sum(s) / n;
     float v = 0.f;
     for (int j = threadIdx.x; j < n; j += blockDim.x) v += (xr[j] - mean) * (xr[j] - mean);
-    float inv = rsqrtf(ns_block_sum(v) / n + eps);
-    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = (xr[j] - mean) * inv * w[j] + b[j];
+    float inv = ns_rms_inv(ns_block_sum(v), n, eps);
+    for (int j = threadIdx.x; j < n; j += blockDim.x) out[(int64_t)blockIdx.x * n + j] = ns_layernorm1(xr[j], mean, inv, w[j], b[j]);
 }
 
-__global__ void ns_rope_kernel(float* v, int rows, int heads, int hs, int pos, int style, const float* ct, const float* st) {
-    int half = hs / 2;
+__global__ void ns_rope_kernel(float* v, int rows, int heads, int hs, int pos, const int32_t* pos_dev, int style,
+                               const float* ct, const float* st) {
     int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (int64_t)rows * heads * half) return;
-    int j = (int)(idx % half), h = (int)(idx / half % heads), i = (int)(idx / half / heads);
-    int64_t t = (int64_t)(pos + i) * half + j;
-    float* base = v + ((int64_t)i * heads + h) * hs;
-    float* a = base + (style == NS_ROPE_INTERLEAVED ? 2 * j : j);
-    float* c = a + (style == NS_ROPE_INTERLEAVED ? 1 : half);
-    float cs = ct[t], sn = st[t], v0 = *a, v1 = *c;
-    *a = v0 * cs - v1 * sn;
-    *c = v0 * sn + v1 * cs;
+    if (idx < (int64_t)rows * heads * (hs / 2)) ns_rope_pair(v, idx, heads, hs, ns_pos(pos, pos_dev), style, ct, st);
+}
+
+/* keys/values rows at the position: a kernel, not a copy, so that a replayed graph reads the position's slot */
+__global__ void ns_kv_store_kernel(float* keys, float* values, const float* k, const float* v, int64_t n, int pos,
+                                   const int32_t* pos_dev, int kv_dim) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    int64_t at = (int64_t)ns_pos(pos, pos_dev) * kv_dim + i;
+    keys[at] = k[i];
+    values[at] = v[i];
+}
+
+__global__ void ns_advance_kernel(int32_t* slot, int32_t by) {
+    *slot += by;
 }
 
 __global__ void ns_add_kernel(float* y, const float* x, int64_t n, int64_t period) {
@@ -232,15 +281,12 @@ __global__ void ns_add_kernel(float* y, const float* x, int64_t n, int64_t perio
 
 __global__ void ns_gelu_kernel(float* x, int64_t n) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-    }
+    if (i < n) x[i] = ns_gelu_tanh1(x[i]);
 }
 
 __global__ void ns_swiglu_kernel(float* g, const float* u, int64_t n) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) g[i] = g[i] / (1.f + expf(-g[i])) * u[i];
+    if (i < n) g[i] = ns_swiglu1(g[i], u[i]);
 }
 
 __device__ void ns_softmax_block(float* x, int n) {
@@ -265,56 +311,62 @@ __global__ void ns_softmax_kernel(float* x, int n) {
 
 /* A block per (row, head): scores into the scratch row, softmax, then the weighted sum of values. */
 __global__ void ns_attention_kernel(const float* q, const float* keys, const float* values, float* out, float* scores,
-                                    int pos, int nh, int nkv, int hs, int capacity) {
-    int i = blockIdx.x / nh, h = blockIdx.x % nh, p = pos + i;
+                                    int pos, const int32_t* pos_dev, int nh, int nkv, int hs, int capacity) {
+    int i = blockIdx.x / nh, h = blockIdx.x % nh, p = ns_pos(pos, pos_dev) + i;
+    if (p >= capacity) return; /* a slot past the cache (checked on the host when the position is an argument) */
     int kv_dim = nkv * hs, group = nh / nkv;
     const float* qh = q + (int64_t)i * nh * hs + (int64_t)h * hs;
     const float* kb = keys + (int64_t)(h / group) * hs;
     const float* vb = values + (int64_t)(h / group) * hs;
     float* sc = scores + (int64_t)blockIdx.x * capacity;
-    float scale = rsqrtf((float)hs);
-    for (int j = threadIdx.x; j <= p; j += blockDim.x) {
-        float d = 0.f;
-        for (int e = 0; e < hs; e++) d += qh[e] * kb[(int64_t)j * kv_dim + e];
-        sc[j] = d * scale;
-    }
+    float scale = 1.f / sqrtf((float)hs);
+    for (int j = threadIdx.x; j <= p; j += blockDim.x) sc[j] = ns_attn_score(qh, kb, j, kv_dim, hs, scale);
     __syncthreads();
     ns_softmax_block(sc, p + 1);
     float* o = out + (int64_t)i * nh * hs + (int64_t)h * hs;
-    for (int e = threadIdx.x; e < hs; e += blockDim.x) {
-        float acc = 0.f;
-        for (int j = 0; j <= p; j++) acc += sc[j] * vb[(int64_t)j * kv_dim + e];
-        o[e] = acc;
-    }
+    for (int e = threadIdx.x; e < hs; e += blockDim.x) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
 }
 
-/* One block: the first index of the maximum. */
-__global__ void ns_argmax_kernel(const float* x, int n, int32_t* out) {
+/*
+ * One block: k rounds of a block argmax, each over the elements after the previous pick (value descending, then
+ * index ascending), then the sample from the k picks.
+ */
+__global__ void ns_topk_kernel(const float* x, int n, int k, float temperature, float u, int32_t* out) {
     __shared__ float bv[THREADS];
     __shared__ int bi[THREADS];
-    float best = -INFINITY;
-    int at = n;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) {
-        if (x[j] > best || at == n) {
-            best = x[j];
-            at = j;
-        }
-    }
-    bv[threadIdx.x] = best;
-    bi[threadIdx.x] = at;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            float ov = bv[threadIdx.x + s];
-            int oi = bi[threadIdx.x + s];
-            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
-                bv[threadIdx.x] = ov;
-                bi[threadIdx.x] = oi;
+    __shared__ float tv[NS_TOPK_MAX];
+    __shared__ int ti[NS_TOPK_MAX];
+    for (int r = 0; r < k; r++) {
+        float best = -INFINITY;
+        int at = -1;
+        for (int j = threadIdx.x; j < n; j += blockDim.x) {
+            float v = x[j];
+            if ((r == 0 || ns_topk_after(v, j, tv[r - 1], ti[r - 1])) && ns_argmax_beats(v, j, best, at)) {
+                best = v;
+                at = j;
             }
+        }
+        bv[threadIdx.x] = best;
+        bi[threadIdx.x] = at;
+        __syncthreads();
+        for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+            if (threadIdx.x < s) {
+                float ov = bv[threadIdx.x + s];
+                int oi = bi[threadIdx.x + s];
+                if (oi >= 0 && ns_argmax_beats(ov, oi, bv[threadIdx.x], bi[threadIdx.x])) {
+                    bv[threadIdx.x] = ov;
+                    bi[threadIdx.x] = oi;
+                }
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            tv[r] = bv[0];
+            ti[r] = bi[0];
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) *out = bi[0];
+    if (threadIdx.x == 0) *out = ns_sample_sorted(tv, ti, k, temperature, u);
 }
 
 static unsigned ns_blocks(int64_t n) {
@@ -367,6 +419,9 @@ NS_API int32_t ns_destroy(ns_context* ctx) {
     if (ctx->exec) NS_CUDA(cudaGraphExecDestroy(ctx->exec));
     if (ctx->graph) NS_CUDA(cudaGraphDestroy(ctx->graph));
     NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    for (cudaEvent_t e : ctx->marks) NS_CUDA(cudaEventDestroy(e));
+    if (ctx->launch_start) NS_CUDA(cudaEventDestroy(ctx->launch_start));
+    if (ctx->launch_stop) NS_CUDA(cudaEventDestroy(ctx->launch_stop));
     NS_CUDA(cudaStreamDestroy(ctx->stream));
     delete ctx;
     return NS_OK;
@@ -424,6 +479,13 @@ NS_API int32_t ns_read(ns_context* ctx, float* dst, const float* src, int64_t n)
 NS_API int32_t ns_read_i32(ns_context* ctx, int32_t* dst, const int32_t* src, int64_t n) {
     NS_NEED(ctx);
     NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyDeviceToHost, ctx->stream));
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    return NS_OK;
+}
+
+NS_API int32_t ns_write_i32(ns_context* ctx, int32_t* dst, const int32_t* src, int64_t n) {
+    NS_NEED(ctx);
+    NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyHostToDevice, ctx->stream));
     NS_CUDA(cudaStreamSynchronize(ctx->stream));
     return NS_OK;
 }
@@ -489,15 +551,14 @@ NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, fl
     NS_NEED(ctx);
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
     switch (w->type) {
-        case NS_F32: case NS_F16: ns_gemv_dense<<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
-        case NS_INT8: ns_gemv_uniform<8><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
-        case NS_INT4: ns_gemv_uniform<4><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
-        case NS_INT2: ns_gemv_uniform<2><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
-        case NS_NF4: ns_gemv_uniform<0><<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
-        case NS_MIXED: ns_gemv_mixed<<<grid, THREADS, 0, ctx->stream>>>(*w, x, y); break;
+        case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y); break;
+        case NS_INT8: NS_GO(ctx, ns_gemv_uniform<8>, grid, THREADS, *w, x, y); break;
+        case NS_INT4: NS_GO(ctx, ns_gemv_uniform<4>, grid, THREADS, *w, x, y); break;
+        case NS_INT2: NS_GO(ctx, ns_gemv_uniform<2>, grid, THREADS, *w, x, y); break;
+        case NS_NF4: NS_GO(ctx, ns_gemv_uniform<0>, grid, THREADS, *w, x, y); break;
+        case NS_MIXED: NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y); break;
         default: return ns_fail(NS_E_UNSUPPORTED, "matmul: type %d", w->type);
     }
-    NS_LAUNCHED();
     return NS_OK;
 }
 
@@ -506,104 +567,105 @@ NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const 
     if (row_dev == NULL && (row < 0 || row >= w->rows)) {
         return ns_fail(NS_E_ARGUMENT, "embedding row %d outside 0..%d", row, w->rows - 1);
     }
-    ns_embed_kernel<<<ns_blocks(w->cols), THREADS, 0, ctx->stream>>>(*w, row, row_dev, out);
-    NS_LAUNCHED();
-    if (w->outliers) {
-        ns_embed_outliers<<<1, 32, 0, ctx->stream>>>(*w, row, row_dev, out);
-        NS_LAUNCHED();
-    }
+    NS_GO(ctx, ns_embed_kernel, ns_blocks(w->cols), THREADS, *w, row, row_dev, out);
+    if (w->outliers) NS_GO(ctx, ns_embed_outliers, 1, 32, *w, row, row_dev, out);
     return NS_OK;
 }
 
 NS_API int32_t ns_rmsnorm(ns_context* ctx, float* out, const float* x, const float* w, int32_t rows, int32_t n, float eps) {
     NS_NEED(ctx);
-    ns_rmsnorm_kernel<<<rows, THREADS, 0, ctx->stream>>>(out, x, w, n, eps);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_rmsnorm_kernel, rows, THREADS, out, x, w, n, eps);
     return NS_OK;
 }
 
 NS_API int32_t ns_layernorm(ns_context* ctx, float* out, const float* x, const float* w, const float* b, int32_t rows,
                             int32_t n, float eps) {
     NS_NEED(ctx);
-    ns_layernorm_kernel<<<rows, THREADS, 0, ctx->stream>>>(out, x, w, b, n, eps);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_layernorm_kernel, rows, THREADS, out, x, w, b, n, eps);
     return NS_OK;
 }
 
-NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t hs, int32_t pos, int32_t style,
-                       const float* cos_t, const float* sin_t) {
+NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t hs, int32_t pos, const int32_t* pos_dev,
+                       int32_t style, const float* cos_t, const float* sin_t) {
     NS_NEED(ctx);
-    ns_rope_kernel<<<ns_blocks((int64_t)rows * heads * (hs / 2)), THREADS, 0, ctx->stream>>>(v, rows, heads, hs, pos, style,
-                                                                                             cos_t, sin_t);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_rope_kernel, ns_blocks((int64_t)rows * heads * (hs / 2)), THREADS, v, rows, heads, hs, pos, pos_dev, style,
+          cos_t, sin_t);
     return NS_OK;
 }
 
 NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n) {
     NS_NEED(ctx);
-    ns_add_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(y, x, n, 0);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_add_kernel, ns_blocks(n), THREADS, y, x, n, (int64_t)0);
     return NS_OK;
 }
 
 NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n) {
     NS_NEED(ctx);
-    ns_add_kernel<<<ns_blocks((int64_t)rows * n), THREADS, 0, ctx->stream>>>(x, bias, (int64_t)rows * n, n);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_add_kernel, ns_blocks((int64_t)rows * n), THREADS, x, bias, (int64_t)rows * n, (int64_t)n);
     return NS_OK;
 }
 
 NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n) {
     NS_NEED(ctx);
+    NS_CUDA(ns_mark(ctx));
     NS_CUDA(cudaMemcpyAsync(dst, src, 4 * (size_t)n, cudaMemcpyDeviceToDevice, ctx->stream));
+    NS_CUDA(ns_mark(ctx));
     return NS_OK;
 }
 
 NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
     NS_NEED(ctx);
-    ns_gelu_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(x, n);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_gelu_kernel, ns_blocks(n), THREADS, x, n);
     return NS_OK;
 }
 
 NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
     NS_NEED(ctx);
-    ns_swiglu_kernel<<<ns_blocks(n), THREADS, 0, ctx->stream>>>(g, u, n);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_swiglu_kernel, ns_blocks(n), THREADS, g, u, n);
     return NS_OK;
 }
 
 NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n) {
     NS_NEED(ctx);
-    ns_softmax_kernel<<<rows, THREADS, 0, ctx->stream>>>(x, n);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_softmax_kernel, rows, THREADS, x, n);
     return NS_OK;
 }
 
 NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v, int32_t rows,
-                           int32_t pos, int32_t kv_dim) {
+                           int32_t pos, const int32_t* pos_dev, int32_t kv_dim) {
     NS_NEED(ctx);
-    size_t bytes = 4 * (size_t)rows * kv_dim;
-    NS_CUDA(cudaMemcpyAsync(keys + (int64_t)pos * kv_dim, k, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
-    NS_CUDA(cudaMemcpyAsync(values + (int64_t)pos * kv_dim, v, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+    int64_t n = (int64_t)rows * kv_dim;
+    NS_GO(ctx, ns_kv_store_kernel, ns_blocks(n), THREADS, keys, values, k, v, n, pos, pos_dev, kv_dim);
     return NS_OK;
 }
 
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
-                            float* scores, int32_t rows, int32_t pos, int32_t nh, int32_t nkv, int32_t hs, int32_t capacity) {
+                            float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t nh, int32_t nkv,
+                            int32_t hs, int32_t capacity) {
     NS_NEED(ctx);
-    if (nkv < 1 || nh % nkv != 0 || pos + rows > capacity) {
+    if (nkv < 1 || nh % nkv != 0 || (pos_dev == NULL && pos + rows > capacity)) {
         return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
     }
-    ns_attention_kernel<<<rows * nh, THREADS, 0, ctx->stream>>>(q, keys, values, out, scores, pos, nh, nkv, hs, capacity);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_attention_kernel, rows * nh, THREADS, q, keys, values, out, scores, pos, pos_dev, nh, nkv, hs, capacity);
+    return NS_OK;
+}
+
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u, int32_t* out) {
+    NS_NEED(ctx);
+    if (k < 1 || k > NS_TOPK_MAX || k > n) {
+        return ns_fail(NS_E_ARGUMENT, "top-k: k = %d outside 1..%d (and at most n = %d)", k, NS_TOPK_MAX, n);
+    }
+    NS_GO(ctx, ns_topk_kernel, 1, THREADS, x, n, k, temperature, u, out);
     return NS_OK;
 }
 
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+    return ns_sample_topk(ctx, x, n, 1, 0.f, 0.f, out);
+}
+
+NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     NS_NEED(ctx);
-    ns_argmax_kernel<<<1, THREADS, 0, ctx->stream>>>(x, n, out);
-    NS_LAUNCHED();
+    NS_GO(ctx, ns_advance_kernel, 1, 1, slot, by);
     return NS_OK;
 }
 
@@ -629,30 +691,95 @@ NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32
     return NS_OK;
 }
 
-/* Records what is enqueued until ns_graph_end; ns_graph_launch replays it (arguments as recorded). */
+/* Records what is enqueued until ns_graph_end (stream capture: nothing runs meanwhile). */
 NS_API int32_t ns_graph_begin(ns_context* ctx) {
     NS_NEED(ctx);
+    if (ctx->recording || ctx->profiling) return ns_fail(NS_E_ARGUMENT, "graph_begin: already recording or profiling");
     NS_CUDA(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+    ctx->recording = true;
     return NS_OK;
 }
 
-NS_API int32_t ns_graph_end(ns_context* ctx) {
+NS_API int32_t ns_graph_end(ns_context* ctx, int32_t* nodes) {
     NS_NEED(ctx);
+    if (!ctx->recording) return ns_fail(NS_E_ARGUMENT, "graph_end: not recording");
+    ctx->recording = false;
     if (ctx->exec) NS_CUDA(cudaGraphExecDestroy(ctx->exec));
     if (ctx->graph) NS_CUDA(cudaGraphDestroy(ctx->graph));
     ctx->exec = nullptr;
     ctx->graph = nullptr;
     NS_CUDA(cudaStreamEndCapture(ctx->stream, &ctx->graph));
     NS_CUDA(cudaGraphInstantiate(&ctx->exec, ctx->graph, 0));
+    if (nodes) {
+        size_t count = 0;
+        NS_CUDA(cudaGraphGetNodes(ctx->graph, nullptr, &count));
+        *nodes = (int32_t)count;
+    }
+    return NS_OK;
+}
+
+/* Folds the last launch's event time into the totals once it has finished (called after a synchronising point). */
+static int32_t ns_fold_launch(ns_context* ctx) {
+    if (!ctx->launch_pending) return NS_OK;
+    NS_CUDA(cudaEventSynchronize(ctx->launch_stop));
+    NS_CUDA(cudaEventElapsedTime(&ctx->last_ms, ctx->launch_start, ctx->launch_stop));
+    ctx->total_ms += ctx->last_ms;
+    ctx->launches++;
+    ctx->launch_pending = false;
     return NS_OK;
 }
 
 NS_API int32_t ns_graph_launch(ns_context* ctx) {
     NS_NEED(ctx);
-    if (ctx->exec == nullptr) {
+    if (ctx->exec == nullptr || ctx->recording) {
         return ns_fail(NS_E_ARGUMENT, "no graph recorded (ns_graph_begin/ns_graph_end first)");
     }
+    int32_t st = ns_fold_launch(ctx);
+    if (st != NS_OK) return st;
+    if (ctx->launch_start == nullptr) {
+        NS_CUDA(cudaEventCreate(&ctx->launch_start));
+        NS_CUDA(cudaEventCreate(&ctx->launch_stop));
+    }
+    NS_CUDA(cudaEventRecord(ctx->launch_start, ctx->stream));
     NS_CUDA(cudaGraphLaunch(ctx->exec, ctx->stream));
+    NS_CUDA(cudaEventRecord(ctx->launch_stop, ctx->stream));
+    ctx->launch_pending = true;
+    return NS_OK;
+}
+
+NS_API int32_t ns_graph_time(ns_context* ctx, float* last_ms, double* total_ms, int64_t* launches) {
+    NS_NEED(ctx);
+    int32_t st = ns_fold_launch(ctx);
+    if (st != NS_OK) return st;
+    *last_ms = ctx->last_ms;
+    *total_ms = ctx->total_ms;
+    *launches = ctx->launches;
+    return NS_OK;
+}
+
+NS_API int32_t ns_profile_begin(ns_context* ctx) {
+    NS_NEED(ctx);
+    if (ctx->recording) return ns_fail(NS_E_ARGUMENT, "profile_begin: recording a graph");
+    ctx->profiling = true;
+    ctx->used_marks = 0;
+    return NS_OK;
+}
+
+NS_API int32_t ns_profile_end(ns_context* ctx, float* kernels_ms, float* span_ms, int32_t* ops) {
+    NS_NEED(ctx);
+    if (!ctx->profiling) return ns_fail(NS_E_ARGUMENT, "profile_end: not profiling");
+    ctx->profiling = false;
+    NS_CUDA(cudaStreamSynchronize(ctx->stream));
+    float sum = 0.f;
+    for (size_t i = 0; i + 1 < ctx->used_marks; i += 2) {
+        float ms = 0.f;
+        NS_CUDA(cudaEventElapsedTime(&ms, ctx->marks[i], ctx->marks[i + 1]));
+        sum += ms;
+    }
+    *kernels_ms = sum;
+    *span_ms = 0.f;
+    if (ctx->used_marks >= 2) NS_CUDA(cudaEventElapsedTime(span_ms, ctx->marks[0], ctx->marks[ctx->used_marks - 1]));
+    *ops = (int32_t)(ctx->used_marks / 2);
     return NS_OK;
 }
 

@@ -8,12 +8,42 @@
 #include <math.h>
 #include <stdlib.h>
 #include <chrono>
+#include <functional>
 #include <unordered_map>
 
+typedef std::chrono::steady_clock ns_clock;
+
+static double ns_ms_since(ns_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(ns_clock::now() - t0).count();
+}
+
+/* A graph here is the list of the recorded operations' bodies, replayed in order: what stream capture does. */
 struct ns_context {
     std::unordered_map<void*, int64_t> allocations;
     int64_t used = 0;
+    bool recording = false, profiling = false;
+    std::vector<std::function<void()>> recorded, graph;
+    float last_ms = 0.f;
+    double total_ms = 0.0, prof_ms = 0.0;
+    int64_t launches = 0;
+    int32_t prof_ops = 0;
+    ns_clock::time_point prof_start;
 };
+
+/* Runs an operation's body now, or records it for the graph. Arguments are checked before, by the caller. */
+static int32_t ns_op(ns_context* ctx, std::function<void()> body) {
+    if (ctx->recording) {
+        ctx->recorded.push_back(std::move(body));
+    } else if (ctx->profiling) {
+        auto t0 = ns_clock::now();
+        body();
+        ctx->prof_ms += ns_ms_since(t0);
+        ctx->prof_ops++;
+    } else {
+        body();
+    }
+    return NS_OK;
+}
 
 static int32_t ns_take(ns_context* ctx, int64_t bytes, void** out) {
     void* p = calloc(1, bytes > 0 ? (size_t)bytes : 1);
@@ -160,113 +190,110 @@ NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t) {
     return NS_OK;
 }
 
+NS_API int32_t ns_write_i32(ns_context* ctx, int32_t* dst, const int32_t* src, int64_t n) {
+    NS_NEED(ctx);
+    memcpy(dst, src, 4 * (size_t)n);
+    return NS_OK;
+}
+
 NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
     NS_NEED(ctx);
-    for (int32_t b = 0; b < n; b++) {
-        for (int64_t r = 0; r < w->rows; r++) {
-            y[(int64_t)b * w->rows + r] = ns_row_dot(w, r, x + (int64_t)b * w->cols);
+    return ns_op(ctx, [=] {
+        for (int32_t b = 0; b < n; b++) {
+            for (int64_t r = 0; r < w->rows; r++) {
+                y[(int64_t)b * w->rows + r] = ns_row_dot(w, r, x + (int64_t)b * w->cols);
+            }
         }
-    }
-    return NS_OK;
+    });
 }
 
 NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const int32_t* row_dev, float* out) {
     NS_NEED(ctx);
-    int32_t r = row_dev ? *row_dev : row;
-    if (r < 0 || r >= w->rows) {
-        return ns_fail(NS_E_ARGUMENT, "embedding row %d outside 0..%d", r, w->rows - 1);
+    if (row_dev == NULL && (row < 0 || row >= w->rows)) {
+        return ns_fail(NS_E_ARGUMENT, "embedding row %d outside 0..%d", row, w->rows - 1);
     }
-    ns_row_decode(w, r, out);
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        int32_t r = ns_pos(row, row_dev);
+        if (r >= 0 && r < w->rows) ns_row_decode(w, r, out); /* as the kernel: a row outside writes nothing */
+    });
 }
 
 NS_API int32_t ns_rmsnorm(ns_context* ctx, float* out, const float* x, const float* w, int32_t rows, int32_t n, float eps) {
     NS_NEED(ctx);
-    for (int32_t i = 0; i < rows; i++) {
-        const float* xr = x + (int64_t)i * n;
-        float ss = 0.f;
-        for (int32_t j = 0; j < n; j++) ss += xr[j] * xr[j];
-        float inv = (float)(1.0 / sqrt(ss / n + eps));
-        for (int32_t j = 0; j < n; j++) out[(int64_t)i * n + j] = w[j] * (inv * xr[j]);
-    }
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int32_t i = 0; i < rows; i++) {
+            const float* xr = x + (int64_t)i * n;
+            float ss = 0.f;
+            for (int32_t j = 0; j < n; j++) ss += xr[j] * xr[j];
+            float inv = ns_rms_inv(ss, n, eps);
+            for (int32_t j = 0; j < n; j++) out[(int64_t)i * n + j] = ns_rmsnorm1(xr[j], w[j], inv);
+        }
+    });
 }
 
 NS_API int32_t ns_layernorm(ns_context* ctx, float* out, const float* x, const float* w, const float* b, int32_t rows,
                             int32_t n, float eps) {
     NS_NEED(ctx);
-    for (int32_t i = 0; i < rows; i++) {
-        const float* xr = x + (int64_t)i * n;
-        double mean = 0, var = 0;
-        for (int32_t j = 0; j < n; j++) mean += xr[j];
-        mean /= n;
-        for (int32_t j = 0; j < n; j++) var += (xr[j] - mean) * (xr[j] - mean);
-        var /= n;
-        float inv = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
-        for (int32_t j = 0; j < n; j++) out[(int64_t)i * n + j] = (xr[j] - m) * inv * w[j] + b[j];
-    }
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int32_t i = 0; i < rows; i++) {
+            const float* xr = x + (int64_t)i * n;
+            float s = 0.f, v = 0.f;
+            for (int32_t j = 0; j < n; j++) s += xr[j];
+            float mean = s / n;
+            for (int32_t j = 0; j < n; j++) v += (xr[j] - mean) * (xr[j] - mean);
+            float inv = ns_rms_inv(v, n, eps);
+            for (int32_t j = 0; j < n; j++) out[(int64_t)i * n + j] = ns_layernorm1(xr[j], mean, inv, w[j], b[j]);
+        }
+    });
 }
 
-NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t hs, int32_t pos, int32_t style,
-                       const float* cos_t, const float* sin_t) {
+NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, int32_t hs, int32_t pos, const int32_t* pos_dev,
+                       int32_t style, const float* cos_t, const float* sin_t) {
     NS_NEED(ctx);
-    int32_t half = hs / 2, step = style == NS_ROPE_INTERLEAVED ? 2 : 1, partner = style == NS_ROPE_INTERLEAVED ? 1 : half;
-    for (int32_t i = 0; i < rows; i++) {
-        int64_t t = (int64_t)(pos + i) * half;
-        for (int32_t h = 0; h < heads; h++) {
-            float* base = v + ((int64_t)i * heads + h) * hs;
-            for (int32_t j = 0; j < half; j++) {
-                float* a = base + step * j;
-                float* c = a + partner;
-                float cs = cos_t[t + j], sn = sin_t[t + j], v0 = *a, v1 = *c;
-                *a = v0 * cs - v1 * sn;
-                *c = v0 * sn + v1 * cs;
-            }
-        }
-    }
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        int32_t p = ns_pos(pos, pos_dev);
+        for (int64_t idx = 0; idx < (int64_t)rows * heads * (hs / 2); idx++) ns_rope_pair(v, idx, heads, hs, p, style, cos_t, sin_t);
+    });
 }
 
 NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n) {
     NS_NEED(ctx);
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int64_t i = 0; i < n; i++) y[i] += x[i];
+    });
 }
 
 NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n) {
     NS_NEED(ctx);
-    for (int64_t i = 0; i < (int64_t)rows * n; i++) x[i] += bias[i % n];
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int64_t i = 0; i < (int64_t)rows * n; i++) x[i] += bias[i % n];
+    });
 }
 
 NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n) {
     NS_NEED(ctx);
-    memmove(dst, src, 4 * (size_t)n);
-    return NS_OK;
+    return ns_op(ctx, [=] { memmove(dst, src, 4 * (size_t)n); });
 }
 
 NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
     NS_NEED(ctx);
-    const float k = (float)sqrt(2.0 / M_PI);
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.f + (float)tanh(k * (v + 0.044715f * v * v * v)));
-    }
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int64_t i = 0; i < n; i++) x[i] = ns_gelu_tanh1(x[i]);
+    });
 }
 
 NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
     NS_NEED(ctx);
-    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.f + (float)exp(-g[i])) * u[i];
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int64_t i = 0; i < n; i++) g[i] = ns_swiglu1(g[i], u[i]);
+    });
 }
 
 static void ns_softmax_row(float* x, int32_t n) {
     float max = -INFINITY, sum = 0.f;
     for (int32_t i = 0; i < n; i++) max = fmaxf(max, x[i]);
     for (int32_t i = 0; i < n; i++) {
-        x[i] = (float)exp(x[i] - max);
+        x[i] = expf(x[i] - max);
         sum += x[i];
     }
     for (int32_t i = 0; i < n; i++) x[i] *= 1.f / sum;
@@ -274,54 +301,78 @@ static void ns_softmax_row(float* x, int32_t n) {
 
 NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n) {
     NS_NEED(ctx);
-    for (int32_t i = 0; i < rows; i++) ns_softmax_row(x + (int64_t)i * n, n);
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        for (int32_t i = 0; i < rows; i++) ns_softmax_row(x + (int64_t)i * n, n);
+    });
 }
 
 NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v, int32_t rows,
-                           int32_t pos, int32_t kv_dim) {
+                           int32_t pos, const int32_t* pos_dev, int32_t kv_dim) {
     NS_NEED(ctx);
-    memcpy(keys + (int64_t)pos * kv_dim, k, 4 * (size_t)rows * kv_dim);
-    memcpy(values + (int64_t)pos * kv_dim, v, 4 * (size_t)rows * kv_dim);
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        int64_t at = (int64_t)ns_pos(pos, pos_dev) * kv_dim;
+        memcpy(keys + at, k, 4 * (size_t)rows * kv_dim);
+        memcpy(values + at, v, 4 * (size_t)rows * kv_dim);
+    });
 }
 
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
-                            float* scores, int32_t rows, int32_t pos, int32_t nh, int32_t nkv, int32_t hs, int32_t capacity) {
+                            float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t nh, int32_t nkv,
+                            int32_t hs, int32_t capacity) {
     NS_NEED(ctx);
-    int32_t kv_dim = nkv * hs, dim = nh * hs, group = nh / nkv;
-    float scale = (float)(1.0 / sqrt((double)hs));
-    for (int32_t i = 0; i < rows; i++) {
-        for (int32_t h = 0; h < nh; h++) {
-            int32_t p = pos + i;
-            const float* qh = q + (int64_t)i * dim + h * hs;
-            const float* kbase = keys + (h / group) * hs;
-            const float* vbase = values + (h / group) * hs;
-            float* sc = scores + ((int64_t)i * nh + h) * capacity;
-            for (int32_t j = 0; j <= p; j++) {
-                float d = 0.f;
-                for (int32_t e = 0; e < hs; e++) d += qh[e] * kbase[(int64_t)j * kv_dim + e];
-                sc[j] = d * scale;
-            }
-            ns_softmax_row(sc, p + 1);
-            float* o = out + (int64_t)i * dim + h * hs;
-            for (int32_t e = 0; e < hs; e++) o[e] = 0.f;
-            for (int32_t j = 0; j <= p; j++) {
-                for (int32_t e = 0; e < hs; e++) o[e] += sc[j] * vbase[(int64_t)j * kv_dim + e];
+    if (nkv < 1 || nh % nkv != 0 || (pos_dev == NULL && pos + rows > capacity)) {
+        return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
+    }
+    return ns_op(ctx, [=] {
+        int32_t pos0 = ns_pos(pos, pos_dev), kv_dim = nkv * hs, dim = nh * hs, group = nh / nkv;
+        float scale = 1.f / sqrtf((float)hs);
+        for (int32_t i = 0; i < rows && pos0 + i < capacity; i++) {
+            for (int32_t h = 0; h < nh; h++) {
+                int32_t p = pos0 + i;
+                const float* qh = q + (int64_t)i * dim + h * hs;
+                const float* kb = keys + (h / group) * hs;
+                const float* vb = values + (h / group) * hs;
+                float* sc = scores + ((int64_t)i * nh + h) * capacity;
+                for (int32_t j = 0; j <= p; j++) sc[j] = ns_attn_score(qh, kb, j, kv_dim, hs, scale);
+                ns_softmax_row(sc, p + 1);
+                float* o = out + (int64_t)i * dim + h * hs;
+                for (int32_t e = 0; e < hs; e++) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
             }
         }
+    });
+}
+
+NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_t k, float temperature, float u, int32_t* out) {
+    NS_NEED(ctx);
+    if (k < 1 || k > NS_TOPK_MAX || k > n) {
+        return ns_fail(NS_E_ARGUMENT, "top-k: k = %d outside 1..%d (and at most n = %d)", k, NS_TOPK_MAX, n);
     }
-    return NS_OK;
+    return ns_op(ctx, [=] {
+        float tv[NS_TOPK_MAX];
+        int ti[NS_TOPK_MAX];
+        for (int r = 0; r < k; r++) {
+            float best = -INFINITY;
+            int at = -1;
+            for (int j = 0; j < n; j++) {
+                if ((r == 0 || ns_topk_after(x[j], j, tv[r - 1], ti[r - 1])) && ns_argmax_beats(x[j], j, best, at)) {
+                    best = x[j];
+                    at = j;
+                }
+            }
+            tv[r] = best;
+            ti[r] = at;
+        }
+        *out = ns_sample_sorted(tv, ti, k, temperature, u);
+    });
 }
 
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out) {
+    return ns_sample_topk(ctx, x, n, 1, 0.f, 0.f, out);
+}
+
+NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     NS_NEED(ctx);
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++) {
-        if (x[i] > x[best]) best = i;
-    }
-    *out = best;
-    return NS_OK;
+    return ns_op(ctx, [=] { *slot += by; });
 }
 
 NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
@@ -330,26 +381,69 @@ NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32
     if (count < 1 || iters < 1) {
         return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
     }
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = ns_clock::now();
     for (int32_t i = 0; i < iters; i++) ns_matmul(ctx, ts[i % count], x, y, n);
-    *ms = (float)std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    *ms = (float)ns_ms_since(t0);
     return NS_OK;
 }
 
-/* The host runs each operation as it is called; graphs are a CUDA feature. */
 NS_API int32_t ns_graph_begin(ns_context* ctx) {
     NS_NEED(ctx);
-    return ns_fail(NS_E_UNSUPPORTED, "the host library does not record graphs");
+    if (ctx->recording) return ns_fail(NS_E_ARGUMENT, "graph_begin: already recording");
+    ctx->recording = true;
+    ctx->recorded.clear();
+    return NS_OK;
 }
 
-NS_API int32_t ns_graph_end(ns_context* ctx) {
+NS_API int32_t ns_graph_end(ns_context* ctx, int32_t* nodes) {
     NS_NEED(ctx);
-    return ns_fail(NS_E_UNSUPPORTED, "the host library does not record graphs");
+    if (!ctx->recording) return ns_fail(NS_E_ARGUMENT, "graph_end: not recording");
+    ctx->recording = false;
+    ctx->graph.swap(ctx->recorded);
+    ctx->recorded.clear();
+    if (nodes) *nodes = (int32_t)ctx->graph.size();
+    return NS_OK;
 }
 
 NS_API int32_t ns_graph_launch(ns_context* ctx) {
     NS_NEED(ctx);
-    return ns_fail(NS_E_UNSUPPORTED, "the host library does not record graphs");
+    if (ctx->recording || ctx->graph.empty()) {
+        return ns_fail(NS_E_ARGUMENT, "no graph recorded (ns_graph_begin/ns_graph_end first)");
+    }
+    auto t0 = ns_clock::now();
+    for (auto& op : ctx->graph) op();
+    ctx->last_ms = (float)ns_ms_since(t0);
+    ctx->total_ms += ctx->last_ms;
+    ctx->launches++;
+    return NS_OK;
+}
+
+NS_API int32_t ns_graph_time(ns_context* ctx, float* last_ms, double* total_ms, int64_t* launches) {
+    NS_NEED(ctx);
+    *last_ms = ctx->last_ms;
+    *total_ms = ctx->total_ms;
+    *launches = ctx->launches;
+    return NS_OK;
+}
+
+NS_API int32_t ns_profile_begin(ns_context* ctx) {
+    NS_NEED(ctx);
+    if (ctx->recording) return ns_fail(NS_E_ARGUMENT, "profile_begin: recording a graph");
+    ctx->profiling = true;
+    ctx->prof_ms = 0.0;
+    ctx->prof_ops = 0;
+    ctx->prof_start = ns_clock::now();
+    return NS_OK;
+}
+
+NS_API int32_t ns_profile_end(ns_context* ctx, float* kernels_ms, float* span_ms, int32_t* ops) {
+    NS_NEED(ctx);
+    if (!ctx->profiling) return ns_fail(NS_E_ARGUMENT, "profile_end: not profiling");
+    ctx->profiling = false;
+    *kernels_ms = (float)ctx->prof_ms;
+    *span_ms = (float)ns_ms_since(ctx->prof_start);
+    *ops = ctx->prof_ops;
+    return NS_OK;
 }
 
 }

@@ -5,7 +5,7 @@
 #ifndef NS_ROWS_H
 #define NS_ROWS_H
 
-#include "ns_common.h"
+#include "ns_ops.h"
 
 static float ns_group_dot_bits(int bits, const uint8_t* codes, int g, const float* x, const float* cb, float s, float z) {
     switch (bits) {
@@ -39,57 +39,20 @@ static float ns_row_dot(const ns_tensor* t, int64_t r, const float* x) {
         }
         return sum;
     }
+    /* the GPU kernel's unit decomposition, run in order */
     const ns_mixed_row* m = &t->mrows[r];
-    for (int k = 0; k < t->G; k++) {
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
-        sum += ns_group_dot_bits(bits, t->codes + code, t->g, x + (int64_t)t->order[r * t->G + k] * t->g, NULL, s, z);
+    const uint8_t* row = t->codes + m->code_off;
+    for (int64_t u = 0; u < ns_mixed_units(t, m); u++) {
+        sum += ns_mixed_unit_term(t, m, r, u, ns_u32_at(row + 8 * u), ns_u32_at(row + 8 * u + 4), x);
     }
-    if (t->outliers != NULL) {
-        for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
-            int col = t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8);
-            sum += ns_f16_at(t->outliers, 4 * k + 2) * x[col];
-        }
-    }
+    sum += ns_mixed_outlier_term(t, r, x, 0, 1);
     return sum;
 }
 
 /* out[0..cols) = row r, dequantized */
 static void ns_row_decode(const ns_tensor* t, int64_t r, float* out) {
-    if (t->type == NS_F32) {
-        memcpy(out, t->codes + r * t->row_bytes, 4 * (size_t)t->cols);
-        return;
-    }
-    if (t->type == NS_F16) {
-        for (int64_t c = 0; c < t->cols; c++) out[c] = ns_f16_at(t->codes + r * t->row_bytes, 2 * c);
-        return;
-    }
-    if (t->type != NS_MIXED) {
-        const uint8_t* row = t->codes + r * t->row_bytes;
-        for (int64_t c = 0; c < t->cols; c++) {
-            int64_t gi = c / t->g;
-            int u = ns_decode_code(row, t->bits, c);
-            float s = ns_uniform_scale(t, r, gi);
-            out[c] = t->type == NS_NF4 ? s * t->codebook[u] : s * ((float)u - ns_uniform_zero(t, r, gi));
-        }
-        return;
-    }
-    const ns_mixed_row* m = &t->mrows[r];
-    for (int k = 0; k < t->G; k++) {
-        float s, z;
-        int bits;
-        int64_t code;
-        ns_mixed_group(t, m, r, k, &s, &z, &bits, &code);
-        int64_t c0 = (int64_t)t->order[r * t->G + k] * t->g;
-        for (int64_t i = 0; i < t->g; i++) out[c0 + i] = s * ((float)ns_decode_code(t->codes + code, bits, i) - z);
-    }
-    if (t->outliers != NULL) {
-        for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
-            out[t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8)] += ns_f16_at(t->outliers, 4 * k + 2);
-        }
-    }
+    for (int64_t c = 0; c < t->cols; c++) ns_decode_weight(t, r, c, out);
+    ns_decode_outliers(t, r, out);
 }
 
 #endif

@@ -133,6 +133,8 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     try {
                         rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i), err));
+                        err.printf("  backend after the run: %s%n", rows.getLast().get("backend")); // device memory, graph timings
+                        err.flush();
                     } finally {
                         if (!keep) {
                             Files.deleteIfExists(file);

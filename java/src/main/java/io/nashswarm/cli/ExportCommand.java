@@ -63,7 +63,7 @@ public final class ExportCommand implements Runnable {
         if (label == null) {
             return null;
         }
-        return QuantType.byLabel(label).orElseThrow(() -> new EngineException("unknown type '" + label + "': choose f32, f16, bf16, q8_0 or q4_0"));
+        return QuantType.byLabel(label).orElseThrow(() -> new EngineException("unknown type '" + label + "': choose one of " + GgufExporter.EXPORT_TYPES));
     }
 
     private static String describe(Map<String, Integer> types) {

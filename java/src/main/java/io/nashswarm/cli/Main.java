@@ -59,7 +59,7 @@ public final class Main implements Runnable {
             if (!isMappingFault(e)) {
                 throw e;
             }
-            return mappingFault(e, cli.getErr(), cli.getParseResult(), args);
+            return mappingFault(e, cli.getErr(), cli.getParseResult(), java.util.Arrays.asList(args).contains("--verbose"));
         }
     }
 
@@ -68,11 +68,11 @@ public final class Main implements Runnable {
         return t instanceof InternalError && String.valueOf(t.getMessage()).contains("unsafe memory access");
     }
 
-    private static int mappingFault(Throwable e, PrintWriter err, CommandLine.ParseResult parsed, String[] args) {
+    private static int mappingFault(Throwable e, PrintWriter err, CommandLine.ParseResult parsed, boolean verbose) {
         String model = parsed == null ? null : modelPath(parsed);
         err.println("error: " + (model == null ? "a model file" : model) + ": the file was truncated or changed while it was mapped "
                 + "(weights are read in place from the file); run again once it is complete");
-        if (java.util.Arrays.asList(args).contains("--verbose")) {
+        if (verbose) {
             e.printStackTrace(err);
         }
         err.flush();
@@ -117,7 +117,7 @@ public final class Main implements Runnable {
             fault = fault.getCause();
         }
         if (isMappingFault(fault)) { // from a worker thread, wrapped
-            return mappingFault(e, err, parsed, verbose ? new String[] {"--verbose"} : new String[0]);
+            return mappingFault(e, err, parsed, verbose);
         }
         if (t instanceof OutOfMemoryError) {
             err.println("error: out of memory (" + t.getMessage() + "); try a smaller --ctx or more -Xmx");

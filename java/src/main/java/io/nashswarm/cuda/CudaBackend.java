@@ -7,7 +7,12 @@ import io.nashswarm.model.RopeStyle;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tensor.WeightMatrix;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.IntSupplier;
 
 import static io.nashswarm.cuda.NativeContext.at;
 
@@ -26,6 +31,28 @@ public final class CudaBackend implements Backend {
     /** Device memory free when opened; bytes of weights as stored and of the index built at upload. */
     private final long freeAtOpen;
     private long weightBytes, indexBytes;
+    /** Device memory the weight uploads took, by cudaMemGetInfo around each one (allocation rounding included). */
+    private long weightDeviceBytes;
+    /** A decode step's token and position in device memory (two ints), which a replayed graph reads. */
+    private final MemorySegment slots, posSlot;
+    private final MemorySegment slotsHost;
+    /** While a step is recorded (and in its profiled eager run): tokens and positions come from the slots. */
+    private boolean fromSlots;
+    private int slotToken, slotPos;
+    /** The sequence whose decode step the context's graph holds, and what was measured when it was recorded. */
+    private Object graphOf;
+    private StepProfile profile;
+    /** Why recording failed, if it did: steps then run eagerly (and the report says so) rather than fail. */
+    private String graphFailure;
+    /** During one eager run per recorded step: each operation's own time by kind, {ms, launches}; then the result. */
+    private Map<String, double[]> breakdown, stepBreakdown;
+    private final MemorySegment opMs, opSpan, opCount;
+
+    /**
+     * The recorded step: its graph nodes, and the eager run before the recording with every operation bracketed
+     * by events: the kernels' own time, the span from the first one's start to the last one's end, and the count.
+     */
+    record StepProfile(int nodes, float kernelsMs, float eagerSpanMs, int ops) {}
 
     record DeviceBuffer(MemorySegment ptr, int length) implements Buffer {}
 
@@ -38,6 +65,13 @@ public final class CudaBackend implements Backend {
         this.c = ctx.handle();
         this.name = h.ns_backend_name().reinterpret(64).getString(0);
         this.freeAtOpen = ctx.memory()[0];
+        this.slots = ctx.alloc(2);
+        this.posSlot = at(slots, 1);
+        this.slotsHost = Arena.ofAuto().allocate(ValueLayout.JAVA_INT, 2);
+        Arena auto = Arena.ofAuto();
+        this.opMs = auto.allocate(ValueLayout.JAVA_FLOAT);
+        this.opSpan = auto.allocate(ValueLayout.JAVA_FLOAT);
+        this.opCount = auto.allocate(ValueLayout.JAVA_INT);
     }
 
     /** The CUDA library on device 0: one EngineException saying what is missing (library, driver or device). */
@@ -63,19 +97,158 @@ public final class CudaBackend implements Backend {
         return name;
     }
 
+    /** Bytes in use on the device (total − free; the host library reports its allocations as total, free 0). */
+    private long used() {
+        long[] mem = ctx.memory();
+        return mem[1] - mem[0];
+    }
+
     /** cudaMemGetInfo's free bytes at open minus now (the host library: its allocations), beside the weights' own bytes. */
     @Override
     public String describe() {
         long[] mem = ctx.memory();
         long used = name.equals("host") ? mem[1] : freeAtOpen - mem[0];
-        return String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo), of which weights as stored %.1f MiB + mixed-row index %.1f MiB; the rest is activations, KV cache and the runtime",
-                name, ctx.deviceName(), used / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0);
+        String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo); the weight uploads took %.1f MiB (cudaMemGetInfo around each) = stored sections %.1f MiB + mixed-row index %.1f MiB + %.1f MiB allocation rounding, no dequantized copy; the rest is activations, KV cache and the runtime",
+                name, ctx.deviceName(), used / 1048576.0, weightDeviceBytes / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0,
+                (weightDeviceBytes - weightBytes - indexBytes) / 1048576.0);
+        return graphFailure != null ? d + "; decode steps run eagerly: recording the graph failed: " + graphFailure
+                : profile == null ? d : d + "; " + stepReport();
+    }
+
+    /** The decode step's graph against its kernels' own time: the launch overhead share the graph leaves. */
+    public String stepReport() {
+        double[] g = graphTimes();
+        StepProfile p = profile;
+        double share = g[2] == 0 ? Double.NaN : 100 * (g[1] - p.kernelsMs()) / g[1];
+        return String.format("decode step: graph of %d nodes replayed %d times, %.3f ms/step (events around each launch); "
+                        + "its %d operations' own time %.3f ms (event pairs, eager run), eager span %.3f ms; launch overhead %.1f%% of the graph step",
+                p.nodes(), (long) g[2], g[1], p.ops(), p.kernelsMs(), p.eagerSpanMs(), share) + breakdownReport();
+    }
+
+    /** Where the kernels' time goes, by kind of operation, from the timed-alone run. */
+    private String breakdownReport() {
+        Map<String, double[]> b = stepBreakdown;
+        if (b == null || b.isEmpty()) {
+            return "";
+        }
+        double total = b.values().stream().mapToDouble(v -> v[0]).sum();
+        StringBuilder sb = new StringBuilder("; own time by kind (timed alone): ");
+        b.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0])).forEach(e -> sb.append(String.format(
+                "%s %.3f ms/%d (%.0f%%), ", e.getKey(), e.getValue()[0], (long) e.getValue()[1], 100 * e.getValue()[0] / total)));
+        return sb.substring(0, sb.length() - 2);
     }
 
     /** One stream, one staging buffer: sequences run one at a time. */
     @Override
     public boolean concurrentSequences() {
         return false;
+    }
+
+    /**
+     * The first step of a sequence runs eagerly with every operation timed (the kernels' own time), then is
+     * recorded as a graph reading token and position from the slots; later steps write the slots and replay it.
+     * Replays write the cache at the slot's position and leave the logits where the body leaves them.
+     */
+    @Override
+    public void decodeStep(Object sequence, int token, int pos, Runnable body) {
+        slotsHost.set(ValueLayout.JAVA_INT, 0, token);
+        slotsHost.set(ValueLayout.JAVA_INT, 4, pos);
+        ctx.check(h.ns_write_i32(c, slots, slotsHost, 2), "writing the step's token and position");
+        if (sequence == graphOf) {
+            ctx.check(h.ns_graph_launch(c), "replaying the decode step");
+            return;
+        }
+        if (graphFailure != null) {
+            body.run();
+            return;
+        }
+        graphOf = null;
+        slotToken = token;
+        slotPos = pos;
+        fromSlots = true;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment kms = a.allocate(ValueLayout.JAVA_FLOAT), span = a.allocate(ValueLayout.JAVA_FLOAT);
+            MemorySegment ops = a.allocate(ValueLayout.JAVA_INT), nodes = a.allocate(ValueLayout.JAVA_INT);
+            ctx.check(h.ns_profile_begin(c), "profiling the decode step");
+            try {
+                body.run();
+            } finally {
+                ctx.check(h.ns_profile_end(c, kms, span, ops), "profiling the decode step");
+            }
+            profile = new StepProfile(0, kms.get(ValueLayout.JAVA_FLOAT, 0), span.get(ValueLayout.JAVA_FLOAT, 0),
+                    ops.get(ValueLayout.JAVA_INT, 0));
+            // Once more, each operation timed alone (a step is idempotent: the same cache row, the same logits).
+            breakdown = new HashMap<>();
+            try {
+                body.run();
+            } finally {
+                stepBreakdown = breakdown;
+                breakdown = null;
+            }
+            // The step's work is done; now record it (nothing runs while recording) for the next steps.
+            try {
+                ctx.check(h.ns_graph_begin(c), "recording the decode step");
+                boolean recorded = false;
+                try {
+                    body.run();
+                    recorded = true;
+                } finally {
+                    int st = h.ns_graph_end(c, nodes);
+                    if (recorded) {
+                        ctx.check(st, "recording the decode step");
+                    }
+                }
+            } catch (EngineException e) {
+                graphFailure = e.getMessage();
+                System.err.println("warning: decode steps run without a CUDA graph: " + graphFailure);
+                return;
+            }
+            profile = new StepProfile(nodes.get(ValueLayout.JAVA_INT, 0), profile.kernelsMs(), profile.eagerSpanMs(), profile.ops());
+            graphOf = sequence;
+        } finally {
+            fromSlots = false;
+        }
+    }
+
+    /** The recorded step's profile, or null before the first decode step. */
+    public StepProfile stepProfile() {
+        return profile;
+    }
+
+    /** {last launch ms, mean launch ms, launches}: the graph replays as CUDA events timed them. */
+    public double[] graphTimes() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment last = a.allocate(ValueLayout.JAVA_FLOAT), total = a.allocate(ValueLayout.JAVA_DOUBLE), n = a.allocate(ValueLayout.JAVA_LONG);
+            ctx.check(h.ns_graph_time(c, last, total, n), "graph times");
+            long launches = n.get(ValueLayout.JAVA_LONG, 0);
+            return new double[] {last.get(ValueLayout.JAVA_FLOAT, 0), launches == 0 ? 0 : total.get(ValueLayout.JAVA_DOUBLE, 0) / launches, launches};
+        }
+    }
+
+    /** Runs one operation, checked; while a breakdown is taken, timed on its own (event pair, then a synchronisation). */
+    private void op(String kind, String what, IntSupplier call) {
+        if (breakdown == null) {
+            ctx.check(call.getAsInt(), what);
+            return;
+        }
+        ctx.check(h.ns_profile_begin(c), "profiling " + what);
+        int st = call.getAsInt();
+        ctx.check(h.ns_profile_end(c, opMs, opSpan, opCount), "profiling " + what);
+        ctx.check(st, what);
+        double[] acc = breakdown.computeIfAbsent(kind, k -> new double[2]);
+        acc[0] += opMs.get(ValueLayout.JAVA_FLOAT, 0);
+        acc[1] += opCount.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    /** The position argument of a step's operation: the slot while recording (the value must be the step's). */
+    private MemorySegment posDev(int pos) {
+        if (!fromSlots) {
+            return MemorySegment.NULL;
+        }
+        if (pos != slotPos) {
+            throw new EngineException("a recorded decode step used position " + pos + ", not its own " + slotPos);
+        }
+        return posSlot;
     }
 
     @Override
@@ -92,7 +265,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Matrix upload(WeightMatrix w) {
+        long before = used();
         NativeContext.Tensor t = ctx.upload(w);
+        weightDeviceBytes += used() - before;
         weightBytes += t.storedBytes();
         indexBytes += t.indexBytes();
         MemorySegment pad = t.storedCols() == t.cols() ? null : ctx.alloc((long) TransformerModel.MAX_BATCH * t.storedCols());
@@ -118,63 +293,77 @@ public final class CudaBackend implements Backend {
             }
             int cols = m.tensor.cols(), stored = m.tensor.storedCols();
             for (int b = 0; b < n; b++) {
-                ctx.check(h.ns_copy(c, at(m.padded, (long) b * stored), at(in, (long) b * cols), cols), "padding an input");
+                MemorySegment to = at(m.padded, (long) b * stored), from = at(in, (long) b * cols);
+                op("copy", "padding an input", () -> h.ns_copy(c, to, from, cols));
             }
-            in = m.padded;
         }
-        ctx.check(h.ns_matmul(c, m.tensor.handle(), in, p(y), n), "matmul " + m.source);
+        MemorySegment input = m.padded != null ? m.padded : in;
+        op("matmul", "matmul " + m.source, () -> h.ns_matmul(c, m.tensor.handle(), input, p(y), n));
     }
 
     @Override
     public void embed(Matrix table, int row, Buffer out, int off) {
+        if (fromSlots && row != slotToken) {
+            throw new EngineException("a recorded decode step embedded token " + row + ", not its own " + slotToken);
+        }
+        embedRow(table, row, fromSlots ? slots : MemorySegment.NULL, out, off);
+    }
+
+    @Override
+    public void embedPosition(Matrix table, int pos, Buffer out, int off) {
+        embedRow(table, pos, posDev(pos), out, off);
+    }
+
+    private void embedRow(Matrix table, int row, MemorySegment rowDev, Buffer out, int off) {
         DeviceMatrix m = (DeviceMatrix) table;
         if (m.padded == null) {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, MemorySegment.NULL, p(out, off)), "embedding row " + row);
+            op("embed", "embedding row " + row, () -> h.ns_embed(c, m.tensor.handle(), row, rowDev, p(out, off)));
         } else {
-            ctx.check(h.ns_embed(c, m.tensor.handle(), row, MemorySegment.NULL, m.padded), "embedding row " + row);
-            ctx.check(h.ns_copy(c, p(out, off), m.padded, m.tensor.cols()), "embedding row " + row);
+            op("embed", "embedding row " + row, () -> h.ns_embed(c, m.tensor.handle(), row, rowDev, m.padded));
+            op("copy", "embedding row " + row, () -> h.ns_copy(c, p(out, off), m.padded, m.tensor.cols()));
         }
     }
 
     @Override
     public void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps) {
-        ctx.check(h.ns_rmsnorm(c, p(out, oOff), p(x, xOff), p(w), rows, n, eps), "rmsnorm");
+        op("rmsnorm", "rmsnorm", () -> h.ns_rmsnorm(c, p(out, oOff), p(x, xOff), p(w), rows, n, eps));
     }
 
     @Override
     public void layernorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps) {
-        ctx.check(h.ns_layernorm(c, p(out, oOff), p(x, xOff), p(w), p(b), rows, n, eps), "layernorm");
+        op("layernorm", "layernorm", () -> h.ns_layernorm(c, p(out, oOff), p(x, xOff), p(w), p(b), rows, n, eps));
     }
 
     @Override
     public void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         int s = style == RopeStyle.INTERLEAVED ? NashswarmH.NS_ROPE_INTERLEAVED : NashswarmH.NS_ROPE_ROTATE_HALF;
-        ctx.check(h.ns_rope(c, p(v), rows, heads, headSize, pos, s, p(cos), p(sin)), "rope");
+        MemorySegment pd = posDev(pos);
+        op("rope", "rope", () -> h.ns_rope(c, p(v), rows, heads, headSize, pos, pd, s, p(cos), p(sin)));
     }
 
     @Override
     public void add(Buffer y, int yOff, Buffer x, int xOff, int n) {
-        ctx.check(h.ns_add(c, p(y, yOff), p(x, xOff), n), "add");
+        op("add", "add", () -> h.ns_add(c, p(y, yOff), p(x, xOff), n));
     }
 
     @Override
     public void addBias(Buffer x, Buffer bias, int rows, int n) {
-        ctx.check(h.ns_add_bias(c, p(x), p(bias), rows, n), "bias");
+        op("bias", "bias", () -> h.ns_add_bias(c, p(x), p(bias), rows, n));
     }
 
     @Override
     public void copy(Buffer src, int sOff, Buffer dst, int dOff, int n) {
-        ctx.check(h.ns_copy(c, p(dst, dOff), p(src, sOff), n), "copy");
+        op("copy", "copy", () -> h.ns_copy(c, p(dst, dOff), p(src, sOff), n));
     }
 
     @Override
     public void geluTanh(Buffer x, int n) {
-        ctx.check(h.ns_gelu_tanh(c, p(x), n), "gelu");
+        op("gelu", "gelu", () -> h.ns_gelu_tanh(c, p(x), n));
     }
 
     @Override
     public void swiglu(Buffer g, Buffer u, int n) {
-        ctx.check(h.ns_swiglu(c, p(g), p(u), n), "swiglu");
+        op("swiglu", "swiglu", () -> h.ns_swiglu(c, p(g), p(u), n));
     }
 
     @Override
@@ -205,12 +394,14 @@ public final class CudaBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
-            ctx.check(h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, kvDim), "kv store");
+            MemorySegment pd = posDev(pos);
+            op("kv store", "kv store", () -> h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, pd, kvDim));
         }
 
         @Override
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
-            ctx.check(h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, nh, nkv, hs, capacity), "attention");
+            MemorySegment pd = posDev(pos);
+            op("attention", "attention", () -> h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, pd, nh, nkv, hs, capacity));
         }
 
         @Override

@@ -45,7 +45,8 @@ public final class NashswarmH {
     private final MethodHandle ns_backend_name, ns_last_error, ns_device_count, ns_create, ns_destroy, ns_device_name,
             ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
             ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
-            ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_graph_begin, ns_graph_end, ns_graph_launch;
+            ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
+            ns_graph_time, ns_profile_begin, ns_profile_end;
 
     /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
     NashswarmH(Path library) {
@@ -73,7 +74,7 @@ public final class NashswarmH {
         ns_embed = find("ns_embed", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         ns_rmsnorm = find("ns_rmsnorm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT));
         ns_layernorm = find("ns_layernorm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT));
-        ns_rope = find("ns_rope", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        ns_rope = find("ns_rope", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         FunctionDescriptor binary = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
         ns_add = find("ns_add", binary);
         ns_add_bias = find("ns_add_bias", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
@@ -81,13 +82,19 @@ public final class NashswarmH {
         ns_gelu_tanh = find("ns_gelu_tanh", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         ns_swiglu = find("ns_swiglu", binary);
         ns_softmax = find("ns_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
-        ns_kv_store = find("ns_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        ns_kv_store = find("ns_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
         ns_attention = find("ns_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         ns_argmax = find("ns_argmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+        ns_sample_topk = find("ns_sample_topk", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS));
+        ns_advance = find("ns_advance", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        ns_write_i32 = find("ns_write_i32", copy);
         ns_graph_begin = find("ns_graph_begin", status0);
-        ns_graph_end = find("ns_graph_end", status0);
+        ns_graph_end = find("ns_graph_end", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         ns_graph_launch = find("ns_graph_launch", status0);
+        ns_graph_time = find("ns_graph_time", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        ns_profile_begin = find("ns_profile_begin", status0);
+        ns_profile_end = find("ns_profile_end", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     }
 
     private MethodHandle find(String name, FunctionDescriptor fd) {
@@ -129,20 +136,26 @@ public final class NashswarmH {
     public int ns_embed(MemorySegment ctx, MemorySegment w, int row, MemorySegment rowDev, MemorySegment out) { try { return (int) ns_embed.invokeExact(ctx, w, row, rowDev, out); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_rmsnorm(MemorySegment ctx, MemorySegment out, MemorySegment x, MemorySegment w, int rows, int n, float eps) { try { return (int) ns_rmsnorm.invokeExact(ctx, out, x, w, rows, n, eps); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_layernorm(MemorySegment ctx, MemorySegment out, MemorySegment x, MemorySegment w, MemorySegment b, int rows, int n, float eps) { try { return (int) ns_layernorm.invokeExact(ctx, out, x, w, b, rows, n, eps); } catch (Throwable t) { throw rethrow(t); } }
-    public int ns_rope(MemorySegment ctx, MemorySegment v, int rows, int heads, int headSize, int pos, int style, MemorySegment cos, MemorySegment sin) { try { return (int) ns_rope.invokeExact(ctx, v, rows, heads, headSize, pos, style, cos, sin); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_rope(MemorySegment ctx, MemorySegment v, int rows, int heads, int headSize, int pos, MemorySegment posDev, int style, MemorySegment cos, MemorySegment sin) { try { return (int) ns_rope.invokeExact(ctx, v, rows, heads, headSize, pos, posDev, style, cos, sin); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_add(MemorySegment ctx, MemorySegment y, MemorySegment x, long n) { try { return (int) ns_add.invokeExact(ctx, y, x, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_add_bias(MemorySegment ctx, MemorySegment x, MemorySegment bias, int rows, int n) { try { return (int) ns_add_bias.invokeExact(ctx, x, bias, rows, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_copy(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_copy.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_gelu_tanh(MemorySegment ctx, MemorySegment x, long n) { try { return (int) ns_gelu_tanh.invokeExact(ctx, x, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_swiglu(MemorySegment ctx, MemorySegment g, MemorySegment u, long n) { try { return (int) ns_swiglu.invokeExact(ctx, g, u, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_softmax(MemorySegment ctx, MemorySegment x, int rows, int n) { try { return (int) ns_softmax.invokeExact(ctx, x, rows, n); } catch (Throwable t) { throw rethrow(t); } }
-    public int ns_kv_store(MemorySegment ctx, MemorySegment keys, MemorySegment values, MemorySegment k, MemorySegment v, int rows, int pos, int kvDim) { try { return (int) ns_kv_store.invokeExact(ctx, keys, values, k, v, rows, pos, kvDim); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_kv_store(MemorySegment ctx, MemorySegment keys, MemorySegment values, MemorySegment k, MemorySegment v, int rows, int pos, MemorySegment posDev, int kvDim) { try { return (int) ns_kv_store.invokeExact(ctx, keys, values, k, v, rows, pos, posDev, kvDim); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_attention(MemorySegment ctx, MemorySegment q, MemorySegment keys, MemorySegment values, MemorySegment out, MemorySegment scores,
-                            int rows, int pos, int nHeads, int nKvHeads, int headSize, int capacity) {
-        try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, nHeads, nKvHeads, headSize, capacity); } catch (Throwable t) { throw rethrow(t); }
+                            int rows, int pos, MemorySegment posDev, int nHeads, int nKvHeads, int headSize, int capacity) {
+        try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, posDev, nHeads, nKvHeads, headSize, capacity); } catch (Throwable t) { throw rethrow(t); }
     }
     public int ns_argmax(MemorySegment ctx, MemorySegment x, int n, MemorySegment out) { try { return (int) ns_argmax.invokeExact(ctx, x, n, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_sample_topk(MemorySegment ctx, MemorySegment x, int n, int k, float temperature, float u, MemorySegment out) { try { return (int) ns_sample_topk.invokeExact(ctx, x, n, k, temperature, u, out); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_advance(MemorySegment ctx, MemorySegment slot, int by) { try { return (int) ns_advance.invokeExact(ctx, slot, by); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_write_i32(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_write_i32.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_graph_begin(MemorySegment ctx) { try { return (int) ns_graph_begin.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
-    public int ns_graph_end(MemorySegment ctx) { try { return (int) ns_graph_end.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_graph_end(MemorySegment ctx, MemorySegment nodes) { try { return (int) ns_graph_end.invokeExact(ctx, nodes); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_graph_time(MemorySegment ctx, MemorySegment lastMs, MemorySegment totalMs, MemorySegment launches) { try { return (int) ns_graph_time.invokeExact(ctx, lastMs, totalMs, launches); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_profile_begin(MemorySegment ctx) { try { return (int) ns_profile_begin.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_profile_end(MemorySegment ctx, MemorySegment kernelsMs, MemorySegment spanMs, MemorySegment ops) { try { return (int) ns_profile_end.invokeExact(ctx, kernelsMs, spanMs, ops); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_graph_launch(MemorySegment ctx) { try { return (int) ns_graph_launch.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
 }

@@ -1,7 +1,9 @@
 package io.nashswarm.cuda;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.CodebookMatrix;
 import io.nashswarm.tensor.F16Matrix;
+import io.nashswarm.tensor.Fp4;
 import io.nashswarm.tensor.F32Matrix;
 import io.nashswarm.tensor.IntGroupMatrix;
 import io.nashswarm.tensor.Layout;
@@ -160,11 +162,11 @@ public final class NativeContext implements AutoCloseable {
                     set(d, "type", switch (m.bits()) { case 8 -> NS_INT8; case 4 -> NS_INT4; default -> NS_INT2; });
                     packed(a, d, m);
                 }
-                case NF4Matrix m -> {
+                case CodebookMatrix m -> { // NF4 and FP4: the same kernel over their 16-entry tables
                     set(d, "type", NS_NF4);
                     packed(a, d, m);
                     MemorySegment cb = a.allocate(ValueLayout.JAVA_FLOAT, 16);
-                    MemorySegment.copy(NormalFloat4.codebook(), 0, cb, ValueLayout.JAVA_FLOAT, 0, 16);
+                    MemorySegment.copy(codebook(m), 0, cb, ValueLayout.JAVA_FLOAT, 0, 16);
                     d.set(ValueLayout.ADDRESS, TENSOR_DESC.byteOffset(PathElement.groupElement("codebook")), cb);
                 }
                 case MixedGroupMatrix m -> {
@@ -181,6 +183,18 @@ public final class NativeContext implements AutoCloseable {
             check(h.ns_tensor_bytes(t, sb, ib), "tensor bytes");
             return new Tensor(t, w.rows(), w.cols(), stored.cols(), sb.get(ValueLayout.JAVA_LONG, 0), ib.get(ValueLayout.JAVA_LONG, 0));
         }
+    }
+
+    /** The 16 levels a codebook matrix's codes index (FP4's unused code 15: 0). */
+    private static float[] codebook(CodebookMatrix m) {
+        if (m instanceof NF4Matrix) {
+            return NormalFloat4.codebook();
+        }
+        float[] t = new float[16];
+        for (int u = 0; u < 15; u++) {
+            t[u] = Fp4.value(u);
+        }
+        return t;
     }
 
     private static void packed(Arena a, MemorySegment d, PackedMatrix m) {

@@ -72,6 +72,20 @@ public interface Backend extends AutoCloseable {
     /** Writes row {@code row} of an embedding table, dequantized, at {@code out[off..]}. */
     void embed(Matrix table, int row, Buffer out, int off);
 
+    /** Writes row {@code pos} of a learned position table (GPT-2's): like embed, but the row is the step's position. */
+    default void embedPosition(Matrix table, int pos, Buffer out, int off) {
+        embed(table, pos, out, off);
+    }
+
+    /**
+     * Runs one decode step of {@code sequence}: {@code body} embeds {@code token} at position {@code pos}, runs the
+     * blocks and leaves the logits in the state. The CPU runs the body; a device backend records it once per
+     * sequence and replays the recording (a CUDA graph), with token and position in device memory.
+     */
+    default void decodeStep(Object sequence, int token, int pos, Runnable body) {
+        body.run();
+    }
+
     /** RMSNorm of {@code rows} rows of width {@code n}: o = w · x / sqrt(mean(x²) + eps). */
     void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps);
 

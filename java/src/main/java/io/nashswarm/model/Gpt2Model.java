@@ -34,7 +34,7 @@ public final class Gpt2Model extends TransformerModel {
         int dim = config.dim();
         for (int i = 0; i < b; i++) {
             be.embed(tokenEmbedding, tokens[off + i], s.x, i * dim);
-            be.embed(positionEmbedding, pos + i, s.xb, 0);
+            be.embedPosition(positionEmbedding, pos + i, s.xb, 0);
             be.add(s.x, i * dim, s.xb, 0, dim);
         }
     }

@@ -114,6 +114,10 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
                 throw new EngineException("token id " + tokens[i] + " is out of range for a vocabulary of " + config.vocabSize());
             }
         }
+        if (n == 1 && observer == null) {
+            decodeStep(s, tokens, off, firstLogit <= 0 ? sink : null);
+            return;
+        }
         for (int start = 0; start < n; start += s.maxBatch) {
             int b = Math.min(s.maxBatch, n - start);
             int pos = s.length;
@@ -126,6 +130,23 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
             if (first < b) {
                 logits(s, start, b, first, sink);
             }
+        }
+    }
+
+    /** One token: the whole step, logits included, as one unit the backend may record and replay. */
+    private void decodeStep(InferenceState s, int[] tokens, int off, LogitsSink sink) {
+        int pos = s.length;
+        be.decodeStep(s, tokens[off], pos, () -> {
+            embed(s, tokens, off, 1, pos);
+            for (int l = 0; l < config.nLayers(); l++) {
+                block(s, l, 1, pos);
+            }
+            finalNorm(s, 0, 1);
+            be.matmul(lmHead, s.xb, s.logits, 1);
+        });
+        s.length++;
+        if (sink != null) {
+            sink.accept(0, be.read(s.logits, config.vocabSize()), 0);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.nashswarm.cuda;
 
+import io.nashswarm.EngineException;
 import io.nashswarm.TestData;
 import io.nashswarm.cli.CliRun;
 import io.nashswarm.format.LoadedModel;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -33,20 +35,22 @@ import static org.junit.jupiter.api.Assertions.*;
  * What a native backend must reproduce of the CPU backend, run on the host build of the C ABI
  * ({@link HostLibraryTest}) and on the GPU ({@link CudaDeviceTest}, which skips without one):
  * <ul>
- *   <li>every matrix of aidreams260K quantized by the CLI to int8, int4, int2, nf4, mixed (nash-swarm),
+ *   <li>every matrix of aidreams260K quantized by the CLI to int8, int4, int2, nf4, fp4, mixed (nash-swarm),
  *       asymmetric int4 and asymmetric mixed with outliers: products against a float64 recomputation from
  *       Java's own {@code dequantizeRow} (tolerance 1e-4·Σ|w·x|: float32 summation of at most 192 terms is
  *       within 192·2⁻²⁴ of it) and against the Java kernels (tolerance 4e-3·Σ|w·x|: the Java integer
  *       kernels quantize x to 11–13 bits per 64 values); embedding rows equal to {@code dequantizeRow} exactly;</li>
  *   <li>each element-wise operation against the CPU backend on fresh random inputs at odd sizes;</li>
- *   <li>greedy generation of aidreams260K: the same 60 tokens as the CPU backend.</li>
+ *   <li>greedy generation of aidreams260K: the same 100 tokens as the CPU backend;</li>
+ *   <li>decode steps recorded once and replayed (a CUDA graph; a list on the host) against the batched pass;</li>
+ *   <li>argmax and top-k sampling on the device against a float64 reference.</li>
  * </ul>
  * Outputs are poisoned with NaN before each operation, so unwritten elements show.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class BackendConformance {
     static final String[][] RECIPES = {
-            {"int8"}, {"int4"}, {"int2"}, {"nf4"}, {"nash-swarm"},
+            {"int8"}, {"int4"}, {"int2"}, {"nf4"}, {"fp4"}, {"nash-swarm"},
             {"int4", "--asym"}, {"nash-swarm", "--asym", "--outliers", "0.5%"}};
     /** One seed per run, printed in failures, so every run draws fresh inputs and a failure can be replayed. */
     final long seed = Long.getLong("nashswarm.test.seed", System.nanoTime());
@@ -247,6 +251,71 @@ abstract class BackendConformance {
         }
     }
 
+    /**
+     * Sampling on the device: greedy (ns_argmax) and top-k (ns_sample_topk) against a float64 reference (sort by
+     * value, then index; softmax of the k best at the temperature; inverse CDF at u), on logits with ties, at odd
+     * sizes. Draws whose u falls within 1e-4 of a boundary of the CDF are skipped (float rounding may pick either).
+     */
+    @Test
+    void samplingOnTheDeviceMatchesAReference() {
+        CudaBackend cuda = (CudaBackend) backend;
+        NativeContext ctx = cuda.context();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        MemorySegment slot = ctx.alloc(1);
+        int compared = 0;
+        for (int n : new int[] {1, 77, 1001, 50257}) {
+            float[] x = gaussian(rnd, n);
+            for (int i = 0; i < n / 10; i++) {
+                x[rnd.nextInt(n)] = x[rnd.nextInt(n)]; // ties
+            }
+            Buffer xb = backend.upload(x);
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> x[a] != x[b] ? Float.compare(x[b], x[a]) : Integer.compare(a, b));
+            ctx.check(ctx.library().ns_argmax(ctx.handle(), ((CudaBackend.DeviceBuffer) xb).ptr(), n, slot), "argmax");
+            assertEquals((int) order[0], ctx.readInt(slot), "argmax of " + n + " (seed " + seed + ")");
+            for (int k : new int[] {1, 5, 40, 64}) {
+                if (k > n) {
+                    continue;
+                }
+                for (float t : new float[] {0.7f, 1.3f}) {
+                    double[] cdf = new double[k];
+                    double sum = 0;
+                    for (int j = 0; j < k; j++) {
+                        sum += Math.exp((x[order[j]] - x[order[0]]) / (double) t);
+                        cdf[j] = sum;
+                    }
+                    for (int draw = 0; draw < 4; draw++) {
+                        float u = (float) rnd.nextDouble();
+                        double target = u * sum;
+                        int want = k - 1;
+                        boolean nearEdge = false;
+                        for (int j = 0; j < k; j++) {
+                            nearEdge |= Math.abs(target - cdf[j]) < 1e-4 * sum;
+                            if (target < cdf[j]) {
+                                want = j;
+                                break;
+                            }
+                        }
+                        if (nearEdge) {
+                            continue;
+                        }
+                        ctx.check(ctx.library().ns_sample_topk(ctx.handle(), ((CudaBackend.DeviceBuffer) xb).ptr(), n, k, t, u, slot), "top-k");
+                        assertEquals((int) order[want], ctx.readInt(slot),
+                                "top-" + k + " of " + n + " at temperature " + t + ", u " + u + " (seed " + seed + ")");
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertTrue(compared > 20, compared + " draws compared");
+        EngineException e = assertThrows(EngineException.class, () -> ctx.check(
+                ctx.library().ns_sample_topk(ctx.handle(), slot, 1, 65, 1f, 0.5f, slot), "top-k"));
+        assertTrue(e.getMessage().contains("k = 65 outside 1..64"), e.getMessage());
+    }
+
     /** aidreams260K as run.c runs it (f32): the same greedy tokens as the CPU backend, 100 of them. */
     @Test
     void greedyGenerationIsTheCpuBackends() throws Exception {
@@ -258,6 +327,43 @@ abstract class BackendConformance {
                 Generator.Result got = new Generator(TransformerModel.create(m.weights(), backend), tok)
                         .generate(prompt, 100, Sampler.greedy(), true, s -> {});
                 assertArrayEquals(want.generatedIds(), got.generatedIds(), "'" + prompt + "' on " + backend.name());
+            }
+        }
+    }
+
+    /**
+     * The decode step as the backend records and replays it (token and position read from device slots) against
+     * the same backend's batched path over the same tokens: the logits of each position agree to float rounding,
+     * and steps were replayed, not only recorded. A replay that kept the recorded position or token would differ.
+     */
+    @Test
+    void replayedDecodeStepsAreTheBatchedPass() throws Exception {
+        try (LoadedModel m = ModelLoader.load(aidreams(), null)) {
+            TransformerModel model = TransformerModel.create(m.weights(), backend);
+            long before = backend instanceof CudaBackend cuda ? (long) cuda.graphTimes()[2] : 0;
+            int[] ids = new SplittableRandom(seed).ints(24, 1, m.weights().config().vocabSize()).toArray();
+            var stepwise = model.newState(ids.length);
+            for (int p = 0; p < ids.length; p++) {
+                float[] step = model.forward(stepwise, ids, p, 1);
+                if (p < 2 || p % 5 == 0 || p == ids.length - 1) {
+                    float[] batched = model.forward(model.newState(ids.length), ids, 0, p + 1 + (p == 0 ? 1 : 0));
+                    if (p == 0) { // one token would take the step path: compare against two tokens' first logits instead
+                        float[][] rows = new float[2][];
+                        model.forward(model.newState(ids.length), ids, 0, 2, 0, (i, l, o) -> rows[i] = Arrays.copyOfRange(l, o, o + step.length));
+                        batched = rows[0];
+                    }
+                    double max = 0;
+                    for (float v : batched) {
+                        max = Math.max(max, Math.abs(v));
+                    }
+                    assertArrayEquals(batched, step, (float) (1e-5 * max), "position " + p + " (seed " + seed + ")");
+                }
+            }
+            if (backend instanceof CudaBackend cuda) {
+                double[] g = cuda.graphTimes();
+                assertEquals(ids.length - 1, (long) g[2] - before, "graph replays");
+                assertTrue(cuda.stepProfile().nodes() > 10, "graph nodes " + cuda.stepProfile());
+                System.out.println(backend.name() + ": " + cuda.stepReport());
             }
         }
     }

@@ -59,6 +59,9 @@ public final class GgufExporter {
     /** The table's types GGUF can hold and we can encode row by row (floats and GGML blocks). */
     private static final Set<QuantType> GGUF_TYPES = Arrays.stream(QuantType.values())
             .filter(t -> t.ggmlId() >= 0 && t.codec() instanceof Codec.Rows).collect(Collectors.toUnmodifiableSet());
+    /** The labels {@code export --type} accepts, for help and error messages. */
+    public static final String EXPORT_TYPES = GGUF_TYPES.stream().filter(QuantType::encodable).sorted()
+            .map(QuantType::label).collect(Collectors.joining(", "));
     /** Those with one value per weight (converting between them rounds once). */
     private static final Set<QuantType> FLOATS = GGUF_TYPES.stream().filter(t -> t.blockSize() == 1).collect(Collectors.toUnmodifiableSet());
 
@@ -73,7 +76,7 @@ public final class GgufExporter {
         public Options {
             for (QuantType t : new QuantType[] {type, outputType}) {
                 if (t != null && (!GGUF_TYPES.contains(t) || !t.encodable())) {
-                    throw new EngineException("cannot export to " + t.label() + ": choose f32, f16, bf16, q8_0 or q4_0");
+                    throw new EngineException("cannot export to " + t.label() + ": choose one of " + EXPORT_TYPES);
                 }
             }
         }

@@ -142,11 +142,11 @@ class PackedCliTest {
         assertFalse(Files.exists(dir.resolve("x.gguf")));
         r = CliRun.run("export", "-m", file.toString(), "-o", dir.resolve("x.gguf").toString(), "--type", "q7_k");
         assertEquals(1, r.code());
-        assertEquals("error: unknown type 'q7_k': choose f32, f16, bf16, q8_0 or q4_0\n", r.err());
+        assertEquals("error: unknown type 'q7_k': choose one of f32, f16, bf16, q8_0, q4_0\n", r.err());
         // llama.cpp's K-quants are read, not written, by the engine.
         r = CliRun.run("export", "-m", file.toString(), "-o", dir.resolve("x.gguf").toString(), "--type", "q5_k");
         assertEquals(1, r.code());
-        assertEquals("error: cannot export to q5_k: choose f32, f16, bf16, q8_0 or q4_0\n", r.err());
+        assertEquals("error: cannot export to q5_k: choose one of f32, f16, bf16, q8_0, q4_0\n", r.err());
     }
 
     @Test
