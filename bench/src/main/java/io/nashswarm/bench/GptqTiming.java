@@ -2,6 +2,7 @@ package io.nashswarm.bench;
 
 import io.nashswarm.quant.GroupCodec;
 import io.nashswarm.quant.Gptq;
+import io.nashswarm.quant.GroupQuantizer;
 import io.nashswarm.quant.Hessian;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.util.Progress;
@@ -83,7 +84,7 @@ public final class GptqTiming {
                     RowSource w = gaussian(s.rows(), s.cols(), 7L * l + s.name().hashCode());
                     long a = System.nanoTime();
                     double c = cpu();
-                    Gptq.quantize(w, factor, GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), p);
+                    Gptq.quantize(w, factor, GroupCodec.integer(false, GroupQuantizer.ScaleRule.MSE_SEARCH), 64, Gptq.Widths.uniform(4), p);
                     double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
                     sweepSeconds += sec;
                     sweepCpu += cs;
@@ -122,7 +123,7 @@ public final class GptqTiming {
             h = null;
             c = cpu();
             a = System.nanoTime();
-            Gptq.quantize(gaussian(rows, widths[i], i), f, GroupCodec.integer(false), 64, Gptq.Widths.uniform(4), Progress.none());
+            Gptq.quantize(gaussian(rows, widths[i], i), f, GroupCodec.integer(false, GroupQuantizer.ScaleRule.MSE_SEARCH), 64, Gptq.Widths.uniform(4), Progress.none());
             sweep[i] = (cpu() - c) / rows;
             System.out.printf("GPTQ sweep %d rows × %d: %.2f CPU s (%.2f s wall), %.2f CPU ms per row%n", rows, widths[i], sweep[i] * rows,
                     (System.nanoTime() - a) / 1e9, 1e3 * sweep[i]);

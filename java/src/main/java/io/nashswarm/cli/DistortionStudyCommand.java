@@ -1,6 +1,7 @@
 package io.nashswarm.cli;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.eval.Divergence;
 import io.nashswarm.eval.SampledText;
 import io.nashswarm.format.LoadedModel;
 import io.nashswarm.model.Architecture;
@@ -46,7 +47,8 @@ public final class DistortionStudyCommand implements Callable<Integer> {
     @Option(names = "--methods", split = ",", paramLabel = "RECIPE",
             description = "Recipes, named as in compare (default: ${DEFAULT-VALUE}).")
     List<String> methods = List.of("int8-g64", "int4-g64", "nf4-g64", "fp4-g64", "int2-g64", "gptq-int8-g64", "gptq-int4-g64", "gptq-nf4-g64",
-            "gptq-int2-g64", "awq-int4-g64", "awq-int2-g64", "target-bpw-calib@3.0@embed=int4", "target-bpw-hess@3.0@embed=int4");
+            "gptq-int2-g64", "awq-int4-g64", "awq-int2-g64", "target-bpw-calib@3.0@embed=int4", "target-bpw-hess@3.0@embed=int4",
+            "gptq-target-3.0bpw@embed=int4");
 
     @Option(names = {"-f", "--file"}, description = "Calibration text for models with a tokenizer (default: wikitext-2 test, first 10%% of lines).")
     Path file;
@@ -54,7 +56,11 @@ public final class DistortionStudyCommand implements Callable<Integer> {
     @Option(names = "--calib-tokens", defaultValue = "16384", description = "At most this many calibration tokens (default: ${DEFAULT-VALUE}).")
     int calibTokens;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Write distortion-study.md and distortion-scatter.{png,svg} into DIR.")
+    @Option(names = "--eval-tokens", defaultValue = "8192",
+            description = "Held-out tokens for the logits MSE, KLD and top-1 columns (default: ${DEFAULT-VALUE}).")
+    int evalTokens;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write distortion-study.md, distortion-scatter.{png,svg} (per matrix) and distortion-methods.{png,svg} into DIR.")
     Path out;
 
     @Override
@@ -74,28 +80,42 @@ public final class DistortionStudyCommand implements Callable<Integer> {
         try (LoadedModel lm = modelOptions.load()) {
             TransformerModel model = TransformerModel.create(lm.weights());
             Tokenizer tokenizer = lm.tokenizer().orElse(null);
-            int[] tokens;
-            String what;
+            if (evalTokens < 2) {
+                throw new EngineException("--eval-tokens must be >= 2, got " + evalTokens);
+            }
+            int[] tokens, heldOutTokens;
+            String what, heldOutWhat;
+            int len = Math.min(model.config().contextLength(), 512);
             if (tokenizer != null) {
                 Path text = file != null ? file : DataSplit.dataRoot().resolve(DataSplit.WIKITEXT);
                 DataSplit split = DataSplit.of(text, 0.1);
                 tokens = Calibration.tokens(tokenizer, split);
                 what = split.description();
+                heldOutTokens = io.nashswarm.eval.Perplexity.withBos(tokenizer, tokenizer.encode(split.evaluation()));
+                heldOutWhat = "the evaluation part of " + split.description();
             } else {
                 int start = model.config().architecture() == Architecture.GPT2 ? 50256 : 1;
-                int len = Math.min(model.config().contextLength(), 512);
                 tokens = SampledText.concat(SampledText.sample(model, start, Math.max(1, calibTokens / len), len, 1));
                 what = "documents sampled from the model (T=1, seed 1)";
+                heldOutTokens = SampledText.concat(SampledText.sample(model, start, Math.max(1, (evalTokens + len - 1) / len), len, 2));
+                heldOutWhat = "other documents sampled from the model (T=1, seed 2)";
             }
+            heldOutTokens = java.util.Arrays.copyOf(heldOutTokens, Math.min(heldOutTokens.length, evalTokens));
             Calibration cal;
             try (Progress p = Progress.bar("calibrate", Math.min(tokens.length, calibTokens), "tok")) {
                 cal = Calibration.run(lm.weights(), tokens, calibTokens, what, true, p);
             }
-            List<DistortionStudy.Point> points;
-            try (Progress p = Progress.bar("quantize", recipes.size(), "methods")) {
-                points = DistortionStudy.measure(lm.weights(), recipes, settings, cal, p);
+            Divergence.Reference heldOut;
+            try (Progress p = Progress.bar("reference", heldOutTokens.length - 1, "tok")) {
+                heldOut = Divergence.reference(model, heldOutTokens, len, len / 2, p);
             }
-            String md = markdown(modelOptions.model.toString(), cal, points);
+            DistortionStudy.Study study;
+            try (Progress p = Progress.bar("quantize", recipes.size(), "methods")) {
+                study = DistortionStudy.measure(lm.weights(), recipes, settings, cal, heldOut, p);
+            }
+            List<DistortionStudy.Point> points = study.points();
+            String md = markdown(modelOptions.model.toString(), cal, heldOutWhat + ", " + heldOutTokens.length + " tokens, windows of " + len
+                    + " stride " + len / 2, study);
             stdout.println(md);
             if (out != null) {
                 Files.createDirectories(out);
@@ -105,21 +125,34 @@ public final class DistortionStudyCommand implements Callable<Integer> {
                         ch.write(b);
                     }
                 });
-                scatter(out, "Weight MSE vs layer output MSE — " + modelOptions.model.getFileName(), points);
-                stdout.println("wrote distortion-study.md and distortion-scatter.{png,svg} in " + out);
+                scatter(out, "distortion-scatter", "Weight MSE vs layer output MSE — " + modelOptions.model.getFileName(),
+                        "layer output MSE on calibration inputs", points);
+                scatter(out, "distortion-methods", "Per method: weight MSE vs held-out logits MSE — " + modelOptions.model.getFileName(),
+                        "logits MSE vs FP32 on held-out text", study.methods().stream()
+                                .map(m -> new DistortionStudy.Point(m.method(), "model", m.weightMse(), m.heldOut().logitsMse())).toList());
+                stdout.println("wrote distortion-study.md, distortion-scatter.{png,svg} and distortion-methods.{png,svg} in " + out);
             }
         }
         stdout.flush();
         return 0;
     }
 
-    static String markdown(String model, Calibration cal, List<DistortionStudy.Point> points) {
+    static String markdown(String model, Calibration cal, String heldOut, DistortionStudy.Study study) {
+        List<DistortionStudy.Point> points = study.points();
         StringBuilder b = new StringBuilder("# Distortion study: " + model + "\n\n");
         b.append("Calibration: ").append(cal.description()).append(". Functional MSE = mean over outputs of E_t[(e_r·x_t)²] on those inputs ")
                 .append("(exact, from H = 2·XᵀX/n). Correlations are of log10 weight MSE against log10 functional MSE; ")
                 .append("p-values two-sided (Pearson: Commons Math; Spearman: t on the ranks, n−2 df).\n\n");
-        b.append("## Correlations\n\n| over | n | Pearson r | p | Spearman ρ | p |\n|---|---:|---:|---:|---:|---:|\n");
-        List<DistortionStudy.Correlation> cs = new ArrayList<>();
+        b.append("## Per method\n\nHeld-out text: ").append(heldOut).append(". Weight MSE and layer output MSE are averages over the body ")
+                .append("matrices' weights; logits MSE, KLD and top-1 compare the whole quantized model with FP32.\n\n")
+                .append("| method | bits/weight | weight MSE | layer output MSE | logits MSE | KLD vs FP32 | top-1 agree |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (DistortionStudy.MethodRow m : study.methods()) {
+            b.append(String.format("| %s | %.3f | %.4g | %.4g | %.4g | %.5f | %.1f%% |%n", m.method(), m.bitsPerWeight(), m.weightMse(),
+                    m.functionalMse(), m.heldOut().logitsMse(), m.heldOut().meanKld(), 100 * m.heldOut().top1Agreement()));
+        }
+        b.append("\n## Correlations\n\n| over | n | Pearson r | p | Spearman ρ | p |\n|---|---:|---:|---:|---:|---:|\n");
+        List<DistortionStudy.Correlation> cs = new ArrayList<>(DistortionStudy.acrossMethods(study.methods()));
         cs.add(DistortionStudy.correlate("all methods × all matrices", points));
         Map<String, List<DistortionStudy.Point>> byMethod = new LinkedHashMap<>(), byMatrix = new LinkedHashMap<>();
         for (DistortionStudy.Point p : points) {
@@ -129,7 +162,7 @@ public final class DistortionStudyCommand implements Callable<Integer> {
         byMethod.forEach((m, ps) -> cs.add(DistortionStudy.correlate("across matrices, " + m, ps)));
         byMatrix.forEach((m, ps) -> cs.add(DistortionStudy.correlate("across methods, " + m, ps)));
         for (DistortionStudy.Correlation c : cs) {
-            b.append(String.format("| %s | %d | %.3f | %.2g | %.3f | %.2g |%n", c.over(), c.n(), c.pearson(), c.pearsonP(), c.spearman(), c.spearmanP()));
+            b.append(String.format("| %s | %d | %.3f | %s | %.3f | %s |%n", c.over(), c.n(), c.pearson(), p(c.pearsonP()), c.spearman(), p(c.spearmanP())));
         }
         b.append("\n## NF4 vs FP4 vs int4 on Gaussian weights (2^20 N(0,1) samples, groups of 64) against D(R) = σ²·4^(−R)\n\n");
         b.append("| type | real bits/weight | MSE | D(R) | gap (bits) |\n|---|---:|---:|---:|---:|\n");
@@ -143,9 +176,13 @@ public final class DistortionStudyCommand implements Callable<Integer> {
         return b.toString();
     }
 
-    static void scatter(Path dir, String title, List<DistortionStudy.Point> points) throws java.io.IOException {
-        XYChart chart = new XYChartBuilder().width(1000).height(640).title(title).xAxisTitle("weight MSE")
-                .yAxisTitle("layer output MSE on calibration inputs").build();
+    /** A p-value; below double rounding of 1 − CDF it is only known to be tiny. */
+    private static String p(double p) {
+        return p < 1e-15 ? "< 1e-15" : String.format("%.2g", p);
+    }
+
+    static void scatter(Path dir, String file, String title, String yTitle, List<DistortionStudy.Point> points) throws java.io.IOException {
+        XYChart chart = new XYChartBuilder().width(1000).height(640).title(title).xAxisTitle("weight MSE").yAxisTitle(yTitle).build();
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setYAxisLogarithmic(true);
@@ -159,7 +196,7 @@ public final class DistortionStudyCommand implements Callable<Integer> {
         }
         byMethod.forEach((m, ps) -> chart.addSeries(m, ps.stream().mapToDouble(DistortionStudy.Point::weightMse).toArray(),
                 ps.stream().mapToDouble(DistortionStudy.Point::functionalMse).toArray()));
-        BitmapEncoder.saveBitmap(chart, dir.resolve("distortion-scatter.png").toString(), BitmapEncoder.BitmapFormat.PNG);
-        VectorGraphicsEncoder.saveVectorGraphic(chart, dir.resolve("distortion-scatter.svg").toString(), VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+        BitmapEncoder.saveBitmap(chart, dir.resolve(file + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
+        VectorGraphicsEncoder.saveVectorGraphic(chart, dir.resolve(file + ".svg").toString(), VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
     }
 }

@@ -13,10 +13,14 @@ import io.nashswarm.util.Progress;
 public final class Divergence {
     private Divergence() {}
 
-    /** The reference model's log-probabilities at every scored position of {@code tokens}. */
-    public record Reference(int[] tokens, int ctx, int stride, float[][] logProbs, int[] argmax, long positions) {}
+    /**
+     * The reference model's log-probabilities at every scored position of {@code tokens}, and the log
+     * partition function there ({@code logits = logProbs + logZ}), so its logits need not be kept twice.
+     */
+    public record Reference(int[] tokens, int ctx, int stride, float[][] logProbs, float[] logZ, int[] argmax, long positions) {}
 
-    public record Result(long positions, double meanKld, double top1Agreement) {}
+    /** @param logitsMse mean over positions and vocabulary of (logit − reference logit)² */
+    public record Result(long positions, double meanKld, double top1Agreement, double logitsMse) {}
 
     /** Refuses references that would not fit in memory ({@code tokens × vocab} floats). */
     public static final long MAX_REFERENCE_FLOATS = 1L << 28;
@@ -29,13 +33,14 @@ public final class Divergence {
         }
         float[][] logProbs = new float[tokens.length][];
         int[] argmax = new int[tokens.length];
+        float[] logZ = new float[tokens.length];
         Perplexity.Scored s = Perplexity.scorePositions(ref, tokens, ctx, stride, progress, (t, logits, off) -> {
             float[] lp = new float[vocab];
-            logSoftmax(logits, off, vocab, lp);
+            logZ[t] = logSoftmax(logits, off, vocab, lp);
             logProbs[t] = lp;
             argmax[t] = argmax(lp);
         });
-        return new Reference(tokens, ctx, stride, logProbs, argmax, s.tokens());
+        return new Reference(tokens, ctx, stride, logProbs, logZ, argmax, s.tokens());
     }
 
     public static Result against(TransformerModel model, Reference ref, Progress progress) {
@@ -45,24 +50,29 @@ public final class Divergence {
         }
         double[] kld = new double[ref.tokens().length];
         boolean[] same = new boolean[ref.tokens().length];
+        double[] sq = new double[ref.tokens().length];
         Perplexity.scorePositions(model, ref.tokens(), ref.ctx(), ref.stride(), progress, (t, logits, off) -> {
             float[] q = new float[vocab];
             logSoftmax(logits, off, vocab, q);
             float[] p = ref.logProbs()[t];
-            double kl = 0;
+            double kl = 0, d2 = 0, z = ref.logZ()[t];
             for (int i = 0; i < vocab; i++) {
                 kl += Math.exp(p[i]) * (p[i] - q[i]);
+                double d = logits[off + i] - (p[i] + z);
+                d2 += d * d;
             }
+            sq[t] = d2 / vocab;
             kld[t] = Math.max(0, kl); // rounding can make a near-zero KL slightly negative
             same[t] = argmax(q) == ref.argmax()[t];
         });
-        double sum = 0;
+        double sum = 0, sqSum = 0;
         long agree = 0;
         for (int t = 0; t < kld.length; t++) {
             sum += kld[t];
+            sqSum += sq[t];
             agree += same[t] && ref.logProbs()[t] != null ? 1 : 0;
         }
-        return new Result(ref.positions(), sum / ref.positions(), (double) agree / ref.positions());
+        return new Result(ref.positions(), sum / ref.positions(), (double) agree / ref.positions(), sqSum / ref.positions());
     }
 
     private static float[] firstRow(Reference ref) {
@@ -74,7 +84,8 @@ public final class Divergence {
         throw new EngineException("the divergence reference scored no positions");
     }
 
-    static void logSoftmax(float[] logits, int off, int n, float[] out) {
+    /** Writes log-softmax of {@code logits[off..off+n)} to {@code out}; returns the log partition function. */
+    static float logSoftmax(float[] logits, int off, int n, float[] out) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             max = Math.max(max, logits[off + i]);
@@ -87,6 +98,7 @@ public final class Divergence {
         for (int i = 0; i < n; i++) {
             out[i] = logits[off + i] - logZ;
         }
+        return logZ;
     }
 
     private static int argmax(float[] v) {

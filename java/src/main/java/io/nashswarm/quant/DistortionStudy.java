@@ -1,6 +1,8 @@
 package io.nashswarm.quant;
 
+import io.nashswarm.eval.Divergence;
 import io.nashswarm.model.ModelWeights;
+import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
@@ -31,26 +33,60 @@ public final class DistortionStudy {
     /** A correlation of log weight MSE against log functional MSE over {@code n} points. */
     public record Correlation(String over, int n, double pearson, double pearsonP, double spearman, double spearmanP) {}
 
-    /** Quantizes with every method and measures every body matrix that has a Hessian. */
-    public static List<Point> measure(ModelWeights src, List<Recipe> recipes, List<QuantSettings> settings, Calibration cal, Progress progress) {
+    /**
+     * One method over the whole model: weight MSE and layer output MSE averaged over its body matrices'
+     * weights, and what the model's outputs do on held-out text (logits MSE, KLD, top-1 vs FP32).
+     */
+    public record MethodRow(String method, double bitsPerWeight, double weightMse, double functionalMse, Divergence.Result heldOut) {}
+
+    /** Every (method, matrix) point and every method's row. */
+    public record Study(List<Point> points, List<MethodRow> methods) {}
+
+    /**
+     * Quantizes with every method and measures every body matrix that has a Hessian, and the whole model
+     * against {@code heldOut} (the FP32 model's outputs on text disjoint from the calibration).
+     */
+    public static Study measure(ModelWeights src, List<Recipe> recipes, List<QuantSettings> settings, Calibration cal, Divergence.Reference heldOut,
+                                Progress progress) {
         List<Point> out = new ArrayList<>();
+        List<MethodRow> rows = new ArrayList<>();
         for (int i = 0; i < recipes.size(); i++) {
             Recipe r = recipes.get(i);
             QuantSettings s = settings.get(i);
-            progress.message(r.provenanceName(s));
+            String method = r.provenanceName(s);
+            progress.message(method);
             try (ModelQuantizer.QuantizedModel q = ModelQuantizer.quantizeCalibrated(src, r, s, cal, Progress.none())) {
+                double weights = 0, sq = 0, fn = 0;
                 for (Map.Entry<String, WeightMatrix> e : src.matrices().entrySet()) {
                     String name = e.getKey();
                     Hessian h = cal.hessians().get(name);
                     if (ModelQuantizer.EMBEDDINGS.contains(name) || h == null) {
                         continue;
                     }
-                    out.add(point(r.provenanceName(s), name, e.getValue(), q.weights().matrix(name), h));
+                    Point p = point(method, name, e.getValue(), q.weights().matrix(name), h);
+                    out.add(p);
+                    double n = (double) e.getValue().rows() * e.getValue().cols();
+                    weights += n;
+                    sq += p.weightMse() * n;
+                    fn += p.functionalMse() * n;
                 }
+                Divergence.Result d = Divergence.against(TransformerModel.create(q.weights()), heldOut, Progress.none());
+                rows.add(new MethodRow(method, q.report().bitsPerMatrixWeight(), sq / weights, fn / weights, d));
             }
             progress.step(1);
         }
-        return out;
+        return new Study(out, rows);
+    }
+
+    /** Correlations of log weight MSE against log logits MSE and log KLD across the methods' rows. */
+    public static List<Correlation> acrossMethods(List<MethodRow> rows) {
+        List<Point> logits = new ArrayList<>(), kld = new ArrayList<>();
+        for (MethodRow m : rows) {
+            logits.add(new Point(m.method(), "model", m.weightMse(), m.heldOut().logitsMse()));
+            kld.add(new Point(m.method(), "model", m.weightMse(), m.heldOut().meanKld()));
+        }
+        return List.of(correlate("across methods, model: weight MSE vs held-out logits MSE", logits),
+                correlate("across methods, model: weight MSE vs held-out KLD", kld));
     }
 
     static Point point(String method, String name, WeightMatrix w, WeightMatrix q, Hessian h) {

@@ -37,8 +37,10 @@ public final class Gptq {
      * @param damp      λ as a fraction of the mean diagonal of H (GPTQ's percdamp; 0.01 by default)
      * @param actOrder  round columns by decreasing H_jj
      * @param blockSize columns per lazy-update block (rounded up to whole groups)
+     * @param weightedScales a codec that searches its group parameters weighs each column's error by H_jj
+     *                       (the output error a unit weight error there causes) instead of 1
      */
-    public record Options(double damp, boolean actOrder, int blockSize) {
+    public record Options(double damp, boolean actOrder, int blockSize, boolean weightedScales) {
         public Options {
             if (!(damp >= 0) || Double.isInfinite(damp)) {
                 throw new EngineException("GPTQ dampening must be a fraction >= 0, got " + damp);
@@ -49,7 +51,7 @@ public final class Gptq {
         }
 
         public static Options defaults() {
-            return new Options(0.01, false, 128);
+            return new Options(0.01, false, 128, true);
         }
     }
 
@@ -117,7 +119,7 @@ public final class Gptq {
      * What GPTQ needs of a Hessian, computed once for all matrices that share their input (q/k/v, gate/up):
      * the column order and U, the upper Cholesky factor of the dampened H⁻¹ in that order.
      */
-    public record Factor(int cols, int[] perm, double[] u, Options options) {}
+    public record Factor(int cols, int[] perm, double[] u, float[] diag, Options options) {}
 
     /** @throws EngineException when H (after dampening) is not positive definite */
     public static Factor factor(Hessian hessian, Options o) {
@@ -134,12 +136,16 @@ public final class Gptq {
         for (int j = 0; j < cols; j++) {
             u[j * cols + j] += o.damp() * mean;
         }
+        float[] diag = new float[cols]; // H_jj in the stored order: how much an error in column j costs
+        for (int j = 0; j < cols; j++) {
+            diag[j] = (float) u[j * cols + j];
+        }
         int[] perm = order(u, cols, o.actOrder());
         if (o.actOrder()) {
             u = permute(u, cols, perm);
         }
         Cholesky.upperOfInverseInPlace(u, cols);
-        return new Factor(cols, perm, u, o);
+        return new Factor(cols, perm, u, diag, o);
     }
 
     public static Result quantize(RowSource src, Factor f, GroupCodec codec, int group, Widths widths, Progress progress) {
@@ -162,7 +168,7 @@ public final class Gptq {
         Parallel.forRange((rows + ROW_TILE - 1) / ROW_TILE, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int r0 = t * ROW_TILE, r1 = Math.min(rows, r0 + ROW_TILE);
-                sweep(src, r0, r1, uf, perm, codec, group, widths, block, o.actOrder(), codes, scales, zeros);
+                sweep(src, r0, r1, uf, perm, o.weightedScales() ? f.diag() : null, codec, group, widths, block, o.actOrder(), codes, scales, zeros);
                 progress.step(r1 - r0);
             }
         });
@@ -192,7 +198,7 @@ public final class Gptq {
     }
 
     /** Rows [r0, r1): the whole column sweep. */
-    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, GroupCodec codec, int group, Widths widths,
+    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, float[] imp, GroupCodec codec, int group, Widths widths,
                               int block, boolean staticGroups, byte[] codes, float[] scales, int[] zeros) {
         int cols = src.cols(), groups = cols / group, nr = r1 - r0;
         double[][] w = new double[nr][cols]; // permuted columns
@@ -205,7 +211,7 @@ public final class Gptq {
             }
             if (staticGroups) {
                 for (int gi = 0; gi < groups; gi++) {
-                    setParams(codec, row, gi * group, group, widths.bits(r0 + r, gi), (r0 + r) * groups + gi, scales, zeros);
+                    setParams(codec, row, gi * group, group, widths.bits(r0 + r, gi), imp, gi * group, (r0 + r) * groups + gi, scales, zeros);
                 }
             }
         }
@@ -221,7 +227,7 @@ public final class Gptq {
                         for (int i = 0; i < group; i++) {
                             gbuf[i] = (float) wr[p + i];
                         }
-                        setParams(codec, gbuf, 0, group, widths.bits(r0 + r, gi), at + gi, scales, zeros);
+                        setParams(codec, gbuf, 0, group, widths.bits(r0 + r, gi), imp, c, at + gi, scales, zeros);
                     }
                     int bits = widths.bits(r0 + r, gi);
                     float s = scales[at + gi];
@@ -240,8 +246,15 @@ public final class Gptq {
         }
     }
 
-    private static void setParams(GroupCodec codec, float[] w, int off, int n, int bits, int at, float[] scales, int[] zeros) {
-        GroupQuantizer.Result p = codec.params(w, off, n, bits);
+    /** Parameters of {@code w[off..off+n)}, whose importances (or null) start at {@code imp[impOff]}. */
+    private static void setParams(GroupCodec codec, float[] w, int off, int n, int bits, float[] imp, int impOff, int at, float[] scales,
+                                  int[] zeros) {
+        float[] aligned = null;
+        if (imp != null) {
+            aligned = new float[off + n];
+            System.arraycopy(imp, impOff, aligned, off, n);
+        }
+        GroupQuantizer.Result p = codec.params(w, off, n, bits, aligned);
         scales[at] = p.scale();
         zeros[at] = p.zero();
     }

@@ -15,6 +15,14 @@ public interface GroupCodec {
     /** Scale and zero of {@code w[off..off+n)} at {@code bits} (the squared error field is not used). */
     GroupQuantizer.Result params(float[] w, int off, int n, int bits);
 
+    /**
+     * The same, choosing among candidate parameters by the {@code imp}-weighted squared error (imp aligned with
+     * {@code w}, null for 1); codecs with a closed-form rule ignore {@code imp}.
+     */
+    default GroupQuantizer.Result params(float[] w, int off, int n, int bits, float[] imp) {
+        return params(w, off, n, bits);
+    }
+
     /** The code of one weight. */
     int code(float v, float scale, int zero, int bits);
 
@@ -23,10 +31,20 @@ public interface GroupCodec {
 
     /** Integer codes with min/max scales ({@link GroupQuantizer}), symmetric or with a zero point. */
     static GroupCodec integer(boolean asymmetric) {
+        return integer(asymmetric, ScaleRule.MINMAX);
+    }
+
+    /** Integer codes whose group scale (and zero) follow {@code rule}: min/max, or the clipping grid search. */
+    static GroupCodec integer(boolean asymmetric, ScaleRule rule) {
         return new GroupCodec() {
             @Override
             public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
-                return GroupQuantizer.quantize(w, off, n, bits, asymmetric, ScaleRule.MINMAX, null, 0, new int[n], 0);
+                return params(w, off, n, bits, null);
+            }
+
+            @Override
+            public GroupQuantizer.Result params(float[] w, int off, int n, int bits, float[] imp) {
+                return GroupQuantizer.quantize(w, off, n, bits, asymmetric, rule, imp, off, new int[n], 0);
             }
 
             @Override
@@ -63,9 +81,14 @@ public interface GroupCodec {
 
     /** The codec of a packed storage type, by the kind of its table codec (mixed widths are integer groups). */
     static GroupCodec of(QuantType type, boolean asymmetric) {
+        return of(type, asymmetric, ScaleRule.MINMAX);
+    }
+
+    /** The same with {@code rule} for the integer types' scales (codebooks keep their absmax). */
+    static GroupCodec of(QuantType type, boolean asymmetric, ScaleRule rule) {
         return switch (type.codec()) {
-            case Codec.IntegerGrid grid -> integer(asymmetric);
-            case Codec.Widths widths -> integer(asymmetric);
+            case Codec.IntegerGrid grid -> integer(asymmetric, rule);
+            case Codec.Widths widths -> integer(asymmetric, rule);
             case Codec.Codebook levels -> codebook(levels);
             case Codec.Rows rows -> throw new EngineException(type.label() + " has no per-group codec for GPTQ");
         };

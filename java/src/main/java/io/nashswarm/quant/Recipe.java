@@ -170,7 +170,8 @@ public enum Recipe {
         }
         p.put("embed_type", s.embedType().label());
         p.put("fallback", s.fallback().label());
-        p.put("scale_rule", gptq() ? "minmax per group when GPTQ reaches it" : "minmax (round to nearest)");
+        p.put("scale_rule", gptq() ? "per group when GPTQ reaches it: integer types search 13 clipping factors 1.0-0.7 for the least H_jj-weighted squared error;"
+                + " codebooks absmax" : "minmax (round to nearest)");
         if (kind == Kind.AWQ) {
             p.put("awq", "s = E|x|^alpha / sqrt(max*min), alpha on a grid of 21 in [0,1] per input for the least e^T H e; folded into"
                     + " attn_norm, ffn_norm, up rows (for down), v rows (for attn_output, when not grouped-query)");

@@ -65,6 +65,11 @@ class GptqTest {
      * then column by column over every row with the full update of all later columns (no blocks, no tiles).
      */
     static int[][] reference(float[][] w0, Hessian hs, GroupCodec codec, int group, int bits, double damp, boolean actOrder) {
+        return reference(w0, hs, codec, group, bits, damp, actOrder, false);
+    }
+
+    /** @param weighted group parameters chosen by the error weighted with the dampened H_jj of their columns */
+    static int[][] reference(float[][] w0, Hessian hs, GroupCodec codec, int group, int bits, double damp, boolean actOrder, boolean weighted) {
         int rows = w0.length, cols = w0[0].length;
         double[][] h = new double[cols][cols];
         double mean = 0;
@@ -79,6 +84,13 @@ class GptqTest {
         }
         for (int i = 0; i < cols; i++) {
             h[i][i] += damp * mean;
+        }
+        float[] imp = null;
+        if (weighted) {
+            imp = new float[cols];
+            for (int i = 0; i < cols; i++) {
+                imp[i] = (float) h[i][i];
+            }
         }
         Integer[] perm = new Integer[cols];
         for (int i = 0; i < cols; i++) {
@@ -109,7 +121,7 @@ class GptqTest {
             float[] scale = new float[groups];
             int[] zero = new int[groups];
             for (int gi = 0; gi < groups && actOrder; gi++) {
-                GroupQuantizer.Result pr = codec.params(w0[r], gi * group, group, bits);
+                GroupQuantizer.Result pr = codec.params(w0[r], gi * group, group, bits, imp);
                 scale[gi] = pr.scale();
                 zero[gi] = pr.zero();
             }
@@ -120,7 +132,8 @@ class GptqTest {
                     for (int i = 0; i < group; i++) {
                         g[i] = (float) w[p + i];
                     }
-                    GroupQuantizer.Result pr = codec.params(g, 0, group, bits);
+                    float[] gimp = imp == null ? null : java.util.Arrays.copyOfRange(imp, p, p + group);
+                    GroupQuantizer.Result pr = codec.params(g, 0, group, bits, gimp);
                     scale[gi] = pr.scale();
                     zero[gi] = pr.zero();
                 }
@@ -157,15 +170,33 @@ class GptqTest {
                 for (boolean asym : new boolean[] {false, true}) {
                     GroupCodec codec = GroupCodec.integer(asym);
                     Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
-                            new Gptq.Options(0.01, actOrder, 128), Progress.none());
+                            new Gptq.Options(0.01, actOrder, 128, false), Progress.none());
                     assertSameCodes(reference(w, h, codec, 64, bits, 0.01, actOrder), got,
                             "int" + bits + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
+                }
+            }
+            for (int bits : new int[] {2, 4}) { // the recipes' codec: clipping search weighted by H_jj
+                for (boolean asym : new boolean[] {false, true}) {
+                    GroupCodec codec = GroupCodec.integer(asym, ScaleRule.MSE_SEARCH);
+                    Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
+                            new Gptq.Options(0.01, actOrder, 128, true), Progress.none());
+                    assertSameCodes(reference(w, h, codec, 64, bits, 0.01, actOrder, true), got,
+                            "int" + bits + " mse-search weighted" + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
+                    // the search must change some codes against min/max scales, or this checks nothing new
+                    int[][] minmax = reference(w, h, GroupCodec.integer(asym), 64, bits, 0.01, actOrder);
+                    int changed = 0;
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            changed += minmax[r][c] != got.code(r, c) ? 1 : 0;
+                        }
+                    }
+                    assertTrue(changed > rows, "clipping search changed only " + changed + " codes");
                 }
             }
             for (QuantType type : new QuantType[] {QuantType.NF4, QuantType.FP4}) {
                 GroupCodec codec = GroupCodec.of(type, false);
                 Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 32, Gptq.Widths.uniform(4),
-                        new Gptq.Options(0.05, actOrder, 128), Progress.none());
+                        new Gptq.Options(0.05, actOrder, 128, false), Progress.none());
                 assertSameCodes(reference(w, h, codec, 32, 4, 0.05, actOrder), got, type.label() + " g32" + (actOrder ? " act-order" : ""));
             }
         }
@@ -225,6 +256,20 @@ class GptqTest {
                             assertEquals(rtn.scale(r, gi), viaGptq.scale(r, gi));
                             assertEquals(rtn.zero(r, gi), viaGptq.zero(r, gi));
                         }
+                    }
+                }
+            }
+            for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2}) { // the recipes' clipping search, unit weights
+                GroupSpec spec = new GroupSpec(64, false, false);
+                IntGroupMatrix rtn = RtnQuantizer.quantize(RowSource.of(w), type, spec, ScaleRule.MSE_SEARCH, arena);
+                Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.integer(false, ScaleRule.MSE_SEARCH), 64,
+                        Gptq.Widths.uniform(type.codeBits()), Gptq.Options.defaults(), Progress.none());
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        assertEquals(rtn.code(r, c), g.code(r, c), type + " mse-search (" + r + "," + c + ")");
+                    }
+                    for (int gi = 0; gi < cols / 64; gi++) {
+                        assertEquals(rtn.scale(r, gi), g.scale(r, gi));
                     }
                 }
             }
