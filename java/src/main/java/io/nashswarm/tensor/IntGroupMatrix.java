@@ -31,8 +31,11 @@ import java.util.Map;
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
  * ({@link BitPlanes}, off-heap, the size of the codes and scales). When the codes are memory-mapped, their pages are
  * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
- * and writers still read the stored sections. Other group sizes, and machines without 512-bit vectors,
- * use the exact float kernels ({@link PackedKernels}).
+ * and writers still read the stored sections. The lookup needs 512-bit vectors ({@code vpermb}); without
+ * them (AVX2) 4- and 2-bit codes in such groups use the 16-bit integer kernels ({@link IntKernels}: the
+ * input quantized to 11–13-bit integers per 64 values), which are faster there than the lookup's scalar
+ * fallback and the float kernels. 8-bit codes off the lookup path and other group sizes use the exact
+ * float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -40,8 +43,15 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final long rowBytes;
     /** The symmetric zero in the kernels' code domain (8-bit codes are stored shifted by 128). */
     private final float kernelZero;
-    /** Whether the table-lookup kernels take this matrix (2- and 4-bit codes in whole chunks). */
+    /** Whether the table-lookup kernels take this matrix (codes in whole chunks, on a machine with 512-bit vectors). */
     private final boolean lookup;
+    /**
+     * Whether the 16-bit integer kernels take it instead (2- and 4-bit codes in whole chunks, without 512-bit
+     * vectors: the lookup kernels would run as scalar code there), and whether with the int4 row kernel.
+     */
+    private final boolean integer, rowKernel;
+    /** Input chunk of each chunk of a row, for the run kernels: the identity. */
+    private final int[] chunkMap;
     /** The bit-plane copy, made at the first product. */
     private volatile BitPlanes planes;
 
@@ -55,6 +65,9 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
         this.lookup = fits && LutKernels.NATIVE;
+        this.integer = fits && !LutKernels.NATIVE && bits != 8;
+        this.rowKernel = integer && bits == 4 && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
+        this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
     }
 
     /**
@@ -82,11 +95,14 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     boolean decodesOncePerTile() {
-        return true;
+        return !integer;
     }
 
     @Override
     Input prepare(float[] x, int off) {
+        if (integer) {
+            return new Input(x, off, null, QuantizedInput.of(x, off, cols, bits, zeros == null), null);
+        }
         return new Input(x, off, needsGroupSums() ? groupSums(x, off) : null, null, null);
     }
 
@@ -115,6 +131,10 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        if (integer) {
+            int4(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
+            return;
+        }
         BitPlanes p = planes();
         if (p == null) {
             super.matvec(x, y, rowStart, rowEnd);
@@ -126,6 +146,10 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** Batches go in tiles of inputs whose tables fit in L2; within a tile each code block is read from memory once. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        if (integer && n > 1) {
+            int4Batch(x, y, n, rowStart, rowEnd);
+            return;
+        }
         BitPlanes p = planes();
         if (p == null || n == 1) {
             if (p == null) {
@@ -146,13 +170,56 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
     }
 
+    /** The integer kernels take a batch in blocks of 16 rows, so each block's codes are read from memory once. */
+    private void int4Batch(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        QuantizedInput[] in = new QuantizedInput[n];
+        for (int b = 0; b < n; b++) {
+            in[b] = QuantizedInput.of(x, b * cols, cols, bits, zeros == null);
+        }
+        for (int r0 = rowStart; r0 < rowEnd; r0 += 16) {
+            int r1 = Math.min(rowEnd, r0 + 16);
+            for (int b = 0; b < n; b++) {
+                int4(in[b], y, b * rows, r0, r1);
+            }
+        }
+    }
+
     private static void products(BitPlanes p, LutInput[] in, int n, float[] y, int yOff, int r0, int r1) {
         LutKernels.products(p, in, n, y, yOff, p.rows, r0, r1);
     }
 
-    /** Products of the float kernels (the lookup kernels take whole row blocks in {@link #matvec} and {@link #matmul}). */
+    /**
+     * {@code y[yOff + r]} for rows r0..r1 with the 16-bit integer kernels (2-bit codes: the run kernel). Every kernel is called from a
+     * method of its own with no other kernel in it (see {@link IntKernels}).
+     */
+    private void int4(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        if (rowKernel) {
+            int scaleStep = groupsPerRow == 1 ? 0 : 2;
+            IntKernels.int4Rows(codes, rowBytes, scales, spec.perTensor() ? 0 : 2L * groupsPerRow, scaleStep, chunkMap.length, in, y, yOff, r0, r1);
+        } else {
+            int4Runs(in, y, yOff, r0, r1);
+        }
+    }
+
+    private void int4Runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+        int chunks = chunkMap.length, shift = IntKernels.groupShift(g, groupsPerRow);
+        float[] sd = new float[chunks];
+        for (int r = r0; r < r1; r++) {
+            long firstGroup = firstGroup(r);
+            y[yOff + r] = bits == 4
+                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 4 * firstGroup, in, chunkMap, 0, sd)
+                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 2 * firstGroup, in, chunkMap, 0, sd);
+        }
+    }
+
+    /** Products of the float kernels, or of the integer kernels of 4- and 2-bit codes (see {@link #int4}). */
     @Override
     float rowDot(int r, Input in, Object scratch) {
+        if (integer) {
+            float[] y = new float[1];
+            int4(in.q4(), y, -r, r, r + 1);
+            return y[0];
+        }
         if (bits == 8) {
             long first = firstGroup(r); // the run's fields, without a GroupRun per row (see PackedKernels.dot8)
             return PackedKernels.dot8(codes, r * rowBytes, groupsPerRow, scales, 2 * first, 2 * groupStep(),

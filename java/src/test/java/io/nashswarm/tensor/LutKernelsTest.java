@@ -4,6 +4,8 @@ import io.nashswarm.kernel.Parallel;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.quant.RtnQuantizer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -28,6 +30,12 @@ class LutKernelsTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final QuantType[] TYPES = {QuantType.INT2, QuantType.INT4, QuantType.INT8};
     private final int savedThreads = Parallel.threads();
+
+    @BeforeAll
+    static void needs512BitVectors() {
+        Assumptions.assumeTrue(LutKernels.NATIVE, "skipped: no 512-bit vectors here, so the lookup kernels are not used "
+                + "(int4/int2 run on IntKernels, tested by IntKernelsTest and PackedMatrixTest)");
+    }
 
     @AfterEach
     void restoreThreads() {

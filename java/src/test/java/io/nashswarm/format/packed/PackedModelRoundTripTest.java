@@ -245,7 +245,9 @@ class PackedModelRoundTripTest {
         assertEquals(want.length, got.length);
         for (int i = 0; i < want.length; i++) {
             assertTrue(Float.isFinite(want[i]), what);
-            assertEquals(want[i], got[i], 1e-5 * (1 + Math.abs(want[i])), what + " logit " + i);
+            // The bytes are compared exactly above; the logits only need to show the same model. 1e-4, not 1e-5:
+            // a kernel that moves between JIT tiers between the two models' calls may sum in another order.
+            assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])), what + " logit " + i);
         }
     }
 }
