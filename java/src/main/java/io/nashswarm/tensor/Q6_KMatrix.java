@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,6 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     /** 16-bit lanes of the integer kernel and the float lanes of its per-sub-block sums (AVX2 widths). */
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /** Rows per tile of a batch product: a tile's blocks stay in cache while every input passes over them. */
     private static final int TILE_ROWS = 16;
 
@@ -41,58 +41,78 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
         Q8Activations[] in = new Q8Activations[n];
-        int[][] sum16 = new int[n][];
+        Subs[] subs = new Subs[n];
         for (int b = 0; b < n; b++) {
             in[b] = Q8Activations.of(x, b * cols, cols);
-            sum16[b] = sums16(in[b]);
+            subs[b] = Subs.of(in[b]);
         }
         float[] sd = new float[64 * blocks];
         for (int t = rowStart; t < rowEnd; t += TILE_ROWS) {
             int end = Math.min(rowEnd, t + TILE_ROWS);
             for (int b = 0; b < n; b++) {
-                rows(in[b], sum16[b], y, b * rows, t, end, sd);
+                rows(in[b], subs[b], y, b * rows, t, end, sd);
             }
         }
     }
 
     /**
-     * {@code Σ q} of every 16 consecutive inputs (Q6_K's sub-blocks), for the codes' offset of 32: in
-     * {@link Q8Activations}'s order the first 16 values of a block of 32 sit at positions 0..7 and 16..23.
+     * Per sub-block of 16 inputs (Q6_K's sub-blocks): the step of its input block, and {@code Σ q} for the codes'
+     * offset of 32 (in {@link Q8Activations}'s order the first 16 values of a block of 32 sit at 0..7 and 16..23).
      */
-    private static int[] sums16(Q8Activations in) {
-        int[] s = new int[in.q.length / 16];
-        for (int blk = 0; blk < in.sum.length; blk++) {
-            int o = 32 * blk, first = 0;
-            for (int i = 0; i < 8; i++) {
-                first += in.q[o + i] + in.q[o + 16 + i];
+    private record Subs(float[] step, float[] sum) {
+        static Subs of(Q8Activations in) {
+            int n = in.q.length / 16;
+            Subs s = new Subs(new float[n], new float[n]);
+            for (int blk = 0; blk < in.sum.length; blk++) {
+                int o = 32 * blk, first = 0;
+                for (int i = 0; i < 8; i++) {
+                    first += in.q[o + i] + in.q[o + 16 + i];
+                }
+                s.step[2 * blk] = s.step[2 * blk + 1] = in.d[blk];
+                s.sum[2 * blk] = first;
+                s.sum[2 * blk + 1] = in.sum[blk] - first;
             }
-            s[2 * blk] = first;
-            s[2 * blk + 1] = in.sum[blk] - first;
+            return s;
+        }
+    }
+
+    /** Lanes {@code 2j, 2j+1} of 8 sub-block factors, each repeated 4 times: the factors of input block j. */
+    private static final VectorShuffle<Float>[] SPREAD = spread();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] spread() {
+        VectorShuffle<Float>[] s = new VectorShuffle[4];
+        for (int j = 0; j < 4; j++) {
+            int jj = j;
+            s[j] = VectorShuffle.fromOp(F8, i -> 2 * jj + i / 4);
         }
         return s;
     }
 
     /**
      * For row {@code r}, {@code sd[s] = d·scale_s·step} for every sub-block {@code s} of 16 (its input block's
-     * step), and the offset's term {@code Σ 32·sd[s]·Σq_s}. A pass of its own, reading each block's 16 scale
-     * bytes as two longs, so that the vector loop has no scalar memory-segment reads (see {@link #rows}).
+     * step, each four times: {@code sd[4s .. 4s+4)}, as the int lanes of {@link #rows} meet them), and the offset's
+     * term {@code Σ 32·sd[s]·Σq_s}. A pass of its own, in vectors (scalar, it cost half as much as the products),
+     * so that the product loop stays small (see {@link #rows}).
      */
-    private float scales(int r, Q8Activations in, int[] sum16, float[] sd) {
-        float[] dx = in.d;
-        float offset = 0f;
+    private float scales(int r, Subs subs, float[] sd) {
+        FloatVector offset = FloatVector.zero(F8);
         for (int blk = 0; blk < blocks; blk++) {
             long o = r * rowBytes + 210L * blk;
             float d = half(o + 208);
-            long lo = data.get(LONG, o + 192), hi = data.get(LONG, o + 200);
-            for (int s = 0; s < 16; s++) {
-                int sc = (byte) ((s < 8 ? lo : hi) >>> 8 * (s & 7));
-                int xs = 16 * blk + s;
-                float f = d * sc * dx[xs >>> 1];
-                FloatVector.broadcast(F4, f).intoArray(sd, 4 * xs);
-                offset += f * sum16[xs];
+            ByteVector sc = load16(o + 192);
+            for (int part = 0; part < 2; part++) {
+                int xs = 16 * blk + 8 * part;
+                FloatVector f = ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, part))
+                        .mul(FloatVector.fromArray(F8, subs.step, xs).mul(d));
+                offset = f.fma(FloatVector.fromArray(F8, subs.sum, xs), offset);
+                f.rearrange(SPREAD[0]).intoArray(sd, 4 * xs);
+                f.rearrange(SPREAD[1]).intoArray(sd, 4 * xs + 8);
+                f.rearrange(SPREAD[2]).intoArray(sd, 4 * xs + 16);
+                f.rearrange(SPREAD[3]).intoArray(sd, 4 * xs + 24);
             }
         }
-        return 32 * offset;
+        return 32 * offset.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -105,10 +125,10 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
      * 16 bits; the codes' offset of 32 comes off per row ({@link #scales}). One block of 32 per iteration, as
      * in {@link Q4_KMatrix#rows}: a bigger body overruns the JIT's inlining budget and its vectors get boxed.
      */
-    private void rows(Q8Activations in, int[] sum16, float[] y, int yOff, int r0, int r1, float[] sd) {
+    private void rows(Q8Activations in, Subs subs, float[] y, int yOff, int r0, int r1, float[] sd) {
         short[] q = in.q;
         for (int r = r0; r < r1; r++) {
-            float offset = scales(r, in, sum16, sd);
+            float offset = scales(r, subs, sd);
             long base = r * rowBytes;
             FloatVector acc = FloatVector.zero(F8);
             for (int k = 0; k < 8 * blocks; k++) {
@@ -123,10 +143,10 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
                 int xo = 32 * k;
                 ShortVector p = c.and((short) 0xFF).mul(ShortVector.fromArray(S, q, xo))
                         .add(c.lanewise(VectorOperators.LSHR, 8).mul(ShortVector.fromArray(S, q, xo + 16)));
-                // Adjacent short lanes summed into ints: int lanes 0..3 are sub-block 2k, 4..7 sub-block 2k+1.
+                // Adjacent short lanes summed into ints (in the top halves, then shifted down; the sum, at most
+                // 4·63·127, fits 16 bits): int lanes 0..3 are sub-block 2k, 4..7 sub-block 2k+1.
                 IntVector pi = p.reinterpretAsInts();
-                IntVector t = pi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(pi.lanewise(VectorOperators.ASHR, 16));
+                IntVector t = pi.add(pi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                 acc = ((FloatVector) t.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sd, 8 * k), acc);
             }
             y[yOff + r] = acc.reduceLanes(VectorOperators.ADD) - offset;
