@@ -76,17 +76,15 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
         }
     }
 
-    /** Lanes {@code 2j, 2j+1} of 8 sub-block factors, each repeated 4 times: the factors of input block j. */
-    private static final VectorShuffle<Float>[] SPREAD = spread();
+    /**
+     * Lanes {@code 2j, 2j+1} of 8 sub-block factors, each repeated 4 times: the factors of input block j. Constants
+     * (static finals, constant parts in {@link #scales}): a shuffle or part the JIT cannot see as a constant is
+     * not intrinsified, and the vectors it meets get boxed.
+     */
+    private static final VectorShuffle<Float> SPREAD0 = spread(0), SPREAD1 = spread(1), SPREAD2 = spread(2), SPREAD3 = spread(3);
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] spread() {
-        VectorShuffle<Float>[] s = new VectorShuffle[4];
-        for (int j = 0; j < 4; j++) {
-            int jj = j;
-            s[j] = VectorShuffle.fromOp(F8, i -> 2 * jj + i / 4);
-        }
-        return s;
+    private static VectorShuffle<Float> spread(int j) {
+        return VectorShuffle.fromOp(F8, i -> 2 * j + i / 4);
     }
 
     /**
@@ -101,16 +99,19 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
             long o = r * rowBytes + 210L * blk;
             float d = half(o + 208);
             ByteVector sc = load16(o + 192);
-            for (int part = 0; part < 2; part++) {
-                int xs = 16 * blk + 8 * part;
-                FloatVector f = ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, part))
-                        .mul(FloatVector.fromArray(F8, subs.step, xs).mul(d));
-                offset = f.fma(FloatVector.fromArray(F8, subs.sum, xs), offset);
-                f.rearrange(SPREAD[0]).intoArray(sd, 4 * xs);
-                f.rearrange(SPREAD[1]).intoArray(sd, 4 * xs + 8);
-                f.rearrange(SPREAD[2]).intoArray(sd, 4 * xs + 16);
-                f.rearrange(SPREAD[3]).intoArray(sd, 4 * xs + 24);
-            }
+            int xs = 16 * blk;
+            FloatVector f0 = ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, subs.step, xs).mul(d));
+            FloatVector f1 = ((FloatVector) sc.convertShape(VectorOperators.B2F, F8, 1)).mul(FloatVector.fromArray(F8, subs.step, xs + 8).mul(d));
+            offset = f1.fma(FloatVector.fromArray(F8, subs.sum, xs + 8), f0.fma(FloatVector.fromArray(F8, subs.sum, xs), offset));
+            // Written out: vectors passed to a method the JIT does not inline get boxed.
+            f0.rearrange(SPREAD0).intoArray(sd, 4 * xs);
+            f0.rearrange(SPREAD1).intoArray(sd, 4 * xs + 8);
+            f0.rearrange(SPREAD2).intoArray(sd, 4 * xs + 16);
+            f0.rearrange(SPREAD3).intoArray(sd, 4 * xs + 24);
+            f1.rearrange(SPREAD0).intoArray(sd, 4 * xs + 32);
+            f1.rearrange(SPREAD1).intoArray(sd, 4 * xs + 40);
+            f1.rearrange(SPREAD2).intoArray(sd, 4 * xs + 48);
+            f1.rearrange(SPREAD3).intoArray(sd, 4 * xs + 56);
         }
         return 32 * offset.reduceLanes(VectorOperators.ADD);
     }
