@@ -34,8 +34,8 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
 
     /**
      * Integer products on q8 activations ({@link Q8Activations}), as {@link Q4_KMatrix}'s: codes times input
-     * integers in 16-bit lanes, one sub-block of 32 inputs per loop iteration. The float kernel
-     * ({@link #matmulDequantized}) stays as the tests' reference.
+     * integers in 16-bit lanes, one block of 32 inputs per loop iteration. Measured 1.5–1.8x the float kernel
+     * ({@link #matmulDequantized}, kept as the tests' reference), 4096x11008 and 2048x8192, one thread.
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
@@ -122,7 +122,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
      * otherwise) and their top 2 bits from bits {@code 2m, 2m+1} of the 32 qh bytes at {@code 128 + 32n}. Both
      * load as 16 short lanes, lane i holding weights 2i and 2i+1 (low and high byte), which meet the even and
      * odd halves of the input's block ({@link Q8Activations}'s order); lanes 0..7 are sub-block 2k, lanes 8..15
-     * sub-block 2k+1, each summed with its own scale. Codes 0..63 times integers up to 127, two to a lane, fit
+     * sub-block 2k+1, each meeting its own factor ({@link #scales}). Codes 0..63 times integers up to 127, two to a lane, fit
      * 16 bits; the codes' offset of 32 comes off per row ({@link #scales}). One block of 32 per iteration, as
      * in {@link Q4_KMatrix#rows}: a bigger body overruns the JIT's inlining budget and its vectors get boxed.
      */
