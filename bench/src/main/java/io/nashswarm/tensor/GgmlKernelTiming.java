@@ -6,22 +6,26 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
- * Q4_K's integer kernel ({@link Q4_KMatrix#matmul}, on q8 activations) against its float kernel
+ * Q4_K's or Q6_K's integer kernel ({@link Q4_KMatrix#matmul}, {@link Q6_KMatrix#matmul}, on q8 activations) against its float kernel
  * ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread, alternated in one
  * process, best of N; the matrix is random blocks in native memory, sized to stay in cache, so this
  * times the kernels, not memory. In this package to reach the float kernel, which the engine no
- * longer calls for Q4_K.
+ * longer calls for these types.
  *
- * <p>Usage: {@code GgmlKernelTiming [ROWS COLS [REPEATS]]} (default 2048 2048 150).
+ * <p>Usage: {@code GgmlKernelTiming [q4_K|q6_K] [ROWS COLS [REPEATS]]} (default q4_K 2048 2048 150).
  */
 public final class GgmlKernelTiming {
     private GgmlKernelTiming() {}
 
     public static void main(String[] args) {
+        QuantType t = QuantType.Q4_K;
+        if (args.length > 0 && !Character.isDigit(args[0].charAt(0))) {
+            t = QuantType.valueOf(args[0].toUpperCase(java.util.Locale.ROOT));
+            args = java.util.Arrays.copyOfRange(args, 1, args.length);
+        }
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 2048;
         int cols = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 150;
-        QuantType t = QuantType.Q4_K;
         Random rng = new Random(1);
         int blocks = rows * cols / t.blockSize();
         MemorySegment seg = Arena.ofAuto().allocate((long) blocks * t.bytesPerBlock(), 64);
@@ -29,11 +33,15 @@ public final class GgmlKernelTiming {
         for (int k = 0; k < blocks; k++) {
             rng.nextBytes(b);
             MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, (long) k * b.length, b.length);
-            for (int f : new int[] {0, 2}) {   // d and dmin: small finite halves
+            for (int f : t == QuantType.Q6_K ? new int[] {208} : new int[] {0, 2}) {   // d (and dmin): small finite halves
                 seg.set(GgmlBlockMatrix.F16, (long) k * b.length + f, Float.floatToFloat16((float) (rng.nextDouble() * 0.02 - 0.005)));
             }
         }
-        Q4_KMatrix m = new Q4_KMatrix(seg, rows, cols);
+        GgmlBlockMatrix m = switch (t) {
+            case Q4_K -> new Q4_KMatrix(seg, rows, cols);
+            case Q6_K -> new Q6_KMatrix(seg, rows, cols);
+            default -> throw new IllegalArgumentException("q4_K or q6_K, not " + t.label());
+        };
         float[] x = new float[cols], y = new float[rows];
         for (int i = 0; i < cols; i++) {
             x[i] = (float) rng.nextGaussian();
@@ -48,10 +56,18 @@ public final class GgmlKernelTiming {
             bestInt = Math.min(bestInt, t1 - t0);
             bestFloat = Math.min(bestFloat, t2 - t1);
         }
+        // Bytes allocated by one product of each, after warm-up: more than the scratch means the JIT boxed vectors.
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long a0 = mx.getCurrentThreadAllocatedBytes();
+        m.matvec(x, y, 0, rows);
+        long a1 = mx.getCurrentThreadAllocatedBytes();
+        m.matmulDequantized(x, y, 1, 0, rows);
+        long a2 = mx.getCurrentThreadAllocatedBytes();
         double w = (double) rows * cols;
         System.out.printf("| kernel | %dx%d ms | Gweights/s |%n|---|---:|---:|%n", rows, cols);
-        System.out.printf("| q4_K integer (q8 activations) | %.3f | %.2f |%n", bestInt / 1e6, w / bestInt);
-        System.out.printf("| q4_K float (dequantized rows) | %.3f | %.2f |%n", bestFloat / 1e6, w / bestFloat);
-        System.out.printf("integer ÷ float speed: %.2fx (best of %d, alternated)%n", (double) bestFloat / bestInt, repeats);
+        System.out.printf("| %s integer (q8 activations) | %.3f | %.2f |%n", t.label(), bestInt / 1e6, w / bestInt);
+        System.out.printf("| %s float (dequantized rows) | %.3f | %.2f |%n", t.label(), bestFloat / 1e6, w / bestFloat);
+        System.out.printf("integer ÷ float speed: %.2fx (best of %d, alternated); allocated per product: integer %d KB, float %d KB%n",
+                (double) bestFloat / bestInt, repeats, (a1 - a0) >> 10, (a2 - a1) >> 10);
     }
 }

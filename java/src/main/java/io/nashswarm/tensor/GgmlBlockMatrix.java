@@ -25,7 +25,8 @@ import static io.nashswarm.kernel.Vectors.L;
  * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
- * Q4_K overrides the products with an integer kernel on quantized activations ({@link Q4_KMatrix}).
+ * Q4_K and Q6_K override the products with integer kernels on quantized activations ({@link Q4_KMatrix},
+ * {@link Q6_KMatrix}).
  */
 public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -108,9 +109,9 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * Dequantized rows times x, one row at a time. Q4_K replaces it with an integer kernel; for the other types
-     * the integer kernel on q8 activations (a general one on the decoded codes, and a fused one for Q6_K) was
-     * measured slower than this one (0.7–1.06x, see README › GGUF) and deleted.
+     * Dequantized rows times x, one row at a time. Q4_K and Q6_K replace it with integer kernels; for the other
+     * types a general integer kernel on q8 activations (on the decoded codes) was measured slower than this one
+     * (0.7–1.06x, see README › GGUF) and deleted.
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {

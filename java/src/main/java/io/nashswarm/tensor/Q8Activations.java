@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * One input vector in llama.cpp's q8 activation form, for the integer kernels of the GGML block
- * types (Q4_K, {@link Q4_KMatrix}): every block of {@value #BLOCK} consecutive values gets a step
+ * types (Q4_K, Q6_K: {@link Q4_KMatrix}, {@link Q6_KMatrix}): every block of {@value #BLOCK} consecutive values gets a step
  * {@code d = max|x| / 127} and integers {@code q = round(x / d)} in −127..127, so each value is off by at
  * most {@code d / 2}. The integers are stored as shorts (the kernels multiply in 16-bit lanes, and a
  * code times an integer, at most 127·127, fits one).

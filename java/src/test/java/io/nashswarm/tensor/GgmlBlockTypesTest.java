@@ -231,8 +231,8 @@ public class GgmlBlockTypesTest {
         m.matmul(x, y, n, 1, rows);
         float[] yv = new float[rows];
         m.matvec(x, yv, 0, rows);
-        // Q4_K's integer kernel quantizes the input (Q8Activations); the other types take it as it is.
-        boolean quantizesInput = t == QuantType.Q4_K;
+        // Q4_K's and Q6_K's integer kernels quantize the input (Q8Activations); the other types take it as it is.
+        boolean quantizesInput = t == QuantType.Q4_K || t == QuantType.Q6_K;
         for (int r = 0; r < rows; r++) {
             double[] w = new double[cols];
             for (int k = 0; k < perRow; k++) {
@@ -273,9 +273,9 @@ public class GgmlBlockTypesTest {
         return m;
     }
 
-    /** Q4_K's float kernel, kept as a reference, agrees with float64 on the exact input (it does not quantize it). */
+    /** Q4_K's and Q6_K's float kernels, kept as references, agree with float64 on the exact input (they do not quantize it). */
     @ParameterizedTest
-    @EnumSource(names = {"Q4_K"})
+    @EnumSource(names = {"Q4_K", "Q6_K"})
     void floatReferenceKernelMatchesFloat64(QuantType t) {
         Random rng = new Random(300 + t.ordinal());
         int rows = 3, perRow = 2, cols = perRow * t.blockSize();
