@@ -132,7 +132,7 @@ public final class IntGroupMatrix extends PackedMatrix {
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         if (integer) {
-            int4(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
+            integerRows(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
             return;
         }
         BitPlanes p = planes();
@@ -147,7 +147,7 @@ public final class IntGroupMatrix extends PackedMatrix {
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         if (integer && n > 1) {
-            int4Batch(x, y, n, rowStart, rowEnd);
+            integerBatch(x, y, n, rowStart, rowEnd);
             return;
         }
         BitPlanes p = planes();
@@ -171,7 +171,7 @@ public final class IntGroupMatrix extends PackedMatrix {
     }
 
     /** The integer kernels take a batch in blocks of 16 rows, so each block's codes are read from memory once. */
-    private void int4Batch(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+    private void integerBatch(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         QuantizedInput[] in = new QuantizedInput[n];
         for (int b = 0; b < n; b++) {
             in[b] = QuantizedInput.of(x, b * cols, cols, bits, zeros == null);
@@ -179,7 +179,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         for (int r0 = rowStart; r0 < rowEnd; r0 += 16) {
             int r1 = Math.min(rowEnd, r0 + 16);
             for (int b = 0; b < n; b++) {
-                int4(in[b], y, b * rows, r0, r1);
+                integerRows(in[b], y, b * rows, r0, r1);
             }
         }
     }
@@ -192,16 +192,16 @@ public final class IntGroupMatrix extends PackedMatrix {
      * {@code y[yOff + r]} for rows r0..r1 with the 16-bit integer kernels (2-bit codes: the run kernel). Every kernel is called from a
      * method of its own with no other kernel in it (see {@link IntKernels}).
      */
-    private void int4(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+    private void integerRows(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
         if (rowKernel) {
             int scaleStep = groupsPerRow == 1 ? 0 : 2;
             IntKernels.int4Rows(codes, rowBytes, scales, spec.perTensor() ? 0 : 2L * groupsPerRow, scaleStep, chunkMap.length, in, y, yOff, r0, r1);
         } else {
-            int4Runs(in, y, yOff, r0, r1);
+            integerRuns(in, y, yOff, r0, r1);
         }
     }
 
-    private void int4Runs(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
+    private void integerRuns(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
         int chunks = chunkMap.length, shift = IntKernels.groupShift(g, groupsPerRow);
         float[] sd = new float[chunks];
         for (int r = r0; r < r1; r++) {
@@ -212,12 +212,12 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
     }
 
-    /** Products of the float kernels, or of the integer kernels of 4- and 2-bit codes (see {@link #int4}). */
+    /** Products of the float kernels, or of the integer kernels of 4- and 2-bit codes (see {@link #integerRows}). */
     @Override
     float rowDot(int r, Input in, Object scratch) {
         if (integer) {
             float[] y = new float[1];
-            int4(in.q4(), y, -r, r, r + 1);
+            integerRows(in.q4(), y, -r, r, r + 1);
             return y[0];
         }
         if (bits == 8) {

@@ -38,11 +38,8 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
         min[j] = dmin * mn;
     }
 
-    /** 16-bit lanes of the integer kernel and the float lanes of its per-sub-block sums (AVX2 widths). */
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    /** Rows per tile of a batch product: a tile's blocks stay in cache while every input passes over them. */
-    private static final int TILE_ROWS = 16;
+    private static final VectorSpecies<Short> S = Q8Activations.S;
+    private static final VectorSpecies<Float> F8 = Q8Activations.F8;
 
     /**
      * Integer products on q8 activations ({@link Q8Activations}), as llama.cpp's vec_dot_q4_K_q8_K: the input is
@@ -57,8 +54,8 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
             in[b] = Q8Activations.of(x, b * cols, cols);
         }
         float[] sd = new float[8 * blocks];
-        for (int t = rowStart; t < rowEnd; t += TILE_ROWS) {
-            int end = Math.min(rowEnd, t + TILE_ROWS);
+        for (int t = rowStart; t < rowEnd; t += Q8Activations.TILE_ROWS) {
+            int end = Math.min(rowEnd, t + Q8Activations.TILE_ROWS);
             for (int b = 0; b < n; b++) {
                 rows(in[b], y, b * rows, t, end, sd);
             }

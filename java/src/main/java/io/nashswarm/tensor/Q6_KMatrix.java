@@ -26,11 +26,8 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
         return nibble.or(bits(qh, shift, 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
     }
 
-    /** 16-bit lanes of the integer kernel and the float lanes of its per-sub-block sums (AVX2 widths). */
-    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    /** Rows per tile of a batch product: a tile's blocks stay in cache while every input passes over them. */
-    private static final int TILE_ROWS = 16;
+    private static final VectorSpecies<Short> S = Q8Activations.S;
+    private static final VectorSpecies<Float> F8 = Q8Activations.F8;
 
     /**
      * Integer products on q8 activations ({@link Q8Activations}), as {@link Q4_KMatrix}'s: codes times input
@@ -47,8 +44,8 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
             subs[b] = Subs.of(in[b]);
         }
         float[] sd = new float[64 * blocks];
-        for (int t = rowStart; t < rowEnd; t += TILE_ROWS) {
-            int end = Math.min(rowEnd, t + TILE_ROWS);
+        for (int t = rowStart; t < rowEnd; t += Q8Activations.TILE_ROWS) {
+            int end = Math.min(rowEnd, t + Q8Activations.TILE_ROWS);
             for (int b = 0; b < n; b++) {
                 rows(in[b], subs[b], y, b * rows, t, end, sd);
             }

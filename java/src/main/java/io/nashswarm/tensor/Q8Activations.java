@@ -2,7 +2,9 @@ package io.nashswarm.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One input vector in llama.cpp's q8 activation form, for the integer kernels of the GGML block
@@ -20,6 +22,11 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q8Activations {
     static final int BLOCK = 32;
+    /** The kernels' 16-bit lanes (a block's 32 integers as two loads) and the float lanes of their per-sub-block sums (AVX2 widths). */
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Rows per tile of a batch product: a tile's blocks stay in cache while every input passes over them. */
+    static final int TILE_ROWS = 16;
     private static final float ROUND = 0x1.8p23f;
 
     /** The integers, {@code cols} of them, in the form's order ({@link #position}). */
