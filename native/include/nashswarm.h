@@ -129,10 +129,47 @@ NS_API int32_t ns_sample_topk(ns_context* ctx, const float* x, int32_t n, int32_
 /* *slot_dev += by, on the stream (a recorded graph moves its own position on). */
 NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot_dev, int32_t by);
 
+/*
+ * ---- prefill on tensor cores, int8 activations, fused operations ----
+ * ns_matmul_f16: y = W·x for n vectors (int8/int4/int2/NF4), with W decoded to fp16 tiles (ns_unit_to_half) and
+ * x rounded to fp16, products summed in float32 (tensor cores, mma m16n8k16 through WMMA): each product is off by at
+ * most about 2^-10·|w·x| (two fp16 roundings), so |y − W·x| <= (2^-10 + 2^-22)·Σ|w·x| + float32 summation
+ * rounding; inputs beyond fp16's range (|x| > 65504) become Inf. What the prompt path uses for n >= 2.
+ */
+NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n);
+/* q8 = x quantized (rows vectors of n values, n a multiple of 32; layout and error in nashswarm_decode.h, NS_Q8_FLOATS). */
+NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8);
+/* y = W·x for n vectors given as q8 (int8/int4/int2): integer dot products (dp4a) per unit, one float multiply per
+   unit; |y − W·x| <= Σ_blocks (d/2)·Σ|w| (the activations' rounding) plus float32 rounding. */
+NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n);
+/*
+ * Residual add, norm and quantization in one pass (one kernel, a block per row): when delta is not NULL, x += delta
+ * first (x is updated); then out = RMSNorm(x)·w, or LayerNorm when b is not NULL (out = (x − mean)/sd·w + b); when
+ * q8 is not NULL, out is also written quantized there (n a multiple of 32). The same arithmetic as ns_add followed
+ * by ns_rmsnorm/ns_layernorm and ns_quantize_q8.
+ */
+NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,
+                           int32_t rows, int32_t n, float eps, float* q8);
+/*
+ * RoPE of q (rows·nh heads, may be NULL) and k (rows·nkv heads), and the cache store of the rotated k and of v at
+ * positions pos.. (pos_dev as for ns_rope), in one kernel: ns_rope on q, ns_rope on k, then ns_kv_store.
+ */
+NS_API int32_t ns_rope_kv_store(ns_context* ctx, float* q, float* k, const float* v, float* keys, float* values, int32_t rows,
+                                int32_t nh, int32_t nkv, int32_t head_size, int32_t pos, const int32_t* pos_dev, int32_t style,
+                                const float* cos_table, const float* sin_table);
+
 /* Benchmarks: iters products y = W·x, W taking the tensors in turn (several copies defeat the L2 cache),
    timed with CUDA events on the context's stream (the host library: a steady clock); *ms is the total. */
 NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* tensors, int32_t count, const float* x, float* y,
                               int32_t n, int32_t iters, float* ms);
+/* The same for a given product: 0 ns_matmul, 1 ns_matmul_f16, 2 ns_matmul_q8 (x then holds q8), 3 ns_quantize_q8 of x
+   into the scratch q8 followed by ns_matmul_q8 (the dp4a path as a decode step runs it when no fused norm quantized x). */
+#define NS_MATMUL_GEMV 0
+#define NS_MATMUL_F16 1
+#define NS_MATMUL_Q8 2
+#define NS_MATMUL_QUANTIZE_Q8 3
+NS_API int32_t ns_time_product(ns_context* ctx, int32_t kind, const ns_tensor* const* tensors, int32_t count, const float* x,
+                               float* q8, float* y, int32_t n, int32_t iters, float* ms);
 
 /*
  * ---- a decode step as one graph: record the operations once, replay them ("run a step") ----

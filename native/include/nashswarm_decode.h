@@ -12,6 +12,7 @@
 #ifndef NASHSWARM_DECODE_H
 #define NASHSWARM_DECODE_H
 
+#include <math.h>
 #include <stdint.h>
 
 #ifdef __CUDACC__
@@ -201,6 +202,135 @@ NS_HD float ns_group_dot(const uint8_t* codes, int g, const float* x, const floa
         ns_unit_dot<BITS>(lo, hi, x + u * per_unit, codebook, &ux, &sx);
     }
     return BITS == 0 ? s * ux : s * (ux - z * sx);
+}
+
+/* ---- tensor-core prefill: weights and inputs as fp16 tiles ---- */
+
+/*
+ * The fp16 bits of f, rounded to nearest even (overflow to Inf, subnormals kept): the GPU's conversion instruction,
+ * and on the host the same value from integer operations, so the host build computes the tiles the GPU multiplies.
+ */
+NS_HD uint16_t ns_float_to_half(float f) {
+#ifdef __CUDA_ARCH__
+    return __half_as_ushort(__float2half_rn(f));
+#endif
+    union { float f; uint32_t u; } v;
+    v.f = f;
+    uint32_t x = v.u, sign = (x >> 16) & 0x8000u, mag = x & 0x7fffffffu;
+    if (mag >= 0x7f800000u) { /* Inf, NaN (kept quiet) */
+        return (uint16_t)(sign | 0x7c00u | (mag > 0x7f800000u ? 0x200u | ((mag >> 13) & 0x3ffu) : 0u));
+    }
+    if (mag >= 0x477ff000u) { /* rounds to 65520 or more: Inf */
+        return (uint16_t)(sign | 0x7c00u);
+    }
+    if (mag >= 0x38800000u) { /* normal half: drop 13 bits, round half to even */
+        uint32_t h = (mag - 0x38000000u) >> 13, rest = mag & 0x1fffu;
+        if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+        return (uint16_t)(sign | h);
+    }
+    if (mag < 0x33000000u) { /* below half the smallest subnormal (2^-25): zero */
+        return (uint16_t)sign;
+    }
+    /* subnormal half: the value in units of 2^-24, rounded half to even */
+    uint32_t e = mag >> 23, m = (mag & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 126u - e; /* value = m·2^(e-150) = (m >> (126 - e))·2^-24 */
+    uint32_t h = m >> shift, rest = m & ((1u << shift) - 1u), halfway = 1u << (shift - 1u);
+    if (rest > halfway || (rest == halfway && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+/*
+ * The tile decode: one 8-byte unit of BITS-bit codes (BITS = 0: NF4 indices) as the 64/BITS fp16 weights
+ * s·(u − z) (NF4: s·codebook[u]), in the row's order, at out[0..64/BITS). The product is taken in float and
+ * rounded once to fp16. The prefill kernel writes them into shared-memory tiles; the host build into a row.
+ */
+template <int BITS>
+NS_HD void ns_unit_to_half(uint32_t lo, uint32_t hi, float s, float z, const float* codebook, uint16_t* out) {
+    const int bits = BITS == 0 ? 4 : BITS;
+    const int planes = 8 / bits;
+    const uint32_t mask = (1u << bits) - 1u;
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int p = 0; p < planes; p++) {
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+        for (int j = 0; j < 8; j++) {
+            uint32_t b = ns_unit_byte(lo, hi, j);
+            float w;
+            if (BITS == 8) {
+                w = s * (ns_code_float(b ^ 0x80u) - z);
+            } else if (BITS == 0) {
+                w = s * codebook[(b >> (4 * p)) & 0xfu];
+            } else {
+                w = s * (ns_code_float((b >> (bits * p)) & mask) - z);
+            }
+            out[8 * p + j] = ns_float_to_half(w);
+        }
+    }
+}
+
+/* ---- int8 activations (Q8) for the dp4a GEMV ---- */
+
+/*
+ * Activations quantized per block of NS_Q8_BLOCK consecutive values: d = max|x| / 127, q = round(x / d) (to
+ * nearest even; all zero when max|x| is 0), so each value is off by at most d/2 and a product Σw·x by at most
+ * Σ_blocks (d/2)·Σ|w|. A buffer of V values (V a multiple of 32) holds the V int8 codes, then the V/32 steps d
+ * (float): NS_Q8_FLOATS(V) floats of ns_alloc.
+ */
+#define NS_Q8_BLOCK 32
+#define NS_Q8_FLOATS(values) ((values) / 4 + (values) / NS_Q8_BLOCK)
+
+NS_HD float ns_q8_step(float amax) {
+    return amax / 127.f;
+}
+
+/* One value's code at step d (the reciprocal taken once per block, as both libraries do). */
+NS_HD int8_t ns_q8_code(float x, float inv_d) {
+    float q = rintf(x * inv_d);
+    return (int8_t)(q > 127.f ? 127.f : q < -127.f ? -127.f : q);
+}
+
+NS_HD float ns_q8_inverse(float d) {
+    return d != 0.f ? 1.f / d : 0.f;
+}
+
+/* Σ of the four signed bytes of a times those of b, plus c: dp4a on the GPU. */
+NS_HD int32_t ns_dp4a(uint32_t a, uint32_t b, int32_t c) {
+#ifdef __CUDA_ARCH__
+    return __dp4a((int)a, (int)b, c);
+#else
+    for (int i = 0; i < 4; i++) c += (int32_t)(int8_t)(a >> (8 * i)) * (int32_t)(int8_t)(b >> (8 * i));
+    return c;
+#endif
+}
+
+/*
+ * The dp4a per-unit dot: one 8-byte unit of BITS-bit codes (8, 4 or 2) against its 64/BITS int8 inputs, given as
+ * words xw[0..64/BITS/4): returns Σ(u − z)·q exactly, as an integer. 8-bit codes are stored as u − 128, i.e.
+ * already signed bytes; 4- and 2-bit fields are masked out four at a time (fields of 4 and 2 bits are the
+ * weights 8p..8p+3 and 8p+4..8p+7 of plane p, in the low and high word).
+ */
+template <int BITS>
+NS_HD int32_t ns_q8_unit_dot(uint32_t lo, uint32_t hi, const uint32_t* xw, int32_t z) {
+    const uint32_t ones = 0x01010101u;
+    int32_t acc = 0, sum = 0;
+    if (BITS == 8) {
+        acc = ns_dp4a(lo, xw[0], ns_dp4a(hi, xw[1], 0));
+        sum = ns_dp4a(ones, xw[0], ns_dp4a(ones, xw[1], 0));
+        return acc + (128 - z) * sum;
+    }
+    const uint32_t mask = BITS == 4 ? 0x0f0f0f0fu : 0x03030303u;
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int p = 0; p < 8 / BITS; p++) {
+        acc = ns_dp4a((lo >> (BITS * p)) & mask, xw[2 * p], acc);
+        acc = ns_dp4a((hi >> (BITS * p)) & mask, xw[2 * p + 1], acc);
+        sum = ns_dp4a(ones, xw[2 * p], ns_dp4a(ones, xw[2 * p + 1], sum));
+    }
+    return acc - z * sum;
 }
 
 #endif

@@ -271,4 +271,27 @@ NS_HD uint32_t ns_u32_at(const uint8_t* p) {
     return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+
+/* Which products a tensor has: fp16 tiles (prefill) for int8/int4/int2/NF4, q8 inputs (dp4a) for int8/int4/int2. */
+static int32_t ns_check_f16(const ns_tensor* w) {
+    if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2 && w->type != NS_NF4) {
+        return ns_fail(NS_E_UNSUPPORTED, "matmul_f16: type %d has no fp16-tile product (int8, int4, int2, nf4 have)", w->type);
+    }
+    return NS_OK;
+}
+
+static int32_t ns_check_q8(const ns_tensor* w) {
+    if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2) {
+        return ns_fail(NS_E_UNSUPPORTED, "matmul_q8: type %d has no q8 product (int8, int4, int2 have)", w->type);
+    }
+    return NS_OK;
+}
+
+static int32_t ns_check_q8_width(int32_t n) {
+    if (n < NS_Q8_BLOCK || n % NS_Q8_BLOCK != 0) {
+        return ns_fail(NS_E_ARGUMENT, "q8: rows of %d values; q8 needs a multiple of %d", n, NS_Q8_BLOCK);
+    }
+    return NS_OK;
+}
+
 #endif

@@ -14,6 +14,7 @@
 
 #include <cuda_runtime.h>
 #include <math.h>
+#include <mma.h>
 
 struct ns_context {
     int device = 0;
@@ -221,6 +222,123 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
 }
 
+/*
+ * dp4a GEMV on q8 inputs (int8/int4/int2): the same warp per (row, vector) and lane decomposition as
+ * ns_gemv_uniform; each unit is an exact integer dot (ns_q8_unit_dot: 2, 4 or 8 dp4a plus as many for the input
+ * sums) and one float multiply by the group's scale and the block's step.
+ */
+template <int BITS>
+__global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y, int n) {
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= t.rows) return;
+    const int8_t* xq = reinterpret_cast<const int8_t*>(q8) + (int64_t)blockIdx.y * t.cols;
+    const float* xd = ns_q8_steps(q8, (int64_t)n * t.cols) + (int64_t)blockIdx.y * t.cols / NS_Q8_BLOCK;
+    const uint8_t* row = t.codes + r * t.row_bytes;
+    float acc = 0.f;
+    if ((t.row_bytes & 15) == 0) {
+        acc = ns_lanes_over_chunks(reinterpret_cast<const uint4*>(row), t.row_bytes / 16, lane,
+                                   [&](int64_t u, uint32_t lo, uint32_t hi) { return ns_q8_unit_term<BITS>(&t, r, u, lo, hi, xq, xd); });
+    } else {
+        const uint2* p = reinterpret_cast<const uint2*>(row);
+        for (int64_t i = lane; i < t.row_bytes / 8; i += 32) {
+            uint2 q = __ldg(p + i);
+            acc += ns_q8_unit_term<BITS>(&t, r, i, q.x, q.y, xq, xd);
+        }
+    }
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+}
+
+/* The q8 quantization of a warp's 32 values (one block; every lane calls it): codes, and the step by lane 0. */
+__device__ __forceinline__ void ns_q8_warp(float v, int64_t at, int64_t values, float* q8) {
+    float amax = fabsf(v);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    float step = ns_q8_step(amax);
+    reinterpret_cast<int8_t*>(q8)[at] = ns_q8_code(v, ns_q8_inverse(step));
+    if ((threadIdx.x & 31) == 0) ns_q8_steps(q8, values)[at / NS_Q8_BLOCK] = step;
+}
+
+/* A thread per value, a warp per block of 32 (values is a multiple of 32, so a warp is wholly in or out). */
+__global__ void ns_quantize_q8_kernel(const float* __restrict__ x, int64_t values, float* q8) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i - (threadIdx.x & 31) >= values) return;
+    ns_q8_warp(x[i], i, values, q8);
+}
+
+/*
+ * Prefill on tensor cores: a block of 4 warps computes 64 rows × 32 vectors. Per k-slice of 32 weights, the block
+ * decodes the weights to fp16 in shared memory (ns_unit_tile: the host build's decode) and rounds the inputs to
+ * fp16 beside them; each warp multiplies its 16 rows by the two 16-vector halves (WMMA 16×16×16, mma.sync on
+ * sm_80/sm_90, float32 accumulators). Rows and vectors past the edges are zero in the tiles and not written.
+ */
+namespace wmma = nvcuda::wmma;
+static const int TM = 64, TN = 32, TK = 32, TLD = TK + 8; /* TLD: a row of a tile padded by 16 bytes (banks) */
+
+template <int BITS>
+__global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, int n) {
+    __shared__ __align__(128) uint16_t wt[TM * TLD];
+    __shared__ __align__(128) uint16_t xt[TN * TLD];
+    __shared__ __align__(128) float ct[4][2][16 * 16];
+    const int per = 64 / (BITS == 0 ? 4 : BITS), units_row = TK / per;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t r0 = (int64_t)blockIdx.x * TM;
+    const int b0 = blockIdx.y * TN;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2];
+    wmma::fill_fragment(acc[0], 0.f);
+    wmma::fill_fragment(acc[1], 0.f);
+    for (int64_t k0 = 0; k0 < t.cols; k0 += TK) {
+        for (int i = threadIdx.x; i < TM * units_row; i += blockDim.x) {
+            int rr = i / units_row, uu = i % units_row;
+            int64_t r = r0 + rr;
+            uint16_t* dst = wt + rr * TLD + uu * per;
+            if (r < t.rows) {
+                int64_t unit = k0 / per + uu;
+                uint2 q = __ldg(reinterpret_cast<const uint2*>(t.codes + r * t.row_bytes) + unit);
+                ns_unit_tile<BITS>(&t, r, unit, q.x, q.y, dst);
+            } else {
+                for (int e = 0; e < per; e++) dst[e] = 0;
+            }
+        }
+        for (int i = threadIdx.x; i < TN * TK / 8; i += blockDim.x) {
+            int bb = i / (TK / 8), kk = i % (TK / 8) * 8;
+            uint16_t* dst = xt + bb * TLD + kk;
+            float v[8];
+            if (b0 + bb < n) {
+                ns_load8(x + (int64_t)(b0 + bb) * t.cols + k0 + kk, v);
+            } else {
+                for (int e = 0; e < 8; e++) v[e] = 0.f;
+            }
+#pragma unroll
+            for (int e = 0; e < 8; e++) dst[e] = ns_float_to_half(v[e]);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < TK; kk += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+            wmma::load_matrix_sync(fa, reinterpret_cast<const __half*>(wt + warp * 16 * TLD + kk), TLD);
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb;
+                wmma::load_matrix_sync(fb, reinterpret_cast<const __half*>(xt + j * 16 * TLD + kk), TLD);
+                wmma::mma_sync(acc[j], fa, fb, acc[j]);
+            }
+        }
+        __syncthreads();
+    }
+    /* through shared memory, column-major (element (row m, vector v) at v·16 + m), to the bounds-checked stores */
+    wmma::store_matrix_sync(ct[warp][0], acc[0], 16, wmma::mem_col_major);
+    wmma::store_matrix_sync(ct[warp][1], acc[1], 16, wmma::mem_col_major);
+    __syncwarp();
+    for (int e = lane; e < 512; e += 32) {
+        int j = e / 256, m = e % 16, v = e % 256 / 16;
+        int64_t r = r0 + warp * 16 + m;
+        int b = b0 + j * 16 + v;
+        if (r < t.rows && b < n) y[(int64_t)b * t.rows + r] = ct[warp][j][v * 16 + m];
+    }
+}
+
 /* ---- embedding: one thread per weight of the row (mixed: per weight of a stored group) ---- */
 __global__ void ns_embed_kernel(ns_tensor t, int32_t row, const int32_t* row_dev, float* out) {
     int64_t r = ns_pos(row, row_dev);
@@ -307,6 +425,52 @@ __device__ void ns_softmax_block(float* x, int n) {
 
 __global__ void ns_softmax_kernel(float* x, int n) {
     ns_softmax_block(x + (int64_t)blockIdx.x * n, n);
+}
+
+/*
+ * Residual add, norm and q8 quantization of one row per block (ns_add_norm). Each thread rereads only the x it
+ * wrote; with q8, a warp's 32 consecutive outputs are one block (n is a multiple of 32).
+ */
+__global__ void ns_add_norm_kernel(float* x, const float* delta, float* out, const float* w, const float* b, int n, float eps,
+                                   float* q8, int64_t values) {
+    float* xr = x + (int64_t)blockIdx.x * n;
+    float* o = out + (int64_t)blockIdx.x * n;
+    const float* dr = delta != nullptr ? delta + (int64_t)blockIdx.x * n : nullptr;
+    float s = 0.f;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        float v = xr[j];
+        if (dr != nullptr) {
+            v += dr[j];
+            xr[j] = v;
+        }
+        s += b != nullptr ? v : v * v;
+    }
+    s = ns_block_sum(s);
+    float mean = 0.f, inv;
+    if (b != nullptr) {
+        mean = s / n;
+        float var = 0.f;
+        for (int j = threadIdx.x; j < n; j += blockDim.x) var += (xr[j] - mean) * (xr[j] - mean);
+        inv = ns_rms_inv(ns_block_sum(var), n, eps);
+    } else {
+        inv = ns_rms_inv(s, n, eps);
+    }
+    for (int j0 = 0; j0 < n; j0 += blockDim.x) {
+        int j = j0 + threadIdx.x;
+        float v = 0.f;
+        if (j < n) {
+            v = b != nullptr ? ns_layernorm1(xr[j], mean, inv, w[j], b[j]) : ns_rmsnorm1(xr[j], w[j], inv);
+            o[j] = v;
+        }
+        if (q8 != nullptr && j0 + (int)(threadIdx.x & ~31u) < n) ns_q8_warp(v, (int64_t)blockIdx.x * n + j, values, q8);
+    }
+}
+
+__global__ void ns_rope_kv_store_kernel(float* q, float* k, const float* v, float* keys, float* values, int rows, int nh, int nkv,
+                                        int hs, int pos, const int32_t* pos_dev, int style, const float* ct, const float* st,
+                                        int64_t size) {
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx < size) ns_rope_kv_store1(idx, q, k, v, keys, values, rows, nh, nkv, hs, ns_pos(pos, pos_dev), style, ct, st);
 }
 
 /* A block per (row, head): scores into the scratch row, softmax, then the weighted sum of values. */
@@ -669,18 +833,89 @@ NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     return NS_OK;
 }
 
-NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
-                              int32_t n, int32_t iters, float* ms) {
+NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_f16(w);
+    if (st != NS_OK) return st;
+    dim3 grid((unsigned)((w->rows + TM - 1) / TM), (unsigned)((n + TN - 1) / TN));
+    switch (w->type) {
+        case NS_INT8: NS_GO(ctx, ns_gemm_f16<8>, grid, 128, *w, x, y, n); break;
+        case NS_INT4: NS_GO(ctx, ns_gemm_f16<4>, grid, 128, *w, x, y, n); break;
+        case NS_INT2: NS_GO(ctx, ns_gemm_f16<2>, grid, 128, *w, x, y, n); break;
+        default: NS_GO(ctx, ns_gemm_f16<0>, grid, 128, *w, x, y, n); break;
+    }
+    return NS_OK;
+}
+
+NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8_width(n);
+    if (st != NS_OK) return st;
+    int64_t values = (int64_t)rows * n;
+    NS_GO(ctx, ns_quantize_q8_kernel, ns_blocks(values), THREADS, x, values, q8);
+    return NS_OK;
+}
+
+NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8(w);
+    if (st != NS_OK) return st;
+    dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
+    switch (w->type) {
+        case NS_INT8: NS_GO(ctx, ns_gemv_q8<8>, grid, THREADS, *w, q8, y, n); break;
+        case NS_INT4: NS_GO(ctx, ns_gemv_q8<4>, grid, THREADS, *w, q8, y, n); break;
+        default: NS_GO(ctx, ns_gemv_q8<2>, grid, THREADS, *w, q8, y, n); break;
+    }
+    return NS_OK;
+}
+
+NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,
+                           int32_t rows, int32_t n, float eps, float* q8) {
+    NS_NEED(ctx);
+    if (q8 != NULL) {
+        int32_t st = ns_check_q8_width(n);
+        if (st != NS_OK) return st;
+    }
+    NS_GO(ctx, ns_add_norm_kernel, rows, THREADS, x, delta, out, w, b, n, eps, q8, (int64_t)rows * n);
+    return NS_OK;
+}
+
+NS_API int32_t ns_rope_kv_store(ns_context* ctx, float* q, float* k, const float* v, float* keys, float* values, int32_t rows,
+                                int32_t nh, int32_t nkv, int32_t hs, int32_t pos, const int32_t* pos_dev, int32_t style,
+                                const float* cos_t, const float* sin_t) {
+    NS_NEED(ctx);
+    int64_t size = ns_rope_kv_store_size(q != NULL, rows, nh, nkv, hs);
+    NS_GO(ctx, ns_rope_kv_store_kernel, ns_blocks(size), THREADS, q, k, v, keys, values, rows, nh, nkv, hs, pos, pos_dev, style,
+          cos_t, sin_t, size);
+    return NS_OK;
+}
+
+/* One product of the kind ns_time_product names. */
+static int32_t ns_product(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* q8, float* y, int32_t n) {
+    switch (kind) {
+        case NS_MATMUL_GEMV: return ns_matmul(ctx, w, x, y, n);
+        case NS_MATMUL_F16: return ns_matmul_f16(ctx, w, x, y, n);
+        case NS_MATMUL_Q8: return ns_matmul_q8(ctx, w, x, y, n);
+        case NS_MATMUL_QUANTIZE_Q8: {
+            int32_t st = ns_quantize_q8(ctx, x, n, w->cols, q8);
+            return st != NS_OK ? st : ns_matmul_q8(ctx, w, q8, y, n);
+        }
+        default: return ns_fail(NS_E_ARGUMENT, "time_product: kind %d", kind);
+    }
+}
+
+NS_API int32_t ns_time_product(ns_context* ctx, int32_t kind, const ns_tensor* const* ts, int32_t count, const float* x, float* q8,
+                               float* y, int32_t n, int32_t iters, float* ms) {
     NS_NEED(ctx);
     if (count < 1 || iters < 1) {
-        return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
+        return ns_fail(NS_E_ARGUMENT, "time_product: %d tensors, %d iterations", count, iters);
     }
     cudaEvent_t start, stop;
     NS_CUDA(cudaEventCreate(&start));
     NS_CUDA(cudaEventCreate(&stop));
     NS_CUDA(cudaEventRecord(start, ctx->stream));
     for (int32_t i = 0; i < iters; i++) {
-        int32_t st = ns_matmul(ctx, ts[i % count], x, y, n);
+        int32_t st = ns_product(ctx, kind, ts[i % count], x, q8, y, n);
         if (st != NS_OK) return st;
     }
     NS_CUDA(cudaEventRecord(stop, ctx->stream));
@@ -689,6 +924,11 @@ NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32
     NS_CUDA(cudaEventDestroy(start));
     NS_CUDA(cudaEventDestroy(stop));
     return NS_OK;
+}
+
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms) {
+    return ns_time_product(ctx, NS_MATMUL_GEMV, ts, count, x, NULL, y, n, iters, ms);
 }
 
 /* Records what is enqueued until ns_graph_end (stream capture: nothing runs meanwhile). */

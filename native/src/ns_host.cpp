@@ -375,16 +375,127 @@ NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     return ns_op(ctx, [=] { *slot += by; });
 }
 
-NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
-                              int32_t n, int32_t iters, float* ms) {
+NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_f16(w);
+    if (st != NS_OK) return st;
+    return ns_op(ctx, [=] {
+        std::vector<uint16_t> xh(w->cols);
+        for (int32_t b = 0; b < n; b++) {
+            for (int64_t c = 0; c < w->cols; c++) xh[c] = ns_float_to_half(x[(int64_t)b * w->cols + c]);
+            for (int64_t r = 0; r < w->rows; r++) y[(int64_t)b * w->rows + r] = ns_row_dot_f16(w, r, xh.data());
+        }
+    });
+}
+
+NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8_width(n);
+    if (st != NS_OK) return st;
+    return ns_op(ctx, [=] {
+        int64_t values = (int64_t)rows * n;
+        for (int64_t blk = 0; blk < values / NS_Q8_BLOCK; blk++) {
+            ns_q8_block(x + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, values) + blk);
+        }
+    });
+}
+
+NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8(w);
+    if (st != NS_OK) return st;
+    return ns_op(ctx, [=] {
+        int64_t values = (int64_t)n * w->cols;
+        const int8_t* xq = reinterpret_cast<const int8_t*>(q8);
+        const float* xd = ns_q8_steps(q8, values);
+        for (int32_t b = 0; b < n; b++) {
+            for (int64_t r = 0; r < w->rows; r++) {
+                y[(int64_t)b * w->rows + r] = ns_row_dot_q8(w, r, xq + (int64_t)b * w->cols, xd + (int64_t)b * w->cols / NS_Q8_BLOCK);
+            }
+        }
+    });
+}
+
+NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,
+                           int32_t rows, int32_t n, float eps, float* q8) {
+    NS_NEED(ctx);
+    if (q8 != NULL) {
+        int32_t st = ns_check_q8_width(n);
+        if (st != NS_OK) return st;
+    }
+    return ns_op(ctx, [=] {
+        for (int32_t i = 0; i < rows; i++) {
+            float* xr = x + (int64_t)i * n;
+            float* o = out + (int64_t)i * n;
+            if (delta != NULL) {
+                for (int32_t j = 0; j < n; j++) xr[j] += delta[(int64_t)i * n + j];
+            }
+            if (b == NULL) {
+                float ss = 0.f;
+                for (int32_t j = 0; j < n; j++) ss += xr[j] * xr[j];
+                float inv = ns_rms_inv(ss, n, eps);
+                for (int32_t j = 0; j < n; j++) o[j] = ns_rmsnorm1(xr[j], w[j], inv);
+            } else {
+                float s = 0.f, v = 0.f;
+                for (int32_t j = 0; j < n; j++) s += xr[j];
+                float mean = s / n;
+                for (int32_t j = 0; j < n; j++) v += (xr[j] - mean) * (xr[j] - mean);
+                float inv = ns_rms_inv(v, n, eps);
+                for (int32_t j = 0; j < n; j++) o[j] = ns_layernorm1(xr[j], mean, inv, w[j], b[j]);
+            }
+        }
+        if (q8 != NULL) {
+            int64_t values = (int64_t)rows * n;
+            for (int64_t blk = 0; blk < values / NS_Q8_BLOCK; blk++) {
+                ns_q8_block(out + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, values) + blk);
+            }
+        }
+    });
+}
+
+NS_API int32_t ns_rope_kv_store(ns_context* ctx, float* q, float* k, const float* v, float* keys, float* values, int32_t rows,
+                                int32_t nh, int32_t nkv, int32_t hs, int32_t pos, const int32_t* pos_dev, int32_t style,
+                                const float* cos_t, const float* sin_t) {
+    NS_NEED(ctx);
+    return ns_op(ctx, [=] {
+        int32_t p = ns_pos(pos, pos_dev);
+        int64_t size = ns_rope_kv_store_size(q != NULL, rows, nh, nkv, hs);
+        for (int64_t idx = 0; idx < size; idx++) ns_rope_kv_store1(idx, q, k, v, keys, values, rows, nh, nkv, hs, p, style, cos_t, sin_t);
+    });
+}
+
+/* One product of the kind ns_time_product names. */
+static int32_t ns_product(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* q8, float* y, int32_t n) {
+    switch (kind) {
+        case NS_MATMUL_GEMV: return ns_matmul(ctx, w, x, y, n);
+        case NS_MATMUL_F16: return ns_matmul_f16(ctx, w, x, y, n);
+        case NS_MATMUL_Q8: return ns_matmul_q8(ctx, w, x, y, n);
+        case NS_MATMUL_QUANTIZE_Q8: {
+            int32_t st = ns_quantize_q8(ctx, x, n, w->cols, q8);
+            return st != NS_OK ? st : ns_matmul_q8(ctx, w, q8, y, n);
+        }
+        default: return ns_fail(NS_E_ARGUMENT, "time_product: kind %d", kind);
+    }
+}
+
+NS_API int32_t ns_time_product(ns_context* ctx, int32_t kind, const ns_tensor* const* ts, int32_t count, const float* x, float* q8,
+                               float* y, int32_t n, int32_t iters, float* ms) {
     NS_NEED(ctx);
     if (count < 1 || iters < 1) {
-        return ns_fail(NS_E_ARGUMENT, "time_matmul: %d tensors, %d iterations", count, iters);
+        return ns_fail(NS_E_ARGUMENT, "time_product: %d tensors, %d iterations", count, iters);
     }
     auto t0 = ns_clock::now();
-    for (int32_t i = 0; i < iters; i++) ns_matmul(ctx, ts[i % count], x, y, n);
+    for (int32_t i = 0; i < iters; i++) {
+        int32_t st = ns_product(ctx, kind, ts[i % count], x, q8, y, n);
+        if (st != NS_OK) return st;
+    }
     *ms = (float)ns_ms_since(t0);
     return NS_OK;
+}
+
+NS_API int32_t ns_time_matmul(ns_context* ctx, const ns_tensor* const* ts, int32_t count, const float* x, float* y,
+                              int32_t n, int32_t iters, float* ms) {
+    return ns_time_product(ctx, NS_MATMUL_GEMV, ts, count, x, NULL, y, n, iters, ms);
 }
 
 NS_API int32_t ns_graph_begin(ns_context* ctx) {

@@ -16,17 +16,49 @@ NS_HD int32_t ns_pos(int32_t pos, const int32_t* pos_dev) {
     return pos_dev != NULL ? *pos_dev : pos;
 }
 
-/* RoPE: rotates pair idx of rows·heads·(hs/2) pairs (row i at position pos + i) by the cos/sin tables. */
-NS_HD void ns_rope_pair(float* v, int64_t idx, int heads, int hs, int pos, int style, const float* ct, const float* st) {
+/*
+ * RoPE: rotates pair idx of rows·heads·(hs/2) pairs (row i at position pos + i) by the cos/sin tables. Returns the
+ * offset in v of the pair's first element; the second is *second (row i of the rotated vectors starts at i·heads·hs,
+ * which is where the cache store puts row i after the position's rows).
+ */
+NS_HD int64_t ns_rope_pair(float* v, int64_t idx, int heads, int hs, int pos, int style, const float* ct, const float* st,
+                           int64_t* second = NULL) {
     int half = hs / 2;
     int j = (int)(idx % half), h = (int)(idx / half % heads);
     int64_t i = idx / half / heads, t = (int64_t)(pos + i) * half + j;
-    float* base = v + (i * heads + h) * hs;
-    float* a = base + (style == NS_ROPE_INTERLEAVED ? 2 * j : j);
-    float* c = a + (style == NS_ROPE_INTERLEAVED ? 1 : half);
-    float cs = ct[t], sn = st[t], v0 = *a, v1 = *c;
-    *a = v0 * cs - v1 * sn;
-    *c = v0 * sn + v1 * cs;
+    int64_t a = (i * heads + h) * hs + (style == NS_ROPE_INTERLEAVED ? 2 * j : j);
+    int64_t c = a + (style == NS_ROPE_INTERLEAVED ? 1 : half);
+    float cs = ct[t], sn = st[t], v0 = v[a], v1 = v[c];
+    v[a] = v0 * cs - v1 * sn;
+    v[c] = v0 * sn + v1 * cs;
+    if (second != NULL) *second = c;
+    return a;
+}
+
+/*
+ * Element idx of the fused RoPE-and-store (ns_rope_kv_store): the first rows·nh·hs/2 indices rotate q's pairs, the
+ * next rows·nkv·hs/2 rotate k's pairs and store both elements in the cache, the last rows·kv_dim store v.
+ */
+NS_HD void ns_rope_kv_store1(int64_t idx, float* q, float* k, const float* v, float* keys, float* values, int rows, int nh,
+                             int nkv, int hs, int pos, int style, const float* ct, const float* st) {
+    int64_t pq = q != NULL ? (int64_t)rows * nh * (hs / 2) : 0, pk = (int64_t)rows * nkv * (hs / 2);
+    int64_t at = (int64_t)pos * nkv * hs;
+    if (idx < pq) {
+        ns_rope_pair(q, idx, nh, hs, pos, style, ct, st);
+    } else if (idx < pq + pk) {
+        int64_t c;
+        int64_t a = ns_rope_pair(k, idx - pq, nkv, hs, pos, style, ct, st, &c);
+        keys[at + a] = k[a];
+        keys[at + c] = k[c];
+    } else if (idx < pq + pk + (int64_t)rows * nkv * hs) {
+        int64_t e = idx - pq - pk;
+        values[at + e] = v[e];
+    }
+}
+
+/* Total elements of ns_rope_kv_store1's index space. */
+NS_HD int64_t ns_rope_kv_store_size(bool has_q, int rows, int nh, int nkv, int hs) {
+    return (has_q ? (int64_t)rows * nh * (hs / 2) : 0) + (int64_t)rows * nkv * (hs / 2) + (int64_t)rows * nkv * hs;
 }
 
 NS_HD float ns_gelu_tanh1(float v) {
@@ -48,6 +80,15 @@ NS_HD float ns_rmsnorm1(float x, float w, float inv) {
 
 NS_HD float ns_layernorm1(float x, float mean, float inv, float w, float b) {
     return (x - mean) * inv * w + b;
+}
+
+/* Quantizes one block of NS_Q8_BLOCK values (the host's loop; the GPU takes the maximum with a warp shuffle). */
+NS_HD void ns_q8_block(const float* x, int8_t* q, float* d) {
+    float amax = 0.f;
+    for (int i = 0; i < NS_Q8_BLOCK; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float step = ns_q8_step(amax), inv = ns_q8_inverse(step);
+    for (int i = 0; i < NS_Q8_BLOCK; i++) q[i] = ns_q8_code(x[i], inv);
+    *d = step;
 }
 
 /* Attention: the scaled score of query head qh against cached key j, and output element e (scores sc over 0..p). */
@@ -121,6 +162,57 @@ NS_HD void ns_decode_outliers(const ns_tensor* t, int64_t r, float* out) {
     for (int64_t k = t->outlier_rows[r]; k < t->outlier_rows[r + 1]; k++) {
         out[t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8)] += ns_f16_at(t->outliers, 4 * k + 2);
     }
+}
+
+
+/* ---- products on q8 activations (dp4a) and on fp16 tiles, per unit: shared by the kernels and the host loops ---- */
+
+/* The steps of a q8 buffer of `values` values (they follow the codes). */
+NS_HD float* ns_q8_steps(float* q8, int64_t values) {
+    return reinterpret_cast<float*>(reinterpret_cast<int8_t*>(q8) + values);
+}
+
+NS_HD const float* ns_q8_steps(const float* q8, int64_t values) {
+    return reinterpret_cast<const float*>(reinterpret_cast<const int8_t*>(q8) + values);
+}
+
+/* The 64/BITS int8 inputs of a unit as words (8-, 16- or 32-byte aligned: a unit starts at a multiple of its size). */
+template <int BITS>
+NS_HD void ns_q8_words(const int8_t* xq, uint32_t* w) {
+#ifdef __CUDA_ARCH__
+    if (BITS == 8) {
+        uint2 a = __ldg(reinterpret_cast<const uint2*>(xq));
+        w[0] = a.x; w[1] = a.y;
+    } else {
+        for (int i = 0; i < 4 / BITS; i++) { /* 16 bytes each */
+            uint4 a = __ldg(reinterpret_cast<const uint4*>(xq) + i);
+            w[4 * i] = a.x; w[4 * i + 1] = a.y; w[4 * i + 2] = a.z; w[4 * i + 3] = a.w;
+        }
+    }
+#else
+    memcpy(w, xq, 64 / BITS);
+#endif
+}
+
+/* Unit `unit` of row r (words lo, hi) against q8 inputs: s·d·Σ(u − z)·q, the integer sum exact. */
+template <int BITS>
+NS_HD float ns_q8_unit_term(const ns_tensor* t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi, const int8_t* xq,
+                            const float* xd) {
+    const int per = 64 / BITS;
+    int64_t first = unit * per, gi = first / t->g;
+    uint32_t w[64 / BITS / 4];
+    ns_q8_words<BITS>(xq + first, w);
+    int32_t dot = ns_q8_unit_dot<BITS>(lo, hi, w, (int32_t)ns_uniform_zero(t, r, gi));
+    return ns_uniform_scale(t, r, gi) * xd[first / NS_Q8_BLOCK] * (float)dot;
+}
+
+/* Unit `unit` of row r decoded to fp16 at out[0..64/BITS) (BITS = 0: NF4): the prefill tile's decode. */
+template <int BITS>
+NS_HD void ns_unit_tile(const ns_tensor* t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi, uint16_t* out) {
+    const int per = 64 / (BITS == 0 ? 4 : BITS);
+    int64_t gi = unit * per / t->g;
+    float z = BITS == 0 ? 0.f : ns_uniform_zero(t, r, gi);
+    ns_unit_to_half<BITS>(lo, hi, ns_uniform_scale(t, r, gi), z, t->codebook, out);
 }
 
 #endif

@@ -55,4 +55,60 @@ static void ns_row_decode(const ns_tensor* t, int64_t r, float* out) {
     ns_decode_outliers(t, r, out);
 }
 
+
+/* Words of unit u of a row of codes. */
+static inline void ns_unit_words(const uint8_t* row, int64_t u, uint32_t* lo, uint32_t* hi) {
+    *lo = ns_u32_at(row + 8 * u);
+    *hi = ns_u32_at(row + 8 * u + 4);
+}
+
+/*
+ * W[r]·x on fp16 tiles, as the prefill kernel computes it: the row decoded unit by unit (ns_unit_tile), x in fp16
+ * (xh), each product exact in float32, summed in float32 (here in order; the tensor cores in their own order).
+ */
+template <int BITS>
+static float ns_row_dot_f16_t(const ns_tensor* t, int64_t r, const uint16_t* xh) {
+    const int per = 64 / (BITS == 0 ? 4 : BITS);
+    const uint8_t* row = t->codes + r * t->row_bytes;
+    uint16_t w[32];
+    float sum = 0.f;
+    for (int64_t u = 0; u < t->row_bytes / 8; u++) {
+        uint32_t lo, hi;
+        ns_unit_words(row, u, &lo, &hi);
+        ns_unit_tile<BITS>(t, r, u, lo, hi, w);
+        for (int i = 0; i < per; i++) sum += ns_half_to_float(w[i]) * ns_half_to_float(xh[u * per + i]);
+    }
+    return sum;
+}
+
+static float ns_row_dot_f16(const ns_tensor* t, int64_t r, const uint16_t* xh) {
+    switch (t->type) {
+        case NS_INT8: return ns_row_dot_f16_t<8>(t, r, xh);
+        case NS_INT4: return ns_row_dot_f16_t<4>(t, r, xh);
+        case NS_INT2: return ns_row_dot_f16_t<2>(t, r, xh);
+        default: return ns_row_dot_f16_t<0>(t, r, xh); /* NF4 */
+    }
+}
+
+/* W[r]·x on q8 inputs (codes xq, steps xd of this vector), unit by unit as the dp4a kernel's lanes do. */
+template <int BITS>
+static float ns_row_dot_q8_t(const ns_tensor* t, int64_t r, const int8_t* xq, const float* xd) {
+    const uint8_t* row = t->codes + r * t->row_bytes;
+    float sum = 0.f;
+    for (int64_t u = 0; u < t->row_bytes / 8; u++) {
+        uint32_t lo, hi;
+        ns_unit_words(row, u, &lo, &hi);
+        sum += ns_q8_unit_term<BITS>(t, r, u, lo, hi, xq, xd);
+    }
+    return sum;
+}
+
+static float ns_row_dot_q8(const ns_tensor* t, int64_t r, const int8_t* xq, const float* xd) {
+    switch (t->type) {
+        case NS_INT8: return ns_row_dot_q8_t<8>(t, r, xq, xd);
+        case NS_INT4: return ns_row_dot_q8_t<4>(t, r, xq, xd);
+        default: return ns_row_dot_q8_t<2>(t, r, xq, xd);
+    }
+}
+
 #endif

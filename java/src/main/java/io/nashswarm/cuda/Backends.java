@@ -4,7 +4,10 @@ import io.nashswarm.EngineException;
 import io.nashswarm.model.Backend;
 import io.nashswarm.model.CpuBackend;
 
-/** {@code --backend auto|cpu|cuda}. */
+/**
+ * {@code --backend auto|cpu|cuda}, and two variants of cuda for comparisons: {@code cuda-q8} (single-vector products
+ * on int8 activations with dp4a) and {@code cuda-unfused} (every small operation its own kernel).
+ */
 public final class Backends {
     private Backends() {}
 
@@ -16,6 +19,8 @@ public final class Backends {
         return switch (choice.toLowerCase()) {
             case "cpu" -> CpuBackend.INSTANCE;
             case "cuda" -> CudaBackend.open();
+            case "cuda-q8" -> CudaBackend.open(new CudaBackend.Options(true, true));
+            case "cuda-unfused" -> CudaBackend.open(new CudaBackend.Options(false, false));
             case "auto" -> {
                 try {
                     yield CudaBackend.open();
@@ -24,7 +29,7 @@ public final class Backends {
                     yield CpuBackend.INSTANCE;
                 }
             }
-            default -> throw new EngineException("unknown backend '" + choice + "'; choose auto, cpu or cuda");
+            default -> throw new EngineException("unknown backend '" + choice + "'; choose auto, cpu or cuda (or cuda-q8, cuda-unfused)");
         };
     }
 }

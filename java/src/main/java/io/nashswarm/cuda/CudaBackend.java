@@ -21,8 +21,32 @@ import static io.nashswarm.cuda.NativeContext.at;
  * weights (packed as stored) and the key/value cache stay there, and only logits come back. With
  * {@code libnashswarm_cuda.so} that is the GPU; with the host build of the same ABI the same class runs
  * on the CPU, which is how it is tested where there is no GPU.
+ *
+ * <p>Products: batches of two or more vectors (the prompt) on int8/int4/int2/NF4 weights go through fp16
+ * tensor-core tiles ({@code ns_matmul_f16}); single vectors through the float GEMV, or with {@link Options#q8}
+ * through dp4a on int8 activations ({@code ns_matmul_q8}, int8/int4/int2), quantized by the norm that produced
+ * them where there is one. With {@link Options#fuse}, small operations that follow each other are launched as
+ * one kernel: a residual add and the next norm ({@code ns_add_norm}), RoPE of q and k and the cache store
+ * ({@code ns_rope_kv_store}). They are held back one call to see what follows, and run as they are otherwise.
  */
 public final class CudaBackend implements Backend {
+    /** {@code q8}: int8 activations (dp4a) for single-vector products; {@code fuse}: fused small operations. */
+    public record Options(boolean q8, boolean fuse) {
+        public static final Options DEFAULT = new Options(false, true);
+    }
+
+    private final Options options;
+    /** Held-back operations (at most one add, or two RoPEs), run by {@link #flush} unless the next call fuses them. */
+    private PendingAdd pendingAdd;
+    private PendingRope ropeFirst, ropeSecond;
+    /** The q8 buffer (grown by reallocation; a recorded graph keeps the old one, freed at close) and which input it holds. */
+    private MemorySegment q8 = MemorySegment.NULL;
+    private long q8Capacity, q8Of = -1;
+    private int q8Values;
+
+    private record PendingAdd(MemorySegment y, MemorySegment x, int n) {}
+
+    private record PendingRope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {}
     private final NativeContext ctx;
     private final NashswarmH h;
     private final MemorySegment c;
@@ -60,7 +84,12 @@ public final class CudaBackend implements Backend {
     record DeviceMatrix(WeightMatrix source, NativeContext.Tensor tensor, MemorySegment padded) implements Matrix {}
 
     public CudaBackend(NativeContext ctx) {
+        this(ctx, Options.DEFAULT);
+    }
+
+    public CudaBackend(NativeContext ctx, Options options) {
         this.ctx = ctx;
+        this.options = options;
         this.h = ctx.library();
         this.c = ctx.handle();
         this.name = h.ns_backend_name().reinterpret(64).getString(0);
@@ -76,8 +105,16 @@ public final class CudaBackend implements Backend {
 
     /** The CUDA library on device 0: one EngineException saying what is missing (library, driver or device). */
     public static CudaBackend open() {
+        return open(Options.DEFAULT);
+    }
+
+    public static CudaBackend open(Options options) {
         NashswarmH lib = NativeLibrary.load(NativeLibrary.Kind.CUDA);
-        return new CudaBackend(new NativeContext(lib, 0));
+        return new CudaBackend(new NativeContext(lib, 0), options);
+    }
+
+    public Options options() {
+        return options;
     }
 
     public NativeContext context() {
@@ -108,8 +145,8 @@ public final class CudaBackend implements Backend {
     public String describe() {
         long[] mem = ctx.memory();
         long used = name.equals("host") ? mem[1] : freeAtOpen - mem[0];
-        String d = String.format("%s: %s; device memory in use %.1f MiB (cudaMemGetInfo); the weight uploads took %.1f MiB (cudaMemGetInfo around each) = stored sections %.1f MiB + mixed-row index %.1f MiB + %.1f MiB allocation rounding, no dequantized copy; the rest is activations, KV cache and the runtime",
-                name, ctx.deviceName(), used / 1048576.0, weightDeviceBytes / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0,
+        String d = String.format("%s%s%s: %s; device memory in use %.1f MiB (cudaMemGetInfo); the weight uploads took %.1f MiB (cudaMemGetInfo around each) = stored sections %.1f MiB + mixed-row index %.1f MiB + %.1f MiB allocation rounding, no dequantized copy; the rest is activations, KV cache and the runtime",
+                name, options.q8 ? " (q8 activations)" : "", options.fuse ? "" : " (unfused)", ctx.deviceName(), used / 1048576.0, weightDeviceBytes / 1048576.0, weightBytes / 1048576.0, indexBytes / 1048576.0,
                 (weightDeviceBytes - weightBytes - indexBytes) / 1048576.0);
         return graphFailure != null ? d + "; decode steps run eagerly: recording the graph failed: " + graphFailure
                 : profile == null ? d : d + "; " + stepReport();
@@ -150,7 +187,11 @@ public final class CudaBackend implements Backend {
      * Replays write the cache at the slot's position and leave the logits where the body leaves them.
      */
     @Override
-    public void decodeStep(Object sequence, int token, int pos, Runnable body) {
+    public void decodeStep(Object sequence, int token, int pos, Runnable stepBody) {
+        Runnable body = () -> {
+            stepBody.run();
+            flush();
+        };
         slotsHost.set(ValueLayout.JAVA_INT, 0, token);
         slotsHost.set(ValueLayout.JAVA_INT, 4, pos);
         ctx.check(h.ns_write_i32(c, slots, slotsHost, 2), "writing the step's token and position");
@@ -276,6 +317,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public float[] read(Buffer b, int n) {
+        flush();
         if (host.length < n) {
             host = new float[n];
         }
@@ -285,20 +327,81 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Matrix w, Buffer x, Buffer y, int n) {
+        flush();
         DeviceMatrix m = (DeviceMatrix) w;
-        MemorySegment in = p(x);
-        if (m.padded != null) {
-            if (n > TransformerModel.MAX_BATCH) {
-                throw new EngineException("batch of " + n + " exceeds " + TransformerModel.MAX_BATCH);
+        NativeContext.Tensor t = m.tensor;
+        MemorySegment in = p(x), out = p(y);
+        if (n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0) {
+            if (q8Of != in.address() || q8Values != t.cols()) {
+                MemorySegment q = q8Buffer(t.cols());
+                op("quantize", "quantizing the input of " + m.source, () -> h.ns_quantize_q8(c, in, 1, t.cols(), q));
+                q8Of = in.address();
+                q8Values = t.cols();
             }
-            int cols = m.tensor.cols(), stored = m.tensor.storedCols();
-            for (int b = 0; b < n; b++) {
-                MemorySegment to = at(m.padded, (long) b * stored), from = at(in, (long) b * cols);
-                op("copy", "padding an input", () -> h.ns_copy(c, to, from, cols));
+            MemorySegment q = q8;
+            op("matmul", "matmul (q8) " + m.source, () -> h.ns_matmul_q8(c, t.handle(), q, out, 1));
+        } else {
+            if (m.padded != null) {
+                if (n > TransformerModel.MAX_BATCH) {
+                    throw new EngineException("batch of " + n + " exceeds " + TransformerModel.MAX_BATCH);
+                }
+                int cols = t.cols(), stored = t.storedCols();
+                for (int b = 0; b < n; b++) {
+                    MemorySegment to = at(m.padded, (long) b * stored), from = at(in, (long) b * cols);
+                    op("copy", "padding an input", () -> h.ns_copy(c, to, from, cols));
+                }
+            }
+            MemorySegment input = m.padded != null ? m.padded : in;
+            if (n >= 2 && t.hasF16Tiles()) {
+                op("matmul", "matmul (fp16 tiles) " + m.source, () -> h.ns_matmul_f16(c, t.handle(), input, out, n));
+            } else {
+                op("matmul", "matmul " + m.source, () -> h.ns_matmul(c, t.handle(), input, out, n));
             }
         }
-        MemorySegment input = m.padded != null ? m.padded : in;
-        op("matmul", "matmul " + m.source, () -> h.ns_matmul(c, m.tensor.handle(), input, p(y), n));
+        if (out.address() == q8Of) {
+            q8Of = -1;
+        }
+    }
+
+    /** The q8 buffer, large enough for {@code values} values. */
+    private MemorySegment q8Buffer(long values) {
+        if (q8Capacity < values) {
+            q8 = ctx.alloc(NashswarmH.q8Floats(values));
+            q8Capacity = values;
+        }
+        return q8;
+    }
+
+    /** Runs the held-back operations as they are. */
+    private void flush() {
+        PendingAdd a = pendingAdd;
+        pendingAdd = null;
+        if (a != null) {
+            op("add", "add", () -> h.ns_add(c, a.y, a.x, a.n));
+        }
+        PendingRope r1 = ropeFirst, r2 = ropeSecond;
+        ropeFirst = ropeSecond = null;
+        if (r1 != null) {
+            runRope(r1);
+        }
+        if (r2 != null) {
+            runRope(r2);
+        }
+    }
+
+    /** Before an operation that neither fuses with what is held back nor keeps the q8 input valid. */
+    private void before() {
+        flush();
+        q8Of = -1;
+    }
+
+    private static int ropeStyle(RopeStyle style) {
+        return style == RopeStyle.INTERLEAVED ? NashswarmH.NS_ROPE_INTERLEAVED : NashswarmH.NS_ROPE_ROTATE_HALF;
+    }
+
+    private void runRope(PendingRope r) {
+        MemorySegment pd = posDev(r.pos);
+        op("rope", "rope", () -> h.ns_rope(c, p(r.v), r.rows, r.heads, r.headSize, r.pos, pd, ropeStyle(r.style), p(r.cos), p(r.sin)));
     }
 
     @Override
@@ -315,6 +418,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void embedRow(Matrix table, int row, MemorySegment rowDev, Buffer out, int off) {
+        before();
         DeviceMatrix m = (DeviceMatrix) table;
         if (m.padded == null) {
             op("embed", "embedding row " + row, () -> h.ns_embed(c, m.tensor.handle(), row, rowDev, p(out, off)));
@@ -326,43 +430,91 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsnorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, int rows, int n, float eps) {
-        op("rmsnorm", "rmsnorm", () -> h.ns_rmsnorm(c, p(out, oOff), p(x, xOff), p(w), rows, n, eps));
+        norm(out, oOff, x, xOff, w, null, rows, n, eps);
     }
 
     @Override
     public void layernorm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps) {
-        op("layernorm", "layernorm", () -> h.ns_layernorm(c, p(out, oOff), p(x, xOff), p(w), p(b), rows, n, eps));
+        norm(out, oOff, x, xOff, w, b, rows, n, eps);
+    }
+
+    /**
+     * RMSNorm (b null) or LayerNorm; fused with a held-back residual add into x, and in q8 mode with the quantization of
+     * a single output row for the products that follow.
+     */
+    private void norm(Buffer out, int oOff, Buffer x, int xOff, Buffer w, Buffer b, int rows, int n, float eps) {
+        MemorySegment o = p(out, oOff), in = p(x, xOff);
+        PendingAdd a = pendingAdd;
+        boolean fuseAdd = a != null && a.y.address() == in.address() && a.n == (long) rows * n;
+        if (fuseAdd) {
+            pendingAdd = null;
+        }
+        before();
+        boolean quantize = options.q8 && rows == 1 && n % NashswarmH.NS_Q8_BLOCK == 0;
+        String kind = b == null ? "rmsnorm" : "layernorm";
+        if (!fuseAdd && !quantize) {
+            if (b == null) {
+                op(kind, kind, () -> h.ns_rmsnorm(c, o, in, p(w), rows, n, eps));
+            } else {
+                op(kind, kind, () -> h.ns_layernorm(c, o, in, p(w), p(b), rows, n, eps));
+            }
+            return;
+        }
+        MemorySegment delta = fuseAdd ? a.x : MemorySegment.NULL, bias = b == null ? MemorySegment.NULL : p(b);
+        MemorySegment q = quantize ? q8Buffer(n) : MemorySegment.NULL;
+        op((fuseAdd ? "add+" : "") + kind + (quantize ? "+q8" : ""), kind, () -> h.ns_add_norm(c, in, delta, o, p(w), bias, rows, n, eps, q));
+        if (quantize) {
+            q8Of = o.address();
+            q8Values = n;
+        }
     }
 
     @Override
     public void rope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {
-        int s = style == RopeStyle.INTERLEAVED ? NashswarmH.NS_ROPE_INTERLEAVED : NashswarmH.NS_ROPE_ROTATE_HALF;
-        MemorySegment pd = posDev(pos);
-        op("rope", "rope", () -> h.ns_rope(c, p(v), rows, heads, headSize, pos, pd, s, p(cos), p(sin)));
+        PendingRope r = new PendingRope(v, rows, heads, headSize, pos, style, cos, sin);
+        if (options.fuse && ropeFirst != null && ropeSecond == null) {
+            ropeSecond = r; // q then k: the cache store that follows takes both
+            return;
+        }
+        before();
+        if (options.fuse) {
+            ropeFirst = r;
+        } else {
+            runRope(r);
+        }
     }
 
     @Override
     public void add(Buffer y, int yOff, Buffer x, int xOff, int n) {
-        op("add", "add", () -> h.ns_add(c, p(y, yOff), p(x, xOff), n));
+        before();
+        if (options.fuse) {
+            pendingAdd = new PendingAdd(p(y, yOff), p(x, xOff), n); // the next norm of y may take it
+        } else {
+            op("add", "add", () -> h.ns_add(c, p(y, yOff), p(x, xOff), n));
+        }
     }
 
     @Override
     public void addBias(Buffer x, Buffer bias, int rows, int n) {
+        before();
         op("bias", "bias", () -> h.ns_add_bias(c, p(x), p(bias), rows, n));
     }
 
     @Override
     public void copy(Buffer src, int sOff, Buffer dst, int dOff, int n) {
+        before();
         op("copy", "copy", () -> h.ns_copy(c, p(dst, dOff), p(src, sOff), n));
     }
 
     @Override
     public void geluTanh(Buffer x, int n) {
+        before();
         op("gelu", "gelu", () -> h.ns_gelu_tanh(c, p(x), n));
     }
 
     @Override
     public void swiglu(Buffer g, Buffer u, int n) {
+        before();
         op("swiglu", "swiglu", () -> h.ns_swiglu(c, p(g), p(u), n));
     }
 
@@ -394,12 +546,29 @@ public final class CudaBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
+            PendingRope rk = ropeSecond != null ? ropeSecond : ropeFirst, rq = ropeSecond != null ? ropeFirst : null;
+            if (rk != null && p(rk.v).address() == p(k).address() && rk.rows == b && rk.pos == pos && rk.heads == nkv && rk.headSize == hs) {
+                boolean withQ = rq != null && rq.rows == b && rq.pos == pos && rq.headSize == hs && rq.style == rk.style
+                        && rq.cos == rk.cos && rq.sin == rk.sin;
+                ropeFirst = ropeSecond = null;
+                if (rq != null && !withQ) {
+                    runRope(rq);
+                }
+                before();
+                MemorySegment pd = posDev(pos), q = withQ ? p(rq.v) : MemorySegment.NULL;
+                int heads = withQ ? rq.heads : nh;
+                op("rope+kv store", "rope and kv store", () -> h.ns_rope_kv_store(c, q, p(k), p(v), keys[layer], values[layer], b, heads, nkv, hs,
+                        pos, pd, ropeStyle(rk.style), p(rk.cos), p(rk.sin)));
+                return;
+            }
+            before();
             MemorySegment pd = posDev(pos);
             op("kv store", "kv store", () -> h.ns_kv_store(c, keys[layer], values[layer], p(k), p(v), b, pos, pd, kvDim));
         }
 
         @Override
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
+            before();
             MemorySegment pd = posDev(pos);
             op("attention", "attention", () -> h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, pd, nh, nkv, hs, capacity));
         }

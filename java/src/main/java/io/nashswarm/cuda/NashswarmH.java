@@ -37,6 +37,15 @@ public final class NashswarmH {
     public static final int NS_OK = 0, NS_E_ARGUMENT = 1, NS_E_NO_DEVICE = 2, NS_E_CUDA = 3, NS_E_OUT_OF_MEMORY = 4, NS_E_UNSUPPORTED = 5;
     public static final int NS_F32 = 0, NS_F16 = 1, NS_INT8 = 2, NS_INT4 = 3, NS_INT2 = 4, NS_NF4 = 5, NS_MIXED = 6;
     public static final int NS_ROPE_INTERLEAVED = 0, NS_ROPE_ROTATE_HALF = 1;
+    /** ns_time_product's kinds. */
+    public static final int NS_MATMUL_GEMV = 0, NS_MATMUL_F16 = 1, NS_MATMUL_Q8 = 2, NS_MATMUL_QUANTIZE_Q8 = 3;
+    /** Values per q8 block ({@code NS_Q8_BLOCK}). */
+    public static final int NS_Q8_BLOCK = 32;
+
+    /** Floats of a q8 buffer for {@code values} values ({@code NS_Q8_FLOATS}): the int8 codes, then a step per block. */
+    public static long q8Floats(long values) {
+        return values / 4 + values / NS_Q8_BLOCK;
+    }
 
     private final Path path;
     private final SymbolLookup lookup;
@@ -46,7 +55,8 @@ public final class NashswarmH {
             ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
             ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
             ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
-            ns_graph_time, ns_profile_begin, ns_profile_end;
+            ns_graph_time, ns_profile_begin, ns_profile_end, ns_matmul_f16, ns_quantize_q8, ns_matmul_q8, ns_add_norm, ns_rope_kv_store,
+            ns_time_product;
 
     /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
     NashswarmH(Path library) {
@@ -95,6 +105,15 @@ public final class NashswarmH {
         ns_graph_time = find("ns_graph_time", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         ns_profile_begin = find("ns_profile_begin", status0);
         ns_profile_end = find("ns_profile_end", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        ns_matmul_f16 = find("ns_matmul_f16", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+        ns_quantize_q8 = find("ns_quantize_q8", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        ns_matmul_q8 = find("ns_matmul_q8", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+        ns_add_norm = find("ns_add_norm", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS));
+        ns_rope_kv_store = find("ns_rope_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        ns_time_product = find("ns_time_product", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     }
 
     private MethodHandle find(String name, FunctionDescriptor fd) {
@@ -158,4 +177,19 @@ public final class NashswarmH {
     public int ns_profile_begin(MemorySegment ctx) { try { return (int) ns_profile_begin.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_profile_end(MemorySegment ctx, MemorySegment kernelsMs, MemorySegment spanMs, MemorySegment ops) { try { return (int) ns_profile_end.invokeExact(ctx, kernelsMs, spanMs, ops); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_graph_launch(MemorySegment ctx) { try { return (int) ns_graph_launch.invokeExact(ctx); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_matmul_f16(MemorySegment ctx, MemorySegment w, MemorySegment x, MemorySegment y, int n) { try { return (int) ns_matmul_f16.invokeExact(ctx, w, x, y, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_quantize_q8(MemorySegment ctx, MemorySegment x, int rows, int n, MemorySegment q8) { try { return (int) ns_quantize_q8.invokeExact(ctx, x, rows, n, q8); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_matmul_q8(MemorySegment ctx, MemorySegment w, MemorySegment q8, MemorySegment y, int n) { try { return (int) ns_matmul_q8.invokeExact(ctx, w, q8, y, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_add_norm(MemorySegment ctx, MemorySegment x, MemorySegment delta, MemorySegment out, MemorySegment w, MemorySegment b,
+                           int rows, int n, float eps, MemorySegment q8) {
+        try { return (int) ns_add_norm.invokeExact(ctx, x, delta, out, w, b, rows, n, eps, q8); } catch (Throwable t) { throw rethrow(t); }
+    }
+    public int ns_rope_kv_store(MemorySegment ctx, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment keys, MemorySegment values,
+                                int rows, int nh, int nkv, int headSize, int pos, MemorySegment posDev, int style, MemorySegment cos, MemorySegment sin) {
+        try { return (int) ns_rope_kv_store.invokeExact(ctx, q, k, v, keys, values, rows, nh, nkv, headSize, pos, posDev, style, cos, sin); } catch (Throwable t) { throw rethrow(t); }
+    }
+    public int ns_time_product(MemorySegment ctx, int kind, MemorySegment tensors, int count, MemorySegment x, MemorySegment q8, MemorySegment y,
+                               int n, int iters, MemorySegment ms) {
+        try { return (int) ns_time_product.invokeExact(ctx, kind, tensors, count, x, q8, y, n, iters, ms); } catch (Throwable t) { throw rethrow(t); }
+    }
 }

@@ -39,8 +39,21 @@ public final class NativeContext implements AutoCloseable {
     private MemorySegment staging = MemorySegment.NULL;
     private boolean closed;
 
-    /** A matrix in the library's memory: its handle, and the columns its rows are stored with (padding included). */
-    public record Tensor(MemorySegment handle, int rows, int cols, int storedCols, long storedBytes, long indexBytes) {}
+    /**
+     * A matrix in the library's memory: its handle, its storage type ({@code NS_F32..NS_MIXED}), and the columns its
+     * rows are stored with (padding included).
+     */
+    public record Tensor(MemorySegment handle, int type, int rows, int cols, int storedCols, long storedBytes, long indexBytes) {
+        /** Whether ns_matmul_f16 (tensor-core tiles) takes it: int8, int4, int2, NF4/FP4. */
+        public boolean hasF16Tiles() {
+            return type == NS_INT8 || type == NS_INT4 || type == NS_INT2 || type == NS_NF4;
+        }
+
+        /** Whether ns_matmul_q8 (dp4a on int8 activations) takes it: int8, int4, int2. */
+        public boolean hasQ8() {
+            return type == NS_INT8 || type == NS_INT4 || type == NS_INT2;
+        }
+    }
 
     /**
      * Opens device {@code device}; an EngineException with the library's message when no driver or device
@@ -136,6 +149,13 @@ public final class NativeContext implements AutoCloseable {
         MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, 0, dst, off, n);
     }
 
+    /** Reads {@code floats} floats' bytes (a q8 buffer, say) after all enqueued work. */
+    public byte[] readBytes(MemorySegment src, long floats) {
+        MemorySegment s = staging(4L * floats);
+        check(h.ns_read(ctx, s, src, floats), "reading " + floats + " floats");
+        return s.asSlice(0, 4L * floats).toArray(ValueLayout.JAVA_BYTE);
+    }
+
     public int readInt(MemorySegment src) {
         MemorySegment s = staging(4);
         check(h.ns_read_i32(ctx, s, src, 1), "reading an int");
@@ -181,7 +201,7 @@ public final class NativeContext implements AutoCloseable {
             tensors.add(t);
             MemorySegment sb = a.allocate(ValueLayout.JAVA_LONG), ib = a.allocate(ValueLayout.JAVA_LONG);
             check(h.ns_tensor_bytes(t, sb, ib), "tensor bytes");
-            return new Tensor(t, w.rows(), w.cols(), stored.cols(), sb.get(ValueLayout.JAVA_LONG, 0), ib.get(ValueLayout.JAVA_LONG, 0));
+            return new Tensor(t, d.get(ValueLayout.JAVA_INT, 0), w.rows(), w.cols(), stored.cols(), sb.get(ValueLayout.JAVA_LONG, 0), ib.get(ValueLayout.JAVA_LONG, 0));
         }
     }
 

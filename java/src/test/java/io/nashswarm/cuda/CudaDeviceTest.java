@@ -7,9 +7,9 @@ import org.junit.jupiter.api.Assumptions;
 /** The conformance checks on the GPU (libnashswarm_cuda.so on device 0); skips with the reason when there is none. */
 class CudaDeviceTest extends BackendConformance {
     @Override
-    Backend open() {
+    Backend open(CudaBackend.Options options) {
         try {
-            CudaBackend b = CudaBackend.open();
+            CudaBackend b = CudaBackend.open(options);
             System.out.println("CudaDeviceTest on " + b.context().deviceName());
             return b;
         } catch (EngineException e) {

@@ -28,8 +28,8 @@ class HostLibraryTest extends BackendConformance {
     }
 
     @Override
-    Backend open() {
-        return new CudaBackend(new NativeContext(library(), 0));
+    Backend open(CudaBackend.Options options) {
+        return new CudaBackend(new NativeContext(library(), 0), options);
     }
 
     @Test
