@@ -9,7 +9,11 @@ timed with torch CUDA events in the same run. Runs against the host library too 
 baselines are skipped), which is how this harness is tested where there is no GPU.
 
 Before timing, every type (int8/int4/int2/nf4/mixed, groups of 64 and 32) is checked on every row at odd
-shapes (--check-shapes), outputs poisoned. After timing, the issue's goals are printed as pass/fail lines.
+shapes (--check-shapes), outputs poisoned; so are the prompt path's fp16 tensor-core tiles (ns_matmul_f16, 5
+vectors, against float64 within the fp16 bound and against float64 of the fp16-rounded tiles) and the q8 path
+(ns_quantize_q8 bit for bit against numpy's rule, ns_matmul_q8 within its bound). After timing, the issue's goals
+are printed as pass/fail lines, then the q8 (dp4a) GEMV beside the float one, and prefill (64 vectors) on fp16
+tiles beside the GEMV per vector and fp16 torch.matmul.
 
 usage: gemv_bench.py LIB [--shapes 4096x11008,4096x4096] [--check-shapes ...] [--iters N] [--out FILE.md] [--json FILE]
 """
@@ -23,6 +27,7 @@ import time
 import numpy as np
 
 NS_F32, NS_F16, NS_INT8, NS_INT4, NS_INT2, NS_NF4, NS_MIXED = range(7)
+GEMV, F16_TILES, Q8, QUANTIZE_Q8 = range(4)  # ns_time_product's kinds
 
 
 class Desc(C.Structure):
@@ -92,6 +97,24 @@ class Lib:
 
     def matmul(self, w, x, y):
         self.check(self.l.ns_matmul(self.ctx, w, x, y, 1), "ns_matmul")
+
+    def matmul_f16(self, w, x, y, n):
+        self.check(self.l.ns_matmul_f16(self.ctx, w, x, y, n), "ns_matmul_f16")
+
+    def quantize_q8(self, x, rows, n, q8):
+        self.check(self.l.ns_quantize_q8(self.ctx, x, rows, n, q8), "ns_quantize_q8")
+
+    def matmul_q8(self, w, q8, y, n):
+        self.check(self.l.ns_matmul_q8(self.ctx, w, q8, y, n), "ns_matmul_q8")
+
+    def read_bytes(self, src, nbytes):
+        return self.read(src, nbytes // 4).view(np.uint8)
+
+    def time_product(self, kind, ws, x, q8, y, n, iters):
+        arr = (C.c_void_p * len(ws))(*[w.value for w in ws])
+        ms = C.c_float()
+        self.check(self.l.ns_time_product(self.ctx, kind, arr, len(ws), x, q8, y, n, iters, C.byref(ms)), "ns_time_product")
+        return ms.value
 
     def time_matmul(self, ws, x, y, iters):
         arr = (C.c_void_p * len(ws))(*[w.value for w in ws])
@@ -181,6 +204,107 @@ def reference_rows(t, x, rows):
             mag += s[r * G + k] * float(np.abs(u - (1 << (bits - 1))) @ np.abs(xg))
         out[r] = (acc, mag)
     return out
+
+
+def weights32(t, r):
+    """Row r of a uniform tensor as the kernels compute it in float32: s·(u − z) (NF4: s·level)."""
+    g, cols, bits = t["g"], t["cols"], t["bits"]
+    rb = cols * bits // 8
+    u = unpack(t["codes"][r * rb:(r + 1) * rb], bits, cols)
+    s = np.repeat(t["scales"][r * (cols // g):(r + 1) * (cols // g)].astype(np.float32), g)
+    level = NF4[u] if t["type"] == NS_NF4 else (u - (1 << (bits - 1))).astype(np.float32)
+    return (s * level).astype(np.float32)
+
+
+def check_f16(lib, t, rng, n=5):
+    """ns_matmul_f16 on n vectors, output poisoned: (unwritten, max err/Σ|w·x| vs float64, over its bound (<= 1 passes),
+    max err vs float64 of the fp16 tiles / (cols·2^-23·Σ|w16·x16|) (<= 1 passes))."""
+    rows, cols = t["rows"], t["cols"]
+    w = lib.upload(t)[0]
+    x, y = lib.alloc(n * cols), lib.alloc(n * rows)
+    xs = rng.standard_normal(n * cols).astype(np.float32)
+    lib.write(x, xs)
+    lib.write(y, np.full(n * rows, np.nan, dtype=np.float32))
+    lib.matmul_f16(w, x, y, n)
+    got = lib.read(y, n * rows).reshape(n, rows)
+    lib.release(w)
+    xm = xs.reshape(n, cols).astype(np.float64)
+    x16 = xs.reshape(n, cols).astype(np.float16).astype(np.float64)
+    worst = worst_rel = worst16 = 0.0
+    for r in range(rows):
+        w32 = weights32(t, r).astype(np.float64)
+        w16 = weights32(t, r).astype(np.float16).astype(np.float64)
+        ref, mag = xm @ w32, np.abs(xm) @ np.abs(w32)
+        ref16, mag16 = x16 @ w16, np.abs(x16) @ np.abs(w16)
+        err = np.abs(got[:, r] - ref)
+        bound = (2.0 ** -10 + 2.0 ** -22 + cols * 2.0 ** -23) * mag + 2.0 ** -24 * cols
+        worst = max(worst, float(np.max(err / bound)))
+        worst_rel = max(worst_rel, float(np.max(err / (mag + 1e-30))))
+        worst16 = max(worst16, float(np.max(np.abs(got[:, r] - ref16) / (cols * 2.0 ** -23 * mag16 + 1e-30))))
+    return int(np.count_nonzero(~np.isfinite(got))), worst_rel, worst, worst16
+
+
+def quantize_q8_ref(xs):
+    """numpy's copy of ns_quantize_q8's rule: per 32 values d = max|x|/127 (float32), q = rint(x·(1/d))."""
+    b = xs.reshape(-1, 32)
+    step = (np.max(np.abs(b), axis=1) / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(step != 0, np.float32(1) / step, np.float32(0)).astype(np.float32)
+    q = np.clip(np.rint((b * inv[:, None]).astype(np.float32)), -127, 127).astype(np.int8)
+    return q.reshape(-1), step
+
+
+def check_q8(lib, t, rng, n=2):
+    """ns_quantize_q8 + ns_matmul_q8 on n vectors: (codes or steps that differ from numpy's, unwritten,
+    max err/Σ|w·x| vs float64 on the quantized input (<= 1e-5 passes), max err over the q8 bound (<= 1 passes))."""
+    rows, cols = t["rows"], t["cols"]
+    w = lib.upload(t)[0]
+    values = n * cols
+    x, y, q8 = lib.alloc(values), lib.alloc(n * rows), lib.alloc(values // 4 + values // 32)
+    xs = rng.standard_normal(values).astype(np.float32)
+    xs[cols - 32:cols] = 0  # a zero block
+    lib.write(x, xs)
+    lib.write(y, np.full(n * rows, np.nan, dtype=np.float32))
+    lib.quantize_q8(x, n, cols, q8)
+    raw = lib.read_bytes(q8, values + values // 8)
+    q, step = quantize_q8_ref(xs)
+    got_q, got_step = raw[:values].view(np.int8), raw[values:].view(np.float32)
+    differ = int(np.count_nonzero(got_q != q)) + int(np.count_nonzero(got_step != step))
+    lib.matmul_q8(w, q8, y, n)
+    got = lib.read(y, n * rows).reshape(n, rows)
+    lib.release(w)
+    xq = (q.reshape(-1, 32).astype(np.float64) * step[:, None]).reshape(n, cols)
+    d = np.repeat(step.astype(np.float64), 32).reshape(n, cols)
+    xm = xs.reshape(n, cols).astype(np.float64)
+    worst_q = worst_b = 0.0
+    for r in range(rows):
+        w32 = weights32(t, r).astype(np.float64)
+        refq, magq = xq @ w32, np.abs(xq) @ np.abs(w32)
+        bound = (d / 2) @ np.abs(w32) + 1e-5 * magq
+        worst_q = max(worst_q, float(np.max(np.abs(got[:, r] - refq) / (magq + 1e-30))))
+        worst_b = max(worst_b, float(np.max(np.abs(got[:, r] - xm @ w32) / (bound + 1e-30))))
+    return differ, int(np.count_nonzero(~np.isfinite(got))), worst_q, worst_b
+
+
+def torch_prefill(rows, cols, n, iters, copies):
+    """fp16 torch.matmul of [rows x cols] by [cols x n], ms per product (CUDA events), or None without torch/CUDA."""
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return None
+    except ImportError:
+        return None
+    ws = [torch.randn(rows, cols, device="cuda", dtype=torch.float16) * 0.02 for _ in range(copies)]
+    x = torch.randn(cols, n, device="cuda", dtype=torch.float16)
+    for i in range(10):
+        torch.matmul(ws[i % copies], x)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for i in range(iters):
+        torch.matmul(ws[i % copies], x)
+    stop.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(stop) / iters
 
 
 def torch_baselines(rows, cols, iters, copies):
@@ -293,6 +417,7 @@ def main():
     ap.add_argument("--group", type=int, default=64)
     ap.add_argument("--check-rows", type=int, default=24)
     ap.add_argument("--check-shapes", default="37x320,1001x4160,4099x1088")
+    ap.add_argument("--prefill", type=int, default=64, help="vectors of the prefill timing (the engine's largest batch)")
     ap.add_argument("--out")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -317,6 +442,26 @@ def main():
         checks.append(f"| 33x333 | {kind} | - | {unwritten} | {err:.2e} | {'ok' if ok else 'WRONG'} |")
     print("\n".join(["| shape | type | group | unwritten | max err / Σ|w·x| vs float64 (every row) | |", "|---|---|---:|---:|---:|---|"]
                     + checks), flush=True)
+    newchecks = []
+    for shape in a.check_shapes.split(",") if a.check_shapes else []:
+        rows, cols = map(int, shape.split("x"))
+        for g in (64, 32):
+            for kind in ("int8", "int4", "int2", "nf4"):
+                unwritten, rel, over, over16 = check_f16(lib, tensor(kind, rows, cols, g, rng), rng)
+                ok = unwritten == 0 and over <= 1 and over16 <= 1
+                failed += not ok
+                newchecks.append(f"| {shape} | {kind} | {g} | fp16 tiles, 5 vectors | {unwritten} | {rel:.2e} | "
+                                 f"{over:.2f} of the fp16 bound; {over16:.2f} of cols·2^-23 vs the fp16 tiles | {'ok' if ok else 'WRONG'} |")
+                if kind == "nf4":
+                    continue
+                differ, unwritten, relq, overq = check_q8(lib, tensor(kind, rows, cols, g, rng), rng)
+                ok = differ == 0 and unwritten == 0 and relq <= 1e-5 and overq <= 1
+                failed += not ok
+                newchecks.append(f"| {shape} | {kind} | {g} | q8 (dp4a), 2 vectors | {unwritten} | {relq:.2e} vs float64 on q8 input | "
+                                 f"{overq:.2f} of the q8 bound; {differ} codes/steps differ from numpy | {'ok' if ok else 'WRONG'} |")
+    checks_new_table = ["| shape | type | group | product | unwritten | max err / Σ|w·x| | against the bounds | |",
+                        "|---|---|---:|---|---:|---:|---|---|"] + newchecks
+    print("\n".join(checks_new_table), flush=True)
     results = []
     for shape in a.shapes.split(","):
         rows, cols = map(int, shape.split("x"))
@@ -350,6 +495,52 @@ def main():
                      f"{r['unwritten']} | {r['max_rel_err_vs_float64']:.2e} |")
     lines += ["", "Goals (issue 8): times are the same run's; n/a where torch or CUDA is absent.", ""]
     lines += goals({(r["shape"], r["type"]): r for r in results})
+    q8rows, prefill = [], []
+    for shape in a.shapes.split(","):
+        rows, cols = map(int, shape.split("x"))
+        for kind in ("int8", "int4", "int2", "nf4"):
+            t = tensor(kind, rows, cols, a.group, rng)
+            w0, stored, _ = lib.upload(t)
+            copies = max(1, min(16, math.ceil(256e6 / stored))) if lib.name == "cuda" else 1
+            ws = [w0] + [lib.upload(t)[0] for _ in range(copies - 1)]
+            iters = a.iters if lib.name == "cuda" else max(1, a.iters // 100)
+            n = a.prefill
+            x, y = lib.alloc(n * cols), lib.alloc(n * rows)
+            q8 = lib.alloc(n * cols // 4 + n * cols // 32)
+            lib.write(x, rng.standard_normal(n * cols).astype(np.float32))
+            def timed(kind_, vectors, it):
+                lib.time_product(kind_, ws, x, q8, y, vectors, min(10, it))  # warm-up
+                return lib.time_product(kind_, ws, x, q8, y, vectors, it) / it
+            if kind != "nf4":
+                gemv = timed(GEMV, 1, iters)
+                lib.quantize_q8(x, 1, cols, q8)
+                dp4a = timed(Q8, 1, iters)
+                both = timed(QUANTIZE_Q8, 1, iters)
+                q8rows.append({"shape": shape, "type": kind, "gemv_us": gemv * 1e3, "dp4a_us": dp4a * 1e3, "quantize_dp4a_us": both * 1e3,
+                               "dp4a_GBps": stored / (dp4a / 1e3) / 1e9, "pct_copy_bw": bw and 100 * stored / (dp4a / 1e3) / 1e9 / bw})
+            it = max(1, iters // 10)
+            tiles = timed(F16_TILES, n, it)
+            per_vector = timed(GEMV, n, it)
+            fp16 = torch_prefill(rows, cols, n, it, max(1, min(16, math.ceil(256e6 / (2 * rows * cols)))))
+            flops = 2.0 * rows * cols * n
+            prefill.append({"shape": shape, "type": kind, "vectors": n, "tiles_us": tiles * 1e3, "gemv_per_vector_us": per_vector * 1e3,
+                            "tiles_TFLOPs": flops / (tiles / 1e3) / 1e12, "fp16_torch_us": fp16 and fp16 * 1e3,
+                            "tiles_x_gemv": per_vector / tiles})
+            for w in ws:
+                lib.release(w)
+    lines += ["", "q8 activations (dp4a) at batch 1, beside the float GEMV; dp4a alone with x already quantized (a fused norm did it),",
+              "and with its quantization kernel before it (same run, CUDA events):", "",
+              "| shape | type | float GEMV µs | dp4a µs | quantize + dp4a µs | dp4a GB/s | % copy BW |", "|---|---|---:|---:|---:|---:|---:|"]
+    for r in q8rows:
+        lines.append(f"| {r['shape']} | {r['type']} | {r['gemv_us']:.1f} | {r['dp4a_us']:.1f} | {r['quantize_dp4a_us']:.1f} | "
+                     f"{r['dp4a_GBps']:.1f} | {f(r['pct_copy_bw'], 1)} |")
+    lines += ["", f"Prefill: {a.prefill} vectors at once on fp16 tensor-core tiles (ns_matmul_f16) beside the float GEMV run per vector",
+              "(ns_matmul with n vectors) and fp16 torch.matmul (cuBLAS) of the same shape:", "",
+              "| shape | type | vectors | fp16 tiles µs | TFLOP/s | GEMV per vector µs | tiles × GEMV | fp16 torch µs |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in prefill:
+        lines.append(f"| {r['shape']} | {r['type']} | {r['vectors']} | {r['tiles_us']:.1f} | {r['tiles_TFLOPs']:.2f} | {r['gemv_per_vector_us']:.1f} | "
+                     f"{r['tiles_x_gemv']:.2f} | {f(r['fp16_torch_us'], 1)} |")
+    lines += ["", "fp16 tiles and q8, odd shapes, every row checked, outputs poisoned:", ""] + checks_new_table
     lines += ["", "Odd shapes, every row checked, outputs poisoned:", "",
               "| shape | type | group | unwritten | max err / Σ|w·x| vs float64 (every row) | |", "|---|---|---:|---:|---:|---|"] + checks
     table = "\n".join(lines)
@@ -357,7 +548,8 @@ def main():
     if a.out:
         open(a.out, "w").write(table + "\n")
     if a.json:
-        json.dump({"library": lib.name, "device": dev, "copy_GBps": bw, "results": results}, open(a.json, "w"), indent=1)
+        json.dump({"library": lib.name, "device": dev, "copy_GBps": bw, "results": results, "q8": q8rows, "prefill": prefill},
+                  open(a.json, "w"), indent=1)
     bad = [r for r in results if r["unwritten"] or not r["max_rel_err_vs_float64"] <= 1e-4]
     if bad or failed:
         print(f"FAILED: {len(bad) + failed} products unwritten or wrong", file=sys.stderr)
