@@ -192,6 +192,7 @@ public final class CudaBackend implements Backend {
             stepBody.run();
             flush();
         };
+        before(); // nothing held back from before the step; the q8 input is the step's own (a replay overwrites it)
         slotsHost.set(ValueLayout.JAVA_INT, 0, token);
         slotsHost.set(ValueLayout.JAVA_INT, 4, pos);
         ctx.check(h.ns_write_i32(c, slots, slotsHost, 2), "writing the step's token and position");

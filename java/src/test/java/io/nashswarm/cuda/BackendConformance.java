@@ -652,6 +652,32 @@ abstract class BackendConformance {
         }
     }
 
+    /**
+     * The fused small operations change launches, not arithmetic: decode steps of aidreams260K on a backend with
+     * {@code fuse} off give the fused backend's logits (to float rounding of a different summation order on the GPU),
+     * and the fused step's graph has fewer nodes (a Llama layer: four fewer launches).
+     */
+    @Test
+    void fusedAndUnfusedStepsAgree() throws Exception {
+        try (LoadedModel m = ModelLoader.load(aidreams(), null); Backend unfused = open(new CudaBackend.Options(false, false))) {
+            TransformerModel a = TransformerModel.create(m.weights(), backend), b = TransformerModel.create(m.weights(), unfused);
+            int[] ids = new SplittableRandom(seed).ints(12, 1, m.weights().config().vocabSize()).toArray();
+            var sa = a.newState(ids.length);
+            var sb = b.newState(ids.length);
+            for (int p = 0; p < ids.length; p++) {
+                float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
+                double max = 0;
+                for (float v : lb) {
+                    max = Math.max(max, Math.abs(v));
+                }
+                assertArrayEquals(lb, la, (float) (1e-5 * max), "position " + p + " (seed " + seed + ")");
+            }
+            int fused = ((CudaBackend) backend).stepProfile().nodes(), plain = ((CudaBackend) unfused).stepProfile().nodes();
+            int layers = m.weights().config().nLayers();
+            assertEquals(plain - 4 * layers, fused, "graph nodes fused " + fused + ", unfused " + plain);
+        }
+    }
+
     static int argmax(float[] a) {
         int best = 0;
         for (int i = 1; i < a.length; i++) {
