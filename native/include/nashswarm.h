@@ -137,6 +137,15 @@ NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot_dev, int32_t by);
  * rounding; inputs beyond fp16's range (|x| > 65504) become Inf. What the prompt path uses for n >= 2.
  */
 NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n);
+/*
+ * A product with its epilogue in the same kernel: y = act(W·x + bias[row]) for n vectors; kind NS_MATMUL_GEMV,
+ * NS_MATMUL_F16 or NS_MATMUL_Q8 (x then holds q8, see below); bias may be NULL; act NS_ACT_NONE or NS_ACT_GELU
+ * (tanh GELU). The same arithmetic as the product followed by ns_add_bias and ns_gelu_tanh.
+ */
+#define NS_ACT_NONE 0
+#define NS_ACT_GELU 1
+NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* y, int32_t n,
+                                  const float* bias, int32_t act);
 /* q8 = x quantized (rows vectors of n values, n a multiple of 32; layout and error in nashswarm_decode.h, NS_Q8_FLOATS). */
 NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8);
 /* y = W·x for n vectors given as q8 (int8/int4/int2): integer dot products (dp4a) per unit, one float multiply per

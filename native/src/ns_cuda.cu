@@ -142,7 +142,7 @@ __device__ __forceinline__ float ns_unit_term(const ns_tensor& t, int64_t r, int
 }
 
 template <int BITS>
-__global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
     __shared__ float cb[16];
     if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
     if (BITS == 0) __syncthreads();
@@ -163,12 +163,12 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
         }
     }
     acc = ns_warp_sum(acc);
-    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
 }
 
 /* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
    an even number of units at 16-byte offsets), else 8-byte loads; ns_mixed_unit_term decodes each unit. */
-__global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
     int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
@@ -189,10 +189,10 @@ __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* _
     }
     acc += ns_mixed_outlier_term(&t, r, xb, lane, 32);
     acc = ns_warp_sum(acc);
-    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
 }
 
-__global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
     int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
@@ -219,7 +219,7 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
         for (int64_t c = lane; c < t.cols; c += 32) acc += ns_f16_at(row, 2 * c) * xb[c];
     }
     acc = ns_warp_sum(acc);
-    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
 }
 
 /*
@@ -228,7 +228,7 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
  * sums) and one float multiply by the group's scale and the block's step.
  */
 template <int BITS>
-__global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y, int n) {
+__global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y, int n, ns_epilogue e) {
     int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
@@ -247,7 +247,7 @@ __global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __r
         }
     }
     acc = ns_warp_sum(acc);
-    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = acc;
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
 }
 
 /* The q8 quantization of a warp's 32 values (one block; every lane calls it): codes, and the step by lane 0. */
@@ -277,7 +277,7 @@ namespace wmma = nvcuda::wmma;
 static const int TM = 64, TN = 32, TK = 32, TLD = TK + 8; /* TLD: a row of a tile padded by 16 bytes (banks) */
 
 template <int BITS>
-__global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, int n) {
+__global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, int n, ns_epilogue e) {
     __shared__ __align__(128) uint16_t wt[TM * TLD];
     __shared__ __align__(128) uint16_t xt[TN * TLD];
     __shared__ __align__(128) float ct[4][2][16 * 16];
@@ -298,7 +298,7 @@ __global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __r
                 uint2 q = __ldg(reinterpret_cast<const uint2*>(t.codes + r * t.row_bytes) + unit);
                 ns_unit_tile<BITS>(&t, r, unit, q.x, q.y, dst);
             } else {
-                for (int e = 0; e < per; e++) dst[e] = 0;
+                for (int k = 0; k < per; k++) dst[k] = 0;
             }
         }
         for (int i = threadIdx.x; i < TN * TK / 8; i += blockDim.x) {
@@ -308,10 +308,10 @@ __global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __r
             if (b0 + bb < n) {
                 ns_load8(x + (int64_t)(b0 + bb) * t.cols + k0 + kk, v);
             } else {
-                for (int e = 0; e < 8; e++) v[e] = 0.f;
+                for (int k = 0; k < 8; k++) v[k] = 0.f;
             }
 #pragma unroll
-            for (int e = 0; e < 8; e++) dst[e] = ns_float_to_half(v[e]);
+            for (int k = 0; k < 8; k++) dst[k] = ns_float_to_half(v[k]);
         }
         __syncthreads();
 #pragma unroll
@@ -331,11 +331,11 @@ __global__ void __launch_bounds__(128) ns_gemm_f16(ns_tensor t, const float* __r
     wmma::store_matrix_sync(ct[warp][0], acc[0], 16, wmma::mem_col_major);
     wmma::store_matrix_sync(ct[warp][1], acc[1], 16, wmma::mem_col_major);
     __syncwarp();
-    for (int e = lane; e < 512; e += 32) {
-        int j = e / 256, m = e % 16, v = e % 256 / 16;
+    for (int i = lane; i < 512; i += 32) {
+        int j = i / 256, m = i % 16, v = i % 256 / 16;
         int64_t r = r0 + warp * 16 + m;
         int b = b0 + j * 16 + v;
-        if (r < t.rows && b < n) y[(int64_t)b * t.rows + r] = ct[warp][j][v * 16 + m];
+        if (r < t.rows && b < n) y[(int64_t)b * t.rows + r] = ns_epilogue_apply(e, ct[warp][j][v * 16 + m], r);
     }
 }
 
@@ -711,19 +711,23 @@ NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t) {
     return NS_OK;
 }
 
-NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
     switch (w->type) {
-        case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y); break;
-        case NS_INT8: NS_GO(ctx, ns_gemv_uniform<8>, grid, THREADS, *w, x, y); break;
-        case NS_INT4: NS_GO(ctx, ns_gemv_uniform<4>, grid, THREADS, *w, x, y); break;
-        case NS_INT2: NS_GO(ctx, ns_gemv_uniform<2>, grid, THREADS, *w, x, y); break;
-        case NS_NF4: NS_GO(ctx, ns_gemv_uniform<0>, grid, THREADS, *w, x, y); break;
-        case NS_MIXED: NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y); break;
+        case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y, e); break;
+        case NS_INT8: NS_GO(ctx, ns_gemv_uniform<8>, grid, THREADS, *w, x, y, e); break;
+        case NS_INT4: NS_GO(ctx, ns_gemv_uniform<4>, grid, THREADS, *w, x, y, e); break;
+        case NS_INT2: NS_GO(ctx, ns_gemv_uniform<2>, grid, THREADS, *w, x, y, e); break;
+        case NS_NF4: NS_GO(ctx, ns_gemv_uniform<0>, grid, THREADS, *w, x, y, e); break;
+        case NS_MIXED: NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y, e); break;
         default: return ns_fail(NS_E_UNSUPPORTED, "matmul: type %d", w->type);
     }
     return NS_OK;
+}
+
+NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    return ns_matmul_gemv(ctx, w, x, y, n, ns_epilogue{NULL, NS_ACT_NONE});
 }
 
 NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const int32_t* row_dev, float* out) {
@@ -833,18 +837,22 @@ NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     return NS_OK;
 }
 
-NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+static int32_t ns_matmul_tiles(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     int32_t st = ns_check_f16(w);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)((w->rows + TM - 1) / TM), (unsigned)((n + TN - 1) / TN));
     switch (w->type) {
-        case NS_INT8: NS_GO(ctx, ns_gemm_f16<8>, grid, 128, *w, x, y, n); break;
-        case NS_INT4: NS_GO(ctx, ns_gemm_f16<4>, grid, 128, *w, x, y, n); break;
-        case NS_INT2: NS_GO(ctx, ns_gemm_f16<2>, grid, 128, *w, x, y, n); break;
-        default: NS_GO(ctx, ns_gemm_f16<0>, grid, 128, *w, x, y, n); break;
+        case NS_INT8: NS_GO(ctx, ns_gemm_f16<8>, grid, 128, *w, x, y, n, e); break;
+        case NS_INT4: NS_GO(ctx, ns_gemm_f16<4>, grid, 128, *w, x, y, n, e); break;
+        case NS_INT2: NS_GO(ctx, ns_gemm_f16<2>, grid, 128, *w, x, y, n, e); break;
+        default: NS_GO(ctx, ns_gemm_f16<0>, grid, 128, *w, x, y, n, e); break;
     }
     return NS_OK;
+}
+
+NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    return ns_matmul_tiles(ctx, w, x, y, n, ns_epilogue{NULL, NS_ACT_NONE});
 }
 
 NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8) {
@@ -856,17 +864,32 @@ NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int
     return NS_OK;
 }
 
-NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+static int32_t ns_matmul_dp4a(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     int32_t st = ns_check_q8(w);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
     switch (w->type) {
-        case NS_INT8: NS_GO(ctx, ns_gemv_q8<8>, grid, THREADS, *w, q8, y, n); break;
-        case NS_INT4: NS_GO(ctx, ns_gemv_q8<4>, grid, THREADS, *w, q8, y, n); break;
-        default: NS_GO(ctx, ns_gemv_q8<2>, grid, THREADS, *w, q8, y, n); break;
+        case NS_INT8: NS_GO(ctx, ns_gemv_q8<8>, grid, THREADS, *w, q8, y, n, e); break;
+        case NS_INT4: NS_GO(ctx, ns_gemv_q8<4>, grid, THREADS, *w, q8, y, n, e); break;
+        default: NS_GO(ctx, ns_gemv_q8<2>, grid, THREADS, *w, q8, y, n, e); break;
     }
     return NS_OK;
+}
+
+NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+    return ns_matmul_dp4a(ctx, w, q8, y, n, ns_epilogue{NULL, NS_ACT_NONE});
+}
+
+NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* y, int32_t n,
+                                  const float* bias, int32_t act) {
+    ns_epilogue e{bias, act};
+    switch (kind) {
+        case NS_MATMUL_GEMV: return ns_matmul_gemv(ctx, w, x, y, n, e);
+        case NS_MATMUL_F16: return ns_matmul_tiles(ctx, w, x, y, n, e);
+        case NS_MATMUL_Q8: return ns_matmul_dp4a(ctx, w, x, y, n, e);
+        default: return ns_fail(NS_E_ARGUMENT, "matmul_epilogue: kind %d", kind);
+    }
 }
 
 NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,

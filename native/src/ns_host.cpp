@@ -196,15 +196,19 @@ NS_API int32_t ns_write_i32(ns_context* ctx, int32_t* dst, const int32_t* src, i
     return NS_OK;
 }
 
-NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     return ns_op(ctx, [=] {
         for (int32_t b = 0; b < n; b++) {
             for (int64_t r = 0; r < w->rows; r++) {
-                y[(int64_t)b * w->rows + r] = ns_row_dot(w, r, x + (int64_t)b * w->cols);
+                y[(int64_t)b * w->rows + r] = ns_epilogue_apply(e, ns_row_dot(w, r, x + (int64_t)b * w->cols), r);
             }
         }
     });
+}
+
+NS_API int32_t ns_matmul(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    return ns_matmul_gemv(ctx, w, x, y, n, ns_epilogue{NULL, NS_ACT_NONE});
 }
 
 NS_API int32_t ns_embed(ns_context* ctx, const ns_tensor* w, int32_t row, const int32_t* row_dev, float* out) {
@@ -375,7 +379,7 @@ NS_API int32_t ns_advance(ns_context* ctx, int32_t* slot, int32_t by) {
     return ns_op(ctx, [=] { *slot += by; });
 }
 
-NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+static int32_t ns_matmul_tiles(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     int32_t st = ns_check_f16(w);
     if (st != NS_OK) return st;
@@ -383,9 +387,13 @@ NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x
         std::vector<uint16_t> xh(w->cols);
         for (int32_t b = 0; b < n; b++) {
             for (int64_t c = 0; c < w->cols; c++) xh[c] = ns_float_to_half(x[(int64_t)b * w->cols + c]);
-            for (int64_t r = 0; r < w->rows; r++) y[(int64_t)b * w->rows + r] = ns_row_dot_f16(w, r, xh.data());
+            for (int64_t r = 0; r < w->rows; r++) y[(int64_t)b * w->rows + r] = ns_epilogue_apply(e, ns_row_dot_f16(w, r, xh.data()), r);
         }
     });
+}
+
+NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n) {
+    return ns_matmul_tiles(ctx, w, x, y, n, ns_epilogue{NULL, NS_ACT_NONE});
 }
 
 NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8) {
@@ -400,7 +408,7 @@ NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int
     });
 }
 
-NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+static int32_t ns_matmul_dp4a(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     int32_t st = ns_check_q8(w);
     if (st != NS_OK) return st;
@@ -410,10 +418,26 @@ NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8
         const float* xd = ns_q8_steps(q8, values);
         for (int32_t b = 0; b < n; b++) {
             for (int64_t r = 0; r < w->rows; r++) {
-                y[(int64_t)b * w->rows + r] = ns_row_dot_q8(w, r, xq + (int64_t)b * w->cols, xd + (int64_t)b * w->cols / NS_Q8_BLOCK);
+                y[(int64_t)b * w->rows + r] =
+                    ns_epilogue_apply(e, ns_row_dot_q8(w, r, xq + (int64_t)b * w->cols, xd + (int64_t)b * w->cols / NS_Q8_BLOCK), r);
             }
         }
     });
+}
+
+NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n) {
+    return ns_matmul_dp4a(ctx, w, q8, y, n, ns_epilogue{NULL, NS_ACT_NONE});
+}
+
+NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* y, int32_t n,
+                                  const float* bias, int32_t act) {
+    ns_epilogue e{bias, act};
+    switch (kind) {
+        case NS_MATMUL_GEMV: return ns_matmul_gemv(ctx, w, x, y, n, e);
+        case NS_MATMUL_F16: return ns_matmul_tiles(ctx, w, x, y, n, e);
+        case NS_MATMUL_Q8: return ns_matmul_dp4a(ctx, w, x, y, n, e);
+        default: return ns_fail(NS_E_ARGUMENT, "matmul_epilogue: kind %d", kind);
+    }
 }
 
 NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,

@@ -69,6 +69,17 @@ NS_HD float ns_swiglu1(float g, float u) {
     return g / (1.f + expf(-g)) * u;
 }
 
+/* What a product kernel applies to a row's sum before storing it: the bias, then the activation. */
+typedef struct {
+    const float* bias;
+    int32_t act;
+} ns_epilogue;
+
+NS_HD float ns_epilogue_apply(ns_epilogue e, float acc, int64_t r) {
+    if (e.bias != NULL) acc += e.bias[r];
+    return e.act == NS_ACT_GELU ? ns_gelu_tanh1(acc) : acc;
+}
+
 /* 1/sqrt(mean(x²) + eps) from the sum of squares, and one output of RMSNorm and of LayerNorm. */
 NS_HD float ns_rms_inv(float ss, int n, float eps) {
     return 1.f / sqrtf(ss / n + eps);

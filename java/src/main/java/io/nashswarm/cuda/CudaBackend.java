@@ -27,7 +27,8 @@ import static io.nashswarm.cuda.NativeContext.at;
  * through dp4a on int8 activations ({@code ns_matmul_q8}, int8/int4/int2), quantized by the norm that produced
  * them where there is one. With {@link Options#fuse}, small operations that follow each other are launched as
  * one kernel: a residual add and the next norm ({@code ns_add_norm}), RoPE of q and k and the cache store
- * ({@code ns_rope_kv_store}). They are held back one call to see what follows, and run as they are otherwise.
+ * ({@code ns_rope_kv_store}), a product and the bias and GELU after it ({@code ns_matmul_epilogue}). They are
+ * held back one call to see what follows, and run as they are otherwise.
  */
 public final class CudaBackend implements Backend {
     /** {@code q8}: int8 activations (dp4a) for single-vector products; {@code fuse}: fused small operations. */
@@ -36,7 +37,8 @@ public final class CudaBackend implements Backend {
     }
 
     private final Options options;
-    /** Held-back operations (at most one add, or two RoPEs), run by {@link #flush} unless the next call fuses them. */
+    /** Held-back operations (one product, one add, or two RoPEs), run by {@link #flush} unless the next call fuses them. */
+    private PendingMatmul pendingMatmul;
     private PendingAdd pendingAdd;
     private PendingRope ropeFirst, ropeSecond;
     /** The q8 buffer (grown by reallocation; a recorded graph keeps the old one, freed at close) and which input it holds. */
@@ -45,6 +47,14 @@ public final class CudaBackend implements Backend {
     private int q8Values;
 
     private record PendingAdd(MemorySegment y, MemorySegment x, int n) {}
+
+    /** A product (kind NS_MATMUL_GEMV/F16/Q8; input x or the q8 buffer) and the epilogue gathered for it so far. */
+    private record PendingMatmul(int kind, NativeContext.Tensor t, String what, MemorySegment in, MemorySegment out, int n,
+                                 MemorySegment bias, int act) {
+        PendingMatmul with(MemorySegment bias, int act) {
+            return new PendingMatmul(kind, t, what, in, out, n, bias, act);
+        }
+    }
 
     private record PendingRope(Buffer v, int rows, int heads, int headSize, int pos, RopeStyle style, Buffer cos, Buffer sin) {}
     private final NativeContext ctx;
@@ -332,6 +342,7 @@ public final class CudaBackend implements Backend {
         DeviceMatrix m = (DeviceMatrix) w;
         NativeContext.Tensor t = m.tensor;
         MemorySegment in = p(x), out = p(y);
+        PendingMatmul pm;
         if (n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0) {
             if (q8Of != in.address() || q8Values != t.cols()) {
                 MemorySegment q = q8Buffer(t.cols());
@@ -339,8 +350,7 @@ public final class CudaBackend implements Backend {
                 q8Of = in.address();
                 q8Values = t.cols();
             }
-            MemorySegment q = q8;
-            op("matmul", "matmul (q8) " + m.source, () -> h.ns_matmul_q8(c, t.handle(), q, out, 1));
+            pm = new PendingMatmul(NashswarmH.NS_MATMUL_Q8, t, "matmul (q8) " + m.source, q8, out, 1, MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
         } else {
             if (m.padded != null) {
                 if (n > TransformerModel.MAX_BATCH) {
@@ -353,15 +363,23 @@ public final class CudaBackend implements Backend {
                 }
             }
             MemorySegment input = m.padded != null ? m.padded : in;
-            if (n >= 2 && t.hasF16Tiles()) {
-                op("matmul", "matmul (fp16 tiles) " + m.source, () -> h.ns_matmul_f16(c, t.handle(), input, out, n));
-            } else {
-                op("matmul", "matmul " + m.source, () -> h.ns_matmul(c, t.handle(), input, out, n));
-            }
+            boolean tiles = n >= 2 && t.hasF16Tiles();
+            pm = new PendingMatmul(tiles ? NashswarmH.NS_MATMUL_F16 : NashswarmH.NS_MATMUL_GEMV, t, (tiles ? "matmul (fp16 tiles) " : "matmul ")
+                    + m.source, input, out, n, MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
         }
         if (out.address() == q8Of) {
             q8Of = -1;
         }
+        if (options.fuse) {
+            pendingMatmul = pm; // a bias, then GELU, may follow
+        } else {
+            runMatmul(pm);
+        }
+    }
+
+    private void runMatmul(PendingMatmul pm) {
+        String kind = "matmul" + (pm.bias.address() == 0 ? "" : "+bias") + (pm.act == NashswarmH.NS_ACT_GELU ? "+gelu" : "");
+        op(kind, pm.what, () -> h.ns_matmul_epilogue(c, pm.kind, pm.t.handle(), pm.in, pm.out, pm.n, pm.bias, pm.act));
     }
 
     /** The q8 buffer, large enough for {@code values} values. */
@@ -375,6 +393,11 @@ public final class CudaBackend implements Backend {
 
     /** Runs the held-back operations as they are. */
     private void flush() {
+        PendingMatmul pm = pendingMatmul;
+        pendingMatmul = null;
+        if (pm != null) {
+            runMatmul(pm);
+        }
         PendingAdd a = pendingAdd;
         pendingAdd = null;
         if (a != null) {
@@ -497,6 +520,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void addBias(Buffer x, Buffer bias, int rows, int n) {
+        PendingMatmul pm = pendingMatmul;
+        if (pm != null && pm.out.address() == p(x).address() && pm.n == rows && pm.t.rows() == n && pm.bias.address() == 0
+                && pm.act == NashswarmH.NS_ACT_NONE) {
+            pendingMatmul = pm.with(p(bias), NashswarmH.NS_ACT_NONE);
+            return;
+        }
         before();
         op("bias", "bias", () -> h.ns_add_bias(c, p(x), p(bias), rows, n));
     }
@@ -509,6 +538,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void geluTanh(Buffer x, int n) {
+        PendingMatmul pm = pendingMatmul;
+        if (pm != null && pm.out.address() == p(x).address() && (long) pm.n * pm.t.rows() == n && pm.act == NashswarmH.NS_ACT_NONE) {
+            pendingMatmul = null;
+            before();
+            runMatmul(pm.with(pm.bias, NashswarmH.NS_ACT_GELU));
+            return;
+        }
         before();
         op("gelu", "gelu", () -> h.ns_gelu_tanh(c, p(x), n));
     }

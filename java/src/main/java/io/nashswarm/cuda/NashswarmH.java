@@ -39,6 +39,8 @@ public final class NashswarmH {
     public static final int NS_ROPE_INTERLEAVED = 0, NS_ROPE_ROTATE_HALF = 1;
     /** ns_time_product's kinds. */
     public static final int NS_MATMUL_GEMV = 0, NS_MATMUL_F16 = 1, NS_MATMUL_Q8 = 2, NS_MATMUL_QUANTIZE_Q8 = 3;
+    /** ns_matmul_epilogue's activations. */
+    public static final int NS_ACT_NONE = 0, NS_ACT_GELU = 1;
     /** Values per q8 block ({@code NS_Q8_BLOCK}). */
     public static final int NS_Q8_BLOCK = 32;
 
@@ -56,7 +58,7 @@ public final class NashswarmH {
             ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
             ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
             ns_graph_time, ns_profile_begin, ns_profile_end, ns_matmul_f16, ns_quantize_q8, ns_matmul_q8, ns_add_norm, ns_rope_kv_store,
-            ns_time_product;
+            ns_time_product, ns_matmul_epilogue;
 
     /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
     NashswarmH(Path library) {
@@ -112,6 +114,8 @@ public final class NashswarmH {
                 JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS));
         ns_rope_kv_store = find("ns_rope_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        ns_matmul_epilogue = find("ns_matmul_epilogue", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
+                ADDRESS, JAVA_INT));
         ns_time_product = find("ns_time_product", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     }
@@ -191,5 +195,8 @@ public final class NashswarmH {
     public int ns_time_product(MemorySegment ctx, int kind, MemorySegment tensors, int count, MemorySegment x, MemorySegment q8, MemorySegment y,
                                int n, int iters, MemorySegment ms) {
         try { return (int) ns_time_product.invokeExact(ctx, kind, tensors, count, x, q8, y, n, iters, ms); } catch (Throwable t) { throw rethrow(t); }
+    }
+    public int ns_matmul_epilogue(MemorySegment ctx, int kind, MemorySegment w, MemorySegment x, MemorySegment y, int n, MemorySegment bias, int act) {
+        try { return (int) ns_matmul_epilogue.invokeExact(ctx, kind, w, x, y, n, bias, act); } catch (Throwable t) { throw rethrow(t); }
     }
 }

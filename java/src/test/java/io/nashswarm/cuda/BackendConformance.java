@@ -678,6 +678,55 @@ abstract class BackendConformance {
         }
     }
 
+    /**
+     * GPT-2 (a small random model from {@code TestModels}, f32 and int4): the fused backend's epilogues (bias, GELU)
+     * and add+LayerNorm give the unfused backend's logits, on decode steps and on a batched pass (int4: fp16 tiles
+     * with the bias in their epilogue), and both follow the CPU backend; the fused step graph has 7 nodes fewer per
+     * layer (4 biases, GELU, 2 adds) and one for the position embedding's add.
+     */
+    @Test
+    void gpt2FusedEpiloguesAgree() {
+        io.nashswarm.model.ModelWeights f32 = io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.GPT2, seed);
+        io.nashswarm.model.ModelWeights int4 = io.nashswarm.format.packed.TestModels.map(f32, (name, m) ->
+                io.nashswarm.format.packed.TestModels.rtn(m, io.nashswarm.tensor.QuantType.INT4, io.nashswarm.tensor.GroupSpec.symmetric(32)));
+        try (Backend unfused = open(new CudaBackend.Options(false, false)); Backend q8 = open(new CudaBackend.Options(true, true))) {
+            for (io.nashswarm.model.ModelWeights w : List.of(f32, int4)) {
+                String what = (w == f32 ? "gpt2 f32" : "gpt2 int4") + " (seed " + seed + ")";
+                TransformerModel a = TransformerModel.create(w, backend), b = TransformerModel.create(w, unfused), cpu = TransformerModel.create(w);
+                int[] ids = new SplittableRandom(seed).ints(10, 1, w.config().vocabSize()).toArray();
+                var sa = a.newState(ids.length);
+                var sb = b.newState(ids.length);
+                var sc = cpu.newState(ids.length);
+                TransformerModel q = TransformerModel.create(w, q8);
+                var sq = q.newState(ids.length);
+                for (int p = 0; p <= ids.length; p++) {
+                    boolean batched = p == ids.length;
+                    float[] la = (batched ? a.forward(a.newState(ids.length), ids, 0, ids.length) : a.forward(sa, ids, p, 1)).clone();
+                    float[] lb = (batched ? b.forward(b.newState(ids.length), ids, 0, ids.length) : b.forward(sb, ids, p, 1)).clone();
+                    float[] lc = batched ? cpu.forward(cpu.newState(ids.length), ids, 0, ids.length) : cpu.forward(sc, ids, p, 1);
+                    double max = 0, diff = 0;
+                    for (int i = 0; i < lc.length; i++) {
+                        max = Math.max(max, Math.abs(lc[i]));
+                        diff = Math.max(diff, Math.abs(lc[i] - la[i]));
+                    }
+                    String at = what + (batched ? " batched pass" : " position " + p);
+                    assertArrayEquals(lb, la, (float) (1e-5 * max), at + ": fused vs unfused");
+                    assertTrue(diff <= (w == f32 ? 1e-4 : 0.02) * max, at + ": vs the CPU backend, " + diff / max + " of the largest logit");
+                    if (w == int4 && !batched) { // q8 products with their bias and GELU epilogues
+                        float[] lq = q.forward(sq, ids, p, 1);
+                        double dq = 0;
+                        for (int i = 0; i < lc.length; i++) {
+                            dq = Math.max(dq, Math.abs(lc[i] - lq[i]));
+                        }
+                        assertTrue(dq <= 0.05 * max, at + ": q8 vs the CPU backend, " + dq / max + " of the largest logit");
+                    }
+                }
+                int fused = ((CudaBackend) backend).stepProfile().nodes(), plain = ((CudaBackend) unfused).stepProfile().nodes();
+                assertEquals(plain - 7 * w.config().nLayers() - 1, fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
+            }
+        }
+    }
+
     static int argmax(float[] a) {
         int best = 0;
         for (int i = 1; i < a.length; i++) {
