@@ -146,6 +146,14 @@ NS_API int32_t ns_matmul_f16(ns_context* ctx, const ns_tensor* w, const float* x
 #define NS_ACT_GELU 1
 NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor* w, const float* x, float* y, int32_t n,
                                   const float* bias, int32_t act);
+/*
+ * Up to NS_MANY_MAX products of one input in one launch: ys[i] = ws[i]·x for i < count and n vectors (a decode
+ * step's q, k and v, or gate and up). kind NS_MATMUL_GEMV or NS_MATMUL_Q8 (x then holds q8); the matrices are int8,
+ * int4 or int2, all of one type and one column count. The same arithmetic as count separate products.
+ */
+#define NS_MANY_MAX 3
+NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, const ns_tensor* const* ws, const float* x,
+                              float* const* ys, int32_t n);
 /* q8 = x quantized (rows vectors of n values, n a multiple of 32; layout and error in nashswarm_decode.h, NS_Q8_FLOATS). */
 NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8);
 /* y = W·x for n vectors given as q8 (int8/int4/int2): integer dot products (dp4a) per unit, one float multiply per

@@ -141,12 +141,11 @@ __device__ __forceinline__ float ns_unit_term(const ns_tensor& t, int64_t r, int
     return BITS == 0 ? s * ux : s * (ux - ns_uniform_zero(&t, r, gi) * sx);
 }
 
+/* The rows of block `block` (WARPS rows, a warp each) of y = W·x for vector blockIdx.y. */
 template <int BITS>
-__global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
-    __shared__ float cb[16];
-    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
-    if (BITS == 0) __syncthreads();
-    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+__device__ __forceinline__ void ns_gemv_uniform_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
+                                                      float* __restrict__ y, ns_epilogue e, const float* cb) {
+    int64_t r = block * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
     const float* xb = x + (int64_t)blockIdx.y * t.cols;
@@ -164,6 +163,14 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     }
     acc = ns_warp_sum(acc);
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
+}
+
+template <int BITS>
+__global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
+    __shared__ float cb[16];
+    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
+    if (BITS == 0) __syncthreads();
+    ns_gemv_uniform_block<BITS>(t, blockIdx.x, x, y, e, cb);
 }
 
 /* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
@@ -228,8 +235,9 @@ __global__ void ns_gemv_dense(ns_tensor t, const float* __restrict__ x, float* _
  * sums) and one float multiply by the group's scale and the block's step.
  */
 template <int BITS>
-__global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y, int n, ns_epilogue e) {
-    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+__device__ __forceinline__ void ns_gemv_q8_block(const ns_tensor& t, int64_t block, const float* __restrict__ q8,
+                                                 float* __restrict__ y, int n, ns_epilogue e) {
+    int64_t r = block * WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= t.rows) return;
     const int8_t* xq = reinterpret_cast<const int8_t*>(q8) + (int64_t)blockIdx.y * t.cols;
@@ -248,6 +256,38 @@ __global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __r
     }
     acc = ns_warp_sum(acc);
     if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
+}
+
+template <int BITS>
+__global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y, int n, ns_epilogue e) {
+    ns_gemv_q8_block<BITS>(t, blockIdx.x, q8, y, n, e);
+}
+
+/*
+ * Several products of one input (ns_matmul_many): each block finds its matrix (ns_many_pick) and runs the single
+ * product's block on it. The matrices are indexed by constants, so the tensors stay in the parameter space.
+ */
+template <int BITS, bool Q8>
+__device__ __forceinline__ void ns_many_block(const ns_tensor& t, float* y, int64_t block, const float* x, int n) {
+    const ns_epilogue none = {nullptr, NS_ACT_NONE};
+    if (Q8) {
+        ns_gemv_q8_block<BITS>(t, block, x, y, n, none);
+    } else {
+        ns_gemv_uniform_block<BITS>(t, block, x, y, none, nullptr);
+    }
+}
+
+template <int BITS, bool Q8>
+__global__ void ns_gemv_many(ns_many m, const float* __restrict__ x, int n) {
+    int i = ns_many_pick(&m, blockIdx.x);
+    int64_t block = blockIdx.x - m.first[i];
+    if (i == 0) {
+        ns_many_block<BITS, Q8>(m.t[0], m.y[0], block, x, n);
+    } else if (i == 1) {
+        ns_many_block<BITS, Q8>(m.t[1], m.y[1], block, x, n);
+    } else {
+        ns_many_block<BITS, Q8>(m.t[2], m.y[2], block, x, n);
+    }
 }
 
 /* The q8 quantization of a warp's 32 values (one block; every lane calls it): codes, and the step by lane 0. */
@@ -890,6 +930,22 @@ NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor
         case NS_MATMUL_Q8: return ns_matmul_dp4a(ctx, w, x, y, n, e);
         default: return ns_fail(NS_E_ARGUMENT, "matmul_epilogue: kind %d", kind);
     }
+}
+
+NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, const ns_tensor* const* ws, const float* x,
+                              float* const* ys, int32_t n) {
+    NS_NEED(ctx);
+    ns_many m;
+    int32_t st = ns_many_describe(kind, count, ws, ys, WARPS, &m);
+    if (st != NS_OK) return st;
+    dim3 grid((unsigned)m.first[count], (unsigned)n);
+    bool q8 = kind == NS_MATMUL_Q8;
+    switch (m.t[0].type) {
+        case NS_INT8: if (q8) NS_GO(ctx, (ns_gemv_many<8, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<8, false>), grid, THREADS, m, x, n); break;
+        case NS_INT4: if (q8) NS_GO(ctx, (ns_gemv_many<4, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<4, false>), grid, THREADS, m, x, n); break;
+        default: if (q8) NS_GO(ctx, (ns_gemv_many<2, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<2, false>), grid, THREADS, m, x, n); break;
+    }
+    return NS_OK;
 }
 
 NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,

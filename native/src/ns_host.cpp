@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <unordered_map>
 
 typedef std::chrono::steady_clock ns_clock;
@@ -438,6 +439,31 @@ NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor
         case NS_MATMUL_Q8: return ns_matmul_dp4a(ctx, w, x, y, n, e);
         default: return ns_fail(NS_E_ARGUMENT, "matmul_epilogue: kind %d", kind);
     }
+}
+
+/* Walks the launch's blocks (WARPS rows each, as the CUDA grid) through ns_many_pick, so the mapping is what runs here. */
+NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, const ns_tensor* const* ws, const float* x,
+                              float* const* ys, int32_t n) {
+    NS_NEED(ctx);
+    const int rows_per_block = 8;
+    auto m = std::make_shared<ns_many>();
+    int32_t st = ns_many_describe(kind, count, ws, ys, rows_per_block, m.get());
+    if (st != NS_OK) return st;
+    return ns_op(ctx, [=] {
+        int64_t cols = m->t[0].cols;
+        const int8_t* xq = reinterpret_cast<const int8_t*>(x);
+        const float* xd = ns_q8_steps(x, n * cols);
+        for (int32_t block = 0; block < m->first[m->count]; block++) {
+            int i = ns_many_pick(m.get(), block);
+            const ns_tensor* t = &m->t[i];
+            for (int64_t r = (int64_t)(block - m->first[i]) * rows_per_block; r < t->rows && r < (int64_t)(block - m->first[i] + 1) * rows_per_block; r++) {
+                for (int32_t b = 0; b < n; b++) {
+                    m->y[i][(int64_t)b * t->rows + r] = kind == NS_MATMUL_Q8
+                        ? ns_row_dot_q8(t, r, xq + b * cols, xd + b * cols / NS_Q8_BLOCK) : ns_row_dot(t, r, x + b * cols);
+                }
+            }
+        }
+    });
 }
 
 NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float* out, const float* w, const float* b,

@@ -176,6 +176,24 @@ NS_HD void ns_decode_outliers(const ns_tensor* t, int64_t r, float* out) {
 }
 
 
+/*
+ * Several products of one input in one launch (ns_matmul_many): matrix i owns the blocks first[i] ..
+ * first[i + 1] of the grid, a block per rows_per_block rows. Tensors are held by value (the kernel's parameter).
+ */
+typedef struct {
+    ns_tensor t[NS_MANY_MAX];
+    float* y[NS_MANY_MAX];
+    int32_t first[NS_MANY_MAX + 1];
+    int32_t count;
+} ns_many;
+
+/* Which matrix block `block` of a many-launch belongs to. */
+NS_HD int ns_many_pick(const ns_many* m, int32_t block) {
+    int i = 0;
+    while (i + 1 < m->count && block >= m->first[i + 1]) i++;
+    return i;
+}
+
 /* ---- products on q8 activations (dp4a) and on fp16 tiles, per unit: shared by the kernels and the host loops ---- */
 
 /* The steps of a q8 buffer of `values` values (they follow the codes). */
@@ -224,6 +242,28 @@ NS_HD void ns_unit_tile(const ns_tensor* t, int64_t r, int64_t unit, uint32_t lo
     int64_t gi = unit * per / t->g;
     float z = BITS == 0 ? 0.f : ns_uniform_zero(t, r, gi);
     ns_unit_to_half<BITS>(lo, hi, ns_uniform_scale(t, r, gi), z, t->codebook, out);
+}
+
+
+/* Checks ns_matmul_many's arguments and fills the launch description (blocks of rows_per_block rows). */
+static int32_t ns_many_describe(int32_t kind, int32_t count, const ns_tensor* const* ws, float* const* ys, int rows_per_block,
+                                ns_many* m) {
+    if (count < 1 || count > NS_MANY_MAX || (kind != NS_MATMUL_GEMV && kind != NS_MATMUL_Q8)) {
+        return ns_fail(NS_E_ARGUMENT, "matmul_many: %d products of kind %d (1..%d, GEMV or q8)", count, kind, NS_MANY_MAX);
+    }
+    memset(m, 0, sizeof *m);
+    m->count = count;
+    for (int i = 0; i < count; i++) {
+        const ns_tensor* w = ws[i];
+        if ((w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2) || w->type != ws[0]->type || w->cols != ws[0]->cols) {
+            return ns_fail(NS_E_UNSUPPORTED, "matmul_many: product %d is type %d with %d columns; all must be int8, int4 or int2 of one type and width",
+                           i, w->type, w->cols);
+        }
+        m->t[i] = *w;
+        m->y[i] = ys[i];
+        m->first[i + 1] = m->first[i] + (w->rows + rows_per_block - 1) / rows_per_block;
+    }
+    return NS_OK;
 }
 
 #endif

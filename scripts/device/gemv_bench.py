@@ -107,6 +107,11 @@ class Lib:
     def matmul_q8(self, w, q8, y, n):
         self.check(self.l.ns_matmul_q8(self.ctx, w, q8, y, n), "ns_matmul_q8")
 
+    def matmul_many(self, kind, ws, x, ys, n):
+        wa = (C.c_void_p * len(ws))(*[w.value for w in ws])
+        ya = (C.c_void_p * len(ys))(*[y.value for y in ys])
+        self.check(self.l.ns_matmul_many(self.ctx, kind, len(ws), wa, x, ya, n), "ns_matmul_many")
+
     def read_bytes(self, src, nbytes):
         return self.read(src, nbytes // 4).view(np.uint8)
 
@@ -286,6 +291,35 @@ def check_q8(lib, t, rng, n=2):
     return differ, int(np.count_nonzero(~np.isfinite(got))), worst_q, worst_b
 
 
+def check_many(lib, kind, rows, cols, g, rng):
+    """ns_matmul_many over three int-kind matrices of one width (rows, rows//2 + 1 and 7 rows), float and q8 inputs:
+    (unwritten, max err/Σ|w·x| vs float64 on the input the kernel saw (<= 1e-4 passes))."""
+    ts = [tensor(kind, r, cols, g, rng) for r in (rows, rows // 2 + 1, 7)]
+    ws = [lib.upload(t)[0] for t in ts]
+    x, q8 = lib.alloc(cols), lib.alloc(cols // 4 + cols // 32)
+    ys = [lib.alloc(t["rows"]) for t in ts]
+    xs = rng.standard_normal(cols).astype(np.float32)
+    lib.write(x, xs)
+    q, step = quantize_q8_ref(xs)
+    xq = (q.reshape(-1, 32).astype(np.float64) * step[:, None]).reshape(-1)
+    unwritten, worst = 0, 0.0
+    for k, inp, ref_x in ((GEMV, x, xs.astype(np.float64)), (Q8, q8, xq)):
+        for y, t in zip(ys, ts):
+            lib.write(y, np.full(t["rows"], np.nan, dtype=np.float32))
+        if k == Q8:
+            lib.quantize_q8(x, 1, cols, q8)
+        lib.matmul_many(k, ws, inp, ys, 1)
+        for y, t in zip(ys, ts):
+            got = lib.read(y, t["rows"])
+            unwritten += int(np.count_nonzero(~np.isfinite(got)))
+            for r in range(t["rows"]):
+                w = weights32(t, r).astype(np.float64)
+                worst = max(worst, abs(float(got[r]) - float(w @ ref_x)) / (float(np.abs(w) @ np.abs(ref_x)) + 1e-30))
+    for w in ws:
+        lib.release(w)
+    return unwritten, worst
+
+
 def torch_prefill(rows, cols, n, iters, copies):
     """fp16 torch.matmul of [rows x cols] by [cols x n], ms per product (CUDA events), or None without torch/CUDA."""
     try:
@@ -459,6 +493,14 @@ def main():
                 failed += not ok
                 newchecks.append(f"| {shape} | {kind} | {g} | q8 (dp4a), 2 vectors | {unwritten} | {relq:.2e} vs float64 on q8 input | "
                                  f"{overq:.2f} of the q8 bound; {differ} codes/steps differ from numpy | {'ok' if ok else 'WRONG'} |")
+    for shape in a.check_shapes.split(",") if a.check_shapes else []:
+        rows, cols = map(int, shape.split("x"))
+        for kind in ("int8", "int4", "int2"):
+            unwritten, err = check_many(lib, kind, rows, cols, 64, rng)
+            ok = unwritten == 0 and err <= 1e-4
+            failed += not ok
+            newchecks.append(f"| {shape} | {kind} | 64 | three products in one launch (ns_matmul_many), float and q8 | {unwritten} | {err:.2e} | "
+                             f"vs float64 on the input each saw | {'ok' if ok else 'WRONG'} |")
     checks_new_table = ["| shape | type | group | product | unwritten | max err / Σ|w·x| | against the bounds | |",
                         "|---|---|---:|---|---:|---:|---|---|"] + newchecks
     print("\n".join(checks_new_table), flush=True)

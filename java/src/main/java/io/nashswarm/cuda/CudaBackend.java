@@ -10,7 +10,9 @@ import io.nashswarm.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 
@@ -27,8 +29,9 @@ import static io.nashswarm.cuda.NativeContext.at;
  * through dp4a on int8 activations ({@code ns_matmul_q8}, int8/int4/int2), quantized by the norm that produced
  * them where there is one. With {@link Options#fuse}, small operations that follow each other are launched as
  * one kernel: a residual add and the next norm ({@code ns_add_norm}), RoPE of q and k and the cache store
- * ({@code ns_rope_kv_store}), a product and the bias and GELU after it ({@code ns_matmul_epilogue}). They are
- * held back one call to see what follows, and run as they are otherwise.
+ * ({@code ns_rope_kv_store}), a product and the bias and GELU after it ({@code ns_matmul_epilogue}), and up to
+ * three single-vector products of one input on int8/int4/int2 matrices (q, k, v; gate, up: {@code ns_matmul_many}).
+ * They are held back one call to see what follows, and run as they are otherwise.
  */
 public final class CudaBackend implements Backend {
     /** {@code q8}: int8 activations (dp4a) for single-vector products; {@code fuse}: fused small operations. */
@@ -48,11 +51,41 @@ public final class CudaBackend implements Backend {
 
     private record PendingAdd(MemorySegment y, MemorySegment x, int n) {}
 
-    /** A product (kind NS_MATMUL_GEMV/F16/Q8; input x or the q8 buffer) and the epilogue gathered for it so far. */
-    private record PendingMatmul(int kind, NativeContext.Tensor t, String what, MemorySegment in, MemorySegment out, int n,
-                                 MemorySegment bias, int act) {
+    /**
+     * Products of one input (kind NS_MATMUL_GEMV/F16/Q8; {@code in} is x or the q8 buffer, {@code src} the float input it
+     * came from) and, for a single one, the epilogue gathered for it so far.
+     */
+    private record PendingMatmul(int kind, List<NativeContext.Tensor> ts, String what, long src, MemorySegment in,
+                                 List<MemorySegment> outs, int n, MemorySegment bias, int act) {
+        NativeContext.Tensor t() {
+            return ts.get(0);
+        }
+
+        MemorySegment out() {
+            return outs.get(0);
+        }
+
+        boolean single() {
+            return ts.size() == 1;
+        }
+
         PendingMatmul with(MemorySegment bias, int act) {
-            return new PendingMatmul(kind, t, what, in, out, n, bias, act);
+            return new PendingMatmul(kind, ts, what, src, in, outs, n, bias, act);
+        }
+
+        /** Whether a single-vector product of the same input can run in the same launch. */
+        boolean joins(int kind, NativeContext.Tensor t, long src, int n) {
+            return n == 1 && this.n == 1 && kind == this.kind && (kind == NashswarmH.NS_MATMUL_GEMV || kind == NashswarmH.NS_MATMUL_Q8)
+                    && src == this.src && bias.address() == 0 && act == NashswarmH.NS_ACT_NONE && ts.size() < NashswarmH.NS_MANY_MAX
+                    && t.hasQ8() && t.type() == t().type() && t.cols() == t().cols() && t.cols() == t.storedCols();
+        }
+
+        PendingMatmul join(NativeContext.Tensor t, String what, MemorySegment out) {
+            List<NativeContext.Tensor> more = new ArrayList<>(ts);
+            more.add(t);
+            List<MemorySegment> outs2 = new ArrayList<>(outs);
+            outs2.add(out);
+            return new PendingMatmul(kind, more, this.what + " + " + what, src, in, outs2, n, bias, act);
         }
     }
 
@@ -81,6 +114,8 @@ public final class CudaBackend implements Backend {
     /** During one eager run per recorded step: each operation's own time by kind, {ms, launches}; then the result. */
     private Map<String, double[]> breakdown, stepBreakdown;
     private final MemorySegment opMs, opSpan, opCount;
+    /** ns_matmul_many's two pointer arrays (tensors, outputs), reused. */
+    private final MemorySegment manyArgs = Arena.ofAuto().allocate(ValueLayout.ADDRESS, 2L * NashswarmH.NS_MANY_MAX);
 
     /**
      * The recorded step: its graph nodes, and the eager run before the recording with every operation bracketed
@@ -338,19 +373,29 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Matrix w, Buffer x, Buffer y, int n) {
-        flush();
         DeviceMatrix m = (DeviceMatrix) w;
         NativeContext.Tensor t = m.tensor;
         MemorySegment in = p(x), out = p(y);
+        boolean q8Path = n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0;
+        PendingMatmul held = pendingMatmul;
+        if (held != null && held.joins(q8Path ? NashswarmH.NS_MATMUL_Q8 : NashswarmH.NS_MATMUL_GEMV, t, in.address(), n)) {
+            pendingMatmul = held.join(t, String.valueOf(m.source), out); // same input: one launch (its q8 is already there)
+            if (out.address() == q8Of) {
+                q8Of = -1;
+            }
+            return;
+        }
+        flush();
         PendingMatmul pm;
-        if (n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0) {
+        if (q8Path) {
             if (q8Of != in.address() || q8Values != t.cols()) {
                 MemorySegment q = q8Buffer(t.cols());
                 op("quantize", "quantizing the input of " + m.source, () -> h.ns_quantize_q8(c, in, 1, t.cols(), q));
                 q8Of = in.address();
                 q8Values = t.cols();
             }
-            pm = new PendingMatmul(NashswarmH.NS_MATMUL_Q8, t, "matmul (q8) " + m.source, q8, out, 1, MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
+            pm = new PendingMatmul(NashswarmH.NS_MATMUL_Q8, List.of(t), "matmul (q8) " + m.source, in.address(), q8, List.of(out), 1,
+                    MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
         } else {
             if (m.padded != null) {
                 if (n > TransformerModel.MAX_BATCH) {
@@ -364,8 +409,8 @@ public final class CudaBackend implements Backend {
             }
             MemorySegment input = m.padded != null ? m.padded : in;
             boolean tiles = n >= 2 && t.hasF16Tiles();
-            pm = new PendingMatmul(tiles ? NashswarmH.NS_MATMUL_F16 : NashswarmH.NS_MATMUL_GEMV, t, (tiles ? "matmul (fp16 tiles) " : "matmul ")
-                    + m.source, input, out, n, MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
+            pm = new PendingMatmul(tiles ? NashswarmH.NS_MATMUL_F16 : NashswarmH.NS_MATMUL_GEMV, List.of(t), (tiles ? "matmul (fp16 tiles) " : "matmul ")
+                    + m.source, m.padded != null ? -1 : in.address(), input, List.of(out), n, MemorySegment.NULL, NashswarmH.NS_ACT_NONE);
         }
         if (out.address() == q8Of) {
             q8Of = -1;
@@ -378,8 +423,18 @@ public final class CudaBackend implements Backend {
     }
 
     private void runMatmul(PendingMatmul pm) {
+        if (!pm.single()) {
+            int k = pm.ts.size();
+            MemorySegment ws = manyArgs.asSlice(0, 8L * k), ys = manyArgs.asSlice(8L * NashswarmH.NS_MANY_MAX, 8L * k);
+            for (int i = 0; i < k; i++) {
+                ws.setAtIndex(ValueLayout.ADDRESS, i, pm.ts.get(i).handle());
+                ys.setAtIndex(ValueLayout.ADDRESS, i, pm.outs.get(i));
+            }
+            op("matmul x" + k, pm.what, () -> h.ns_matmul_many(c, pm.kind, k, ws, pm.in, ys, pm.n));
+            return;
+        }
         String kind = "matmul" + (pm.bias.address() == 0 ? "" : "+bias") + (pm.act == NashswarmH.NS_ACT_GELU ? "+gelu" : "");
-        op(kind, pm.what, () -> h.ns_matmul_epilogue(c, pm.kind, pm.t.handle(), pm.in, pm.out, pm.n, pm.bias, pm.act));
+        op(kind, pm.what, () -> h.ns_matmul_epilogue(c, pm.kind, pm.t().handle(), pm.in, pm.out(), pm.n, pm.bias, pm.act));
     }
 
     /** The q8 buffer, large enough for {@code values} values. */
@@ -521,7 +576,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void addBias(Buffer x, Buffer bias, int rows, int n) {
         PendingMatmul pm = pendingMatmul;
-        if (pm != null && pm.out.address() == p(x).address() && pm.n == rows && pm.t.rows() == n && pm.bias.address() == 0
+        if (pm != null && pm.single() && pm.out().address() == p(x).address() && pm.n == rows && pm.t().rows() == n && pm.bias.address() == 0
                 && pm.act == NashswarmH.NS_ACT_NONE) {
             pendingMatmul = pm.with(p(bias), NashswarmH.NS_ACT_NONE);
             return;
@@ -539,7 +594,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void geluTanh(Buffer x, int n) {
         PendingMatmul pm = pendingMatmul;
-        if (pm != null && pm.out.address() == p(x).address() && (long) pm.n * pm.t.rows() == n && pm.act == NashswarmH.NS_ACT_NONE) {
+        if (pm != null && pm.single() && pm.out().address() == p(x).address() && (long) pm.n * pm.t().rows() == n && pm.act == NashswarmH.NS_ACT_NONE) {
             pendingMatmul = null;
             before();
             runMatmul(pm.with(pm.bias, NashswarmH.NS_ACT_GELU));

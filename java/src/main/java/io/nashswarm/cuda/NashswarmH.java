@@ -39,6 +39,8 @@ public final class NashswarmH {
     public static final int NS_ROPE_INTERLEAVED = 0, NS_ROPE_ROTATE_HALF = 1;
     /** ns_time_product's kinds. */
     public static final int NS_MATMUL_GEMV = 0, NS_MATMUL_F16 = 1, NS_MATMUL_Q8 = 2, NS_MATMUL_QUANTIZE_Q8 = 3;
+    /** Products ns_matmul_many takes at once. */
+    public static final int NS_MANY_MAX = 3;
     /** ns_matmul_epilogue's activations. */
     public static final int NS_ACT_NONE = 0, NS_ACT_GELU = 1;
     /** Values per q8 block ({@code NS_Q8_BLOCK}). */
@@ -58,7 +60,7 @@ public final class NashswarmH {
             ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
             ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
             ns_graph_time, ns_profile_begin, ns_profile_end, ns_matmul_f16, ns_quantize_q8, ns_matmul_q8, ns_add_norm, ns_rope_kv_store,
-            ns_time_product, ns_matmul_epilogue;
+            ns_time_product, ns_matmul_epilogue, ns_matmul_many;
 
     /** Loads the library; an {@link IllegalArgumentException} when it cannot be loaded, which {@link NativeLibrary} turns into one message. */
     NashswarmH(Path library) {
@@ -116,6 +118,7 @@ public final class NashswarmH {
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
         ns_matmul_epilogue = find("ns_matmul_epilogue", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT));
+        ns_matmul_many = find("ns_matmul_many", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
         ns_time_product = find("ns_time_product", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     }
@@ -198,5 +201,8 @@ public final class NashswarmH {
     }
     public int ns_matmul_epilogue(MemorySegment ctx, int kind, MemorySegment w, MemorySegment x, MemorySegment y, int n, MemorySegment bias, int act) {
         try { return (int) ns_matmul_epilogue.invokeExact(ctx, kind, w, x, y, n, bias, act); } catch (Throwable t) { throw rethrow(t); }
+    }
+    public int ns_matmul_many(MemorySegment ctx, int kind, int count, MemorySegment ws, MemorySegment x, MemorySegment ys, int n) {
+        try { return (int) ns_matmul_many.invokeExact(ctx, kind, count, ws, x, ys, n); } catch (Throwable t) { throw rethrow(t); }
     }
 }

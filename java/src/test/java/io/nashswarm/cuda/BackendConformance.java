@@ -653,28 +653,49 @@ abstract class BackendConformance {
     }
 
     /**
-     * The fused small operations change launches, not arithmetic: decode steps of aidreams260K on a backend with
-     * {@code fuse} off give the fused backend's logits (to float rounding of a different summation order on the GPU),
-     * and the fused step's graph has fewer nodes (a Llama layer: four fewer launches).
+     * The fused small operations change launches, not arithmetic: decode steps of aidreams260K (f32, and int4 where
+     * q, k, v and gate, up also run as one launch each) on a backend with {@code fuse} off give the fused backend's
+     * logits (to float rounding of a different summation order on the GPU), with the q8 path too; the fused step's
+     * graph has four nodes fewer per layer at f32, seven at int4.
      */
     @Test
     void fusedAndUnfusedStepsAgree() throws Exception {
-        try (LoadedModel m = ModelLoader.load(aidreams(), null); Backend unfused = open(new CudaBackend.Options(false, false))) {
-            TransformerModel a = TransformerModel.create(m.weights(), backend), b = TransformerModel.create(m.weights(), unfused);
-            int[] ids = new SplittableRandom(seed).ints(12, 1, m.weights().config().vocabSize()).toArray();
-            var sa = a.newState(ids.length);
-            var sb = b.newState(ids.length);
-            for (int p = 0; p < ids.length; p++) {
-                float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
-                double max = 0;
-                for (float v : lb) {
-                    max = Math.max(max, Math.abs(v));
+        try (Backend unfused = open(new CudaBackend.Options(false, false)); Backend q8 = open(new CudaBackend.Options(true, true));
+             Backend q8unfused = open(new CudaBackend.Options(true, false))) {
+            for (String recipe : new String[] {"f32", "int4"}) {
+                try (LoadedModel m = ModelLoader.load(recipe.equals("f32") ? aidreams() : quantized(recipe), null)) {
+                    int layers = m.weights().config().nLayers();
+                    for (Backend[] pair : new Backend[][] {{backend, unfused}, {q8, q8unfused}}) {
+                        TransformerModel a = TransformerModel.create(m.weights(), pair[0]), b = TransformerModel.create(m.weights(), pair[1]);
+                        int[] ids = new SplittableRandom(seed).ints(12, 1, m.weights().config().vocabSize()).toArray();
+                        var sa = a.newState(ids.length);
+                        var sb = b.newState(ids.length);
+                        String what = recipe + " on " + pair[0].describe().split(";")[0] + " (seed " + seed + ")";
+                        for (int p = 0; p < ids.length; p++) {
+                            float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
+                            double max = 0;
+                            for (float v : lb) {
+                                max = Math.max(max, Math.abs(v));
+                            }
+                            assertArrayEquals(lb, la, (float) (1e-5 * max), what + " position " + p);
+                        }
+                        int fused = ((CudaBackend) pair[0]).stepProfile().nodes(), plain = ((CudaBackend) pair[1]).stepProfile().nodes();
+                        assertEquals(plain - (recipe.equals("f32") ? 4 : 7) * layers, fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
+                    }
                 }
-                assertArrayEquals(lb, la, (float) (1e-5 * max), "position " + p + " (seed " + seed + ")");
             }
-            int fused = ((CudaBackend) backend).stepProfile().nodes(), plain = ((CudaBackend) unfused).stepProfile().nodes();
-            int layers = m.weights().config().nLayers();
-            assertEquals(plain - 4 * layers, fused, "graph nodes fused " + fused + ", unfused " + plain);
+        }
+        NativeContext ctx = ((CudaBackend) backend).context();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment ws = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS, 2), ys = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS, 2);
+            try (LoadedModel m = ModelLoader.load(aidreams(), null)) {
+                Matrix f = backend.upload(m.weights().distinctMatrices().iterator().next());
+                ws.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, 0, ((CudaBackend.DeviceMatrix) f).tensor().handle());
+                ws.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, 1, ((CudaBackend.DeviceMatrix) f).tensor().handle());
+                EngineException e = assertThrows(EngineException.class, () -> ctx.check(ctx.library().ns_matmul_many(ctx.handle(),
+                        NashswarmH.NS_MATMUL_GEMV, 2, ws, ctx.alloc(1000), ys, 1), "matmul_many"));
+                assertTrue(e.getMessage().contains("all must be int8, int4 or int2"), e.getMessage());
+            }
         }
     }
 
