@@ -18,30 +18,43 @@ import java.lang.foreign.MemorySegment;
 final class Q4_KMatrix extends GgmlBlockMatrix {
     /**
      * Every block's eight 6-bit scales then eight 6-bit minimums as bytes (16 per block, in row-major block
-     * order), unpacked once at load from the 12 packed bytes: the kernel then widens them in vectors. Decoding
-     * them with scalar shifts per row and product took about as long as the nibble products themselves.
-     * Resident cost: 16 bytes per 144-byte block (11% of the matrix), on the heap.
+     * order), unpacked from the 12 packed bytes on the first product (not at load: a matrix only read by rows,
+     * such as an embedding, or only inspected, never needs it); the kernel then widens them in vectors.
+     * Decoding them with scalar shifts per row and product took about as long as the nibble products
+     * themselves. Resident cost: 16 bytes per 144-byte block (11% of the matrix), on the heap.
      */
-    private final byte[] scaleMins;
+    private volatile byte[] scaleMins;
 
     Q4_KMatrix(MemorySegment data, int rows, int cols) {
         super(QuantType.Q4_K, data, rows, cols, 32);
         if ((long) rows * blocks * 16 > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("q4_K " + rows + "x" + cols + " is too large for its unpacked scale table");
         }
-        scaleMins = new byte[rows * blocks * 16];
-        float[] one = new float[8], mins = new float[8];
-        for (int r = 0; r < rows; r++) {
-            for (int blk = 0; blk < blocks; blk++) {
-                long s = r * rowBytes + 144L * blk + 4;
-                int at = 16 * (r * blocks + blk);
-                for (int j = 0; j < 8; j++) {
-                    scaleMin(this, s, j, 1f, 1f, one, mins);
-                    scaleMins[at + j] = (byte) one[j];
-                    scaleMins[at + 8 + j] = (byte) mins[j];
+    }
+
+    private byte[] scaleMins() {
+        byte[] t = scaleMins;
+        if (t == null) {
+            synchronized (this) {
+                t = scaleMins;
+                if (t == null) {
+                    t = new byte[rows * blocks * 16];
+                    float[] sc = new float[8], mn = new float[8];
+                    for (int r = 0; r < rows; r++) {
+                        for (int blk = 0; blk < blocks; blk++) {
+                            int at = 16 * (r * blocks + blk);
+                            for (int j = 0; j < 8; j++) {
+                                scaleMin(this, r * rowBytes + 144L * blk + 4, j, 1f, 1f, sc, mn);
+                                t[at + j] = (byte) sc[j];
+                                t[at + 8 + j] = (byte) mn[j];
+                            }
+                        }
+                    }
+                    scaleMins = t;
                 }
             }
         }
+        return t;
     }
 
     /**
@@ -105,7 +118,7 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
      * step), and the minimums' term {@code Σ dmin·min_k·step_k·Σq_k} ({@code stepSum[k] = step_k·Σq_k}): per block,
      * eight lanes, one per sub-block, from {@link #scaleMins}.
      */
-    private float scales(int r, Q8Activations in, float[] stepSum, float[] sd) {
+    private float scales(int r, Q8Activations in, float[] stepSum, float[] sd, byte[] scaleMins) {
         float[] dx = in.d;
         FloatVector mins = FloatVector.zero(F8);
         int at = 16 * r * blocks;
@@ -132,8 +145,9 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
      */
     private void rows(Q8Activations in, float[] stepSum, float[] y, int yOff, int r0, int r1, float[] sd) {
         short[] q = in.q;
+        byte[] scaleMins = scaleMins();
         for (int r = r0; r < r1; r++) {
-            float mins = scales(r, in, stepSum, sd);
+            float mins = scales(r, in, stepSum, sd, scaleMins);
             long base = r * rowBytes + 16;
             FloatVector acc = FloatVector.zero(F8);
             for (int k = 0; k < 8 * blocks; k++) {
