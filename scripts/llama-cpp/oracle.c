@@ -4,7 +4,7 @@
  *
  *   oracle decode MODEL N THREADS NLOGITS ID...   greedy-decode N tokens after the prompt ids; prints
  *                                                 "logits STEP v..." for the first NLOGITS steps, then
- *                                                 "tokens t...", then "timing prompt_ms P decode_ms D decodes N"
+ *                                                 "tokens t...", then "timing prompt_ms P decode_ms D decodes N ... decode_cpu_ms C"
  *   oracle quantize IN OUT FTYPE THREADS          llama_model_quantize with llama.cpp's ftype number
  *   oracle dequantize TYPE IN OUT                 ggml's own to_float for ggml type id TYPE: the raw blocks in
  *                                                 file IN become little-endian float32s in file OUT
@@ -15,6 +15,10 @@
  * memory on x86-64, so the callee reads and writes only its own size); the only fields written are
  * llama_context_params.type_k/type_v (offsets 104/108) and llama_model_quantize_params.nthread/ftype
  * (offsets 0/4), checked at run time against their default values.
+ *
+ * Decode runs with an f32 KV cache (the engine's) unless ORACLE_KV_F16 is set (llama.cpp's default f16 cache);
+ * ORACLE_FLASH_ATTN=0|1 sets flash_attn_type (offset 52, default -1 = auto) and ORACLE_LOAD_MODE=n the model's
+ * load_mode (offset 24, default -1; 0 reads the file into memory, 1 maps it), both checked or named in the log.
  *
  * The CPU variant of ggml is loaded explicitly: the best-scoring libggml-cpu-*.so in the library folder,
  * leaving out the AMX one (sapphirerapids) unless LLAMA_CPU_VARIANT names it. LLAMA_CPU_VARIANT=name forces one.
@@ -77,10 +81,14 @@ static void quiet(int level, const char *text, void *user) {
     }
 }
 
-static double now_ms(void) {
+static double clock_ms(clockid_t clock) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static double now_ms(void) {
+    return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* Loads the CPU backend variant (see the file comment); returns 0 on success. */
@@ -146,7 +154,14 @@ static int decode(int argc, char **argv) {
     llama_token *prompt = calloc(n_prompt, sizeof *prompt);
     for (int i = 0; i < n_prompt; i++) prompt[i] = atoi(argv[6 + i]);
 
-    void *model = llama_model_load_from_file(path, llama_model_default_params());
+    params_blob mp = llama_model_default_params();
+    int32_t *load_mode = (int32_t *) (mp.bytes + 24);
+    if (*load_mode != -1) {
+        fprintf(stderr, "oracle: llama_model_params layout is not the expected one (load_mode)\n");
+        return 1;
+    }
+    if (getenv("ORACLE_LOAD_MODE")) *load_mode = atoi(getenv("ORACLE_LOAD_MODE"));
+    void *model = llama_model_load_from_file(path, mp);
     if (!model) {
         fprintf(stderr, "oracle: llama.cpp could not load %s\n", path);
         return 1;
@@ -159,6 +174,14 @@ static int decode(int argc, char **argv) {
     }
     /* An f32 KV cache, as the engine keeps, unless ORACLE_KV_F16 asks for llama.cpp's default. */
     if (!getenv("ORACLE_KV_F16")) *type_k = *type_v = 0;
+    /* Flash attention: llama.cpp's default "auto" (-1) unless ORACLE_FLASH_ATTN=0 or 1. With an f32 cache, flash
+     * attention on the CPU casts the whole K and V cache to f16 in every layer for every token. */
+    int32_t *flash_attn = (int32_t *) (cp.bytes + 52);
+    if (*flash_attn != -1) {
+        fprintf(stderr, "oracle: llama_context_params layout is not the expected one (flash_attn_type)\n");
+        return 1;
+    }
+    if (getenv("ORACLE_FLASH_ATTN")) *flash_attn = atoi(getenv("ORACLE_FLASH_ATTN"));
     void *ctx = llama_init_from_model(model, cp);
     if (!ctx) {
         fprintf(stderr, "oracle: llama.cpp could not create a context for %s\n", path);
@@ -172,7 +195,7 @@ static int decode(int argc, char **argv) {
         fprintf(stderr, "oracle: llama_decode failed on the prompt\n");
         return 1;
     }
-    double t1 = now_ms();
+    double t1 = now_ms(), c1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
     llama_token *out = calloc(n > 0 ? n : 1, sizeof *out);
     for (int step = 0; step < n; step++) {
         const float *logits = llama_get_logits_ith(ctx, -1);
@@ -187,10 +210,11 @@ static int decode(int argc, char **argv) {
             return 1;
         }
     }
-    double t2 = now_ms();
+    double t2 = now_ms(), c2 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
     printf("tokens");
     for (int i = 0; i < n; i++) printf(" %d", out[i]);
-    printf("\ntiming prompt_ms %.3f decode_ms %.3f decodes %d prompt_tokens %d\n", t1 - t0, t2 - t1, n > 0 ? n - 1 : 0, n_prompt);
+    /* decode_cpu_ms: CPU time of all threads over the decodes (with 1 thread, the decode's own time even on a busy machine) */
+    printf("\ntiming prompt_ms %.3f decode_ms %.3f decodes %d prompt_tokens %d decode_cpu_ms %.3f\n", t1 - t0, t2 - t1, n > 0 ? n - 1 : 0, n_prompt, c2 - c1);
     llama_free(ctx);
     llama_model_free(model);
     return 0;
