@@ -68,7 +68,8 @@ public record NashSplit(double p8, double p4, double p2) {
     /**
      * Widths per group ({@code rows × groupsPerRow}, row-major) chosen per tile of {@link MixedGroupMatrix#TILE_ROWS}
      * rows × one group, the unit the table-lookup kernels run at one width: tiles ranked by their groups' mean
-     * importance; the most important get 8 bits while fewer than {@link #counts} groups have them, then 4, the rest 2.
+     * importance; the most important get 8 bits while that brings the 8-bit groups nearest {@link #counts}' (within half a
+     * tile), then 4 likewise, the rest 2.
      */
     public byte[] assignTiles(float[] importance, int rows, int groupsPerRow) {
         int tile = MixedGroupMatrix.TILE_ROWS, tiles = (rows + tile - 1) / tile * groupsPerRow;
@@ -85,7 +86,9 @@ public record NashSplit(double p8, double p4, double p2) {
         long given = 0;
         for (int t : rankDescending(mean)) {
             int r0 = t / groupsPerRow * tile, gi = t % groupsPerRow, n = Math.min(tile, rows - r0);
-            byte w = (byte) (given < c[0] ? 8 : given < c[0] + c[1] ? 4 : 2);
+            // a tile takes a width while that keeps the share nearest its target (a small matrix has few tiles)
+            double mid = given + n / 2.0;
+            byte w = (byte) (mid < c[0] ? 8 : mid < c[0] + c[1] ? 4 : 2);
             for (int r = r0; r < r0 + n; r++) {
                 widths[r * groupsPerRow + gi] = w;
             }

@@ -206,10 +206,10 @@ class ModelQuantizerTest {
                 mixed++;
                 int g = m.spec().groupSize(), groups = m.rows() * (m.cols() / g);
                 long[] c = NashSplit.SEEDS.counts(groups);
-                // whole tiles of 16 rows × one group: each share is reached by its last tile
-                assertTrue(m.counts().groups8() >= c[0] && m.counts().groups8() < c[0] + 16, name + " 8-bit groups " + m.counts().groups8());
+                // whole tiles of 16 rows × one group: each share within half a tile of its target
+                assertTrue(Math.abs(m.counts().groups8() - c[0]) <= 8, name + " 8-bit groups " + m.counts().groups8());
                 long upTo4 = m.counts().groups8() + m.counts().groups4();
-                assertTrue(upTo4 >= c[0] + c[1] && upTo4 < c[0] + c[1] + 16, name + " 8- and 4-bit groups " + upTo4);
+                assertTrue(Math.abs(upTo4 - c[0] - c[1]) <= 8, name + " 8- and 4-bit groups " + upTo4);
                 assertEquals(groups, upTo4 + m.counts().groups2(), name);
                 float[] imp = SwarmImportance.groupMeans(RowSource.of(src.matrix(name)), DEFAULTS.swarmRadius(), g);
                 assertOrdered(imp, m, name);
@@ -257,8 +257,8 @@ class ModelQuantizerTest {
             doctored.put("blk.0.attn_q.weight", loud);
             try (QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM_CALIB, DEFAULTS, doctored, Progress.none())) {
                 MixedGroupMatrix m = (MixedGroupMatrix) q.weights().matrix("blk.0.attn_q.weight");
-                // 64 rows of one g64 group each, 4 tiles of 16 rows: the 10% (6 groups) at 8 bits take the one tile
-                // whose rows have the largest Σ w[r][5]².
+                // 64 rows of one g64 group each, 4 tiles of 16 rows: the widest width goes to the tile whose rows have
+                // the largest Σ w[r][5]².
                 float[][] w = TinyModels.rows(src.matrix("blk.0.attn_q.weight"));
                 double[] loudness = new double[4];
                 for (int r = 0; r < 64; r++) {
@@ -268,8 +268,9 @@ class ModelQuantizerTest {
                 for (int t = 1; t < 4; t++) {
                     loudest = loudness[t] > loudness[loudest] ? t : loudest;
                 }
+                // (10% and 30% of 64 groups are 6 and 19: the nearest whole tiles are none at 8 bits and one at 4)
                 for (int r = 0; r < 64; r++) {
-                    assertEquals(r / 16 == loudest ? 8 : m.width(r, 0) == 8 ? -1 : m.width(r, 0), m.width(r, 0), "row " + r);
+                    assertEquals(r / 16 == loudest ? 4 : 2, m.width(r, 0), "row " + r + " (loudest tile " + loudest + ")");
                 }
             }
         }
