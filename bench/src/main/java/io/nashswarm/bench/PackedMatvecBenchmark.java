@@ -7,6 +7,7 @@ import io.nashswarm.quant.RowSource;
 import io.nashswarm.quant.TensorQuantizer;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.QuantType;
 import io.nashswarm.tensor.WeightMatrix;
 import org.openjdk.jmh.annotations.*;
@@ -23,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * over F32 of the same shape.
  *
  * <p>Weights are Gaussian (σ = 0.02), generated row by row from a seed; every format uses symmetric
- * groups of 64; {@code mixed3} assigns exactly 10% of the groups 8 bits, 20% 4 bits and 70% 2 bits at
+ * groups of 64; {@code mixed3} assigns exactly 10% of the 16-row tiles × groups 8 bits, 20% 4 bits and 70% 2 bits at
  * random positions (≈3.28 bits/weight). Shapes and threads are the {@link Shapes}, as in
  * {@link DenseMatvecBenchmark}.
  */
@@ -119,9 +120,20 @@ public class PackedMatvecBenchmark {
                 .orElseThrow(() -> new IllegalArgumentException("unknown packed format " + format));
     }
 
-    /** Exactly 10% 8-bit, 20% 4-bit, the rest 2-bit groups, shuffled with a fixed seed. */
+    /**
+     * Exactly 10% 8-bit, 20% 4-bit, the rest 2-bit groups, shuffled with a fixed seed, one width per tile of
+     * {@link MixedGroupMatrix#TILE_ROWS} rows × one group as the allocators choose them .
+     */
     static byte[] mixedWidths(int rows, int cols) {
-        int n = rows * (cols / GROUP);
+        int groups = cols / GROUP, tile = MixedGroupMatrix.TILE_ROWS;
+        byte[] t = tileWidths((rows + tile - 1) / tile * groups), w = new byte[rows * groups];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(t, r / tile * groups, w, r * groups, groups);
+        }
+        return w;
+    }
+
+    private static byte[] tileWidths(int n) {
         byte[] w = new byte[n];
         int n8 = n / 10, n4 = n / 5;
         for (int i = 0; i < n; i++) {
@@ -141,7 +153,11 @@ public class PackedMatvecBenchmark {
     static long storageBytes(String format, int rows, int cols) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
         if (format.equals(MIXED3)) {
-            long n = (long) rows * (cols / GROUP), n8 = n / 10, n4 = n / 5;
+            long n8 = 0, n4 = 0, n = (long) rows * (cols / GROUP);
+            for (byte b : mixedWidths(rows, cols)) {
+                n8 += b == 8 ? 1 : 0;
+                n4 += b == 4 ? 1 : 0;
+            }
             return QuantType.MIXED.bytesFor(rows, cols, g64, new MixCounts(n - n8 - n4, n4, n8, 0));
         }
         return type(format).bytesFor(rows, cols, g64);

@@ -136,7 +136,10 @@ public final class BenchCommand implements Callable<Integer> {
                         quantize(f32, m, file);
                     }
                     try {
-                        rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i), err));
+                        // A recipe row names the type of its embedding and LM head (tied in GPT-2), which --type does not
+                        // quantize with the body: e.g. int2 keeps an int8 head unless it says int2@embed=int2.
+                        String head = plan instanceof Comparison.Method m ? " (embed/head " + m.settings().embedType().label() + ")" : "";
+                        rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i) + head, err));
                         err.printf("  backend after the run: %s%n", rows.getLast().get("backend")); // device memory, graph timings
                         err.flush();
                     } finally {

@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.ArrayList;
@@ -10,20 +11,22 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Chooses every group's width in {2, 4, 8} to meet an average bits/weight budget over a whole model
- * with the least estimated output error: the real "Nash equilibrium" of the bit allocation, where no
- * group can lower the total error by trading bits with another (equal marginal distortion per bit).
+ * Chooses every tile's width in {2, 4, 8} to meet an average bits/weight budget over a whole model
+ * with the least estimated output error. A tile is {@link MixedGroupMatrix#TILE_ROWS} rows × one group, the
+ * unit the table-lookup kernels run at one width (its error is the sum of its groups' errors), so a matrix
+ * costs in proportion to its average width: the real "Nash equilibrium" of the bit allocation, where no
+ * tile can lower the total error by trading bits with another (equal marginal distortion per bit).
  *
  * <h2>Method: an exact Lagrangian sweep, done greedily</h2>
- * Each group's options (bits, D) at 2, 4 and 8 bits are reduced to their lower convex hull (a width
+ * Each tile's options (bits, D) at 2, 4 and 8 bits are reduced to their lower convex hull (a width
  * that is never the best for any price λ, e.g. 4 bits when 2→8 gains more per bit than 2→4, is
- * skipped). Every group starts at 2 bits; the hull steps of all groups are taken in order of
+ * skipped). Every tile starts at 2 bits; the hull steps of all tiles are taken in order of
  * decreasing ΔD/Δbits until the next step no longer fits the budget. With λ* = the slope of that
- * step, every group then sits at its argmin of D + λ*·bits: the Lagrangian solution, found without
- * bisection and so deterministic, and within one step (≤ 6·g bits) of the budget. Stopping at the
+ * step, every tile then sits at its argmin of D + λ*·bits: the Lagrangian solution, found without
+ * bisection and so deterministic, and within one step (≤ 6·g·16 bits) of the budget. Stopping at the
  * first step that does not fit (rather than filling with smaller, worse steps) is what keeps the
  * equilibrium exact: every step taken has a slope ≥ λ* ≥ every step not taken, so moving bits from
- * one group to another can only raise D.
+ * one tile to another can only raise D.
  *
  * <h2>Accounting</h2>
  * Bits are exact: the mixed matrices' sizes come from {@link QuantType#sections} (map, codes, fp16
@@ -78,7 +81,43 @@ public final class BitAllocator {
         long stepBits(int from, int to) {
             return (long) (to - from) * (spec.groupSize() + (spec.asymmetric() ? 1 : 0));
         }
+
+        int groupsPerRow() {
+            return groups() / rows;
+        }
+
+        /** Tiles: {@link MixedGroupMatrix#TILE_ROWS} rows (fewer in the last) × one group, the unit that gets one width. */
+        int tiles() {
+            return (rows + TILE - 1) / TILE * groupsPerRow();
+        }
+
+        int tileRows(int t) {
+            int r0 = t / groupsPerRow() * TILE;
+            return Math.min(TILE, rows - r0);
+        }
+
+        /** The errors of each tile at 2, 4, 8 bits: the sum over its rows. */
+        double[][] tileErrors() {
+            int gpr = groupsPerRow();
+            double[][] e = new double[3][tiles()];
+            for (int wi = 0; wi < 3; wi++) {
+                for (int i = 0; i < errors[wi].length; i++) {
+                    e[wi][i / gpr / TILE * gpr + i % gpr] += errors[wi][i];
+                }
+            }
+            return e;
+        }
+
+        /** Sets every group of tile t to {@code width}. */
+        void setTile(byte[] widths, int t, byte width) {
+            int gpr = groupsPerRow(), r0 = t / gpr * TILE, gi = t % gpr;
+            for (int r = r0; r < r0 + tileRows(t); r++) {
+                widths[r * gpr + gi] = width;
+            }
+        }
     }
+
+    private static final int TILE = MixedGroupMatrix.TILE_ROWS;
 
     /**
      * @param widths     per item, the chosen width of every group (row-major)
@@ -113,7 +152,11 @@ public final class BitAllocator {
                     (double) min / totalWeights, (double) max / totalWeights));
         }
 
-        Steps steps = hullSteps(items);
+        List<double[][]> tileErrors = new ArrayList<>();
+        for (Item it : items) {
+            tileErrors.add(it.tileErrors());
+        }
+        Steps steps = hullSteps(items, tileErrors);
         int[] order = steps.order();
 
         List<byte[]> widths = new ArrayList<>();
@@ -135,11 +178,11 @@ public final class BitAllocator {
                 lambda = steps.slope[i];
                 break;
             }
-            int k = steps.item[i], gi = steps.group[i];
-            widths.get(k)[gi] = (byte) WIDTHS[steps.to[i]];
+            int k = steps.item[i], t = steps.group[i];
+            items.get(k).setTile(widths.get(k), t, (byte) WIDTHS[steps.to[i]]);
             remaining -= steps.bits[i];
-            double[][] e = items.get(k).errors;
-            distortion += e[steps.to[i]][gi] - e[steps.from[i]][gi];
+            double[][] e = tileErrors.get(k);
+            distortion += e[steps.to[i]][t] - e[steps.from[i]][t];
         }
         long total = fixedBits;
         for (int k = 0; k < items.size(); k++) {
@@ -190,11 +233,11 @@ public final class BitAllocator {
         }
     }
 
-    /** Lower-convex-hull steps of every group, starting at 2 bits; only steps that lower the error. */
-    private static Steps hullSteps(List<Item> items) {
+    /** Lower-convex-hull steps of every tile, starting at 2 bits; only steps that lower the error. */
+    private static Steps hullSteps(List<Item> items, List<double[][]> tileErrors) {
         long groups = 0;
         for (Item it : items) {
-            groups += it.groups();
+            groups += it.tiles();
         }
         int cap = Math.toIntExact(2 * groups);
         int[] item = new int[cap], group = new int[cap];
@@ -204,13 +247,14 @@ public final class BitAllocator {
         int n = 0;
         for (int k = 0; k < items.size(); k++) {
             Item it = items.get(k);
-            for (int gi = 0; gi < it.groups(); gi++) {
-                int cur = 0;
+            double[][] e = tileErrors.get(k);
+            for (int gi = 0; gi < it.tiles(); gi++) {
+                int cur = 0, tileRows = it.tileRows(gi);
                 while (cur < 2) {
                     int best = -1;
                     double bestSlope = 0;
                     for (int j = cur + 1; j < 3; j++) {
-                        double s = (it.errors[cur][gi] - it.errors[j][gi]) / it.stepBits(WIDTHS[cur], WIDTHS[j]);
+                        double s = (e[cur][gi] - e[j][gi]) / (tileRows * it.stepBits(WIDTHS[cur], WIDTHS[j]));
                         if (s > bestSlope) { // ties keep the nearer width: equal-slope steps stay separate
                             bestSlope = s;
                             best = j;
@@ -224,7 +268,7 @@ public final class BitAllocator {
                     from[n] = (byte) cur;
                     to[n] = (byte) best;
                     slope[n] = bestSlope;
-                    bits[n] = it.stepBits(WIDTHS[cur], WIDTHS[best]);
+                    bits[n] = tileRows * it.stepBits(WIDTHS[cur], WIDTHS[best]);
                     n++;
                     cur = best;
                 }

@@ -340,7 +340,7 @@ public final class ModelQuantizer {
                     float[] importance = recipe.calibrated()
                             ? CalibratedImportance.groupMeans(kept, ms, p.spec().groupSize())
                             : SwarmImportance.groupMeans(kept, s.swarmRadius(), p.spec().groupSize());
-                    widths = s.split().assign(importance);
+                    widths = s.split().assignTiles(importance, src.rows(), src.cols() / p.spec().groupSize());
                 }
                 yield MixedQuantizer.quantize(src, p.spec(), widths, outliers, ScaleRule.MINMAX, arena);
             }

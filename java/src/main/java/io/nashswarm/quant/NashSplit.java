@@ -1,6 +1,7 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
+import io.nashswarm.tensor.MixedGroupMatrix;
 
 import java.util.Arrays;
 
@@ -60,6 +61,38 @@ public record NashSplit(double p8, double p4, double p2) {
         for (int idx : rankDescending(importance)) {
             widths[idx] = (byte) (i < c[0] ? 8 : i < c[0] + c[1] ? 4 : 2);
             i++;
+        }
+        return widths;
+    }
+
+    /**
+     * Widths per group ({@code rows × groupsPerRow}, row-major) chosen per tile of {@link MixedGroupMatrix#TILE_ROWS}
+     * rows × one group, the unit the table-lookup kernels run at one width: tiles ranked by their groups' mean
+     * importance; the most important get 8 bits while that brings the 8-bit groups nearest {@link #counts}' (within half a
+     * tile), then 4 likewise, the rest 2.
+     */
+    public byte[] assignTiles(float[] importance, int rows, int groupsPerRow) {
+        int tile = MixedGroupMatrix.TILE_ROWS, tiles = (rows + tile - 1) / tile * groupsPerRow;
+        if (importance.length != (long) rows * groupsPerRow) {
+            throw new EngineException("importance has " + importance.length + " entries for " + rows + "x" + groupsPerRow + " groups");
+        }
+        float[] mean = new float[tiles];
+        for (int i = 0; i < importance.length; i++) {
+            int r = i / groupsPerRow, t = r / tile * groupsPerRow + i % groupsPerRow;
+            mean[t] += importance[i] / Math.min(tile, rows - r / tile * tile);
+        }
+        long[] c = counts(importance.length);
+        byte[] widths = new byte[importance.length];
+        long given = 0;
+        for (int t : rankDescending(mean)) {
+            int r0 = t / groupsPerRow * tile, gi = t % groupsPerRow, n = Math.min(tile, rows - r0);
+            // a tile takes a width while that keeps the share nearest its target (a small matrix has few tiles)
+            double mid = given + n / 2.0;
+            byte w = (byte) (mid < c[0] ? 8 : mid < c[0] + c[1] ? 4 : 2);
+            for (int r = r0; r < r0 + n; r++) {
+                widths[r * groupsPerRow + gi] = w;
+            }
+            given += n;
         }
         return widths;
     }

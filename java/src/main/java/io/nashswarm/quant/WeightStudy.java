@@ -190,7 +190,7 @@ public final class WeightStudy {
                 case INT8_G64 -> TensorQuantizer.uniform(x, QuantType.INT8, GroupSpec.symmetric(64), arena);
                 case Q8_0 -> TensorQuantizer.dense(x, QuantType.Q8_0, arena);
                 case NASH_GROUP -> MixedQuantizer.quantize(x, GroupSpec.symmetric(64),
-                        NashSplit.SEEDS.assign(SwarmImportance.groupMeans(x, radius, 64)), null, ScaleRule.MINMAX, arena);
+                        NashSplit.SEEDS.assignTiles(SwarmImportance.groupMeans(x, radius, 64), x.rows(), x.cols() / 64), null, ScaleRule.MINMAX, arena);
                 case NASH_WEIGHT -> PerWeightQuantizer.quantize(x, GroupSpec.symmetric(64),
                         NashSplit.SEEDS.assign(SwarmImportance.perWeight(x, radius)), ScaleRule.MINMAX, arena);
                 case TARGET_3, TARGET_4 -> throw new IllegalStateException();

@@ -35,6 +35,8 @@ final class BitPlanes {
     private static final AtomicLong RESIDENT = new AtomicLong();
 
     final int bits, rows, cols, blocks, chunks, groups, shift;
+    /** 0, 1, .., chunks − 1: the kernels' list of a block's chunks (a mixed matrix lists each width's chunks). */
+    final int[] chunkList;
     /** The copy of the codes. */
     final MemorySegment codes;
     /** The scales of each block's 16 rows side by side, fp16, for one group after another ({@link #scaleOffset}); padded rows 0. */
@@ -50,6 +52,7 @@ final class BitPlanes {
         this.cols = cols;
         this.blocks = (rows + ROWS - 1) / ROWS;
         this.chunks = cols / CHUNK;
+        this.chunkList = java.util.stream.IntStream.range(0, chunks).toArray();
         this.groups = groups;
         this.shift = shift;
         this.scales = scales;
@@ -58,9 +61,13 @@ final class BitPlanes {
         this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
         this.scales16 = Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64);
         this.zeros8 = zeros == null ? null : Arena.ofAuto().allocate(zeroOffset(blocks, 0), 64);
-        long bytes = bytes();
+        track(this, bytes());
+    }
+
+    /** Counts {@code bytes} of off-heap copy in {@link #residentBytes} while {@code owner} is reachable. */
+    static void track(Object owner, long bytes) {
         RESIDENT.addAndGet(bytes);
-        CLEANER.register(this, () -> RESIDENT.addAndGet(-bytes));
+        CLEANER.register(owner, () -> RESIDENT.addAndGet(-bytes));
     }
 
     /** Row of a block held by byte lane {@code j}. */
@@ -133,18 +140,25 @@ final class BitPlanes {
                 }
             }
             for (int c = 0; c < p.chunks; c++) {
-                for (int a = 0; a < 16; a++) {
-                    int col = c * CHUNK + 4 * a;
-                    for (int pair = 0; pair < bits / 2; pair++) {
-                        for (int j = 0; j < ROWS; j++) {
-                            vec[j] = (byte) (nibble(u[j], col, 2 * pair) | nibble(u[j], col, 2 * pair + 1) << 4);
-                        }
-                        MemorySegment.copy(vec, 0, p.codes, ValueLayout.JAVA_BYTE, p.codeOffset(rb, c, a, pair), 16);
-                    }
-                }
+                writeChunk(u, c * CHUNK, bits, p.codes, p.codeOffset(rb, c, 0, 0), vec);
             }
         }
         return p;
+    }
+
+    /**
+     * Writes the planes of one block's chunk (columns col .. col + 63 of the 16 rows' codes {@code u}, in lane
+     * order: {@code u[j]} is row {@link #row(int) row(j)}) at {@code off}: {@code 8·bits} bytes per column group.
+     */
+    static void writeChunk(int[][] u, int col, int bits, MemorySegment dst, long off, byte[] vec) {
+        for (int a = 0; a < 16; a++) {
+            for (int pair = 0; pair < bits / 2; pair++) {
+                for (int j = 0; j < ROWS; j++) {
+                    vec[j] = (byte) (nibble(u[j], col + 4 * a, 2 * pair) | nibble(u[j], col + 4 * a, 2 * pair + 1) << 4);
+                }
+                MemorySegment.copy(vec, 0, dst, ValueLayout.JAVA_BYTE, off + (long) a * 8 * bits + 16L * pair, 16);
+            }
+        }
     }
 
     /** Bit {@code plane} of the codes of columns {@code col .. col+3}, column {@code col + i} in bit i. */

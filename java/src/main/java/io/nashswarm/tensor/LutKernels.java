@@ -131,11 +131,47 @@ final class LutKernels {
             long co = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(rb, 0);
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
-                block(w.codes, co, chunkBytes, codeStep, w.chunks, loads, x.table, tableStep, offsets, eight ? LOW8 : consts, x.half, x.sum,
+                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, w.chunks, loads, x.table, tableStep, offsets, eight ? LOW8 : consts, x.half, x.sum,
                         w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
                 if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
-                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunks, loads, x.table, tableStep, offsets, HIGH8, x.half, x.sum,
+                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, w.chunks, loads, x.table, tableStep, offsets, HIGH8, x.half, x.sum,
                             w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
+                }
+            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1);
+        }
+    }
+
+    /**
+     * As {@link #products(BitPlanes, LutInput[], int, float[], int, int, int, int)} for a mixed matrix
+     * ({@link MixedPlanes}): per row block, the chunks of each width run as one list, so a block costs
+     * each chunk's own number of lookups (2, 4 or 8 planes) and no row waits on a wider neighbour.
+     */
+    static void products(MixedPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
+        float[] acc = new float[2 * ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+            java.util.Arrays.fill(acc, 0f);
+            for (int k = 0; k < MixedPlanes.BITS.length; k++) {
+                int from = w.start(rb, k), count = w.start(rb, k + 1) - from;
+                if (count == 0) {
+                    continue;
+                }
+                long co = w.codeOffset(rb, k), so = 32L * from;
+                for (int b = 0; b < n; b++) {
+                    LutInput x = in[b];
+                    int ao = 2 * ROWS * b;
+                    switch (MixedPlanes.BITS[k]) {
+                        case 8 -> {
+                            block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
+                                    w.scales16, w.zeros8, so, 0, acc, ao);
+                            block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
+                                    w.scales16, w.zeros8, so, 0, acc, ao);
+                        }
+                        case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
+                                w.scales16, w.zeros8, so, 0, acc, ao);
+                        default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
+                                w.scales16, w.zeros8, so, 0, acc, ao);
+                    }
                 }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1);
@@ -166,7 +202,8 @@ final class LutKernels {
 
     /*
      * One row block (16 rows) with one input: acc[ao..ao+32) += the rows' products (two slots per row, see
-     * store). The method takes no vector arguments and returns none, so whether or not C2 inlines it into
+     * store), over the block's chunks list[from .. from + count): the k-th has its codes at co + k·chunkBytes and
+     * its scales at so + 32·(k >> shift), and reads the input's tables of chunk list[from + k]. The method takes no vector arguments and returns none, so whether or not C2 inlines it into
      * the loop above (it stops inlining once a compilation passes its node-count cutoff), no vector is boxed.
      *
      * Per chunk of 64 columns, each of the `loads` steps reads 32 code bytes: two 16-byte slots of 16 rows
@@ -177,14 +214,16 @@ final class LutKernels {
      * with integer operations (Float16 has no vector conversion here; subnormal, infinite and NaN scales
      * included), and the 16-bit sums are scaled in float.
      */
-    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int chunks, int loads, byte[] tab, int tableStep, short[] offsets, float[] consts,
-                              float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift, float[] acc, int ao) {
+    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int[] list, int from, int count, int loads, byte[] tab, int tableStep,
+                              short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift,
+                              float[] acc, int ao) {
         ShortVector off = ShortVector.fromArray(S, offsets, 0);
         FloatVector slot = FloatVector.fromArray(F, consts, 0), once = FloatVector.fromArray(F, consts, 16), base = FloatVector.fromArray(F, consts, 32);
         FloatVector accEven = FloatVector.fromArray(F, acc, ao), accOdd = FloatVector.fromArray(F, acc, ao + 16);
-        for (int c = 0; c < chunks; c++) {
+        for (int k = 0; k < count; k++) {
+            int c = list[from + k]; // the input chunk; the codes and scales of the block's k-th listed chunk
             ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
-            long cc = co + chunkBytes * c;
+            long cc = co + chunkBytes * k;
             int to = 16 * GROUP * c;
             for (int a = 0; a < loads; a++) {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + (long) codeStep * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
@@ -194,7 +233,7 @@ final class LutKernels {
                 hi = hi.add(zz.lanewise(LSHR, 4).and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
             }
             // fp16 → float: magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
-            long go = so + 32L * (c >> shift);
+            long go = so + 32L * (k >> shift);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
             IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
             mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));

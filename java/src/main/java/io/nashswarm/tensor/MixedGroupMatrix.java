@@ -44,6 +44,14 @@ public final class MixedGroupMatrix extends PackedMatrix {
     private final MixCounts counts;
     /** Where each row's runs of each width lie. */
     private final MixedLayout layout;
+    /**
+     * Rows that share a width per group, the unit of the table-lookup kernels ({@link MixedPlanes}): the allocators
+     * choose widths per tile of this many rows (aligned at multiples of it) × one group.
+     */
+    public static final int TILE_ROWS = BitPlanes.ROWS;
+    /** Whether products use the table-lookup kernels (512-bit vectors, groups of whole chunks). */
+    private final boolean lookup;
+    private volatile MixedPlanes planes;
 
     private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections, MixedLayout layout) {
         super(QuantType.MIXED, rows, cols, spec, counts, sections);
@@ -55,6 +63,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.outlierRows = sections().get(Section.OUTLIER_ROWS);
         this.outliers = sections().get(Section.OUTLIERS);
         this.layout = layout;
+        this.lookup = LutKernels.NATIVE && IntKernels.fits(g, cols);
         if (outliers != null) {
             checkOutliers();
         }
@@ -250,14 +259,61 @@ public final class MixedGroupMatrix extends PackedMatrix {
                 zeros, run.zeroBit(), run.bits(), kernelZero, order, run.first());
     }
 
+    /** The bit-plane copy, made on first use (once, whichever thread asks first), or null without the table-lookup kernels. */
+    private MixedPlanes planes() {
+        MixedPlanes p = planes;
+        if (p != null || !lookup) {
+            return p;
+        }
+        synchronized (this) {
+            if (planes == null) {
+                planes = MixedPlanes.of(this, zeros != null);
+                if (codes.isMapped()) {
+                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
+                }
+            }
+            return planes;
+        }
+    }
+
+    /** Table lookup: {@code y[yOff + b·rows + r]} for inputs b < n at {@code x[b·cols]}, in tiles of inputs whose tables fit in L2. */
+    private void lookupProducts(MixedPlanes p, float[] x, float[] y, int n, int r0, int r1) {
+        int tile = LutKernels.tile(cols, n);
+        LutInput[] in = new LutInput[tile];
+        for (int b0 = 0; b0 < n; b0 += tile) {
+            int m = Math.min(tile, n - b0);
+            for (int b = 0; b < m; b++) {
+                in[b] = LutInput.of(x, (b0 + b) * cols, cols);
+            }
+            LutKernels.products(p, in, m, y, b0 * rows, rows, r0, r1);
+        }
+        if (outliers != null) {
+            for (int b = 0; b < n; b++) {
+                for (int r = r0; r < r1; r++) {
+                    y[b * rows + r] += outlierProduct(r, x, b * cols);
+                }
+            }
+        }
+    }
+
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        MixedPlanes p = planes();
+        if (p != null) {
+            lookupProducts(p, x, y, 1, rowStart, rowEnd);
+            return;
+        }
         products(new Input[] {prepare(x, 0)}, y, rowStart, rowEnd, (Scratch) scratch());
     }
 
     /** With the integer kernels, a batch goes row by row: each row's map is walked and its codes read from memory once for all inputs. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        MixedPlanes p = planes();
+        if (p != null) {
+            lookupProducts(p, x, y, n, rowStart, rowEnd);
+            return;
+        }
         if (n == 1 || decodesOncePerTile()) {
             super.matmul(x, y, n, rowStart, rowEnd);
             return;
@@ -374,6 +430,51 @@ public final class MixedGroupMatrix extends PackedMatrix {
         out[1] = y1;
         out[2] = y2;
         out[3] = y3;
+    }
+
+    /** Unsigned code of weight (r, c) (for tests). */
+    int code(int r, int c) {
+        int gi = c / g, bits = width(r, gi);
+        MixedLayout.Span run = layout.span(r, layout.widthClass(r, gi));
+        long code = run.codeOff() + (long) (layout.storedIndex(r, gi) - run.first()) * g * bits / 8;
+        return Packing.code(codes, code, bits, c % g);
+    }
+
+    /** Σ of row r's outlier corrections times {@code x[off + column]} (0 without outliers). */
+    float outlierProduct(int r, float[] x, int off) {
+        float v = 0f;
+        if (outliers != null) {
+            for (int k = outlierRows.getAtIndex(I32, r), end = outlierRows.getAtIndex(I32, r + 1); k < end; k++) {
+                v += outlierValue(k) * x[off + outlierCol(k)];
+            }
+        }
+        return v;
+    }
+
+    /** Widths (2, 4, 8) of row r's groups in logical order. */
+    void rowWidths(int r, int[] widths) {
+        for (int gi = 0; gi < groupsPerRow; gi++) {
+            widths[gi] = layout.width(r, gi);
+        }
+    }
+
+    /** Row r's codes, widths, fp16 scale bits and unsigned zeros (2^(width−1) when symmetric), all in logical order. */
+    void rowGroups(int r, MixedPlanes.Row out) {
+        int[] order = storedOrder(r, (Scratch) scratch());
+        for (int c = 0; c < 3; c++) {
+            MixedLayout.Span run = layout.span(r, c);
+            int bits = run.bits();
+            for (int k = 0; k < run.groups(); k++) {
+                int gi = order[run.first() + k];
+                out.widths()[gi] = bits;
+                out.scales()[gi] = scales.get(PackedKernels.F16, 2 * (run.scaleIndex() + k));
+                out.zeros()[gi] = zeros == null ? 1 << (bits - 1) : Packing.readBits(zeros, run.zeroBit() + (long) bits * k, bits);
+                long code = run.codeOff() + (long) k * g * bits / 8;
+                for (int i = 0; i < g; i++) {
+                    out.codes()[gi * g + i] = Packing.code(codes, code, bits, i);
+                }
+            }
+        }
     }
 
     @Override

@@ -24,9 +24,9 @@ class BitAllocatorTest {
             imp[c] = (float) Math.exp(2 * rnd.nextGaussian());
         }
         return List.of(
-                new Case(TinyModels.gaussian(8, 128, 0.02, 1), GroupSpec.symmetric(64), null),
-                new Case(TinyModels.gaussian(12, 96, 0.1, 2), GroupSpec.asymmetric(32), imp),
-                new Case(TinyModels.gaussian(4, 256, 0.5, 3), GroupSpec.symmetric(128), null));
+                new Case(TinyModels.gaussian(40, 128, 0.02, 1), GroupSpec.symmetric(64), null),
+                new Case(TinyModels.gaussian(28, 96, 0.1, 2), GroupSpec.asymmetric(32), imp),
+                new Case(TinyModels.gaussian(20, 256, 0.5, 3), GroupSpec.symmetric(128), null));
     }
 
     static List<BitAllocator.Item> items(List<Case> cases) {
@@ -79,29 +79,42 @@ class BitAllocatorTest {
             assertEquals(real, a.totalBits(), "target " + target);
             assertEquals(formula, a.totalBits(), "target " + target);
             assertEquals(d, a.distortion(), 1e-9 * d);
-            // Within one group's step (at most 2→8 in the largest group, zeros included) plus the zero-byte reserve.
+            // Within one tile's step (at most 2→8 in the largest tile of 16 groups, zeros included) plus the zero-byte reserve.
             assertTrue(a.totalBits() <= budget, "over budget at " + target);
             assertTrue(a.lambda() > 0, "every useful step taken at " + target + ": pick a lower target for this test");
-            assertTrue(budget - a.totalBits() < 6 * (128 + 1) + 8, "target " + target + " left " + (budget - a.totalBits()) + " bits unspent");
+            assertTrue(budget - a.totalBits() < 16 * 6 * (128 + 1) + 8, "target " + target + " left " + (budget - a.totalBits()) + " bits unspent");
             assertTrue(a.distortion() < previousD, "more bits must lower the error");
             previousD = a.distortion();
+            assertOneWidthPerTile(items, a);
             assertNoProfitableTrade(items, a);
         }
     }
 
-    /** One group of one item at its allocated width. */
-    record G(BitAllocator.Item item, int group, int width) {
+    /** One tile (16 rows, fewer in the last, × one group) of one item at its allocated width. */
+    record G(BitAllocator.Item item, int tile, int width) {
         long bits(int w) {
-            return (long) w * (item.spec().groupSize() + (item.spec().asymmetric() ? 1 : 0));
+            return (long) item.tileRows(tile) * w * (item.spec().groupSize() + (item.spec().asymmetric() ? 1 : 0));
         }
 
         double err(int w) {
-            return item.errors()[w == 2 ? 0 : w == 4 ? 1 : 2][group];
+            return item.tileErrors()[w == 2 ? 0 : w == 4 ? 1 : 2][tile];
         }
 
         @Override
         public String toString() {
-            return item.name() + " group " + group + " at " + width;
+            return item.name() + " tile " + tile + " at " + width;
+        }
+    }
+
+    /** Every group of a tile of 16 rows has the tile's width (the unit the lookup kernels run at one width). */
+    static void assertOneWidthPerTile(List<BitAllocator.Item> items, BitAllocator.Allocation a) {
+        for (int k = 0; k < items.size(); k++) {
+            byte[] w = a.widths().get(k);
+            int gpr = items.get(k).groupsPerRow();
+            for (int i = 0; i < w.length; i++) {
+                int r = i / gpr;
+                assertEquals(w[(r / 16 * 16) * gpr + i % gpr], w[i], items.get(k).name() + " row " + r + " group " + i % gpr);
+            }
         }
     }
 
@@ -110,8 +123,9 @@ class BitAllocatorTest {
         List<G> all = new ArrayList<>();
         for (int k = 0; k < items.size(); k++) {
             byte[] w = a.widths().get(k);
-            for (int gi = 0; gi < w.length; gi++) {
-                all.add(new G(items.get(k), gi, w[gi]));
+            BitAllocator.Item it = items.get(k);
+            for (int t = 0; t < it.tiles(); t++) {
+                all.add(new G(it, t, w[(t / it.groupsPerRow()) * 16 * it.groupsPerRow() + t % it.groupsPerRow()]));
             }
         }
         int[] widths = {2, 4, 8};
@@ -144,7 +158,7 @@ class BitAllocatorTest {
     @Test
     void impossibleTargetsNameTheAchievableRange() {
         List<BitAllocator.Item> items = items(cases());
-        long weights = FIXED_WEIGHTS + 8 * 128 + 12 * 96 + 4 * 256;
+        long weights = FIXED_WEIGHTS + 40 * 128 + 28 * 96 + 20 * 256;
         EngineException low = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 2.0));
         assertTrue(low.getMessage().contains("not achievable") && low.getMessage().contains("spans"), low.getMessage());
         EngineException high = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 9.5));
@@ -172,20 +186,20 @@ class BitAllocatorTest {
     @Test
     void bitsGoWhereTheErrorIs() {
         // Two identical matrices except that one is 10x larger: at any budget it must get at least as many bits.
-        float[][] small = TinyModels.gaussian(16, 128, 0.01, 5);
-        float[][] large = new float[16][128];
-        for (int r = 0; r < 16; r++) {
-            for (int c = 0; c < 128; c++) {
+        float[][] small = TinyModels.gaussian(64, 256, 0.01, 5);
+        float[][] large = new float[64][256];
+        for (int r = 0; r < 64; r++) {
+            for (int c = 0; c < 256; c++) {
                 large[r][c] = 10 * small[r][c];
             }
         }
         GroupSpec spec = GroupSpec.symmetric(64);
         List<BitAllocator.Item> items = List.of(
-                new BitAllocator.Item("small", 16, 128, spec, 0, MixedQuantizer.groupErrors(RowSource.of(small), spec, ScaleRule.MINMAX, null)),
-                new BitAllocator.Item("large", 16, 128, spec, 0, MixedQuantizer.groupErrors(RowSource.of(large), spec, ScaleRule.MINMAX, null)));
-        BitAllocator.Allocation a = BitAllocator.allocate(items, 0, 2 * 16 * 128, 4.0);
+                new BitAllocator.Item("small", 64, 256, spec, 0, MixedQuantizer.groupErrors(RowSource.of(small), spec, ScaleRule.MINMAX, null)),
+                new BitAllocator.Item("large", 64, 256, spec, 0, MixedQuantizer.groupErrors(RowSource.of(large), spec, ScaleRule.MINMAX, null)));
+        BitAllocator.Allocation a = BitAllocator.allocate(items, 0, 2 * 64 * 256, 4.0);
         int sumSmall = 0, sumLarge = 0;
-        for (int i = 0; i < 32; i++) {
+        for (int i = 0; i < 256; i++) {
             sumSmall += a.widths().get(0)[i];
             sumLarge += a.widths().get(1)[i];
         }

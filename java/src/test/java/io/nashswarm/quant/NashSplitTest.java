@@ -52,6 +52,35 @@ class NashSplitTest {
     }
 
     @Test
+    void tilesOfSixteenRowsGetOneWidthInImportanceOrder() {
+        int rows = 100, gpr = 7; // 7 tiles of 16 rows, the last of 4 rows
+        Random rnd = new Random(9);
+        float[] imp = new float[rows * gpr];
+        for (int i = 0; i < imp.length; i++) {
+            imp[i] = (float) Math.abs(rnd.nextGaussian()) * (1 + i % gpr);
+        }
+        byte[] w = NashSplit.SEEDS.assignTiles(imp, rows, gpr);
+        double[] mean = new double[7 * gpr];
+        int[] count = new int[9];
+        for (int i = 0; i < w.length; i++) {
+            int r = i / gpr, t = r / 16 * gpr + i % gpr;
+            assertEquals(w[(r / 16 * 16) * gpr + i % gpr], w[i], "row " + r + " group " + i % gpr + " differs from its tile");
+            mean[t] += imp[i] / Math.min(16, rows - r / 16 * 16);
+            count[w[i]]++;
+        }
+        // Whole tiles: each share is the nearest whole number of tiles (within half a tile of 16 rows).
+        long[] c = NashSplit.SEEDS.counts(w.length);
+        assertTrue(Math.abs(count[8] - c[0]) <= 8, "8-bit groups " + count[8] + " for " + c[0]);
+        assertTrue(Math.abs(count[8] + count[4] - c[0] - c[1]) <= 8, "8- and 4-bit groups " + (count[8] + count[4]) + " for " + (c[0] + c[1]));
+        for (int a = 0; a < mean.length; a++) {
+            for (int b = 0; b < mean.length; b++) {
+                int wa = w[(a / gpr) * 16 * gpr + a % gpr], wb = w[(b / gpr) * 16 * gpr + b % gpr];
+                assertFalse(wa > wb && mean[a] < mean[b] - 1e-6, "tile " + a + " (" + mean[a] + ") got more bits than tile " + b + " (" + mean[b] + ")");
+            }
+        }
+    }
+
+    @Test
     void tiesGoToTheLowerIndex() {
         byte[] w = new NashSplit(50, 0, 50).assign(new float[] {1, 1, 1, 1});
         assertArrayEquals(new byte[] {8, 8, 2, 2}, w);

@@ -108,6 +108,73 @@ class LutKernelsTest {
         }
     }
 
+    /** Widths per (row, group): per 16-row tile (as the allocators choose), or per row (older files: tiles run at their widest row). */
+    private static byte[] widths(int rows, int groups, boolean perTile, long seed) {
+        Random rnd = new Random(seed);
+        byte[] tile = new byte[(rows + 15) / 16 * groups], w = new byte[rows * groups];
+        for (int i = 0; i < tile.length; i++) {
+            tile[i] = (byte) (2 << rnd.nextInt(3));
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int gi = 0; gi < groups; gi++) {
+                w[r * groups + gi] = perTile ? tile[r / 16 * groups + gi] : (byte) (2 << rnd.nextInt(3));
+            }
+        }
+        return w;
+    }
+
+    @Test
+    void mixedWidthsRunPerTileWithinTheTableBound() {
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {33, 256}};
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            float[][] w = gaussian(rows, cols, 7 + rows);
+            for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(cols), GroupSpec.symmetric(128)}) {
+                if (cols % spec.groupSize() != 0 || (spec.groupSize() != cols && Integer.bitCount(spec.groupSize() / 64) != 1)) {
+                    continue;
+                }
+                int groups = cols / spec.groupSize();
+                for (boolean perTile : new boolean[] {true, false}) {
+                    byte[] widths = widths(rows, groups, perTile, rows + cols);
+                    long[] outliers = rows > 1 ? new long[] {3, (long) (rows - 1) * cols + 5} : null;
+                    WeightMatrix m = io.nashswarm.quant.MixedQuantizer.quantize(RowSource.of(w), spec, widths, outliers,
+                            io.nashswarm.quant.GroupQuantizer.ScaleRule.MINMAX, Arena.ofAuto());
+                    assertTrue(PackedReference.lookup(m), "the lookup kernels take mixed " + spec);
+                    for (int n : new int[] {1, 3}) {
+                        check(m, inputs(n, cols, rows + n), n, "mixed " + (perTile ? "per tile " : "per row ") + rows + "x" + cols + " " + spec);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void mixedExtremeCodesEveryWidth() {
+        int rows = 18, cols = 192;
+        float[][] w = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                w[r][c] = (c + r) % 2 == 0 ? 65504f / 256 * 127 : -65504f / 256 * 128; // codes at both ends of every width
+            }
+        }
+        for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64)}) {
+            byte[] widths = new byte[rows * 3];
+            for (int r = 0; r < rows; r++) {
+                for (int gi = 0; gi < 3; gi++) {
+                    widths[r * 3 + gi] = (byte) (8 >> ((gi + r / 16) % 3)); // each tile width, and a partial last block
+                }
+            }
+            WeightMatrix m = io.nashswarm.quant.MixedQuantizer.quantize(RowSource.of(w), spec, widths);
+            for (float big : new float[] {1f, 1e20f, -3e-38f}) {
+                float[] x = new float[2 * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                }
+                check(m, x, 2, "mixed extremes " + spec + " x " + big);
+            }
+        }
+    }
+
     private static MemorySegment filled(long bytes, int value) {
         MemorySegment s = Arena.ofAuto().allocate(Math.max(1, bytes));
         s.fill((byte) value);

@@ -65,10 +65,10 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
-        if (!(m instanceof IntGroupMatrix im) || !LutKernels.NATIVE) {
+        if (!(m instanceof IntGroupMatrix || m instanceof MixedGroupMatrix) || !LutKernels.NATIVE) {
             return false;
         }
-        int g = im.spec().groupSize(), chunks = g / CHUNK;
+        int g = ((PackedMatrix) m).spec().groupSize(), chunks = g / CHUNK;
         return g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
     }
 
@@ -79,14 +79,16 @@ final class PackedReference {
      * Checked against the exact product within {@code Σ_chunks |s|·4·(2^b − 1)·t} (each of the 16·b table
      * entries a chunk adds is off by at most t/2, weighted by 2^k/2), and against the rule within float rounding.
      */
-    static void assertLookupProduct(IntGroupMatrix m, float[] x, float[] y, int n, String what) {
+    static void assertLookupProduct(PackedMatrix m, float[] x, float[] y, int n, String what) {
         float[][] w = dequantize(m);
-        int rows = m.rows(), cols = m.cols(), bits = m.bits(), g = m.spec().groupSize();
+        int rows = m.rows(), cols = m.cols(), g = m.spec().groupSize();
+        Codes v = Codes.of(m);
         for (int b = 0; b < n; b++) {
             int base = b * cols;
             for (int r = 0; r < rows; r++) {
-                double ref = 0, mag = 0, refQ = 0, bound = 0;
+                double ref = 0, mag = 0, refQ = v.outliers(r, x, base), bound = 0;
                 for (int c0 = 0; c0 < cols; c0 += CHUNK) {
+                    int bits = v.bits(r, c0 / g);
                     float max = 0;
                     double sumX = 0, absX = 0;
                     for (int a = 0; a < 16; a++) {
@@ -100,7 +102,7 @@ final class PackedReference {
                         for (int k = 0; k < bits; k++) {
                             int idx = 0;
                             for (int j = 0; j < 4; j++) {
-                                idx |= ((m.code(r, c0 + 4 * a + j) >> k) & 1) << j;
+                                idx |= ((v.code(r, c0 + 4 * a + j) >> k) & 1) << j;
                             }
                             planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
                         }
@@ -111,7 +113,7 @@ final class PackedReference {
                         sumX += x[base + c];
                         absX += Math.abs(x[base + c]);
                     }
-                    double s = m.scale(r, c0 / g), cz = (1 << (bits - 1)) - 0.5 - m.zero(r, c0 / g);
+                    double s = v.scale(r, c0 / g), cz = (1 << (bits - 1)) - 0.5 - v.zero(r, c0 / g);
                     refQ += s * ((double) t / 2 * planeSum + cz * sumX);
                     mag += Math.abs(s) * ((double) t / 2 * Math.abs(planeSum) + Math.abs(cz) * absX);
                     bound += Math.abs(s) * 4.0 * ((1 << bits) - 1) * t;
@@ -123,6 +125,47 @@ final class PackedReference {
                 assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30,
                         what + ": vector " + b + " row " + r + ": got " + got + ", reference by the table rule " + refQ + " (tolerance " + REL * mag + ")");
             }
+        }
+    }
+
+    /**
+     * The codes as the lookup kernels run them. A mixed matrix's group runs at its tile's width, the widest among the
+     * group's 16-row block ({@link MixedPlanes}): a narrower code u and zero z of width w become u + 2^(B−1) − 2^(w−1),
+     * z likewise (the same weight); its outliers are added exactly.
+     */
+    interface Codes {
+        int bits(int r, int gi);
+        int code(int r, int c);
+        double scale(int r, int gi);
+        int zero(int r, int gi);
+        double outliers(int r, float[] x, int base);
+
+        static Codes of(PackedMatrix pm) {
+            if (pm instanceof IntGroupMatrix m) {
+                return new Codes() {
+                    public int bits(int r, int gi) { return m.bits(); }
+                    public int code(int r, int c) { return m.code(r, c); }
+                    public double scale(int r, int gi) { return m.scale(r, gi); }
+                    public int zero(int r, int gi) { return m.zero(r, gi); }
+                    public double outliers(int r, float[] x, int base) { return 0; }
+                };
+            }
+            MixedGroupMatrix m = (MixedGroupMatrix) pm;
+            int g = m.spec().groupSize();
+            return new Codes() {
+                public int bits(int r, int gi) {
+                    int b = 0;
+                    for (int i = r / 16 * 16; i < Math.min(m.rows(), r / 16 * 16 + 16); i++) {
+                        b = Math.max(b, m.width(i, gi));
+                    }
+                    return b;
+                }
+                private int lift(int r, int gi) { return (1 << (bits(r, gi) - 1)) - (1 << (m.width(r, gi) - 1)); }
+                public int code(int r, int c) { return m.code(r, c) + lift(r, c / g); }
+                public double scale(int r, int gi) { return m.scale(r, gi); }
+                public int zero(int r, int gi) { return m.zero(r, gi) + lift(r, gi); }
+                public double outliers(int r, float[] x, int base) { return m.outlierProduct(r, x, base); }
+            };
         }
     }
 
@@ -142,7 +185,7 @@ final class PackedReference {
     /** Checks {@code y[b·rows + r]} against Σ_c ŵ[r][c]·x[b·cols + c] for n vectors (see the class comment). */
     static void assertProduct(WeightMatrix m, float[] x, float[] y, int n, String what) {
         if (lookup(m)) {
-            assertLookupProduct((IntGroupMatrix) m, x, y, n, what);
+            assertLookupProduct((PackedMatrix) m, x, y, n, what);
             return;
         }
         float[][] w = dequantize(m);

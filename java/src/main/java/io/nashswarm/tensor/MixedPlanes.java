@@ -1,0 +1,157 @@
+package io.nashswarm.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static io.nashswarm.tensor.PackedKernels.F16;
+
+/**
+ * A mixed-width matrix ({@link MixedGroupMatrix}) repacked for the table-lookup kernels
+ * ({@link LutKernels#products(MixedPlanes, LutInput[], int, float[], int, int, int, int)}): the width is a
+ * property of a tile of {@value #ROWS} rows × one group, the unit the kernel reads. Made once per matrix
+ * from its stored codes, in off-heap memory, the size of the codes and scales.
+ *
+ * <h2>Layout</h2>
+ * Rows go in blocks of {@value #ROWS}, as in {@link BitPlanes} (same lane order, same per-chunk layout of
+ * {@code 8·bits} bytes per column group, padded rows zero codes and zero scales). Within a block the
+ * chunks (64 columns) are listed by width, 8-bit chunks first, then 4-bit, then 2-bit, each in column
+ * order ({@link #chunkList}); block {@code rb}'s chunks of width class {@code k} are entries
+ * {@link #start}{@code (rb, k)} .. {@code start(rb, k + 1)} of the list, their codes at {@link #codeOffset},
+ * and the scales (and zeros) of list entry {@code i} at {@code 32·i} ({@code 16·i}): one fp16 per row, so a
+ * group of several chunks repeats its scale.
+ *
+ * <h2>Width of a tile</h2>
+ * A tile runs at the widest width among its rows' groups: a narrower code {@code u} of width {@code b}
+ * becomes {@code u + 2^(B−1) − 2^(b−1)} at width {@code B}, its zero likewise, which is the same weight.
+ * The allocators choose widths per tile ({@link MixedGroupMatrix#TILE_ROWS}), so no code is widened and a
+ * matrix costs in proportion to its average width; a map chosen per row still runs, at the widest row's cost.
+ */
+final class MixedPlanes {
+    static final int ROWS = BitPlanes.ROWS, CHUNK = LutInput.CHUNK;
+    /** Width of each class in stored order. */
+    static final int[] BITS = {8, 4, 2};
+
+    final int rows, cols, blocks, chunks;
+    final MemorySegment codes, scales16, zeros8;
+    /** Per block, its chunks by width class (see the class comment). */
+    final int[] chunkList;
+    /** (blocks · 3 + 1) entries: where block rb's class k starts in {@link #chunkList}. */
+    private final int[] starts;
+    /** blocks · 3 entries: byte offset of block rb's class-k codes. */
+    private final long[] codeOffsets;
+
+    private MixedPlanes(int rows, int cols, int[] chunkList, int[] starts, long[] codeOffsets, long codeBytes, boolean asymmetric) {
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = (rows + ROWS - 1) / ROWS;
+        this.chunks = cols / CHUNK;
+        this.chunkList = chunkList;
+        this.starts = starts;
+        this.codeOffsets = codeOffsets;
+        this.codes = Arena.ofAuto().allocate(Math.max(1, codeBytes), 64);
+        this.scales16 = Arena.ofAuto().allocate(32L * chunkList.length + 64, 64);
+        this.zeros8 = asymmetric ? Arena.ofAuto().allocate(16L * chunkList.length + 64, 64) : null;
+        BitPlanes.track(this, codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize()));
+    }
+
+    int start(int rb, int k) {
+        return starts[3 * rb + k];
+    }
+
+    long codeOffset(int rb, int k) {
+        return codeOffsets[3 * rb + k];
+    }
+
+    /** One row's groups in logical order, as {@link MixedGroupMatrix#rowGroups} gives them. */
+    record Row(int[] codes, int[] widths, short[] scales, int[] zeros) {
+        Row(int cols, int groups) {
+            this(new int[cols], new int[groups], new short[groups], new int[groups]);
+        }
+    }
+
+    static MixedPlanes of(MixedGroupMatrix m, boolean asymmetric) {
+        int rows = m.rows(), cols = m.cols(), g = m.spec().groupSize(), groups = cols / g, cpg = g / CHUNK, chunks = cols / CHUNK;
+        int blocks = (rows + ROWS - 1) / ROWS;
+        // Pass 1: each tile's width (the widest of its rows), the chunk lists and offsets.
+        byte[] tileBits = new byte[blocks * groups];
+        Row row = new Row(cols, groups);
+        for (int r = 0; r < rows; r++) {
+            m.rowWidths(r, row.widths());
+            for (int gi = 0; gi < groups; gi++) {
+                int t = (r / ROWS) * groups + gi;
+                tileBits[t] = (byte) Math.max(tileBits[t], row.widths()[gi]);
+            }
+        }
+        int[] list = new int[blocks * chunks], starts = new int[3 * blocks + 1];
+        long[] codeOffsets = new long[3 * blocks];
+        long code = 0;
+        int n = 0;
+        for (int rb = 0; rb < blocks; rb++) {
+            for (int k = 0; k < 3; k++) {
+                starts[3 * rb + k] = n;
+                codeOffsets[3 * rb + k] = code;
+                for (int gi = 0; gi < groups; gi++) {
+                    if (tileBits[rb * groups + gi] == BITS[k]) {
+                        for (int j = 0; j < cpg; j++) {
+                            list[n++] = gi * cpg + j;
+                            code += 128L * BITS[k];
+                        }
+                    }
+                }
+            }
+        }
+        starts[3 * blocks] = n;
+        MixedPlanes p = new MixedPlanes(rows, cols, list, starts, codeOffsets, code, asymmetric);
+        // Pass 2: per block, the 16 rows' codes widened to their tiles' widths, then written chunk by chunk.
+        int[][] u = new int[ROWS][cols];
+        short[][] s = new short[ROWS][groups];
+        int[][] z = new int[ROWS][groups];
+        byte[] vec = new byte[16];
+        for (int rb = 0; rb < blocks; rb++) {
+            for (int i = 0; i < ROWS; i++) {
+                int r = rb * ROWS + i, j = lane(i);
+                if (r >= rows) {
+                    java.util.Arrays.fill(u[j], 0);
+                    java.util.Arrays.fill(s[i], (short) 0);
+                    java.util.Arrays.fill(z[i], 0);
+                    continue;
+                }
+                m.rowGroups(r, row);
+                for (int gi = 0; gi < groups; gi++) {
+                    int w = row.widths()[gi], lift = (1 << (tileBits[rb * groups + gi] - 1)) - (1 << (w - 1));
+                    for (int c = gi * g; c < (gi + 1) * g; c++) {
+                        u[j][c] = row.codes()[c] + lift;
+                    }
+                    s[i][gi] = row.scales()[gi];
+                    z[i][gi] = row.zeros()[gi] + lift;
+                }
+            }
+            for (int k = 0; k < 3; k++) {
+                long at = p.codeOffset(rb, k);
+                for (int e = p.start(rb, k); e < p.start(rb, k + 1); e++) {
+                    int c = list[e], gi = c / cpg;
+                    BitPlanes.writeChunk(u, c * CHUNK, BITS[k], p.codes, at, vec);
+                    at += 128L * BITS[k];
+                    for (int i = 0; i < ROWS; i++) {
+                        p.scales16.set(F16, 32L * e + 2L * i, s[i][gi]);
+                        if (p.zeros8 != null) {
+                            p.zeros8.set(ValueLayout.JAVA_BYTE, 16L * e + i, (byte) z[i][gi]);
+                        }
+                    }
+                }
+            }
+        }
+        return p;
+    }
+
+    /** Byte lane of a block's row i (the inverse of {@link BitPlanes#row}). */
+    static int lane(int i) {
+        return i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
+    }
+
+    /** Off-heap bytes of this copy. */
+    long bytes() {
+        return codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize());
+    }
+}
