@@ -112,6 +112,15 @@ public enum Recipe {
         return gptq() || this == TARGET_BPW_HESS || kind == Kind.AWQ;
     }
 
+    /**
+     * Whether the calibration must hold the Hessians of all layers at once: GPTQ's own recipes collect theirs
+     * layer by layer as they quantize ({@link Calibration.LayerHessians}), the others price or search the whole
+     * model first.
+     */
+    public boolean needsAllHessians() {
+        return needsHessians() && kind != Kind.GPTQ;
+    }
+
     /** Whether the body matrices are mixed-group matrices (the only ones that can keep outliers). */
     public boolean mixedGroups() {
         return type == QuantType.MIXED;

@@ -480,6 +480,37 @@ class GptqTest {
     }
 
     @Test
+    void layerByLayerHessiansGiveTheSameModelAsAllAtOnce() {
+        try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 2, 50, 5)) {
+            int[] tokens = new Random(6).ints(400, 0, 50).toArray();
+            Calibration streamed = Calibration.run(w, tokens, 400, "400 random tokens", false, Progress.none());
+            assertNull(streamed.hessians(), "GPTQ's own recipes need not hold every layer's Hessian");
+            Calibration all = Calibration.run(w, tokens, 400, "400 random tokens", true, Progress.none());
+            Calibration allOnly = new Calibration(all.meanSquares(), all.meanAbs(), all.hessians(), all.tokens(), all.description());
+            java.util.Set<String> asked = new java.util.TreeSet<>();
+            Calibration counting = new Calibration(streamed.meanSquares(), streamed.meanAbs(), null, streamed.tokens(), streamed.description(),
+                    (model, names) -> {
+                        assertTrue(names.stream().allMatch(n -> n.startsWith(names.iterator().next().substring(0, 6))), "one layer per call: " + names);
+                        names.forEach(n -> assertTrue(asked.add(n), n + " asked twice"));
+                        return streamed.perLayer().of(model, names);
+                    });
+            for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.GPTQ_INT2}) {
+                asked.clear();
+                try (ModelQuantizer.QuantizedModel a = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), counting, Progress.none());
+                     ModelQuantizer.QuantizedModel b = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), allOnly, Progress.none())) {
+                    assertEquals(14, asked.size(), "every body matrix of both layers: " + asked);
+                    for (String name : w.matrices().keySet()) {
+                        float[][] x = TinyModels.rows(a.weights().matrices().get(name)), y = TinyModels.rows(b.weights().matrices().get(name));
+                        for (int i = 0; i < x.length; i++) {
+                            assertArrayEquals(y[i], x[i], r.label() + " " + name + " row " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void namesSpellTheGroupAndTarget() {
         assertEquals(Recipe.GPTQ_INT4, Recipe.parseName("gptq-int4-g64").recipe());
         assertEquals(64, Recipe.parseName("gptq-int4-g64").group().getAsInt());
