@@ -3,6 +3,8 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.util.Progress;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -41,6 +43,12 @@ public final class Gptq {
      * @param polish    passes after the sweep, each a least-squares refit of the row's group scales for the
      *                  output error followed by a coordinate descent over its codes (0: GPTQ as published)
      */
+    /**
+     * System property with the polish passes of the recipes (default 4). Each pass costs several sweeps (it is
+     * not blocked like the sweep), affordable at these models' widths but not at 1B shapes: set it to 0 there.
+     */
+    public static final String POLISH_PROPERTY = "nashswarm.gptq.polish";
+
     public record Options(double damp, boolean actOrder, int blockSize, ScaleSearch search, int polish) {
         public Options {
             if (!(damp >= 0) || Double.isInfinite(damp)) {
@@ -55,7 +63,7 @@ public final class Gptq {
         }
 
         public static Options defaults() {
-            return new Options(0.01, false, 128, ScaleSearch.SWEPT, Integer.getInteger("gptq.polish", 4));
+            return new Options(0.01, false, 128, ScaleSearch.SWEPT, Integer.getInteger(POLISH_PROPERTY, 4));
         }
     }
 
@@ -446,8 +454,23 @@ public final class Gptq {
      */
     private static void search(GroupCodec codec, float[] gbuf, double[] wr, int p, int n, int bits, double[] u, int cols, double[] trial,
                                int at, float[] scales, int[] zeros) {
+        // Try the candidates in order of their plain rounding error, so that a good one comes early and the
+        // trials of the others stop after a few columns.
+        java.util.List<GroupQuantizer.Result> cands = new java.util.ArrayList<>(codec.candidates(gbuf, 0, n, bits));
+        double[] plain = new double[cands.size()];
+        Integer[] order = new Integer[cands.size()];
+        for (int ci = 0; ci < plain.length; ci++) {
+            order[ci] = ci;
+            GroupQuantizer.Result cand = cands.get(ci);
+            for (int i = 0; i < n; i++) {
+                double d = gbuf[i] - codec.value(codec.code(gbuf[i], cand.scale(), cand.zero(), bits), cand.scale(), cand.zero());
+                plain[ci] += d * d;
+            }
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(plain[a], plain[b]));
         double best = Double.POSITIVE_INFINITY;
-        for (GroupQuantizer.Result cand : codec.candidates(gbuf, 0, n, bits)) {
+        for (int ci : order) {
+            GroupQuantizer.Result cand = cands.get(ci);
             float s = cand.scale();
             int z = cand.zero();
             System.arraycopy(wr, p, trial, 0, n);
@@ -481,28 +504,65 @@ public final class Gptq {
         zeros[at] = p.zero();
     }
 
-    /** {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows, in column chunks that keep U's rows in cache. */
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /**
+     * {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows: in column chunks that keep U's block in
+     * cache, four rows by two vectors of columns at a time in registers across the whole block (a small
+     * matrix-multiply kernel: two loads of U and four broadcasts feed eight FMAs).
+     */
     private static void lazyUpdate(double[][] w, double[][] err, double[] u, int cols, int b0, int b1) {
+        int l = S.length(), nr = w.length;
         for (int c0 = b1; c0 < cols; c0 += COL_CHUNK) {
             int c1 = Math.min(cols, c0 + COL_CHUNK);
-            for (int r = 0; r < w.length; r++) {
-                double[] wr = w[r], er = err[r];
-                int j = b0;
-                for (; j + 4 <= b1; j += 4) {
-                    double e0 = er[j - b0], e1 = er[j + 1 - b0], e2 = er[j + 2 - b0], e3 = er[j + 3 - b0];
-                    int u0 = j * cols, u1 = u0 + cols, u2 = u1 + cols, u3 = u2 + cols;
-                    for (int k = c0; k < c1; k++) {
-                        wr[k] -= e0 * u[u0 + k] + e1 * u[u1 + k] + e2 * u[u2 + k] + e3 * u[u3 + k];
+            int r = 0;
+            for (; r + 4 <= nr; r += 4) {
+                double[] w0 = w[r], w1 = w[r + 1], w2 = w[r + 2], w3 = w[r + 3];
+                double[] e0 = err[r], e1 = err[r + 1], e2 = err[r + 2], e3 = err[r + 3];
+                int k = c0;
+                for (; k + 2 * l <= c1; k += 2 * l) {
+                    DoubleVector a0 = DoubleVector.zero(S), a1 = a0, b0v = a0, b1v = a0, d0 = a0, d1 = a0, f0 = a0, f1 = a0;
+                    for (int j = b0; j < b1; j++) {
+                        int uj = j * cols + k;
+                        DoubleVector u0 = DoubleVector.fromArray(S, u, uj), u1 = DoubleVector.fromArray(S, u, uj + l);
+                        DoubleVector x0 = DoubleVector.broadcast(S, e0[j - b0]), x1 = DoubleVector.broadcast(S, e1[j - b0]),
+                                x2 = DoubleVector.broadcast(S, e2[j - b0]), x3 = DoubleVector.broadcast(S, e3[j - b0]);
+                        a0 = u0.fma(x0, a0);
+                        a1 = u1.fma(x0, a1);
+                        b0v = u0.fma(x1, b0v);
+                        b1v = u1.fma(x1, b1v);
+                        d0 = u0.fma(x2, d0);
+                        d1 = u1.fma(x2, d1);
+                        f0 = u0.fma(x3, f0);
+                        f1 = u1.fma(x3, f1);
                     }
+                    DoubleVector.fromArray(S, w0, k).sub(a0).intoArray(w0, k);
+                    DoubleVector.fromArray(S, w0, k + l).sub(a1).intoArray(w0, k + l);
+                    DoubleVector.fromArray(S, w1, k).sub(b0v).intoArray(w1, k);
+                    DoubleVector.fromArray(S, w1, k + l).sub(b1v).intoArray(w1, k + l);
+                    DoubleVector.fromArray(S, w2, k).sub(d0).intoArray(w2, k);
+                    DoubleVector.fromArray(S, w2, k + l).sub(d1).intoArray(w2, k + l);
+                    DoubleVector.fromArray(S, w3, k).sub(f0).intoArray(w3, k);
+                    DoubleVector.fromArray(S, w3, k + l).sub(f1).intoArray(w3, k + l);
                 }
-                for (; j < b1; j++) {
-                    double e = er[j - b0];
-                    int uj = j * cols;
-                    for (int k = c0; k < c1; k++) {
-                        wr[k] -= e * u[uj + k];
-                    }
+                for (int rr = r; rr < r + 4; rr++) {
+                    scalarUpdate(w[rr], err[rr], u, cols, b0, b1, k, c1);
                 }
             }
+            for (; r < nr; r++) {
+                scalarUpdate(w[r], err[r], u, cols, b0, b1, c0, c1);
+            }
+        }
+    }
+
+    /** {@code wr[k] −= Σ_j er[j − b0]·U[j][k]} for k in [k0, k1). */
+    private static void scalarUpdate(double[] wr, double[] er, double[] u, int cols, int b0, int b1, int k0, int k1) {
+        for (int k = k0; k < k1; k++) {
+            double sum = 0;
+            for (int j = b0; j < b1; j++) {
+                sum += er[j - b0] * u[j * cols + k];
+            }
+            wr[k] -= sum;
         }
     }
 }
