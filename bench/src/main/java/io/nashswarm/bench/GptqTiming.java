@@ -18,7 +18,8 @@ import java.util.Random;
  * {@code x = F·z + σ∘ε} (F: cols×32 factor loadings, z, ε standard normal, σ per channel), taken as its
  * exact expectation {@code 2·(F·Fᵀ + diag σ²)} rather than sampled, which would cost more than GPTQ.
  *
- * <p>Usage: {@code GptqTiming [LAYERS]} (default 1): quantizes that many layers, factorizing each
+ * <p>Usage: {@code GptqTiming [LAYERS]} (default 1), {@code GptqTiming sample ROWS} (see {@link #sample}),
+ * {@code GptqTiming factor N…}; the search and polish as in {@link #options()}. {@code [LAYERS]} (default 1): quantizes that many layers, factorizing each
  * distinct Hessian once as {@code quantize} does, and prints the seconds per step and the total
  * extrapolated to 16 layers.
  */
@@ -48,7 +49,7 @@ public final class GptqTiming {
                 Hessian h = syntheticHessian(n, n);
                 long a = System.nanoTime();
                 double c = cpu();
-                Gptq.factor(h, Gptq.Options.defaults());
+                Gptq.factor(h, options());
                 System.out.printf("factor %d: %.2f s wall, %.2f s CPU%n", n, (System.nanoTime() - a) / 1e9, cpu() - c);
             }
             return;
@@ -73,7 +74,7 @@ public final class GptqTiming {
                         Hessian h = syntheticHessian(s.cols(), 1000L * l + s.input().hashCode());
                         long a = System.nanoTime();
                         double c = cpu();
-                        factor = Gptq.factor(h, Gptq.Options.defaults());
+                        factor = Gptq.factor(h, options());
                         double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
                         factorSeconds += sec;
                         factorCpu += cs;
@@ -117,7 +118,7 @@ public final class GptqTiming {
             Hessian h = syntheticHessian(widths[i], widths[i]);
             double c = cpu();
             long a = System.nanoTime();
-            Gptq.Factor f = Gptq.factor(h, Gptq.Options.defaults());
+            Gptq.Factor f = Gptq.factor(h, options());
             factor[i] = cpu() - c;
             System.out.printf("factor %d×%d: %.2f CPU s (%.2f s wall)%n", widths[i], widths[i], factor[i], (System.nanoTime() - a) / 1e9);
             h = null;
@@ -137,6 +138,17 @@ public final class GptqTiming {
                 rows2048, rows8192, layer);
         System.out.printf("16 layers: %.0f CPU s = %.1f min on %d otherwise idle cores (CPU s / cores; the work splits evenly by rows)%n",
                 16 * layer, 16 * layer / threads / 60, threads);
+    }
+
+    /**
+     * The recipes' options, with the group-parameter search named by {@code -Dgptq.search=CODEC|WEIGHTED|SWEPT}
+     * (default: the recipes') so that searches can be timed against each other; polish by
+     * {@code -D}{@value Gptq#POLISH_PROPERTY}.
+     */
+    static Gptq.Options options() {
+        Gptq.Options d = Gptq.Options.defaults();
+        String search = System.getProperty("gptq.search");
+        return search == null ? d : new Gptq.Options(d.damp(), d.actOrder(), d.blockSize(), Gptq.ScaleSearch.valueOf(search), d.polish());
     }
 
     static Hessian syntheticHessian(int cols, long seed) {

@@ -134,7 +134,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                 Tokenizer tokenizer = ModelOptions.requireTokenizer(m, modelOptions.model);
                 int[] tokens = Calibration.tokens(tokenizer, split);
                 try (Progress p = Progress.bar("calibrate", Math.min(tokens.length, calibTokens), "tok")) {
-                    calibration = Calibration.run(m.weights(), tokens, calibTokens, split.description(), r.needsHessians(), p);
+                    calibration = Calibration.run(m.weights(), tokens, calibTokens, split.description(), r.needsAllHessians(), p);
                 }
             }
             QuantizedModel q;

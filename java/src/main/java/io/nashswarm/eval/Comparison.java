@@ -183,7 +183,7 @@ public final class Comparison {
         }
         io.nashswarm.quant.Calibration calibration = null;
         if (methods.stream().anyMatch(m -> m.recipe() != null && m.recipe().calibrated())) {
-            boolean hessians = methods.stream().anyMatch(m -> m.recipe() != null && m.recipe().needsHessians());
+            boolean hessians = methods.stream().anyMatch(m -> m.recipe() != null && m.recipe().needsAllHessians());
             try (Progress p = Progress.bar("calibrate", Math.min(o.calibTokens(), data.calibTokens().length), "tok")) {
                 calibration = io.nashswarm.quant.Calibration.run(source.weights(), data.calibTokens(), o.calibTokens(),
                         data.calibDescription(), hessians, p);

@@ -28,6 +28,7 @@ public final class ActivationStats implements ActivationObserver {
     private final Map<WeightMatrix, long[]> counts = new IdentityHashMap<>();
     private final Map<WeightMatrix, double[]> absSums = new IdentityHashMap<>();
     private final boolean secondMoments;
+    private final java.util.function.Predicate<WeightMatrix> momentsOf;
     private final Map<WeightMatrix, Moments> moments = new IdentityHashMap<>();
     private float[] lastX;
     private int lastN;
@@ -52,13 +53,23 @@ public final class ActivationStats implements ActivationObserver {
     }
 
     public ActivationStats(boolean secondMoments) {
+        this(secondMoments, m -> true);
+    }
+
+    /** Second moments of the matrices {@code momentsOf} accepts only (one layer's, when GPTQ goes layer by layer). */
+    public ActivationStats(java.util.function.Predicate<WeightMatrix> momentsOf) {
+        this(true, momentsOf);
+    }
+
+    private ActivationStats(boolean secondMoments, java.util.function.Predicate<WeightMatrix> momentsOf) {
         this.secondMoments = secondMoments;
+        this.momentsOf = momentsOf;
     }
 
     @Override
     public void observe(WeightMatrix w, float[] x, int n) {
         int cols = w.cols();
-        if (secondMoments) {
+        if (secondMoments && momentsOf.test(w)) {
             observeMoments(w, x, n);
         }
         double[] s = sums.computeIfAbsent(w, k -> new double[cols]);
@@ -235,13 +246,22 @@ public final class ActivationStats implements ActivationObserver {
 
     /** As {@link #collect(TransformerModel, int[], int, Progress)}, with second moments when asked. */
     public static ActivationStats collect(TransformerModel model, int[] tokens, int window, boolean secondMoments, Progress progress) {
+        return collect(model, tokens, window, new ActivationStats(secondMoments), progress);
+    }
+
+    /** As above, with second moments of the matrices {@code momentsOf} accepts. */
+    public static ActivationStats collect(TransformerModel model, int[] tokens, int window, java.util.function.Predicate<WeightMatrix> momentsOf,
+                                         Progress progress) {
+        return collect(model, tokens, window, new ActivationStats(momentsOf), progress);
+    }
+
+    private static ActivationStats collect(TransformerModel model, int[] tokens, int window, ActivationStats stats, Progress progress) {
         if (tokens.length == 0) {
             throw new EngineException("no calibration tokens");
         }
         if (window < 1 || window > model.config().contextLength()) {
             throw new EngineException("calibration window " + window + " is outside 1.." + model.config().contextLength());
         }
-        ActivationStats stats = new ActivationStats(secondMoments);
         model.setObserver(stats);
         try {
             InferenceState state = model.newState(window);

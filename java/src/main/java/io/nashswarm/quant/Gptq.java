@@ -3,6 +3,8 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.util.Progress;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -37,13 +39,23 @@ public final class Gptq {
      * @param damp      λ as a fraction of the mean diagonal of H (GPTQ's percdamp; 0.01 by default)
      * @param actOrder  round columns by decreasing H_jj
      * @param blockSize columns per lazy-update block (rounded up to whole groups)
-     * @param weightedScales a codec that searches its group parameters weighs each column's error by H_jj
-     *                       (the output error a unit weight error there causes) instead of 1
+     * @param search    how a group's parameters are chosen when the sweep reaches it (see {@link ScaleSearch})
+     * @param polish    passes after the sweep, each a least-squares refit of the row's group scales for the
+     *                  output error followed by a coordinate descent over its codes (0: GPTQ as published)
      */
-    public record Options(double damp, boolean actOrder, int blockSize, boolean weightedScales) {
+    /**
+     * System property with the polish passes of the recipes (default 4). Each pass costs several sweeps (it is
+     * not blocked like the sweep), affordable at these models' widths but not at 1B shapes: set it to 0 there.
+     */
+    public static final String POLISH_PROPERTY = "nashswarm.gptq.polish";
+
+    public record Options(double damp, boolean actOrder, int blockSize, ScaleSearch search, int polish) {
         public Options {
             if (!(damp >= 0) || Double.isInfinite(damp)) {
                 throw new EngineException("GPTQ dampening must be a fraction >= 0, got " + damp);
+            }
+            if (polish < 0) {
+                throw new EngineException("GPTQ polish passes must be >= 0, got " + polish);
             }
             if (blockSize < 1) {
                 throw new EngineException("GPTQ block size must be >= 1, got " + blockSize);
@@ -51,8 +63,22 @@ public final class Gptq {
         }
 
         public static Options defaults() {
-            return new Options(0.01, false, 128, true);
+            return new Options(0.01, false, 128, ScaleSearch.SWEPT, Integer.getInteger(POLISH_PROPERTY, 4));
         }
+    }
+
+    /** How each group's scale and zero are chosen. */
+    public enum ScaleSearch {
+        /** The codec's own rule on the group's current weights, each weight's error counted once. */
+        CODEC,
+        /** The codec's own rule, each column's error weighted by H_jj (the output error a unit error there causes). */
+        WEIGHTED,
+        /**
+         * Every {@link GroupCodec#candidates candidate} is tried by rounding the group with GPTQ's compensation
+         * inside it, and the one with the least GPTQ loss {@code Σ_j e_j²} (the exact increase of the output
+         * error ‖ΔW·X‖² over the group's columns, given the columns before) is kept.
+         */
+        SWEPT
     }
 
     /** Width of the codes of each group: {@code bits(row, group)}. */
@@ -119,7 +145,11 @@ public final class Gptq {
      * What GPTQ needs of a Hessian, computed once for all matrices that share their input (q/k/v, gate/up):
      * the column order and U, the upper Cholesky factor of the dampened H⁻¹ in that order.
      */
-    public record Factor(int cols, int[] perm, double[] u, float[] diag, Options options) {}
+    /**
+     * @param h      the Hessian as given (GPTQ's objective, for the scale refit), not copied
+     * @param lambda the dampening added to its diagonal (dead inputs also get 1 there)
+     */
+    public record Factor(int cols, int[] perm, double[] u, float[] diag, Options options, double[] h, double lambda) {}
 
     /** @throws EngineException when H (after dampening) is not positive definite */
     public static Factor factor(Hessian hessian, Options o) {
@@ -145,7 +175,7 @@ public final class Gptq {
             u = permute(u, cols, perm);
         }
         Cholesky.upperOfInverseInPlace(u, cols);
-        return new Factor(cols, perm, u, diag, o);
+        return new Factor(cols, perm, u, diag, o, hessian.h(), o.damp() * mean);
     }
 
     public static Result quantize(RowSource src, Factor f, GroupCodec codec, int group, Widths widths, Progress progress) {
@@ -168,11 +198,177 @@ public final class Gptq {
         Parallel.forRange((rows + ROW_TILE - 1) / ROW_TILE, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int r0 = t * ROW_TILE, r1 = Math.min(rows, r0 + ROW_TILE);
-                sweep(src, r0, r1, uf, perm, o.weightedScales() ? f.diag() : null, codec, group, widths, block, o.actOrder(), codes, scales, zeros);
+                sweep(src, r0, r1, uf, perm, o.search() == ScaleSearch.WEIGHTED ? f.diag() : null, o.search() == ScaleSearch.SWEPT, codec, group,
+                        widths, block, o.actOrder(), codes, scales, zeros);
+                for (int r = r0; r < r1 && o.polish() > 0; r++) {
+                    for (int pass = 0; pass < o.polish(); pass++) {
+                        refit(src, r, f, codec, group, codes, scales, zeros);
+                        descend(src, r, f, codec, group, widths, codes, scales, zeros);
+                    }
+                }
                 progress.step(r1 - r0);
             }
         });
         return new Result(rows, cols, group, codec, codes, scales, zeros);
+    }
+
+
+    /**
+     * One pass of coordinate descent on the codes of row r, scales fixed: each weight in turn moves to the
+     * code nearest the minimum of the output error {@code (w − ŵ)ᵀ(H + λI)(w − ŵ)} along its coordinate,
+     * {@code ŵ_j + ((H + λI)(w − ŵ))_j / (H_jj + λ)}; the error never grows.
+     */
+    private static void descend(RowSource src, int r, Factor f, GroupCodec codec, int group, Widths widths, byte[] codes, float[] scales,
+                                int[] zeros) {
+        int cols = f.cols(), groups = cols / group;
+        double[] h = f.h();
+        float[] w = new float[cols];
+        src.row(r, w);
+        double[] res = new double[cols];
+        for (int k = 0; k < cols; k++) {
+            int g = k / group;
+            res[k] = w[k] - codec.value(codes[r * cols + k] & 0xFF, scales[r * groups + g], zeros[r * groups + g]);
+        }
+        double[] hr = new double[cols];
+        for (int k = 0; k < cols; k++) {
+            double sum = 0;
+            for (int j = 0; j < cols; j++) {
+                sum += h[k * cols + j] * res[j];
+            }
+            hr[k] = sum + diagExtra(h, cols, k, f.lambda()) * res[k];
+        }
+        for (int j = 0; j < cols; j++) {
+            int g = j / group, at = r * groups + g;
+            float sc = scales[at];
+            int z = zeros[at], q = codes[r * cols + j] & 0xFF;
+            double cur = codec.value(q, sc, z), hjj = h[j * cols + j] + diagExtra(h, cols, j, f.lambda());
+            int q2 = codec.code((float) (cur + hr[j] / hjj), sc, z, widths.bits(r, g));
+            if (q2 == q) {
+                continue;
+            }
+            double d = codec.value(q2, sc, z) - cur; // ŵ_j += d: res_j −= d
+            codes[r * cols + j] = (byte) q2;
+            for (int k = 0; k < cols; k++) {
+                hr[k] -= d * h[k * cols + j];
+            }
+            hr[j] -= d * diagExtra(h, cols, j, f.lambda());
+        }
+    }
+
+    /** What GPTQ adds to H_jj: the dampening, and 1 for a dead input. */
+    private static double diagExtra(double[] h, int cols, int j, double lambda) {
+        return (h[j * cols + j] == 0 ? 1 : 0) + lambda;
+    }
+
+    /**
+     * With the codes fixed, the group scales of row r that minimise the output error {@code (w − ŵ)ᵀ(H + λI)(w − ŵ)}:
+     * ŵ is linear in the scales ({@code ŵ = Σ_g s_g·c_g}, c_g the group's code values at scale 1), so they solve
+     * the G×G normal equations {@code (CᵀHC)·s = CᵀHw}. Rounded to fp16; groups whose codes are all zero keep theirs.
+     */
+    private static void refit(RowSource src, int r, Factor f, GroupCodec codec, int group, byte[] codes, float[] scales, int[] zeros) {
+        int cols = f.cols(), groups = cols / group;
+        double[] h = f.h();
+        float[] w = new float[cols];
+        src.row(r, w);
+        double[][] c = new double[groups][group];
+        boolean[] live = new boolean[groups];
+        for (int g = 0; g < groups; g++) {
+            int z = zeros[r * groups + g];
+            for (int i = 0; i < group; i++) {
+                c[g][i] = codec.value(codes[r * cols + g * group + i] & 0xFF, 1f, z);
+                live[g] |= c[g][i] != 0;
+            }
+        }
+        double[][] hc = new double[groups][cols]; // (H + λI)·c_g over all columns
+        for (int g = 0; g < groups; g++) {
+            if (!live[g]) {
+                continue;
+            }
+            for (int k = 0; k < cols; k++) {
+                double sum = 0;
+                int base = k * cols + g * group;
+                for (int i = 0; i < group; i++) {
+                    sum += h[base + i] * c[g][i];
+                }
+                hc[g][k] = sum;
+            }
+            for (int i = 0; i < group; i++) {
+                int k = g * group + i;
+                double hkk = h[k * cols + k];
+                hc[g][k] += ((hkk == 0 ? 1 : 0) + f.lambda()) * c[g][i];
+            }
+        }
+        double[][] a = new double[groups][groups];
+        double[] b = new double[groups];
+        for (int g = 0; g < groups; g++) {
+            if (!live[g]) {
+                a[g][g] = 1;
+                b[g] = scales[r * groups + g];
+                continue;
+            }
+            for (int k = 0; k < cols; k++) {
+                b[g] += hc[g][k] * w[k];
+            }
+            for (int g2 = 0; g2 < groups; g2++) {
+                if (live[g2]) {
+                    double sum = 0;
+                    for (int i = 0; i < group; i++) {
+                        sum += hc[g][g2 * group + i] * c[g2][i];
+                    }
+                    a[g][g2] = sum;
+                }
+            }
+        }
+        double[] s = solve(a, b);
+        if (s == null) {
+            return;
+        }
+        for (int g = 0; g < groups; g++) {
+            if (live[g] && Double.isFinite(s[g])) {
+                float v = Float.float16ToFloat(Float.floatToFloat16((float) s[g]));
+                if (Float.isFinite(v)) {
+                    scales[r * groups + g] = v;
+                }
+            }
+        }
+    }
+
+    /** Solves the symmetric positive definite system a·x = b by Cholesky; null when it is not positive definite. */
+    private static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        double[][] l = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) {
+                double v = a[i][j];
+                for (int k = 0; k < j; k++) {
+                    v -= l[i][k] * l[j][k];
+                }
+                if (i == j) {
+                    if (!(v > 0)) {
+                        return null;
+                    }
+                    l[i][i] = Math.sqrt(v);
+                } else {
+                    l[i][j] = v / l[j][j];
+                }
+            }
+        }
+        double[] y = new double[n];
+        for (int i = 0; i < n; i++) {
+            double v = b[i];
+            for (int k = 0; k < i; k++) {
+                v -= l[i][k] * y[k];
+            }
+            y[i] = v / l[i][i];
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            double v = y[i];
+            for (int k = i + 1; k < n; k++) {
+                v -= l[k][i] * y[k];
+            }
+            y[i] = v / l[i][i];
+        }
+        return y;
     }
 
     /** Column order: as stored, or by decreasing H_jj (stable). */
@@ -198,8 +394,8 @@ public final class Gptq {
     }
 
     /** Rows [r0, r1): the whole column sweep. */
-    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, float[] imp, GroupCodec codec, int group, Widths widths,
-                              int block, boolean staticGroups, byte[] codes, float[] scales, int[] zeros) {
+    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, float[] imp, boolean swept, GroupCodec codec, int group,
+                              Widths widths, int block, boolean staticGroups, byte[] codes, float[] scales, int[] zeros) {
         int cols = src.cols(), groups = cols / group, nr = r1 - r0;
         double[][] w = new double[nr][cols]; // permuted columns
         float[] row = new float[cols];
@@ -216,6 +412,7 @@ public final class Gptq {
             }
         }
         double[][] err = new double[nr][block];
+        double[] trial = new double[group];
         for (int b0 = 0; b0 < cols; b0 += block) {
             int b1 = Math.min(cols, b0 + block);
             for (int r = 0; r < nr; r++) {
@@ -227,7 +424,11 @@ public final class Gptq {
                         for (int i = 0; i < group; i++) {
                             gbuf[i] = (float) wr[p + i];
                         }
-                        setParams(codec, gbuf, 0, group, widths.bits(r0 + r, gi), imp, c, at + gi, scales, zeros);
+                        if (swept) {
+                            search(codec, gbuf, wr, p, group, widths.bits(r0 + r, gi), u, cols, trial, at + gi, scales, zeros);
+                        } else {
+                            setParams(codec, gbuf, 0, group, widths.bits(r0 + r, gi), imp, c, at + gi, scales, zeros);
+                        }
                     }
                     int bits = widths.bits(r0 + r, gi);
                     float s = scales[at + gi];
@@ -246,6 +447,50 @@ public final class Gptq {
         }
     }
 
+    /**
+     * The candidate of least GPTQ loss for the group at permuted columns {@code [p, p + n)} of row {@code wr}
+     * (gbuf: the same weights as floats). Each trial rounds the group on a copy with the in-group updates;
+     * a trial stops once its loss passes the best so far.
+     */
+    private static void search(GroupCodec codec, float[] gbuf, double[] wr, int p, int n, int bits, double[] u, int cols, double[] trial,
+                               int at, float[] scales, int[] zeros) {
+        // Try the candidates in order of their plain rounding error, so that a good one comes early and the
+        // trials of the others stop after a few columns.
+        java.util.List<GroupQuantizer.Result> cands = new java.util.ArrayList<>(codec.candidates(gbuf, 0, n, bits));
+        double[] plain = new double[cands.size()];
+        Integer[] order = new Integer[cands.size()];
+        for (int ci = 0; ci < plain.length; ci++) {
+            order[ci] = ci;
+            GroupQuantizer.Result cand = cands.get(ci);
+            for (int i = 0; i < n; i++) {
+                double d = gbuf[i] - codec.value(codec.code(gbuf[i], cand.scale(), cand.zero(), bits), cand.scale(), cand.zero());
+                plain[ci] += d * d;
+            }
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(plain[a], plain[b]));
+        double best = Double.POSITIVE_INFINITY;
+        for (int ci : order) {
+            GroupQuantizer.Result cand = cands.get(ci);
+            float s = cand.scale();
+            int z = cand.zero();
+            System.arraycopy(wr, p, trial, 0, n);
+            double loss = 0;
+            for (int i = 0; i < n && loss < best; i++) {
+                int pp = p + i, ub = pp * cols + p;
+                double e = (trial[i] - codec.value(codec.code((float) trial[i], s, z, bits), s, z)) / u[pp * cols + pp];
+                loss += e * e;
+                for (int k = i + 1; k < n; k++) {
+                    trial[k] -= e * u[ub + k];
+                }
+            }
+            if (loss < best) {
+                best = loss;
+                scales[at] = s;
+                zeros[at] = z;
+            }
+        }
+    }
+
     /** Parameters of {@code w[off..off+n)}, whose importances (or null) start at {@code imp[impOff]}. */
     private static void setParams(GroupCodec codec, float[] w, int off, int n, int bits, float[] imp, int impOff, int at, float[] scales,
                                   int[] zeros) {
@@ -259,28 +504,65 @@ public final class Gptq {
         zeros[at] = p.zero();
     }
 
-    /** {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows, in column chunks that keep U's rows in cache. */
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /**
+     * {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows: in column chunks that keep U's block in
+     * cache, four rows by two vectors of columns at a time in registers across the whole block (a small
+     * matrix-multiply kernel: two loads of U and four broadcasts feed eight FMAs).
+     */
     private static void lazyUpdate(double[][] w, double[][] err, double[] u, int cols, int b0, int b1) {
+        int l = S.length(), nr = w.length;
         for (int c0 = b1; c0 < cols; c0 += COL_CHUNK) {
             int c1 = Math.min(cols, c0 + COL_CHUNK);
-            for (int r = 0; r < w.length; r++) {
-                double[] wr = w[r], er = err[r];
-                int j = b0;
-                for (; j + 4 <= b1; j += 4) {
-                    double e0 = er[j - b0], e1 = er[j + 1 - b0], e2 = er[j + 2 - b0], e3 = er[j + 3 - b0];
-                    int u0 = j * cols, u1 = u0 + cols, u2 = u1 + cols, u3 = u2 + cols;
-                    for (int k = c0; k < c1; k++) {
-                        wr[k] -= e0 * u[u0 + k] + e1 * u[u1 + k] + e2 * u[u2 + k] + e3 * u[u3 + k];
+            int r = 0;
+            for (; r + 4 <= nr; r += 4) {
+                double[] w0 = w[r], w1 = w[r + 1], w2 = w[r + 2], w3 = w[r + 3];
+                double[] e0 = err[r], e1 = err[r + 1], e2 = err[r + 2], e3 = err[r + 3];
+                int k = c0;
+                for (; k + 2 * l <= c1; k += 2 * l) {
+                    DoubleVector a0 = DoubleVector.zero(S), a1 = a0, b0v = a0, b1v = a0, d0 = a0, d1 = a0, f0 = a0, f1 = a0;
+                    for (int j = b0; j < b1; j++) {
+                        int uj = j * cols + k;
+                        DoubleVector u0 = DoubleVector.fromArray(S, u, uj), u1 = DoubleVector.fromArray(S, u, uj + l);
+                        DoubleVector x0 = DoubleVector.broadcast(S, e0[j - b0]), x1 = DoubleVector.broadcast(S, e1[j - b0]),
+                                x2 = DoubleVector.broadcast(S, e2[j - b0]), x3 = DoubleVector.broadcast(S, e3[j - b0]);
+                        a0 = u0.fma(x0, a0);
+                        a1 = u1.fma(x0, a1);
+                        b0v = u0.fma(x1, b0v);
+                        b1v = u1.fma(x1, b1v);
+                        d0 = u0.fma(x2, d0);
+                        d1 = u1.fma(x2, d1);
+                        f0 = u0.fma(x3, f0);
+                        f1 = u1.fma(x3, f1);
                     }
+                    DoubleVector.fromArray(S, w0, k).sub(a0).intoArray(w0, k);
+                    DoubleVector.fromArray(S, w0, k + l).sub(a1).intoArray(w0, k + l);
+                    DoubleVector.fromArray(S, w1, k).sub(b0v).intoArray(w1, k);
+                    DoubleVector.fromArray(S, w1, k + l).sub(b1v).intoArray(w1, k + l);
+                    DoubleVector.fromArray(S, w2, k).sub(d0).intoArray(w2, k);
+                    DoubleVector.fromArray(S, w2, k + l).sub(d1).intoArray(w2, k + l);
+                    DoubleVector.fromArray(S, w3, k).sub(f0).intoArray(w3, k);
+                    DoubleVector.fromArray(S, w3, k + l).sub(f1).intoArray(w3, k + l);
                 }
-                for (; j < b1; j++) {
-                    double e = er[j - b0];
-                    int uj = j * cols;
-                    for (int k = c0; k < c1; k++) {
-                        wr[k] -= e * u[uj + k];
-                    }
+                for (int rr = r; rr < r + 4; rr++) {
+                    scalarUpdate(w[rr], err[rr], u, cols, b0, b1, k, c1);
                 }
             }
+            for (; r < nr; r++) {
+                scalarUpdate(w[r], err[r], u, cols, b0, b1, c0, c1);
+            }
+        }
+    }
+
+    /** {@code wr[k] −= Σ_j er[j − b0]·U[j][k]} for k in [k0, k1). */
+    private static void scalarUpdate(double[] wr, double[] er, double[] u, int cols, int b0, int b1, int k0, int k1) {
+        for (int k = k0; k < k1; k++) {
+            double sum = 0;
+            for (int j = b0; j < b1; j++) {
+                sum += er[j - b0] * u[j * cols + k];
+            }
+            wr[k] -= sum;
         }
     }
 }

@@ -23,6 +23,15 @@ public interface GroupCodec {
         return params(w, off, n, bits);
     }
 
+    /**
+     * Candidate parameters for {@code w[off..off+n)}, for a search by an objective the codec cannot see (GPTQ
+     * scores each by the output error of rounding the group with compensation). The first is {@link #params}'s
+     * closed-form choice; codecs without a search offer only it.
+     */
+    default java.util.List<GroupQuantizer.Result> candidates(float[] w, int off, int n, int bits) {
+        return java.util.List.of(params(w, off, n, bits));
+    }
+
     /** The code of one weight. */
     int code(float v, float scale, int zero, int bits);
 
@@ -45,6 +54,11 @@ public interface GroupCodec {
             @Override
             public GroupQuantizer.Result params(float[] w, int off, int n, int bits, float[] imp) {
                 return GroupQuantizer.quantize(w, off, n, bits, asymmetric, rule, imp, off, new int[n], 0);
+            }
+
+            @Override
+            public java.util.List<GroupQuantizer.Result> candidates(float[] w, int off, int n, int bits) {
+                return GroupQuantizer.candidates(w, off, n, bits, asymmetric);
             }
 
             @Override

@@ -95,6 +95,60 @@ public final class GroupQuantizer {
         return encode(w, off, n, bits, bestScale, bestZero, imp, impOff, codes, codeOff);
     }
 
+    /** Shrink factors of the candidates GPTQ scores: 1.0 down to 0.5. */
+    static final int CANDIDATE_STEPS = Integer.getInteger("gptq.steps", 16);
+    static final float CANDIDATE_LOW = Float.parseFloat(System.getProperty("gptq.low", "0.5"));
+
+    /**
+     * Candidate (scale, zero) pairs for a group, for a caller that scores them by its own objective (GPTQ):
+     * the min/max rule first, then shrunken scales. Symmetric: the largest-magnitude weight m on the bottom
+     * code or on the top code, scaled by each factor. Asymmetric (a joint search): for each factor, the range
+     * shrunk about its centre, with the zero code that centres it and its two neighbours. Squared-error
+     * fields are 0 (not computed).
+     */
+    public static java.util.List<Result> candidates(float[] w, int off, int n, int bits, boolean asymmetric) {
+        checkBits(bits);
+        float lo = 0f, hi = 0f, m = 0f;
+        for (int i = 0; i < n; i++) {
+            float v = w[off + i];
+            if (!Float.isFinite(v)) {
+                throw new EngineException("cannot quantize a non-finite weight (" + v + ")");
+            }
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+            if (Math.abs(v) > Math.abs(m)) {
+                m = v;
+            }
+        }
+        int top = (1 << bits) - 1, half = 1 << (bits - 1);
+        java.util.List<Result> out = new java.util.ArrayList<>();
+        for (int c = 0; c < CANDIDATE_STEPS; c++) {
+            float f = 1f - c * (1f - CANDIDATE_LOW) / (CANDIDATE_STEPS - 1);
+            if (asymmetric) {
+                float s = toF16Up((hi - lo) * f / top);
+                if (s == 0f) {
+                    out.add(new Result(0f, 0, 0));
+                    break;
+                }
+                float centre = (hi + lo) / 2, low = centre - (hi - lo) * f / 2;
+                int zc = Math.round(-low / s);
+                for (int z : new int[] {zc, zc - 1, zc + 1}) {
+                    if (z >= 0 && z <= top) {
+                        out.add(new Result(s, z, 0));
+                    }
+                }
+            } else {
+                float s0 = toF16Up(-m * f / half);
+                out.add(new Result(s0, half, 0));
+                if (s0 == 0f) {
+                    break;
+                }
+                out.add(new Result(toF16Up(m * f / (half - 1)), half, 0));
+            }
+        }
+        return out;
+    }
+
     /** Codes for a given (fp16-representable) scale and unsigned zero, e.g. one scale for a whole tensor. */
     public static Result encode(float[] w, int off, int n, int bits, float scale, int zero,
                                 float[] imp, int impOff, int[] codes, int codeOff) {

@@ -112,6 +112,15 @@ public enum Recipe {
         return gptq() || this == TARGET_BPW_HESS || kind == Kind.AWQ;
     }
 
+    /**
+     * Whether the calibration must hold the Hessians of all layers at once: GPTQ's own recipes collect theirs
+     * layer by layer as they quantize ({@link Calibration.LayerHessians}), the others price or search the whole
+     * model first.
+     */
+    public boolean needsAllHessians() {
+        return needsHessians() && kind != Kind.GPTQ;
+    }
+
     /** Whether the body matrices are mixed-group matrices (the only ones that can keep outliers). */
     public boolean mixedGroups() {
         return type == QuantType.MIXED;
@@ -170,15 +179,17 @@ public enum Recipe {
         }
         p.put("embed_type", s.embedType().label());
         p.put("fallback", s.fallback().label());
-        p.put("scale_rule", gptq() ? "per group when GPTQ reaches it: integer types search 13 clipping factors 1.0-0.7 for the least H_jj-weighted squared error;"
-                + " codebooks absmax" : "minmax (round to nearest)");
+        p.put("scale_rule", gptq() ? "per group when GPTQ reaches it: integer types try 16 shrink factors 1.0-0.5 (symmetric: both extreme codes;"
+                + " asymmetric: 3 zeros each) and keep the least GPTQ loss of rounding the group with compensation; codebooks absmax"
+                : "minmax (round to nearest)");
         if (kind == Kind.AWQ) {
             p.put("awq", "s = E|x|^alpha / sqrt(max*min), alpha on a grid of 21 in [0,1] per input for the least e^T H e; folded into"
                     + " attn_norm, ffn_norm, up rows (for down), v rows (for attn_output, when not grouped-query)");
         }
         if (gptq()) {
-            p.put("gptq", "H = 2 X^T X / n, dampening " + Gptq.Options.defaults().damp() + " of mean diag, blocks of "
-                    + Gptq.Options.defaults().blockSize() + ", no act-order, float64");
+            Gptq.Options o = Gptq.Options.defaults();
+            p.put("gptq", "H = 2 X^T X / n, dampening " + o.damp() + " of mean diag, blocks of " + o.blockSize() + ", no act-order, float64; "
+                    + o.polish() + " polish passes (least-squares scale refit in H, coordinate descent on codes)");
         }
         return p;
     }

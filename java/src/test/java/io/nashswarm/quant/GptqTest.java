@@ -18,6 +18,8 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 class GptqTest {
+    /** GPTQ as published: the codec's own rule for the group parameters, no polish. */
+    private static final Gptq.Options PLAIN = new Gptq.Options(0.01, false, 128, Gptq.ScaleSearch.CODEC, 0);
     /** The reference's factor per (Hessian, dampening, act-order): Commons Math is slow at these sizes. */
     private static final java.util.Map<java.util.List<Object>, double[][]> FACTORS = new java.util.HashMap<>();
 
@@ -70,6 +72,15 @@ class GptqTest {
 
     /** @param weighted group parameters chosen by the error weighted with the dampened H_jj of their columns */
     static int[][] reference(float[][] w0, Hessian hs, GroupCodec codec, int group, int bits, double damp, boolean actOrder, boolean weighted) {
+        return reference(w0, hs, codec, group, bits, damp, actOrder, weighted, false);
+    }
+
+    /**
+     * @param swept group parameters: of the codec's candidates, the one whose rounding of the group (with the
+     *              full update of every later column) adds the least Σ e², e = (w_p − q_p)/U_pp
+     */
+    static int[][] reference(float[][] w0, Hessian hs, GroupCodec codec, int group, int bits, double damp, boolean actOrder, boolean weighted,
+                             boolean swept) {
         int rows = w0.length, cols = w0[0].length;
         double[][] h = new double[cols][cols];
         double mean = 0;
@@ -134,6 +145,25 @@ class GptqTest {
                     }
                     float[] gimp = imp == null ? null : java.util.Arrays.copyOfRange(imp, p, p + group);
                     GroupQuantizer.Result pr = codec.params(g, 0, group, bits, gimp);
+                    if (swept) {
+                        double best = Double.POSITIVE_INFINITY;
+                        for (GroupQuantizer.Result cand : codec.candidates(g, 0, group, bits)) {
+                            double[] t = w.clone();
+                            double loss = 0;
+                            for (int i = p; i < p + group; i++) {
+                                double e = (t[i] - codec.value(codec.code((float) t[i], cand.scale(), cand.zero(), bits), cand.scale(), cand.zero()))
+                                        / u[i][i];
+                                loss += e * e;
+                                for (int k = i + 1; k < cols; k++) {
+                                    t[k] -= e * u[i][k];
+                                }
+                            }
+                            if (loss < best) {
+                                best = loss;
+                                pr = cand;
+                            }
+                        }
+                    }
                     scale[gi] = pr.scale();
                     zero[gi] = pr.zero();
                 }
@@ -170,7 +200,7 @@ class GptqTest {
                 for (boolean asym : new boolean[] {false, true}) {
                     GroupCodec codec = GroupCodec.integer(asym);
                     Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
-                            new Gptq.Options(0.01, actOrder, 128, false), Progress.none());
+                            new Gptq.Options(0.01, actOrder, 128, Gptq.ScaleSearch.CODEC, 0), Progress.none());
                     assertSameCodes(reference(w, h, codec, 64, bits, 0.01, actOrder), got,
                             "int" + bits + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
                 }
@@ -179,7 +209,7 @@ class GptqTest {
                 for (boolean asym : new boolean[] {false, true}) {
                     GroupCodec codec = GroupCodec.integer(asym, ScaleRule.MSE_SEARCH);
                     Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
-                            new Gptq.Options(0.01, actOrder, 128, true), Progress.none());
+                            new Gptq.Options(0.01, actOrder, 128, Gptq.ScaleSearch.WEIGHTED, 0), Progress.none());
                     assertSameCodes(reference(w, h, codec, 64, bits, 0.01, actOrder, true), got,
                             "int" + bits + " mse-search weighted" + (asym ? " asym" : " sym") + (actOrder ? " act-order" : ""));
                     // the search must change some codes against min/max scales, or this checks nothing new
@@ -196,8 +226,117 @@ class GptqTest {
             for (QuantType type : new QuantType[] {QuantType.NF4, QuantType.FP4}) {
                 GroupCodec codec = GroupCodec.of(type, false);
                 Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 32, Gptq.Widths.uniform(4),
-                        new Gptq.Options(0.05, actOrder, 128, false), Progress.none());
+                        new Gptq.Options(0.05, actOrder, 128, Gptq.ScaleSearch.CODEC, 0), Progress.none());
                 assertSameCodes(reference(w, h, codec, 32, 4, 0.05, actOrder), got, type.label() + " g32" + (actOrder ? " act-order" : ""));
+            }
+        }
+    }
+
+    @Test
+    void sweptScaleSearchMatchesTheReference() {
+        int rows = 37, cols = 256;
+        float[][] w = weights(rows, cols, 21);
+        Hessian h = hessian(cols, 600, 22);
+        for (int bits : new int[] {2, 4}) {
+            for (boolean asym : new boolean[] {false, true}) {
+                GroupCodec codec = GroupCodec.integer(asym, ScaleRule.MSE_SEARCH);
+                Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
+                        new Gptq.Options(0.01, false, 128, Gptq.ScaleSearch.SWEPT, 0), Progress.none());
+                assertSameCodes(reference(w, h, codec, 64, bits, 0.01, false, false, true), got, "int" + bits + " swept" + (asym ? " asym" : " sym"));
+                int[][] weighted = reference(w, h, codec, 64, bits, 0.01, false, true);
+                int changed = 0;
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        changed += weighted[r][c] != got.code(r, c) ? 1 : 0;
+                    }
+                }
+                assertTrue(changed > rows, "the swept search changed only " + changed + " codes against the H_jj-weighted one");
+            }
+        }
+    }
+
+    @Test
+    void asymmetricCandidatesContainTheBruteForceBest() {
+        // The joint (scale, zero) grid must hold, for unit weights, a pair as good as the best of an exhaustive
+        // search over 200 scales in the same range (0.5–1.0 of min/max) and every zero code (within 2%: the
+        // grid has 16 scales and three zeros per scale).
+        Random rnd = new Random(31);
+        for (int trial = 0; trial < 50; trial++) {
+            float[] g = new float[64];
+            double shift = rnd.nextGaussian() * 0.05;
+            for (int i = 0; i < g.length; i++) {
+                g[i] = (float) (shift + rnd.nextGaussian() * 0.05 * (rnd.nextInt(16) == 0 ? 4 : 1));
+            }
+            double fromGrid = Double.POSITIVE_INFINITY;
+            for (GroupQuantizer.Result c : GroupQuantizer.candidates(g, 0, g.length, 2, true)) {
+                fromGrid = Math.min(fromGrid, GroupQuantizer.encode(g, 0, g.length, 2, c.scale(), c.zero(), null, 0, new int[64], 0).squaredError());
+            }
+            float lo = 0, hi = 0;
+            for (float v : g) {
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            double brute = Double.POSITIVE_INFINITY;
+            for (int k = 200; k <= 400; k++) {
+                float s = GroupQuantizer.toF16Up((hi - lo) / 3 * k / 400f);
+                for (int z = 0; z <= 3; z++) {
+                    brute = Math.min(brute, GroupQuantizer.encode(g, 0, g.length, 2, s, z, null, 0, new int[64], 0).squaredError());
+                }
+            }
+            assertTrue(fromGrid <= brute * 1.02 + 1e-12, "trial " + trial + ": grid " + fromGrid + " vs brute force " + brute);
+            double minmax = GroupQuantizer.quantize(g, 0, g.length, 2, true, ScaleRule.MINMAX, null, 0, new int[64], 0).squaredError();
+            assertTrue(fromGrid <= minmax, "the grid holds the min/max rule");
+        }
+    }
+
+    /** Σ over rows of (w − ŵ)ᵀ(H + λI)(w − ŵ), with GPTQ's dampening, in float64. */
+    private static double outputError(float[][] w, Gptq.Result g, Hessian h, double damp) {
+        int cols = h.cols();
+        double mean = 0;
+        for (int i = 0; i < cols; i++) {
+            mean += h.at(i, i) / cols;
+        }
+        double total = 0;
+        for (int r = 0; r < w.length; r++) {
+            double[] d = new double[cols];
+            for (int c = 0; c < cols; c++) {
+                d[c] = w[r][c] - g.value(r, c);
+            }
+            total += h.quadratic(d, 0, 0, cols);
+            for (int c = 0; c < cols; c++) {
+                total += damp * mean * d[c] * d[c];
+            }
+        }
+        return total;
+    }
+
+    @Test
+    void polishLowersTheOutputErrorPassByPass() {
+        int rows = 24, cols = 192;
+        float[][] w = weights(rows, cols, 41);
+        Hessian h = hessian(cols, 500, 42);
+        for (int bits : new int[] {2, 4}) {
+            for (boolean asym : new boolean[] {false, true}) {
+                GroupCodec codec = GroupCodec.integer(asym, ScaleRule.MSE_SEARCH);
+                double[] err = new double[4];
+                for (int passes = 0; passes < err.length; passes++) {
+                    Gptq.Result g = Gptq.quantize(RowSource.of(w), h, codec, 64, Gptq.Widths.uniform(bits),
+                            new Gptq.Options(0.01, false, 128, Gptq.ScaleSearch.SWEPT, passes), Progress.none());
+                    err[passes] = outputError(w, g, h, 0.01);
+                    // stored scales must be fp16 values (the writer keeps them as they are)
+                    for (int r = 0; r < rows; r++) {
+                        for (int gi = 0; gi < cols / 64; gi++) {
+                            float s = g.scale(r, gi);
+                            assertEquals(s, Float.float16ToFloat(Float.floatToFloat16(s)));
+                        }
+                    }
+                }
+                String what = "int" + bits + (asym ? " asym" : " sym") + " output error by passes " + java.util.Arrays.toString(err);
+                for (int p = 1; p < err.length; p++) {
+                    // a refit's fp16 rounding may cost a hair; the descent after it only lowers the error
+                    assertTrue(err[p] <= err[p - 1] * (1 + 1e-4), what);
+                }
+                assertTrue(err[3] < 0.97 * err[0], what);
             }
         }
     }
@@ -213,7 +352,7 @@ class GptqTest {
             widths[i] = (byte) (2 << rnd.nextInt(3));
         }
         GroupCodec codec = GroupCodec.integer(false);
-        Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, group, Gptq.Widths.of(widths, cols / group), Gptq.Options.defaults(),
+        Gptq.Result got = Gptq.quantize(RowSource.of(w), h, codec, group, Gptq.Widths.of(widths, cols / group), PLAIN,
                 Progress.none());
         // The reference at one width per row: a row whose groups share a width is the uniform algorithm.
         for (int r = 0; r < rows; r++) {
@@ -245,7 +384,7 @@ class GptqTest {
                     GroupSpec spec = new GroupSpec(64, asym, false);
                     IntGroupMatrix rtn = RtnQuantizer.quantize(RowSource.of(w), type, spec, ScaleRule.MINMAX, arena);
                     Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.integer(asym), 64, Gptq.Widths.uniform(type.codeBits()),
-                            Gptq.Options.defaults(), Progress.none());
+                            PLAIN, Progress.none());
                     IntGroupMatrix viaGptq = RtnQuantizer.quantize(RowSource.of(w), type, spec, g, arena);
                     for (int r = 0; r < rows; r++) {
                         for (int c = 0; c < cols; c++) {
@@ -263,7 +402,7 @@ class GptqTest {
                 GroupSpec spec = new GroupSpec(64, false, false);
                 IntGroupMatrix rtn = RtnQuantizer.quantize(RowSource.of(w), type, spec, ScaleRule.MSE_SEARCH, arena);
                 Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.integer(false, ScaleRule.MSE_SEARCH), 64,
-                        Gptq.Widths.uniform(type.codeBits()), Gptq.Options.defaults(), Progress.none());
+                        Gptq.Widths.uniform(type.codeBits()), PLAIN, Progress.none());
                 for (int r = 0; r < rows; r++) {
                     for (int c = 0; c < cols; c++) {
                         assertEquals(rtn.code(r, c), g.code(r, c), type + " mse-search (" + r + "," + c + ")");
@@ -275,7 +414,7 @@ class GptqTest {
             }
             NF4Matrix rtn = RtnQuantizer.nf4(RowSource.of(w), GroupSpec.symmetric(64), arena);
             Gptq.Result g = Gptq.quantize(RowSource.of(w), id, GroupCodec.of(QuantType.NF4, false), 64, Gptq.Widths.uniform(4),
-                    Gptq.Options.defaults(), Progress.none());
+                    PLAIN, Progress.none());
             NF4Matrix viaGptq = (NF4Matrix) RtnQuantizer.codebook(RowSource.of(w), QuantType.NF4, GroupSpec.symmetric(64), g, arena);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
@@ -336,6 +475,37 @@ class GptqTest {
                 EngineException e = assertThrows(EngineException.class,
                         () -> ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), cal, Progress.none()));
                 assertTrue(e.getMessage().contains("rank-deficient") && e.getMessage().contains("40 input vectors"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void layerByLayerHessiansGiveTheSameModelAsAllAtOnce() {
+        try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 2, 50, 5)) {
+            int[] tokens = new Random(6).ints(400, 0, 50).toArray();
+            Calibration streamed = Calibration.run(w, tokens, 400, "400 random tokens", false, Progress.none());
+            assertNull(streamed.hessians(), "GPTQ's own recipes need not hold every layer's Hessian");
+            Calibration all = Calibration.run(w, tokens, 400, "400 random tokens", true, Progress.none());
+            Calibration allOnly = new Calibration(all.meanSquares(), all.meanAbs(), all.hessians(), all.tokens(), all.description());
+            java.util.Set<String> asked = new java.util.TreeSet<>();
+            Calibration counting = new Calibration(streamed.meanSquares(), streamed.meanAbs(), null, streamed.tokens(), streamed.description(),
+                    (model, names) -> {
+                        assertTrue(names.stream().allMatch(n -> n.startsWith(names.iterator().next().substring(0, 6))), "one layer per call: " + names);
+                        names.forEach(n -> assertTrue(asked.add(n), n + " asked twice"));
+                        return streamed.perLayer().of(model, names);
+                    });
+            for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.GPTQ_INT2}) {
+                asked.clear();
+                try (ModelQuantizer.QuantizedModel a = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), counting, Progress.none());
+                     ModelQuantizer.QuantizedModel b = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), allOnly, Progress.none())) {
+                    assertEquals(14, asked.size(), "every body matrix of both layers: " + asked);
+                    for (String name : w.matrices().keySet()) {
+                        float[][] x = TinyModels.rows(a.weights().matrices().get(name)), y = TinyModels.rows(b.weights().matrices().get(name));
+                        for (int i = 0; i < x.length; i++) {
+                            assertArrayEquals(y[i], x[i], r.label() + " " + name + " row " + i);
+                        }
+                    }
+                }
             }
         }
     }
