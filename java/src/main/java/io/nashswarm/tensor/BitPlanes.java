@@ -35,7 +35,9 @@ final class BitPlanes {
     private static final AtomicLong RESIDENT = new AtomicLong();
 
     final int bits, rows, cols, blocks, chunks, groups, shift;
-    /** 0, 1, .., chunks − 1: the kernels' list of a block's chunks (a mixed matrix lists each width's chunks). */
+    /** Groups per chunk: 1 (groups of 64 columns or more), or 2 for groups of 32 (ggml blocks). */
+    final int parts;
+    /** 0, 1, .., chunks·parts − 1: the kernels' list of a block's chunks, or half chunks for groups of 32 (a mixed matrix lists each width's chunks). */
     final int[] chunkList;
     /** The copy of the codes. */
     final MemorySegment codes;
@@ -46,13 +48,14 @@ final class BitPlanes {
     private final MemorySegment scales, zeros;
     private final boolean perTensor;
 
-    private BitPlanes(int bits, int rows, int cols, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
+    private BitPlanes(int bits, int rows, int cols, int groups, int shift, int parts, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
         this.bits = bits;
+        this.parts = parts;
         this.rows = rows;
         this.cols = cols;
         this.blocks = (rows + ROWS - 1) / ROWS;
         this.chunks = cols / CHUNK;
-        this.chunkList = java.util.stream.IntStream.range(0, chunks).toArray();
+        this.chunkList = java.util.stream.IntStream.range(0, chunks * parts).toArray();
         this.groups = groups;
         this.shift = shift;
         this.scales = scales;
@@ -110,12 +113,13 @@ final class BitPlanes {
     }
 
     /**
-     * Repacks the codes of {@code m} (whose groups are whole chunks, {@link IntKernels#fits}); {@code groups}
-     * scales per row, chunk c using the row's scale {@code c >> shift}.
+     * Repacks the codes of {@code m}: {@code groups} scales per row; groups that are whole chunks
+     * ({@link IntKernels#fits}, {@code parts} 1) give chunk c the row's scale {@code c >> shift}, groups of 32
+     * ({@code parts} 2, {@code shift} 0) give half-chunk h of the row scale h.
      */
-    static BitPlanes of(IntGroupMatrix m, int groups, int shift, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
+    static BitPlanes of(IntGroupMatrix m, int groups, int shift, int parts, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
         int bits = m.bits(), rows = m.rows(), cols = m.cols();
-        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, scales, zeros, perTensor);
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, shift, parts, scales, zeros, perTensor);
         int[][] u = new int[ROWS][cols];
         byte[] vec = new byte[16];
         for (int rb = 0; rb < p.blocks; rb++) {
@@ -137,6 +141,44 @@ final class BitPlanes {
                             p.zeros8.set(ValueLayout.JAVA_BYTE, p.zeroOffset(rb, gi) + j, (byte) Packing.readBits(zeros, k * bits, bits));
                         }
                     }
+                }
+            }
+            for (int c = 0; c < p.chunks; c++) {
+                writeChunk(u, c * CHUNK, bits, p.codes, p.codeOffset(rb, c, 0, 0), vec);
+            }
+        }
+        return p;
+    }
+
+    /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales. */
+    interface BlockRows {
+        /** Writes row r's codes ({@code cols}, each {@code u} meaning {@code d·(u − 2^(bits−1))}) and its {@code cols/32} scales. */
+        void row(int r, int[] codes, short[] scales);
+    }
+
+    /**
+     * Repacks symmetric codes in blocks of 32 columns with one fp16 scale each (ggml's Q4_0 and Q8_0, whose
+     * zero is {@code 2^(bits−1)}): two groups per chunk ({@link #parts} 2); {@code cols} a multiple of 64.
+     */
+    static BitPlanes ofBlocks(int bits, int rows, int cols, BlockRows src) {
+        int groups = cols / 32;
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, 2, null, null, false);
+        int[][] u = new int[ROWS][cols];
+        short[][] s = new short[ROWS][groups];
+        byte[] vec = new byte[16];
+        for (int rb = 0; rb < p.blocks; rb++) {
+            for (int j = 0; j < ROWS; j++) {
+                int i = row(j), r = rb * ROWS + i; // codes in lane order, scales by row
+                if (r < rows) {
+                    src.row(r, u[j], s[i]);
+                } else {
+                    java.util.Arrays.fill(u[j], 0);
+                    java.util.Arrays.fill(s[i], (short) 0);
+                }
+            }
+            for (int i = 0; i < ROWS; i++) {
+                for (int gi = 0; gi < groups; gi++) {
+                    p.scales16.set(F16, p.scaleOffset(rb, gi) + 2L * i, s[i][gi]);
                 }
             }
             for (int c = 0; c < p.chunks; c++) {

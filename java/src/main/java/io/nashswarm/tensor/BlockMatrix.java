@@ -9,6 +9,12 @@ import java.nio.ByteOrder;
  * fp16 scale followed by its quants. The subclasses supply the fused dequantize-and-dot kernels for
  * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
  * memory once per batch).
+ *
+ * <p>Types whose blocks are symmetric integer codes and gain from it (Q4_0: {@link #lookupBits}) run on the
+ * table-lookup kernels instead where those run natively and rows are whole chunks of 64, on a bit-plane
+ * copy made at the first product (the size of the blocks, off-heap; the mapped blocks are then released),
+ * as llama.cpp repacks them for its CPU kernels. The float kernels are exact; the lookup adds the bounded
+ * error of its 12-bit tables ({@link LutInput}) and is 1.6x faster at 4096x11008 (bench/results/gguf-lut-2026-12-03.md).
  */
 abstract class BlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -45,6 +51,42 @@ abstract class BlockMatrix implements SegmentMatrix {
         return Float.float16ToFloat(data.get(F16, offset));
     }
 
+    /** Bits of this type's codes on the table-lookup path ({@link LutKernels}), or 0 where it has none. */
+    int lookupBits() {
+        return 0;
+    }
+
+    /**
+     * Row r as the lookup path stores it: unsigned codes whose zero is {@code 2^(lookupBits − 1)}, and the
+     * fp16 bits of its blocks' scales.
+     */
+    void lookupRow(int r, int[] codes, short[] scales) {
+        throw new UnsupportedOperationException(type().label() + " has no table-lookup path");
+    }
+
+    /** The bit-plane copy for the lookup kernels, made at the first product. */
+    private volatile BitPlanes planes;
+
+    /**
+     * The bit-plane copy, made on first use (once, whichever thread asks first), or null for the float kernels
+     * (no lookup path for this type, no 512-bit vectors, or rows that are not whole chunks of 64).
+     */
+    private BitPlanes planes() {
+        BitPlanes p = planes;
+        if (p != null || lookupBits() == 0 || !LutKernels.NATIVE || cols % LutInput.CHUNK != 0) {
+            return p;
+        }
+        synchronized (this) {
+            if (planes == null) {
+                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, this::lookupRow);
+                if (data.isMapped()) {
+                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
+                }
+            }
+            return planes;
+        }
+    }
+
     /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols). */
     abstract float dot(long base, float[] x, int x0);
 
@@ -59,6 +101,20 @@ abstract class BlockMatrix implements SegmentMatrix {
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        BitPlanes p = planes();
+        if (p != null) {
+            // inputs in tiles whose tables fit in L2; within a tile each row block's codes are read from memory once
+            int tile = LutKernels.tile(cols, n);
+            LutInput[] in = new LutInput[tile];
+            for (int b0 = 0; b0 < n; b0 += tile) {
+                int m = Math.min(tile, n - b0);
+                for (int b = 0; b < m; b++) {
+                    in[b] = LutInput.of(x, (b0 + b) * cols, cols);
+                }
+                LutKernels.products(p, in, m, y, b0 * rows, rows, rowStart, rowEnd);
+            }
+            return;
+        }
         for (int r = rowStart; r < rowEnd; r++) {
             long base = r * rowBytes;
             int b = 0;

@@ -26,7 +26,7 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * Codes in groups of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
+ * Codes in groups of 32 or of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
  * ({@link LutKernels}: the input as 12-bit tables of partial sums per 4 values; the error this adds is
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
  * ({@link BitPlanes}, off-heap, the size of the codes and scales). When the codes are memory-mapped, their pages are
@@ -64,7 +64,7 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.lookup = fits && LutKernels.NATIVE;
+        this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE;
         this.integer = fits && !LutKernels.NATIVE && bits != 8;
         this.rowKernel = integer && bits == 4 && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
@@ -120,7 +120,8 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
         synchronized (this) {
             if (planes == null) {
-                planes = BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), scales, zeros, spec.perTensor());
+                planes = g == 32 ? BitPlanes.of(this, groupsPerRow, 0, 2, scales, zeros, false)
+                        : BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), 1, scales, zeros, spec.perTensor());
                 if (codes.isMapped()) {
                     codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
                 }

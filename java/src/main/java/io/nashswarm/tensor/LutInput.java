@@ -1,5 +1,6 @@
 package io.nashswarm.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -32,8 +33,8 @@ import jdk.incubator.vector.VectorSpecies;
  * by at most {@code Σ_c |s_c|·4·(2^b − 1)·t_c} ({@code s_c} the scale of chunk c's group), plus float
  * rounding; {@link #bound} computes it. The chunk sums {@link #sum}, which carry the zero-point term, are
  * exact floats. Non-finite inputs give a non-finite step, and so non-finite products. Entries are
- * {@code rint(T·(QMAX/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 − x_3} (entries 8..15 the
- * negations of 7..0), the product in float, or in double where {@code QMAX/max} overflows a float.
+ * {@code rint(T·(QMAX/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 ± x_3} (entries 8..15 are
+ * then exactly the negations of 7..0), the product in float, or in double where {@code QMAX/max} overflows a float.
  */
 final class LutInput {
     /** Activations per table step: 16 groups of 4. */
@@ -42,10 +43,14 @@ final class LutInput {
     static final int QMAX = 2047;
     /** Bytes per group of 4 activations: 16 low bytes, 16 high bytes. */
     static final int GROUP_BYTES = 32;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
     private static final float ROUND = 0x1.8p23f;
-    /** Entries 0..7 of a table: the sign of x_j in entry idx, for j = 0, 1, 2 (x_3 is −1 there, +1 in entries 8..15). */
-    private static final FloatVector SIGN0 = signs(0), SIGN1 = signs(1), SIGN2 = signs(2);
+    /**
+     * The sign of x_j in entry idx (bit j of idx), for j = 0..3. Entries 8..15 are computed, not negated from
+     * 7..0: float addition and round-half-even are symmetric in sign, so they come out as exactly −T[15 − idx].
+     */
+    private static final FloatVector SIGN0 = signs(0), SIGN1 = signs(1), SIGN2 = signs(2), SIGN3 = signs(3);
 
     /** 32 bytes per group of 4 columns, group after group, and 32 spare. */
     final byte[] table;
@@ -53,16 +58,20 @@ final class LutInput {
     final float[] half;
     /** Per chunk: the exact sum of its activations. */
     final float[] sum;
+    /** Per half chunk (32 activations), for codes in groups of 32 (ggml blocks): its chunk's {@link #half}, and its own sum. */
+    final float[] half32, sum32;
 
     private LutInput(int chunks) {
         table = new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
         half = new float[chunks];
         sum = new float[chunks];
+        half32 = new float[2 * chunks];
+        sum32 = new float[2 * chunks];
     }
 
     private static FloatVector signs(int j) {
-        float[] s = new float[8];
-        for (int idx = 0; idx < 8; idx++) {
+        float[] s = new float[16];
+        for (int idx = 0; idx < 16; idx++) {
             s[idx] = ((idx >> j) & 1) != 0 ? 1f : -1f;
         }
         return FloatVector.fromArray(F, s, 0);
@@ -82,17 +91,24 @@ final class LutInput {
     static LutInput of(float[] x, int off, int cols) {
         int chunks = cols / CHUNK;
         LutInput in = new LutInput(chunks);
-        int[] q = new int[8];
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
-            float max = 0f, total = 0f;
+            float max = 0f, total = 0f, first = 0f, second = 0f;
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
                 max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
-                total += x[o] + x[o + 1] + x[o + 2] + x[o + 3];
+                float g = x[o] + x[o + 1] + x[o + 2] + x[o + 3];
+                total += g;
+                if (a < 8) {
+                    first += g;
+                } else {
+                    second += g;
+                }
             }
-            in.half[c] = max / QMAX / 2;
+            in.half[c] = in.half32[2 * c] = in.half32[2 * c + 1] = max / QMAX / 2;
             in.sum[c] = total;
+            in.sum32[2 * c] = first;
+            in.sum32[2 * c + 1] = second;
             float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
             if (inv == Float.POSITIVE_INFINITY) {
                 tinyChunk(x, base, QMAX / (double) max, in.table, 16 * c);
@@ -100,15 +116,12 @@ final class LutInput {
             }
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
-                float x3 = x[o + 3];
-                // entries 0..7 (x_3 negative), rounded half to even through the float adder (|T·inv| ≤ QMAX)
-                FloatVector low = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).sub(x3).mul(inv);
-                ((IntVector) low.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0)).intoArray(q, 0);
+                // the 16 entries, rounded half to even through the float adder (|T·inv| ≤ QMAX); low bytes, then high bytes
+                FloatVector e = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).add(SIGN3.mul(x[o + 3])).mul(inv);
+                IntVector q = (IntVector) e.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
                 int t = GROUP_BYTES * (c * 16 + a);
-                for (int idx = 0; idx < 8; idx++) {
-                    put(in.table, t, idx, q[idx]);
-                    put(in.table, t, 15 - idx, -q[idx]); // T[15 − idx] = −T[idx]: every sign flipped
-                }
+                q.convertShape(VectorOperators.I2B, BYTES, 0).reinterpretAsBytes().intoArray(in.table, t);
+                q.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.I2B, BYTES, 0).reinterpretAsBytes().intoArray(in.table, t + 16);
             }
         }
         return in;

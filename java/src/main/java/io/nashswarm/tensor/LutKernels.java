@@ -121,8 +121,10 @@ final class LutKernels {
      */
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
         boolean two = w.bits == 2, eight = w.bits == 8;
-        int loads = two ? 8 : 16, tableStep = two ? 2 * GROUP : GROUP, codeStep = eight ? 64 : 32;
-        long chunkBytes = 16L * w.groupBytes();
+        // groups of 32 (parts 2): the kernel walks half chunks, each with its own scale, sum and table slice
+        int parts = w.parts, listed = w.chunks * parts, tableChunk = 16 / parts * GROUP;
+        int loads = (two ? 8 : 16) / parts, tableStep = two ? 2 * GROUP : GROUP, codeStep = eight ? 64 : 32;
+        long chunkBytes = 16L / parts * w.groupBytes();
         float[] consts = two ? TWO : FOUR;
         short[] offsets = two ? NEXT_TABLE : SAME_TABLE;
         float[] acc = new float[2 * ROWS * n];
@@ -131,10 +133,11 @@ final class LutKernels {
             long co = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(rb, 0);
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
-                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, w.chunks, loads, x.table, tableStep, offsets, eight ? LOW8 : consts, x.half, x.sum,
+                float[] half = parts == 2 ? x.half32 : x.half, sum = parts == 2 ? x.sum32 : x.sum;
+                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, eight ? LOW8 : consts, half, sum,
                         w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
                 if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
-                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, w.chunks, loads, x.table, tableStep, offsets, HIGH8, x.half, x.sum,
+                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8, half, sum,
                             w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
                 }
             }
@@ -162,14 +165,14 @@ final class LutKernels {
                     int ao = 2 * ROWS * b;
                     switch (MixedPlanes.BITS[k]) {
                         case 8 -> {
-                            block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
+                            block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
                                     w.scales16, w.zeros8, so, 0, acc, ao);
-                            block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
+                            block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
                                     w.scales16, w.zeros8, so, 0, acc, ao);
                         }
-                        case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
+                        case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
                                 w.scales16, w.zeros8, so, 0, acc, ao);
-                        default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
+                        default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
                                 w.scales16, w.zeros8, so, 0, acc, ao);
                     }
                 }
@@ -203,7 +206,8 @@ final class LutKernels {
     /*
      * One row block (16 rows) with one input: acc[ao..ao+32) += the rows' products (two slots per row, see
      * store), over the block's chunks list[from .. from + count): the k-th has its codes at co + k·chunkBytes and
-     * its scales at so + 32·(k >> shift), and reads the input's tables of chunk list[from + k]. The method takes no vector arguments and returns none, so whether or not C2 inlines it into
+     * its scales at so + 32·(k >> shift), and reads the input's tables at tableChunk·list[from + k] (16 groups of 4
+     * for a chunk, 8 for the half chunks of groups of 32). The method takes no vector arguments and returns none, so whether or not C2 inlines it into
      * the loop above (it stops inlining once a compilation passes its node-count cutoff), no vector is boxed.
      *
      * Per chunk of 64 columns, each of the `loads` steps reads 32 code bytes: two 16-byte slots of 16 rows
@@ -214,7 +218,7 @@ final class LutKernels {
      * with integer operations (Float16 has no vector conversion here; subnormal, infinite and NaN scales
      * included), and the 16-bit sums are scaled in float.
      */
-    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int[] list, int from, int count, int loads, byte[] tab, int tableStep,
+    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int[] list, int from, int count, int loads, byte[] tab, int tableChunk, int tableStep,
                               short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift,
                               float[] acc, int ao) {
         ShortVector off = ShortVector.fromArray(S, offsets, 0);
@@ -224,7 +228,7 @@ final class LutKernels {
             int c = list[from + k]; // the input chunk; the codes and scales of the block's k-th listed chunk
             ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
             long cc = co + chunkBytes * k;
-            int to = 16 * GROUP * c;
+            int to = tableChunk * c;
             for (int a = 0; a < loads; a++) {
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + (long) codeStep * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
                 ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a);

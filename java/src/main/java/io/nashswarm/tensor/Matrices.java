@@ -23,4 +23,9 @@ public final class Matrices {
     public static PackedMatrix packed(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         return type.open(rows, cols, spec, sections);
     }
+
+    /** Whether the table-lookup kernels run here (512-bit vectors), so that int2/int4 groups and ggml Q4_0 use them. */
+    public static boolean tableLookup() {
+        return LutKernels.NATIVE;
+    }
 }

@@ -94,6 +94,25 @@ public final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 4;
+    }
+
+    @Override
+    void lookupRow(int r, int[] codes, short[] scales) {
+        long base = r * rowBytes;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            scales[blk] = data.get(F16, o);
+            for (int j = 0; j < HALF; j++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                codes[blk * BLOCK + j] = q & 0x0F;
+                codes[blk * BLOCK + j + HALF] = q >>> 4;
+            }
+        }
+    }
+
+    @Override
     public void dequantizeRow(int r, float[] out, int off) {
         Objects.checkIndex(r, rows);
         Objects.checkFromIndexSize(off, cols, out.length);

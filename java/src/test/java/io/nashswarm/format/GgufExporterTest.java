@@ -184,8 +184,12 @@ class GgufExporterTest {
                     ModelWeights inMemory = TestModels.map(src, (n, m) -> TestModels.ggml(n.equals(head) && type == QuantType.Q4_0
                             ? QuantType.Q8_0 : type, m));
                     int[] t = tokens(c.contextLength(), c.vocabSize());
+                    // Exact kernels agree to 1e-5 (the permuted q/k rows only reorder attention sums). Q4_0 on the
+                    // table-lookup path quantizes each input to 12-bit tables, and a 1e-7 change from that reordering
+                    // sometimes moves an entry across a rounding step (max/2047): measured 1.1e-3 through 3 layers.
                     double same = relativeError(logits(inMemory, t), logits(w, t));
-                    assertTrue(same < 1e-5, type.label() + ": exported vs in-memory quantized model " + same);
+                    double tolerance = type == QuantType.Q4_0 && io.nashswarm.tensor.Matrices.tableLookup() ? 5e-3 : 1e-5;
+                    assertTrue(same < tolerance, type.label() + ": exported vs in-memory quantized model " + same);
                     // ... and stays within quantization error of the float model.
                     double err = rmsError(logits(src, t), logits(w, t));
                     System.out.printf("%s export (tied %s): RMS logit error vs f32 %.4f (max %.4f)%n", type.label(), tied, err,

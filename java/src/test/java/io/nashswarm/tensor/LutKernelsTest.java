@@ -43,7 +43,7 @@ class LutKernelsTest {
     }
 
     private static GroupSpec[] specs(int cols) {
-        return new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.perChannel(cols, false),
+        return new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.symmetric(32), GroupSpec.asymmetric(32), GroupSpec.perChannel(cols, false),
                 GroupSpec.perChannel(cols, true), GroupSpec.perTensor(cols, false), GroupSpec.perTensor(cols, true)};
     }
 
@@ -293,7 +293,7 @@ class LutKernelsTest {
         for (QuantType type : TYPES) {
             int rows = 21, cols = 192;
             IntGroupMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(rows, cols, 4)), type, GroupSpec.asymmetric(64));
-            BitPlanes p = BitPlanes.of(m, cols / 64, 0, null, null, false);
+            BitPlanes p = BitPlanes.of(m, cols / 64, 0, 1, null, null, false);
             assertEquals(2L * 16 * cols * type.codeBits() / 8, p.codes.byteSize(), "two blocks of 16 rows, the stored code size each");
             for (int r = 0; r < 32; r++) {
                 for (int c = 0; c < cols; c++) {
@@ -335,4 +335,70 @@ class LutKernelsTest {
         }
         assertEquals(0f, in.half[1], "a zero chunk has step 0");
     }
+
+    /** GGML Q4_0 rows: random blocks, and blocks of the extreme codes 0 and 15 with fp16 scales from subnormal to 65504. */
+    private static byte[] q4_0Rows(int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(rows * cols / 32 * 18).order(ByteOrder.LITTLE_ENDIAN);
+        float[] row = new float[cols];
+        short[] extremeScales = {Float.floatToFloat16(65504f), Float.floatToFloat16(6e-8f), Float.floatToFloat16(-1.5f), 0};
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                row[c] = (float) (rnd.nextGaussian() * (1 + (c % 7 == 0 ? 5 : 0)));
+            }
+            if (r % 3 != 2) {
+                io.nashswarm.quant.GgmlQuantizer.quantize(QuantType.Q4_0, row, 0, cols, b);
+                continue;
+            }
+            for (int blk = 0; blk < cols / 32; blk++) {
+                b.putShort(extremeScales[(r + blk) % extremeScales.length]);
+                for (int j = 0; j < 16; j++) {
+                    b.put((byte) (rnd.nextBoolean() ? 0xF0 : 0x0F));
+                }
+            }
+        }
+        return b.array();
+    }
+
+    /**
+     * ggml's Q4_0 (blocks of 32: two scales per 64-column chunk) on the lookup path: every product within the
+     * table bound (per part of 32 columns, the larger scale of a chunk's two bounds it) and equal, by the table
+     * rule restated in float64, to Σ_part d·(t/2·Σ_k 2^k·P_k − ½·Σx); and a row's product does not depend on
+     * where the row sits (rows permuted as GGUF export permutes q and k give the same products, permuted).
+     */
+    @Test
+    void ggmlQ4_0BlocksOfThirtyTwoAreWithinTheTableBound() {
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}};
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            byte[] bytes = q4_0Rows(rows, cols, rows);
+            WeightMatrix m = Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
+            for (int n : new int[] {1, 3}) {
+                float[] x = inputs(n, cols, rows + n);
+                for (int threads : new int[] {1, 2}) {
+                    Parallel.setThreads(threads);
+                    float[] y = new float[n * rows];
+                    ParallelProducts.matmul(m, x, y, n);
+                    for (int b = 0; b < n; b++) {
+                        for (int r = 0; r < rows; r++) {
+                            PackedReference.assertQ4_0LookupRow(bytes, r, cols, x, b * cols, y[b * rows + r], rows + "x" + cols + " n " + n + " threads " + threads + " vector " + b + " row " + r);
+                        }
+                    }
+                }
+            }
+            // the same rows in reverse order: the same products, reversed
+            int rowBytes = cols / 32 * 18;
+            byte[] reversed = new byte[bytes.length];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(bytes, r * rowBytes, reversed, (rows - 1 - r) * rowBytes, rowBytes);
+            }
+            float[] x = inputs(1, cols, 99), y = new float[rows], yr = new float[rows];
+            ParallelProducts.matmul(m, x, y, 1);
+            ParallelProducts.matmul(Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(reversed), rows, cols, Layout.OUT_IN), x, yr, 1);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(Float.floatToIntBits(y[r]), Float.floatToIntBits(yr[rows - 1 - r]), "row " + r + " moved to " + (rows - 1 - r));
+            }
+        }
+    }
+
 }

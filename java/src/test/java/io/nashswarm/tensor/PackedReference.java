@@ -69,7 +69,8 @@ final class PackedReference {
             return false;
         }
         int g = ((PackedMatrix) m).spec().groupSize(), chunks = g / CHUNK;
-        return g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
+        boolean blocks32 = g == 32 && m.cols() % CHUNK == 0 && m instanceof IntGroupMatrix;
+        return blocks32 || g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
     }
 
     /**
@@ -87,36 +88,39 @@ final class PackedReference {
             int base = b * cols;
             for (int r = 0; r < rows; r++) {
                 double ref = 0, mag = 0, refQ = v.outliers(r, x, base), bound = 0;
+                int part = Math.min(g, CHUNK); // groups of 32: two scales per chunk, each over its 8 groups of 4
                 for (int c0 = 0; c0 < cols; c0 += CHUNK) {
-                    int bits = v.bits(r, c0 / g);
                     float max = 0;
-                    double sumX = 0, absX = 0;
                     for (int a = 0; a < 16; a++) {
                         int o = base + c0 + 4 * a;
                         max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
                     }
                     float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
-                    long planeSum = 0;
-                    for (int a = 0; a < 16; a++) {
-                        int o = base + c0 + 4 * a;
-                        for (int k = 0; k < bits; k++) {
-                            int idx = 0;
-                            for (int j = 0; j < 4; j++) {
-                                idx |= ((v.code(r, c0 + 4 * a + j) >> k) & 1) << j;
+                    for (int p0 = c0; p0 < c0 + CHUNK; p0 += part) {
+                        int gi = p0 / g, bits = v.bits(r, gi);
+                        long planeSum = 0;
+                        double sumX = 0, absX = 0;
+                        for (int o0 = p0; o0 < p0 + part; o0 += 4) {
+                            int o = base + o0;
+                            for (int k = 0; k < bits; k++) {
+                                int idx = 0;
+                                for (int j = 0; j < 4; j++) {
+                                    idx |= ((v.code(r, o0 + j) >> k) & 1) << j;
+                                }
+                                planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
                             }
-                            planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
                         }
+                        for (int c = p0; c < p0 + part; c++) {
+                            ref += (double) w[r][c] * x[base + c];
+                            mag += Math.abs((double) w[r][c] * x[base + c]);
+                            sumX += x[base + c];
+                            absX += Math.abs(x[base + c]);
+                        }
+                        double s = v.scale(r, gi), cz = (1 << (bits - 1)) - 0.5 - v.zero(r, gi);
+                        refQ += s * ((double) t / 2 * planeSum + cz * sumX);
+                        mag += Math.abs(s) * ((double) t / 2 * Math.abs(planeSum) + Math.abs(cz) * absX);
+                        bound += Math.abs(s) * 4.0 * ((1 << bits) - 1) * t * part / CHUNK;
                     }
-                    for (int c = c0; c < c0 + CHUNK; c++) {
-                        ref += (double) w[r][c] * x[base + c];
-                        mag += Math.abs((double) w[r][c] * x[base + c]);
-                        sumX += x[base + c];
-                        absX += Math.abs(x[base + c]);
-                    }
-                    double s = v.scale(r, c0 / g), cz = (1 << (bits - 1)) - 0.5 - v.zero(r, c0 / g);
-                    refQ += s * ((double) t / 2 * planeSum + cz * sumX);
-                    mag += Math.abs(s) * ((double) t / 2 * Math.abs(planeSum) + Math.abs(cz) * absX);
-                    bound += Math.abs(s) * 4.0 * ((1 << bits) - 1) * t;
                 }
                 double got = y[b * rows + r];
                 double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
@@ -168,6 +172,59 @@ final class PackedReference {
             };
         }
     }
+
+    /**
+     * Checks a ggml Q4_0 row's lookup product (blocks of 32 in {@code bytes}, row {@code r}) against float64: within the
+     * table bound (per 64-column chunk, the larger of its two blocks' scales times the int4 bound of {@link LutInput}),
+     * and equal to Σ_block d·(t/2·Σ_k 2^k·P_k − ½·Σx) by the table rule restated.
+     */
+    static void assertQ4_0LookupRow(byte[] bytes, int r, int cols, float[] x, int base, float got, String what) {
+        int rowBytes = cols / 32 * 18;
+        double ref = 0, refQ = 0, mag = 0, bound = 0;
+        for (int c0 = 0; c0 < cols; c0 += 64) {
+            float max = 0;
+            for (int a = 0; a < 16; a++) {
+                int o = base + c0 + 4 * a;
+                max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
+            }
+            float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
+            double dMax = 0;
+            for (int part = 0; part < 2; part++) {
+                int blk = (c0 + 32 * part) / 32, o0 = r * rowBytes + blk * 18;
+                double d = Float.float16ToFloat((short) ((bytes[o0] & 0xFF) | bytes[o0 + 1] << 8));
+                dMax = Math.max(dMax, Math.abs(d));
+                long planeSum = 0;
+                double sumX = 0, absX = 0;
+                for (int a = 0; a < 8; a++) {
+                    int o = base + c0 + 32 * part + 4 * a;
+                    for (int k = 0; k < 4; k++) {
+                        int idx = 0;
+                        for (int j = 0; j < 4; j++) {
+                            int col = 4 * a + j, q = bytes[o0 + 2 + col % 16] & 0xFF;
+                            int code = col < 16 ? q & 0x0F : q >>> 4;
+                            idx |= ((code >> k) & 1) << j;
+                        }
+                        planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
+                    }
+                }
+                for (int c = c0 + 32 * part; c < c0 + 32 * part + 32; c++) {
+                    int q = bytes[o0 + 2 + (c % 32) % 16] & 0xFF;
+                    double wc = d * ((c % 32 < 16 ? q & 0x0F : q >>> 4) - 8);
+                    ref += wc * x[base + c];
+                    mag += Math.abs(wc * x[base + c]);
+                    sumX += x[base + c];
+                    absX += Math.abs(x[base + c]);
+                }
+                refQ += d * ((double) t / 2 * planeSum - 0.5 * sumX);
+                mag += Math.abs(d) * ((double) t / 2 * Math.abs(planeSum) + 0.5 * absX);
+            }
+            bound += dMax * 4.0 * 15 * t;
+        }
+        double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
+        assertTrue(Math.abs(got - ref) <= tol, what + ": got " + got + ", reference " + ref + " (table bound " + bound + ")");
+        assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30, what + ": got " + got + ", by the table rule " + refQ);
+    }
+
 
     /** Quantized table entry {@code idx} of the group of 4 at {@code x[o..]}: float arithmetic as the rule states it. */
     private static int entry(float[] x, int o, int idx, float inv, double invTiny) {

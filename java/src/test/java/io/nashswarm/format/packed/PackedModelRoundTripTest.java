@@ -245,9 +245,11 @@ class PackedModelRoundTripTest {
         assertEquals(want.length, got.length);
         for (int i = 0; i < want.length; i++) {
             assertTrue(Float.isFinite(want[i]), what);
-            // The bytes are compared exactly above; the logits only need to show the same model. 1e-4, not 1e-5:
-            // a kernel that moves between JIT tiers between the two models' calls may sum in another order.
-            assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])), what + " logit " + i);
+            // The bytes are compared exactly above; the logits only need to show the same model. Not 1e-5: a kernel
+            // that moves between JIT tiers between the two models' calls may sum in another order, and the
+            // table-lookup kernels (int2/int4 groups, Q4_0) round each input to 12-bit tables, where such a 1e-7
+            // difference sometimes crosses a rounding step (max/2047 of a chunk): measured 2.3e-4 relative.
+            assertEquals(want[i], got[i], 2e-3 * (1 + Math.abs(want[i])), what + " logit " + i);
         }
     }
 }
