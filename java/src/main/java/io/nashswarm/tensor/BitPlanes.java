@@ -45,10 +45,23 @@ final class BitPlanes {
     final MemorySegment scales16;
     /** Asymmetric codes: the zeros of each block's 16 rows side by side, a byte each ({@link #zeroOffset}); else null. */
     final MemorySegment zeros8;
+    /** Codes with fp16 minimums instead (ggml's Q4_K, {@code w = s·u − m}): laid out as {@link #scales16}; else null. */
+    final MemorySegment mins16;
+    /**
+     * A power of two the products are multiplied by (exactly): the scales and minimums were stored times its inverse,
+     * so that a matrix's whole range sits among fp16's normal numbers (Q4_K's {@code d·scale} need not). Set before the
+     * copy is published.
+     */
+    float outScale = 1f;
     private final MemorySegment scales, zeros;
     private final boolean perTensor;
 
     private BitPlanes(int bits, int rows, int cols, int groups, int shift, int parts, MemorySegment scales, MemorySegment zeros, boolean perTensor) {
+        this(bits, rows, cols, groups, shift, parts, scales, zeros, perTensor, false);
+    }
+
+    private BitPlanes(int bits, int rows, int cols, int groups, int shift, int parts, MemorySegment scales, MemorySegment zeros, boolean perTensor,
+                      boolean mins) {
         this.bits = bits;
         this.parts = parts;
         this.rows = rows;
@@ -64,6 +77,7 @@ final class BitPlanes {
         this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
         this.scales16 = Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64);
         this.zeros8 = zeros == null ? null : Arena.ofAuto().allocate(zeroOffset(blocks, 0), 64);
+        this.mins16 = mins ? Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64) : null;
         track(this, bytes());
     }
 
@@ -104,7 +118,7 @@ final class BitPlanes {
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize());
+        return codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize()) + (mins16 == null ? 0 : mins16.byteSize());
     }
 
     /** Off-heap bytes of every repacked matrix still reachable in this process (for memory reports). */
@@ -150,35 +164,43 @@ final class BitPlanes {
         return p;
     }
 
-    /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales. */
+    /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales (and minimums). */
     interface BlockRows {
-        /** Writes row r's codes ({@code cols}, each {@code u} meaning {@code d·(u − 2^(bits−1))}) and its {@code cols/32} scales. */
-        void row(int r, int[] codes, short[] scales);
+        /**
+         * Writes row r's codes ({@code cols}) and its {@code cols/32} scales and, for a matrix with minimums, minimums: each
+         * {@code u} means {@code d·(u − 2^(bits−1))}, or {@code d·u − m} with minimums.
+         */
+        void row(int r, int[] codes, short[] scales, short[] mins);
     }
 
     /**
-     * Repacks symmetric codes in blocks of 32 columns with one fp16 scale each (ggml's Q4_0 and Q8_0, whose
-     * zero is {@code 2^(bits−1)}): two groups per chunk ({@link #parts} 2); {@code cols} a multiple of 64.
+     * Repacks codes in blocks of 32 columns with one fp16 scale each: symmetric with zero {@code 2^(bits−1)} (ggml's
+     * Q4_0), or with an fp16 minimum each (Q4_K's sub-blocks); two groups per chunk ({@link #parts} 2); {@code cols} a
+     * multiple of 64.
      */
-    static BitPlanes ofBlocks(int bits, int rows, int cols, BlockRows src) {
+    static BitPlanes ofBlocks(int bits, int rows, int cols, boolean withMins, BlockRows src) {
         int groups = cols / 32;
-        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, 2, null, null, false);
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, 2, null, null, false, withMins);
         int[][] u = new int[ROWS][cols];
-        short[][] s = new short[ROWS][groups];
+        short[][] s = new short[ROWS][groups], m = new short[ROWS][groups];
         byte[] vec = new byte[16];
         for (int rb = 0; rb < p.blocks; rb++) {
             for (int j = 0; j < ROWS; j++) {
                 int i = row(j), r = rb * ROWS + i; // codes in lane order, scales by row
                 if (r < rows) {
-                    src.row(r, u[j], s[i]);
+                    src.row(r, u[j], s[i], m[i]);
                 } else {
                     java.util.Arrays.fill(u[j], 0);
                     java.util.Arrays.fill(s[i], (short) 0);
+                    java.util.Arrays.fill(m[i], (short) 0);
                 }
             }
             for (int i = 0; i < ROWS; i++) {
                 for (int gi = 0; gi < groups; gi++) {
                     p.scales16.set(F16, p.scaleOffset(rb, gi) + 2L * i, s[i][gi]);
+                    if (withMins) {
+                        p.mins16.set(F16, p.scaleOffset(rb, gi) + 2L * i, m[i][gi]);
+                    }
                 }
             }
             for (int c = 0; c < p.chunks; c++) {

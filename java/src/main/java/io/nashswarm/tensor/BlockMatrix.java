@@ -78,7 +78,7 @@ abstract class BlockMatrix implements SegmentMatrix {
         }
         synchronized (this) {
             if (planes == null) {
-                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, this::lookupRow);
+                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
                 if (data.isMapped()) {
                     data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
                 }
@@ -103,16 +103,7 @@ abstract class BlockMatrix implements SegmentMatrix {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
         BitPlanes p = planes();
         if (p != null) {
-            // inputs in tiles whose tables fit in L2; within a tile each row block's codes are read from memory once
-            int tile = LutKernels.tile(cols, n);
-            LutInput[] in = new LutInput[tile];
-            for (int b0 = 0; b0 < n; b0 += tile) {
-                int m = Math.min(tile, n - b0);
-                for (int b = 0; b < m; b++) {
-                    in[b] = LutInput.of(x, (b0 + b) * cols, cols);
-                }
-                LutKernels.products(p, in, m, y, b0 * rows, rows, rowStart, rowEnd);
-            }
+            LutKernels.products(p, x, n, y, rowStart, rowEnd);
             return;
         }
         for (int r = rowStart; r < rowEnd; r++) {

@@ -101,14 +101,30 @@ final class LutKernels {
         return Math.max(1, Math.min(n, (32 << 10) / cols));
     }
 
-    /** Writes block {@code rb}'s 16 accumulated rows of each input to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
-    private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1) {
+    /**
+     * {@code y[b·w.rows + r] = row r · x[b·cols ..]} for rows r0..r1 and inputs b < n: the inputs' tables built in
+     * tiles that fit in L2 ({@link #tile}), each tile's row blocks read from memory once.
+     */
+    static void products(BitPlanes w, float[] x, int n, float[] y, int r0, int r1) {
+        int tile = tile(w.cols, n);
+        LutInput[] in = new LutInput[tile];
+        for (int b0 = 0; b0 < n; b0 += tile) {
+            int m = Math.min(tile, n - b0);
+            for (int b = 0; b < m; b++) {
+                in[b] = LutInput.of(x, (b0 + b) * w.cols, w.cols);
+            }
+            products(w, in, m, y, b0 * w.rows, w.rows, r0, r1);
+        }
+    }
+
+    /** Writes block {@code rb}'s 16 accumulated rows of each input, times {@code outScale}, to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
+    private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale) {
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < ROWS; i++) {
                 int r = rb * ROWS + i;
                 if (r >= r0 && r < r1) {
                     int a = 2 * ROWS * b + 16 * (i / 8) + i % 8; // lanes i and i + 8 hold the row's two slots
-                    y[yOff + b * yStride + r] = acc[a] + acc[a + 8];
+                    y[yOff + b * yStride + r] = (acc[a] + acc[a + 8]) * outScale;
                 }
             }
         }
@@ -135,13 +151,13 @@ final class LutKernels {
                 LutInput x = in[b];
                 float[] half = parts == 2 ? x.half32 : x.half, sum = parts == 2 ? x.sum32 : x.sum;
                 block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, eight ? LOW8 : consts, half, sum,
-                        w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
+                        w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
                 if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
                     block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8, half, sum,
-                            w.scales16, w.zeros8, so, w.shift, acc, 2 * ROWS * b);
+                            w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
                 }
             }
-            store(acc, n, rb, y, yOff, yStride, r0, r1);
+            store(acc, n, rb, y, yOff, yStride, r0, r1, w.outScale);
         }
     }
 
@@ -166,18 +182,18 @@ final class LutKernels {
                     switch (MixedPlanes.BITS[k]) {
                         case 8 -> {
                             block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
-                                    w.scales16, w.zeros8, so, 0, acc, ao);
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
                             block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
-                                    w.scales16, w.zeros8, so, 0, acc, ao);
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
                         }
                         case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
-                                w.scales16, w.zeros8, so, 0, acc, ao);
+                                w.scales16, w.zeros8, null, so, 0, acc, ao);
                         default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
-                                w.scales16, w.zeros8, so, 0, acc, ao);
+                                w.scales16, w.zeros8, null, so, 0, acc, ao);
                     }
                 }
             }
-            store(acc, n, rb, y, yOff, yStride, r0, r1);
+            store(acc, n, rb, y, yOff, yStride, r0, r1, 1f);
         }
     }
 
@@ -219,7 +235,7 @@ final class LutKernels {
      * included), and the 16-bit sums are scaled in float.
      */
     private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int[] list, int from, int count, int loads, byte[] tab, int tableChunk, int tableStep,
-                              short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, long so, int shift,
+                              short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, MemorySegment mins, long so, int shift,
                               float[] acc, int ao) {
         ShortVector off = ShortVector.fromArray(S, offsets, 0);
         FloatVector slot = FloatVector.fromArray(F, consts, 0), once = FloatVector.fromArray(F, consts, 16), base = FloatVector.fromArray(F, consts, 32);
@@ -242,9 +258,17 @@ final class LutKernels {
             IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
             mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
             FloatVector s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            // the zero term's factor s·(2^(bits−1) − ½ − z)
-            FloatVector sz = zeros == null ? s.mul(-0.5f)
-                    : s.mul(base.sub((FloatVector) ByteVector.fromMemorySegment(Z, zeros, go >> 1, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)));
+            // the zero term's factor s·(2^(bits−1) − ½ − z), or with fp16 minimums m (w = s·u − m) s·(2^(bits−1) − ½) − m
+            FloatVector sz;
+            if (zeros != null) {
+                sz = s.mul(base.sub((FloatVector) ByteVector.fromMemorySegment(Z, zeros, go >> 1, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)));
+            } else if (mins != null) {
+                IntVector hm = (IntVector) ShortVector.fromMemorySegment(H, mins, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mm = hm.and(0x7FFF).lanewise(LSHL, 13); // finite minimums only (BitPlanes.ofSubBlocks checks)
+                sz = s.mul(base).sub(mm.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(hm.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats());
+            } else {
+                sz = s.mul(-0.5f);
+            }
             FloatVector xs = FloatVector.broadcast(F, sum[c]), sh = s.mul(half[c]);
             FloatVector zx = sz.mul(xs);
             // int lane i holds 16-bit lanes 2i (rows 0..7) and 2i + 1 (rows 8..15) of both slots; planes 2k and 2k+1 combine as lo + 2·hi

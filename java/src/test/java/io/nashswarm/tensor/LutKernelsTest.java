@@ -401,4 +401,47 @@ class LutKernelsTest {
         }
     }
 
+
+    /** Random ggml Q4_K super-blocks (scales, minimums and nibbles random) with d and dmin drawn over {@code span} binades. */
+    private static MemorySegment q4_KRows(int rows, int cols, double span, long seed) {
+        Random rnd = new Random(seed);
+        MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 144]);
+        byte[] b = new byte[144];
+        for (long o = 0; o < seg.byteSize(); o += 144) {
+            rnd.nextBytes(b);
+            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, o, 144);
+            seg.set(F16, o, Float.floatToFloat16((float) (1e-3 * Math.pow(2, -span * rnd.nextDouble()))));
+            seg.set(F16, o + 2, Float.floatToFloat16((float) (-5e-4 * Math.pow(2, -span * rnd.nextDouble()))));
+        }
+        return seg;
+    }
+
+    /**
+     * ggml's Q4_K on the lookup path: sub-blocks of 32 with fp16 scales d·scale and minimums dmin·min, stored times one
+     * power of two per matrix. Every product within the table bound plus the fp16 rounding of the scales and minimums
+     * (half an ulp: 2^-11 relative) of the exact float64 product, and equal by the table rule, restated with those
+     * rounded values, within float rounding. Scales spread over 20 binades keep their precision (the power of two).
+     */
+    @Test
+    void ggmlQ4_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
+        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+            int rows = shape[0], cols = shape[1];
+            for (double span : new double[] {1, 20}) {
+                Q4_KMatrix m = new Q4_KMatrix(q4_KRows(rows, cols, span, rows), rows, cols);
+                for (int n : new int[] {1, 3}) {
+                    float[] x = inputs(n, cols, rows + n);
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] y = new float[n * rows];
+                        ParallelProducts.matmul(m, x, y, n);
+                        for (int b = 0; b < n; b++) {
+                            PackedReference.assertQ4_KLookupRows(m, x, b * cols, y, b * rows, 0, rows,
+                                    rows + "x" + cols + " span " + span + " n " + n + " threads " + threads + " vector " + b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
 }
