@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
  * product within the bound the 12-bit tables imply ({@link PackedReference#assertLookupProduct}, which also
  * checks the kernels' integer arithmetic against the table rule restated), for 2-, 4- and 8-bit codes, every
- * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor), extreme codes,
+ * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor, groups of 32 and 64),
+ * ggml's Q4_0 (blocks of 32) and Q4_K (fp16 scales and minimums per sub-block of 32), extreme codes,
  * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
  * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
  */
@@ -336,6 +337,26 @@ class LutKernelsTest {
         assertEquals(0f, in.half[1], "a zero chunk has step 0");
     }
 
+    interface VectorCheck {
+        void check(float[] x, float[] y, int n, int b, String what);
+    }
+
+    /** m's products with 1 and 3 inputs on 1 and 2 threads; {@code check} sees each input vector b of each. */
+    private static void eachProduct(WeightMatrix m, VectorCheck check) {
+        int rows = m.rows(), cols = m.cols();
+        for (int n : new int[] {1, 3}) {
+            float[] x = inputs(n, cols, rows + n);
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                float[] y = new float[n * rows];
+                ParallelProducts.matmul(m, x, y, n);
+                for (int b = 0; b < n; b++) {
+                    check.check(x, y, n, b, rows + "x" + cols + " n " + n + " threads " + threads + " vector " + b);
+                }
+            }
+        }
+    }
+
     /** GGML Q4_0 rows: random blocks, and blocks of the extreme codes 0 and 15 with fp16 scales from subnormal to 65504. */
     private static byte[] q4_0Rows(int rows, int cols, long seed) {
         Random rnd = new Random(seed);
@@ -373,19 +394,11 @@ class LutKernelsTest {
             int rows = shape[0], cols = shape[1];
             byte[] bytes = q4_0Rows(rows, cols, rows);
             WeightMatrix m = Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
-            for (int n : new int[] {1, 3}) {
-                float[] x = inputs(n, cols, rows + n);
-                for (int threads : new int[] {1, 2}) {
-                    Parallel.setThreads(threads);
-                    float[] y = new float[n * rows];
-                    ParallelProducts.matmul(m, x, y, n);
-                    for (int b = 0; b < n; b++) {
-                        for (int r = 0; r < rows; r++) {
-                            PackedReference.assertQ4_0LookupRow(bytes, r, cols, x, b * cols, y[b * rows + r], rows + "x" + cols + " n " + n + " threads " + threads + " vector " + b + " row " + r);
-                        }
-                    }
+            eachProduct(m, (x, y, n, b, what) -> {
+                for (int r = 0; r < rows; r++) {
+                    PackedReference.assertQ4_0LookupRow(bytes, r, cols, x, b * cols, y[b * rows + r], what + " row " + r);
                 }
-            }
+            });
             // the same rows in reverse order: the same products, reversed
             int rowBytes = cols / 32 * 18;
             byte[] reversed = new byte[bytes.length];
@@ -428,18 +441,8 @@ class LutKernelsTest {
             int rows = shape[0], cols = shape[1];
             for (double span : new double[] {1, 20}) {
                 Q4_KMatrix m = new Q4_KMatrix(q4_KRows(rows, cols, span, rows), rows, cols);
-                for (int n : new int[] {1, 3}) {
-                    float[] x = inputs(n, cols, rows + n);
-                    for (int threads : new int[] {1, 2}) {
-                        Parallel.setThreads(threads);
-                        float[] y = new float[n * rows];
-                        ParallelProducts.matmul(m, x, y, n);
-                        for (int b = 0; b < n; b++) {
-                            PackedReference.assertQ4_KLookupRows(m, x, b * cols, y, b * rows, 0, rows,
-                                    rows + "x" + cols + " span " + span + " n " + n + " threads " + threads + " vector " + b);
-                        }
-                    }
-                }
+                double sp = span;
+                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertQ4_KLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
             }
         }
     }
