@@ -35,7 +35,7 @@ final class BitPlanes {
     private static final AtomicLong RESIDENT = new AtomicLong();
 
     final int bits, rows, cols, blocks, chunks, groups, shift;
-    /** Groups per chunk: 1 (groups of 64 columns or more), or 2 for groups of 32 (ggml blocks). */
+    /** Groups per chunk: 1 (groups of 64 columns or more), 2 for groups of 32 (ggml blocks), 4 for groups of 16 (Q6_K). */
     final int parts;
     /** 0, 1, .., chunks·parts − 1: the kernels' list of a block's chunks, or half chunks for groups of 32 (a mixed matrix lists each width's chunks). */
     final int[] chunkList;
@@ -167,7 +167,8 @@ final class BitPlanes {
     /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales (and minimums). */
     interface BlockRows {
         /**
-         * Writes row r's codes ({@code cols}) and its {@code cols/32} scales and, for a matrix with minimums, minimums: each
+         * Writes row r's codes ({@code cols}) and its scales (one per group of 32, or of 16 for Q6_K) and, for a matrix
+         * with minimums, minimums: each
          * {@code u} means {@code d·(u − 2^(bits−1))}, or {@code d·u − m} with minimums.
          */
         void row(int r, int[] codes, short[] scales, short[] mins);
@@ -181,7 +182,28 @@ final class BitPlanes {
     static BitPlanes ofBlocks(int bits, int rows, int cols, boolean withMins, BlockRows src) {
         int groups = cols / 32;
         BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, 2, null, null, false, withMins);
-        int[][] u = new int[ROWS][cols];
+        fill(p, null, groups, src);
+        return p;
+    }
+
+    /**
+     * ggml's Q6_K: 6-bit codes in groups of 16 (zero 32) with one fp16 scale each ({@link #parts} 4). Returns two
+     * copies: planes 0–3 as 4-bit codes with the scales, and planes 4–5 as 2-bit codes (the int2 layout, two column
+     * groups per 32 bytes) without, which the kernel adds with weight 16 using the first copy's scales.
+     */
+    static BitPlanes[] ofSixBit(int rows, int cols, BlockRows src) {
+        int groups = cols / 16;
+        BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, 4, null, null, false, false);
+        BitPlanes high = new BitPlanes(2, rows, cols, 0, 0, 4, null, null, false, false);
+        fill(low, high, groups, src);
+        return new BitPlanes[] {low, high};
+    }
+
+    /** Writes the rows of src into p (and, for 6-bit codes, planes 4–5 into high), block by block. */
+    private static void fill(BitPlanes p, BitPlanes high, int groups, BlockRows src) {
+        int rows = p.rows, cols = p.cols, bits = p.bits;
+        boolean withMins = p.mins16 != null;
+        int[][] u = new int[ROWS][cols], hi = high == null ? null : new int[ROWS][cols];
         short[][] s = new short[ROWS][groups], m = new short[ROWS][groups];
         byte[] vec = new byte[16];
         for (int rb = 0; rb < p.blocks; rb++) {
@@ -203,11 +225,21 @@ final class BitPlanes {
                     }
                 }
             }
+            if (high != null) {
+                for (int j = 0; j < ROWS; j++) {
+                    for (int c = 0; c < cols; c++) {
+                        hi[j][c] = u[j][c] >>> 4;
+                        u[j][c] &= 0x0F;
+                    }
+                }
+            }
             for (int c = 0; c < p.chunks; c++) {
                 writeChunk(u, c * CHUNK, bits, p.codes, p.codeOffset(rb, c, 0, 0), vec);
+                if (high != null) {
+                    writeChunk(hi, c * CHUNK, 2, high.codes, high.codeOffset(rb, c, 0, 0), vec);
+                }
             }
         }
-        return p;
     }
 
     /**

@@ -79,6 +79,34 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
      */
     abstract void decodeBlock(long o, byte[] codes, float[] scale, float[] min);
 
+    /**
+     * A matrix's largest |scale| and |minimum| ({@link #decodeBlock}), and the power of two k that puts it just under
+     * 2^15, so that the lookup copies' fp16 values (times 2^k) keep 11 significant bits over a range of 2^29.
+     */
+    final int lookupExponent() {
+        byte[] codes = new byte[type.blockSize()];
+        float[] sc = new float[type.blockSize() / sub], mn = new float[sc.length];
+        float max = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int blk = 0; blk < blocks; blk++) {
+                decodeBlock(r * rowBytes + (long) blk * type.bytesPerBlock(), codes, sc, mn);
+                for (int j = 0; j < sc.length; j++) {
+                    max = Math.max(max, Math.max(Math.abs(sc[j]), Math.abs(mn[j])));
+                }
+            }
+        }
+        return max > 0 && max < Float.POSITIVE_INFINITY ? 14 - Math.getExponent(max) : max == 0 ? 0 : Integer.MAX_VALUE;
+    }
+
+    /** fp16 bits of v; clears fits[0] when v is neither 0 nor a normal fp16 (the lookup copy would lose precision). */
+    static short fp16Normal(float v, boolean[] fits) {
+        float a = Math.abs(v);
+        if (a != 0 && !(a >= 0x1p-14f && a <= 65504f)) {
+            fits[0] = false;
+        }
+        return Float.floatToFloat16(v);
+    }
+
     /** Per-call scratch: one block's codes, scales and minimums. */
     private final class Scratch {
         final byte[] codes = new byte[type.blockSize()];

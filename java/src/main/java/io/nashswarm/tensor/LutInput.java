@@ -60,6 +60,8 @@ final class LutInput {
     final float[] sum;
     /** Per half chunk (32 activations), for codes in groups of 32 (ggml blocks): its chunk's {@link #half}, and its own sum. */
     final float[] half32, sum32;
+    /** Per quarter chunk (16 activations), for groups of 16 (ggml's Q6_K): likewise. */
+    final float[] half16, sum16;
 
     private LutInput(int chunks) {
         table = new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
@@ -67,6 +69,8 @@ final class LutInput {
         sum = new float[chunks];
         half32 = new float[2 * chunks];
         sum32 = new float[2 * chunks];
+        half16 = new float[4 * chunks];
+        sum16 = new float[4 * chunks];
     }
 
     private static FloatVector signs(int j) {
@@ -93,22 +97,24 @@ final class LutInput {
         LutInput in = new LutInput(chunks);
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
-            float max = 0f, total = 0f, first = 0f, second = 0f;
+            float max = 0f, total = 0f;
+            float[] quarter = new float[4];
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
                 max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
                 float g = x[o] + x[o + 1] + x[o + 2] + x[o + 3];
                 total += g;
-                if (a < 8) {
-                    first += g;
-                } else {
-                    second += g;
-                }
+                quarter[a / 4] += g;
             }
-            in.half[c] = in.half32[2 * c] = in.half32[2 * c + 1] = max / QMAX / 2;
+            float h = max / QMAX / 2;
+            in.half[c] = in.half32[2 * c] = in.half32[2 * c + 1] = h;
             in.sum[c] = total;
-            in.sum32[2 * c] = first;
-            in.sum32[2 * c + 1] = second;
+            in.sum32[2 * c] = quarter[0] + quarter[1];
+            in.sum32[2 * c + 1] = quarter[2] + quarter[3];
+            for (int q = 0; q < 4; q++) {
+                in.half16[4 * c + q] = h;
+                in.sum16[4 * c + q] = quarter[q];
+            }
             float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
             if (inv == Float.POSITIVE_INFINITY) {
                 tinyChunk(x, base, QMAX / (double) max, in.table, 16 * c);

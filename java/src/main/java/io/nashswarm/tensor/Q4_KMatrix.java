@@ -107,19 +107,14 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
             if (planes == null && !noPlanes) {
                 byte[] codes = new byte[256];
                 float[] sc = new float[8], mn = new float[8];
-                float max = 0;
-                for (int r = 0; r < rows; r++) {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        decodeBlock(r * rowBytes + 144L * blk, codes, sc, mn);
-                        for (int j = 0; j < 8; j++) {
-                            max = Math.max(max, Math.max(Math.abs(sc[j]), Math.abs(mn[j])));
-                        }
-                    }
-                }
                 // scales and minimums stored times 2^k, the largest just under 2^15, so that fp16 holds a range of 2^29
-                int k = max > 0 && max < Float.POSITIVE_INFINITY ? 14 - Math.getExponent(max) : 0;
-                float up = Math.scalb(1f, k);
-                boolean[] fits = {max < Float.POSITIVE_INFINITY && Math.abs(k) < 100};
+                int k = lookupExponent();
+                float up = Math.scalb(1f, Math.abs(k) < 100 ? k : 0);
+                boolean[] fits = {Math.abs(k) < 100};
+                if (!fits[0]) {
+                    noPlanes = true;
+                    return null;
+                }
                 BitPlanes built = BitPlanes.ofBlocks(4, rows, cols, true, (r, u, scales, mins) -> {
                     for (int blk = 0; blk < blocks; blk++) {
                         decodeBlock(r * rowBytes + 144L * blk, codes, sc, mn);
@@ -127,8 +122,8 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
                             u[256 * blk + i] = codes[i];
                         }
                         for (int j = 0; j < 8; j++) {
-                            scales[8 * blk + j] = fp16(sc[j] * up, fits);
-                            mins[8 * blk + j] = fp16(mn[j] * up, fits);
+                            scales[8 * blk + j] = fp16Normal(sc[j] * up, fits);
+                            mins[8 * blk + j] = fp16Normal(mn[j] * up, fits);
                         }
                     }
                 });
@@ -144,14 +139,6 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
             }
             return planes;
         }
-    }
-
-    private static short fp16(float v, boolean[] fits) {
-        float a = Math.abs(v);
-        if (a != 0 && (a < 0x1p-14f || a > 65504f)) {
-            fits[0] = false;
-        }
-        return Float.floatToFloat16(v);
     }
 
     @Override

@@ -231,13 +231,13 @@ public class GgmlBlockTypesTest {
         m.matmul(x, y, n, 1, rows);
         float[] yv = new float[rows];
         m.matvec(x, yv, 0, rows);
-        if (t == QuantType.Q4_K && LutKernels.NATIVE) {
+        if ((t == QuantType.Q4_K || t == QuantType.Q6_K) && LutKernels.NATIVE) {
             // the table-lookup path (see LutKernelsTest): within its table bound and fp16 scale rounding
             for (int b = 0; b < n; b++) {
                 assertEquals(0f, y[b * rows], "row 0 is outside the range and must not be written");
-                PackedReference.assertQ4_KLookupRows((Q4_KMatrix) m, x, b * cols, y, b * rows, 1, rows, t + " input " + b);
+                PackedReference.assertGgmlLookupRows((GgmlBlockMatrix) m, x, b * cols, y, b * rows, 1, rows, t + " input " + b);
             }
-            PackedReference.assertQ4_KLookupRows((Q4_KMatrix) m, x, 0, yv, 0, 0, rows, t + " matvec");
+            PackedReference.assertGgmlLookupRows((GgmlBlockMatrix) m, x, 0, yv, 0, 0, rows, t + " matvec");
             return;
         }
         // Q4_K's and Q6_K's integer kernels quantize the input (Q8Activations); the other types take it as it is.

@@ -415,6 +415,32 @@ class LutKernelsTest {
     }
 
 
+    /** Random ggml Q6_K super-blocks (codes and int8 scales random) with d drawn over {@code span} binades. */
+    private static MemorySegment q6_KRows(int rows, int cols, double span, long seed) {
+        Random rnd = new Random(seed);
+        MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 210]);
+        byte[] b = new byte[210];
+        for (long o = 0; o < seg.byteSize(); o += 210) {
+            rnd.nextBytes(b);
+            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, o, 210);
+            seg.set(F16, o + 208, Float.floatToFloat16((float) (1e-3 * Math.pow(2, -span * rnd.nextDouble()))));
+        }
+        return seg;
+    }
+
+    /** ggml's Q6_K on the lookup path (planes 0–3 and 4–5 as two copies, groups of 16): as Q4_K's test. */
+    @Test
+    void ggmlQ6_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
+        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+            int rows = shape[0], cols = shape[1];
+            for (double span : new double[] {1, 20}) {
+                Q6_KMatrix m = new Q6_KMatrix(q6_KRows(rows, cols, span, rows), rows, cols);
+                double sp = span;
+                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
+            }
+        }
+    }
+
     /** Random ggml Q4_K super-blocks (scales, minimums and nibbles random) with d and dmin drawn over {@code span} binades. */
     private static MemorySegment q4_KRows(int rows, int cols, double span, long seed) {
         Random rnd = new Random(seed);
@@ -442,7 +468,7 @@ class LutKernelsTest {
             for (double span : new double[] {1, 20}) {
                 Q4_KMatrix m = new Q4_KMatrix(q4_KRows(rows, cols, span, rows), rows, cols);
                 double sp = span;
-                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertQ4_KLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
+                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
             }
         }
     }

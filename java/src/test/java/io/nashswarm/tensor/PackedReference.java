@@ -227,55 +227,61 @@ final class PackedReference {
 
 
     /**
-     * Checks rows r0..r1 of ggml Q4_K matrix m's lookup product with the input at {@code x[base..]} ({@code y[yOff + r]}):
-     * sub-blocks of 32 with fp16 scales d·scale and minimums dmin·min, stored times one power of two per matrix (the
-     * largest just under 2^15). Within the table bound plus the fp16 rounding of the scales and minimums (half an ulp,
-     * 2^-11 relative) of the exact float64 product, and equal by the table rule, restated with the rounded values,
-     * within float rounding.
+     * Checks rows r0..r1 of a ggml Q4_K or Q6_K matrix's lookup product with the input at {@code x[base..]}
+     * ({@code y[yOff + r]}). Q4_K: 4-bit codes in groups of 32 with fp16 scales d·scale and minimums dmin·min; Q6_K:
+     * 6-bit codes (zero 32) in groups of 16 with fp16 scales d·scale; both stored times one power of two per matrix
+     * (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
+     * the fp16 rounding of the scales and minimums (computed exactly) of the exact float64 product, and equal by the
+     * table rule, restated with the rounded values, within float rounding.
      */
-    static void assertQ4_KLookupRows(Q4_KMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
-        int rows = m.rows(), cols = m.cols(), subs = cols / 32;
-        double[][] sc = new double[rows][subs], mn = new double[rows][subs];
+    static void assertGgmlLookupRows(GgmlBlockMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
+        boolean six = m.type() == QuantType.Q6_K;
+        int rows = m.rows(), cols = m.cols(), g = six ? 16 : 32, bits = six ? 6 : 4, per = 256 / g, bytes = m.type().bytesPerBlock();
+        double[][] sc = new double[rows][cols / g], mn = new double[rows][cols / g];
         int[][] u = new int[rows][cols];
         byte[] codes = new byte[256];
-        float[] bs = new float[8], bm = new float[8];
+        float[] bs = new float[per], bm = new float[per];
         float max = 0;
         for (int r = 0; r < rows; r++) {
             for (int blk = 0; blk < cols / 256; blk++) {
-                m.decodeBlock(m.rowBytes * r + 144L * blk, codes, bs, bm);
-                for (int j = 0; j < 8; j++) {
-                    sc[r][8 * blk + j] = bs[j];
-                    mn[r][8 * blk + j] = bm[j];
+                m.decodeBlock(m.rowBytes * r + (long) bytes * blk, codes, bs, bm);
+                for (int j = 0; j < per; j++) {
+                    sc[r][per * blk + j] = bs[j];
+                    mn[r][per * blk + j] = six ? 32.0 * bs[j] : bm[j]; // Q6_K: s·(q − 32) = s·u − 32·s with u = q + 32
                     max = Math.max(max, Math.max(Math.abs(bs[j]), Math.abs(bm[j])));
                 }
                 for (int i = 0; i < 256; i++) {
-                    u[r][256 * blk + i] = codes[i];
+                    u[r][256 * blk + i] = codes[i] + (six ? 32 : 0);
                 }
             }
         }
         int k = 14 - Math.getExponent(max);
         for (int r = r0; r < r1; r++) {
-            assertQ4_KRow(u[r], sc[r], mn[r], k, x, base, y[yOff + r], what + " row " + r);
+            double[] s = new double[cols / g], mm = new double[cols / g];
+            for (int gi = 0; gi < s.length; gi++) {
+                s[gi] = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(sc[r][gi], k))), -k);
+                mm[gi] = six ? 32 * s[gi] : Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(mn[r][gi], k))), -k);
+            }
+            assertGroupRow(bits, g, u[r], sc[r], mn[r], s, mm, x, base, y[yOff + r], what + " row " + r);
         }
     }
 
-    private static void assertQ4_KRow(int[] u, double[] sc, double[] mn, int k, float[] x, int base, float got, String what) {
+    /** One row of codes u (weights sc·u − mn per group of g) against its lookup product, the kernel using scales s and minimums mm. */
+    private static void assertGroupRow(int bits, int g, int[] u, double[] sc, double[] mn, double[] s, double[] mm, float[] x, int base, float got, String what) {
         double ref = 0, refQ = 0, mag = 0, bound = 0;
-        for (int c0 = 0; c0 < u.length; c0 += 64) {
+        for (int c0 = 0; c0 < u.length; c0 += CHUNK) {
             float max = 0;
             for (int a = 0; a < 16; a++) {
                 int o = base + c0 + 4 * a;
                 max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
             }
             float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
-            for (int p0 = c0; p0 < c0 + 64; p0 += 32) {
-                int g = p0 / 32;
-                double s = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(sc[g], k))), -k);
-                double mm = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(mn[g], k))), -k);
+            for (int p0 = c0; p0 < c0 + CHUNK; p0 += g) {
+                int gi = p0 / g;
                 long planeSum = 0;
-                double sumX = 0, absX = 0, absQX = 0;
-                for (int o0 = p0; o0 < p0 + 32; o0 += 4) {
-                    for (int bit = 0; bit < 4; bit++) {
+                double sumX = 0, absX = 0, absUX = 0;
+                for (int o0 = p0; o0 < p0 + g; o0 += 4) {
+                    for (int bit = 0; bit < bits; bit++) {
                         int idx = 0;
                         for (int j = 0; j < 4; j++) {
                             idx |= ((u[o0 + j] >> bit) & 1) << j;
@@ -283,17 +289,19 @@ final class PackedReference {
                         planeSum += (1L << bit) * entry(x, base + o0, idx, inv, QMAX / (double) max);
                     }
                 }
-                for (int c = p0; c < p0 + 32; c++) {
-                    double xc = x[base + c];
-                    ref += (sc[g] * u[c] - mn[g]) * xc;
-                    mag += Math.abs((sc[g] * u[c] - mn[g]) * xc);
+                for (int c = p0; c < p0 + g; c++) {
+                    double xc = x[base + c], w = sc[gi] * u[c] - mn[gi];
+                    ref += w * xc;
+                    mag += Math.abs(w * xc);
                     sumX += xc;
                     absX += Math.abs(xc);
-                    absQX += u[c] * Math.abs(xc);
+                    absUX += u[c] * Math.abs(xc);
                 }
-                refQ += s * ((double) t / 2 * planeSum + 7.5 * sumX) - mm * sumX;
-                mag += Math.abs(s) * ((double) t / 2 * Math.abs(planeSum) + 7.5 * absX) + Math.abs(mm) * absX;
-                bound += Math.abs(s) * 2.0 * 15 * t + 0x1p-11 * (Math.abs(sc[g]) * absQX + Math.abs(mn[g]) * absX);
+                double half = (1 << (bits - 1)) - 0.5;
+                refQ += s[gi] * ((double) t / 2 * planeSum + half * sumX) - mm[gi] * sumX;
+                mag += Math.abs(s[gi]) * ((double) t / 2 * Math.abs(planeSum) + half * absX) + Math.abs(mm[gi]) * absX;
+                bound += Math.abs(s[gi]) * 4.0 * ((1 << bits) - 1) * t * g / CHUNK
+                        + Math.abs(sc[gi] - s[gi]) * absUX + Math.abs(mn[gi] - mm[gi]) * absX;
             }
         }
         double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
