@@ -6,13 +6,14 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
- * Q4_K's or Q6_K's integer kernel ({@link Q4_KMatrix#matmul}, {@link Q6_KMatrix#matmul}, on q8 activations) against its float kernel
+ * Q4_K's, Q5_K's or Q6_K's product ({@link Q4_KMatrix#matmul}, {@link Q6_KMatrix#matmul}: table lookup on machines with
+ * 512-bit vectors, else integer kernels on q8 activations; Q5_K: table lookup, else the float kernel) against its float kernel
  * ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread, alternated in one
  * process, best of N; the matrix is random blocks in native memory, sized to stay in cache, so this
  * times the kernels, not memory. In this package to reach the float kernel, which the engine no
  * longer calls for these types.
  *
- * <p>Usage: {@code GgmlKernelTiming [q4_K|q6_K] [ROWS COLS [REPEATS]]} (default q4_K 2048 2048 150).
+ * <p>Usage: {@code GgmlKernelTiming [q4_K|q5_K|q6_K] [ROWS COLS [REPEATS]]} (default q4_K 2048 2048 150).
  */
 public final class GgmlKernelTiming {
     private GgmlKernelTiming() {}
@@ -40,7 +41,8 @@ public final class GgmlKernelTiming {
         GgmlBlockMatrix m = switch (t) {
             case Q4_K -> new Q4_KMatrix(seg, rows, cols);
             case Q6_K -> new Q6_KMatrix(seg, rows, cols);
-            default -> throw new IllegalArgumentException("q4_K or q6_K, not " + t.label());
+            case Q5_K -> new Q5_KMatrix(seg, rows, cols);
+            default -> throw new IllegalArgumentException("q4_K, q5_K or q6_K, not " + t.label());
         };
         float[] x = new float[cols], y = new float[rows];
         for (int i = 0; i < cols; i++) {
@@ -65,9 +67,9 @@ public final class GgmlKernelTiming {
         long a2 = mx.getCurrentThreadAllocatedBytes();
         double w = (double) rows * cols;
         System.out.printf("| kernel | %dx%d ms | Gweights/s |%n|---|---:|---:|%n", rows, cols);
-        System.out.printf("| %s integer (q8 activations) | %.3f | %.2f |%n", t.label(), bestInt / 1e6, w / bestInt);
+        System.out.printf("| %s product (%s) | %.3f | %.2f |%n", t.label(), LutKernels.NATIVE ? "table lookup" : "integer on q8 activations", bestInt / 1e6, w / bestInt);
         System.out.printf("| %s float (dequantized rows) | %.3f | %.2f |%n", t.label(), bestFloat / 1e6, w / bestFloat);
-        System.out.printf("integer ÷ float speed: %.2fx (best of %d, alternated); allocated per product: integer %d KB, float %d KB%n",
+        System.out.printf("product ÷ float speed: %.2fx (best of %d, alternated); allocated per product: product %d KB, float %d KB%n",
                 (double) bestFloat / bestInt, repeats, (a1 - a0) >> 10, (a2 - a1) >> 10);
     }
 }

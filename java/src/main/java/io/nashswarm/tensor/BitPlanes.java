@@ -187,14 +187,16 @@ final class BitPlanes {
     }
 
     /**
-     * ggml's Q6_K: 6-bit codes in groups of 16 (zero 32) with one fp16 scale each ({@link #parts} 4). Returns two
-     * copies: planes 0–3 as 4-bit codes with the scales, and planes 4–5 as 2-bit codes (the int2 layout, two column
-     * groups per 32 bytes) without, which the kernel adds with weight 16 using the first copy's scales.
+     * Codes of 5 or 6 bits in groups of {@code groupCols} (16 or 32) with one fp16 scale each and, with minimums, one
+     * fp16 minimum (ggml's Q6_K: groups of 16, zero 32, no minimums; Q5_0, Q5_1, Q5_K: groups of 32 with minimums).
+     * Returns two copies: planes 0–3 as 4-bit codes with the scales (and minimums), and planes 4–5 as 2-bit codes
+     * (the int2 layout, two column groups per 32 bytes) without, which the kernel adds with weight 16 using the first
+     * copy's scales.
      */
-    static BitPlanes[] ofSixBit(int rows, int cols, BlockRows src) {
-        int groups = cols / 16;
-        BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, 4, null, null, false, false);
-        BitPlanes high = new BitPlanes(2, rows, cols, 0, 0, 4, null, null, false, false);
+    static BitPlanes[] ofWide(int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
+        int groups = cols / groupCols, parts = CHUNK / groupCols;
+        BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, parts, null, null, false, withMins);
+        BitPlanes high = new BitPlanes(2, rows, cols, 0, 0, parts, null, null, false, false);
         fill(low, high, groups, src);
         return new BitPlanes[] {low, high};
     }

@@ -80,10 +80,11 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     abstract void decodeBlock(long o, byte[] codes, float[] scale, float[] min);
 
     /**
-     * A matrix's largest |scale| and |minimum| ({@link #decodeBlock}), and the power of two k that puts it just under
+     * A matrix's largest |scale| and |minimum| ({@link #decodeBlock}; the minimum of codes shifted up by {@code offset},
+     * {@code min + offset·scale}), and the power of two k that puts it just under
      * 2^15, so that the lookup copies' fp16 values (times 2^k) keep 11 significant bits over a range of 2^29.
      */
-    final int lookupExponent() {
+    final int lookupExponent(int offset) {
         byte[] codes = new byte[type.blockSize()];
         float[] sc = new float[type.blockSize() / sub], mn = new float[sc.length];
         float max = 0;
@@ -91,7 +92,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
             for (int blk = 0; blk < blocks; blk++) {
                 decodeBlock(r * rowBytes + (long) blk * type.bytesPerBlock(), codes, sc, mn);
                 for (int j = 0; j < sc.length; j++) {
-                    max = Math.max(max, Math.max(Math.abs(sc[j]), Math.abs(mn[j])));
+                    max = Math.max(max, Math.max(Math.abs(sc[j]), Math.abs(mn[j] + offset * sc[j])));
                 }
             }
         }
@@ -143,7 +144,81 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        matmulDequantized(x, y, n, rowStart, rowEnd);
+        BitPlanes[] p = lookupPlanes();
+        if (p == null) {
+            matmulDequantized(x, y, n, rowStart, rowEnd);
+            return;
+        }
+        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        if (p.length == 1) {
+            LutKernels.products(p[0], x, n, y, rowStart, rowEnd);
+        } else {
+            LutKernels.products(p[0], p[1], x, n, y, rowStart, rowEnd);
+        }
+    }
+
+    /** Bits of this type's codes on the generic table-lookup path (4: Q4_1; 5: Q5_0, Q5_1, Q5_K), or 0. */
+    int lookupBits() {
+        return 0;
+    }
+
+    /** What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16). */
+    int lookupOffset() {
+        return 0;
+    }
+
+    private volatile BitPlanes[] lookup;
+    private volatile boolean noLookup;
+
+    /**
+     * The generic lookup copies (made once, at the first product, whichever thread asks first) for types with
+     * {@link #lookupBits} in sub-blocks of 32: each a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
+     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix as in {@link Q4_KMatrix}; 4-bit
+     * codes in one copy, 5-bit in two ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
+     * when rows are not whole chunks of 64 or the scales span more than fp16's normal range. The mapped blocks are
+     * released once copied.
+     */
+    private BitPlanes[] lookupPlanes() {
+        BitPlanes[] p = lookup;
+        if (p != null || noLookup || lookupBits() == 0 || sub != 32 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
+            return p;
+        }
+        synchronized (this) {
+            if (lookup == null && !noLookup) {
+                int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub, k = lookupExponent(off);
+                boolean[] fits = {Math.abs(k) < 100};
+                if (!fits[0]) {
+                    noLookup = true;
+                    return null;
+                }
+                float up = Math.scalb(1f, k);
+                byte[] codes = new byte[qk];
+                float[] sc = new float[per], mn = new float[per];
+                BitPlanes.BlockRows src = (r, u, scales, mins) -> {
+                    for (int blk = 0; blk < blocks; blk++) {
+                        decodeBlock(r * rowBytes + (long) blk * type.bytesPerBlock(), codes, sc, mn);
+                        for (int i = 0; i < qk; i++) {
+                            u[qk * blk + i] = codes[i] + off;
+                        }
+                        for (int j = 0; j < per; j++) {
+                            scales[per * blk + j] = fp16Normal(sc[j] * up, fits);
+                            mins[per * blk + j] = fp16Normal((mn[j] + off * sc[j]) * up, fits);
+                        }
+                    }
+                };
+                BitPlanes[] built = bits == 4 ? new BitPlanes[] {BitPlanes.ofBlocks(4, rows, cols, true, src)} : BitPlanes.ofWide(rows, cols, 32, true, src);
+                if (fits[0]) {
+                    built[0].outScale = Math.scalb(1f, -k);
+                    lookup = built;
+                    if (data.isMapped()) {
+                        data.unload(); // the copies replace the file's blocks in memory (they page in again if read)
+                    }
+                } else {
+                    noLookup = true;
+                }
+            }
+            return lookup;
+        }
     }
 
     final void matmulDequantized(float[] x, float[] y, int n, int rowStart, int rowEnd) {

@@ -118,12 +118,13 @@ final class LutKernels {
     }
 
     /**
-     * ggml's Q6_K ({@link BitPlanes#ofSixBit}): as {@link #products(BitPlanes, float[], int, float[], int, int)} over
-     * groups of 16 (quarter chunks), planes 0–3 from {@code low} (with its scales and the zero term), then planes 4–5
-     * from {@code high} (int2 layout) with weight 16 and the same scales.
+     * 5- and 6-bit codes ({@link BitPlanes#ofWide}): as {@link #products(BitPlanes, float[], int, float[], int, int)}
+     * over groups of 16 or 32 (quarter or half chunks), planes 0–3 from {@code low} (with its scales, minimums and the
+     * zero term, counted over 6 planes), then planes 4–5 from {@code high} (int2 layout) with weight 16 and the same
+     * scales.
      */
     static void products(BitPlanes low, BitPlanes high, float[] x, int n, float[] y, int r0, int r1) {
-        int tile = tile(low.cols, n), listed = low.chunks * 4;
+        int parts = low.parts, tile = tile(low.cols, n), listed = low.chunks * parts, tableChunk = 16 / parts * GROUP;
         LutInput[] in = new LutInput[tile];
         float[] acc = new float[2 * ROWS * tile];
         for (int b0 = 0; b0 < n; b0 += tile) {
@@ -136,10 +137,11 @@ final class LutKernels {
                 long lo = low.codeOffset(rb, 0, 0, 0), ho = high.codeOffset(rb, 0, 0, 0), so = low.scaleOffset(rb, 0);
                 for (int b = 0; b < m; b++) {
                     LutInput xb = in[b];
-                    block(low.codes, lo, 4L * low.groupBytes(), 32, low.chunkList, 0, listed, 4, xb.table, 4 * GROUP, GROUP, SAME_TABLE, FOUR,
-                            xb.half16, xb.sum16, low.scales16, null, null, so, 0, acc, 2 * ROWS * b);
-                    block(high.codes, ho, 4L * high.groupBytes(), 32, low.chunkList, 0, listed, 2, xb.table, 4 * GROUP, 2 * GROUP, NEXT_TABLE, HIGH6,
-                            xb.half16, xb.sum16, low.scales16, null, null, so, 0, acc, 2 * ROWS * b);
+                    float[] half = parts == 4 ? xb.half16 : xb.half32, sum = parts == 4 ? xb.sum16 : xb.sum32;
+                    block(low.codes, lo, 16L / parts * low.groupBytes(), 32, low.chunkList, 0, listed, 16 / parts, xb.table, tableChunk, GROUP, SAME_TABLE, SIX,
+                            half, sum, low.scales16, null, low.mins16, so, 0, acc, 2 * ROWS * b);
+                    block(high.codes, ho, 16L / parts * high.groupBytes(), 32, low.chunkList, 0, listed, 8 / parts, xb.table, tableChunk, 2 * GROUP, NEXT_TABLE, HIGH6,
+                            half, sum, low.scales16, null, null, so, 0, acc, 2 * ROWS * b);
                 }
                 store(acc, m, rb, y, b0 * low.rows, low.rows, r0, r1, low.outScale);
             }
@@ -230,11 +232,12 @@ final class LutKernels {
      * Per width (and, for 8-bit codes, per half of the planes), 64 floats: the weight of each 16-lane
      * sum's first and second slot (lanes 0..7, 8..15: planes 0-1 and 2-3 for 4-bit codes, so 1 and 4;
      * planes 4-5 and 6-7 of 8-bit codes 16 and 64; both slots 1 for 2-bit codes, whose second slot is the
-     * next column group; Q6_K's planes 4-5 in the int2 layout 16 and 16), then 1 for the lanes that carry the zero term (a row's zero term is added once,
+     * next column group; planes 0-3 of 5- and 6-bit codes 1 and 4, their planes 4-5 in the int2 layout 16 and 16), then 1
+     * for the lanes that carry the zero term (a row's zero term is added once,
      * in its first slot of its first half), then 2^(bits−1) − ½, then 0 (spare).
      */
     private static final float[] TWO = consts(2, 1, 1, true), FOUR = consts(4, 1, 4, true), LOW8 = consts(8, 1, 4, true), HIGH8 = consts(8, 16, 64, false),
-            HIGH6 = consts(2, 16, 16, false);
+            SIX = consts(6, 1, 4, true), HIGH6 = consts(2, 16, 16, false);
 
     private static float[] consts(int bits, float slot0, float slot1, boolean zeroTerm) {
         float[] c = new float[64];

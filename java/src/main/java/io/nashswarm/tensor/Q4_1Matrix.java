@@ -14,6 +14,11 @@ final class Q4_1Matrix extends GgmlBlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 4;
+    }
+
+    @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         ByteVector v = load16(o + 4);
         bits(v, 0, 0x0F).intoArray(codes, 0);

@@ -108,7 +108,7 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
                 byte[] codes = new byte[256];
                 float[] sc = new float[8], mn = new float[8];
                 // scales and minimums stored times 2^k, the largest just under 2^15, so that fp16 holds a range of 2^29
-                int k = lookupExponent();
+                int k = lookupExponent(0);
                 float up = Math.scalb(1f, Math.abs(k) < 100 ? k : 0);
                 boolean[] fits = {Math.abs(k) < 100};
                 if (!fits[0]) {

@@ -28,6 +28,16 @@ final class Q5Matrix extends GgmlBlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 5;
+    }
+
+    @Override
+    int lookupOffset() {
+        return withMin ? 0 : 16;
+    }
+
+    @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         long qh = o + (withMin ? 4 : 2);
         ByteVector h = load16(qh);

@@ -17,6 +17,11 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 5;
+    }
+
+    @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         float d = half(o), dmin = half(o + 2);
         for (int j = 0; j < 8; j++) {

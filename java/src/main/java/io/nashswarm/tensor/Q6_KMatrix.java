@@ -35,7 +35,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     private volatile boolean noPlanes;
 
     /**
-     * The lookup path's copies ({@link BitPlanes#ofSixBit}, made once, whichever thread asks first): codes q (zero 32)
+     * The lookup path's copies ({@link BitPlanes#ofWide}, made once, whichever thread asks first): codes q (zero 32)
      * in groups of 16 with the fp16 scale {@code d·scale}, times one power of two per matrix as in {@link Q4_KMatrix}
      * (6.0 bits/weight against the file's 6.5625). Null without 512-bit vectors or when the scales span more than 2^29.
      */
@@ -46,7 +46,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
         }
         synchronized (this) {
             if (planes == null && !noPlanes) {
-                int k = lookupExponent();
+                int k = lookupExponent(0);
                 boolean[] fits = {Math.abs(k) < 100};
                 if (!fits[0]) {
                     noPlanes = true;
@@ -55,7 +55,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
                 float up = Math.scalb(1f, k);
                 byte[] codes = new byte[256];
                 float[] sc = new float[16], mn = new float[16];
-                BitPlanes[] built = BitPlanes.ofSixBit(rows, cols, (r, u, scales, mins) -> {
+                BitPlanes[] built = BitPlanes.ofWide(rows, cols, 16, false, (r, u, scales, mins) -> {
                     for (int blk = 0; blk < blocks; blk++) {
                         decodeBlock(r * rowBytes + 210L * blk, codes, sc, mn);
                         for (int i = 0; i < 256; i++) {

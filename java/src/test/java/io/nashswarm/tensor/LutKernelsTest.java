@@ -428,6 +428,23 @@ class LutKernelsTest {
         return seg;
     }
 
+    /**
+     * The generic lookup path of ggml's Q4_1, Q5_0, Q5_1 and Q5_K (sub-blocks of 32 with fp16 scales and minimums; 5-bit
+     * codes as two copies): random blocks with small fp16 fields, rows of 256 and 512 columns, against float64.
+     */
+    @Test
+    void ggmlQ4_1Q5_0Q5_1AndQ5_KAreWithinTheTableBound() {
+        for (QuantType t : new QuantType[] {QuantType.Q4_1, QuantType.Q5_0, QuantType.Q5_1, QuantType.Q5_K}) {
+            for (int[] shape : new int[][] {{1, 256}, {17, 512}}) {
+                int rows = shape[0], cols = shape[1];
+                byte[] bytes = GgmlBlockTypesTest.randomBlocks(t, rows * cols / t.blockSize(), new Random(rows + t.ordinal()));
+                GgmlBlockMatrix m = (GgmlBlockMatrix) Matrices.of(t, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
+                assertTrue(m.lookupBits() > 0, t + " has a lookup path");
+                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, t + " " + what));
+            }
+        }
+    }
+
     /** ggml's Q6_K on the lookup path (planes 0–3 and 4–5 as two copies, groups of 16): as Q4_K's test. */
     @Test
     void ggmlQ6_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {

@@ -227,7 +227,7 @@ final class PackedReference {
 
 
     /**
-     * Checks rows r0..r1 of a ggml Q4_K or Q6_K matrix's lookup product with the input at {@code x[base..]}
+     * Checks rows r0..r1 of a ggml Q4_K, Q6_K, Q4_1, Q5_0, Q5_1 or Q5_K matrix's lookup product with the input at {@code x[base..]}
      * ({@code y[yOff + r]}). Q4_K: 4-bit codes in groups of 32 with fp16 scales d·scale and minimums dmin·min; Q6_K:
      * 6-bit codes (zero 32) in groups of 16 with fp16 scales d·scale; both stored times one power of two per matrix
      * (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
@@ -236,22 +236,25 @@ final class PackedReference {
      */
     static void assertGgmlLookupRows(GgmlBlockMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
         boolean six = m.type() == QuantType.Q6_K;
-        int rows = m.rows(), cols = m.cols(), g = six ? 16 : 32, bits = six ? 6 : 4, per = 256 / g, bytes = m.type().bytesPerBlock();
+        // the planes the kernel adds: 4, or 6 for 5- and 6-bit codes (plane 5 of a 5-bit code is 0)
+        int bits = six || m.lookupBits() == 5 ? 6 : 4, off = six ? 32 : m.lookupOffset();
+        int qk = m.type().blockSize(), rows = m.rows(), cols = m.cols(), g = six ? 16 : 32, per = qk / g, bytes = m.type().bytesPerBlock();
         double[][] sc = new double[rows][cols / g], mn = new double[rows][cols / g];
         int[][] u = new int[rows][cols];
-        byte[] codes = new byte[256];
+        byte[] codes = new byte[qk];
         float[] bs = new float[per], bm = new float[per];
         float max = 0;
         for (int r = 0; r < rows; r++) {
-            for (int blk = 0; blk < cols / 256; blk++) {
+            for (int blk = 0; blk < cols / qk; blk++) {
                 m.decodeBlock(m.rowBytes * r + (long) bytes * blk, codes, bs, bm);
                 for (int j = 0; j < per; j++) {
+                    // codes u = code + off: w = s·code − min = s·u − (min + off·s) (Q6_K: s·(q − 32), min 0)
                     sc[r][per * blk + j] = bs[j];
-                    mn[r][per * blk + j] = six ? 32.0 * bs[j] : bm[j]; // Q6_K: s·(q − 32) = s·u − 32·s with u = q + 32
-                    max = Math.max(max, Math.max(Math.abs(bs[j]), Math.abs(bm[j])));
+                    mn[r][per * blk + j] = (double) bm[j] + off * (double) bs[j];
+                    max = Math.max(max, Math.max(Math.abs(bs[j]), six ? Math.abs(bm[j]) : Math.abs(bm[j] + off * bs[j])));
                 }
-                for (int i = 0; i < 256; i++) {
-                    u[r][256 * blk + i] = codes[i] + (six ? 32 : 0);
+                for (int i = 0; i < qk; i++) {
+                    u[r][qk * blk + i] = codes[i] + off;
                 }
             }
         }
@@ -260,7 +263,7 @@ final class PackedReference {
             double[] s = new double[cols / g], mm = new double[cols / g];
             for (int gi = 0; gi < s.length; gi++) {
                 s[gi] = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(sc[r][gi], k))), -k);
-                mm[gi] = six ? 32 * s[gi] : Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(mn[r][gi], k))), -k);
+                mm[gi] = six ? 32 * s[gi] : Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) (Math.scalb(mn[r][gi], k)))), -k);
             }
             assertGroupRow(bits, g, u[r], sc[r], mn[r], s, mm, x, base, y[yOff + r], what + " row " + r);
         }
