@@ -14,7 +14,7 @@ import io.nashswarm.format.packed.Provenance;
 import io.nashswarm.kernel.MemoryBandwidth;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.Backend;
-import io.nashswarm.tensor.IntGroupMatrix;
+import io.nashswarm.tensor.Matrices;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.quant.ModelQuantizer;
 import io.nashswarm.quant.QuantSettings;
@@ -170,7 +170,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.println(table(rows, bw));
             out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt (2 untimed rounds first).%n"
                             + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; heap: live objects after a GC; "
-                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap bit-plane copies of int2/int4/int8 codes.%n",
+                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap bit-plane copies the table-lookup kernels read (int2/int4/int8, mixed, ggml Q4_0/Q4_1/Q5_x/K-quants).%n",
                     Parallel.threads(), repeats, decodeTokens, promptTokens,
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
                     model == null ? ", each row in its own JVM" : "");
@@ -223,8 +223,8 @@ public final class BenchCommand implements Callable<Integer> {
                 fileBytes += Files.size(f);
             }
             long mapped = MemoryStats.residentBytesOfMappings(m.files());
-            // plus the bit-plane copies the table-lookup kernels made at load (their stored codes were unloaded)
-            long resident = mapped < 0 ? mapped : mapped + IntGroupMatrix.repackedBytes();
+            // plus the bit-plane copies the table-lookup kernels made at the first product (their stored codes were unloaded)
+            long resident = mapped < 0 ? mapped : mapped + Matrices.repackedBytes();
             String types = m.weights().distinctMatrices().stream().map(w -> w.type().label()).distinct().sorted()
                     .reduce((a, b) -> a + "+" + b).orElse("-");
             Map<String, Object> row = new LinkedHashMap<>();

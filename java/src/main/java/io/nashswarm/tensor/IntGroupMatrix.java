@@ -234,11 +234,6 @@ public final class IntGroupMatrix extends PackedMatrix {
         PackedKernels.dot4x(bits, run(r), g, x, xb, xsum, xs, out);
     }
 
-    /** Off-heap bytes of the bit-plane copies of every matrix still reachable in this process (for memory reports). */
-    public static long repackedBytes() {
-        return BitPlanes.residentBytes();
-    }
-
     /** Unsigned codes of row {@code r} into {@code u[0..cols)}. */
     void codes(int r, int[] u) {
         Packing.unpack(codes, r * rowBytes, bits, cols, u);

@@ -28,4 +28,12 @@ public final class Matrices {
     public static boolean tableLookup() {
         return LutKernels.NATIVE;
     }
+
+    /**
+     * Off-heap bytes of the bit-plane copies the table-lookup kernels made (int2/int4/int8 groups, mixed widths, ggml
+     * Q4_0, Q4_1, Q5_0, Q5_1 and K-quants) of every matrix still reachable in this process, for memory reports.
+     */
+    public static long repackedBytes() {
+        return BitPlanes.residentBytes();
+    }
 }
