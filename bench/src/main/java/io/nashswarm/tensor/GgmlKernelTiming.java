@@ -13,7 +13,7 @@ import java.util.Random;
  * times the kernels, not memory. In this package to reach the float kernel, which the engine no
  * longer calls for these types.
  *
- * <p>Usage: {@code GgmlKernelTiming [q4_K|q5_K|q6_K] [ROWS COLS [REPEATS]]} (default q4_K 2048 2048 150).
+ * <p>Usage: {@code GgmlKernelTiming [q2_K|q3_K|q4_K|q5_K|q6_K] [ROWS COLS [REPEATS]]} (default q4_K 2048 2048 150).
  */
 public final class GgmlKernelTiming {
     private GgmlKernelTiming() {}
@@ -34,7 +34,13 @@ public final class GgmlKernelTiming {
         for (int k = 0; k < blocks; k++) {
             rng.nextBytes(b);
             MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, (long) k * b.length, b.length);
-            for (int f : t == QuantType.Q6_K ? new int[] {208} : new int[] {0, 2}) {   // d (and dmin): small finite halves
+            int[] halves = switch (t) {
+                case Q6_K -> new int[] {208};
+                case Q3_K -> new int[] {108};
+                case Q2_K -> new int[] {80, 82};
+                default -> new int[] {0, 2};
+            };
+            for (int f : halves) {   // d (and dmin): small finite halves
                 seg.set(GgmlBlockMatrix.F16, (long) k * b.length + f, Float.floatToFloat16((float) (rng.nextDouble() * 0.02 - 0.005)));
             }
         }
@@ -42,7 +48,9 @@ public final class GgmlKernelTiming {
             case Q4_K -> new Q4_KMatrix(seg, rows, cols);
             case Q6_K -> new Q6_KMatrix(seg, rows, cols);
             case Q5_K -> new Q5_KMatrix(seg, rows, cols);
-            default -> throw new IllegalArgumentException("q4_K, q5_K or q6_K, not " + t.label());
+            case Q3_K -> new Q3_KMatrix(seg, rows, cols);
+            case Q2_K -> new Q2_KMatrix(seg, rows, cols);
+            default -> throw new IllegalArgumentException("q2_K, q3_K, q4_K, q5_K or q6_K, not " + t.label());
         };
         float[] x = new float[cols], y = new float[rows];
         for (int i = 0; i < cols; i++) {

@@ -175,13 +175,13 @@ final class BitPlanes {
     }
 
     /**
-     * Repacks codes in blocks of 32 columns with one fp16 scale each: symmetric with zero {@code 2^(bits−1)} (ggml's
-     * Q4_0), or with an fp16 minimum each (Q4_K's sub-blocks); two groups per chunk ({@link #parts} 2); {@code cols} a
-     * multiple of 64.
+     * Repacks 2- or 4-bit codes in groups of {@code groupCols} (16 or 32) columns with one fp16 scale each: symmetric
+     * with zero {@code 2^(bits−1)} (ggml's Q4_0), or with an fp16 minimum each (Q4_K's, Q4_1's, Q2_K's and, as 4-bit
+     * codes, Q3_K's sub-blocks); {@link #parts} 64 / groupCols; {@code cols} a multiple of 64.
      */
-    static BitPlanes ofBlocks(int bits, int rows, int cols, boolean withMins, BlockRows src) {
-        int groups = cols / 32;
-        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, 2, null, null, false, withMins);
+    static BitPlanes ofBlocks(int bits, int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
+        int groups = cols / groupCols;
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, CHUNK / groupCols, null, null, false, withMins);
         fill(p, null, groups, src);
         return p;
     }

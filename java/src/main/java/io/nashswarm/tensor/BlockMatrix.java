@@ -78,7 +78,7 @@ abstract class BlockMatrix implements SegmentMatrix {
         }
         synchronized (this) {
             if (planes == null) {
-                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
+                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, 32, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
                 if (data.isMapped()) {
                     data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
                 }

@@ -157,12 +157,12 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         }
     }
 
-    /** Bits of this type's codes on the generic table-lookup path (4: Q4_1; 5: Q5_0, Q5_1, Q5_K), or 0. */
+    /** Bits of this type's codes on the generic table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1, Q5_K), or 0. */
     int lookupBits() {
         return 0;
     }
 
-    /** What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16). */
+    /** What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16, Q3_K's q − 4). */
     int lookupOffset() {
         return 0;
     }
@@ -172,15 +172,15 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
 
     /**
      * The generic lookup copies (made once, at the first product, whichever thread asks first) for types with
-     * {@link #lookupBits} in sub-blocks of 32: each a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
-     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix as in {@link Q4_KMatrix}; 4-bit
-     * codes in one copy, 5-bit in two ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
+     * {@link #lookupBits}, per sub-block (16 or 32 weights) a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
+     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix as in {@link Q4_KMatrix}; 2- to
+     * 4-bit codes in one copy, 5-bit in two ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
      * when rows are not whole chunks of 64 or the scales span more than fp16's normal range. The mapped blocks are
      * released once copied.
      */
     private BitPlanes[] lookupPlanes() {
         BitPlanes[] p = lookup;
-        if (p != null || noLookup || lookupBits() == 0 || sub != 32 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
+        if (p != null || noLookup || lookupBits() == 0 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
             return p;
         }
         synchronized (this) {
@@ -206,7 +206,9 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
                         }
                     }
                 };
-                BitPlanes[] built = bits == 4 ? new BitPlanes[] {BitPlanes.ofBlocks(4, rows, cols, true, src)} : BitPlanes.ofWide(rows, cols, 32, true, src);
+                // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5-bit as int4 + int2 copies
+                BitPlanes[] built = bits > 4 ? BitPlanes.ofWide(rows, cols, sub, true, src)
+                        : new BitPlanes[] {BitPlanes.ofBlocks(bits == 2 ? 2 : 4, rows, cols, sub, true, src)};
                 if (fits[0]) {
                     built[0].outScale = Math.scalb(1f, -k);
                     lookup = built;

@@ -16,6 +16,11 @@ final class Q2_KMatrix extends GgmlBlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 2;
+    }
+
+    @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         float d = half(o + 80), dmin = half(o + 82);
         for (int i = 0; i < 16; i++) {

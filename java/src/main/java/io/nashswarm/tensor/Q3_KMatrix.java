@@ -17,6 +17,16 @@ final class Q3_KMatrix extends GgmlBlockMatrix {
     }
 
     @Override
+    int lookupBits() {
+        return 3;
+    }
+
+    @Override
+    int lookupOffset() {
+        return 4;
+    }
+
+    @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         float d = half(o + 108);
         long s = o + 96;

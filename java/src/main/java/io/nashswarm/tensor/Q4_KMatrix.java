@@ -115,7 +115,7 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
                     noPlanes = true;
                     return null;
                 }
-                BitPlanes built = BitPlanes.ofBlocks(4, rows, cols, true, (r, u, scales, mins) -> {
+                BitPlanes built = BitPlanes.ofBlocks(4, rows, cols, 32, true, (r, u, scales, mins) -> {
                     for (int blk = 0; blk < blocks; blk++) {
                         decodeBlock(r * rowBytes + 144L * blk, codes, sc, mn);
                         for (int i = 0; i < 256; i++) {

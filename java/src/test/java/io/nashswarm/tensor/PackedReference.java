@@ -227,7 +227,7 @@ final class PackedReference {
 
 
     /**
-     * Checks rows r0..r1 of a ggml Q4_K, Q6_K, Q4_1, Q5_0, Q5_1 or Q5_K matrix's lookup product with the input at {@code x[base..]}
+     * Checks rows r0..r1 of a ggml Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
      * ({@code y[yOff + r]}). Q4_K: 4-bit codes in groups of 32 with fp16 scales d·scale and minimums dmin·min; Q6_K:
      * 6-bit codes (zero 32) in groups of 16 with fp16 scales d·scale; both stored times one power of two per matrix
      * (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
@@ -237,8 +237,8 @@ final class PackedReference {
     static void assertGgmlLookupRows(GgmlBlockMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
         boolean six = m.type() == QuantType.Q6_K;
         // the planes the kernel adds: 4, or 6 for 5- and 6-bit codes (plane 5 of a 5-bit code is 0)
-        int bits = six || m.lookupBits() == 5 ? 6 : 4, off = six ? 32 : m.lookupOffset();
-        int qk = m.type().blockSize(), rows = m.rows(), cols = m.cols(), g = six ? 16 : 32, per = qk / g, bytes = m.type().bytesPerBlock();
+        int bits = six || m.lookupBits() == 5 ? 6 : m.lookupBits() == 2 ? 2 : 4, off = six ? 32 : m.lookupOffset();
+        int qk = m.type().blockSize(), rows = m.rows(), cols = m.cols(), g = m.sub, per = qk / g, bytes = m.type().bytesPerBlock();
         double[][] sc = new double[rows][cols / g], mn = new double[rows][cols / g];
         int[][] u = new int[rows][cols];
         byte[] codes = new byte[qk];
