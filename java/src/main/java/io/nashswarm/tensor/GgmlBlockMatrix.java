@@ -146,7 +146,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         BitPlanes[] p = lookupPlanes();
         if (p == null) {
-            matmulDequantized(x, y, n, rowStart, rowEnd);
+            matmulOffLookup(x, y, n, rowStart, rowEnd);
             return;
         }
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
@@ -157,14 +157,31 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         }
     }
 
-    /** Bits of this type's codes on the generic table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1, Q5_K), or 0. */
+    /** Products where the lookup does not run: the float kernel; Q4_K and Q6_K have integer kernels. */
+    void matmulOffLookup(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        matmulDequantized(x, y, n, rowStart, rowEnd);
+    }
+
+    /**
+     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1, Q4_K; 5: Q5_0, Q5_1, Q5_K; 6: Q6_K),
+     * or 0.
+     */
     int lookupBits() {
         return 0;
     }
 
-    /** What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16, Q3_K's q − 4). */
+    /**
+     * What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16,
+     * Q3_K's q − 4, Q6_K's q − 32). When it is the frame's own zero ({@code 2^(frame−1)}) and the type has no minimums
+     * (Q6_K), the copy stores no minimums: the kernel's symmetric zero term is exactly that offset.
+     */
     int lookupOffset() {
         return 0;
+    }
+
+    /** Whether {@link #decodeBlock} can give a sub-block a minimum (false: every minimum is 0, as Q6_K's and Q3_K's). */
+    boolean hasMinimums() {
+        return true;
     }
 
     private volatile BitPlanes[] lookup;
@@ -185,7 +202,11 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         }
         synchronized (this) {
             if (lookup == null && !noLookup) {
-                int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub, k = lookupExponent(off);
+                int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub;
+                // the planes the kernel adds: 2, 4 (3- and 4-bit codes) or 6 (5- and 6-bit codes, as two copies)
+                int frame = bits == 2 ? 2 : bits <= 4 ? 4 : 6;
+                boolean symmetric = !hasMinimums() && off == 1 << (frame - 1);
+                int k = lookupExponent(symmetric ? 0 : off);
                 boolean[] fits = {Math.abs(k) < 100};
                 if (!fits[0]) {
                     noLookup = true;
@@ -202,13 +223,13 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
                         }
                         for (int j = 0; j < per; j++) {
                             scales[per * blk + j] = fp16Normal(sc[j] * up, fits);
-                            mins[per * blk + j] = fp16Normal((mn[j] + off * sc[j]) * up, fits);
+                            mins[per * blk + j] = symmetric ? 0 : fp16Normal((mn[j] + off * sc[j]) * up, fits);
                         }
                     }
                 };
-                // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5-bit as int4 + int2 copies
-                BitPlanes[] built = bits > 4 ? BitPlanes.ofWide(rows, cols, sub, true, src)
-                        : new BitPlanes[] {BitPlanes.ofBlocks(bits == 2 ? 2 : 4, rows, cols, sub, true, src)};
+                // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5- and 6-bit as int4 + int2 copies
+                BitPlanes[] built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, !symmetric, src)
+                        : new BitPlanes[] {BitPlanes.ofBlocks(frame, rows, cols, sub, !symmetric, src)};
                 if (fits[0]) {
                     built[0].outScale = Math.scalb(1f, -k);
                     lookup = built;

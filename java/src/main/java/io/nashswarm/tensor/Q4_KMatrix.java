@@ -81,74 +81,19 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     /**
-     * Table lookup ({@link LutKernels}) where it runs ({@link #planes}); elsewhere integer products on q8
+     * Where the table lookup does not run ({@link GgmlBlockMatrix#matmul}): integer products on q8
      * activations ({@link Q8Activations}), as llama.cpp's vec_dot_q4_K_q8_K: the input is quantized once per
      * product, each row meets it in 16-bit multiply-adds. Measured 2.0x the float kernel ({@link #matmulDequantized},
      * kept as the tests' reference), 2048x2048, one thread; the lookup NNx this kernel (bench/results/gguf-lut-2026-12-03.md).
      */
-    /** The bit-plane copy for the table-lookup kernels, made at the first product where they run. */
-    private volatile BitPlanes planes;
-    /** Set when a scale or minimum has no normal fp16 (the copy's precision), so the integer kernel stays. */
-    private volatile boolean noPlanes;
-
-    /**
-     * The lookup path's copy (made once, whichever thread asks first): each sub-block of 32 a group with the fp16
-     * scale {@code d·scale} and minimum {@code dmin·min}, both times one power of two per matrix that puts the largest
-     * just under 2^15 (the products are scaled back exactly), so every value keeps fp16's 11 bits (5.0 bits/weight
-     * against the file's 4.5). Null on machines without 512-bit vectors, or when the matrix's scales span more than
-     * fp16's normal range (2^29): the integer kernel then stays. The mapped blocks are released once copied.
-     */
-    private BitPlanes planes() {
-        BitPlanes p = planes;
-        if (p != null || noPlanes || !LutKernels.NATIVE) {
-            return p;
-        }
-        synchronized (this) {
-            if (planes == null && !noPlanes) {
-                byte[] codes = new byte[256];
-                float[] sc = new float[8], mn = new float[8];
-                // scales and minimums stored times 2^k, the largest just under 2^15, so that fp16 holds a range of 2^29
-                int k = lookupExponent(0);
-                float up = Math.scalb(1f, Math.abs(k) < 100 ? k : 0);
-                boolean[] fits = {Math.abs(k) < 100};
-                if (!fits[0]) {
-                    noPlanes = true;
-                    return null;
-                }
-                BitPlanes built = BitPlanes.ofBlocks(4, rows, cols, 32, true, (r, u, scales, mins) -> {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        decodeBlock(r * rowBytes + 144L * blk, codes, sc, mn);
-                        for (int i = 0; i < 256; i++) {
-                            u[256 * blk + i] = codes[i];
-                        }
-                        for (int j = 0; j < 8; j++) {
-                            scales[8 * blk + j] = fp16Normal(sc[j] * up, fits);
-                            mins[8 * blk + j] = fp16Normal(mn[j] * up, fits);
-                        }
-                    }
-                });
-                if (fits[0]) {
-                    built.outScale = Math.scalb(1f, -k);
-                    planes = built;
-                    if (data.isMapped()) {
-                        data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
-                    }
-                } else {
-                    noPlanes = true;
-                }
-            }
-            return planes;
-        }
+    @Override
+    int lookupBits() {
+        return 4;
     }
 
     @Override
-    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+    void matmulOffLookup(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        BitPlanes p = planes();
-        if (p != null) {
-            LutKernels.products(p, x, n, y, rowStart, rowEnd);
-            return;
-        }
         Q8Activations[] in = new Q8Activations[n];
         for (int b = 0; b < n; b++) {
             in[b] = Q8Activations.of(x, b * cols, cols);

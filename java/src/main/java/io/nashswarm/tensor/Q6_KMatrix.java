@@ -29,71 +29,30 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     private static final VectorSpecies<Short> S = Q8Activations.S;
     private static final VectorSpecies<Float> F8 = Q8Activations.F8;
 
-    /** The table-lookup copies (planes 0–3 with the scales, planes 4–5), made at the first product where they run. */
-    private volatile BitPlanes[] planes;
-    /** Set when the scales span more than fp16's normal range, so the integer kernel stays. */
-    private volatile boolean noPlanes;
+    @Override
+    int lookupBits() {
+        return 6;
+    }
 
-    /**
-     * The lookup path's copies ({@link BitPlanes#ofWide}, made once, whichever thread asks first): codes q (zero 32)
-     * in groups of 16 with the fp16 scale {@code d·scale}, times one power of two per matrix as in {@link Q4_KMatrix}
-     * (6.0 bits/weight against the file's 6.5625). Null without 512-bit vectors or when the scales span more than 2^29.
-     */
-    private BitPlanes[] planes() {
-        BitPlanes[] p = planes;
-        if (p != null || noPlanes || !LutKernels.NATIVE) {
-            return p;
-        }
-        synchronized (this) {
-            if (planes == null && !noPlanes) {
-                int k = lookupExponent(0);
-                boolean[] fits = {Math.abs(k) < 100};
-                if (!fits[0]) {
-                    noPlanes = true;
-                    return null;
-                }
-                float up = Math.scalb(1f, k);
-                byte[] codes = new byte[256];
-                float[] sc = new float[16], mn = new float[16];
-                BitPlanes[] built = BitPlanes.ofWide(rows, cols, 16, false, (r, u, scales, mins) -> {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        decodeBlock(r * rowBytes + 210L * blk, codes, sc, mn);
-                        for (int i = 0; i < 256; i++) {
-                            u[256 * blk + i] = codes[i] + 32;
-                        }
-                        for (int j = 0; j < 16; j++) {
-                            scales[16 * blk + j] = fp16Normal(sc[j] * up, fits);
-                        }
-                    }
-                });
-                if (fits[0]) {
-                    built[0].outScale = Math.scalb(1f, -k);
-                    planes = built;
-                    if (data.isMapped()) {
-                        data.unload(); // the copies replace the file's blocks in memory (they page in again if read)
-                    }
-                } else {
-                    noPlanes = true;
-                }
-            }
-            return planes;
-        }
+    @Override
+    int lookupOffset() {
+        return 32;
+    }
+
+    @Override
+    boolean hasMinimums() {
+        return false;
     }
 
     /**
-     * Table lookup ({@link LutKernels}) where it runs ({@link #planes}); elsewhere integer products on q8 activations
+     * Where the table lookup does not run ({@link GgmlBlockMatrix#matmul}): integer products on q8 activations
      * ({@link Q8Activations}), as {@link Q4_KMatrix}'s: codes times input integers in 16-bit lanes, one block of 32
      * inputs per loop iteration. Measured 1.5–1.8x the float kernel ({@link #matmulDequantized}, kept as the tests'
      * reference), 4096x11008 and 2048x8192, one thread.
      */
     @Override
-    public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+    void matmulOffLookup(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        BitPlanes[] p = planes();
-        if (p != null) {
-            LutKernels.products(p[0], p[1], x, n, y, rowStart, rowEnd);
-            return;
-        }
         Q8Activations[] in = new Q8Activations[n];
         Subs[] subs = new Subs[n];
         for (int b = 0; b < n; b++) {
