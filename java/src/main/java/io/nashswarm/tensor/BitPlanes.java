@@ -53,6 +53,11 @@ final class BitPlanes {
      * copy is published.
      */
     float outScale = 1f;
+    /**
+     * For 5- and 6-bit codes ({@link #ofWide}): planes 4–5 as a 2-bit copy (int2 layout, no scales of its own), which
+     * the kernel adds with weight 16 using this copy's scales; else null. Set before the copy is published.
+     */
+    BitPlanes high;
     private final MemorySegment scales, zeros;
     private final boolean perTensor;
 
@@ -189,16 +194,16 @@ final class BitPlanes {
     /**
      * Codes of 5 or 6 bits in groups of {@code groupCols} (16 or 32) with one fp16 scale each and, with minimums, one
      * fp16 minimum (ggml's Q6_K: groups of 16, zero 32, no minimums; Q5_0, Q5_1, Q5_K: groups of 32 with minimums).
-     * Returns two copies: planes 0–3 as 4-bit codes with the scales (and minimums), and planes 4–5 as 2-bit codes
-     * (the int2 layout, two column groups per 32 bytes) without, which the kernel adds with weight 16 using the first
-     * copy's scales.
+     * Returns planes 0–3 as 4-bit codes with the scales (and minimums), holding planes 4–5 as 2-bit codes in
+     * {@link #high} (the int2 layout, two column groups per 32 bytes), which the kernel adds with weight 16 using the
+     * first copy's scales.
      */
-    static BitPlanes[] ofWide(int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
+    static BitPlanes ofWide(int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
         int groups = cols / groupCols, parts = CHUNK / groupCols;
         BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, parts, null, null, false, withMins);
-        BitPlanes high = new BitPlanes(2, rows, cols, 0, 0, parts, null, null, false, false);
-        fill(low, high, groups, src);
-        return new BitPlanes[] {low, high};
+        low.high = new BitPlanes(2, rows, cols, 0, 0, parts, null, null, false, false);
+        fill(low, low.high, groups, src);
+        return low;
     }
 
     /** Writes the rows of src into p (and, for 6-bit codes, planes 4–5 into high), block by block. */

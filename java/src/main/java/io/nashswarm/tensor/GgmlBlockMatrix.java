@@ -144,17 +144,13 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        BitPlanes[] p = lookupPlanes();
+        BitPlanes p = lookupPlanes();
         if (p == null) {
             matmulOffLookup(x, y, n, rowStart, rowEnd);
             return;
         }
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        if (p.length == 1) {
-            LutKernels.products(p[0], x, n, y, rowStart, rowEnd);
-        } else {
-            LutKernels.products(p[0], p[1], x, n, y, rowStart, rowEnd);
-        }
+        LutKernels.products(p, x, n, y, rowStart, rowEnd);
     }
 
     /** Products where the lookup does not run: the float kernel; Q4_K and Q6_K have integer kernels. */
@@ -184,19 +180,19 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         return true;
     }
 
-    private volatile BitPlanes[] lookup;
+    private volatile BitPlanes lookup;
     private volatile boolean noLookup;
 
     /**
      * The generic lookup copies (made once, at the first product, whichever thread asks first) for types with
      * {@link #lookupBits}, per sub-block (16 or 32 weights) a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
      * codes shifted up by {@link #lookupOffset}), times one power of two per matrix as in {@link Q4_KMatrix}; 2- to
-     * 4-bit codes in one copy, 5-bit in two ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
+     * 4-bit codes in one copy, 5- and 6-bit with planes 4–5 in a second ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
      * when rows are not whole chunks of 64 or the scales span more than fp16's normal range. The mapped blocks are
      * released once copied.
      */
-    private BitPlanes[] lookupPlanes() {
-        BitPlanes[] p = lookup;
+    private BitPlanes lookupPlanes() {
+        BitPlanes p = lookup;
         if (p != null || noLookup || lookupBits() == 0 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
             return p;
         }
@@ -228,10 +224,10 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
                     }
                 };
                 // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5- and 6-bit as int4 + int2 copies
-                BitPlanes[] built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, !symmetric, src)
-                        : new BitPlanes[] {BitPlanes.ofBlocks(frame, rows, cols, sub, !symmetric, src)};
+                BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, !symmetric, src)
+                        : BitPlanes.ofBlocks(frame, rows, cols, sub, !symmetric, src);
                 if (fits[0]) {
-                    built[0].outScale = Math.scalb(1f, -k);
+                    built.outScale = Math.scalb(1f, -k);
                     lookup = built;
                     if (data.isMapped()) {
                         data.unload(); // the copies replace the file's blocks in memory (they page in again if read)

@@ -95,10 +95,11 @@ final class LutInput {
     static LutInput of(float[] x, int off, int cols) {
         int chunks = cols / CHUNK;
         LutInput in = new LutInput(chunks);
+        float[] quarter = new float[4];
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
             float max = 0f, total = 0f;
-            float[] quarter = new float[4];
+            java.util.Arrays.fill(quarter, 0f);
             for (int a = 0; a < 16; a++) {
                 int o = base + 4 * a;
                 max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));

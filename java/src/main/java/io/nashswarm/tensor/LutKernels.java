@@ -117,37 +117,6 @@ final class LutKernels {
         }
     }
 
-    /**
-     * 5- and 6-bit codes ({@link BitPlanes#ofWide}): as {@link #products(BitPlanes, float[], int, float[], int, int)}
-     * over groups of 16 or 32 (quarter or half chunks), planes 0–3 from {@code low} (with its scales, minimums and the
-     * zero term, counted over 6 planes), then planes 4–5 from {@code high} (int2 layout) with weight 16 and the same
-     * scales.
-     */
-    static void products(BitPlanes low, BitPlanes high, float[] x, int n, float[] y, int r0, int r1) {
-        int parts = low.parts, tile = tile(low.cols, n), listed = low.chunks * parts, tableChunk = 16 / parts * GROUP;
-        LutInput[] in = new LutInput[tile];
-        float[] acc = new float[2 * ROWS * tile];
-        for (int b0 = 0; b0 < n; b0 += tile) {
-            int m = Math.min(tile, n - b0);
-            for (int b = 0; b < m; b++) {
-                in[b] = LutInput.of(x, (b0 + b) * low.cols, low.cols);
-            }
-            for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
-                java.util.Arrays.fill(acc, 0f);
-                long lo = low.codeOffset(rb, 0, 0, 0), ho = high.codeOffset(rb, 0, 0, 0), so = low.scaleOffset(rb, 0);
-                for (int b = 0; b < m; b++) {
-                    LutInput xb = in[b];
-                    float[] half = parts == 4 ? xb.half16 : xb.half32, sum = parts == 4 ? xb.sum16 : xb.sum32;
-                    block(low.codes, lo, 16L / parts * low.groupBytes(), 32, low.chunkList, 0, listed, 16 / parts, xb.table, tableChunk, GROUP, SAME_TABLE, SIX,
-                            half, sum, low.scales16, null, low.mins16, so, 0, acc, 2 * ROWS * b);
-                    block(high.codes, ho, 16L / parts * high.groupBytes(), 32, low.chunkList, 0, listed, 8 / parts, xb.table, tableChunk, 2 * GROUP, NEXT_TABLE, HIGH6,
-                            half, sum, low.scales16, null, null, so, 0, acc, 2 * ROWS * b);
-                }
-                store(acc, m, rb, y, b0 * low.rows, low.rows, r0, r1, low.outScale);
-            }
-        }
-    }
-
     /** Writes block {@code rb}'s 16 accumulated rows of each input, times {@code outScale}, to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
     private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale) {
         for (int b = 0; b < n; b++) {
@@ -168,11 +137,12 @@ final class LutKernels {
      */
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
         boolean two = w.bits == 2, eight = w.bits == 8;
+        BitPlanes high = w.high; // 5- and 6-bit codes: planes 4-5, added after planes 0-3
         // groups of 32 or 16 (parts 2, 4): the kernel walks half (quarter) chunks, each with its own scale, sum and table slice
         int parts = w.parts, listed = w.chunks * parts, tableChunk = 16 / parts * GROUP;
         int loads = (two ? 8 : 16) / parts, tableStep = two ? 2 * GROUP : GROUP, codeStep = eight ? 64 : 32;
         long chunkBytes = 16L / parts * w.groupBytes();
-        float[] consts = two ? TWO : FOUR;
+        float[] consts = high != null ? SIX : two ? TWO : FOUR;
         short[] offsets = two ? NEXT_TABLE : SAME_TABLE;
         float[] acc = new float[2 * ROWS * n];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
@@ -186,6 +156,10 @@ final class LutKernels {
                 if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
                     block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8, half, sum,
                             w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
+                }
+                if (high != null) { // planes 4-5 in the int2 layout, weight 16, this copy's scales, no zero term
+                    block(high.codes, high.codeOffset(rb, 0, 0, 0), 16L / parts * high.groupBytes(), 32, w.chunkList, 0, listed, 8 / parts, x.table, tableChunk,
+                            2 * GROUP, NEXT_TABLE, HIGH6, half, sum, w.scales16, null, null, so, 0, acc, 2 * ROWS * b);
                 }
             }
             store(acc, n, rb, y, yOff, yStride, r0, r1, w.outScale);
@@ -232,7 +206,8 @@ final class LutKernels {
      * Per width (and, for 8-bit codes, per half of the planes), 64 floats: the weight of each 16-lane
      * sum's first and second slot (lanes 0..7, 8..15: planes 0-1 and 2-3 for 4-bit codes, so 1 and 4;
      * planes 4-5 and 6-7 of 8-bit codes 16 and 64; both slots 1 for 2-bit codes, whose second slot is the
-     * next column group; planes 0-3 of 5- and 6-bit codes 1 and 4, their planes 4-5 in the int2 layout 16 and 16), then 1
+     * next column group; planes 0-3 of 5- and 6-bit codes 1 and 4 with the zero term over 6 planes, their planes 4-5 in the
+     * int2 layout ({@link BitPlanes#high}) 16 and 16), then 1
      * for the lanes that carry the zero term (a row's zero term is added once,
      * in its first slot of its first half), then 2^(bits−1) − ½, then 0 (spare).
      */

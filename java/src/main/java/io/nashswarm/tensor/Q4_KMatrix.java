@@ -80,17 +80,18 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
-    /**
-     * Where the table lookup does not run ({@link GgmlBlockMatrix#matmul}): integer products on q8
-     * activations ({@link Q8Activations}), as llama.cpp's vec_dot_q4_K_q8_K: the input is quantized once per
-     * product, each row meets it in 16-bit multiply-adds. Measured 2.0x the float kernel ({@link #matmulDequantized},
-     * kept as the tests' reference), 2048x2048, one thread; the lookup NNx this kernel (bench/results/gguf-lut-2026-12-03.md).
-     */
     @Override
     int lookupBits() {
         return 4;
     }
 
+    /**
+     * Where the table lookup does not run ({@link GgmlBlockMatrix#matmul}): integer products on q8
+     * activations ({@link Q8Activations}), as llama.cpp's vec_dot_q4_K_q8_K: the input is quantized once per
+     * product, each row meets it in 16-bit multiply-adds. Measured 2.0x the float kernel ({@link #matmulDequantized},
+     * kept as the tests' reference), 2048x2048, one thread; the lookup 2.1x this kernel at 4096x11008
+     * (bench/results/gguf-lut-2026-12-03.md).
+     */
     @Override
     void matmulOffLookup(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);

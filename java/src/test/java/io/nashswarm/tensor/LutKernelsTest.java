@@ -415,19 +415,6 @@ class LutKernelsTest {
     }
 
 
-    /** Random ggml Q6_K super-blocks (codes and int8 scales random) with d drawn over {@code span} binades. */
-    private static MemorySegment q6_KRows(int rows, int cols, double span, long seed) {
-        Random rnd = new Random(seed);
-        MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 210]);
-        byte[] b = new byte[210];
-        for (long o = 0; o < seg.byteSize(); o += 210) {
-            rnd.nextBytes(b);
-            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, o, 210);
-            seg.set(F16, o + 208, Float.floatToFloat16((float) (1e-3 * Math.pow(2, -span * rnd.nextDouble()))));
-        }
-        return seg;
-    }
-
     /**
      * The generic lookup path of ggml's Q4_1, Q5_0, Q5_1, Q5_K (sub-blocks of 32), Q2_K and Q3_K (sub-blocks of 16), with
      * fp16 scales and minimums (5-bit codes as two copies, 3-bit as 4-bit): random blocks with small fp16 fields, rows of 256 and 512 columns, against float64.
@@ -445,47 +432,43 @@ class LutKernelsTest {
         }
     }
 
-    /** ggml's Q6_K on the lookup path (planes 0–3 and 4–5 as two copies, groups of 16): as Q4_K's test. */
-    @Test
-    void ggmlQ6_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
-        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
-            int rows = shape[0], cols = shape[1];
-            for (double span : new double[] {1, 20}) {
-                Q6_KMatrix m = new Q6_KMatrix(q6_KRows(rows, cols, span, rows), rows, cols);
-                double sp = span;
-                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
-            }
-        }
-    }
-
-    /** Random ggml Q4_K super-blocks (scales, minimums and nibbles random) with d and dmin drawn over {@code span} binades. */
-    private static MemorySegment q4_KRows(int rows, int cols, double span, long seed) {
+    /**
+     * Random ggml K-quant super-blocks (every byte random) with d (and dmin, negative) drawn over {@code span}
+     * binades: the fp16 fields of {@link GgmlBlockTypesTest#halfFields}.
+     */
+    private static MemorySegment kQuantRows(QuantType t, int rows, int cols, double span, long seed) {
         Random rnd = new Random(seed);
-        MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 144]);
-        byte[] b = new byte[144];
-        for (long o = 0; o < seg.byteSize(); o += 144) {
+        int bytes = t.bytesPerBlock();
+        MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / t.blockSize() * bytes]);
+        byte[] b = new byte[bytes];
+        int[] fields = GgmlBlockTypesTest.halfFields(t);
+        for (long o = 0; o < seg.byteSize(); o += bytes) {
             rnd.nextBytes(b);
-            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, o, 144);
-            seg.set(F16, o, Float.floatToFloat16((float) (1e-3 * Math.pow(2, -span * rnd.nextDouble()))));
-            seg.set(F16, o + 2, Float.floatToFloat16((float) (-5e-4 * Math.pow(2, -span * rnd.nextDouble()))));
+            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, o, bytes);
+            for (int f = 0; f < fields.length; f++) {
+                seg.set(F16, o + fields[f], Float.floatToFloat16((float) ((f == 0 ? 1e-3 : -5e-4) * Math.pow(2, -span * rnd.nextDouble()))));
+            }
         }
         return seg;
     }
 
     /**
-     * ggml's Q4_K on the lookup path: sub-blocks of 32 with fp16 scales d·scale and minimums dmin·min, stored times one
-     * power of two per matrix. Every product within the table bound plus the fp16 rounding of the scales and minimums
-     * (half an ulp: 2^-11 relative) of the exact float64 product, and equal by the table rule, restated with those
-     * rounded values, within float rounding. Scales spread over 20 binades keep their precision (the power of two).
+     * ggml's Q4_K (sub-blocks of 32 with fp16 scales d·scale and minimums dmin·min) and Q6_K (groups of 16, planes 0–3
+     * and 4–5 as two copies, no minimums) on the lookup path, scales stored times one power of two per matrix. Every
+     * product within the table bound plus the fp16 rounding of the scales and minimums (half an ulp: 2^-11 relative)
+     * of the exact float64 product, and equal by the table rule, restated with those rounded values, within float
+     * rounding. Scales spread over 20 binades keep their precision (the power of two).
      */
     @Test
-    void ggmlQ4_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
-        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
-            int rows = shape[0], cols = shape[1];
-            for (double span : new double[] {1, 20}) {
-                Q4_KMatrix m = new Q4_KMatrix(q4_KRows(rows, cols, span, rows), rows, cols);
-                double sp = span;
-                eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, what + " span " + sp));
+    void ggmlQ4_KAndQ6_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
+        for (QuantType t : new QuantType[] {QuantType.Q4_K, QuantType.Q6_K}) {
+            for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+                int rows = shape[0], cols = shape[1];
+                for (double span : new double[] {1, 20}) {
+                    GgmlBlockMatrix m = (GgmlBlockMatrix) Matrices.of(t, kQuantRows(t, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
+                    double sp = span;
+                    eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, t + " " + what + " span " + sp));
+                }
             }
         }
     }

@@ -90,11 +90,7 @@ final class PackedReference {
                 double ref = 0, mag = 0, refQ = v.outliers(r, x, base), bound = 0;
                 int part = Math.min(g, CHUNK); // groups of 32: two scales per chunk, each over its 8 groups of 4
                 for (int c0 = 0; c0 < cols; c0 += CHUNK) {
-                    float max = 0;
-                    for (int a = 0; a < 16; a++) {
-                        int o = base + c0 + 4 * a;
-                        max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
-                    }
+                    float max = tableMax(x, base + c0);
                     float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
                     for (int p0 = c0; p0 < c0 + CHUNK; p0 += part) {
                         int gi = p0 / g, bits = v.bits(r, gi);
@@ -182,11 +178,7 @@ final class PackedReference {
         int rowBytes = cols / 32 * 18;
         double ref = 0, refQ = 0, mag = 0, bound = 0;
         for (int c0 = 0; c0 < cols; c0 += 64) {
-            float max = 0;
-            for (int a = 0; a < 16; a++) {
-                int o = base + c0 + 4 * a;
-                max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
-            }
+            float max = tableMax(x, base + c0);
             float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
             double dMax = 0;
             for (int part = 0; part < 2; part++) {
@@ -273,11 +265,7 @@ final class PackedReference {
     private static void assertGroupRow(int bits, int g, int[] u, double[] sc, double[] mn, double[] s, double[] mm, float[] x, int base, float got, String what) {
         double ref = 0, refQ = 0, mag = 0, bound = 0;
         for (int c0 = 0; c0 < u.length; c0 += CHUNK) {
-            float max = 0;
-            for (int a = 0; a < 16; a++) {
-                int o = base + c0 + 4 * a;
-                max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
-            }
+            float max = tableMax(x, base + c0);
             float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
             for (int p0 = c0; p0 < c0 + CHUNK; p0 += g) {
                 int gi = p0 / g;
@@ -310,6 +298,15 @@ final class PackedReference {
         double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
         assertTrue(Math.abs(got - ref) <= tol, what + ": got " + got + ", reference " + ref + " (bound " + bound + ")");
         assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30, what + ": got " + got + ", by the table rule " + refQ);
+    }
+
+    /** The largest Σ_j |x_{o+4a+j}| over the chunk's 16 groups of 4 at {@code x[o..]}: QMAX times its table step. */
+    private static float tableMax(float[] x, int o) {
+        float max = 0;
+        for (int a = 0; a < 16; a++, o += 4) {
+            max = Math.max(max, Math.abs(x[o]) + Math.abs(x[o + 1]) + Math.abs(x[o + 2]) + Math.abs(x[o + 3]));
+        }
+        return max;
     }
 
     /** Quantized table entry {@code idx} of the group of 4 at {@code x[o..]}: float arithmetic as the rule states it. */
