@@ -144,33 +144,25 @@ final class LutKernels {
         long chunkBytes = 16L / parts * w.groupBytes();
         float[] consts = high != null ? SIX : two ? TWO : FOUR;
         short[] offsets = two ? NEXT_TABLE : SAME_TABLE;
-        float[] acc = new float[2 * ROWS * n], accB = new float[2 * ROWS * n];
-        // row blocks in pairs (a, a + pairs): two streams through memory; an odd last block is paired with itself
-        int first = r0 / ROWS, blocks = (r1 + ROWS - 1) / ROWS - first, pairs = (blocks + 1) / 2;
-        for (int i = 0; i < pairs; i++) {
-            int ra = first + i, rb = i + pairs < blocks ? first + pairs + i : ra;
+        float[] acc = new float[2 * ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
-            java.util.Arrays.fill(accB, 0f);
-            long co = w.codeOffset(ra, 0, 0, 0), coB = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(ra, 0), soB = w.scaleOffset(rb, 0);
+            long co = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(rb, 0);
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
                 float[] half = parts == 4 ? x.half16 : parts == 2 ? x.half32 : x.half, sum = parts == 4 ? x.sum16 : parts == 2 ? x.sum32 : x.sum;
-                int ao = 2 * ROWS * b;
-                blocks(w.codes, co, coB, chunkBytes, codeStep, w.chunkList, 0, 0, listed, loads, x.table, tableChunk, tableStep, offsets, eight ? LOW8 : consts,
-                        half, sum, w.scales16, w.zeros8, w.mins16, so, soB, w.shift, acc, accB, ao);
+                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, eight ? LOW8 : consts, half, sum,
+                        w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
                 if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
-                    blocks(w.codes, co + 32, coB + 32, chunkBytes, codeStep, w.chunkList, 0, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8,
-                            half, sum, w.scales16, w.zeros8, w.mins16, so, soB, w.shift, acc, accB, ao);
+                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8, half, sum,
+                            w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
                 }
                 if (high != null) { // planes 4-5 in the int2 layout, weight 16, this copy's scales, no zero term
-                    blocks(high.codes, high.codeOffset(ra, 0, 0, 0), high.codeOffset(rb, 0, 0, 0), 16L / parts * high.groupBytes(), 32, w.chunkList, 0, 0, listed,
-                            8 / parts, x.table, tableChunk, 2 * GROUP, NEXT_TABLE, HIGH6, half, sum, w.scales16, null, null, so, soB, 0, acc, accB, ao);
+                    block(high.codes, high.codeOffset(rb, 0, 0, 0), 16L / parts * high.groupBytes(), 32, w.chunkList, 0, listed, 8 / parts, x.table, tableChunk,
+                            2 * GROUP, NEXT_TABLE, HIGH6, half, sum, w.scales16, null, null, so, 0, acc, 2 * ROWS * b);
                 }
             }
-            store(acc, n, ra, y, yOff, yStride, r0, r1, w.outScale);
-            if (rb != ra) {
-                store(accB, n, rb, y, yOff, yStride, r0, r1, w.outScale);
-            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1, w.outScale);
         }
     }
 
@@ -180,72 +172,33 @@ final class LutKernels {
      * each chunk's own number of lookups (2, 4 or 8 planes) and no row waits on a wider neighbour.
      */
     static void products(MixedPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        float[] acc = new float[2 * ROWS * n], accB = new float[2 * ROWS * n], spare = new float[2 * ROWS * n];
-        int first = r0 / ROWS, blocks = (r1 + ROWS - 1) / ROWS - first, pairs = (blocks + 1) / 2;
-        for (int i = 0; i < pairs; i++) {
-            int ra = first + i, rb = i + pairs < blocks ? first + pairs + i : ra;
+        float[] acc = new float[2 * ROWS * n];
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
-            java.util.Arrays.fill(accB, 0f);
             for (int k = 0; k < MixedPlanes.BITS.length; k++) {
-                int from = w.start(ra, k), count = w.start(ra, k + 1) - from;
-                int fromB = rb == ra ? from : w.start(rb, k), countB = rb == ra ? 0 : w.start(rb, k + 1) - fromB;
-                // the two blocks' chunks of this width side by side, then the rest of the longer list
-                int both = Math.min(count, countB);
-                mixedBlocks(w, k, in, n, w.codeOffset(ra, k), w.codeOffset(rb, k), from, fromB, both, acc, accB);
-                if (count > both) {
-                    mixedRest(w, k, in, n, w.codeOffset(ra, k) + chunkBytes(k) * both, from + both, count - both, acc, spare);
-                } else if (countB > both) {
-                    mixedRest(w, k, in, n, w.codeOffset(rb, k) + chunkBytes(k) * both, fromB + both, countB - both, accB, spare);
+                int from = w.start(rb, k), count = w.start(rb, k + 1) - from;
+                if (count == 0) {
+                    continue;
+                }
+                long co = w.codeOffset(rb, k), so = 32L * from;
+                for (int b = 0; b < n; b++) {
+                    LutInput x = in[b];
+                    int ao = 2 * ROWS * b;
+                    switch (MixedPlanes.BITS[k]) {
+                        case 8 -> {
+                            block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
+                            block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
+                        }
+                        case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
+                                w.scales16, w.zeros8, null, so, 0, acc, ao);
+                        default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
+                                w.scales16, w.zeros8, null, so, 0, acc, ao);
+                    }
                 }
             }
-            store(acc, n, ra, y, yOff, yStride, r0, r1, 1f);
-            if (rb != ra) {
-                store(accB, n, rb, y, yOff, yStride, r0, r1, 1f);
-            }
-        }
-    }
-
-    /** {@code count} chunks of one block from {@code from} on, codes at co: the first half beside the second (a chunk left over beside itself). */
-    private static void mixedRest(MixedPlanes w, int k, LutInput[] in, int n, long co, int from, int count, float[] acc, float[] spare) {
-        int h = count / 2;
-        long cb = chunkBytes(k);
-        java.util.Arrays.fill(spare, 0f);
-        mixedBlocks(w, k, in, n, co, co + cb * h, from, from + h, h, acc, spare);
-        for (int i = 0; i < acc.length; i++) {
-            acc[i] += spare[i];
-        }
-        if (count % 2 != 0) {
-            long last = co + cb * (count - 1);
-            mixedBlocks(w, k, in, n, last, last, from + count - 1, from + count - 1, 1, acc, spare);
-        }
-    }
-
-    /** Code bytes of one chunk (16 rows, 64 columns) of mixed width class k. */
-    private static long chunkBytes(int k) {
-        return 16L * 8 * MixedPlanes.BITS[k];
-    }
-
-    /** Chunks from.. of block A (codes at co) and fromB.. of block B (codes at coB), {@code count} of each, all of width class k. */
-    private static void mixedBlocks(MixedPlanes w, int k, LutInput[] in, int n, long co, long coB, int from, int fromB, int count, float[] acc, float[] accB) {
-        if (count == 0) {
-            return;
-        }
-        long so = 32L * from, soB = 32L * fromB, cb = chunkBytes(k);
-        for (int b = 0; b < n; b++) {
-            LutInput x = in[b];
-            int ao = 2 * ROWS * b;
-            switch (MixedPlanes.BITS[k]) {
-                case 8 -> {
-                    blocks(w.codes, co, coB, cb, 64, w.chunkList, from, fromB, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
-                            w.scales16, w.zeros8, null, so, soB, 0, acc, accB, ao);
-                    blocks(w.codes, co + 32, coB + 32, cb, 64, w.chunkList, from, fromB, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
-                            w.scales16, w.zeros8, null, so, soB, 0, acc, accB, ao);
-                }
-                case 4 -> blocks(w.codes, co, coB, cb, 32, w.chunkList, from, fromB, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
-                        w.scales16, w.zeros8, null, so, soB, 0, acc, accB, ao);
-                default -> blocks(w.codes, co, coB, cb, 32, w.chunkList, from, fromB, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
-                        w.scales16, w.zeros8, null, so, soB, 0, acc, accB, ao);
-            }
+            store(acc, n, rb, y, yOff, yStride, r0, r1, 1f);
         }
     }
 
@@ -289,67 +242,51 @@ final class LutKernels {
      * with integer operations (Float16 has no vector conversion here; subnormal, infinite and NaN scales
      * included), and the 16-bit sums are scaled in float.
      */
-    private static void blocks(MemorySegment codes, long co, long coB, long chunkBytes, int codeStep, int[] list, int from, int fromB, int count, int loads,
-                               byte[] tab, int tableChunk, int tableStep, short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales,
-                               MemorySegment zeros, MemorySegment mins, long so, long soB, int shift, float[] acc, float[] accB, int ao) {
+    private static void block(MemorySegment codes, long co, long chunkBytes, int codeStep, int[] list, int from, int count, int loads, byte[] tab, int tableChunk, int tableStep,
+                              short[] offsets, float[] consts, float[] half, float[] sum, MemorySegment scales, MemorySegment zeros, MemorySegment mins, long so, int shift,
+                              float[] acc, int ao) {
         ShortVector off = ShortVector.fromArray(S, offsets, 0);
         FloatVector slot = FloatVector.fromArray(F, consts, 0), once = FloatVector.fromArray(F, consts, 16), base = FloatVector.fromArray(F, consts, 32);
         FloatVector accEven = FloatVector.fromArray(F, acc, ao), accOdd = FloatVector.fromArray(F, acc, ao + 16);
-        FloatVector accEvenB = FloatVector.fromArray(F, accB, ao), accOddB = FloatVector.fromArray(F, accB, ao + 16);
         for (int k = 0; k < count; k++) {
-            int c = list[from + k], cB = list[fromB + k]; // the input chunks of the two blocks' k-th listed chunks
-            ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S), loB = ShortVector.zero(S), hiB = ShortVector.zero(S);
-            long cc = co + chunkBytes * k, ccB = coB + chunkBytes * k;
-            int to = tableChunk * c, toB = tableChunk * cB;
+            int c = list[from + k]; // the input chunk; the codes and scales of the block's k-th listed chunk
+            ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
+            long cc = co + chunkBytes * k;
+            int to = tableChunk * c;
             for (int a = 0; a < loads; a++) {
-                ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a), tB = ByteVector.fromArray(B, tab, toB + tableStep * a);
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, cc + (long) codeStep * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ByteVector t = ByteVector.fromArray(B, tab, to + tableStep * a);
                 ShortVector zz = z.mul((short) 0x101); // the code byte in both bytes of its lane: masks then give both index bytes
                 lo = lo.add(zz.and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
                 hi = hi.add(zz.lanewise(LSHR, 4).and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(t).reinterpretAsShorts());
-                ShortVector zB = (ShortVector) ByteVector.fromMemorySegment(CODES, codes, ccB + (long) codeStep * a, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector zzB = zB.mul((short) 0x101);
-                loB = loB.add(zzB.and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(tB).reinterpretAsShorts());
-                hiB = hiB.add(zzB.lanewise(LSHR, 4).and((short) 0x0F0F).or(off).reinterpretAsBytes().selectFrom(tB).reinterpretAsShorts());
             }
-            for (int q = 0; q < 2; q++) { // the epilogue of block A, then of block B
-                int cq = q == 0 ? c : cB;
-                // fp16 → float: magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
-                long go = (q == 0 ? so : soB) + 32L * (k >> shift);
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
-                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-                FloatVector s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                // the zero term's factor s·(2^(bits−1) − ½ − z), or with fp16 minimums m (w = s·u − m) s·(2^(bits−1) − ½) − m
-                FloatVector sz;
-                if (zeros != null) {
-                    sz = s.mul(base.sub((FloatVector) ByteVector.fromMemorySegment(Z, zeros, go >> 1, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)));
-                } else if (mins != null) {
-                    IntVector hm = (IntVector) ShortVector.fromMemorySegment(H, mins, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                    IntVector mm = hm.and(0x7FFF).lanewise(LSHL, 13); // finite minimums only (BitPlanes.ofSubBlocks checks)
-                    sz = s.mul(base).sub(mm.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(hm.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats());
-                } else {
-                    sz = s.mul(-0.5f);
-                }
-                FloatVector sh = s.mul(half[cq]), zx = sz.mul(sum[cq]);
-                // int lane i holds 16-bit lanes 2i (rows 0..7) and 2i + 1 (rows 8..15) of both slots; planes 2k and 2k+1 combine as lo + 2·hi
-                IntVector l = (q == 0 ? lo : loB).reinterpretAsInts(), u = (q == 0 ? hi : hiB).reinterpretAsInts();
-                IntVector even = l.lanewise(LSHL, 16).lanewise(ASHR, 16).add(u.lanewise(LSHL, 16).lanewise(ASHR, 15));
-                IntVector odd = l.lanewise(ASHR, 16).add(u.lanewise(ASHR, 16).lanewise(LSHL, 1));
-                FloatVector e = ((FloatVector) even.convert(I2F, 0)).fma(sh.rearrange(EVEN_ROWS).mul(slot), zx.rearrange(EVEN_ROWS).fma(once, q == 0 ? accEven : accEvenB));
-                FloatVector o = ((FloatVector) odd.convert(I2F, 0)).fma(sh.rearrange(ODD_ROWS).mul(slot), zx.rearrange(ODD_ROWS).fma(once, q == 0 ? accOdd : accOddB));
-                if (q == 0) {
-                    accEven = e;
-                    accOdd = o;
-                } else {
-                    accEvenB = e;
-                    accOddB = o;
-                }
+            // fp16 → float: magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
+            long go = so + 32L * (k >> shift);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+            mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            // the zero term's factor s·(2^(bits−1) − ½ − z), or with fp16 minimums m (w = s·u − m) s·(2^(bits−1) − ½) − m
+            FloatVector sz;
+            if (zeros != null) {
+                sz = s.mul(base.sub((FloatVector) ByteVector.fromMemorySegment(Z, zeros, go >> 1, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)));
+            } else if (mins != null) {
+                IntVector hm = (IntVector) ShortVector.fromMemorySegment(H, mins, go, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mm = hm.and(0x7FFF).lanewise(LSHL, 13); // finite minimums only (BitPlanes.ofSubBlocks checks)
+                sz = s.mul(base).sub(mm.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(hm.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats());
+            } else {
+                sz = s.mul(-0.5f);
             }
+            FloatVector xs = FloatVector.broadcast(F, sum[c]), sh = s.mul(half[c]);
+            FloatVector zx = sz.mul(xs);
+            // int lane i holds 16-bit lanes 2i (rows 0..7) and 2i + 1 (rows 8..15) of both slots; planes 2k and 2k+1 combine as lo + 2·hi
+            IntVector l = lo.reinterpretAsInts(), u = hi.reinterpretAsInts();
+            IntVector even = l.lanewise(LSHL, 16).lanewise(ASHR, 16).add(u.lanewise(LSHL, 16).lanewise(ASHR, 15));
+            IntVector odd = l.lanewise(ASHR, 16).add(u.lanewise(ASHR, 16).lanewise(LSHL, 1));
+            accEven = ((FloatVector) even.convert(I2F, 0)).fma(sh.rearrange(EVEN_ROWS).mul(slot), zx.rearrange(EVEN_ROWS).fma(once, accEven));
+            accOdd = ((FloatVector) odd.convert(I2F, 0)).fma(sh.rearrange(ODD_ROWS).mul(slot), zx.rearrange(ODD_ROWS).fma(once, accOdd));
         }
         accEven.intoArray(acc, ao);
         accOdd.intoArray(acc, ao + 16);
-        accEvenB.intoArray(accB, ao);
-        accOddB.intoArray(accB, ao + 16);
     }
 }
