@@ -87,6 +87,35 @@ abstract class BlockMatrix implements SegmentMatrix {
         }
     }
 
+    /** Whether this type's blocks are 8-bit codes that the 16-bit product kernels take (Q8_0: {@link #byteRow}). */
+    boolean byteRows() {
+        return false;
+    }
+
+    /** Row r as the byte-row copy stores it: signed codes, and the fp16 bits of its blocks' scales. */
+    void byteRow(int r, byte[] codes, short[] scales) {
+        throw new UnsupportedOperationException(type().label() + " has no byte-row path");
+    }
+
+    /** The byte-row copy for the 16-bit product kernels, made at the first product. */
+    private volatile ByteRows bytes;
+
+    private ByteRows bytes() {
+        ByteRows b = bytes;
+        if (b != null || !byteRows()) {
+            return b;
+        }
+        synchronized (this) {
+            if (bytes == null) {
+                bytes = ByteRows.ofGroups(rows, cols, BLOCK, false, (r, c, sc, z) -> byteRow(r, c, sc));
+                if (data.isMapped()) {
+                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
+                }
+            }
+            return bytes;
+        }
+    }
+
     /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols). */
     abstract float dot(long base, float[] x, int x0);
 
@@ -101,6 +130,11 @@ abstract class BlockMatrix implements SegmentMatrix {
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        ByteRows copy = bytes();
+        if (copy != null) {
+            ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
+            return;
+        }
         BitPlanes p = planes();
         if (p != null) {
             LutKernels.products(p, x, n, y, rowStart, rowEnd);

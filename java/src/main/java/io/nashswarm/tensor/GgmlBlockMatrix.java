@@ -144,6 +144,12 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        ByteRows b = byteRows();
+        if (b != null) {
+            DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+            ByteRowKernels.products(b, x, n, y, rowStart, rowEnd);
+            return;
+        }
         BitPlanes p = lookupPlanes();
         if (p == null) {
             matmulOffLookup(x, y, n, rowStart, rowEnd);
@@ -182,6 +188,11 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
 
     private volatile BitPlanes lookup;
     private volatile boolean noLookup;
+
+    /** The byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), made at the first product, or null (Q6_K has one). */
+    ByteRows byteRows() {
+        return null;
+    }
 
     /**
      * The generic lookup copies (made once, at the first product, whichever thread asks first) for types with

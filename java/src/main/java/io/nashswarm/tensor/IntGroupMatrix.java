@@ -54,6 +54,9 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final int[] chunkMap;
     /** The bit-plane copy, made at the first product. */
     private volatile BitPlanes planes;
+    /** Whether 8-bit codes take the 16-bit product kernels ({@link ByteRowKernels}: groups of 32k columns), and their copy. */
+    private final boolean byteRows;
+    private volatile ByteRows bytes;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -64,7 +67,8 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE;
+        this.byteRows = bits == 8 && g % 32 == 0;
+        this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows;
         this.integer = fits && !LutKernels.NATIVE && bits != 8;
         this.rowKernel = integer && bits == 4 && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
@@ -130,8 +134,39 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
     }
 
+    /** The byte-row copy of 8-bit codes, made on first use (once, whichever thread asks first). */
+    private ByteRows bytes() {
+        ByteRows b = bytes;
+        if (b != null) {
+            return b;
+        }
+        synchronized (this) {
+            if (bytes == null) {
+                int[] u = new int[cols];
+                bytes = ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
+                    codes(r, u);
+                    for (int i = 0; i < cols; i++) {
+                        c[i] = (byte) (u[i] - 128);
+                    }
+                    for (int gi = 0; gi < groupsPerRow; gi++) {
+                        s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
+                        z[gi] = (byte) (zero(r, gi) - 128);
+                    }
+                });
+                if (codes.isMapped()) {
+                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
+                }
+            }
+            return bytes;
+        }
+    }
+
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        if (byteRows) {
+            ByteRowKernels.products(bytes(), x, 1, y, rowStart, rowEnd);
+            return;
+        }
         if (integer) {
             integerRows(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
             return;
@@ -147,6 +182,10 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** Batches go in tiles of inputs whose tables fit in L2; within a tile each code block is read from memory once. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        if (byteRows) {
+            ByteRowKernels.products(bytes(), x, n, y, rowStart, rowEnd);
+            return;
+        }
         if (integer && n > 1) {
             integerBatch(x, y, n, rowStart, rowEnd);
             return;

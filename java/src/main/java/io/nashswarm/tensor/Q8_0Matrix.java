@@ -82,6 +82,21 @@ public final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
+    boolean byteRows() {
+        return true;
+    }
+
+    @Override
+    void byteRow(int r, byte[] codes, short[] scales) {
+        long base = r * rowBytes;
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = base + (long) blk * BYTES;
+            scales[blk] = data.get(F16, o);
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, codes, blk * BLOCK, BLOCK);
+        }
+    }
+
+    @Override
     public void dequantizeRow(int r, float[] out, int off) {
         Objects.checkIndex(r, rows);
         Objects.checkFromIndexSize(off, cols, out.length);

@@ -231,7 +231,15 @@ public class GgmlBlockTypesTest {
         m.matmul(x, y, n, 1, rows);
         float[] yv = new float[rows];
         m.matvec(x, yv, 0, rows);
-        boolean lookup = t == QuantType.Q4_K || t == QuantType.Q6_K || ((GgmlBlockMatrix) m).lookupBits() > 0 && cols % 64 == 0;
+        if (PackedReference.byteRows(m)) { // Q6_K: the 16-bit product kernels, on every machine
+            for (int b = 0; b < n; b++) {
+                assertEquals(0f, y[b * rows], "row 0 is outside the range and must not be written");
+                PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 1, rows, t + " input " + b);
+            }
+            PackedReference.assertByteRowProduct(m, x, 0, yv, 0, 0, rows, t + " matvec");
+            return;
+        }
+        boolean lookup = t == QuantType.Q4_K || ((GgmlBlockMatrix) m).lookupBits() > 0 && cols % 64 == 0;
         if (lookup && LutKernels.NATIVE) {
             // the table-lookup path (see LutKernelsTest): within its table bound and fp16 scale rounding
             for (int b = 0; b < n; b++) {

@@ -65,7 +65,7 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
-        if (!(m instanceof IntGroupMatrix || m instanceof MixedGroupMatrix) || !LutKernels.NATIVE) {
+        if (!(m instanceof IntGroupMatrix || m instanceof MixedGroupMatrix) || !LutKernels.NATIVE || byteRows(m)) {
             return false;
         }
         int g = ((PackedMatrix) m).spec().groupSize(), chunks = g / CHUNK;
@@ -322,8 +322,58 @@ final class PackedReference {
         return ((idx >> j) & 1) != 0 ? 1f : -1f;
     }
 
+    /** The 16-bit product kernels' input integers: {@code v ≤} this per block of 32 ({@link Q15Input}). */
+    static final int BYTE_ROWS_QMAX = 1984;
+
+    /**
+     * Whether the 16-bit product kernels ({@link ByteRowKernels}) compute this matrix's products: 8-bit codes in groups of
+     * 32k columns, ggml Q8_0 and Q6_K.
+     */
+    static boolean byteRows(WeightMatrix m) {
+        return m instanceof IntGroupMatrix im && im.bits() == 8 && im.spec().groupSize() % 32 == 0
+                || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K;
+    }
+
+    /**
+     * The 16-bit product rule, restated: per block of 32 inputs the step {@code d = max|x| / 1984} (float), the integers
+     * {@code v = rint(x·(1984 / max))} (float product), and the row's {@code Σ ŵ·d·v}. Checked against the exact
+     * product within {@code Σ |ŵ|·d/2} (each value is off by at most half a step), and against the rule within float
+     * rounding of the per-block terms.
+     */
+    static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
+        int cols = m.cols();
+        float[] w = new float[cols];
+        for (int r = r0; r < r1; r++) {
+            m.dequantizeRow(r, w, 0);
+            double ref = 0, refQ = 0, mag = 0, bound = 0;
+            for (int c0 = 0; c0 < cols; c0 += 32) {
+                float max = 0;
+                for (int c = c0; c < c0 + 32; c++) {
+                    max = Math.max(max, Math.abs(x[base + c]));
+                }
+                float d = max / BYTE_ROWS_QMAX, inv = max > 0 ? BYTE_ROWS_QMAX / max : 0f;
+                for (int c = c0; c < c0 + 32; c++) {
+                    double xq = (double) d * (Float.isInfinite(inv) ? Math.rint(x[base + c] * (BYTE_ROWS_QMAX / (double) max)) : Math.rint(x[base + c] * inv));
+                    ref += (double) w[c] * x[base + c];
+                    refQ += (double) w[c] * xq;
+                    mag += Math.abs((double) w[c] * x[base + c]);
+                    bound += Math.abs((double) w[c]) * d / 2;
+                }
+            }
+            double got = y[yOff + r], tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
+            assertTrue(Math.abs(got - ref) <= tol, what + ": row " + r + ": got " + got + ", reference " + ref + " (input bound " + bound + ")");
+            assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30, what + ": row " + r + ": got " + got + ", by the 16-bit rule " + refQ);
+        }
+    }
+
     /** Checks {@code y[b·rows + r]} against Σ_c ŵ[r][c]·x[b·cols + c] for n vectors (see the class comment). */
     static void assertProduct(WeightMatrix m, float[] x, float[] y, int n, String what) {
+        if (byteRows(m)) {
+            for (int b = 0; b < n; b++) {
+                assertByteRowProduct(m, x, b * m.cols(), y, b * m.rows(), 0, m.rows(), what + ": vector " + b);
+            }
+            return;
+        }
         if (lookup(m)) {
             assertLookupProduct((PackedMatrix) m, x, y, n, what);
             return;

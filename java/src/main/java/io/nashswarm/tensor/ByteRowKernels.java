@@ -1,0 +1,163 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.nashswarm.tensor.PackedKernels.LE;
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.B2S;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
+
+/**
+ * Products of signed byte codes ({@link ByteRows}) with an input quantized to 15-bit integers per block of 32 values,
+ * each split into a high and a low part ({@link Q15Input}: {@code v = 127·hi + lo}): per column, one load of a block's
+ * codes widened to 16-bit lanes and one 16-bit multiply by each part (broadcast). The 16-bit products are summed a few
+ * to a lane (as many as cannot overflow: 8-bit codes times high parts two, times low parts four; Q6_K's codes in
+ * −32..31 eight and sixteen), then split into the low and high halves of 32-bit lanes by shifts (the two halves of the
+ * block's rows) and added in 32 bits. Per block of 32 columns the integer sums {@code 127·Σc·hi + Σc·lo} are converted
+ * to float once and scaled by the rows' scales times the input block's step.
+ *
+ * <h2>Accuracy</h2>
+ * Integer sums are exact; the input is rounded to {@code d/2} per value, {@code d = max|x|/16192} of its block of 32,
+ * so a row's product differs from the exact one by at most {@code Σ_c |ŵ_c|·d(c)/2}, plus float rounding of the
+ * per-block terms.
+ *
+ * <h2>The JIT</h2>
+ * As in {@link LutKernels}: one method per row block and input, taking and returning no vector, no helper of our own
+ * inside the loop.
+ */
+final class ByteRowKernels {
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
+    private static final VectorShape HALF_SHAPE = VectorShape.forBitSize(S.vectorBitSize() / 2);
+    /** A block's codes for one column, widened to {@link #S}. */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, HALF_SHAPE);
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Half a block's fp16 scales (widened to {@link #I}), zeros and sub-scales. */
+    private static final VectorSpecies<Short> H = VectorSpecies.of(short.class, HALF_SHAPE);
+    private static final VectorSpecies<Byte> Z = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.vectorBitSize() / 4));
+    private static final int ROWS = ByteRows.ROWS, HALF = ROWS / 2;
+
+    private ByteRowKernels() {}
+
+    /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
+    static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
+        Q15Input[] in = new Q15Input[n];
+        for (int b = 0; b < n; b++) {
+            in[b] = Q15Input.of(x, b * w.cols, w.cols);
+        }
+        float[] acc = new float[ROWS];
+        int blocksPerGroup = w.group / 32;
+        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+            long co = (long) rb * w.cols * ROWS, go = (long) rb * w.groups * ROWS;
+            for (int b = 0; b < n; b++) {
+                Q15Input a = in[b];
+                if (w.subScales != null) {
+                    superBlocks(w.codes, co, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi, a.lo, a.d, acc);
+                } else {
+                    groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
+                }
+                for (int i = Math.max(0, r0 - rb * ROWS); i < ROWS && rb * ROWS + i < r1; i++) {
+                    y[b * w.rows + rb * ROWS + i] = acc[i];
+                }
+            }
+        }
+    }
+
+    /**
+     * Codes in groups of 32k columns with fp16 scales (and zeros): acc[0..ROWS) = the block's rows times the input, four
+     * columns per step.
+     */
+    private static void groups(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment zeros, long zo, int blocksPerGroup,
+                               short[] hi, short[] lo, float[] d, int[] sum, float[] acc) {
+        FloatVector first = FloatVector.zero(F), second = first;
+        for (int blk = 0, xb = 0; xb < cols; blk++, xb += 32) {
+            IntVector eh = IntVector.zero(I), oh = eh, el = eh, ol = eh;
+            for (int j = 0; j < 32; j += 8) {
+                int c = xb + j;
+                long at = co + (long) c * ROWS;
+                ShortVector ph = ShortVector.zero(S), pl = ph;
+                for (int k = 0; k < 8; k++) {
+                    ShortVector ck = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) k * ROWS, LE).convertShape(B2S, S, 0);
+                    ph = ph.add(ck.mul(hi[c + k]));
+                    pl = pl.add(ck.mul(lo[c + k]));
+                }
+                IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
+                eh = eh.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                oh = oh.add(p.lanewise(ASHR, 16));
+                el = el.add(l.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                ol = ol.add(l.lanewise(ASHR, 16));
+            }
+            IntVector e = eh.lanewise(LSHL, 6).sub(eh).add(el), o = oh.lanewise(LSHL, 6).sub(oh).add(ol); // 63·hi + lo
+            long g = blk / blocksPerGroup;
+            if (zeros != null) { // Σ (c − z)·v = Σ c·v − z·Σ v
+                long zg = zo + g * ROWS;
+                e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, zeros, zg, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+                o = o.sub(((IntVector) ByteVector.fromMemorySegment(Z, zeros, zg + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+            }
+            // fp16 → float, written out for both halves (a helper, compiled on its own first, was not inlined and boxed):
+            // magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
+            long sg = so + g * 2 * ROWS;
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
+            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s0 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            m = h.and(0x7FFF).lanewise(LSHL, 13);
+            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s1 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            first = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(step), first);
+            second = ((FloatVector) o.convert(I2F, 0)).fma(s1.mul(step), second);
+        }
+        first.intoArray(acc, 0);
+        second.intoArray(acc, HALF);
+    }
+
+    /**
+     * Q6_K's super-blocks (codes in −32..31, int8 sub-scales per 16 columns, float scales per 256): acc[0..ROWS) = the
+     * block's rows times the input. A sub-block's integer sum (at most 16·32·16192) times its sub-scale (at most 128),
+     * two of them per input block, stays below 2^31.
+     */
+    private static void superBlocks(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment subScales, long ko,
+                                    short[] hi, short[] lo, float[] d, float[] acc) {
+        FloatVector first = FloatVector.zero(F), second = first;
+        for (int blk = 0, xb = 0; xb < cols; blk++, xb += 32) {
+            IntVector e = IntVector.zero(I), o = e;
+            for (int h = 0; h < 32; h += 16) {
+                int c = xb + h;
+                long at = co + (long) c * ROWS;
+                ShortVector ph = ShortVector.zero(S), pl = ph;
+                for (int j = 0; j < 8; j++) {
+                    ShortVector c0 = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(B2S, S, 0);
+                    ShortVector c1 = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (j + 8) * ROWS, LE).convertShape(B2S, S, 0);
+                    ph = ph.add(c0.mul(hi[c + j])).add(c1.mul(hi[c + j + 8]));
+                    pl = pl.add(c0.mul(lo[c + j])).add(c1.mul(lo[c + j + 8]));
+                }
+                IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
+                IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
+                IntVector se = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
+                IntVector sodd = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
+                long k = ko + (long) (c >> 4) * ROWS;
+                e = e.add(se.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0)));
+                o = o.add(sodd.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0)));
+            }
+            long sg = so + 4L * (xb / ByteRows.SUPER) * ROWS;
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first);
+            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second);
+        }
+        first.intoArray(acc, 0);
+        second.intoArray(acc, HALF);
+    }
+}

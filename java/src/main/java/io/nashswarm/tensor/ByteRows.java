@@ -1,0 +1,173 @@
+package io.nashswarm.tensor;
+
+import jdk.incubator.vector.ShortVector;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Codes of up to 8 bits repacked for the 16-bit product kernels ({@link ByteRowKernels}): one signed byte per
+ * weight, a block of rows side by side, so that one load and one 16-bit multiply by a broadcast input integer serve
+ * the whole block for one column. Made once per matrix from its stored codes, off-heap.
+ *
+ * <h2>Why not table lookup</h2>
+ * A lookup costs one permute per plane and 4 columns, so 8-bit codes cost 8 and 6-bit codes 6; a multiply costs the
+ * same for every width up to 8 bits. Measured in bench/results/byte-rows-2026-12-03.md.
+ *
+ * <h2>Layout</h2>
+ * Rows go in blocks of {@link #ROWS} (the lanes of the machine's preferred 16-bit vector: 32 with AVX-512, 16 with
+ * AVX2); the last block is padded with zero codes and scales.
+ * <ul>
+ *   <li>codes: block {@code rb}, column {@code c}: {@link #ROWS} signed bytes at {@code (rb·cols + c)·ROWS}, byte lane
+ *       {@code j} holding row {@link #row(int) row(j)}: even lanes the block's first half of rows, odd lanes its second
+ *       half, so that the kernels' 16-bit sums, split into the low and high halves of 32-bit lanes by shifts, give the
+ *       two halves of the rows in order;</li>
+ *   <li>groups ({@link #ofGroups}): per block and group of {@link #group} columns, the rows' fp16 scales in row order,
+ *       and for asymmetric codes their zeros as signed bytes: a weight is {@code s·(code − zero)};</li>
+ *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): per block and sub-block of 16 columns the rows' int8
+ *       sub-scales, and per block and super-block of 256 their float scales: a weight is {@code d·sub·code}, with
+ *       codes in −32..31.</li>
+ * </ul>
+ */
+final class ByteRows {
+    static final int ROWS = ShortVector.SPECIES_PREFERRED.length();
+    static final int SUB = 16, SUPER = 256;
+
+    final int rows, cols, blocks, group, groups;
+    final MemorySegment codes;
+    /** Groups: fp16 scales per (block, group, row); super-blocks: float scales per (block, super-block, row). */
+    final MemorySegment scales;
+    /** Asymmetric groups: zeros per (block, group, row); else null. */
+    final MemorySegment zeros;
+    /** Super-blocks: int8 sub-scales per (block, sub-block, row); else null. */
+    final MemorySegment subScales;
+
+    /** A matrix in groups, row by row. */
+    interface GroupRows {
+        /** Writes row r's signed codes ({@code cols}), its fp16 scale bits and, for asymmetric codes, its signed zeros (one per group). */
+        void row(int r, byte[] codes, short[] scales, byte[] zeros);
+    }
+
+    /** A matrix in super-blocks of 256 with sub-blocks of 16 (Q6_K), row by row. */
+    interface SuperBlockRows {
+        /** Writes row r's codes ({@code cols}, each in −32..31), its int8 sub-scales and its super-block scales. */
+        void row(int r, byte[] codes, byte[] subScales, float[] scales);
+    }
+
+    private ByteRows(int rows, int cols, int group, long scaleBytes, boolean withZeros, boolean withSubScales) {
+        this.rows = rows;
+        this.cols = cols;
+        this.group = group;
+        this.groups = cols / group;
+        this.blocks = (rows + ROWS - 1) / ROWS;
+        this.codes = Arena.ofAuto().allocate((long) blocks * cols * ROWS, 64);
+        this.scales = Arena.ofAuto().allocate((long) blocks * groups * ROWS * scaleBytes, 64);
+        this.zeros = withZeros ? Arena.ofAuto().allocate((long) blocks * groups * ROWS, 64) : null;
+        this.subScales = withSubScales ? Arena.ofAuto().allocate((long) blocks * (cols / SUB) * ROWS, 64) : null;
+        BitPlanes.track(this, bytes());
+    }
+
+    /**
+     * Repacks codes in groups of {@code group} columns (a multiple of 32 that divides {@code cols}) with an fp16 scale
+     * each and, {@code withZeros}, a signed zero.
+     */
+    static ByteRows ofGroups(int rows, int cols, int group, boolean withZeros, GroupRows src) {
+        if (group % 32 != 0 || cols % group != 0) {
+            throw new IllegalArgumentException("byte rows need groups of 32k columns that divide the rows: " + group + ", " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, group, 2, withZeros, false);
+        short[] s = new short[p.groups];
+        byte[] z = new byte[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, s, z);
+            } else {
+                java.util.Arrays.fill(s, (short) 0);
+                java.util.Arrays.fill(z, (byte) 0);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                long at = ((long) rb * p.groups + gi) * ROWS + i;
+                p.scales.set(PackedKernels.F16, 2 * at, s[gi]);
+                if (p.zeros != null) {
+                    p.zeros.set(ValueLayout.JAVA_BYTE, at, z[gi]);
+                }
+            }
+        });
+        return p;
+    }
+
+    /** Repacks codes in super-blocks of 256 columns with float scales and sub-blocks of 16 with int8 sub-scales. */
+    static ByteRows ofSuperBlocks(int rows, int cols, SuperBlockRows src) {
+        if (cols % SUPER != 0) {
+            throw new IllegalArgumentException("byte rows in super-blocks need whole super-blocks of " + SUPER + ": " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, true);
+        byte[] sub = new byte[cols / SUB];
+        float[] d = new float[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, d);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                p.scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * (((long) rb * p.groups + gi) * ROWS + i), d[gi]);
+            }
+            for (int k = 0; k < sub.length; k++) {
+                p.subScales.set(ValueLayout.JAVA_BYTE, ((long) rb * sub.length + k) * ROWS + i, sub[k]);
+            }
+        });
+        return p;
+    }
+
+    private interface RowReader {
+        /** Reads row r (r ≥ rows: padding) into u and the reader's own parameter arrays. */
+        void read(int r, byte[] u);
+    }
+
+    private interface ParamWriter {
+        /** Writes the parameters just read as row i of block rb. */
+        void write(int rb, int i);
+    }
+
+    private void fill(RowReader reader, ParamWriter params) {
+        byte[][] u = new byte[ROWS][cols];
+        byte[] column = new byte[ROWS];
+        for (int rb = 0; rb < blocks; rb++) {
+            for (int i = 0; i < ROWS; i++) {
+                int r = rb * ROWS + i;
+                if (r >= rows) {
+                    java.util.Arrays.fill(u[i], (byte) 0);
+                }
+                reader.read(r, u[i]);
+                params.write(rb, i);
+            }
+            for (int c = 0; c < cols; c++) {
+                for (int j = 0; j < ROWS; j++) {
+                    column[j] = u[row(j)][c];
+                }
+                MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, ((long) rb * cols + c) * ROWS, ROWS);
+            }
+        }
+    }
+
+    /** Row of a block held by byte lane {@code j}. */
+    static int row(int j) {
+        return (j & 1) == 0 ? j >> 1 : ROWS / 2 + (j >> 1);
+    }
+
+    /** Off-heap bytes of this copy. */
+    long bytes() {
+        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize()) + (subScales == null ? 0 : subScales.byteSize());
+    }
+
+    /** The signed code of (r, c), read back from the copy (for tests of the layout). */
+    int code(int r, int c) {
+        int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
+        return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols + c) * ROWS + j);
+    }
+}

@@ -1,0 +1,171 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.kernel.Parallel;
+import io.nashswarm.quant.RowSource;
+import io.nashswarm.quant.RtnQuantizer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0 and Q6_K, on every machine (32 rows
+ * per block with AVX-512, 16 with AVX2): every product against float64 within the bound the input's rounding implies
+ * and equal to the rule restated ({@link PackedReference#assertByteRowProduct}), over every zero kind and group size,
+ * row counts that leave partial blocks, row ranges that split blocks, batches, and the extreme codes, scales, zeros and
+ * sub-scales whose 16- and 32-bit sums come closest to overflowing.
+ */
+class ByteRowKernelsTest {
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private final int savedThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(savedThreads);
+    }
+
+    @Test
+    void int8EveryShapeAndZeroKindIsWithinTheInputBound() {
+        for (int[] shape : new int[][] {{1, 64}, {17, 192}, {33, 320}, {70, 128}}) {
+            int rows = shape[0], cols = shape[1];
+            float[][] w = LutKernelsTest.gaussian(rows, cols, 11 + rows);
+            for (GroupSpec spec : LutKernelsTest.specs(cols)) {
+                WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w), QuantType.INT8, spec);
+                assertTrue(PackedReference.byteRows(m), "the 16-bit kernels take int8 " + spec);
+                for (int n : new int[] {1, 3}) {
+                    LutKernelsTest.check(m, LutKernelsTest.inputs(n, cols, rows + n), n, "int8 " + rows + "x" + cols + " " + spec);
+                }
+            }
+        }
+    }
+
+    @Test
+    void int8ExtremeCodesZerosScalesAndInputs() {
+        int rows = 18, cols = 128;
+        for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(32), GroupSpec.perTensor(cols, true)}) {
+            // stored bytes of the codes −128 and 127 (u − 128), against zeros 255 and 0: |code − zero| up to 255
+            for (int[] cz : new int[][] {{0x80, 0xFF}, {0x7F, 0x00}, {0x80, 0x00}, {0x7F, 0xFF}}) {
+                for (float scale : new float[] {65504f, 6e-8f, -0.5f}) {
+                    IntGroupMatrix m = LutKernelsTest.uniform(QuantType.INT8, rows, cols, spec, cz[0], cz[1], scale);
+                    for (float big : new float[] {1f, 1e25f, -3e-38f}) {
+                        float[] x = new float[2 * cols];
+                        for (int i = 0; i < x.length; i++) {
+                            x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                        }
+                        LutKernelsTest.check(m, x, 2, "int8 " + spec + " codes " + cz[0] + " zeros " + cz[1] + " scale " + scale + " x " + big);
+                    }
+                    // every input at the block's maximum, all of one sign: the largest 16-bit sums (8 products of 128·31)
+                    float[] x = new float[cols];
+                    java.util.Arrays.fill(x, -7f);
+                    LutKernelsTest.check(m, x, 1, "int8 " + spec + " codes " + cz[0] + " zeros " + cz[1] + " scale " + scale + " x all -7");
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowRangesThatSplitBlocksWriteOnlyTheirRows() {
+        int rows = 3 * ByteRows.ROWS + 5, cols = 96;
+        WeightMatrix m = RtnQuantizer.quantize(RowSource.of(LutKernelsTest.gaussian(rows, cols, 5)), QuantType.INT8, GroupSpec.symmetric(32));
+        float[] x = LutKernelsTest.inputs(2, cols, 9);
+        for (int[] range : new int[][] {{1, rows}, {ByteRows.ROWS / 2, ByteRows.ROWS + 3}, {rows - 1, rows}}) {
+            float[] y = new float[2 * rows];
+            java.util.Arrays.fill(y, Float.NaN);
+            m.matmul(x, y, 2, range[0], range[1]);
+            for (int b = 0; b < 2; b++) {
+                for (int r = 0; r < rows; r++) {
+                    boolean in = r >= range[0] && r < range[1];
+                    assertEquals(!in, Float.isNaN(y[b * rows + r]), "rows " + range[0] + ".." + range[1] + ": row " + r + " of input " + b);
+                }
+                PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, range[0], range[1], "rows " + range[0] + ".." + range[1] + " input " + b);
+            }
+        }
+    }
+
+    @Test
+    void theCopyHoldsTheSignedCodesInRowBlocks() {
+        int rows = ByteRows.ROWS + 3, cols = 64;
+        IntGroupMatrix m = (IntGroupMatrix) RtnQuantizer.quantize(RowSource.of(LutKernelsTest.gaussian(rows, cols, 3)), QuantType.INT8, GroupSpec.asymmetric(32));
+        int[] u = new int[cols];
+        ByteRows copy = ByteRows.ofGroups(rows, cols, 32, true, (r, c, s, z) -> {
+            m.codes(r, u);
+            for (int i = 0; i < cols; i++) {
+                c[i] = (byte) (u[i] - 128);
+            }
+        });
+        for (int r = 0; r < rows; r++) {
+            m.codes(r, u);
+            for (int c = 0; c < cols; c++) {
+                assertEquals(u[c] - 128, copy.code(r, c), "code (" + r + ", " + c + ")");
+            }
+        }
+    }
+
+    /** Q6_K: random super-blocks with d over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    @Test
+    void q6_KSuperBlocksAreWithinTheInputBound() {
+        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+            int rows = shape[0], cols = shape[1];
+            for (double span : new double[] {1, 20}) {
+                WeightMatrix m = Matrices.of(QuantType.Q6_K, LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
+                LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
+                        PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q6_K " + what + " span " + span));
+            }
+        }
+    }
+
+    /**
+     * Q6_K's largest sums: every code −32 (ql and qh bytes 0) and every sub-scale −128, inputs all at their block's
+     * maximum: a sub-block's 16-bit sums reach 16·32·31 and its scaled 32-bit sum 16·32·1984·128 per half block.
+     */
+    @Test
+    void q6_KExtremeCodesAndSubScales() {
+        int rows = 5, cols = 512;
+        for (int qh : new int[] {0x00, 0xFF}) { // codes −32, or 31 where ql's nibbles are 15
+            for (int ql : new int[] {0x00, 0xFF}) {
+                byte[] block = new byte[210];
+                java.util.Arrays.fill(block, 0, 128, (byte) ql);
+                java.util.Arrays.fill(block, 128, 192, (byte) qh);
+                java.util.Arrays.fill(block, 192, 208, (byte) 0x80);
+                MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 210]);
+                for (long o = 0; o < seg.byteSize(); o += 210) {
+                    MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 210);
+                    seg.set(F16, o + 208, Float.floatToFloat16(65504f));
+                }
+                WeightMatrix m = Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN);
+                for (float v : new float[] {-3f, 1e25f}) {
+                    float[] x = new float[cols];
+                    java.util.Arrays.fill(x, v);
+                    float[] y = new float[rows];
+                    m.matvec(x, y, 0, rows);
+                    PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, rows, "Q6_K ql " + ql + " qh " + qh + " x " + v);
+                }
+            }
+        }
+    }
+
+    /** Q8_0 blocks of the codes −128 and 127 with fp16 scales from the smallest subnormal to 65504. */
+    @Test
+    void q8_0ExtremeBlocks() {
+        Random rnd = new Random(8);
+        int rows = 37, cols = 96;
+        for (float d : new float[] {6e-8f, 1f, 65504f}) {
+            MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 32 * 34]);
+            for (long o = 0; o < seg.byteSize(); o += 34) {
+                seg.set(F16, o, Float.floatToFloat16(rnd.nextBoolean() ? d : -d));
+                for (int i = 0; i < 32; i++) {
+                    seg.set(ValueLayout.JAVA_BYTE, o + 2 + i, (byte) (rnd.nextBoolean() ? -128 : 127));
+                }
+            }
+            WeightMatrix m = Matrices.of(QuantType.Q8_0, seg, rows, cols, Layout.OUT_IN);
+            LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
+                    PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q8_0 d " + d + " " + what));
+        }
+    }
+}
