@@ -6,10 +6,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
- * Q4_K's, Q5_K's or Q6_K's product ({@link Q4_KMatrix#matmul}, {@link Q6_KMatrix#matmul}: table lookup on machines with
- * 512-bit vectors, else integer kernels on q8 activations; Q5_K: table lookup, else the float kernel) against its float kernel
- * ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread, alternated in one
- * process, best of N; the matrix is random blocks in native memory, sized to stay in cache, so this
+ * A K-quant's product (Q4_K, Q6_K: the 16-bit product kernels; Q5_K, Q2_K, Q3_K: table lookup on machines with
+ * 512-bit vectors, else the float kernel) against its float kernel ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread,
+ * each in a loop of its own in one process, best of N; the matrix is random blocks in native memory, sized to stay in cache, so this
  * times the kernels, not memory. In this package to reach the float kernel, which the engine no
  * longer calls for these types.
  *
@@ -17,6 +16,17 @@ import java.util.Random;
  */
 public final class GgmlKernelTiming {
     private GgmlKernelTiming() {}
+
+    /** Best of {@code repeats} timed runs of one kernel (each kernel in a loop of its own, not alternated). */
+    private static long bestOf(int repeats, Runnable product) {
+        long best = Long.MAX_VALUE;
+        for (int it = 0; it < repeats; it++) {
+            long t0 = System.nanoTime();
+            product.run();
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        return best;
+    }
 
     public static void main(String[] args) {
         QuantType t = QuantType.Q4_K;
@@ -56,16 +66,8 @@ public final class GgmlKernelTiming {
         for (int i = 0; i < cols; i++) {
             x[i] = (float) rng.nextGaussian();
         }
-        long bestInt = Long.MAX_VALUE, bestFloat = Long.MAX_VALUE;
-        for (int it = 0; it < repeats; it++) {
-            long t0 = System.nanoTime();
-            m.matvec(x, y, 0, rows);
-            long t1 = System.nanoTime();
-            m.matmulDequantized(x, y, 1, 0, rows);
-            long t2 = System.nanoTime();
-            bestInt = Math.min(bestInt, t1 - t0);
-            bestFloat = Math.min(bestFloat, t2 - t1);
-        }
+        long bestInt = bestOf(repeats, () -> m.matvec(x, y, 0, rows));
+        long bestFloat = bestOf(repeats, () -> m.matmulDequantized(x, y, 1, 0, rows));
         // Bytes allocated by one product of each, after warm-up: more than the scratch means the JIT boxed vectors.
         var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long a0 = mx.getCurrentThreadAllocatedBytes();
@@ -75,9 +77,10 @@ public final class GgmlKernelTiming {
         long a2 = mx.getCurrentThreadAllocatedBytes();
         double w = (double) rows * cols;
         System.out.printf("| kernel | %dx%d ms | Gweights/s |%n|---|---:|---:|%n", rows, cols);
-        System.out.printf("| %s product (%s) | %.3f | %.2f |%n", t.label(), LutKernels.NATIVE ? "table lookup" : "integer on q8 activations", bestInt / 1e6, w / bestInt);
+        String path = t == QuantType.Q6_K || t == QuantType.Q4_K ? "16-bit products" : LutKernels.NATIVE ? "table lookup" : "float";
+        System.out.printf("| %s product (%s) | %.3f | %.2f |%n", t.label(), path, bestInt / 1e6, w / bestInt);
         System.out.printf("| %s float (dequantized rows) | %.3f | %.2f |%n", t.label(), bestFloat / 1e6, w / bestFloat);
-        System.out.printf("product ÷ float speed: %.2fx (best of %d, alternated); allocated per product: product %d KB, float %d KB%n",
+        System.out.printf("product ÷ float speed: %.2fx (best of %d each); allocated per product: product %d KB, float %d KB%n",
                 (double) bestFloat / bestInt, repeats, (a1 - a0) >> 10, (a2 - a1) >> 10);
     }
 }

@@ -10,7 +10,9 @@ import java.nio.ByteOrder;
  * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
  * memory once per batch).
  *
- * <p>Types whose blocks are symmetric integer codes and gain from it (Q4_0: {@link #lookupBits}) run on the
+ * <p>Q8_0 ({@link #byteRows}) runs on the 16-bit product kernels ({@link ByteRowKernels}) on every machine, on a
+ * byte-row copy made at the first product (the mapped blocks are then released).
+ * Types whose blocks are symmetric integer codes and gain from it (Q4_0: {@link #lookupBits}) run on the
  * table-lookup kernels instead where those run natively and rows are whole chunks of 64, on a bit-plane
  * copy made at the first product (the size of the blocks, off-heap; the mapped blocks are then released),
  * as llama.cpp repacks them for its CPU kernels. The float kernels are exact; the lookup adds the bounded
@@ -116,11 +118,15 @@ abstract class BlockMatrix implements SegmentMatrix {
         }
     }
 
-    /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols). */
-    abstract float dot(long base, float[] x, int x0);
+    /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols): the float kernel of types without a byte-row path. */
+    float dot(long base, float[] x, int x0) {
+        throw new UnsupportedOperationException(type().label() + " has no float kernel");
+    }
 
     /** y[y0 + k·ys] = dot of the row at byte {@code base} with x[x0 + k·xs ..], for k = 0..3. */
-    abstract void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys);
+    void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys) {
+        throw new UnsupportedOperationException(type().label() + " has no float kernel");
+    }
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {

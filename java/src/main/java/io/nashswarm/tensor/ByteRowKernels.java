@@ -16,19 +16,20 @@ import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.B2S;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
 
 /**
- * Products of signed byte codes ({@link ByteRows}) with an input quantized to 15-bit integers per block of 32 values,
- * each split into a high and a low part ({@link Q15Input}: {@code v = 127·hi + lo}): per column, one load of a block's
- * codes widened to 16-bit lanes and one 16-bit multiply by each part (broadcast). The 16-bit products are summed a few
- * to a lane (as many as cannot overflow: 8-bit codes times high parts two, times low parts four; Q6_K's codes in
- * −32..31 eight and sixteen), then split into the low and high halves of 32-bit lanes by shifts (the two halves of the
- * block's rows) and added in 32 bits. Per block of 32 columns the integer sums {@code 127·Σc·hi + Σc·lo} are converted
- * to float once and scaled by the rows' scales times the input block's step.
+ * Products of signed byte codes ({@link ByteRows}) with an input quantized to 12-bit integers per block of 32 values,
+ * each split into two halves ({@link SplitInput}: {@code v = 63·hi + lo}): per column, one load of a block's codes
+ * widened to 16-bit lanes and one 16-bit multiply by each half (broadcast). The 16-bit products are summed eight
+ * (8-bit codes) or sixteen (Q6_K's codes in −32..31) to a lane, then split into the low and high halves of 32-bit lanes
+ * by shifts (the two halves of the block's rows) and added in 32 bits. Per block of 32 columns the integer sums
+ * {@code 63·Σc·hi + Σc·lo} are converted to float once and scaled by the rows' scales times the input block's step.
  *
  * <h2>Accuracy</h2>
- * Integer sums are exact; the input is rounded to {@code d/2} per value, {@code d = max|x|/16192} of its block of 32,
+ * Integer sums are exact; the input is rounded to {@code d/2} per value, {@code d = max|x|/1984} of its block of 32,
  * so a row's product differs from the exact one by at most {@code Σ_c |ŵ_c|·d(c)/2}, plus float rounding of the
  * per-block terms.
  *
@@ -52,17 +53,20 @@ final class ByteRowKernels {
 
     /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
-        Q15Input[] in = new Q15Input[n];
+        SplitInput[] in = new SplitInput[n];
         for (int b = 0; b < n; b++) {
-            in[b] = Q15Input.of(x, b * w.cols, w.cols);
+            in[b] = SplitInput.of(x, b * w.cols, w.cols);
         }
         float[] acc = new float[ROWS];
         int blocksPerGroup = w.group / 32;
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             long co = (long) rb * w.cols * ROWS, go = (long) rb * w.groups * ROWS;
             for (int b = 0; b < n; b++) {
-                Q15Input a = in[b];
-                if (w.subScales != null) {
+                SplitInput a = in[b];
+                if (w.nibbles) {
+                    nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.lo, a.d,
+                            a.sum, acc);
+                } else if (w.subScales != null) {
                     superBlocks(w.codes, co, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi, a.lo, a.d, acc);
                 } else {
                     groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
@@ -75,7 +79,7 @@ final class ByteRowKernels {
     }
 
     /**
-     * Codes in groups of 32k columns with fp16 scales (and zeros): acc[0..ROWS) = the block's rows times the input, four
+     * Codes in groups of 32k columns with fp16 scales (and zeros): acc[0..ROWS) = the block's rows times the input, eight
      * columns per step.
      */
     private static void groups(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment zeros, long zo, int blocksPerGroup,
@@ -126,36 +130,71 @@ final class ByteRowKernels {
 
     /**
      * Q6_K's super-blocks (codes in −32..31, int8 sub-scales per 16 columns, float scales per 256): acc[0..ROWS) = the
-     * block's rows times the input. A sub-block's integer sum (at most 16·32·16192) times its sub-scale (at most 128),
-     * two of them per input block, stays below 2^31.
+     * block's rows times the input, one sub-block per step. A sub-block's integer sum (at most 16·32·1984) times its
+     * sub-scale (at most 128) stays far below 2^31.
      */
     private static void superBlocks(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment subScales, long ko,
                                     short[] hi, short[] lo, float[] d, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
-        for (int blk = 0, xb = 0; xb < cols; blk++, xb += 32) {
-            IntVector e = IntVector.zero(I), o = e;
-            for (int h = 0; h < 32; h += 16) {
-                int c = xb + h;
-                long at = co + (long) c * ROWS;
-                ShortVector ph = ShortVector.zero(S), pl = ph;
-                for (int j = 0; j < 8; j++) {
-                    ShortVector c0 = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(B2S, S, 0);
-                    ShortVector c1 = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (j + 8) * ROWS, LE).convertShape(B2S, S, 0);
-                    ph = ph.add(c0.mul(hi[c + j])).add(c1.mul(hi[c + j + 8]));
-                    pl = pl.add(c0.mul(lo[c + j])).add(c1.mul(lo[c + j + 8]));
-                }
-                IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
-                IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
-                IntVector se = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
-                IntVector sodd = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
-                long k = ko + (long) (c >> 4) * ROWS;
-                e = e.add(se.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0)));
-                o = o.add(sodd.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0)));
+        for (int c = 0; c < cols; c += 16) {
+            long at = co + (long) c * ROWS;
+            ShortVector ph = ShortVector.zero(S), pl = ph;
+            for (int j = 0; j < 16; j++) {
+                ShortVector cj = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(B2S, S, 0);
+                ph = ph.add(cj.mul(hi[c + j]));
+                pl = pl.add(cj.mul(lo[c + j]));
             }
-            long sg = so + 4L * (xb / ByteRows.SUPER) * ROWS;
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
+            IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
+            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
+            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
+            long k = ko + (long) (c >> 4) * ROWS;
+            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
+            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));
+            long sg = so + 4L * (c / ByteRows.SUPER) * ROWS;
+            FloatVector step = FloatVector.broadcast(F, d[c >> 5]);
             first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first);
             second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second);
+        }
+        first.intoArray(acc, 0);
+        second.intoArray(acc, HALF);
+    }
+
+    /**
+     * Q4_K's nibbles (codes 0..15, two columns to a byte; sub-blocks of 32 with a scale and a minimum 0..63; float
+     * {@code d} and {@code dmin} per 256): acc[0..ROWS) = the block's rows times the input, one sub-block per step.
+     * {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; the sums of 32 products fit 16 bits (32·15·31), a sub-block's
+     * integer sum times its scale 32 bits (32·15·1984·63).
+     */
+    private static void nibbles(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment minScales, MemorySegment subScales,
+                                MemorySegment subMins, long ko, short[] hi, short[] lo, float[] d, int[] sum, float[] acc) {
+        FloatVector first = FloatVector.zero(F), second = first;
+        for (int c = 0; c < cols; c += 32) {
+            long at = co + (long) (c >> 1) * ROWS;
+            ShortVector ph = ShortVector.zero(S), pl = ph;
+            for (int j = 0; j < 16; j++) {
+                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector c0 = z.and((short) 0x0F), c1 = z.lanewise(LSHR, 4);
+                int x = c + 2 * j;
+                ph = ph.add(c0.mul(hi[x])).add(c1.mul(hi[x + 1]));
+                pl = pl.add(c0.mul(lo[x])).add(c1.mul(lo[x + 1]));
+            }
+            IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
+            IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
+            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
+            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
+            int blk = c >> 5;
+            long k = ko + (long) blk * ROWS;
+            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
+            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));
+            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, subMins, k, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
+            IntVector mo = ((IntVector) ByteVector.fromMemorySegment(Z, subMins, k + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
+            long sg = so + 4L * (c / ByteRows.SUPER) * ROWS;
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first)
+                    .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, minScales, sg, LE).mul(step)));
+            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second)
+                    .sub(((FloatVector) mo.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, minScales, sg + 4L * HALF, LE).mul(step)));
         }
         first.intoArray(acc, 0);
         second.intoArray(acc, HALF);

@@ -27,7 +27,10 @@ import java.lang.foreign.ValueLayout;
  *       and for asymmetric codes their zeros as signed bytes: a weight is {@code s·(code − zero)};</li>
  *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): per block and sub-block of 16 columns the rows' int8
  *       sub-scales, and per block and super-block of 256 their float scales: a weight is {@code d·sub·code}, with
- *       codes in −32..31.</li>
+ *       codes in −32..31;</li>
+ *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K): codes 0..15, columns 2p and 2p + 1 in the low and high nibble of one
+ *       byte per row; per sub-block of 32 the rows' scales and minimums (0..63), per super-block of 256 their float
+ *       {@code d} and {@code dmin}: a weight is {@code d·sub·code − dmin·min}.</li>
  * </ul>
  */
 final class ByteRows {
@@ -42,6 +45,9 @@ final class ByteRows {
     final MemorySegment zeros;
     /** Super-blocks: int8 sub-scales per (block, sub-block, row); else null. */
     final MemorySegment subScales;
+    /** Nibbles (Q4_K): unsigned codes two to a byte; int8 sub-block minimums and float minimum scales as the scales; else null. */
+    final MemorySegment subMins, minScales;
+    final boolean nibbles;
 
     /** A matrix in groups, row by row. */
     interface GroupRows {
@@ -55,16 +61,19 @@ final class ByteRows {
         void row(int r, byte[] codes, byte[] subScales, float[] scales);
     }
 
-    private ByteRows(int rows, int cols, int group, long scaleBytes, boolean withZeros, boolean withSubScales) {
+    private ByteRows(int rows, int cols, int group, long scaleBytes, boolean withZeros, int sub, boolean nibbles) {
         this.rows = rows;
         this.cols = cols;
         this.group = group;
         this.groups = cols / group;
+        this.nibbles = nibbles;
         this.blocks = (rows + ROWS - 1) / ROWS;
-        this.codes = Arena.ofAuto().allocate((long) blocks * cols * ROWS, 64);
+        this.codes = Arena.ofAuto().allocate((long) blocks * (nibbles ? cols / 2 : cols) * ROWS, 64);
         this.scales = Arena.ofAuto().allocate((long) blocks * groups * ROWS * scaleBytes, 64);
         this.zeros = withZeros ? Arena.ofAuto().allocate((long) blocks * groups * ROWS, 64) : null;
-        this.subScales = withSubScales ? Arena.ofAuto().allocate((long) blocks * (cols / SUB) * ROWS, 64) : null;
+        this.subScales = sub > 0 ? Arena.ofAuto().allocate((long) blocks * (cols / sub) * ROWS, 64) : null;
+        this.subMins = nibbles ? Arena.ofAuto().allocate((long) blocks * (cols / sub) * ROWS, 64) : null;
+        this.minScales = nibbles ? Arena.ofAuto().allocate((long) blocks * groups * ROWS * scaleBytes, 64) : null;
         BitPlanes.track(this, bytes());
     }
 
@@ -76,7 +85,7 @@ final class ByteRows {
         if (group % 32 != 0 || cols % group != 0) {
             throw new IllegalArgumentException("byte rows need groups of 32k columns that divide the rows: " + group + ", " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, group, 2, withZeros, false);
+        ByteRows p = new ByteRows(rows, cols, group, 2, withZeros, 0, false);
         short[] s = new short[p.groups];
         byte[] z = new byte[p.groups];
         p.fill((r, u) -> {
@@ -103,7 +112,7 @@ final class ByteRows {
         if (cols % SUPER != 0) {
             throw new IllegalArgumentException("byte rows in super-blocks need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, true);
+        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, SUB, false);
         byte[] sub = new byte[cols / SUB];
         float[] d = new float[p.groups];
         p.fill((r, u) -> {
@@ -119,6 +128,47 @@ final class ByteRows {
             }
             for (int k = 0; k < sub.length; k++) {
                 p.subScales.set(ValueLayout.JAVA_BYTE, ((long) rb * sub.length + k) * ROWS + i, sub[k]);
+            }
+        });
+        return p;
+    }
+
+    /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K), row by row. */
+    interface NibbleRows {
+        /**
+         * Writes row r's codes ({@code cols}, each in 0..15), its sub-block scales and minimums (0..63) and its
+         * super-blocks' scales and minimum scales: a weight is {@code d·sub·code − dmin·min}.
+         */
+        void row(int r, byte[] codes, byte[] subScales, byte[] subMins, float[] scales, float[] minScales);
+    }
+
+    /** Repacks 4-bit codes in super-blocks of 256 columns with sub-blocks of 32 (ggml's Q4_K), two columns to a byte. */
+    static ByteRows ofNibbles(int rows, int cols, NibbleRows src) {
+        if (cols % SUPER != 0) {
+            throw new IllegalArgumentException("nibble rows need whole super-blocks of " + SUPER + ": " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, 32, true);
+        byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
+        float[] d = new float[p.groups], dmin = new float[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, mins, d, dmin);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(mins, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+                java.util.Arrays.fill(dmin, 0f);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                long at = 4 * (((long) rb * p.groups + gi) * ROWS + i);
+                p.scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
+                p.minScales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, dmin[gi]);
+            }
+            for (int k = 0; k < sub.length; k++) {
+                long at = ((long) rb * sub.length + k) * ROWS + i;
+                p.subScales.set(ValueLayout.JAVA_BYTE, at, sub[k]);
+                p.subMins.set(ValueLayout.JAVA_BYTE, at, mins[k]);
             }
         });
         return p;
@@ -146,6 +196,15 @@ final class ByteRows {
                 reader.read(r, u[i]);
                 params.write(rb, i);
             }
+            if (nibbles) { // columns 2p and 2p + 1 in the low and high nibble
+                for (int p = 0; p < cols / 2; p++) {
+                    for (int j = 0; j < ROWS; j++) {
+                        column[j] = (byte) (u[row(j)][2 * p] & 0x0F | u[row(j)][2 * p + 1] << 4);
+                    }
+                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, ((long) rb * cols / 2 + p) * ROWS, ROWS);
+                }
+                continue;
+            }
             for (int c = 0; c < cols; c++) {
                 for (int j = 0; j < ROWS; j++) {
                     column[j] = u[row(j)][c];
@@ -162,12 +221,16 @@ final class ByteRows {
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize()) + (subScales == null ? 0 : subScales.byteSize());
+        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize()) + (subScales == null ? 0 : subScales.byteSize())
+                + (subMins == null ? 0 : subMins.byteSize() + minScales.byteSize());
     }
 
-    /** The signed code of (r, c), read back from the copy (for tests of the layout). */
+    /** The code of (r, c), read back from the copy (for tests of the layout): signed, or 0..15 for nibbles. */
     int code(int r, int c) {
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
+        if (nibbles) {
+            return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 2 + c / 2) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
+        }
         return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols + c) * ROWS + j);
     }
 }

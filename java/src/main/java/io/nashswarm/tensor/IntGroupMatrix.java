@@ -26,7 +26,7 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * Codes in groups of 32 or of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
+ * 2- and 4-bit codes in groups of 32 or of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
  * ({@link LutKernels}: the input as 12-bit tables of partial sums per 4 values; the error this adds is
  * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
  * ({@link BitPlanes}, off-heap, the size of the codes and scales). When the codes are memory-mapped, their pages are
@@ -34,8 +34,9 @@ import java.util.Map;
  * and writers still read the stored sections. The lookup needs 512-bit vectors ({@code vpermb}); without
  * them (AVX2) 4- and 2-bit codes in such groups use the 16-bit integer kernels ({@link IntKernels}: the
  * input quantized to 11–13-bit integers per 64 values), which are faster there than the lookup's scalar
- * fallback and the float kernels. 8-bit codes off the lookup path and other group sizes use the exact
- * float kernels ({@link PackedKernels}).
+ * fallback and the float kernels. 8-bit codes in groups of 32k columns use the 16-bit product kernels on every machine
+ * ({@link ByteRowKernels}: the input as 12-bit integers per 32 values, the codes copied at the first product in blocks of
+ * rows, {@link ByteRows}). Other group sizes use the exact float kernels ({@link PackedKernels}).
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;

@@ -58,9 +58,10 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2-, 4- and 8-bit codes. 8-bit codes are two 4-plane halves: the same loop runs over planes 0–3 and
- * then 4–7 (the second 32 bytes of each column group) with slot weights 16 and 64, so int8 costs about
- * twice int4. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
+ * 2- and 4-bit codes (and 5-bit as 4 + 2 planes). 8-bit groups of a mixed matrix are two 4-plane halves: the
+ * same loop runs over planes 0–3 and then 4–7 (the second 32 bytes of each column group) with slot weights 16 and
+ * 64, so they cost about twice int4. Uniform 8-bit codes (int8, Q8_0) and Q6_K take the 16-bit product kernels
+ * instead ({@link ByteRowKernels}), whose cost does not grow with the bits. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
  * after 10–15 tokens and a tiny GPT-2's int8 logits by 7%; the 12-bit tables keep the int4 text for 110
  * tokens and move the perplexity by about 2e-5 for int4 and int8 (TableLookupPerplexityTest).
  */
@@ -136,11 +137,11 @@ final class LutKernels {
      * then from cache for each input.
      */
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        boolean two = w.bits == 2, eight = w.bits == 8;
+        boolean two = w.bits == 2;
         BitPlanes high = w.high; // 5- and 6-bit codes: planes 4-5, added after planes 0-3
         // groups of 32 or 16 (parts 2, 4): the kernel walks half (quarter) chunks, each with its own scale, sum and table slice
         int parts = w.parts, listed = w.chunks * parts, tableChunk = 16 / parts * GROUP;
-        int loads = (two ? 8 : 16) / parts, tableStep = two ? 2 * GROUP : GROUP, codeStep = eight ? 64 : 32;
+        int loads = (two ? 8 : 16) / parts, tableStep = two ? 2 * GROUP : GROUP, codeStep = 32;
         long chunkBytes = 16L / parts * w.groupBytes();
         float[] consts = high != null ? SIX : two ? TWO : FOUR;
         short[] offsets = two ? NEXT_TABLE : SAME_TABLE;
@@ -151,12 +152,8 @@ final class LutKernels {
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
                 float[] half = parts == 4 ? x.half16 : parts == 2 ? x.half32 : x.half, sum = parts == 4 ? x.sum16 : parts == 2 ? x.sum32 : x.sum;
-                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, eight ? LOW8 : consts, half, sum,
+                block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, consts, half, sum,
                         w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
-                if (eight) { // planes 4..7, the second 32 bytes of each column group: weight 16
-                    block(w.codes, co + 32, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, HIGH8, half, sum,
-                            w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
-                }
                 if (high != null) { // planes 4-5 in the int2 layout, weight 16, this copy's scales, no zero term
                     block(high.codes, high.codeOffset(rb, 0, 0, 0), 16L / parts * high.groupBytes(), 32, w.chunkList, 0, listed, 8 / parts, x.table, tableChunk,
                             2 * GROUP, NEXT_TABLE, HIGH6, half, sum, w.scales16, null, null, so, 0, acc, 2 * ROWS * b);

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0 and Q6_K, on every machine (32 rows
+ * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K and Q4_K, on every machine (32 rows
  * per block with AVX-512, 16 with AVX2): every product against float64 within the bound the input's rounding implies
  * and equal to the rule restated ({@link PackedReference#assertByteRowProduct}), over every zero kind and group size,
  * row counts that leave partial blocks, row ranges that split blocks, batches, and the extreme codes, scales, zeros and
@@ -145,6 +145,46 @@ class ByteRowKernelsTest {
                     float[] y = new float[rows];
                     m.matvec(x, y, 0, rows);
                     PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, rows, "Q6_K ql " + ql + " qh " + qh + " x " + v);
+                }
+            }
+        }
+    }
+
+    /** Q4_K: random super-blocks with d and dmin over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    @Test
+    void q4_KNibblesAreWithinTheInputBound() {
+        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+            int rows = shape[0], cols = shape[1];
+            for (double span : new double[] {1, 20}) {
+                WeightMatrix m = Matrices.of(QuantType.Q4_K, LutKernelsTest.kQuantRows(QuantType.Q4_K, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
+                LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
+                        PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q4_K " + what + " span " + span));
+            }
+        }
+    }
+
+    /** Q4_K's largest sums: codes 15 (or 0), scales and minimums 63, d and dmin 65504 (or −65504), inputs at their maximum. */
+    @Test
+    void q4_KExtremeCodesScalesAndMinimums() {
+        int rows = 5, cols = 512;
+        for (int qs : new int[] {0x00, 0xFF}) {
+            for (float dmin : new float[] {65504f, -65504f}) {
+                byte[] block = new byte[144];
+                java.util.Arrays.fill(block, 4, 16, (byte) 0xFF); // every 6-bit scale and minimum 63
+                java.util.Arrays.fill(block, 16, 144, (byte) qs);
+                MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 144]);
+                for (long o = 0; o < seg.byteSize(); o += 144) {
+                    MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 144);
+                    seg.set(F16, o, Float.floatToFloat16(65504f));
+                    seg.set(F16, o + 2, Float.floatToFloat16(dmin));
+                }
+                WeightMatrix m = Matrices.of(QuantType.Q4_K, seg, rows, cols, Layout.OUT_IN);
+                for (float v : new float[] {-3f, 1e25f}) {
+                    float[] x = new float[cols];
+                    java.util.Arrays.fill(x, v);
+                    float[] y = new float[rows];
+                    m.matvec(x, y, 0, rows);
+                    PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, rows, "Q4_K qs " + qs + " dmin " + dmin + " x " + v);
                 }
             }
         }

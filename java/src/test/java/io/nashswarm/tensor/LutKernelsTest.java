@@ -21,9 +21,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
  * product within the bound the 12-bit tables imply ({@link PackedReference#assertLookupProduct}, which also
- * checks the kernels' integer arithmetic against the table rule restated), for 2-, 4- and 8-bit codes, every
- * zero kind (symmetric, asymmetric with zeros 0 and all-ones, per channel, per tensor, groups of 32 and 64),
- * ggml's Q4_0 (blocks of 32) and Q4_K (fp16 scales and minimums per sub-block of 32), extreme codes,
+ * checks the kernels' integer arithmetic against the table rule restated), for 2- and 4-bit codes (8-bit ones take
+ * the 16-bit products: ByteRowKernelsTest), every zero kind (symmetric, asymmetric with zeros 0 and all-ones, per
+ * channel, per tensor, groups of 32 and 64), ggml's Q4_0 (blocks of 32), extreme codes,
  * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
  * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
  */
@@ -433,7 +433,7 @@ class LutKernelsTest {
     }
 
     /**
-     * Random ggml K-quant super-blocks (every byte random) with d (and dmin, negative) drawn over {@code span}
+     * Random ggml K-quant super-blocks (for ByteRowKernelsTest) (every byte random) with d (and dmin, negative) drawn over {@code span}
      * binades: the fp16 fields of {@link GgmlBlockTypesTest#halfFields}.
      */
     static MemorySegment kQuantRows(QuantType t, int rows, int cols, double span, long seed) {
@@ -450,27 +450,6 @@ class LutKernelsTest {
             }
         }
         return seg;
-    }
-
-    /**
-     * ggml's Q4_K (sub-blocks of 32 with fp16 scales d·scale and minimums dmin·min) on the lookup path, scales stored
-     * times one power of two per matrix (Q6_K runs on the 16-bit product kernels: ByteRowKernelsTest). Every
-     * product within the table bound plus the fp16 rounding of the scales and minimums (half an ulp: 2^-11 relative)
-     * of the exact float64 product, and equal by the table rule, restated with those rounded values, within float
-     * rounding. Scales spread over 20 binades keep their precision (the power of two).
-     */
-    @Test
-    void ggmlQ4_KSubBlocksAreWithinTheTableBoundAndFp16Rounding() {
-        for (QuantType t : new QuantType[] {QuantType.Q4_K}) {
-            for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
-                int rows = shape[0], cols = shape[1];
-                for (double span : new double[] {1, 20}) {
-                    GgmlBlockMatrix m = (GgmlBlockMatrix) Matrices.of(t, kQuantRows(t, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
-                    double sp = span;
-                    eachProduct(m, (x, y, n, b, what) -> PackedReference.assertGgmlLookupRows(m, x, b * cols, y, b * rows, 0, rows, t + " " + what + " span " + sp));
-                }
-            }
-        }
     }
 
 }

@@ -219,17 +219,15 @@ final class PackedReference {
 
 
     /**
-     * Checks rows r0..r1 of a ggml Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
-     * ({@code y[yOff + r]}). Q4_K: 4-bit codes in groups of 32 with fp16 scales d·scale and minimums dmin·min; Q6_K:
-     * 6-bit codes (zero 32) in groups of 16 with fp16 scales d·scale; both stored times one power of two per matrix
-     * (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
+     * Checks rows r0..r1 of a ggml Q2_K, Q3_K, Q5_K, Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
+     * ({@code y[yOff + r]}): codes shifted to unsigned in groups of 16 or 32 with fp16 scales and minimums, stored times one
+     * power of two per matrix (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
      * the fp16 rounding of the scales and minimums (computed exactly) of the exact float64 product, and equal by the
      * table rule, restated with the rounded values, within float rounding.
      */
     static void assertGgmlLookupRows(GgmlBlockMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
-        boolean six = m.type() == QuantType.Q6_K;
-        // the planes the kernel adds: 4, or 6 for 5- and 6-bit codes (plane 5 of a 5-bit code is 0)
-        int bits = six || m.lookupBits() == 5 ? 6 : m.lookupBits() == 2 ? 2 : 4, off = six ? 32 : m.lookupOffset();
+        // the planes the kernel adds: 4, or 6 for 5-bit codes (plane 5 is 0)
+        int bits = m.lookupBits() == 5 ? 6 : m.lookupBits() == 2 ? 2 : 4, off = m.lookupOffset();
         int qk = m.type().blockSize(), rows = m.rows(), cols = m.cols(), g = m.sub, per = qk / g, bytes = m.type().bytesPerBlock();
         double[][] sc = new double[rows][cols / g], mn = new double[rows][cols / g];
         int[][] u = new int[rows][cols];
@@ -240,10 +238,10 @@ final class PackedReference {
             for (int blk = 0; blk < cols / qk; blk++) {
                 m.decodeBlock(m.rowBytes * r + (long) bytes * blk, codes, bs, bm);
                 for (int j = 0; j < per; j++) {
-                    // codes u = code + off: w = s·code − min = s·u − (min + off·s) (Q6_K: s·(q − 32), min 0)
+                    // codes u = code + off: w = s·code − min = s·u − (min + off·s)
                     sc[r][per * blk + j] = bs[j];
                     mn[r][per * blk + j] = (double) bm[j] + off * (double) bs[j];
-                    max = Math.max(max, Math.max(Math.abs(bs[j]), six ? Math.abs(bm[j]) : Math.abs(bm[j] + off * bs[j])));
+                    max = Math.max(max, Math.max(Math.abs(bs[j]), Math.abs(bm[j] + off * bs[j])));
                 }
                 for (int i = 0; i < qk; i++) {
                     u[r][qk * blk + i] = codes[i] + off;
@@ -255,7 +253,7 @@ final class PackedReference {
             double[] s = new double[cols / g], mm = new double[cols / g];
             for (int gi = 0; gi < s.length; gi++) {
                 s[gi] = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) Math.scalb(sc[r][gi], k))), -k);
-                mm[gi] = six ? 32 * s[gi] : Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) (Math.scalb(mn[r][gi], k)))), -k);
+                mm[gi] = Math.scalb((double) Float.float16ToFloat(Float.floatToFloat16((float) (Math.scalb(mn[r][gi], k)))), -k);
             }
             assertGroupRow(bits, g, u[r], sc[r], mn[r], s, mm, x, base, y[yOff + r], what + " row " + r);
         }
@@ -322,16 +320,16 @@ final class PackedReference {
         return ((idx >> j) & 1) != 0 ? 1f : -1f;
     }
 
-    /** The 16-bit product kernels' input integers: {@code v ≤} this per block of 32 ({@link Q15Input}). */
+    /** The 16-bit product kernels' input integers: {@code v ≤} this per block of 32 ({@link SplitInput}). */
     static final int BYTE_ROWS_QMAX = 1984;
 
     /**
      * Whether the 16-bit product kernels ({@link ByteRowKernels}) compute this matrix's products: 8-bit codes in groups of
-     * 32k columns, ggml Q8_0 and Q6_K.
+     * 32k columns, ggml Q8_0, Q6_K and Q4_K.
      */
     static boolean byteRows(WeightMatrix m) {
         return m instanceof IntGroupMatrix im && im.bits() == 8 && im.spec().groupSize() % 32 == 0
-                || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K;
+                || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q4_K;
     }
 
     /**

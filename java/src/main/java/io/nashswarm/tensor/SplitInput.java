@@ -6,16 +6,16 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * One input vector for the 16-bit product kernels ({@link ByteRowKernels}): per block of {@value #BLOCK} values a step
- * {@code d = max|x| / }{@value #QMAX} and integers {@code v = round(x / d)}, each split as {@code v = 127·hi + lo} with
- * {@code |hi| ≤ 127} and {@code |lo| ≤ 63}, so that a byte code times either part fits a 16-bit lane (several of them
- * summed, see the kernels).
+ * {@code d = max|x| / }{@value #QMAX} and integers {@code v = round(x / d)} (12 bits), each split as
+ * {@code v = 63·hi + lo} with {@code |hi|, |lo| ≤ 31}, so that a byte code times either half fits a 16-bit lane eight
+ * times over (8·128·31 < 2^15).
  *
- * <p>Why 15 bits and not llama.cpp's int8 activations: with int8 inputs (step {@code max/127}) the int8 products of a
- * random 2-layer GPT-2 moved its logits by 4.7%, three times the 1.5% of its 8-bit weights alone; the 15-bit input
- * adds under 1% of that. The split costs a second multiply per column, which the kernels afford: bound by memory
- * on two threads either way (bench/results/byte-rows-2026-12-03.md).
+ * <p>Why not llama.cpp's int8 activations (step {@code max/127}, one multiply per column): they moved the logits of a
+ * random 2-layer GPT-2 with int8 weights by 4.7%, three times the 1.5% of its 8-bit weights alone (ModelQuantizerTest
+ * allows 3%). Steps 16 times finer cost a second multiply per column; a 15-bit split ({@code 127·hi + lo}, two products
+ * per 16-bit lane) cost more widening and ran int8 at 12.7 GB/s against this one's 16.8 (one thread, 4096x11008).
  */
-final class Q15Input {
+final class SplitInput {
     static final int BLOCK = 32;
     /** The split {@code v = SPLIT·hi + lo}, and the largest integer whose split keeps {@code |hi|, |lo| ≤ SPLIT / 2}. */
     static final int SPLIT = 63, QMAX = SPLIT * (SPLIT / 2) + SPLIT / 2;
@@ -23,12 +23,12 @@ final class Q15Input {
 
     /** High and low parts of the integers, in the input's order. */
     final short[] hi, lo;
-    /** Per block: the step; the block's values are {@code d·(127·hi + lo)}. */
+    /** Per block: the step; the block's values are {@code d·(63·hi + lo)}. */
     final float[] d;
     /** Per block: {@code Σ v} (for codes with zeros: {@code Σ (c − z)·v = Σ c·v − z·Σ v}). */
     final int[] sum;
 
-    private Q15Input(int cols) {
+    private SplitInput(int cols) {
         hi = new short[cols];
         lo = new short[cols];
         d = new float[cols / BLOCK];
@@ -39,11 +39,11 @@ final class Q15Input {
      * Quantizes {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #BLOCK}. Non-finite inputs give
      * non-finite steps, so products with them come out non-finite too.
      */
-    static Q15Input of(float[] x, int off, int cols) {
+    static SplitInput of(float[] x, int off, int cols) {
         if (cols % BLOCK != 0) {
-            throw new IllegalArgumentException("15-bit inputs need whole blocks of " + BLOCK + ": " + cols);
+            throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        Q15Input a = new Q15Input(cols);
+        SplitInput a = new SplitInput(cols);
         int[] v = new int[BLOCK];
         var F = PackedKernels.F;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
