@@ -189,9 +189,31 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     private volatile BitPlanes lookup;
     private volatile boolean noLookup;
 
-    /** The byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), made at the first product, or null (Q6_K has one). */
-    ByteRows byteRows() {
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q4_K and Q6_K have one). */
+    ByteRows makeByteRows() {
         return null;
+    }
+
+    private volatile ByteRows bytes;
+    private volatile boolean noBytes;
+
+    /** The byte-row copy, made at the first product (once, whichever thread asks first; the mapped blocks are then released), or null. */
+    final ByteRows byteRows() {
+        ByteRows b = bytes;
+        if (b != null || noBytes) {
+            return b;
+        }
+        synchronized (this) {
+            if (bytes == null && !noBytes) {
+                ByteRows made = makeByteRows();
+                noBytes = made == null;
+                bytes = made;
+                if (made != null && data.isMapped()) {
+                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
+                }
+            }
+            return bytes;
+        }
     }
 
     /**

@@ -19,43 +19,28 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
         super(QuantType.Q4_K, data, rows, cols, 32);
     }
 
-    private volatile ByteRows bytes;
-
     /**
-     * The nibble-row copy for the 16-bit product kernels (made once, at the first product, whichever thread asks first):
-     * the codes two to a byte with a block of rows side by side, the 6-bit scales and minimums as bytes, {@code d} and
-     * {@code dmin} as floats, all exact (4.75 bits/weight resident). The mapped blocks are then released.
+     * The nibble-row copy for the 16-bit product kernels (made at the first product): the codes two to a byte with a block of rows side by side, the 6-bit scales and minimums as bytes, {@code d} and
+     * {@code dmin} as floats, all exact (4.75 bits/weight resident).
      */
     @Override
-    ByteRows byteRows() {
-        ByteRows b = bytes;
-        if (b != null) {
-            return b;
-        }
-        synchronized (this) {
-            if (bytes == null) {
-                byte[] codes = new byte[256];
-                float[] sc = new float[8], mn = new float[8];
-                bytes = ByteRows.ofNibbles(rows, cols, (r, u, sub, mins, d, dmin) -> {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        long o = r * rowBytes + 144L * blk;
-                        decodeBlock(o, codes, sc, mn);
-                        System.arraycopy(codes, 0, u, 256 * blk, 256);
-                        for (int j = 0; j < 8; j++) {
-                            scaleMin(this, o + 4, j, 1f, 1f, sc, mn);
-                            sub[8 * blk + j] = (byte) sc[j];
-                            mins[8 * blk + j] = (byte) mn[j];
-                        }
-                        d[blk] = half(o);
-                        dmin[blk] = half(o + 2);
-                    }
-                });
-                if (data.isMapped()) {
-                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
+    ByteRows makeByteRows() {
+        byte[] codes = new byte[256];
+        float[] sc = new float[8], mn = new float[8];
+        return ByteRows.ofNibbles(rows, cols, (r, u, sub, mins, d, dmin) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = r * rowBytes + 144L * blk;
+                decodeBlock(o, codes, sc, mn);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                for (int j = 0; j < 8; j++) {
+                    scaleMin(this, o + 4, j, 1f, 1f, sc, mn);
+                    sub[8 * blk + j] = (byte) sc[j];
+                    mins[8 * blk + j] = (byte) mn[j];
                 }
+                d[blk] = half(o);
+                dmin[blk] = half(o + 2);
             }
-            return bytes;
-        }
+        });
     }
 
     /**

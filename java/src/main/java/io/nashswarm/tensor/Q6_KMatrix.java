@@ -21,38 +21,25 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
         return nibble.or(bits(qh, shift, 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
     }
 
-    private volatile ByteRows bytes;
-
     /**
-     * The byte-row copy (made once, at the first product, whichever thread asks first): codes q − 32 as signed bytes,
-     * the int8 sub-scales and {@code d} as a float, exactly as stored (9.1 bits/weight against the file's 6.56: the
-     * lookup copy's 6 took 1.5x as long, bench/results/byte-rows-2026-12-03.md). The mapped blocks are then released.
+     * The byte-row copy for the 16-bit product kernels (made at the first product): codes q − 32 as signed bytes, the
+     * int8 sub-scales and {@code d} as a float, exactly as stored (8.6 bits/weight resident against the file's 6.56; the
+     * 6-plane lookup copy, 6.0 bits, was compute-bound at 5.6 Gweights/s on one thread,
+     * bench/results/byte-rows-2026-12-03.md).
      */
     @Override
-    ByteRows byteRows() {
-        ByteRows b = bytes;
-        if (b != null) {
-            return b;
-        }
-        synchronized (this) {
-            if (bytes == null) {
-                byte[] codes = new byte[256];
-                float[] scale = new float[16], min = new float[16];
-                bytes = ByteRows.ofSuperBlocks(rows, cols, (r, u, sub, d) -> {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        long o = r * rowBytes + 210L * blk;
-                        decodeBlock(o, codes, scale, min);
-                        System.arraycopy(codes, 0, u, 256 * blk, 256);
-                        MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, o + 192, sub, 16 * blk, 16);
-                        d[blk] = half(o + 208);
-                    }
-                });
-                if (data.isMapped()) {
-                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
-                }
+    ByteRows makeByteRows() {
+        byte[] codes = new byte[256];
+        float[] scale = new float[16], min = new float[16];
+        return ByteRows.ofSuperBlocks(rows, cols, (r, u, sub, d) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = r * rowBytes + 210L * blk;
+                decodeBlock(o, codes, scale, min);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, o + 192, sub, 16 * blk, 16);
+                d[blk] = half(o + 208);
             }
-            return bytes;
-        }
+        });
     }
 
     @Override
