@@ -1,6 +1,7 @@
 package io.nashswarm.tensor;
 
-import java.lang.foreign.Arena;
+import io.nashswarm.kernel.HugePages;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
@@ -79,10 +80,10 @@ final class BitPlanes {
         this.scales = scales;
         this.zeros = zeros;
         this.perTensor = perTensor;
-        this.codes = Arena.ofAuto().allocate(codeOffset(blocks, 0, 0, 0), 64);
-        this.scales16 = Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64);
-        this.zeros8 = zeros == null ? null : Arena.ofAuto().allocate(zeroOffset(blocks, 0), 64);
-        this.mins16 = mins ? Arena.ofAuto().allocate(scaleOffset(blocks, 0), 64) : null;
+        this.codes = HugePages.allocate(codeOffset(blocks, 0, 0, 0));
+        this.scales16 = HugePages.allocate(scaleOffset(blocks, 0));
+        this.zeros8 = zeros == null ? null : HugePages.allocate(zeroOffset(blocks, 0));
+        this.mins16 = mins ? HugePages.allocate(scaleOffset(blocks, 0)) : null;
         track(this, bytes());
     }
 

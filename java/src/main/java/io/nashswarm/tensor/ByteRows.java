@@ -1,8 +1,9 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.HugePages;
+
 import jdk.incubator.vector.ShortVector;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -68,12 +69,12 @@ final class ByteRows {
         this.groups = cols / group;
         this.nibbles = nibbles;
         this.blocks = (rows + ROWS - 1) / ROWS;
-        this.codes = Arena.ofAuto().allocate((long) blocks * (nibbles ? cols / 2 : cols) * ROWS, 64);
-        this.scales = Arena.ofAuto().allocate((long) blocks * groups * ROWS * scaleBytes, 64);
-        this.zeros = withZeros ? Arena.ofAuto().allocate((long) blocks * groups * ROWS, 64) : null;
-        this.subScales = sub > 0 ? Arena.ofAuto().allocate((long) blocks * (cols / sub) * ROWS, 64) : null;
-        this.subMins = nibbles ? Arena.ofAuto().allocate((long) blocks * (cols / sub) * ROWS, 64) : null;
-        this.minScales = nibbles ? Arena.ofAuto().allocate((long) blocks * groups * ROWS * scaleBytes, 64) : null;
+        this.codes = HugePages.allocate((long) blocks * (nibbles ? cols / 2 : cols) * ROWS);
+        this.scales = HugePages.allocate((long) blocks * groups * ROWS * scaleBytes);
+        this.zeros = withZeros ? HugePages.allocate((long) blocks * groups * ROWS) : null;
+        this.subScales = sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
+        this.subMins = nibbles ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
+        this.minScales = nibbles ? HugePages.allocate((long) blocks * groups * ROWS * scaleBytes) : null;
         BitPlanes.track(this, bytes());
     }
 

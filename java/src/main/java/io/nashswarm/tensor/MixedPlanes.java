@@ -1,6 +1,7 @@
 package io.nashswarm.tensor;
 
-import java.lang.foreign.Arena;
+import io.nashswarm.kernel.HugePages;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -49,9 +50,9 @@ final class MixedPlanes {
         this.chunkList = chunkList;
         this.starts = starts;
         this.codeOffsets = codeOffsets;
-        this.codes = Arena.ofAuto().allocate(Math.max(1, codeBytes), 64);
-        this.scales16 = Arena.ofAuto().allocate(32L * chunkList.length + 64, 64);
-        this.zeros8 = asymmetric ? Arena.ofAuto().allocate(16L * chunkList.length + 64, 64) : null;
+        this.codes = HugePages.allocate(Math.max(1, codeBytes));
+        this.scales16 = HugePages.allocate(32L * chunkList.length + 64);
+        this.zeros8 = asymmetric ? HugePages.allocate(16L * chunkList.length + 64) : null;
         BitPlanes.track(this, codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize()));
     }
 
