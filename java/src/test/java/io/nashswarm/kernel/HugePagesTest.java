@@ -15,10 +15,13 @@ class HugePagesTest {
             MemorySegment m = HugePages.allocate(bytes);
             assertEquals(bytes, m.byteSize(), "size of " + bytes);
             assertEquals(0, m.address() % 64, "alignment of " + bytes);
-            for (long at : new long[] {0, bytes / 2, bytes - 1}) {
-                assertEquals(0, m.get(ValueLayout.JAVA_BYTE, at), bytes + " bytes: byte " + at + " is not zero");
-                m.set(ValueLayout.JAVA_BYTE, at, (byte) 7);
-                assertEquals(7, m.get(ValueLayout.JAVA_BYTE, at));
+            long[] at = {0, bytes / 2, bytes - 1};
+            for (long a : at) {
+                assertEquals(0, m.get(ValueLayout.JAVA_BYTE, a), bytes + " bytes: byte " + a + " is not zero");
+            }
+            for (long a : at) {
+                m.set(ValueLayout.JAVA_BYTE, a, (byte) 7);
+                assertEquals(7, m.get(ValueLayout.JAVA_BYTE, a));
             }
             if (bytes >= 1L << 21 && System.getProperty("os.name", "").startsWith("Linux")) {
                 assertEquals(0, m.address() % (1L << 21), "a mapping of " + bytes + " starts on a 2 MiB boundary");
