@@ -36,7 +36,7 @@ final class BitPlanes {
     private static final AtomicLong RESIDENT = new AtomicLong();
 
     final int bits, rows, cols, blocks, chunks, groups, shift;
-    /** Groups per chunk: 1 (groups of 64 columns or more), 2 for groups of 32 (ggml blocks), 4 for groups of 16 (Q6_K). */
+    /** Groups per chunk: 1 (groups of 64 columns or more), 2 for groups of 32 (ggml blocks), 4 for groups of 16 (Q2_K, Q3_K). */
     final int parts;
     /** 0, 1, .., chunks·parts − 1: the kernels' list of a block's chunks, or half chunks for groups of 32 (a mixed matrix lists each width's chunks). */
     final int[] chunkList;
@@ -173,7 +173,7 @@ final class BitPlanes {
     /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales (and minimums). */
     interface BlockRows {
         /**
-         * Writes row r's codes ({@code cols}) and its scales (one per group of 32, or of 16 for Q6_K) and, for a matrix
+         * Writes row r's codes ({@code cols}) and its scales (one per group of 32, or of 16 for Q2_K and Q3_K) and, for a matrix
          * with minimums, minimums: each
          * {@code u} means {@code d·(u − 2^(bits−1))}, or {@code d·u − m} with minimums.
          */
@@ -193,15 +193,14 @@ final class BitPlanes {
     }
 
     /**
-     * Codes of 5 or 6 bits in groups of {@code groupCols} (16 or 32) with one fp16 scale each and, with minimums, one
-     * fp16 minimum (ggml's Q6_K: groups of 16, zero 32, no minimums; Q5_0, Q5_1, Q5_K: groups of 32 with minimums).
-     * Returns planes 0–3 as 4-bit codes with the scales (and minimums), holding planes 4–5 as 2-bit codes in
+     * Codes of 5 bits in groups of {@code groupCols} (32) with one fp16 scale and one fp16 minimum each (ggml's Q5_0,
+     * Q5_1, Q5_K). Returns planes 0–3 as 4-bit codes with the scales and minimums, holding planes 4–5 as 2-bit codes in
      * {@link #high} (the int2 layout, two column groups per 32 bytes), which the kernel adds with weight 16 using the
      * first copy's scales.
      */
-    static BitPlanes ofWide(int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
+    static BitPlanes ofWide(int rows, int cols, int groupCols, BlockRows src) {
         int groups = cols / groupCols, parts = CHUNK / groupCols;
-        BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, parts, null, null, false, withMins);
+        BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, parts, null, null, false, true);
         low.high = new BitPlanes(2, rows, cols, 0, 0, parts, null, null, false, false);
         fill(low, low.high, groups, src);
         return low;

@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
  * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
  * memory once per batch).
  *
- * <p>Q8_0 ({@link #byteRows}) runs on the 16-bit product kernels ({@link ByteRowKernels}) on every machine, on a
+ * <p>Q8_0 ({@link #makeByteRows}) runs on the 16-bit product kernels ({@link ByteRowKernels}) on every machine, on a
  * byte-row copy made at the first product (the mapped blocks are then released).
  * Types whose blocks are symmetric integer codes and gain from it (Q4_0: {@link #lookupBits}) run on the
  * table-lookup kernels instead where those run natively and rows are whole chunks of 64, on a bit-plane
@@ -27,6 +27,9 @@ abstract class BlockMatrix implements SegmentMatrix {
     /** Blocks per row and bytes per row. */
     final int blocks;
     final long rowBytes;
+    /** The copies for the 16-bit product and the lookup kernels, made at the first product. */
+    private final FirstUseCopy<ByteRows> bytes;
+    private final FirstUseCopy<BitPlanes> planes;
 
     BlockMatrix(MemorySegment data, int rows, int cols, int blockBytes) {
         if (rows < 0 || cols < 0 || cols % BLOCK != 0) {
@@ -37,6 +40,8 @@ abstract class BlockMatrix implements SegmentMatrix {
         this.cols = cols;
         this.blocks = cols / BLOCK;
         this.rowBytes = (long) blocks * blockBytes;
+        this.bytes = new FirstUseCopy<>(this::makeByteRows, data);
+        this.planes = new FirstUseCopy<>(this::makePlanes, data);
         if (data.byteSize() < rows * rowBytes) {
             throw new IllegalArgumentException(type().label() + " " + rows + "x" + cols + " needs " + rows * rowBytes + " bytes, got " + data.byteSize());
         }
@@ -66,56 +71,17 @@ abstract class BlockMatrix implements SegmentMatrix {
         throw new UnsupportedOperationException(type().label() + " has no table-lookup path");
     }
 
-    /** The bit-plane copy for the lookup kernels, made at the first product. */
-    private volatile BitPlanes planes;
-
-    /**
-     * The bit-plane copy, made on first use (once, whichever thread asks first), or null for the float kernels
-     * (no lookup path for this type, no 512-bit vectors, or rows that are not whole chunks of 64).
-     */
-    private BitPlanes planes() {
-        BitPlanes p = planes;
-        if (p != null || lookupBits() == 0 || !LutKernels.NATIVE || cols % LutInput.CHUNK != 0) {
-            return p;
+    /** The bit-plane copy, or none (no lookup path for this type, no 512-bit vectors, rows not whole chunks of 64). */
+    private BitPlanes makePlanes() {
+        if (lookupBits() == 0 || !LutKernels.NATIVE || cols % LutInput.CHUNK != 0) {
+            return null;
         }
-        synchronized (this) {
-            if (planes == null) {
-                planes = BitPlanes.ofBlocks(lookupBits(), rows, cols, 32, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
-                if (data.isMapped()) {
-                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
-                }
-            }
-            return planes;
-        }
+        return BitPlanes.ofBlocks(lookupBits(), rows, cols, 32, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
     }
 
-    /** Whether this type's blocks are 8-bit codes that the 16-bit product kernels take (Q8_0: {@link #byteRow}). */
-    boolean byteRows() {
-        return false;
-    }
-
-    /** Row r as the byte-row copy stores it: signed codes, and the fp16 bits of its blocks' scales. */
-    void byteRow(int r, byte[] codes, short[] scales) {
-        throw new UnsupportedOperationException(type().label() + " has no byte-row path");
-    }
-
-    /** The byte-row copy for the 16-bit product kernels, made at the first product. */
-    private volatile ByteRows bytes;
-
-    private ByteRows bytes() {
-        ByteRows b = bytes;
-        if (b != null || !byteRows()) {
-            return b;
-        }
-        synchronized (this) {
-            if (bytes == null) {
-                bytes = ByteRows.ofGroups(rows, cols, BLOCK, false, (r, c, sc, z) -> byteRow(r, c, sc));
-                if (data.isMapped()) {
-                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
-                }
-            }
-            return bytes;
-        }
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q8_0 has one). */
+    ByteRows makeByteRows() {
+        return null;
     }
 
     /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols): the float kernel of types without a byte-row path. */
@@ -136,12 +102,12 @@ abstract class BlockMatrix implements SegmentMatrix {
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        ByteRows copy = bytes();
+        ByteRows copy = bytes.get();
         if (copy != null) {
             ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
             return;
         }
-        BitPlanes p = planes();
+        BitPlanes p = planes.get();
         if (p != null) {
             LutKernels.products(p, x, n, y, rowStart, rowEnd);
             return;

@@ -25,8 +25,8 @@ import static io.nashswarm.kernel.Vectors.L;
  * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
- * Q4_K and Q6_K override the products with integer kernels on quantized activations ({@link Q4_KMatrix},
- * {@link Q6_KMatrix}).
+ * Q4_K and Q6_K take the 16-bit product kernels instead ({@link #makeByteRows}), most others the table-lookup kernels
+ * ({@link #lookupBits}).
  */
 public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -43,6 +43,9 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     final int sub;
     final int blocks;
     final long rowBytes;
+    /** The copies for the 16-bit product and the lookup kernels, made at the first product. */
+    private final FirstUseCopy<ByteRows> byteRows;
+    private final FirstUseCopy<BitPlanes> lookup;
 
     GgmlBlockMatrix(QuantType type, MemorySegment data, int rows, int cols, int sub) {
         if (rows < 0 || cols < 0 || cols % type.blockSize() != 0) {
@@ -55,6 +58,8 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         this.sub = sub;
         this.blocks = cols / type.blockSize();
         this.rowBytes = (long) blocks * type.bytesPerBlock();
+        this.byteRows = new FirstUseCopy<>(this::makeByteRows, data);
+        this.lookup = new FirstUseCopy<>(this::makeLookupPlanes, data);
         if (data.byteSize() < rows * rowBytes) {
             throw new IllegalArgumentException(type.label() + " " + rows + "x" + cols + " needs " + rows * rowBytes + " bytes, got " + data.byteSize());
         }
@@ -138,34 +143,28 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * Dequantized rows times x, one row at a time. Q4_K and Q6_K replace it with integer kernels; for the other
-     * types a general integer kernel on q8 activations (on the decoded codes) was measured slower than this one
-     * (0.7–1.06x, see README › GGUF) and deleted.
+     * The 16-bit product kernels where the type has a byte-row copy (Q4_K, Q6_K), else the table lookup where it has a
+     * lookup copy, else dequantized rows times x, one row at a time (a general integer kernel on q8 activations, on the
+     * decoded codes, was measured slower than that: 0.7–1.06x, see README › GGUF, and deleted).
      */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        ByteRows b = byteRows();
+        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
+        ByteRows b = byteRows.get();
         if (b != null) {
-            DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
             ByteRowKernels.products(b, x, n, y, rowStart, rowEnd);
             return;
         }
-        BitPlanes p = lookupPlanes();
-        if (p == null) {
-            matmulOffLookup(x, y, n, rowStart, rowEnd);
-            return;
+        BitPlanes p = lookup.get();
+        if (p != null) {
+            LutKernels.products(p, x, n, y, rowStart, rowEnd);
+        } else {
+            matmulDequantized(x, y, n, rowStart, rowEnd);
         }
-        DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        LutKernels.products(p, x, n, y, rowStart, rowEnd);
-    }
-
-    /** Products where the lookup does not run: the float kernel; Q4_K and Q6_K have integer kernels. */
-    void matmulOffLookup(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        matmulDequantized(x, y, n, rowStart, rowEnd);
     }
 
     /**
-     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1, Q4_K; 5: Q5_0, Q5_1, Q5_K; 6: Q6_K),
+     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1, Q5_K),
      * or 0.
      */
     int lookupBits() {
@@ -174,103 +173,59 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
 
     /**
      * What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16,
-     * Q3_K's q − 4, Q6_K's q − 32). When it is the frame's own zero ({@code 2^(frame−1)}) and the type has no minimums
-     * (Q6_K), the copy stores no minimums: the kernel's symmetric zero term is exactly that offset.
+     * Q3_K's q − 4); the copy's minimums take the shift ({@code min + offset·scale}).
      */
     int lookupOffset() {
         return 0;
     }
-
-    /** Whether {@link #decodeBlock} can give a sub-block a minimum (false: every minimum is 0, as Q6_K's and Q3_K's). */
-    boolean hasMinimums() {
-        return true;
-    }
-
-    private volatile BitPlanes lookup;
-    private volatile boolean noLookup;
 
     /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q4_K and Q6_K have one). */
     ByteRows makeByteRows() {
         return null;
     }
 
-    private volatile ByteRows bytes;
-    private volatile boolean noBytes;
-
-    /** The byte-row copy, made at the first product (once, whichever thread asks first; the mapped blocks are then released), or null. */
-    final ByteRows byteRows() {
-        ByteRows b = bytes;
-        if (b != null || noBytes) {
-            return b;
-        }
-        synchronized (this) {
-            if (bytes == null && !noBytes) {
-                ByteRows made = makeByteRows();
-                noBytes = made == null;
-                bytes = made;
-                if (made != null && data.isMapped()) {
-                    data.unload(); // the copy replaces the file's blocks in memory (they page in again if read)
-                }
-            }
-            return bytes;
-        }
-    }
-
     /**
-     * The generic lookup copies (made once, at the first product, whichever thread asks first) for types with
+     * The generic lookup copies (made at the first product: {@link FirstUseCopy}) for types with
      * {@link #lookupBits}, per sub-block (16 or 32 weights) a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
-     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix as in {@link Q4_KMatrix}; 2- to
-     * 4-bit codes in one copy, 5- and 6-bit with planes 4–5 in a second ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
-     * when rows are not whole chunks of 64 or the scales span more than fp16's normal range. The mapped blocks are
-     * released once copied.
+     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix ({@link #lookupExponent}); 2- to
+     * 4-bit codes in one copy, 5-bit with planes 4–5 in a second ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
+     * when rows are not whole chunks of 64 or the scales span more than fp16's normal range.
      */
-    private BitPlanes lookupPlanes() {
-        BitPlanes p = lookup;
-        if (p != null || noLookup || lookupBits() == 0 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
-            return p;
+    private BitPlanes makeLookupPlanes() {
+        if (lookupBits() == 0 || cols % LutInput.CHUNK != 0 || !LutKernels.NATIVE) {
+            return null;
         }
-        synchronized (this) {
-            if (lookup == null && !noLookup) {
-                int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub;
-                // the planes the kernel adds: 2, 4 (3- and 4-bit codes) or 6 (5- and 6-bit codes, as two copies)
-                int frame = bits == 2 ? 2 : bits <= 4 ? 4 : 6;
-                boolean symmetric = !hasMinimums() && off == 1 << (frame - 1);
-                int k = lookupExponent(symmetric ? 0 : off);
-                boolean[] fits = {Math.abs(k) < 100};
-                if (!fits[0]) {
-                    noLookup = true;
-                    return null;
+        int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub;
+        // the planes the kernel adds: 2, 4 (3- and 4-bit codes) or 6 (5- and 6-bit codes, as two copies)
+        int frame = bits == 2 ? 2 : bits <= 4 ? 4 : 6;
+        int k = lookupExponent(off);
+        boolean[] fits = {Math.abs(k) < 100};
+        if (!fits[0]) {
+            return null;
+        }
+        float up = Math.scalb(1f, k);
+        byte[] codes = new byte[qk];
+        float[] sc = new float[per], mn = new float[per];
+        BitPlanes.BlockRows src = (r, u, scales, mins) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                decodeBlock(r * rowBytes + (long) blk * type.bytesPerBlock(), codes, sc, mn);
+                for (int i = 0; i < qk; i++) {
+                    u[qk * blk + i] = codes[i] + off;
                 }
-                float up = Math.scalb(1f, k);
-                byte[] codes = new byte[qk];
-                float[] sc = new float[per], mn = new float[per];
-                BitPlanes.BlockRows src = (r, u, scales, mins) -> {
-                    for (int blk = 0; blk < blocks; blk++) {
-                        decodeBlock(r * rowBytes + (long) blk * type.bytesPerBlock(), codes, sc, mn);
-                        for (int i = 0; i < qk; i++) {
-                            u[qk * blk + i] = codes[i] + off;
-                        }
-                        for (int j = 0; j < per; j++) {
-                            scales[per * blk + j] = fp16Normal(sc[j] * up, fits);
-                            mins[per * blk + j] = symmetric ? 0 : fp16Normal((mn[j] + off * sc[j]) * up, fits);
-                        }
-                    }
-                };
-                // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5- and 6-bit as int4 + int2 copies
-                BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, !symmetric, src)
-                        : BitPlanes.ofBlocks(frame, rows, cols, sub, !symmetric, src);
-                if (fits[0]) {
-                    built.outScale = Math.scalb(1f, -k);
-                    lookup = built;
-                    if (data.isMapped()) {
-                        data.unload(); // the copies replace the file's blocks in memory (they page in again if read)
-                    }
-                } else {
-                    noLookup = true;
+                for (int j = 0; j < per; j++) {
+                    scales[per * blk + j] = fp16Normal(sc[j] * up, fits);
+                    mins[per * blk + j] = fp16Normal((mn[j] + off * sc[j]) * up, fits);
                 }
             }
-            return lookup;
+        };
+        // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5-bit as int4 + int2 copies
+        BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, src)
+                : BitPlanes.ofBlocks(frame, rows, cols, sub, true, src);
+        if (!fits[0]) {
+            return null;
         }
+        built.outScale = Math.scalb(1f, -k);
+        return built;
     }
 
     final void matmulDequantized(float[] x, float[] y, int n, int rowStart, int rowEnd) {

@@ -53,11 +53,9 @@ public final class IntGroupMatrix extends PackedMatrix {
     private final boolean integer, rowKernel;
     /** Input chunk of each chunk of a row, for the run kernels: the identity. */
     private final int[] chunkMap;
-    /** The bit-plane copy, made at the first product. */
-    private volatile BitPlanes planes;
-    /** Whether 8-bit codes take the 16-bit product kernels ({@link ByteRowKernels}: groups of 32k columns), and their copy. */
-    private final boolean byteRows;
-    private volatile ByteRows bytes;
+    /** The copies for the table-lookup and the 16-bit product kernels, made at the first product. */
+    private final FirstUseCopy<BitPlanes> planes;
+    private final FirstUseCopy<ByteRows> bytes;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -68,11 +66,13 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        this.byteRows = bits == 8 && g % 32 == 0;
+        boolean byteRows = bits == 8 && g % 32 == 0; // 16-bit products for 8-bit codes in groups of 32k columns
         this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows;
         this.integer = fits && !LutKernels.NATIVE && bits != 8;
         this.rowKernel = integer && bits == 4 && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
+        this.planes = new FirstUseCopy<>(this::makePlanes, codes);
+        this.bytes = new FirstUseCopy<>(byteRows ? this::makeByteRows : () -> null, codes);
     }
 
     /**
@@ -117,62 +117,42 @@ public final class IntGroupMatrix extends PackedMatrix {
                 zeros, first * bits, bits * groupStep(), kernelZero, null, 0);
     }
 
-    /** The bit-plane copy, made on first use (once, whichever thread asks first), or null for the float kernels. */
-    private BitPlanes planes() {
-        BitPlanes p = planes;
-        if (p != null || !lookup) {
-            return p;
+    /** The bit-plane copy, or none (the float kernels). */
+    private BitPlanes makePlanes() {
+        if (!lookup) {
+            return null;
         }
-        synchronized (this) {
-            if (planes == null) {
-                planes = g == 32 ? BitPlanes.of(this, groupsPerRow, 0, 2, scales, zeros, false)
-                        : BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), 1, scales, zeros, spec.perTensor());
-                if (codes.isMapped()) {
-                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
-                }
-            }
-            return planes;
-        }
+        return g == 32 ? BitPlanes.of(this, groupsPerRow, 0, 2, scales, zeros, false)
+                : BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), 1, scales, zeros, spec.perTensor());
     }
 
-    /** The byte-row copy of 8-bit codes, made on first use (once, whichever thread asks first). */
-    private ByteRows bytes() {
-        ByteRows b = bytes;
-        if (b != null) {
-            return b;
-        }
-        synchronized (this) {
-            if (bytes == null) {
-                int[] u = new int[cols];
-                bytes = ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
-                    codes(r, u);
-                    for (int i = 0; i < cols; i++) {
-                        c[i] = (byte) (u[i] - 128);
-                    }
-                    for (int gi = 0; gi < groupsPerRow; gi++) {
-                        s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
-                        z[gi] = (byte) (zero(r, gi) - 128);
-                    }
-                });
-                if (codes.isMapped()) {
-                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
-                }
+    /** The byte-row copy of 8-bit codes: signed codes {@code u − 128}, fp16 scales, signed zeros {@code z − 128}. */
+    private ByteRows makeByteRows() {
+        int[] u = new int[cols];
+        return ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
+            codes(r, u);
+            for (int i = 0; i < cols; i++) {
+                c[i] = (byte) (u[i] - 128);
             }
-            return bytes;
-        }
+            for (int gi = 0; gi < groupsPerRow; gi++) {
+                s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
+                z[gi] = (byte) (zero(r, gi) - 128);
+            }
+        });
     }
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        if (byteRows) {
-            ByteRowKernels.products(bytes(), x, 1, y, rowStart, rowEnd);
+        ByteRows b = bytes.get();
+        if (b != null) {
+            ByteRowKernels.products(b, x, 1, y, rowStart, rowEnd);
             return;
         }
         if (integer) {
             integerRows(QuantizedInput.of(x, 0, cols, bits, zeros == null), y, 0, rowStart, rowEnd);
             return;
         }
-        BitPlanes p = planes();
+        BitPlanes p = planes.get();
         if (p == null) {
             super.matvec(x, y, rowStart, rowEnd);
         } else {
@@ -183,15 +163,16 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** Batches go in tiles of inputs whose tables fit in L2; within a tile each code block is read from memory once. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        if (byteRows) {
-            ByteRowKernels.products(bytes(), x, n, y, rowStart, rowEnd);
+        ByteRows copy = bytes.get();
+        if (copy != null) {
+            ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
             return;
         }
         if (integer && n > 1) {
             integerBatch(x, y, n, rowStart, rowEnd);
             return;
         }
-        BitPlanes p = planes();
+        BitPlanes p = planes.get();
         if (p == null || n == 1) {
             if (p == null) {
                 super.matmul(x, y, n, rowStart, rowEnd);

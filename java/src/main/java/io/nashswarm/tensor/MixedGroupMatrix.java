@@ -51,7 +51,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
     public static final int TILE_ROWS = BitPlanes.ROWS;
     /** Whether products use the table-lookup kernels (512-bit vectors, groups of whole chunks). */
     private final boolean lookup;
-    private volatile MixedPlanes planes;
+    /** The bit-plane copy for the table-lookup kernels, made at the first product. */
+    private final FirstUseCopy<MixedPlanes> planes;
 
     private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections, MixedLayout layout) {
         super(QuantType.MIXED, rows, cols, spec, counts, sections);
@@ -64,6 +65,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.outliers = sections().get(Section.OUTLIERS);
         this.layout = layout;
         this.lookup = LutKernels.NATIVE && IntKernels.fits(g, cols);
+        this.planes = new FirstUseCopy<>(() -> lookup ? MixedPlanes.of(this, zeros != null) : null, codes);
         if (outliers != null) {
             checkOutliers();
         }
@@ -259,23 +261,6 @@ public final class MixedGroupMatrix extends PackedMatrix {
                 zeros, run.zeroBit(), run.bits(), kernelZero, order, run.first());
     }
 
-    /** The bit-plane copy, made on first use (once, whichever thread asks first), or null without the table-lookup kernels. */
-    private MixedPlanes planes() {
-        MixedPlanes p = planes;
-        if (p != null || !lookup) {
-            return p;
-        }
-        synchronized (this) {
-            if (planes == null) {
-                planes = MixedPlanes.of(this, zeros != null);
-                if (codes.isMapped()) {
-                    codes.unload(); // the copy replaces the stored codes in memory (they page in again if read)
-                }
-            }
-            return planes;
-        }
-    }
-
     /** Table lookup: {@code y[yOff + b·rows + r]} for inputs b < n at {@code x[b·cols]}, in tiles of inputs whose tables fit in L2. */
     private void lookupProducts(MixedPlanes p, float[] x, float[] y, int n, int r0, int r1) {
         int tile = LutKernels.tile(cols, n);
@@ -298,7 +283,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
-        MixedPlanes p = planes();
+        MixedPlanes p = planes.get();
         if (p != null) {
             lookupProducts(p, x, y, 1, rowStart, rowEnd);
             return;
@@ -309,7 +294,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
     /** With the integer kernels, a batch goes row by row: each row's map is walked and its codes read from memory once for all inputs. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
-        MixedPlanes p = planes();
+        MixedPlanes p = planes.get();
         if (p != null) {
             lookupProducts(p, x, y, n, rowStart, rowEnd);
             return;

@@ -21,19 +21,17 @@ public final class Q8_0Matrix extends BlockMatrix {
 
     @Override public QuantType type() { return QuantType.Q8_0; }
 
+    /** The file's bytes, rows side by side: signed codes and the blocks' fp16 scales. */
     @Override
-    boolean byteRows() {
-        return true;
-    }
-
-    @Override
-    void byteRow(int r, byte[] codes, short[] scales) {
-        long base = r * rowBytes;
-        for (int blk = 0; blk < blocks; blk++) {
-            long o = base + (long) blk * BYTES;
-            scales[blk] = data.get(F16, o);
-            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, codes, blk * BLOCK, BLOCK);
-        }
+    ByteRows makeByteRows() {
+        return ByteRows.ofGroups(rows, cols, BLOCK, false, (r, codes, scales, zeros) -> {
+            long base = r * rowBytes;
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = base + (long) blk * BYTES;
+                scales[blk] = data.get(F16, o);
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, codes, blk * BLOCK, BLOCK);
+            }
+        });
     }
 
     @Override
