@@ -17,6 +17,7 @@ import static jdk.incubator.vector.VectorOperators.B2S;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
 
@@ -198,5 +199,56 @@ final class ByteRowKernels {
         }
         first.intoArray(acc, 0);
         second.intoArray(acc, HALF);
+    }
+
+    private static final VectorSpecies<Byte> PAIR_CODES = ByteVector.SPECIES_256, TILE_ZEROS = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> PAIRS = ShortVector.SPECIES_512, TILE_SCALES = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Integer> TILE_ROWS = IntVector.SPECIES_512;
+    private static final VectorSpecies<Float> TILE_SUMS = FloatVector.SPECIES_512;
+
+    /**
+     * The 8-bit tiles of a mixed matrix's row block ({@link MixedPlanes}: 16 rows; per listed chunk of 64 columns, per
+     * pair of columns 32 signed codes, row i's at bytes 2i and 2i + 1; per chunk 16 fp16 scales and, with zeros, 16
+     * unsigned zeros): {@code acc[i] = row i · input} over the chunks {@code list[from .. from + count)}, the k-th's
+     * codes at {@code co + 1024·k}, its scales and zeros at entry {@code from + k}. One broadcast of a column pair's
+     * input halves ({@link SplitInput#hiPairs}) multiplies all 16 rows' two columns; the even and odd 16-bit lanes of a
+     * 32-bit lane are one row's two columns, so splitting them by shifts and adding gives the row's sum. Eight products
+     * per 16-bit lane before widening (8·128·31 < 2^15). 512-bit vectors: mixed matrices take this path only there.
+     */
+    static void tiles(MemorySegment codes, long co, int[] list, int from, int count, MemorySegment scales, MemorySegment zeros,
+                      int[] hiPairs, int[] loPairs, float[] d, int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(TILE_SUMS);
+        for (int k = 0; k < count; k++) {
+            int c = list[from + k];
+            long cc = co + 1024L * k, e = from + k;
+            // fp16 → float as in groups
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(TILE_SCALES, scales, 32L * e, LE).convertShape(ZERO_EXTEND_S2I, TILE_ROWS, 0);
+            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
+            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            for (int half = 0; half < 2; half++) {
+                int blk = 2 * c + half, p0 = 32 * c + 16 * half;
+                IntVector eh = IntVector.zero(TILE_ROWS), el = eh;
+                for (int j = 0; j < 16; j += 8) {
+                    ShortVector ph = ShortVector.zero(PAIRS), pl = ph;
+                    for (int q = 0; q < 8; q++) {
+                        int p = p0 + j + q;
+                        ShortVector cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, cc + 32L * (p - 32 * c), LE).convertShape(B2S, PAIRS, 0);
+                        ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p]).reinterpretAsShorts()));
+                        pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p]).reinterpretAsShorts()));
+                    }
+                    IntVector a = ph.reinterpretAsInts(), b = pl.reinterpretAsInts();
+                    eh = eh.add(a.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(a.lanewise(ASHR, 16));
+                    el = el.add(b.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(b.lanewise(ASHR, 16));
+                }
+                IntVector v = eh.lanewise(LSHL, 6).sub(eh).add(el); // 63·hi + lo
+                if (zeros != null) { // Σ (c − (z − 128))·v, the codes stored minus 128
+                    IntVector z = (IntVector) ByteVector.fromMemorySegment(TILE_ZEROS, zeros, 16L * e, LE).convertShape(ZERO_EXTEND_B2I, TILE_ROWS, 0);
+                    v = v.sub(z.sub(128).mul(sum[blk]));
+                }
+                total = ((FloatVector) v.convert(I2F, 0)).fma(s.mul(d[blk]), total);
+            }
+        }
+        total.intoArray(acc, 0);
     }
 }

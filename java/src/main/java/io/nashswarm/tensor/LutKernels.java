@@ -58,10 +58,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2- and 4-bit codes (and 5-bit as 4 + 2 planes). 8-bit groups of a mixed matrix are two 4-plane halves: the
- * same loop runs over planes 0–3 and then 4–7 (the second 32 bytes of each column group) with slot weights 16 and
- * 64, so they cost about twice int4. Uniform 8-bit codes (int8, Q8_0) and Q6_K take the 16-bit product kernels
- * instead ({@link ByteRowKernels}), whose cost does not grow with the bits. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
+ * 2- and 4-bit codes (and 5-bit as 4 + 2 planes). 8-bit codes (int8, Q8_0, a mixed matrix's 8-bit tiles) and Q6_K
+ * take the 16-bit product kernels instead ({@link ByteRowKernels}), whose cost does not grow with the bits. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
  * after 10–15 tokens and a tiny GPT-2's int8 logits by 7%; the 12-bit tables keep the int4 text for 110
  * tokens and move the perplexity by about 2e-5 for int4 and int8 (TableLookupPerplexityTest).
  */
@@ -166,10 +164,12 @@ final class LutKernels {
     /**
      * As {@link #products(BitPlanes, LutInput[], int, float[], int, int, int, int)} for a mixed matrix
      * ({@link MixedPlanes}): per row block, the chunks of each width run as one list, so a block costs
-     * each chunk's own number of lookups (2, 4 or 8 planes) and no row waits on a wider neighbour.
+     * each chunk's own number of lookups (2 or 4 planes) and no row waits on a wider neighbour. 8-bit chunks take
+     * the 16-bit products instead ({@link ByteRowKernels#tiles}, with {@code split[b]}, which may be null when
+     * the matrix has none): a lookup would cost 8 planes.
      */
-    static void products(MixedPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
-        float[] acc = new float[2 * ROWS * n];
+    static void products(MixedPlanes w, LutInput[] in, SplitInput[] split, int n, float[] y, int yOff, int yStride, int r0, int r1) {
+        float[] acc = new float[2 * ROWS * n], bytes = new float[ROWS];
         for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
             java.util.Arrays.fill(acc, 0f);
             for (int k = 0; k < MixedPlanes.BITS.length; k++) {
@@ -183,10 +183,11 @@ final class LutKernels {
                     int ao = 2 * ROWS * b;
                     switch (MixedPlanes.BITS[k]) {
                         case 8 -> {
-                            block(w.codes, co, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, LOW8, x.half, x.sum,
-                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
-                            block(w.codes, co + 32, 1024, 64, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, HIGH8, x.half, x.sum,
-                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
+                            SplitInput v = split[b];
+                            ByteRowKernels.tiles(w.codes, co, w.chunkList, from, count, w.scales16, w.zeros8, v.hiPairs, v.loPairs, v.d, v.sum, bytes);
+                            for (int i = 0; i < ROWS; i++) { // into row i's first slot (see store)
+                                acc[ao + 16 * (i / 8) + i % 8] += bytes[i];
+                            }
                         }
                         case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
                                 w.scales16, w.zeros8, null, so, 0, acc, ao);
@@ -200,16 +201,14 @@ final class LutKernels {
     }
 
     /**
-     * Per width (and, for 8-bit codes, per half of the planes), 64 floats: the weight of each 16-lane
-     * sum's first and second slot (lanes 0..7, 8..15: planes 0-1 and 2-3 for 4-bit codes, so 1 and 4;
-     * planes 4-5 and 6-7 of 8-bit codes 16 and 64; both slots 1 for 2-bit codes, whose second slot is the
+     * Per width, 64 floats: the weight of each 16-lane
+     * sum's first and second slot (lanes 0..7, 8..15: planes 0-1 and 2-3 for 4-bit codes, so 1 and 4; both slots 1 for 2-bit codes, whose second slot is the
      * next column group; planes 0-3 of 5- and 6-bit codes 1 and 4 with the zero term over 6 planes, their planes 4-5 in the
      * int2 layout ({@link BitPlanes#high}) 16 and 16), then 1
      * for the lanes that carry the zero term (a row's zero term is added once,
      * in its first slot of its first half), then 2^(bits−1) − ½, then 0 (spare).
      */
-    private static final float[] TWO = consts(2, 1, 1, true), FOUR = consts(4, 1, 4, true), LOW8 = consts(8, 1, 4, true), HIGH8 = consts(8, 16, 64, false),
-            SIX = consts(6, 1, 4, true), HIGH6 = consts(2, 16, 16, false);
+    private static final float[] TWO = consts(2, 1, 1, true), FOUR = consts(4, 1, 4, true), SIX = consts(6, 1, 4, true), HIGH6 = consts(2, 16, 16, false);
 
     private static float[] consts(int bits, float slot0, float slot1, boolean zeroTerm) {
         float[] c = new float[64];

@@ -265,12 +265,14 @@ public final class MixedGroupMatrix extends PackedMatrix {
     private void lookupProducts(MixedPlanes p, float[] x, float[] y, int n, int r0, int r1) {
         int tile = LutKernels.tile(cols, n);
         LutInput[] in = new LutInput[tile];
+        SplitInput[] split = new SplitInput[tile];
         for (int b0 = 0; b0 < n; b0 += tile) {
             int m = Math.min(tile, n - b0);
             for (int b = 0; b < m; b++) {
                 in[b] = LutInput.of(x, (b0 + b) * cols, cols);
+                split[b] = p.byteTiles ? SplitInput.of(x, (b0 + b) * cols, cols, true) : null;
             }
-            LutKernels.products(p, in, m, y, b0 * rows, rows, r0, r1);
+            LutKernels.products(p, in, split, m, y, b0 * rows, rows, r0, r1);
         }
         if (outliers != null) {
             for (int b = 0; b < n; b++) {

@@ -15,7 +15,9 @@ import static io.nashswarm.tensor.PackedKernels.F16;
  *
  * <h2>Layout</h2>
  * Rows go in blocks of {@value #ROWS}, as in {@link BitPlanes} (same lane order, same per-chunk layout of
- * {@code 8·bits} bytes per column group, padded rows zero codes and zero scales). Within a block the
+ * {@code 8·bits} bytes per column group, padded rows zero codes and zero scales), except that 8-bit chunks hold
+ * byte codes for the 16-bit product kernel ({@link ByteRowKernels#tiles}): per pair of columns 32 bytes, row
+ * {@code i}'s two codes minus 128 (signed) at bytes {@code 2i} and {@code 2i + 1}, rows in order. Within a block the
  * chunks (64 columns) are listed by width, 8-bit chunks first, then 4-bit, then 2-bit, each in column
  * order ({@link #chunkList}); block {@code rb}'s chunks of width class {@code k} are entries
  * {@link #start}{@code (rb, k)} .. {@code start(rb, k + 1)} of the list, their codes at {@link #codeOffset},
@@ -35,6 +37,8 @@ final class MixedPlanes {
 
     final int rows, cols, blocks, chunks;
     final MemorySegment codes, scales16, zeros8;
+    /** Whether any tile is 8 bits wide (its products need a {@link SplitInput}). */
+    final boolean byteTiles;
     /** Per block, its chunks by width class (see the class comment). */
     final int[] chunkList;
     /** (blocks · 3 + 1) entries: where block rb's class k starts in {@link #chunkList}. */
@@ -50,6 +54,11 @@ final class MixedPlanes {
         this.chunkList = chunkList;
         this.starts = starts;
         this.codeOffsets = codeOffsets;
+        boolean any = false;
+        for (int rb = 0; rb < blocks; rb++) {
+            any |= starts[3 * rb + 1] > starts[3 * rb];
+        }
+        this.byteTiles = any;
         this.codes = HugePages.allocate(Math.max(1, codeBytes));
         this.scales16 = HugePages.allocate(32L * chunkList.length + 64);
         this.zeros8 = asymmetric ? HugePages.allocate(16L * chunkList.length + 64) : null;
@@ -108,7 +117,7 @@ final class MixedPlanes {
         int[][] u = new int[ROWS][cols];
         short[][] s = new short[ROWS][groups];
         int[][] z = new int[ROWS][groups];
-        byte[] vec = new byte[16];
+        byte[] vec = new byte[16], pair = new byte[2 * ROWS];
         for (int rb = 0; rb < blocks; rb++) {
             for (int i = 0; i < ROWS; i++) {
                 int r = rb * ROWS + i, j = lane(i);
@@ -132,7 +141,11 @@ final class MixedPlanes {
                 long at = p.codeOffset(rb, k);
                 for (int e = p.start(rb, k); e < p.start(rb, k + 1); e++) {
                     int c = list[e], gi = c / cpg;
-                    BitPlanes.writeChunk(u, c * CHUNK, BITS[k], p.codes, at, vec);
+                    if (BITS[k] == 8) {
+                        writePairs(u, c * CHUNK, p.codes, at, pair);
+                    } else {
+                        BitPlanes.writeChunk(u, c * CHUNK, BITS[k], p.codes, at, vec);
+                    }
                     at += 128L * BITS[k];
                     for (int i = 0; i < ROWS; i++) {
                         p.scales16.set(F16, 32L * e + 2L * i, s[i][gi]);
@@ -144,6 +157,18 @@ final class MixedPlanes {
             }
         }
         return p;
+    }
+
+    /** An 8-bit chunk from column {@code col}: per pair of columns, row i's codes minus 128 at bytes 2i and 2i + 1 (u by lane). */
+    private static void writePairs(int[][] u, int col, MemorySegment dst, long off, byte[] pair) {
+        for (int q = 0; q < CHUNK / 2; q++) {
+            for (int i = 0; i < ROWS; i++) {
+                int[] row = u[lane(i)];
+                pair[2 * i] = (byte) (row[col + 2 * q] - 128);
+                pair[2 * i + 1] = (byte) (row[col + 2 * q + 1] - 128);
+            }
+            MemorySegment.copy(pair, 0, dst, ValueLayout.JAVA_BYTE, off + 2L * ROWS * q, 2 * ROWS);
+        }
     }
 
     /** Byte lane of a block's row i (the inverse of {@link BitPlanes#row}). */

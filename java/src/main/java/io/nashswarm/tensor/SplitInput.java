@@ -27,12 +27,19 @@ final class SplitInput {
     final float[] d;
     /** Per block: {@code Σ v} (for codes with zeros: {@code Σ (c − z)·v = Σ c·v − z·Σ v}). */
     final int[] sum;
+    /**
+     * Or null: columns 2p and 2p + 1 of {@link #hi} (and {@link #lo}) in the low and high half of int p, which a
+     * broadcast spreads over the 16-bit lanes of codes stored in column pairs ({@link ByteRowKernels#tiles}).
+     */
+    final int[] hiPairs, loPairs;
 
-    private SplitInput(int cols) {
+    private SplitInput(int cols, boolean pairs) {
         hi = new short[cols];
         lo = new short[cols];
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
+        hiPairs = pairs ? new int[cols / 2] : null;
+        loPairs = pairs ? new int[cols / 2] : null;
     }
 
     /**
@@ -40,10 +47,15 @@ final class SplitInput {
      * non-finite steps, so products with them come out non-finite too.
      */
     static SplitInput of(float[] x, int off, int cols) {
+        return of(x, off, cols, false);
+    }
+
+    /** As {@link #of(float[], int, int)}, with {@link #hiPairs} and {@link #loPairs} when {@code pairs}. */
+    static SplitInput of(float[] x, int off, int cols, boolean pairs) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols);
+        SplitInput a = new SplitInput(cols, pairs);
         int[] v = new int[BLOCK];
         var F = PackedKernels.F;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
@@ -74,6 +86,12 @@ final class SplitInput {
                 total += vj;
             }
             a.sum[blk] = total;
+        }
+        if (pairs) {
+            for (int p = 0; p < cols / 2; p++) {
+                a.hiPairs[p] = a.hi[2 * p] & 0xFFFF | a.hi[2 * p + 1] << 16;
+                a.loPairs[p] = a.lo[2 * p] & 0xFFFF | a.lo[2 * p + 1] << 16;
+            }
         }
         return a;
     }

@@ -79,6 +79,7 @@ final class PackedReference {
      * chunk the row's {@code s·(t/2·Σ_k 2^k·Σ_a q[plane k's nibble] + (2^(b−1) − ½ − z)·Σx)}.
      * Checked against the exact product within {@code Σ_chunks |s|·4·(2^b − 1)·t} (each of the 16·b table
      * entries a chunk adds is off by at most t/2, weighted by 2^k/2), and against the rule within float rounding.
+     * 8-bit tiles of mixed matrices take the 16-bit products' rule and bound instead ({@link #assertByteRowProduct}).
      */
     static void assertLookupProduct(PackedMatrix m, float[] x, float[] y, int n, String what) {
         float[][] w = dequantize(m);
@@ -94,6 +95,25 @@ final class PackedReference {
                     float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
                     for (int p0 = c0; p0 < c0 + CHUNK; p0 += part) {
                         int gi = p0 / g, bits = v.bits(r, gi);
+                        if (bits == 8) { // 8-bit tiles take the 16-bit products: the input rounded per block of 32 (assertByteRowProduct)
+                            for (int b0 = p0; b0 < p0 + part; b0 += 32) {
+                                float bmax = 0;
+                                for (int c = b0; c < b0 + 32; c++) {
+                                    bmax = Math.max(bmax, Math.abs(x[base + c]));
+                                }
+                                float d = bmax / BYTE_ROWS_QMAX, dinv = bmax > 0 ? BYTE_ROWS_QMAX / bmax : 0f;
+                                for (int c = b0; c < b0 + 32; c++) {
+                                    double xq = (double) d * (Float.isInfinite(dinv) ? Math.rint(x[base + c] * (BYTE_ROWS_QMAX / (double) bmax))
+                                            : Math.rint(x[base + c] * dinv));
+                                    double wq = v.scale(r, gi) * (v.code(r, c) - v.zero(r, gi)); // outliers: added exactly (refQ's start)
+                                    ref += (double) w[r][c] * x[base + c];
+                                    refQ += wq * xq;
+                                    mag += Math.abs((double) w[r][c] * x[base + c]) + Math.abs(wq * xq);
+                                    bound += Math.abs(wq) * d / 2;
+                                }
+                            }
+                            continue;
+                        }
                         long planeSum = 0;
                         double sumX = 0, absX = 0;
                         for (int o0 = p0; o0 < p0 + part; o0 += 4) {
