@@ -30,10 +30,12 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]>
      * Hessians collected one layer at a time as GPTQ reaches it, so that memory holds one layer's (about 600 MB
      * at Llama-3.2-1B's shapes) instead of all of them (10 GB). Costs a calibration pass per layer.
      */
-    @FunctionalInterface
     public interface LayerHessians {
         /** The Hessians of the matrices {@code names} on calibration inputs run through {@code model}. */
         Map<String, Hessian> of(ModelWeights model, java.util.Set<String> names);
+
+        /** The paired moments of the matrices {@code names} on calibration inputs run through both models ({@link PairedInputs}). */
+        Map<String, PairedInputs.Moments> paired(ModelWeights reference, ModelWeights current, java.util.Set<String> names);
     }
 
     /** Longest calibration window: long enough for real context, short enough to be cheap. */
@@ -65,13 +67,21 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]>
         int window = Math.min(model.config().contextLength(), MAX_WINDOW);
         ActivationStats stats = ActivationStats.collect(model, ids, window, hessians, progress);
         String desc = String.format("%s; %d of %d calibration tokens, windows of %d", splitDescription, ids.length, tokens.length, window);
-        LayerHessians perLayer = (current, names) -> {
-            java.util.Set<io.nashswarm.tensor.WeightMatrix> wanted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            names.forEach(n -> wanted.add(current.matrices().get(n)));
-            ActivationStats layer = ActivationStats.collect(TransformerModel.create(current), ids, window, wanted::contains, Progress.none());
-            Map<String, Hessian> out = new java.util.LinkedHashMap<>(layer.hessiansByName(current));
-            out.keySet().retainAll(names);
-            return out;
+        LayerHessians perLayer = new LayerHessians() {
+            @Override
+            public Map<String, Hessian> of(ModelWeights current, java.util.Set<String> names) {
+                java.util.Set<io.nashswarm.tensor.WeightMatrix> wanted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                names.forEach(n -> wanted.add(current.matrices().get(n)));
+                ActivationStats layer = ActivationStats.collect(TransformerModel.create(current), ids, window, wanted::contains, Progress.none());
+                Map<String, Hessian> out = new java.util.LinkedHashMap<>(layer.hessiansByName(current));
+                out.keySet().retainAll(names);
+                return out;
+            }
+
+            @Override
+            public Map<String, PairedInputs.Moments> paired(ModelWeights reference, ModelWeights current, java.util.Set<String> names) {
+                return PairedInputs.collect(reference, current, names, ids, window);
+            }
         };
         return new Calibration(stats.byName(weights), stats.meanAbsByName(weights), hessians ? stats.hessiansByName(weights) : null, ids.length,
                 desc, perLayer);

@@ -507,14 +507,22 @@ public final class Gptq {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
 
     /**
-     * {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows: in column chunks that keep U's block in
-     * cache, four rows by two vectors of columns at a time in registers across the whole block (a small
-     * matrix-multiply kernel: two loads of U and four broadcasts feed eight FMAs).
+     * {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows ({@link #multiplySubtract}).
      */
     private static void lazyUpdate(double[][] w, double[][] err, double[] u, int cols, int b0, int b1) {
+        multiplySubtract(w, err, u, cols, b0, b1, b1, cols);
+    }
+
+    /**
+     * {@code w[:, from:to] −= err · u[b0:b1, from:to]} for a tile of rows ({@code err[r][j − b0]}, u row-major
+     * {@code cols × cols}): in column chunks that keep u's block in cache, four rows by two vectors of columns at a
+     * time in registers across the whole block (a small matrix-multiply kernel: two loads of u and four broadcasts
+     * feed eight FMAs). Keep {@code b1 − b0} small (GPTQ's block) so that a chunk of the block stays in L2.
+     */
+    static void multiplySubtract(double[][] w, double[][] err, double[] u, int cols, int b0, int b1, int from, int to) {
         int l = S.length(), nr = w.length;
-        for (int c0 = b1; c0 < cols; c0 += COL_CHUNK) {
-            int c1 = Math.min(cols, c0 + COL_CHUNK);
+        for (int c0 = from; c0 < to; c0 += COL_CHUNK) {
+            int c1 = Math.min(to, c0 + COL_CHUNK);
             int r = 0;
             for (; r + 4 <= nr; r += 4) {
                 double[] w0 = w[r], w1 = w[r + 1], w2 = w[r + 2], w3 = w[r + 3];

@@ -120,8 +120,11 @@ public final class ModelQuantizer {
     private static QuantizedModel quantize(ModelWeights src, Recipe recipe, QuantSettings s, Map<String, float[]> meanSquares,
                                            Map<String, Hessian> hessians, Calibration.LayerHessians perLayer, List<String> searchNotes,
                                            Progress progress) {
-        boolean sequential = recipe.kind() == Recipe.Kind.GPTQ && perLayer != null;
-        if (!recipe.needsHessians() || sequential) {
+        // GPTQ recipes take their Hessians layer by layer; with paired inputs (PairedInputs) target-bpw's GPTQ does too,
+        // its allocator still pricing every group on the original model's Hessians.
+        java.util.OptionalDouble alpha = recipe.gptq() && perLayer != null ? PairedInputs.alpha() : java.util.OptionalDouble.empty();
+        boolean sequential = perLayer != null && (recipe.kind() == Recipe.Kind.GPTQ || alpha.isPresent());
+        if (!recipe.needsHessians() || sequential && recipe.kind() == Recipe.Kind.GPTQ) {
             hessians = null;
         } else if (hessians == null) {
             throw new EngineException("recipe " + recipe.label() + " needs the Hessians of every matrix's inputs from calibration text");
@@ -160,32 +163,50 @@ public final class ModelQuantizer {
             };
             Target target = recipe.kind() == Recipe.Kind.TARGET ? allocate(plans, recipe, s, meanSquares, hs, notes, progress) : null;
             Map<String, Hessian> layerHessians = null;
+            Map<String, PairedInputs.Moments> layerPaired = null;
             String layer = null;
             for (Plan p : plans) {
                 boolean compensated = !p.embedding() && p.type() == recipe.type();
                 Hessian h = null;
+                RowSource rows = null;
                 if (sequential && compensated) {
                     if (!layerOf(p).equals(layer)) {
                         layer = layerOf(p);
                         layerHessians = null; // free the previous layer's before collecting the next
+                        layerPaired = null;
                         factors.clear();
                         String l = layer;
                         java.util.Set<String> names = new java.util.LinkedHashSet<>();
                         plans.stream().filter(q -> !q.embedding() && q.type() == recipe.type() && layerOf(q).equals(l)).forEach(q -> names.addAll(q.names()));
                         progress.message("calibrating " + layer);
-                        // Inputs from the original model: taking them from the partly quantized one (GPTQ's sequential
-                        // mode) was measured on aidreams260K and did not help (int2 KLD 0.564 against 0.558).
-                        layerHessians = perLayer.of(src, names);
+                        // Inputs from both models (PairedInputs): from the partly quantized one alone (sequential GPTQ)
+                        // aidreams260K's int2 KLD was 0.564 against 0.558 from the original; blended, 0.482.
+                        if (alpha.isPresent()) {
+                            Map<String, WeightMatrix> partial = new LinkedHashMap<>();
+                            src.matrices().forEach((name, m) -> partial.put(name, done.getOrDefault(m, m)));
+                            ModelWeights current = new ModelWeights(src.config(), partial, src.vectors(), null, src.source() + " (partly quantized)");
+                            layerPaired = perLayer.paired(src, current, names);
+                            layerHessians = new LinkedHashMap<>();
+                            for (var e : layerPaired.entrySet()) {
+                                layerHessians.put(e.getKey(), e.getValue().hessian());
+                            }
+                        } else {
+                            layerHessians = perLayer.of(src, names);
+                        }
                     }
                     h = hessian(layerHessians, p);
                     if (h == null) {
                         throw new EngineException("calibration gave no Hessian for " + p.name());
                     }
+                    if (layerPaired != null) {
+                        PairedInputs.Moments pm = layerPaired.get(p.names().getFirst()).padded(p.storedCols());
+                        rows = pm.target(p.rows(), factors.computeIfAbsent(h, k -> Gptq.factor(k, Gptq.Options.defaults())), alpha.getAsDouble());
+                    }
                 } else if (hs != null && compensated) {
                     h = hessian(hs, p);
                 }
                 progress.message(p.names().getFirst());
-                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), h, target, factors, arena));
+                done.put(p.src(), quantize(p, recipe, s, stats(meanSquares, p), h, rows, target, factors, arena));
                 progress.step(1);
             }
             Map<String, WeightMatrix> matrices = new LinkedHashMap<>();
@@ -338,15 +359,14 @@ public final class ModelQuantizer {
         return new Target(out, kept, a);
     }
 
-    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Hessian h, Target target,
+    private static WeightMatrix quantize(Plan p, Recipe recipe, QuantSettings s, float[] ms, Hessian h, RowSource rows, Target target,
                                          Map<Hessian, Gptq.Factor> factors, Arena arena) {
-        return p.view(recipe.gptq() && !p.embedding() && p.type() == recipe.type() ? gptq(p, h, target, factors, arena)
+        return p.view(recipe.gptq() && !p.embedding() && p.type() == recipe.type() ? gptq(p, h, rows == null ? p.rows() : rows, target, factors, arena)
                 : quantizeRows(p, recipe, s, ms, target, arena));
     }
 
     /** A body matrix of a GPTQ recipe: GPTQ chooses the codes, the usual writer stores them. */
-    private static WeightMatrix gptq(Plan p, Hessian h, Target target, Map<Hessian, Gptq.Factor> factors, Arena arena) {
-        RowSource src = p.rows();
+    private static WeightMatrix gptq(Plan p, Hessian h, RowSource src, Target target, Map<Hessian, Gptq.Factor> factors, Arena arena) {
         int g = p.spec().groupSize(), groups = src.cols() / g;
         // Clipping search for each group's scale (GPTQ's "mse" option), weighted by H_jj: at 2 bits it lowers
         // aidreams260K's KLD by 15% against min/max scales.

@@ -188,8 +188,12 @@ public enum Recipe {
         }
         if (gptq()) {
             Gptq.Options o = Gptq.Options.defaults();
+            java.util.OptionalDouble alpha = PairedInputs.alpha();
             p.put("gptq", "H = 2 X^T X / n, dampening " + o.damp() + " of mean diag, blocks of " + o.blockSize() + ", no act-order, float64; "
-                    + o.polish() + " polish passes (least-squares scale refit in H, coordinate descent on codes)");
+                    + o.polish() + " polish passes (least-squares scale refit in H, coordinate descent on codes); "
+                    + (alpha.isPresent() ? "inputs paired layer by layer, X from the original model and X~ from the partly quantized one,"
+                            + " loss alpha |WX - W^X~|^2 + (1 - alpha) |WX~ - W^X~|^2, alpha " + alpha.getAsDouble()
+                            : "inputs from the original model"));
         }
         return p;
     }

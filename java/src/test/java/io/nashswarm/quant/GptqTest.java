@@ -489,22 +489,75 @@ class GptqTest {
             Calibration allOnly = new Calibration(all.meanSquares(), all.meanAbs(), all.hessians(), all.tokens(), all.description());
             java.util.Set<String> asked = new java.util.TreeSet<>();
             Calibration counting = new Calibration(streamed.meanSquares(), streamed.meanAbs(), null, streamed.tokens(), streamed.description(),
-                    (model, names) -> {
-                        assertTrue(names.stream().allMatch(n -> n.startsWith(names.iterator().next().substring(0, 6))), "one layer per call: " + names);
-                        names.forEach(n -> assertTrue(asked.add(n), n + " asked twice"));
-                        return streamed.perLayer().of(model, names);
+                    new Calibration.LayerHessians() {
+                        @Override
+                        public java.util.Map<String, Hessian> of(io.nashswarm.model.ModelWeights model, java.util.Set<String> names) {
+                            assertTrue(names.stream().allMatch(n -> n.startsWith(names.iterator().next().substring(0, 6))), "one layer per call: " + names);
+                            names.forEach(n -> assertTrue(asked.add(n), n + " asked twice"));
+                            return streamed.perLayer().of(model, names);
+                        }
+
+                        @Override
+                        public java.util.Map<String, PairedInputs.Moments> paired(io.nashswarm.model.ModelWeights reference,
+                                                                                  io.nashswarm.model.ModelWeights current, java.util.Set<String> names) {
+                            throw new AssertionError("not asked for");
+                        }
                     });
-            for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.GPTQ_INT2}) {
-                asked.clear();
-                try (ModelQuantizer.QuantizedModel a = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), counting, Progress.none());
-                     ModelQuantizer.QuantizedModel b = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), allOnly, Progress.none())) {
-                    assertEquals(14, asked.size(), "every body matrix of both layers: " + asked);
-                    for (String name : w.matrices().keySet()) {
-                        float[][] x = TinyModels.rows(a.weights().matrices().get(name)), y = TinyModels.rows(b.weights().matrices().get(name));
-                        for (int i = 0; i < x.length; i++) {
-                            assertArrayEquals(y[i], x[i], r.label() + " " + name + " row " + i);
+            String alpha = System.getProperty(PairedInputs.ALPHA_PROPERTY);
+            System.setProperty(PairedInputs.ALPHA_PROPERTY, "off"); // as all at once: every input from the original model
+            try {
+                for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.GPTQ_INT2}) {
+                    asked.clear();
+                    try (ModelQuantizer.QuantizedModel a = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), counting, Progress.none());
+                         ModelQuantizer.QuantizedModel b = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), allOnly, Progress.none())) {
+                        assertEquals(14, asked.size(), "every body matrix of both layers: " + asked);
+                        for (String name : w.matrices().keySet()) {
+                            float[][] x = TinyModels.rows(a.weights().matrices().get(name)), y = TinyModels.rows(b.weights().matrices().get(name));
+                            for (int i = 0; i < x.length; i++) {
+                                assertArrayEquals(y[i], x[i], r.label() + " " + name + " row " + i);
+                            }
                         }
                     }
+                }
+            } finally {
+                if (alpha == null) {
+                    System.clearProperty(PairedInputs.ALPHA_PROPERTY);
+                } else {
+                    System.setProperty(PairedInputs.ALPHA_PROPERTY, alpha);
+                }
+            }
+        }
+    }
+
+    /** With paired inputs (the recipes' default) GPTQ's layers see the partly quantized model, and the result moves. */
+    @Test
+    void pairedInputsChangeTheLaterLayers() {
+        try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 2, 50, 5)) {
+            int[] tokens = new Random(6).ints(400, 0, 50).toArray();
+            Calibration c = Calibration.run(w, tokens, 400, "400 random tokens", false, Progress.none());
+            String alpha = System.getProperty(PairedInputs.ALPHA_PROPERTY);
+            try {
+                System.setProperty(PairedInputs.ALPHA_PROPERTY, "off");
+                try (ModelQuantizer.QuantizedModel off = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none())) {
+                    System.setProperty(PairedInputs.ALPHA_PROPERTY, "0.5");
+                    try (ModelQuantizer.QuantizedModel on = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none())) {
+                        for (String name : w.matrices().keySet()) {
+                            boolean same = java.util.Arrays.deepEquals(TinyModels.rows(off.weights().matrices().get(name)),
+                                    TinyModels.rows(on.weights().matrices().get(name)));
+                            // the last layer's inputs carry the rounding of everything before it; embeddings are not GPTQ's
+                            if (name.startsWith("blk.1.")) {
+                                assertFalse(same, name + " did not change");
+                            } else if (ModelQuantizer.EMBEDDINGS.contains(name)) {
+                                assertTrue(same, name + " changed");
+                            }
+                        }
+                    }
+                }
+            } finally {
+                if (alpha == null) {
+                    System.clearProperty(PairedInputs.ALPHA_PROPERTY);
+                } else {
+                    System.setProperty(PairedInputs.ALPHA_PROPERTY, alpha);
                 }
             }
         }
