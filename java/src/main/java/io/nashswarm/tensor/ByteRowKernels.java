@@ -25,7 +25,7 @@ import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
  * Products of signed byte codes ({@link ByteRows}) with an input quantized to 12-bit integers per block of 32 values,
  * each split into two halves ({@link SplitInput}: {@code v = 63·hi + lo}): per column, one load of a block's codes
  * widened to 16-bit lanes and one 16-bit multiply by each half (broadcast). The 16-bit products are summed eight
- * (8-bit codes) or sixteen (Q6_K's codes in −32..31) to a lane, then split into the low and high halves of 32-bit lanes
+ * (8-bit codes) or sixteen (Q6_K's 6-bit codes, 0..63 with the 32 taken off per sub-block) to a lane, then split into the low and high halves of 32-bit lanes
  * by shifts (the two halves of the block's rows) and added in 32 bits. Per block of 32 columns the integer sums
  * {@code 63·Σc·hi + Σc·lo} are converted to float once and scaled by the rows' scales times the input block's step.
  *
@@ -68,7 +68,8 @@ final class ByteRowKernels {
                     nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.lo, a.d,
                             a.sum, acc);
                 } else if (w.subScales != null) {
-                    superBlocks(w.codes, co, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi, a.lo, a.d, acc);
+                    superBlocks(w.codes, co / 2, w.highs, co / 4, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi,
+                            a.lo, a.d, a.sum16, acc);
                 } else {
                     groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
                 }
@@ -130,25 +131,35 @@ final class ByteRowKernels {
     }
 
     /**
-     * Q6_K's super-blocks (codes in −32..31, int8 sub-scales per 16 columns, float scales per 256): acc[0..ROWS) = the
-     * block's rows times the input, one sub-block per step. A sub-block's integer sum (at most 16·32·1984) times its
-     * sub-scale (at most 128) stays far below 2^31.
+     * Q6_K's super-blocks (6-bit codes {@code u = code + 32}: low nibbles two columns to a byte, high bits four columns to
+     * a byte; int8 sub-scales per 16 columns, float scales per 256): acc[0..ROWS) = the block's rows times the input, one
+     * sub-block per step. Per column the code is its nibble or'ed with its two high bits moved to bits 4-5; sixteen
+     * products of u ≤ 63 and a half ≤ 31 fit a 16-bit lane; the 32 is taken off per sub-block as {@code 32·Σv}. A
+     * sub-block's integer sum (at most 16·63·1984) times its sub-scale (at most 128) stays below 2^31.
      */
-    private static void superBlocks(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment subScales, long ko,
-                                    short[] hi, short[] lo, float[] d, float[] acc) {
+    private static void superBlocks(MemorySegment codes, long co, MemorySegment highs, long ho, int cols, MemorySegment scales, long so,
+                                    MemorySegment subScales, long ko, short[] hi, short[] lo, float[] d, int[] sum16, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
         for (int c = 0; c < cols; c += 16) {
-            long at = co + (long) c * ROWS;
+            long at = co + (long) (c >> 1) * ROWS, hat = ho + (long) (c >> 2) * ROWS;
             ShortVector ph = ShortVector.zero(S), pl = ph;
-            for (int j = 0; j < 16; j++) {
-                ShortVector cj = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(B2S, S, 0);
-                ph = ph.add(cj.mul(hi[c + j]));
-                pl = pl.add(cj.mul(lo[c + j]));
+            for (int q = 0; q < 4; q++) {
+                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B, highs, hat + (long) q * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector c0 = z.and((short) 0x0F).or(h.lanewise(LSHL, 4).and((short) 0x30));
+                ShortVector c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and((short) 0x30));
+                z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q + 1) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                ShortVector c2 = z.and((short) 0x0F).or(h.and((short) 0x30));
+                ShortVector c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and((short) 0x30));
+                int x = c + 4 * q;
+                ph = ph.add(c0.mul(hi[x])).add(c1.mul(hi[x + 1])).add(c2.mul(hi[x + 2])).add(c3.mul(hi[x + 3]));
+                pl = pl.add(c0.mul(lo[x])).add(c1.mul(lo[x + 1])).add(c2.mul(lo[x + 2])).add(c3.mul(lo[x + 3]));
             }
             IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
             IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
-            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
-            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
+            int offset = 32 * sum16[c >> 4];
+            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)).sub(offset); // 63·hi + lo − 32·Σv
+            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16)).sub(offset);
             long k = ko + (long) (c >> 4) * ROWS;
             e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
             o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));

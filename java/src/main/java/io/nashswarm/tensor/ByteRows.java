@@ -26,9 +26,11 @@ import java.lang.foreign.ValueLayout;
  *       two halves of the rows in order;</li>
  *   <li>groups ({@link #ofGroups}): per block and group of {@link #group} columns, the rows' fp16 scales in row order,
  *       and for asymmetric codes their zeros as signed bytes: a weight is {@code s·(code − zero)};</li>
- *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): per block and sub-block of 16 columns the rows' int8
- *       sub-scales, and per block and super-block of 256 their float scales: a weight is {@code d·sub·code}, with
- *       codes in −32..31;</li>
+ *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): six bits per code as in the file, {@code u = code + 32}
+ *       in 0..63: its low four bits as {@link #ofNibbles nibbles} (columns 2p and 2p + 1 in one byte per row), its two
+ *       high bits in {@link #highs}, per block and group of four columns one byte per row (column 4q + k in bits
+ *       2k..2k+1); per block and sub-block of 16 columns the rows' int8 sub-scales, and per block and super-block of
+ *       256 their float scales: a weight is {@code d·sub·(u − 32)};</li>
  *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K): codes 0..15, columns 2p and 2p + 1 in the low and high nibble of one
  *       byte per row; per sub-block of 32 the rows' scales and minimums (0..63), per super-block of 256 their float
  *       {@code d} and {@code dmin}: a weight is {@code d·sub·code − dmin·min}.</li>
@@ -46,6 +48,8 @@ final class ByteRows {
     final MemorySegment zeros;
     /** Super-blocks: int8 sub-scales per (block, sub-block, row); else null. */
     final MemorySegment subScales;
+    /** Super-blocks (6-bit codes): the codes' two high bits, four columns per (block, group of four, row); else null. */
+    final MemorySegment highs;
     /** Nibbles (Q4_K): unsigned codes two to a byte; int8 sub-block minimums and float minimum scales as the scales; else null. */
     final MemorySegment subMins, minScales;
     final boolean nibbles;
@@ -69,7 +73,9 @@ final class ByteRows {
         this.groups = cols / group;
         this.nibbles = nibbles;
         this.blocks = (rows + ROWS - 1) / ROWS;
-        this.codes = HugePages.allocate((long) blocks * (nibbles ? cols / 2 : cols) * ROWS);
+        boolean six = sub > 0 && !nibbles;
+        this.codes = HugePages.allocate((long) blocks * (nibbles || six ? cols / 2 : cols) * ROWS);
+        this.highs = six ? HugePages.allocate((long) blocks * (cols / 4) * ROWS) : null;
         this.scales = HugePages.allocate((long) blocks * groups * ROWS * scaleBytes);
         this.zeros = withZeros ? HugePages.allocate((long) blocks * groups * ROWS) : null;
         this.subScales = sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
@@ -197,7 +203,21 @@ final class ByteRows {
                 reader.read(r, u[i]);
                 params.write(rb, i);
             }
-            if (nibbles) { // columns 2p and 2p + 1 in the low and high nibble
+            if (highs != null) { // 6-bit codes u = code + 32: low nibbles as below, then the high bits four columns to a byte
+                for (int i = 0; i < ROWS; i++) {
+                    for (int c = 0; c < cols; c++) {
+                        u[i][c] += 32;
+                    }
+                }
+                for (int q = 0; q < cols / 4; q++) {
+                    for (int j = 0; j < ROWS; j++) {
+                        byte[] ur = u[row(j)];
+                        column[j] = (byte) (ur[4 * q] >> 4 & 3 | (ur[4 * q + 1] >> 4 & 3) << 2 | (ur[4 * q + 2] >> 4 & 3) << 4 | (ur[4 * q + 3] >> 4 & 3) << 6);
+                    }
+                    MemorySegment.copy(column, 0, highs, ValueLayout.JAVA_BYTE, ((long) rb * cols / 4 + q) * ROWS, ROWS);
+                }
+            }
+            if (nibbles || highs != null) { // columns 2p and 2p + 1 in the low and high nibble
                 for (int p = 0; p < cols / 2; p++) {
                     for (int j = 0; j < ROWS; j++) {
                         column[j] = (byte) (u[row(j)][2 * p] & 0x0F | u[row(j)][2 * p + 1] << 4);
@@ -223,14 +243,20 @@ final class ByteRows {
     /** Off-heap bytes of this copy. */
     long bytes() {
         return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize()) + (subScales == null ? 0 : subScales.byteSize())
+                + (highs == null ? 0 : highs.byteSize())
                 + (subMins == null ? 0 : subMins.byteSize() + minScales.byteSize());
     }
 
-    /** The code of (r, c), read back from the copy (for tests of the layout): signed, or 0..15 for nibbles. */
+    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), or 0..15 for nibbles. */
     int code(int r, int c) {
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
-        if (nibbles) {
-            return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 2 + c / 2) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
+        if (nibbles || highs != null) {
+            int low = codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 2 + c / 2) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
+            if (highs == null) {
+                return low;
+            }
+            int high = highs.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 4 + c / 4) * ROWS + j) >> (2 * (c & 3)) & 3;
+            return (high << 4 | low) - 32;
         }
         return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols + c) * ROWS + j);
     }

@@ -27,6 +27,8 @@ final class SplitInput {
     final float[] d;
     /** Per block: {@code Σ v} (for codes with zeros: {@code Σ (c − z)·v = Σ c·v − z·Σ v}). */
     final int[] sum;
+    /** Per 16 values: {@code Σ v} (Q6_K's codes are stored plus 32, subtracted per sub-block of 16). */
+    final int[] sum16;
     /**
      * Or null: columns 2p and 2p + 1 of {@link #hi} (and {@link #lo}) in the low and high half of int p, which a
      * broadcast spreads over the 16-bit lanes of codes stored in column pairs ({@link ByteRowKernels#tiles}).
@@ -38,6 +40,7 @@ final class SplitInput {
         lo = new short[cols];
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
+        sum16 = new int[cols / 16];
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
     }
@@ -84,6 +87,7 @@ final class SplitInput {
                 a.hi[o + j] = (short) h;
                 a.lo[o + j] = (short) (vj - SPLIT * h);
                 total += vj;
+                a.sum16[(o + j) / 16] += vj;
             }
             a.sum[blk] = total;
         }
