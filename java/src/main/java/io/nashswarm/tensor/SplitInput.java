@@ -2,7 +2,9 @@ package io.nashswarm.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One input vector for the 16-bit product kernels ({@link ByteRowKernels}): per block of {@value #BLOCK} values a step
@@ -20,6 +22,10 @@ final class SplitInput {
     /** The split {@code v = SPLIT·hi + lo}, and the largest integer whose split keeps {@code |hi|, |lo| ≤ SPLIT / 2}. */
     static final int SPLIT = 63, QMAX = SPLIT * (SPLIT / 2) + SPLIT / 2;
     private static final float ROUND = 0x1.8p23f;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    /** Shorts as many as F has floats, and twice that (a vector of ints' worth of pairs). */
+    private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_128, PAIRS = ShortVector.SPECIES_256;
 
     /** High and low parts of the integers, in the input's order. */
     final short[] hi, lo;
@@ -60,7 +66,6 @@ final class SplitInput {
         }
         SplitInput a = new SplitInput(cols, pairs);
         int[] v = new int[BLOCK];
-        var F = PackedKernels.F;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             int base = off + blk * BLOCK;
             FloatVector m = FloatVector.zero(F);
@@ -74,27 +79,30 @@ final class SplitInput {
                 for (int j = 0; j < BLOCK; j++) {
                     v[j] = (int) Math.rint(x[base + j] * (QMAX / (double) max));
                 }
-            } else {
-                // Round half to even through the float adder (|x·inv| ≤ QMAX); NaN·0 stays NaN, which the step carries anyway.
-                for (int j = 0; j < BLOCK; j += F.length()) {
-                    FloatVector f = FloatVector.fromArray(F, x, base + j).mul(inv).add(ROUND).sub(ROUND);
-                    ((IntVector) f.convert(VectorOperators.F2I, 0)).intoArray(v, j);
+            }
+            int o = blk * BLOCK;
+            for (int j = 0; j < BLOCK; j += F.length()) {
+                IntVector vi;
+                if (inv == Float.POSITIVE_INFINITY) {
+                    vi = IntVector.fromArray(I, v, j);
+                } else { // round half to even through the float adder (|x·inv| ≤ QMAX); NaN·0 stays NaN, which the step carries anyway
+                    vi = (IntVector) FloatVector.fromArray(F, x, base + j).mul(inv).add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
                 }
+                vi = vi.max(-QMAX).min(QMAX);
+                // hi = round(v/63) (no ties: v/63 is never within 0.008 of a half), lo = v − 63·hi, both exact in float
+                FloatVector vf = (FloatVector) vi.convert(VectorOperators.I2F, 0);
+                FloatVector h = vf.mul(1f / SPLIT).add(ROUND).sub(ROUND);
+                ((ShortVector) h.convertShape(VectorOperators.F2S, HALVES, 0)).intoArray(a.hi, o + j);
+                ((ShortVector) vf.sub(h.mul(SPLIT)).convertShape(VectorOperators.F2S, HALVES, 0)).intoArray(a.lo, o + j);
+                int part = vi.reduceLanes(VectorOperators.ADD);
+                a.sum[blk] += part;
+                a.sum16[(o + j) / 16] += part;
             }
-            int o = blk * BLOCK, total = 0;
-            for (int j = 0; j < BLOCK; j++) {
-                int vj = Math.clamp(v[j], -QMAX, QMAX), h = Math.round(vj / (float) SPLIT);
-                a.hi[o + j] = (short) h;
-                a.lo[o + j] = (short) (vj - SPLIT * h);
-                total += vj;
-                a.sum16[(o + j) / 16] += vj;
-            }
-            a.sum[blk] = total;
         }
-        if (pairs) {
-            for (int p = 0; p < cols / 2; p++) {
-                a.hiPairs[p] = a.hi[2 * p] & 0xFFFF | a.hi[2 * p + 1] << 16;
-                a.loPairs[p] = a.lo[2 * p] & 0xFFFF | a.lo[2 * p + 1] << 16;
+        if (pairs) { // little-endian: shorts 2p and 2p + 1 are int p
+            for (int p = 0; p < cols / 2; p += F.length()) {
+                ShortVector.fromArray(PAIRS, a.hi, 2 * p).reinterpretAsInts().intoArray(a.hiPairs, p);
+                ShortVector.fromArray(PAIRS, a.lo, 2 * p).reinterpretAsInts().intoArray(a.loPairs, p);
             }
         }
         return a;

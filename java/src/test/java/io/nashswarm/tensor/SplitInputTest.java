@@ -1,0 +1,65 @@
+package io.nashswarm.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The 16-bit kernels' input: each value's integer, its split into halves, the block sums and the pairs, restated in scalar code. */
+class SplitInputTest {
+    @Test
+    void integersSplitIntoHalvesWithinThirtyOne() {
+        Random rnd = new Random(3);
+        int cols = 256, off = 5;
+        for (int trial = 0; trial < 40; trial++) {
+            float[] x = new float[off + cols];
+            double scale = Math.pow(10, rnd.nextInt(80) - 40);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (rnd.nextGaussian() * scale);
+            }
+            if (trial % 4 == 1) { // a block of zeros, a block at one value, extremes on both sides, a tiny block
+                java.util.Arrays.fill(x, off, off + 32, 0f);
+                java.util.Arrays.fill(x, off + 32, off + 64, -3.5f);
+                x[off + 64] = Float.MAX_VALUE;
+                x[off + 65] = -Float.MAX_VALUE;
+                for (int i = off + 96; i < off + 128; i++) {
+                    x[i] = Float.MIN_VALUE * (i % 7 - 3);
+                }
+            }
+            SplitInput a = SplitInput.of(x, off, cols, true);
+            for (int blk = 0; blk < cols / 32; blk++) {
+                float max = 0;
+                for (int j = 0; j < 32; j++) {
+                    max = Math.max(max, Math.abs(x[off + 32 * blk + j]));
+                }
+                assertEquals(max / SplitInput.QMAX, a.d[blk], "step of block " + blk);
+                int total = 0;
+                for (int j = 0; j < 32; j++) {
+                    int c = 32 * blk + j;
+                    double exact = max > 0 ? x[off + c] * (SplitInput.QMAX / (double) max) : 0;
+                    int want = (int) Math.max(-SplitInput.QMAX, Math.min(SplitInput.QMAX, Math.rint(exact)));
+                    int got = SplitInput.SPLIT * a.hi[c] + a.lo[c];
+                    // the kernel rounds x·inv in float: at most one off where x·(QMAX/max) is within float rounding of a half
+                    assertTrue(Math.abs(got - want) <= (Math.abs(Math.abs(exact - Math.floor(exact)) - 0.5) < 1e-4 ? 1 : 0),
+                            "trial " + trial + " column " + c + ": " + got + " for " + exact);
+                    assertTrue(Math.abs(a.hi[c]) <= 31 && Math.abs(a.lo[c]) <= 31, "halves " + a.hi[c] + ", " + a.lo[c]);
+                    total += got;
+                }
+                assertEquals(total, a.sum[blk], "sum of block " + blk);
+            }
+            for (int s = 0; s < cols / 16; s++) {
+                int total = 0;
+                for (int c = 16 * s; c < 16 * s + 16; c++) {
+                    total += SplitInput.SPLIT * a.hi[c] + a.lo[c];
+                }
+                assertEquals(total, a.sum16[s], "sum of sub-block " + s);
+            }
+            for (int p = 0; p < cols / 2; p++) {
+                assertEquals(a.hi[2 * p] & 0xFFFF | a.hi[2 * p + 1] << 16, a.hiPairs[p], "hi pair " + p);
+                assertEquals(a.lo[2 * p] & 0xFFFF | a.lo[2 * p + 1] << 16, a.loPairs[p], "lo pair " + p);
+            }
+        }
+        assertNull(SplitInput.of(new float[64], 0, 64).hiPairs, "pairs only when asked");
+    }
+}
