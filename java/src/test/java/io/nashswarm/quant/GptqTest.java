@@ -503,9 +503,8 @@ class GptqTest {
                             throw new AssertionError("not asked for");
                         }
                     });
-            String alpha = System.getProperty(PairedInputs.ALPHA_PROPERTY);
-            System.setProperty(PairedInputs.ALPHA_PROPERTY, "off"); // as all at once: every input from the original model
-            try {
+            // as all at once: every input from the original model
+            PairedInputsTest.withAlpha("off", () -> {
                 for (Recipe r : new Recipe[] {Recipe.GPTQ_INT4, Recipe.GPTQ_INT2}) {
                     asked.clear();
                     try (ModelQuantizer.QuantizedModel a = ModelQuantizer.quantizeCalibrated(w, r, QuantSettings.defaults(), counting, Progress.none());
@@ -519,13 +518,7 @@ class GptqTest {
                         }
                     }
                 }
-            } finally {
-                if (alpha == null) {
-                    System.clearProperty(PairedInputs.ALPHA_PROPERTY);
-                } else {
-                    System.setProperty(PairedInputs.ALPHA_PROPERTY, alpha);
-                }
-            }
+            });
         }
     }
 
@@ -535,29 +528,18 @@ class GptqTest {
         try (io.nashswarm.model.ModelWeights w = TinyModels.llama(64, 96, 2, 50, 5)) {
             int[] tokens = new Random(6).ints(400, 0, 50).toArray();
             Calibration c = Calibration.run(w, tokens, 400, "400 random tokens", false, Progress.none());
-            String alpha = System.getProperty(PairedInputs.ALPHA_PROPERTY);
-            try {
-                System.setProperty(PairedInputs.ALPHA_PROPERTY, "off");
-                try (ModelQuantizer.QuantizedModel off = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none())) {
-                    System.setProperty(PairedInputs.ALPHA_PROPERTY, "0.5");
-                    try (ModelQuantizer.QuantizedModel on = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none())) {
-                        for (String name : w.matrices().keySet()) {
-                            boolean same = java.util.Arrays.deepEquals(TinyModels.rows(off.weights().matrices().get(name)),
-                                    TinyModels.rows(on.weights().matrices().get(name)));
-                            // the last layer's inputs carry the rounding of everything before it; embeddings are not GPTQ's
-                            if (name.startsWith("blk.1.")) {
-                                assertFalse(same, name + " did not change");
-                            } else if (ModelQuantizer.EMBEDDINGS.contains(name)) {
-                                assertTrue(same, name + " changed");
-                            }
-                        }
+            ModelQuantizer.QuantizedModel[] off = new ModelQuantizer.QuantizedModel[1], on = new ModelQuantizer.QuantizedModel[1];
+            PairedInputsTest.withAlpha("off", () -> off[0] = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none()));
+            PairedInputsTest.withAlpha("0.5", () -> on[0] = ModelQuantizer.quantizeCalibrated(w, Recipe.GPTQ_INT2, QuantSettings.defaults(), c, Progress.none()));
+            try (ModelQuantizer.QuantizedModel a = off[0]; ModelQuantizer.QuantizedModel b = on[0]) {
+                for (String name : w.matrices().keySet()) {
+                    boolean same = java.util.Arrays.deepEquals(TinyModels.rows(a.weights().matrices().get(name)), TinyModels.rows(b.weights().matrices().get(name)));
+                    // the last layer's inputs carry the rounding of everything before it; embeddings are not GPTQ's
+                    if (name.startsWith("blk.1.")) {
+                        assertFalse(same, name + " did not change");
+                    } else if (ModelQuantizer.EMBEDDINGS.contains(name)) {
+                        assertTrue(same, name + " changed");
                     }
-                }
-            } finally {
-                if (alpha == null) {
-                    System.clearProperty(PairedInputs.ALPHA_PROPERTY);
-                } else {
-                    System.setProperty(PairedInputs.ALPHA_PROPERTY, alpha);
                 }
             }
         }

@@ -171,25 +171,30 @@ class PairedInputsTest {
         }
     }
 
-    @Test
-    void alphaIsANumberInTheUnitIntervalOrOff() {
+    /** Runs {@code body} with {@link PairedInputs#ALPHA_PROPERTY} set to {@code value}, then restores it. */
+    static void withAlpha(String value, Runnable body) {
         String before = System.getProperty(PairedInputs.ALPHA_PROPERTY);
+        System.setProperty(PairedInputs.ALPHA_PROPERTY, value);
         try {
-            System.setProperty(PairedInputs.ALPHA_PROPERTY, "off");
-            assertTrue(PairedInputs.alpha().isEmpty());
-            System.setProperty(PairedInputs.ALPHA_PROPERTY, "0.25");
-            assertEquals(0.25, PairedInputs.alpha().getAsDouble());
-            for (String bad : new String[] {"1.5", "-0.1", "half", "NaN"}) {
-                System.setProperty(PairedInputs.ALPHA_PROPERTY, bad);
-                EngineException e = assertThrows(EngineException.class, PairedInputs::alpha);
-                assertTrue(e.getMessage().contains(PairedInputs.ALPHA_PROPERTY), e.getMessage());
-            }
+            body.run();
         } finally {
             if (before == null) {
                 System.clearProperty(PairedInputs.ALPHA_PROPERTY);
             } else {
                 System.setProperty(PairedInputs.ALPHA_PROPERTY, before);
             }
+        }
+    }
+
+    @Test
+    void alphaIsANumberInTheUnitIntervalOrOff() {
+        withAlpha("off", () -> assertTrue(PairedInputs.alpha().isEmpty()));
+        withAlpha("0.25", () -> assertEquals(0.25, PairedInputs.alpha().getAsDouble()));
+        for (String bad : new String[] {"1.5", "-0.1", "half", "NaN"}) {
+            withAlpha(bad, () -> {
+                EngineException e = assertThrows(EngineException.class, PairedInputs::alpha);
+                assertTrue(e.getMessage().contains(PairedInputs.ALPHA_PROPERTY), e.getMessage());
+            });
         }
     }
 }
