@@ -32,7 +32,8 @@ import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
  * <h2>Accuracy</h2>
  * Integer sums are exact; the input is rounded to {@code d/2} per value, {@code d = max|x|/1984} of its block of 32,
  * so a row's product differs from the exact one by at most {@code Σ_c |ŵ_c|·d(c)/2}, plus float rounding of the
- * per-block terms.
+ * per-block terms. Q4_K takes its input as 8-bit integers ({@link SplitInput#ofBytes}, {@code d = max|x|/127}, one
+ * multiply per column): the step of its 4-bit codes, relative to their range, is 8.5 times that input's (1/15 against 1/127).
  *
  * <h2>The JIT</h2>
  * As in {@link LutKernels}: one method per row block and input, taking and returning no vector, no helper of our own
@@ -56,7 +57,7 @@ final class ByteRowKernels {
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
         SplitInput[] in = new SplitInput[n];
         for (int b = 0; b < n; b++) {
-            in[b] = SplitInput.of(x, b * w.cols, w.cols);
+            in[b] = w.nibbles ? SplitInput.ofBytes(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
         }
         float[] acc = new float[ROWS];
         int blocksPerGroup = w.group / 32;
@@ -65,7 +66,7 @@ final class ByteRowKernels {
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
                 if (w.nibbles) {
-                    nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.lo, a.d,
+                    nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.d,
                             a.sum, acc);
                 } else if (w.subScales != null) {
                     superBlocks(w.codes, co / 2, w.highs, co / 4, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi,
@@ -174,27 +175,28 @@ final class ByteRowKernels {
 
     /**
      * Q4_K's nibbles (codes 0..15, two columns to a byte; sub-blocks of 32 with a scale and a minimum 0..63; float
-     * {@code d} and {@code dmin} per 256): acc[0..ROWS) = the block's rows times the input, one sub-block per step.
-     * {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; the sums of 32 products fit 16 bits (32·15·31), a sub-block's
-     * integer sum times its scale 32 bits (32·15·1984·63).
+     * {@code d} and {@code dmin} per 256) with the input as 8-bit integers ({@link SplitInput#ofBytes}): acc[0..ROWS) = the
+     * block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; sixteen
+     * products fit a 16-bit lane (16·15·127), so each half sub-block is widened on its own; a sub-block's integer sum
+     * times its scale fits 32 bits (32·15·127·63).
      */
     private static void nibbles(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment minScales, MemorySegment subScales,
-                                MemorySegment subMins, long ko, short[] hi, short[] lo, float[] d, int[] sum, float[] acc) {
+                                MemorySegment subMins, long ko, short[] q, float[] d, int[] sum, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
         for (int c = 0; c < cols; c += 32) {
             long at = co + (long) (c >> 1) * ROWS;
-            ShortVector ph = ShortVector.zero(S), pl = ph;
-            for (int j = 0; j < 16; j++) {
-                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector c0 = z.and((short) 0x0F), c1 = z.lanewise(LSHR, 4);
-                int x = c + 2 * j;
-                ph = ph.add(c0.mul(hi[x])).add(c1.mul(hi[x + 1]));
-                pl = pl.add(c0.mul(lo[x])).add(c1.mul(lo[x + 1]));
+            IntVector e = IntVector.zero(I), o = e;
+            for (int h = 0; h < 16; h += 8) {
+                ShortVector ph = ShortVector.zero(S);
+                for (int j = h; j < h + 8; j++) {
+                    ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                    int x = c + 2 * j;
+                    ph = ph.add(z.and((short) 0x0F).mul(q[x])).add(z.lanewise(LSHR, 4).mul(q[x + 1]));
+                }
+                IntVector p = ph.reinterpretAsInts();
+                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                o = o.add(p.lanewise(ASHR, 16));
             }
-            IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
-            IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
-            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)); // 63·hi + lo
-            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16));
             int blk = c >> 5;
             long k = ko + (long) blk * ROWS;
             e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));

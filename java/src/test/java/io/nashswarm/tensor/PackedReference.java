@@ -359,6 +359,7 @@ final class PackedReference {
      * rounding of the per-block terms.
      */
     static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
+        int qmax = m.type() == QuantType.Q4_K ? SplitInput.BYTE_QMAX : BYTE_ROWS_QMAX; // Q4_K takes 8-bit inputs
         int cols = m.cols();
         float[] w = new float[cols];
         for (int r = r0; r < r1; r++) {
@@ -369,9 +370,9 @@ final class PackedReference {
                 for (int c = c0; c < c0 + 32; c++) {
                     max = Math.max(max, Math.abs(x[base + c]));
                 }
-                float d = max / BYTE_ROWS_QMAX, inv = max > 0 ? BYTE_ROWS_QMAX / max : 0f;
+                float d = max / qmax, inv = max > 0 ? qmax / max : 0f;
                 for (int c = c0; c < c0 + 32; c++) {
-                    double xq = (double) d * (Float.isInfinite(inv) ? Math.rint(x[base + c] * (BYTE_ROWS_QMAX / (double) max)) : Math.rint(x[base + c] * inv));
+                    double xq = (double) d * (Float.isInfinite(inv) ? Math.rint(x[base + c] * (qmax / (double) max)) : Math.rint(x[base + c] * inv));
                     ref += (double) w[c] * x[base + c];
                     refQ += (double) w[c] * xq;
                     mag += Math.abs((double) w[c] * x[base + c]);
