@@ -67,28 +67,10 @@ final class SplitInput {
         SplitInput a = new SplitInput(cols, pairs);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
-            int base = off + blk * BLOCK;
-            FloatVector m = FloatVector.zero(F);
-            for (int j = 0; j < BLOCK; j += F.length()) {
-                m = m.max(FloatVector.fromArray(F, x, base + j).abs());
-            }
-            float max = m.reduceLanes(VectorOperators.MAX);
-            a.d[blk] = max / QMAX;
-            float inv = max > 0 ? QMAX / max : 0f;
-            if (inv == Float.POSITIVE_INFINITY) { // max below QMAX·2^-128: the inverse only fits a double
-                for (int j = 0; j < BLOCK; j++) {
-                    v[j] = (int) Math.rint(x[base + j] * (QMAX / (double) max));
-                }
-            }
+            a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
             int o = blk * BLOCK;
             for (int j = 0; j < BLOCK; j += F.length()) {
-                IntVector vi;
-                if (inv == Float.POSITIVE_INFINITY) {
-                    vi = IntVector.fromArray(I, v, j);
-                } else { // round half to even through the float adder (|x·inv| ≤ QMAX); NaN·0 stays NaN, which the step carries anyway
-                    vi = (IntVector) FloatVector.fromArray(F, x, base + j).mul(inv).add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
-                }
-                vi = vi.max(-QMAX).min(QMAX);
+                IntVector vi = IntVector.fromArray(I, v, j);
                 // hi = round(v/63) (no ties: v/63 is never within 0.008 of a half), lo = v − 63·hi, both exact in float
                 FloatVector vf = (FloatVector) vi.convert(VectorOperators.I2F, 0);
                 FloatVector h = vf.mul(1f / SPLIT).add(ROUND).sub(ROUND);
@@ -124,25 +106,10 @@ final class SplitInput {
         SplitInput a = new SplitInput(cols, false);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
-            int base = off + blk * BLOCK;
-            FloatVector m = FloatVector.zero(F);
-            for (int j = 0; j < BLOCK; j += F.length()) {
-                m = m.max(FloatVector.fromArray(F, x, base + j).abs());
-            }
-            float max = m.reduceLanes(VectorOperators.MAX);
-            a.d[blk] = max / BYTE_QMAX;
-            float inv = max > 0 ? BYTE_QMAX / max : 0f;
-            boolean tiny = inv == Float.POSITIVE_INFINITY;
-            if (tiny) {
-                for (int j = 0; j < BLOCK; j++) {
-                    v[j] = (int) Math.rint(x[base + j] * (BYTE_QMAX / (double) max));
-                }
-            }
+            a.d[blk] = integers(x, off + blk * BLOCK, BYTE_QMAX, v);
             int o = blk * BLOCK;
             for (int j = 0; j < BLOCK; j += F.length()) {
-                IntVector vi = tiny ? IntVector.fromArray(I, v, j)
-                        : (IntVector) FloatVector.fromArray(F, x, base + j).mul(inv).add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
-                vi = vi.max(-BYTE_QMAX).min(BYTE_QMAX);
+                IntVector vi = IntVector.fromArray(I, v, j);
                 ((ShortVector) vi.convertShape(VectorOperators.I2S, HALVES, 0)).intoArray(a.hi, o + j);
                 int part = vi.reduceLanes(VectorOperators.ADD);
                 a.sum[blk] += part;
@@ -150,6 +117,30 @@ final class SplitInput {
             }
         }
         return a;
+    }
+
+    /**
+     * {@code v[j] = round(x[base + j] / d)} clamped to ±qmax for the block of 32 at {@code base}, {@code d = max|x| / qmax}
+     * (returned): rounded half to even through the float adder (|x·inv| ≤ qmax); NaN·0 stays NaN (0 as an int), which the
+     * step carries anyway; a max below qmax·2^-128, whose inverse only fits a double, in double.
+     */
+    private static float integers(float[] x, int base, int qmax, int[] v) {
+        FloatVector m = FloatVector.zero(F);
+        for (int j = 0; j < BLOCK; j += F.length()) {
+            m = m.max(FloatVector.fromArray(F, x, base + j).abs());
+        }
+        float max = m.reduceLanes(VectorOperators.MAX), inv = max > 0 ? qmax / max : 0f;
+        if (inv == Float.POSITIVE_INFINITY) {
+            for (int j = 0; j < BLOCK; j++) {
+                v[j] = Math.clamp((long) Math.rint(x[base + j] * (qmax / (double) max)), -qmax, qmax);
+            }
+        } else {
+            for (int j = 0; j < BLOCK; j += F.length()) {
+                ((IntVector) FloatVector.fromArray(F, x, base + j).mul(inv).add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0))
+                        .max(-qmax).min(qmax).intoArray(v, j);
+            }
+        }
+        return max / qmax;
     }
 
     /** Value {@code i} as the kernels see it. */
