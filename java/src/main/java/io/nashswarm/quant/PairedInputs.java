@@ -136,11 +136,7 @@ public final class PairedInputs {
                     }
                 }
             });
-            return new RowSource() {
-                @Override public int rows() { return rows; }
-                @Override public int cols() { return cols; }
-                @Override public void row(int r, float[] dst) { System.arraycopy(out[r], 0, dst, 0, cols); }
-            };
+            return RowSource.of(out);
         }
     }
 

@@ -27,7 +27,7 @@ final class SplitInput {
     /** Shorts as many as F has floats, and twice that (a vector of ints' worth of pairs). */
     private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_128, PAIRS = ShortVector.SPECIES_256;
 
-    /** High and low parts of the integers, in the input's order. */
+    /** High and low parts of the integers, in the input's order ({@link #ofBytes}: the integers themselves, and no low parts). */
     final short[] hi, lo;
     /** Per block: the step; the block's values are {@code d·(63·hi + lo)}. */
     final float[] d;
@@ -41,9 +41,9 @@ final class SplitInput {
      */
     final int[] hiPairs, loPairs;
 
-    private SplitInput(int cols, boolean pairs) {
+    private SplitInput(int cols, boolean split, boolean pairs) {
         hi = new short[cols];
-        lo = new short[cols];
+        lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
         sum16 = new int[cols / 16];
@@ -64,7 +64,7 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, pairs);
+        SplitInput a = new SplitInput(cols, true, pairs);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -95,7 +95,7 @@ final class SplitInput {
 
     /**
      * The input as 8-bit integers (llama.cpp's activations): per block of 32 the step {@code d = max|x| / 127} and
-     * {@code v = round(x / d)} in {@link #hi} ({@link #lo} all zero, no pairs), for weights too coarse for the 12-bit
+     * {@code v = round(x / d)} in {@link #hi} (no {@link #lo}, no pairs), for weights too coarse for the 12-bit
      * input to matter (Q4_K: its rounding moves a product by at most {@code Σ|ŵ|·d/2}, where the step of its 4-bit codes,
      * relative to their range, is 8.5 times the input's), at one multiply per column instead of two.
      */
@@ -103,7 +103,7 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, false);
+        SplitInput a = new SplitInput(cols, false, false);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, BYTE_QMAX, v);
@@ -141,10 +141,5 @@ final class SplitInput {
             }
         }
         return max / qmax;
-    }
-
-    /** Value {@code i} as the kernels see it. */
-    double value(int i) {
-        return (double) d[i / BLOCK] * (SPLIT * hi[i] + lo[i]);
     }
 }

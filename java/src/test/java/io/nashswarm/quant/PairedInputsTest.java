@@ -34,14 +34,6 @@ class PairedInputsTest {
         return new PairedInputs.Moments(new Hessian(cols, n, h), c);
     }
 
-    private static RowSource rows(float[][] w) {
-        return new RowSource() {
-            @Override public int rows() { return w.length; }
-            @Override public int cols() { return w[0].length; }
-            @Override public void row(int r, float[] out) { System.arraycopy(w[r], 0, out, 0, w[r].length); }
-        };
-    }
-
     /**
      * The target minimises α·‖w·X − ŵ·X̃‖² + (1 − α)·‖w·X̃ − ŵ·X̃‖² + λ'‖ŵ − w‖²: its normal equations, written from the
      * inputs and solved by LU in float64 (Commons Math), give the same rows within float rounding.
@@ -67,7 +59,7 @@ class PairedInputsTest {
             PairedInputs.Moments m = moments(x, xq);
             for (double alpha : new double[] {0, 0.5, 1}) {
                 double damp = 0.01;
-                RowSource t = m.target(rows(w), Gptq.factor(m.hessian(), new Gptq.Options(damp, false, 128, Gptq.ScaleSearch.SWEPT, 0)), alpha);
+                RowSource t = m.target(RowSource.of(w), Gptq.factor(m.hessian(), new Gptq.Options(damp, false, 128, Gptq.ScaleSearch.SWEPT, 0)), alpha);
                 // (X̃ᵀX̃ + μI)·ŵᵀ = (α·X̃ᵀX + (1 − α)·X̃ᵀX̃ + μI)·wᵀ, μ = damp·mean diag(X̃ᵀX̃) (the moments' 2/n cancels)
                 RealMatrix a = new Array2DRowRealMatrix(cols, cols), b = new Array2DRowRealMatrix(cols, cols);
                 double mean = 0;
@@ -125,7 +117,7 @@ class PairedInputsTest {
             }
         }
         PairedInputs.Moments m = moments(x, x);
-        RowSource t = m.target(rows(w), Gptq.factor(m.hessian(), Gptq.Options.defaults()), 1);
+        RowSource t = m.target(RowSource.of(w), Gptq.factor(m.hessian(), Gptq.Options.defaults()), 1);
         float[] got = new float[cols];
         for (int r = 0; r < w.length; r++) {
             t.row(r, got);

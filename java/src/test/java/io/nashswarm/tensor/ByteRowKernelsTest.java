@@ -107,22 +107,35 @@ class ByteRowKernelsTest {
         }
     }
 
-    /** Q6_K: random super-blocks with d over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    /** Q6_K and Q4_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
     @Test
-    void q6_KSuperBlocksAreWithinTheInputBound() {
-        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
-            int rows = shape[0], cols = shape[1];
-            for (double span : new double[] {1, 20}) {
-                WeightMatrix m = Matrices.of(QuantType.Q6_K, LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
-                LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
-                        PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q6_K " + what + " span " + span));
+    void kQuantSuperBlocksAreWithinTheInputBound() {
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q4_K}) {
+            for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+                int rows = shape[0], cols = shape[1];
+                for (double span : new double[] {1, 20}) {
+                    WeightMatrix m = Matrices.of(type, LutKernelsTest.kQuantRows(type, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
+                    LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
+                            PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, type + " " + what + " span " + span));
+                }
             }
         }
     }
 
+    /** Every row of {@code m} (all its blocks alike) times an input of one value, at −3 and at 1e25, against the rule. */
+    private static void assertConstantInputs(WeightMatrix m, String what) {
+        for (float v : new float[] {-3f, 1e25f}) {
+            float[] x = new float[m.cols()];
+            java.util.Arrays.fill(x, v);
+            float[] y = new float[m.rows()];
+            m.matvec(x, y, 0, m.rows());
+            PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, m.rows(), what + " x " + v);
+        }
+    }
+
     /**
-     * Q6_K's largest sums: every code −32 (ql and qh bytes 0) and every sub-scale −128, inputs all at their block's
-     * maximum: a sub-block's 16-bit sums reach 16·32·31 and its scaled 32-bit sum 16·32·1984·128 per half block.
+     * Q6_K's largest sums: every code −32 or 31 (stored as 0 or 63) and every sub-scale −128, inputs all at their block's
+     * maximum: a sub-block's 16-bit sums reach 16·63·31 and its scaled 32-bit sum 16·63·1984·128 per half block.
      */
     @Test
     void q6_KExtremeCodesAndSubScales() {
@@ -138,32 +151,15 @@ class ByteRowKernelsTest {
                     MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 210);
                     seg.set(F16, o + 208, Float.floatToFloat16(65504f));
                 }
-                WeightMatrix m = Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN);
-                for (float v : new float[] {-3f, 1e25f}) {
-                    float[] x = new float[cols];
-                    java.util.Arrays.fill(x, v);
-                    float[] y = new float[rows];
-                    m.matvec(x, y, 0, rows);
-                    PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, rows, "Q6_K ql " + ql + " qh " + qh + " x " + v);
-                }
+                assertConstantInputs(Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN), "Q6_K ql " + ql + " qh " + qh);
             }
         }
     }
 
-    /** Q4_K: random super-blocks with d and dmin over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
-    @Test
-    void q4_KNibblesAreWithinTheInputBound() {
-        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
-            int rows = shape[0], cols = shape[1];
-            for (double span : new double[] {1, 20}) {
-                WeightMatrix m = Matrices.of(QuantType.Q4_K, LutKernelsTest.kQuantRows(QuantType.Q4_K, rows, cols, span, rows), rows, cols, Layout.OUT_IN);
-                LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
-                        PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q4_K " + what + " span " + span));
-            }
-        }
-    }
-
-    /** Q4_K's largest sums: codes 15 (or 0), scales and minimums 63, d and dmin 65504 (or −65504), inputs at their maximum. */
+    /**
+     * Q4_K's largest sums: codes 15 (or 0), scales and minimums 63, d and dmin 65504 (or −65504), inputs at their maximum:
+     * a half sub-block's 16-bit sums reach 16·15·127.
+     */
     @Test
     void q4_KExtremeCodesScalesAndMinimums() {
         int rows = 5, cols = 512;
@@ -178,14 +174,7 @@ class ByteRowKernelsTest {
                     seg.set(F16, o, Float.floatToFloat16(65504f));
                     seg.set(F16, o + 2, Float.floatToFloat16(dmin));
                 }
-                WeightMatrix m = Matrices.of(QuantType.Q4_K, seg, rows, cols, Layout.OUT_IN);
-                for (float v : new float[] {-3f, 1e25f}) {
-                    float[] x = new float[cols];
-                    java.util.Arrays.fill(x, v);
-                    float[] y = new float[rows];
-                    m.matvec(x, y, 0, rows);
-                    PackedReference.assertByteRowProduct(m, x, 0, y, 0, 0, rows, "Q4_K qs " + qs + " dmin " + dmin + " x " + v);
-                }
+                assertConstantInputs(Matrices.of(QuantType.Q4_K, seg, rows, cols, Layout.OUT_IN), "Q4_K qs " + qs + " dmin " + dmin);
             }
         }
     }

@@ -8,43 +8,60 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The 16-bit kernels' input: each value's integer, its split into halves, the block sums and the pairs, restated in scalar code. */
 class SplitInputTest {
+    /** Trial t's input: Gaussian over 80 binades, every fourth with a zero block, a constant one, ±MAX_VALUE and a tiny one. */
+    private static float[] input(Random rnd, int trial, int off, int cols) {
+        float[] x = new float[off + cols];
+        double scale = Math.pow(10, rnd.nextInt(80) - 40);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * scale);
+        }
+        if (trial % 4 == 1) {
+            java.util.Arrays.fill(x, off, off + 32, 0f);
+            java.util.Arrays.fill(x, off + 32, off + 64, -3.5f);
+            x[off + 64] = Float.MAX_VALUE;
+            x[off + 65] = -Float.MAX_VALUE;
+            for (int i = off + 96; i < off + 128; i++) {
+                x[i] = Float.MIN_VALUE * (i % 7 - 3);
+            }
+        }
+        return x;
+    }
+
+    /**
+     * Block {@code blk}'s step and integers against {@code rint(x·qmax/max)} clamped to ±qmax (the kernel rounds x·inv in
+     * float: at most one off where x·(qmax/max) is within float rounding of a half); returns the integers' sum.
+     */
+    private static int checkBlock(float[] x, int off, int blk, int qmax, float d, java.util.function.IntUnaryOperator got, String what) {
+        float max = 0;
+        for (int j = 0; j < 32; j++) {
+            max = Math.max(max, Math.abs(x[off + 32 * blk + j]));
+        }
+        assertEquals(max / qmax, d, what + ": step of block " + blk);
+        int total = 0;
+        for (int j = 0; j < 32; j++) {
+            int c = 32 * blk + j;
+            double exact = max > 0 ? x[off + c] * (qmax / (double) max) : 0;
+            int want = (int) Math.max(-qmax, Math.min(qmax, Math.rint(exact)));
+            int v = got.applyAsInt(c);
+            assertTrue(Math.abs(v) <= qmax, what + " column " + c + ": " + v + " beyond ±" + qmax);
+            assertTrue(Math.abs(v - want) <= (Math.abs(Math.abs(exact - Math.floor(exact)) - 0.5) < 1e-4 ? 1 : 0),
+                    what + " column " + c + ": " + v + " for " + exact);
+            total += v;
+        }
+        return total;
+    }
+
     @Test
     void integersSplitIntoHalvesWithinThirtyOne() {
         Random rnd = new Random(3);
         int cols = 256, off = 5;
         for (int trial = 0; trial < 40; trial++) {
-            float[] x = new float[off + cols];
-            double scale = Math.pow(10, rnd.nextInt(80) - 40);
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (float) (rnd.nextGaussian() * scale);
-            }
-            if (trial % 4 == 1) { // a block of zeros, a block at one value, extremes on both sides, a tiny block
-                java.util.Arrays.fill(x, off, off + 32, 0f);
-                java.util.Arrays.fill(x, off + 32, off + 64, -3.5f);
-                x[off + 64] = Float.MAX_VALUE;
-                x[off + 65] = -Float.MAX_VALUE;
-                for (int i = off + 96; i < off + 128; i++) {
-                    x[i] = Float.MIN_VALUE * (i % 7 - 3);
-                }
-            }
+            float[] x = input(rnd, trial, off, cols);
             SplitInput a = SplitInput.of(x, off, cols, true);
             for (int blk = 0; blk < cols / 32; blk++) {
-                float max = 0;
-                for (int j = 0; j < 32; j++) {
-                    max = Math.max(max, Math.abs(x[off + 32 * blk + j]));
-                }
-                assertEquals(max / SplitInput.QMAX, a.d[blk], "step of block " + blk);
-                int total = 0;
-                for (int j = 0; j < 32; j++) {
-                    int c = 32 * blk + j;
-                    double exact = max > 0 ? x[off + c] * (SplitInput.QMAX / (double) max) : 0;
-                    int want = (int) Math.max(-SplitInput.QMAX, Math.min(SplitInput.QMAX, Math.rint(exact)));
-                    int got = SplitInput.SPLIT * a.hi[c] + a.lo[c];
-                    // the kernel rounds x·inv in float: at most one off where x·(QMAX/max) is within float rounding of a half
-                    assertTrue(Math.abs(got - want) <= (Math.abs(Math.abs(exact - Math.floor(exact)) - 0.5) < 1e-4 ? 1 : 0),
-                            "trial " + trial + " column " + c + ": " + got + " for " + exact);
+                int total = checkBlock(x, off, blk, SplitInput.QMAX, a.d[blk], c -> SplitInput.SPLIT * a.hi[c] + a.lo[c], "trial " + trial);
+                for (int c = 32 * blk; c < 32 * blk + 32; c++) {
                     assertTrue(Math.abs(a.hi[c]) <= 31 && Math.abs(a.lo[c]) <= 31, "halves " + a.hi[c] + ", " + a.lo[c]);
-                    total += got;
                 }
                 assertEquals(total, a.sum[blk], "sum of block " + blk);
             }
@@ -61,5 +78,21 @@ class SplitInputTest {
             }
         }
         assertNull(SplitInput.of(new float[64], 0, 64).hiPairs, "pairs only when asked");
+    }
+
+    /** Q4_K's 8-bit input: the integers themselves, within ±127, with their block sums. */
+    @Test
+    void bytesAreRoundedPerBlockWithin127() {
+        Random rnd = new Random(4);
+        int cols = 256, off = 3;
+        for (int trial = 0; trial < 40; trial++) {
+            float[] x = input(rnd, trial, off, cols);
+            SplitInput a = SplitInput.ofBytes(x, off, cols);
+            assertNull(a.lo, "no low halves");
+            for (int blk = 0; blk < cols / 32; blk++) {
+                int total = checkBlock(x, off, blk, SplitInput.BYTE_QMAX, a.d[blk], c -> a.hi[c], "bytes, trial " + trial);
+                assertEquals(total, a.sum[blk], "sum of block " + blk);
+            }
+        }
     }
 }
