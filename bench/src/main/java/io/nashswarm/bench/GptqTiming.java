@@ -4,6 +4,7 @@ import io.nashswarm.quant.GroupCodec;
 import io.nashswarm.quant.Gptq;
 import io.nashswarm.quant.GroupQuantizer;
 import io.nashswarm.quant.Hessian;
+import io.nashswarm.quant.PairedInputs;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.util.Progress;
 
@@ -17,6 +18,10 @@ import java.util.Random;
  * (8192 in). Weights are Gaussian; each Hessian is that of synthetic calibration activations
  * {@code x = F·z + σ∘ε} (F: cols×32 factor loadings, z, ε standard normal, σ per channel), taken as its
  * exact expectation {@code 2·(F·Fᵀ + diag σ²)} rather than sampled, which would cost more than GPTQ.
+ * With paired inputs (the recipes' default, {@link PairedInputs}; {@code -Dnashswarm.gptq.alpha=off} for the
+ * published algorithm) each matrix first gets its targets from synthetic paired moments: that Hessian as H̃,
+ * and C = H̃ less 1% of its mean diagonal on the diagonal (the quantized model's inputs carry independent
+ * noise); the products cost the same for any C.
  *
  * <p>Usage: {@code GptqTiming [LAYERS]} (default 1), {@code GptqTiming sample ROWS} (see {@link #sample}),
  * {@code GptqTiming factor N…}; the search and polish as in {@link #options()}. {@code [LAYERS]} (default 1): quantizes that many layers, factorizing each
@@ -61,17 +66,21 @@ public final class GptqTiming {
         int layers = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         long weightsPerLayer = LAYER.stream().mapToLong(s -> (long) s.rows() * s.cols()).sum();
         List<String> lines = new ArrayList<>();
-        double factorSeconds = 0, sweepSeconds = 0, factorCpu = 0, sweepCpu = 0;
+        double factorSeconds = 0, sweepSeconds = 0, factorCpu = 0, sweepCpu = 0, targetSeconds = 0, targetCpu = 0;
+        java.util.OptionalDouble alpha = PairedInputs.alpha();
         long t0 = System.nanoTime();
         try (Progress p = Progress.bar("gptq", layers * LAYER.stream().mapToLong(Shape::rows).sum(), "rows")) {
             for (int l = 0; l < layers; l++) {
                 Gptq.Factor factor = null;
+                PairedInputs.Moments moments = null;
                 String input = null;
                 for (Shape s : LAYER) {
                     if (!s.input().equals(input)) {
                         factor = null; // drop the previous factor before making the next (they can be 512 MB)
+                        moments = null;
                         p.message("blk." + l + " " + s.input() + " Hessian");
                         Hessian h = syntheticHessian(s.cols(), 1000L * l + s.input().hashCode());
+                        moments = alpha.isPresent() ? syntheticMoments(h) : null;
                         long a = System.nanoTime();
                         double c = cpu();
                         factor = Gptq.factor(h, options());
@@ -85,6 +94,15 @@ public final class GptqTiming {
                     RowSource w = gaussian(s.rows(), s.cols(), 7L * l + s.name().hashCode());
                     long a = System.nanoTime();
                     double c = cpu();
+                    if (moments != null) {
+                        w = moments.target(w, factor, alpha.getAsDouble());
+                        double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
+                        targetSeconds += sec;
+                        targetCpu += cs;
+                        lines.add(String.format("| %d | paired targets %s %d×%d | %.2f | %.2f |", l, s.name(), s.rows(), s.cols(), sec, cs));
+                        a = System.nanoTime();
+                        c = cpu();
+                    }
                     Gptq.quantize(w, factor, GroupCodec.integer(false, GroupQuantizer.ScaleRule.MSE_SEARCH), 64, Gptq.Widths.uniform(4), p);
                     double sec = (System.nanoTime() - a) / 1e9, cs = cpu() - c;
                     sweepSeconds += sec;
@@ -98,9 +116,10 @@ public final class GptqTiming {
         System.out.println("|---:|---|---:|---:|");
         lines.forEach(System.out::println);
         System.out.printf("%nlayers run: %d (%d weights each), threads: %d%n", layers, weightsPerLayer, io.nashswarm.kernel.Parallel.threads());
-        System.out.printf("factorizations: %.1f s wall, %.1f s CPU; GPTQ sweeps: %.1f s wall, %.1f s CPU; wall with synthetic data: %.1f s%n",
-                factorSeconds, factorCpu, sweepSeconds, sweepCpu, total);
-        double wall16 = (factorSeconds + sweepSeconds) * 16 / layers, cpu16 = (factorCpu + sweepCpu) * 16 / layers;
+        System.out.printf("factorizations: %.1f s wall, %.1f s CPU; paired targets (α %s): %.1f s wall, %.1f s CPU; GPTQ sweeps: %.1f s wall, %.1f s CPU; "
+                + "wall with synthetic data: %.1f s%n", factorSeconds, factorCpu, alpha.isPresent() ? alpha.getAsDouble() : "off", targetSeconds, targetCpu,
+                sweepSeconds, sweepCpu, total);
+        double wall16 = (factorSeconds + targetSeconds + sweepSeconds) * 16 / layers, cpu16 = (factorCpu + targetCpu + sweepCpu) * 16 / layers;
         System.out.printf("extrapolated to 16 layers (× 16 / %d): %.0f s wall as measured; %.0f CPU s, i.e. %.0f s = %.1f min on %d otherwise idle cores%n",
                 layers, wall16, cpu16, cpu16 / io.nashswarm.kernel.Parallel.threads(), cpu16 / io.nashswarm.kernel.Parallel.threads() / 60,
                 io.nashswarm.kernel.Parallel.threads());
@@ -112,8 +131,9 @@ public final class GptqTiming {
      * measured, then one layer and 16 layers extrapolated from them.
      */
     static void sample(int rows) {
-        double[] factor = new double[2], sweep = new double[2];
+        double[] factor = new double[2], sweep = new double[2], target = new double[2];
         int[] widths = {2048, 8192};
+        java.util.OptionalDouble alpha = PairedInputs.alpha();
         for (int i = 0; i < 2; i++) {
             Hessian h = syntheticHessian(widths[i], widths[i]);
             double c = cpu();
@@ -121,10 +141,19 @@ public final class GptqTiming {
             Gptq.Factor f = Gptq.factor(h, options());
             factor[i] = cpu() - c;
             System.out.printf("factor %d×%d: %.2f CPU s (%.2f s wall)%n", widths[i], widths[i], factor[i], (System.nanoTime() - a) / 1e9);
+            RowSource w = gaussian(rows, widths[i], i);
+            if (alpha.isPresent()) {
+                c = cpu();
+                a = System.nanoTime();
+                w = syntheticMoments(h).target(w, f, alpha.getAsDouble());
+                target[i] = (cpu() - c) / rows;
+                System.out.printf("paired targets %d rows × %d: %.2f CPU s (%.2f s wall), %.2f CPU ms per row%n", rows, widths[i], target[i] * rows,
+                        (System.nanoTime() - a) / 1e9, 1e3 * target[i]);
+            }
             h = null;
             c = cpu();
             a = System.nanoTime();
-            Gptq.quantize(gaussian(rows, widths[i], i), f, GroupCodec.integer(false, GroupQuantizer.ScaleRule.MSE_SEARCH), 64, Gptq.Widths.uniform(4), Progress.none());
+            Gptq.quantize(w, f, GroupCodec.integer(false, GroupQuantizer.ScaleRule.MSE_SEARCH), 64, Gptq.Widths.uniform(4), Progress.none());
             sweep[i] = (cpu() - c) / rows;
             System.out.printf("GPTQ sweep %d rows × %d: %.2f CPU s (%.2f s wall), %.2f CPU ms per row%n", rows, widths[i], sweep[i] * rows,
                     (System.nanoTime() - a) / 1e9, 1e3 * sweep[i]);
@@ -132,7 +161,7 @@ public final class GptqTiming {
         }
         long rows2048 = LAYER.stream().filter(s -> s.cols() == 2048).mapToLong(Shape::rows).sum();
         long rows8192 = LAYER.stream().filter(s -> s.cols() == 8192).mapToLong(Shape::rows).sum();
-        double layer = 3 * factor[0] + factor[1] + rows2048 * sweep[0] + rows8192 * sweep[1];
+        double layer = 3 * factor[0] + factor[1] + rows2048 * (sweep[0] + target[0]) + rows8192 * (sweep[1] + target[1]);
         int threads = io.nashswarm.kernel.Parallel.threads();
         System.out.printf("one layer (3 factorizations of 2048, 1 of 8192; %d rows of 2048, %d rows of 8192), extrapolated: %.0f CPU s%n",
                 rows2048, rows8192, layer);
@@ -178,6 +207,20 @@ public final class GptqTiming {
             }
         }
         return new Hessian(cols, Long.MAX_VALUE, h);
+    }
+
+    /** Paired moments with H̃ = h and C = h less 1% of its mean diagonal on the diagonal (see the class comment). */
+    static PairedInputs.Moments syntheticMoments(Hessian h) {
+        int n = h.cols();
+        double[] c = h.h().clone();
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            mean += c[i * n + i] / n;
+        }
+        for (int i = 0; i < n; i++) {
+            c[i * n + i] -= 0.01 * mean;
+        }
+        return new PairedInputs.Moments(h, c);
     }
 
     static RowSource gaussian(int rows, int cols, long seed) {

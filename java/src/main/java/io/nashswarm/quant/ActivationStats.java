@@ -1,7 +1,6 @@
 package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
-import io.nashswarm.kernel.Parallel;
 import io.nashswarm.model.ActivationObserver;
 import io.nashswarm.model.InferenceState;
 import io.nashswarm.model.ModelWeights;
@@ -110,29 +109,9 @@ public final class ActivationStats implements ActivationObserver {
         lastMoments = m;
     }
 
-    /** Adds the upper triangle of Σ_t x_t x_tᵀ, rows split across threads. */
+    /** Adds the upper triangle of Σ_t x_t x_tᵀ. */
     private static void accumulate(Moments m, float[] x, int n) {
-        int cols = m.cols;
-        double[] xd = new double[n * cols];
-        for (int i = 0; i < xd.length; i++) {
-            xd[i] = x[i];
-        }
-        double[] s = m.s;
-        Parallel.forRange(cols, 1, (start, end) -> {
-            for (int i = start; i < end; i++) {
-                int row = i * cols;
-                for (int t = 0; t < n; t++) {
-                    double xi = xd[t * cols + i];
-                    if (xi == 0) {
-                        continue;
-                    }
-                    int base = t * cols;
-                    for (int j = i; j < cols; j++) {
-                        s[row + j] += xi * xd[base + j];
-                    }
-                }
-            }
-        });
+        DoubleMatrices.addTransposedProduct(m.s, x, x, n, m.cols, true);
         m.n += n;
     }
 

@@ -15,12 +15,12 @@ import jdk.incubator.vector.VectorSpecies;
  * is upper with a positive diagonal, hence THE Cholesky factor of H⁻¹. On a row-major array, J·A·J is
  * the array reversed, so everything happens in place in one n² buffer.
  *
- * <p>Both steps are row-oriented and work on blocks of rows, so that each earlier row is read once per
- * block (from cache) rather than once per row; the rows of a block are split across threads.
+ * <p>Both steps work by blocks of 128, so that almost all their work is one matrix product per block
+ * ({@link DoubleMatrices}), at the speed of its register tile rather than of dot products.
  */
 public final class Cholesky {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
-    private static final int BLOCK = 64;
+    private static final int BLOCK = DoubleMatrices.KC;
 
     private Cholesky() {}
 
@@ -37,39 +37,18 @@ public final class Cholesky {
         reverse(a);
     }
 
-    /** Lower Cholesky factor in place (upper triangle zeroed). */
+    /**
+     * Lower Cholesky factor in place (upper triangle zeroed), by blocks of {@value #BLOCK} columns: factor the
+     * diagonal block, solve the panel below it, then subtract the panel's product with itself from the lower
+     * triangle to its right ({@link DoubleMatrices}, rows split across threads). Reads only the lower triangle.
+     */
     static void lowerInPlace(double[] a, int n) {
-        for (int i0 = 0; i0 < n; i0 += BLOCK) {
-            int i1 = Math.min(n, i0 + BLOCK), b0 = i0;
-            // Entries left of the block's diagonal square depend only on finished rows: rows split across threads.
-            // Four finished rows j at a time against each row i, so that row i (far in memory) is read once per four.
-            Parallel.forRange(i1 - i0, 1, (s, e) -> {
-                double[] d4 = new double[4];
-                int j = 0;
-                for (; j + 4 <= b0; j += 4) {
-                    for (int i = b0 + s; i < b0 + e; i++) {
-                        int ri = i * n;
-                        dots1x4(a, ri, j * n, n, j, d4);
-                        for (int jj = 0; jj < 4; jj++) {
-                            int rj = (j + jj) * n;
-                            double v = a[ri + j + jj] - d4[jj];
-                            for (int k = j; k < j + jj; k++) {
-                                v -= a[ri + k] * a[rj + k];
-                            }
-                            a[ri + j + jj] = v / a[rj + j + jj];
-                        }
-                    }
-                }
-                for (; j < b0; j++) {
-                    double d = a[j * n + j];
-                    for (int i = b0 + s; i < b0 + e; i++) {
-                        a[i * n + j] = (a[i * n + j] - dot(a, i * n, j * n, j)) / d;
-                    }
-                }
-            });
-            for (int i = i0; i < i1; i++) {
-                for (int j = i0; j <= i; j++) {
-                    double v = a[i * n + j] - dot(a, i * n, j * n, j);
+        double[] pack = new double[DoubleMatrices.packedSize(BLOCK, n)];
+        for (int k0 = 0; k0 < n; k0 += BLOCK) {
+            int k1 = Math.min(n, k0 + BLOCK), b0 = k0;
+            for (int i = k0; i < k1; i++) {
+                for (int j = k0; j <= i; j++) {
+                    double v = a[i * n + j] - dot(a, i * n + k0, j * n + k0, j - k0);
                     if (j < i) {
                         a[i * n + j] = v / a[j * n + j];
                     } else {
@@ -80,102 +59,69 @@ public final class Cholesky {
                         a[i * n + i] = Math.sqrt(v);
                     }
                 }
-                java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0.0);
             }
+            if (k1 == n) {
+                break;
+            }
+            Parallel.forRange(n - k1, 1, (s, e) -> {
+                for (int i = k1 + s; i < k1 + e; i++) {
+                    for (int j = b0; j < k1; j++) {
+                        a[i * n + j] = (a[i * n + j] - dot(a, i * n + b0, j * n + b0, j - b0)) / a[j * n + j];
+                    }
+                }
+            });
+            DoubleMatrices.packTransposed(a, k1 * n + k0, n, k1 - k0, n - k1, pack);
+            int blocks = (n - k1 + ROWS - 1) / ROWS, threads = Parallel.threads();
+            Parallel.forRange(threads, 1, (s, e) -> { // row blocks dealt round-robin: later ones have more columns
+                for (int t = s; t < e; t++) {
+                    for (int rb = t; rb < blocks; rb += threads) {
+                        int r0 = k1 + rb * ROWS, r1 = Math.min(n, r0 + ROWS);
+                        DoubleMatrices.multiplySubtractPacked(a, r0 * n + k1, n, a, r0 * n + b0, n, pack, r1 - r0, r1 - k1, k1 - b0);
+                    }
+                }
+            });
+        }
+        for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0.0);
         }
     }
 
-    /** Inverse of a lower-triangular matrix, in place: row i of L⁻¹ is −(Σ_{k<i} L[i][k]·row k of L⁻¹) / L[i][i]. */
+    /**
+     * Inverse of a lower-triangular matrix, in place, by blocks of rows: row i of L⁻¹ is
+     * {@code −(Σ_{k<i} L[i][k]·row k of L⁻¹) / L[i][i]}. The finished rows' share is one product per block
+     * ({@link DoubleMatrices}; column chunks split across threads, each from the first row k where L⁻¹ is nonzero
+     * in it), the block's own rows follow one by one.
+     */
     static void lowerInverseInPlace(double[] a, int n) {
         double[] acc = new double[BLOCK * n];
         for (int i0 = 0; i0 < n; i0 += BLOCK) {
-            int i1 = Math.min(n, i0 + BLOCK), b0 = i0;
+            int i1 = Math.min(n, i0 + BLOCK), b0 = i0, chunks = (i0 + CHUNK - 1) / CHUNK, threads = Parallel.threads();
             java.util.Arrays.fill(acc, 0.0);
-            // Finished rows k < i0 (already replaced by rows of L⁻¹, zero right of k) into every row of the block:
-            // column chunks that keep the block's accumulators in cache, four rows k per pass over them.
-            Parallel.forRange(i1 - i0, 1, (s, e) -> {
-                for (int c0 = 0; c0 < b0; c0 += CHUNK) {
-                    int c1 = Math.min(b0, c0 + CHUNK);
-                    for (int k = c0 & ~3; k < b0; k += 4) {
-                        int nk = Math.min(4, b0 - k);
-                        for (int i = b0 + s; i < b0 + e; i++) {
-                            accumulate(a, n, i, k, nk, acc, (i - b0) * n, c0, c1);
-                        }
+            // acc[:, 0:i0] = −L[block, 0:i0]·X[0:i0, 0:i0], X = the finished rows of L⁻¹ (zero right of the diagonal)
+            Parallel.forRange(threads, 1, (s, e) -> {
+                for (int t = s; t < e; t++) {
+                    for (int c = t; c < chunks; c += threads) {
+                        int c0 = c * CHUNK, c1 = Math.min(b0, c0 + CHUNK);
+                        DoubleMatrices.multiplySubtract(acc, c0, n, a, b0 * n + c0, n, a, c0 * n + c0, n, i1 - b0, c1 - c0, b0 - c0);
                     }
                 }
             });
             for (int i = i0; i < i1; i++) {
                 int r = (i - i0) * n;
                 for (int k = i0; k < i; k++) {
-                    axpy(a[i * n + k], a, k * n, acc, r, k + 1);
+                    subtractScaled(a[i * n + k], a, k * n, acc, r, k + 1);
                 }
                 double inv = 1 / a[i * n + i];
                 for (int j = 0; j < i; j++) {
-                    a[i * n + j] = -acc[r + j] * inv;
+                    a[i * n + j] = acc[r + j] * inv;
                 }
                 a[i * n + i] = inv;
             }
         }
     }
 
-    private static final int CHUNK = 512;
-
-    /** {@code acc[r + c] += Σ_{kk<nk} a[i][k+kk]·a[k+kk][c]} for c in [c0, c1). */
-    private static void accumulate(double[] a, int n, int i, int k, int nk, double[] acc, int r, int c0, int c1) {
-        if (nk < 4) {
-            for (int kk = 0; kk < nk; kk++) {
-                double x = a[i * n + k + kk];
-                if (x != 0) {
-                    for (int c = c0; c < c1; c++) {
-                        acc[r + c] += x * a[(k + kk) * n + c];
-                    }
-                }
-            }
-            return;
-        }
-        int ra = i * n + k, l0 = k * n, l1 = l0 + n, l2 = l1 + n, l3 = l2 + n;
-        double x0 = a[ra], x1 = a[ra + 1], x2 = a[ra + 2], x3 = a[ra + 3];
-        DoubleVector v0 = DoubleVector.broadcast(S, x0), v1 = DoubleVector.broadcast(S, x1), v2 = DoubleVector.broadcast(S, x2),
-                v3 = DoubleVector.broadcast(S, x3);
-        int l = S.length(), c = c0;
-        for (; c + l <= c1; c += l) {
-            DoubleVector s = DoubleVector.fromArray(S, acc, r + c);
-            s = DoubleVector.fromArray(S, a, l0 + c).fma(v0, s);
-            s = DoubleVector.fromArray(S, a, l1 + c).fma(v1, s);
-            s = DoubleVector.fromArray(S, a, l2 + c).fma(v2, s);
-            s = DoubleVector.fromArray(S, a, l3 + c).fma(v3, s);
-            s.intoArray(acc, r + c);
-        }
-        for (; c < c1; c++) {
-            acc[r + c] += x0 * a[l0 + c] + x1 * a[l1 + c] + x2 * a[l2 + c] + x3 * a[l3 + c];
-        }
-    }
-
-    /** {@code out[jj] = Σ_{k<len} a[x+k]·a[y + jj·n + k]} for four rows y, y+n, y+2n, y+3n. */
-    private static void dots1x4(double[] a, int x, int y, int n, int len, double[] out) {
-        DoubleVector s0 = DoubleVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-        int l = S.length(), k = 0, y1 = y + n, y2 = y1 + n, y3 = y2 + n;
-        for (; k + l <= len; k += l) {
-            DoubleVector v = DoubleVector.fromArray(S, a, x + k);
-            s0 = v.fma(DoubleVector.fromArray(S, a, y + k), s0);
-            s1 = v.fma(DoubleVector.fromArray(S, a, y1 + k), s1);
-            s2 = v.fma(DoubleVector.fromArray(S, a, y2 + k), s2);
-            s3 = v.fma(DoubleVector.fromArray(S, a, y3 + k), s3);
-        }
-        double r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD), r2 = s2.reduceLanes(VectorOperators.ADD),
-                r3 = s3.reduceLanes(VectorOperators.ADD);
-        for (; k < len; k++) {
-            double v = a[x + k];
-            r0 += v * a[y + k];
-            r1 += v * a[y1 + k];
-            r2 += v * a[y2 + k];
-            r3 += v * a[y3 + k];
-        }
-        out[0] = r0;
-        out[1] = r1;
-        out[2] = r2;
-        out[3] = r3;
-    }
+    /** Columns per task of {@link #lowerInverseInPlace}'s product, rows per task of the Cholesky's update. */
+    private static final int CHUNK = 256, ROWS = 64;
 
     private static double dot(double[] a, int x, int y, int len) {
         DoubleVector s0 = DoubleVector.zero(S), s1 = DoubleVector.zero(S);
@@ -191,12 +137,18 @@ public final class Cholesky {
         return sum;
     }
 
-    private static void axpy(double alpha, double[] x, int xOff, double[] y, int yOff, int len) {
+    /** {@code y[yOff + k] −= alpha·x[xOff + k]} for k < len. */
+    private static void subtractScaled(double alpha, double[] x, int xOff, double[] y, int yOff, int len) {
         if (alpha == 0) {
             return;
         }
-        for (int k = 0; k < len; k++) {
-            y[yOff + k] += alpha * x[xOff + k];
+        DoubleVector va = DoubleVector.broadcast(S, alpha);
+        int l = S.length(), k = 0;
+        for (; k + l <= len; k += l) {
+            DoubleVector.fromArray(S, y, yOff + k).sub(DoubleVector.fromArray(S, x, xOff + k).mul(va)).intoArray(y, yOff + k);
+        }
+        for (; k < len; k++) {
+            y[yOff + k] -= alpha * x[xOff + k];
         }
     }
 

@@ -3,8 +3,6 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.util.Progress;
-import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -30,8 +28,7 @@ import java.util.Arrays;
  * error on. The matrix is not changed otherwise.
  */
 public final class Gptq {
-    private static final int ROW_TILE = 32;
-    private static final int COL_CHUNK = 512;
+    private static final int ROW_TILE = 128;
 
     private Gptq() {}
 
@@ -195,10 +192,11 @@ public final class Gptq {
         float[] scales = new float[rows * groups];
         int[] zeros = new int[rows * groups];
         int block = o.actOrder() ? o.blockSize() : ((o.blockSize() + group - 1) / group) * group;
+        double[] sweptBlocks = o.search() == ScaleSearch.SWEPT && !o.actOrder() ? SweptSearch.diagonalBlocks(uf, cols, group) : null;
         Parallel.forRange((rows + ROW_TILE - 1) / ROW_TILE, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int r0 = t * ROW_TILE, r1 = Math.min(rows, r0 + ROW_TILE);
-                sweep(src, r0, r1, uf, perm, o.search() == ScaleSearch.WEIGHTED ? f.diag() : null, o.search() == ScaleSearch.SWEPT, codec, group,
+                sweep(src, r0, r1, uf, perm, o.search() == ScaleSearch.WEIGHTED ? f.diag() : null, sweptBlocks, codec, group,
                         widths, block, o.actOrder(), codes, scales, zeros);
                 for (int r = r0; r < r1 && o.polish() > 0; r++) {
                     for (int pass = 0; pass < o.polish(); pass++) {
@@ -394,16 +392,16 @@ public final class Gptq {
     }
 
     /** Rows [r0, r1): the whole column sweep. */
-    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, float[] imp, boolean swept, GroupCodec codec, int group,
+    private static void sweep(RowSource src, int r0, int r1, double[] u, int[] perm, float[] imp, double[] sweptBlocks, GroupCodec codec, int group,
                               Widths widths, int block, boolean staticGroups, byte[] codes, float[] scales, int[] zeros) {
         int cols = src.cols(), groups = cols / group, nr = r1 - r0;
-        double[][] w = new double[nr][cols]; // permuted columns
+        double[] w = new double[nr * cols]; // permuted columns, row r at r·cols
         float[] row = new float[cols];
         float[] gbuf = new float[group];
         for (int r = 0; r < nr; r++) {
             src.row(r0 + r, row);
             for (int p = 0; p < cols; p++) {
-                w[r][p] = row[perm[p]];
+                w[r * cols + p] = row[perm[p]];
             }
             if (staticGroups) {
                 for (int gi = 0; gi < groups; gi++) {
@@ -411,21 +409,20 @@ public final class Gptq {
                 }
             }
         }
-        double[][] err = new double[nr][block];
-        double[] trial = new double[group];
+        double[] err = new double[nr * block]; // row r's errors of the block at r·block
+        SweptSearch searcher = sweptBlocks != null ? new SweptSearch(sweptBlocks) : null;
         for (int b0 = 0; b0 < cols; b0 += block) {
             int b1 = Math.min(cols, b0 + block);
             for (int r = 0; r < nr; r++) {
-                double[] wr = w[r];
-                int at = (r0 + r) * groups;
+                int wr = r * cols, at = (r0 + r) * groups;
                 for (int p = b0; p < b1; p++) {
                     int c = perm[p], gi = c / group;
                     if (!staticGroups && p % group == 0) {
                         for (int i = 0; i < group; i++) {
-                            gbuf[i] = (float) wr[p + i];
+                            gbuf[i] = (float) w[wr + p + i];
                         }
-                        if (swept) {
-                            search(codec, gbuf, wr, p, group, widths.bits(r0 + r, gi), u, cols, trial, at + gi, scales, zeros);
+                        if (searcher != null) {
+                            searcher.choose(codec, gbuf, w, wr, p, group, widths.bits(r0 + r, gi), u, cols, scales, zeros, at + gi);
                         } else {
                             setParams(codec, gbuf, 0, group, widths.bits(r0 + r, gi), imp, c, at + gi, scales, zeros);
                         }
@@ -433,61 +430,19 @@ public final class Gptq {
                     int bits = widths.bits(r0 + r, gi);
                     float s = scales[at + gi];
                     int z = zeros[at + gi];
-                    int q = codec.code((float) wr[p], s, z, bits);
+                    double wp = w[wr + p];
+                    int q = codec.code((float) wp, s, z, bits);
                     codes[(r0 + r) * cols + c] = (byte) q;
-                    double e = (wr[p] - codec.value(q, s, z)) / u[p * cols + p];
-                    err[r][p - b0] = e;
-                    int ub = p * cols;
-                    for (int k = p + 1; k < b1; k++) {
-                        wr[k] -= e * u[ub + k];
+                    double e = (wp - codec.value(q, s, z)) / u[p * cols + p];
+                    err[r * block + p - b0] = e;
+                    int ub = p * cols - wr; // u[ub + k] = U[p][k − wr]
+                    for (int k = wr + p + 1; k < wr + b1; k++) {
+                        w[k] -= e * u[ub + k];
                     }
                 }
             }
-            lazyUpdate(w, err, u, cols, b0, b1);
-        }
-    }
-
-    /**
-     * The candidate of least GPTQ loss for the group at permuted columns {@code [p, p + n)} of row {@code wr}
-     * (gbuf: the same weights as floats). Each trial rounds the group on a copy with the in-group updates;
-     * a trial stops once its loss passes the best so far.
-     */
-    private static void search(GroupCodec codec, float[] gbuf, double[] wr, int p, int n, int bits, double[] u, int cols, double[] trial,
-                               int at, float[] scales, int[] zeros) {
-        // Try the candidates in order of their plain rounding error, so that a good one comes early and the
-        // trials of the others stop after a few columns.
-        java.util.List<GroupQuantizer.Result> cands = new java.util.ArrayList<>(codec.candidates(gbuf, 0, n, bits));
-        double[] plain = new double[cands.size()];
-        Integer[] order = new Integer[cands.size()];
-        for (int ci = 0; ci < plain.length; ci++) {
-            order[ci] = ci;
-            GroupQuantizer.Result cand = cands.get(ci);
-            for (int i = 0; i < n; i++) {
-                double d = gbuf[i] - codec.value(codec.code(gbuf[i], cand.scale(), cand.zero(), bits), cand.scale(), cand.zero());
-                plain[ci] += d * d;
-            }
-        }
-        java.util.Arrays.sort(order, (a, b) -> Double.compare(plain[a], plain[b]));
-        double best = Double.POSITIVE_INFINITY;
-        for (int ci : order) {
-            GroupQuantizer.Result cand = cands.get(ci);
-            float s = cand.scale();
-            int z = cand.zero();
-            System.arraycopy(wr, p, trial, 0, n);
-            double loss = 0;
-            for (int i = 0; i < n && loss < best; i++) {
-                int pp = p + i, ub = pp * cols + p;
-                double e = (trial[i] - codec.value(codec.code((float) trial[i], s, z, bits), s, z)) / u[pp * cols + pp];
-                loss += e * e;
-                for (int k = i + 1; k < n; k++) {
-                    trial[k] -= e * u[ub + k];
-                }
-            }
-            if (loss < best) {
-                best = loss;
-                scales[at] = s;
-                zeros[at] = z;
-            }
+            // GPTQ's lazy batch: W[:, b1:] −= Err · U[b0:b1, b1:] for the whole tile of rows
+            DoubleMatrices.multiplySubtract(w, b1, cols, err, 0, block, u, b0 * cols + b1, cols, nr, cols - b1, b1 - b0);
         }
     }
 
@@ -502,75 +457,5 @@ public final class Gptq {
         GroupQuantizer.Result p = codec.params(w, off, n, bits, aligned);
         scales[at] = p.scale();
         zeros[at] = p.zero();
-    }
-
-    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
-
-    /**
-     * {@code W[:, b1:] −= Err · U[b0:b1, b1:]} for a tile of rows ({@link #multiplySubtract}).
-     */
-    private static void lazyUpdate(double[][] w, double[][] err, double[] u, int cols, int b0, int b1) {
-        multiplySubtract(w, err, u, cols, b0, b1, b1, cols);
-    }
-
-    /**
-     * {@code w[:, from:to] −= err · u[b0:b1, from:to]} for a tile of rows ({@code err[r][j − b0]}, u row-major
-     * {@code cols × cols}): in column chunks that keep u's block in cache, four rows by two vectors of columns at a
-     * time in registers across the whole block (a small matrix-multiply kernel: two loads of u and four broadcasts
-     * feed eight FMAs). Keep {@code b1 − b0} small (GPTQ's block) so that a chunk of the block stays in L2.
-     */
-    static void multiplySubtract(double[][] w, double[][] err, double[] u, int cols, int b0, int b1, int from, int to) {
-        int l = S.length(), nr = w.length;
-        for (int c0 = from; c0 < to; c0 += COL_CHUNK) {
-            int c1 = Math.min(to, c0 + COL_CHUNK);
-            int r = 0;
-            for (; r + 4 <= nr; r += 4) {
-                double[] w0 = w[r], w1 = w[r + 1], w2 = w[r + 2], w3 = w[r + 3];
-                double[] e0 = err[r], e1 = err[r + 1], e2 = err[r + 2], e3 = err[r + 3];
-                int k = c0;
-                for (; k + 2 * l <= c1; k += 2 * l) {
-                    DoubleVector a0 = DoubleVector.zero(S), a1 = a0, b0v = a0, b1v = a0, d0 = a0, d1 = a0, f0 = a0, f1 = a0;
-                    for (int j = b0; j < b1; j++) {
-                        int uj = j * cols + k;
-                        DoubleVector u0 = DoubleVector.fromArray(S, u, uj), u1 = DoubleVector.fromArray(S, u, uj + l);
-                        DoubleVector x0 = DoubleVector.broadcast(S, e0[j - b0]), x1 = DoubleVector.broadcast(S, e1[j - b0]),
-                                x2 = DoubleVector.broadcast(S, e2[j - b0]), x3 = DoubleVector.broadcast(S, e3[j - b0]);
-                        a0 = u0.fma(x0, a0);
-                        a1 = u1.fma(x0, a1);
-                        b0v = u0.fma(x1, b0v);
-                        b1v = u1.fma(x1, b1v);
-                        d0 = u0.fma(x2, d0);
-                        d1 = u1.fma(x2, d1);
-                        f0 = u0.fma(x3, f0);
-                        f1 = u1.fma(x3, f1);
-                    }
-                    DoubleVector.fromArray(S, w0, k).sub(a0).intoArray(w0, k);
-                    DoubleVector.fromArray(S, w0, k + l).sub(a1).intoArray(w0, k + l);
-                    DoubleVector.fromArray(S, w1, k).sub(b0v).intoArray(w1, k);
-                    DoubleVector.fromArray(S, w1, k + l).sub(b1v).intoArray(w1, k + l);
-                    DoubleVector.fromArray(S, w2, k).sub(d0).intoArray(w2, k);
-                    DoubleVector.fromArray(S, w2, k + l).sub(d1).intoArray(w2, k + l);
-                    DoubleVector.fromArray(S, w3, k).sub(f0).intoArray(w3, k);
-                    DoubleVector.fromArray(S, w3, k + l).sub(f1).intoArray(w3, k + l);
-                }
-                for (int rr = r; rr < r + 4; rr++) {
-                    scalarUpdate(w[rr], err[rr], u, cols, b0, b1, k, c1);
-                }
-            }
-            for (; r < nr; r++) {
-                scalarUpdate(w[r], err[r], u, cols, b0, b1, c0, c1);
-            }
-        }
-    }
-
-    /** {@code wr[k] −= Σ_j er[j − b0]·U[j][k]} for k in [k0, k1). */
-    private static void scalarUpdate(double[] wr, double[] er, double[] u, int cols, int b0, int b1, int k0, int k1) {
-        for (int k = k0; k < k1; k++) {
-            double sum = 0;
-            for (int j = b0; j < b1; j++) {
-                sum += er[j - b0] * u[j * cols + k];
-            }
-            wr[k] -= sum;
-        }
     }
 }

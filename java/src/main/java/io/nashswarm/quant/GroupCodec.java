@@ -45,32 +45,38 @@ public interface GroupCodec {
 
     /** Integer codes whose group scale (and zero) follow {@code rule}: min/max, or the clipping grid search. */
     static GroupCodec integer(boolean asymmetric, ScaleRule rule) {
-        return new GroupCodec() {
-            @Override
-            public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
-                return params(w, off, n, bits, null);
-            }
+        return new IntegerCodes(asymmetric, rule);
+    }
 
-            @Override
-            public GroupQuantizer.Result params(float[] w, int off, int n, int bits, float[] imp) {
-                return GroupQuantizer.quantize(w, off, n, bits, asymmetric, rule, imp, off, new int[n], 0);
-            }
+    /**
+     * Integer codes on a uniform grid: {@code code = clamp(round(v / scale) + zero, 0, 2^bits − 1)},
+     * {@code value = scale·(code − zero)} (GPTQ's search evaluates these in vector lanes, so the rule is named here).
+     */
+    record IntegerCodes(boolean asymmetric, ScaleRule rule) implements GroupCodec {
+        @Override
+        public GroupQuantizer.Result params(float[] w, int off, int n, int bits) {
+            return params(w, off, n, bits, null);
+        }
 
-            @Override
-            public java.util.List<GroupQuantizer.Result> candidates(float[] w, int off, int n, int bits) {
-                return GroupQuantizer.candidates(w, off, n, bits, asymmetric);
-            }
+        @Override
+        public GroupQuantizer.Result params(float[] w, int off, int n, int bits, float[] imp) {
+            return GroupQuantizer.quantize(w, off, n, bits, asymmetric, rule, imp, off, new int[n], 0);
+        }
 
-            @Override
-            public int code(float v, float scale, int zero, int bits) {
-                return GroupQuantizer.code(v, scale, zero, (1 << bits) - 1);
-            }
+        @Override
+        public java.util.List<GroupQuantizer.Result> candidates(float[] w, int off, int n, int bits) {
+            return GroupQuantizer.candidates(w, off, n, bits, asymmetric);
+        }
 
-            @Override
-            public double value(int u, float scale, int zero) {
-                return (double) scale * (u - zero);
-            }
-        };
+        @Override
+        public int code(float v, float scale, int zero, int bits) {
+            return GroupQuantizer.code(v, scale, zero, (1 << bits) - 1);
+        }
+
+        @Override
+        public double value(int u, float scale, int zero) {
+            return (double) scale * (u - zero);
+        }
     }
 
     /** A codebook type (NF4, FP4): absmax scale, nearest level ({@link GroupQuantizer#codebook}). */

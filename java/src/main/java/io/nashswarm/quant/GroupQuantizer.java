@@ -121,7 +121,7 @@ public final class GroupQuantizer {
             }
         }
         int top = (1 << bits) - 1, half = 1 << (bits - 1);
-        java.util.List<Result> out = new java.util.ArrayList<>();
+        java.util.List<Result> out = new java.util.ArrayList<>(3 * CANDIDATE_STEPS);
         for (int c = 0; c < CANDIDATE_STEPS; c++) {
             float f = 1f - c * (1f - CANDIDATE_LOW) / (CANDIDATE_STEPS - 1);
             if (asymmetric) {

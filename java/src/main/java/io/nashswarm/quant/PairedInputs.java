@@ -89,8 +89,8 @@ public final class PairedInputs {
                     for (int j0 = 0; j0 < cols; j0 += 64) {
                         for (int i = i0; i < Math.min(cols, i0 + 64); i++) {
                             for (int j = j0; j < Math.min(cols, j0 + 64); j++) {
-                                ut[i * cols + j] = u[j * cols + i];
-                                d[i * cols + j] = h[i * cols + j] - cross[j * cols + i]; // H̃ − Cᵀ: the products below subtract
+                                ut[i * cols + j] = -u[j * cols + i]; // −Uᵀ and H̃ − Cᵀ: the products below subtract
+                                d[i * cols + j] = h[i * cols + j] - cross[j * cols + i];
                             }
                         }
                     }
@@ -100,38 +100,29 @@ public final class PairedInputs {
             Parallel.forRange((rows + TILE - 1) / TILE, 1, (t0, t1) -> {
                 for (int t = t0; t < t1; t++) {
                     int r0 = t * TILE, n = Math.min(TILE, rows - r0);
-                    double[][] w = new double[n][cols];
+                    double[] w = new double[n * cols], v = new double[n * cols], z = new double[n * cols];
                     float[] row = new float[cols];
                     for (int k = 0; k < n; k++) {
                         src.row(r0 + k, row);
                         for (int j = 0; j < cols; j++) {
-                            w[k][j] = row[j];
+                            w[k * cols + j] = row[j];
                         }
                     }
-                    double[][] v = new double[n][cols], z = new double[n][cols], e = new double[n][BLOCK];
-                    // v = w·(Cᵀ − H̃), z = v·Uᵀ (Uᵀ's row j is zero right of j), v = z·U (U's row j is zero left of j)
+                    // v = w·(Cᵀ − H̃); z = v·Uᵀ (Uᵀ's row j is zero right of j); v = −z·U (U's row j is zero left of j)
+                    DoubleMatrices.multiplySubtract(v, 0, cols, w, 0, cols, d, 0, cols, n, cols, cols);
                     for (int j0 = 0; j0 < cols; j0 += BLOCK) {
                         int j1 = Math.min(cols, j0 + BLOCK);
-                        slice(w, j0, j1, 1, e);
-                        Gptq.multiplySubtract(v, e, d, cols, j0, j1, 0, cols);
+                        DoubleMatrices.multiplySubtract(z, 0, cols, v, j0, cols, ut, j0 * cols, cols, n, j1, j1 - j0);
                     }
+                    java.util.Arrays.fill(v, 0);
                     for (int j0 = 0; j0 < cols; j0 += BLOCK) {
                         int j1 = Math.min(cols, j0 + BLOCK);
-                        slice(v, j0, j1, -1, e);
-                        Gptq.multiplySubtract(z, e, ut, cols, j0, j1, 0, j1);
-                    }
-                    for (double[] r : v) {
-                        java.util.Arrays.fill(r, 0);
-                    }
-                    for (int j0 = 0; j0 < cols; j0 += BLOCK) {
-                        int j1 = Math.min(cols, j0 + BLOCK);
-                        slice(z, j0, j1, -1, e);
-                        Gptq.multiplySubtract(v, e, u, cols, j0, j1, j0, cols);
+                        DoubleMatrices.multiplySubtract(v, j0, cols, z, j0, cols, u, j0 * cols + j0, cols, n, cols - j0, j1 - j0);
                     }
                     for (int k = 0; k < n; k++) {
                         out[r0 + k] = new float[cols];
                         for (int j = 0; j < cols; j++) {
-                            out[r0 + k][j] = (float) (w[k][j] + alpha * v[k][j]);
+                            out[r0 + k][j] = (float) (w[k * cols + j] - alpha * v[k * cols + j]);
                         }
                     }
                 }
@@ -140,17 +131,8 @@ public final class PairedInputs {
         }
     }
 
-    /** Rows per tile of {@link Moments#target} (each tile streams the cols² matrices once) and columns per block. */
+    /** Rows per tile of {@link Moments#target} (each tile streams the cols² matrices once) and rows of U per product. */
     private static final int TILE = 128, BLOCK = 128;
-
-    /** {@code e[k][0 .. j1 − j0) = sign·x[k][j0 .. j1)}. */
-    private static void slice(double[][] x, int j0, int j1, double sign, double[][] e) {
-        for (int k = 0; k < x.length; k++) {
-            for (int j = j0; j < j1; j++) {
-                e[k][j - j0] = sign * x[k][j];
-            }
-        }
-    }
 
     /**
      * Runs {@code reference} and {@code current} over {@code tokens} in windows of {@code window} and returns the
@@ -269,25 +251,9 @@ public final class PairedInputs {
         return out;
     }
 
-    /** H̃'s upper triangle += Σ_t x̃_t x̃_tᵀ and C += Σ_t x̃_t x_tᵀ, rows split across threads. */
+    /** H̃'s upper triangle += Σ_t x̃_t x̃_tᵀ and C += Σ_t x̃_t x_tᵀ. */
     private static void accumulate(double[] h, double[] c, float[] xq, float[] x, int n, int cols) {
-        Parallel.forRange(cols, 1, (start, end) -> {
-            for (int i = start; i < end; i++) {
-                int row = i * cols;
-                for (int t = 0; t < n; t++) {
-                    double xi = xq[t * cols + i];
-                    if (xi == 0) {
-                        continue;
-                    }
-                    int base = t * cols;
-                    for (int j = 0; j < cols; j++) {
-                        if (j >= i) {
-                            h[row + j] += xi * xq[base + j];
-                        }
-                        c[row + j] += xi * x[base + j];
-                    }
-                }
-            }
-        });
+        DoubleMatrices.addTransposedProduct(h, xq, xq, n, cols, true);
+        DoubleMatrices.addTransposedProduct(c, xq, x, n, cols, false);
     }
 }
