@@ -109,11 +109,7 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         if (s.length + n > s.capacity) {
             throw new EngineException("sequence of " + (s.length + n) + " tokens exceeds the context of " + s.capacity + " tokens");
         }
-        for (int i = off; i < off + n; i++) {
-            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
-                throw new EngineException("token id " + tokens[i] + " is out of range for a vocabulary of " + config.vocabSize());
-            }
-        }
+        checkTokens(tokens, off, n);
         if (n == 1 && observer == null) {
             decodeStep(s, tokens, off, firstLogit <= 0 ? sink : null);
             return;
@@ -130,6 +126,60 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
             if (first < b) {
                 logits(s, start, b, first, sink);
             }
+        }
+    }
+
+    private void checkTokens(int[] tokens, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+                throw new EngineException("token id " + tokens[i] + " is out of range for a vocabulary of " + config.vocabSize());
+            }
+        }
+    }
+
+    /**
+     * The input vectors (n × dim, row after row) of {@code tokens[off..off+n)} at positions 0..n−1: a window's
+     * hidden states before layer 0, for running the model one layer at a time ({@link #runLayer}).
+     */
+    public float[] embedded(InferenceState s, int[] tokens, int off, int n) {
+        checkTokens(tokens, off, n);
+        checkWindow(s, n);
+        int dim = config.dim();
+        float[] out = new float[Math.multiplyExact(n, dim)];
+        s.reset();
+        for (int start = 0; start < n; start += s.maxBatch) {
+            int b = Math.min(s.maxBatch, n - start);
+            embed(s, tokens, off + start, b, start);
+            System.arraycopy(be.read(s.x, b * dim), 0, out, start * dim, b * dim);
+        }
+        return out;
+    }
+
+    /**
+     * Layer {@code layer} over a window's hidden states (n × dim at positions 0..n−1), in place, in the same batches
+     * as {@link #forward}, so the result is the hidden state {@code forward} passes to the next layer. Calibration
+     * runs every window one layer at a time this way: the inputs of layer l then cost one layer's work, not a
+     * forward pass through l layers.
+     */
+    public void runLayer(InferenceState s, int layer, float[] hidden, int n) {
+        checkWindow(s, n);
+        if (layer < 0 || layer >= config.nLayers() || hidden.length < (long) n * config.dim()) {
+            throw new IllegalArgumentException("layer " + layer + " of " + config.nLayers() + ", " + hidden.length + " hidden values for " + n + " rows");
+        }
+        int dim = config.dim();
+        s.reset();
+        for (int start = 0; start < n; start += s.maxBatch) {
+            int b = Math.min(s.maxBatch, n - start);
+            be.copy(be.upload(java.util.Arrays.copyOfRange(hidden, start * dim, (start + b) * dim)), 0, s.x, 0, b * dim);
+            block(s, layer, b, start);
+            s.length += b;
+            System.arraycopy(be.read(s.x, b * dim), 0, hidden, start * dim, b * dim);
+        }
+    }
+
+    private static void checkWindow(InferenceState s, int n) {
+        if (n < 1 || n > s.capacity) {
+            throw new EngineException("window of " + n + " tokens is outside 1.." + s.capacity + " for this state");
         }
     }
 

@@ -2,6 +2,7 @@ package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
 import io.nashswarm.eval.Perplexity;
+import io.nashswarm.model.InferenceState;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
@@ -28,7 +29,8 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]>
 
     /**
      * Hessians collected one layer at a time as GPTQ reaches it, so that memory holds one layer's (about 600 MB
-     * at Llama-3.2-1B's shapes) instead of all of them (10 GB). Costs a calibration pass per layer.
+     * at Llama-3.2-1B's shapes) instead of all of them (10 GB). Calls go through the layers in order
+     * ({@link LayerInputs}: each model's hidden states move one layer per call, so a call costs a layer's work).
      */
     public interface LayerHessians {
         /** The Hessians of the matrices {@code names} on calibration inputs run through {@code model}. */
@@ -68,19 +70,41 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]>
         ActivationStats stats = ActivationStats.collect(model, ids, window, hessians, progress);
         String desc = String.format("%s; %d of %d calibration tokens, windows of %d", splitDescription, ids.length, tokens.length, window);
         LayerHessians perLayer = new LayerHessians() {
+            // Each model's calibration windows, carried from layer to layer as GPTQ goes (LayerInputs); a new
+            // quantization starting again at layer 0 starts them again from the embeddings
+            private LayerInputs reference, current;
+
             @Override
-            public Map<String, Hessian> of(ModelWeights current, java.util.Set<String> names) {
+            public Map<String, Hessian> of(ModelWeights model, java.util.Set<String> names) {
+                int layer = LayerInputs.layerOf(names);
+                if (reference == null) {
+                    reference = new LayerInputs(ids, window);
+                }
+                reference.catchUp(model, layer);
                 java.util.Set<io.nashswarm.tensor.WeightMatrix> wanted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-                names.forEach(n -> wanted.add(current.matrices().get(n)));
-                ActivationStats layer = ActivationStats.collect(TransformerModel.create(current), ids, window, wanted::contains, Progress.none());
-                Map<String, Hessian> out = new java.util.LinkedHashMap<>(layer.hessiansByName(current));
+                names.forEach(n -> wanted.add(model.matrices().get(n)));
+                ActivationStats stats = new ActivationStats(wanted::contains);
+                TransformerModel m = TransformerModel.create(model);
+                m.setObserver(stats);
+                InferenceState s = reference.newState(m);
+                for (int w = 0; w < reference.windows(); w++) {
+                    m.runLayer(s, layer, reference.hidden(w), reference.size(w));
+                }
+                reference.passed();
+                Map<String, Hessian> out = new java.util.LinkedHashMap<>(stats.hessiansByName(model));
                 out.keySet().retainAll(names);
                 return out;
             }
 
             @Override
             public Map<String, PairedInputs.Moments> paired(ModelWeights reference, ModelWeights current, java.util.Set<String> names) {
-                return PairedInputs.collect(reference, current, names, ids, window);
+                if (this.reference == null) {
+                    this.reference = new LayerInputs(ids, window);
+                }
+                if (this.current == null) {
+                    this.current = new LayerInputs(ids, window);
+                }
+                return PairedInputs.collect(reference, current, names, this.reference, this.current);
             }
         };
         return new Calibration(stats.byName(weights), stats.meanAbsByName(weights), hessians ? stats.hessiansByName(weights) : null, ids.length,

@@ -135,10 +135,16 @@ public final class PairedInputs {
     private static final int TILE = 128, BLOCK = 128;
 
     /**
-     * Runs {@code reference} and {@code current} over {@code tokens} in windows of {@code window} and returns the
-     * paired moments of the matrices {@code names} (names of both models' matrices).
+     * Runs layer N of {@code reference} and {@code current} over the calibration windows and returns the paired
+     * moments of the matrices {@code names} (names of both models' matrices, all in layer N, {@code blk.N.…}). The
+     * two models' hidden states are caught up to layer N first; the reference's then move past it, the current
+     * model's stay (its layer N is about to be quantized, and the next call catches up through the quantized one).
      */
-    public static Map<String, Moments> collect(ModelWeights reference, ModelWeights current, Set<String> names, int[] tokens, int window) {
+    public static Map<String, Moments> collect(ModelWeights reference, ModelWeights current, Set<String> names, LayerInputs refInputs,
+                                               LayerInputs curInputs) {
+        int layer = LayerInputs.layerOf(names);
+        refInputs.catchUp(reference, layer);
+        curInputs.catchUp(current, layer);
         Map<WeightMatrix, String> refNames = byMatrix(reference, names), curNames = byMatrix(current, names);
         Map<String, ArrayDeque<float[]>> recorded = new HashMap<>();
         // Per name: {H̃'s upper triangle, C} and the inputs counted; matrices that take one input (q/k/v, gate/up) share
@@ -183,15 +189,14 @@ public final class PairedInputs {
             cur.sums = s;
         });
         try {
-            InferenceState rs = refModel.newState(window), cs = curModel.newState(window);
-            for (int start = 0; start < tokens.length; start += window) {
-                int n = Math.min(window, tokens.length - start);
-                rs.reset();
-                cs.reset();
-                refModel.forward(rs, tokens, start, n);
-                curModel.forward(cs, tokens, start, n);
+            InferenceState rs = refInputs.newState(refModel), cs = curInputs.newState(curModel);
+            for (int w = 0; w < refInputs.windows(); w++) {
+                int n = refInputs.size(w);
+                refModel.runLayer(rs, layer, refInputs.hidden(w), n);
+                curModel.runLayer(cs, layer, curInputs.hidden(w).clone(), n);
                 recorded.clear();
             }
+            refInputs.passed();
         } finally {
             refModel.setObserver(null);
             curModel.setObserver(null);

@@ -137,7 +137,7 @@ class PairedInputsTest {
             int[] tokens = new Random(6).ints(300, 0, 50).toArray();
             Set<String> names = Set.of("blk.1.attn_q.weight", "blk.1.attn_k.weight", "blk.1.ffn_down.weight");
             for (ModelWeights current : new ModelWeights[] {w, q.weights()}) {
-                Map<String, PairedInputs.Moments> got = PairedInputs.collect(w, current, names, tokens, 64);
+                Map<String, PairedInputs.Moments> got = PairedInputs.collect(w, current, names, new LayerInputs(tokens, 64), new LayerInputs(tokens, 64));
                 assertSame(got.get("blk.1.attn_q.weight"), got.get("blk.1.attn_k.weight"), "q and k take one input: one set of moments");
                 ActivationStats stats = ActivationStats.collect(TransformerModel.create(current), tokens, 64, true, Progress.none());
                 Map<String, Hessian> want = stats.hessiansByName(current);
