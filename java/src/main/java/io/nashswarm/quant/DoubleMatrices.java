@@ -25,13 +25,28 @@ final class DoubleMatrices {
 
     /** {@code c[m×n] −= a[m×k]·b[k×n]}, each at its offset with its row stride. */
     static void multiplySubtract(double[] c, int cOff, int ldc, double[] a, int aOff, int lda, double[] b, int bOff, int ldb, int m, int n, int k) {
+        multiplySubtract(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, false, m, n, k);
+    }
+
+    /** {@code c[m×n] −= a[m×k]·bᵀ} for {@code b} n×k at its offset with its row stride (no transposed copy is made). */
+    static void multiplySubtractTransposed(double[] c, int cOff, int ldc, double[] a, int aOff, int lda, double[] b, int bOff, int ldb, int m,
+                                           int n, int k) {
+        multiplySubtract(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, true, m, n, k);
+    }
+
+    private static void multiplySubtract(double[] c, int cOff, int ldc, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
+                                         boolean transposed, int m, int n, int k) {
         double[] pack = PACK.get();
         // Column chunks outside, so that C's chunk stays in cache over all of k
         for (int n0 = 0; n0 < n; n0 += NC) {
             int nc = Math.min(NC, n - n0);
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                pack(b, bOff + k0 * ldb + n0, ldb, kc, nc, pack);
+                if (transposed) {
+                    packTransposed(b, bOff + n0 * ldb + k0, ldb, kc, nc, pack);
+                } else {
+                    pack(b, bOff + k0 * ldb + n0, ldb, kc, nc, pack);
+                }
                 multiplySubtractPacked(c, cOff + n0, ldc, a, aOff + k0, lda, pack, m, nc, kc);
             }
         }

@@ -83,14 +83,13 @@ public final class PairedInputs {
             if (f.options().actOrder()) {
                 throw new IllegalArgumentException("paired inputs need GPTQ's factor in the stored column order (no act-order)");
             }
-            double[] h = hessian.h(), u = f.u(), ut = new double[cols * cols], d = new double[cols * cols];
+            double[] h = hessian.h(), u = f.u(), d = new double[cols * cols];
             Parallel.forRange((cols + 63) / 64, 1, (b0, b1) -> { // in 64×64 tiles: a transposed read strides by whole rows
                 for (int i0 = 64 * b0; i0 < Math.min(cols, 64 * b1); i0 += 64) {
                     for (int j0 = 0; j0 < cols; j0 += 64) {
                         for (int i = i0; i < Math.min(cols, i0 + 64); i++) {
                             for (int j = j0; j < Math.min(cols, j0 + 64); j++) {
-                                ut[i * cols + j] = -u[j * cols + i]; // −Uᵀ and H̃ − Cᵀ: the products below subtract
-                                d[i * cols + j] = h[i * cols + j] - cross[j * cols + i];
+                                d[i * cols + j] = h[i * cols + j] - cross[j * cols + i]; // H̃ − Cᵀ: the products subtract
                             }
                         }
                     }
@@ -108,21 +107,21 @@ public final class PairedInputs {
                             w[k * cols + j] = row[j];
                         }
                     }
-                    // v = w·(Cᵀ − H̃); z = v·Uᵀ (Uᵀ's row j is zero right of j); v = −z·U (U's row j is zero left of j)
+                    // v = w·(Cᵀ − H̃); z = −v·Uᵀ (Uᵀ's row j is zero right of j); v = −z·U (U's row j is zero left of j)
                     DoubleMatrices.multiplySubtract(v, 0, cols, w, 0, cols, d, 0, cols, n, cols, cols);
                     for (int j0 = 0; j0 < cols; j0 += BLOCK) {
                         int j1 = Math.min(cols, j0 + BLOCK);
-                        DoubleMatrices.multiplySubtract(z, 0, cols, v, j0, cols, ut, j0 * cols, cols, n, j1, j1 - j0);
+                        DoubleMatrices.multiplySubtractTransposed(z, 0, cols, v, j0, cols, u, j0, cols, n, j1, j1 - j0);
                     }
                     java.util.Arrays.fill(v, 0);
                     for (int j0 = 0; j0 < cols; j0 += BLOCK) {
                         int j1 = Math.min(cols, j0 + BLOCK);
                         DoubleMatrices.multiplySubtract(v, j0, cols, z, j0, cols, u, j0 * cols + j0, cols, n, cols - j0, j1 - j0);
                     }
-                    for (int k = 0; k < n; k++) {
+                    for (int k = 0; k < n; k++) { // v = v·UᵀU now
                         out[r0 + k] = new float[cols];
                         for (int j = 0; j < cols; j++) {
-                            out[r0 + k][j] = (float) (w[k * cols + j] - alpha * v[k * cols + j]);
+                            out[r0 + k][j] = (float) (w[k * cols + j] + alpha * v[k * cols + j]);
                         }
                     }
                 }

@@ -25,10 +25,18 @@ class DoubleMatricesTest {
                     want[cOff + i * ldc + j] -= sum;
                 }
             }
+            double[] c2 = c.clone(), bt = new double[bOff + n * (k + 4)]; // bt: B transposed, row stride k + 4
+            for (int t = 0; t < k; t++) {
+                for (int j = 0; j < n; j++) {
+                    bt[bOff + j * (k + 4) + t] = b[bOff + t * ldb + j];
+                }
+            }
             DoubleMatrices.multiplySubtract(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k);
+            DoubleMatrices.multiplySubtractTransposed(c2, cOff, ldc, a, aOff, lda, bt, bOff, k + 4, m, n, k);
             for (int i = 0; i < c.length; i++) {
                 // outside C (padding, the gaps between rows) nothing may change; inside, sums of k terms of size ≤ 1
                 assertEquals(want[i], c[i], 1e-13 * (k + 1), "m=" + m + " n=" + n + " k=" + k + " at " + i);
+                assertEquals(c[i], c2[i], 0.0, "B given transposed: the same products in the same order, m=" + m + " n=" + n + " k=" + k);
             }
         }
     }
