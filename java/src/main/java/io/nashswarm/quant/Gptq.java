@@ -246,8 +246,8 @@ public final class Gptq {
             }
             double d = codec.value(q2, sc, z) - cur; // ŵ_j += d: res_j −= d
             codes[r * cols + j] = (byte) q2;
-            for (int k = 0; k < cols; k++) {
-                hr[k] -= d * h[k * cols + j];
+            for (int k = 0, hj = j * cols; k < cols; k++) {
+                hr[k] -= d * h[hj + k]; // H's row j = its column j (symmetric), read in order
             }
             hr[j] -= d * diagExtra(h, cols, j, f.lambda());
         }
@@ -278,17 +278,21 @@ public final class Gptq {
             }
         }
         double[][] hc = new double[groups][cols]; // (H + λI)·c_g over all columns
+        for (int k = 0; k < cols; k++) { // H row by row, each read once
+            for (int g = 0; g < groups; g++) {
+                if (live[g]) {
+                    double sum = 0;
+                    int base = k * cols + g * group;
+                    for (int i = 0; i < group; i++) {
+                        sum += h[base + i] * c[g][i];
+                    }
+                    hc[g][k] = sum;
+                }
+            }
+        }
         for (int g = 0; g < groups; g++) {
             if (!live[g]) {
                 continue;
-            }
-            for (int k = 0; k < cols; k++) {
-                double sum = 0;
-                int base = k * cols + g * group;
-                for (int i = 0; i < group; i++) {
-                    sum += h[base + i] * c[g][i];
-                }
-                hc[g][k] = sum;
             }
             for (int i = 0; i < group; i++) {
                 int k = g * group + i;
