@@ -2,7 +2,6 @@ package io.nashswarm.quant;
 
 import io.nashswarm.EngineException;
 import io.nashswarm.eval.Perplexity;
-import io.nashswarm.model.InferenceState;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tokenizer.Tokenizer;
@@ -84,13 +83,7 @@ public record Calibration(Map<String, float[]> meanSquares, Map<String, float[]>
                 java.util.Set<io.nashswarm.tensor.WeightMatrix> wanted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
                 names.forEach(n -> wanted.add(model.matrices().get(n)));
                 ActivationStats stats = new ActivationStats(wanted::contains);
-                TransformerModel m = TransformerModel.create(model);
-                m.setObserver(stats);
-                InferenceState s = reference.newState(m);
-                for (int w = 0; w < reference.windows(); w++) {
-                    m.runLayer(s, layer, reference.hidden(w), reference.size(w));
-                }
-                reference.passed();
+                reference.pass(model, stats);
                 Map<String, Hessian> out = new java.util.LinkedHashMap<>(stats.hessiansByName(model));
                 out.keySet().retainAll(names);
                 return out;

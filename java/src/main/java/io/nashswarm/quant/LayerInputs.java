@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * its quantized layers.
  */
 final class LayerInputs {
-    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\..*");
+    /** A body matrix's name: group 1 its layer's prefix {@code blk.N.}, group 2 the layer index N. */
+    static final Pattern LAYER = Pattern.compile("(blk\\.(\\d+)\\.).*");
 
     private final int[] tokens;
     private final int window;
@@ -37,7 +38,7 @@ final class LayerInputs {
         int layer = -1;
         for (String n : names) {
             Matcher m = LAYER.matcher(n);
-            int l = m.matches() ? Integer.parseInt(m.group(1)) : -2;
+            int l = m.matches() ? Integer.parseInt(m.group(2)) : -2;
             if (l < 0 || (layer >= 0 && l != layer)) {
                 throw new IllegalArgumentException("calibration one layer at a time needs matrices of one layer blk.N, got " + names);
             }
@@ -65,6 +66,17 @@ final class LayerInputs {
 
     int layer() {
         return layer;
+    }
+
+    /** Runs layer {@link #layer()} of {@code weights} on every window, its inputs shown to {@code observer}, and moves past it. */
+    void pass(ModelWeights weights, io.nashswarm.model.ActivationObserver observer) {
+        TransformerModel model = TransformerModel.create(weights);
+        model.setObserver(observer);
+        InferenceState s = newState(model);
+        for (int w = 0; w < windows(); w++) {
+            model.runLayer(s, layer, hidden[w], size(w));
+        }
+        passed();
     }
 
     /** After a caller ran layer {@link #layer()} in place on every window. */

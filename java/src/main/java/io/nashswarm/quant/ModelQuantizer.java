@@ -109,7 +109,7 @@ public final class ModelQuantizer {
 
     /** Names of the layer a plan belongs to ("blk.N."), or its own name outside the blocks. */
     private static String layerOf(Plan p) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(blk\\.\\d+\\.).*").matcher(p.names().getFirst());
+        java.util.regex.Matcher m = LayerInputs.LAYER.matcher(p.names().getFirst());
         return m.matches() ? m.group(1) : p.name();
     }
 
