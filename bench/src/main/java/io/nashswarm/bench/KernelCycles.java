@@ -20,7 +20,10 @@ import java.util.Set;
  * two versions of a kernel, where JMH ({@code scripts/bench-kernels}) gives the speeds to report.
  *
  * <p>Usage: {@code KernelCycles FORMAT ROWSxCOLS THREADS CALLS}; FORMAT is a packed format of
- * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0).
+ * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0, and
+ * the load-only ggml types as random blocks: q4_k, q6_k, q2_k, ..). With {@code -Dkernelcycles.copies=N} the products
+ * cycle through N matrices of the shape, so that they stream from DRAM as a decode step does: on a host whose last-level
+ * cache holds one matrix (480 MiB on some machines here), one matrix times the cache instead.
  * After 4 s of untimed products it writes {@code enable} to the file named by the system property
  * {@code kernelcycles.ctl} (perf's control fifo), runs CALLS products, writes {@code disable}, and prints the
  * wall time per product: best, median and mean of the CALLS (on a shared machine the best is the one to
@@ -51,14 +54,21 @@ public final class KernelCycles {
             }
         } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
             System.err.println("kernel-cycles: bad arguments " + String.join(" ", args) + " (" + e.getMessage()
-                    + "); FORMAT is one of int8 int4 int2 nf4 mixed3 f32 f16 bf16 q8_0 q4_0, the shape ROWSxCOLS");
+                    + "); FORMAT is one of int8 int4 int2 nf4 mixed3 f32 f16 bf16 q8_0 q4_0 q4_k q6_k (any ggml type), the shape ROWSxCOLS");
             System.exit(2);
             return;
         }
         try (Arena arena = Arena.ofShared()) {
-            WeightMatrix w = dense == null
-                    ? PackedMatvecBenchmark.build(format, PackedMatvecBenchmark.gaussian(rc[0], rc[1]))
-                    : RandomMatrices.create(arena, dense, rc[0], rc[1], Layout.OUT_IN, 1);
+            // -Dkernelcycles.copies=N: N distinct matrices in turn, so that the products stream from DRAM as a
+            // decode step does, not from a last-level cache that holds one matrix (480 MiB on some hosts here)
+            int copies = Integer.getInteger("kernelcycles.copies", 1);
+            WeightMatrix[] ws = new WeightMatrix[copies];
+            for (int c = 0; c < copies; c++) {
+                ws[c] = dense == null
+                        ? PackedMatvecBenchmark.build(format, PackedMatvecBenchmark.gaussian(rc[0], rc[1]))
+                        : RandomMatrices.create(arena, dense, rc[0], rc[1], Layout.OUT_IN, 1 + c);
+            }
+            WeightMatrix w = ws[0];
             float[] x = RandomMatrices.vector(rc[1], 7), y = new float[rc[0]];
             Parallel.setThreads(threads);
             if (System.getProperty("kernelcycles.bandwidth") != null) {
@@ -68,8 +78,8 @@ public final class KernelCycles {
             }
             // 10 s: the table-lookup kernels build their input tables once per product, and on a busy machine that
             // method reached C2 only after about 8 s of 4096x11008 products (its C1 code boxes vectors)
-            for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; ) {
-                ParallelProducts.matvec(w, x, y);
+            for (long end = System.nanoTime() + 10_000_000_000L, k = 0; System.nanoTime() < end; k++) {
+                ParallelProducts.matvec(ws[(int) (k % copies)], x, y);
             }
             String ctl = System.getProperty("kernelcycles.ctl");
             if (ctl != null) {
@@ -79,8 +89,9 @@ public final class KernelCycles {
             long alloc0 = mx.getCurrentThreadAllocatedBytes();
             long[] ns = new long[calls];
             for (int i = 0; i < calls; i++) {
+                WeightMatrix wi = ws[i % copies];
                 long t0 = System.nanoTime();
-                ParallelProducts.matvec(w, x, y);
+                ParallelProducts.matvec(wi, x, y);
                 ns[i] = System.nanoTime() - t0;
             }
             if (ctl != null) {
@@ -90,9 +101,9 @@ public final class KernelCycles {
             long total = java.util.Arrays.stream(ns).sum();
             java.util.Arrays.sort(ns);
             double best = ns[0], per64 = (double) rc[0] * rc[1] / 64;
-            System.out.printf(Locale.ROOT, "%s %s threads=%d calls=%d wall/call best=%.1f us median=%.1f us mean=%.1f us;"
+            System.out.printf(Locale.ROOT, "%s %s copies=%d (%.0f MB) threads=%d calls=%d wall/call best=%.1f us median=%.1f us mean=%.1f us;"
                             + " best per 64 weights %.3f ns, %.1f weight GB/s; calling thread allocated %d bytes/product; bytes=%d y0=%s%n",
-                    format, args[1], threads, calls, best / 1e3, ns[calls / 2] / 1e3, total / 1e3 / calls,
+                    format, args[1], copies, copies * w.storageBytes() / 1e6, threads, calls, best / 1e3, ns[calls / 2] / 1e3, total / 1e3 / calls,
                     best / per64, w.storageBytes() / best, alloc, w.storageBytes(), y[0]);
         }
     }

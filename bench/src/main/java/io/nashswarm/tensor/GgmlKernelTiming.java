@@ -2,7 +2,6 @@ package io.nashswarm.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
@@ -38,22 +37,7 @@ public final class GgmlKernelTiming {
         int cols = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 150;
         Random rng = new Random(1);
-        int blocks = rows * cols / t.blockSize();
-        MemorySegment seg = Arena.ofAuto().allocate((long) blocks * t.bytesPerBlock(), 64);
-        byte[] b = new byte[t.bytesPerBlock()];
-        for (int k = 0; k < blocks; k++) {
-            rng.nextBytes(b);
-            MemorySegment.copy(b, 0, seg, ValueLayout.JAVA_BYTE, (long) k * b.length, b.length);
-            int[] halves = switch (t) {
-                case Q6_K -> new int[] {208};
-                case Q3_K -> new int[] {108};
-                case Q2_K -> new int[] {80, 82};
-                default -> new int[] {0, 2};
-            };
-            for (int f : halves) {   // d (and dmin): small finite halves
-                seg.set(GgmlBlockMatrix.F16, (long) k * b.length + f, Float.floatToFloat16((float) (rng.nextDouble() * 0.02 - 0.005)));
-            }
-        }
+        MemorySegment seg = io.nashswarm.bench.RandomMatrices.randomBlocks(Arena.ofAuto(), t, rows, cols, 1);
         GgmlBlockMatrix m = switch (t) {
             case Q4_K -> new Q4_KMatrix(seg, rows, cols);
             case Q6_K -> new Q6_KMatrix(seg, rows, cols);
