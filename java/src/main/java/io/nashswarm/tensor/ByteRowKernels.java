@@ -25,7 +25,7 @@ import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
  * Products of signed byte codes ({@link ByteRows}) with an input quantized to 12-bit integers per block of 32 values,
  * each split into two halves ({@link SplitInput}: {@code v = 63·hi + lo}): per column, one load of a block's codes
  * widened to 16-bit lanes and one 16-bit multiply by each half (broadcast). The 16-bit products are summed eight
- * (8-bit codes) or sixteen (Q6_K's 6-bit codes, 0..63 with the 32 taken off per sub-block) to a lane, then split into the low and high halves of 32-bit lanes
+ * (8-bit codes) to a lane, then split into the low and high halves of 32-bit lanes
  * by shifts (the two halves of the block's rows) and added in 32 bits. Per block of 32 columns the integer sums
  * {@code 63·Σc·hi + Σc·lo} are converted to float once and scaled by the rows' scales times the input block's step.
  *
@@ -33,7 +33,10 @@ import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
  * Integer sums are exact; the input is rounded to {@code d/2} per value, {@code d = max|x|/1984} of its block of 32,
  * so a row's product differs from the exact one by at most {@code Σ_c |ŵ_c|·d(c)/2}, plus float rounding of the
  * per-block terms. Q4_K takes its input as 8-bit integers ({@link SplitInput#ofBytes}, {@code d = max|x|/127}, one
- * multiply per column): the step of its 4-bit codes, relative to their range, is 8.5 times that input's (1/15 against 1/127).
+ * multiply per column, as llama.cpp's K-quant kernels do): the step of its 4-bit codes, relative to their range, is 8.5
+ * times that input's (1/15 against 1/127). Q6_K takes 9-bit integers ({@link SplitInput#ofNineBits}, {@code d =
+ * max|x|/255}, one multiply per column): with 8-bit ones its logits on llama.cpp's own Q6_K file moved 3.3e-2 of the
+ * largest logit from llama.cpp's (1.8e-2 with the 12-bit split input).
  *
  * <h2>The JIT</h2>
  * As in {@link LutKernels}: one method per row block and input, taking and returning no vector, no helper of our own
@@ -57,7 +60,8 @@ final class ByteRowKernels {
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
         SplitInput[] in = new SplitInput[n];
         for (int b = 0; b < n; b++) {
-            in[b] = w.nibbles ? SplitInput.ofBytes(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
+            in[b] = w.nibbles ? SplitInput.ofBytes(x, b * w.cols, w.cols)
+                    : w.highs != null ? SplitInput.ofNineBits(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
         }
         float[] acc = new float[ROWS];
         int blocksPerGroup = w.group / 32;
@@ -70,7 +74,7 @@ final class ByteRowKernels {
                             a.sum, acc);
                 } else if (w.subScales != null) {
                     superBlocks(w.codes, co / 2, w.highs, co / 4, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi,
-                            a.lo, a.d, a.sum16, acc);
+                            a.d, acc);
                 } else {
                     groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
                 }
@@ -133,34 +137,31 @@ final class ByteRowKernels {
 
     /**
      * Q6_K's super-blocks (6-bit codes {@code u = code + 32}: low nibbles two columns to a byte, high bits four columns to
-     * a byte; int8 sub-scales per 16 columns, float scales per 256): acc[0..ROWS) = the block's rows times the input, one
-     * sub-block per step. Per column the code is its nibble or'ed with its two high bits moved to bits 4-5; sixteen
-     * products of u ≤ 63 and a half ≤ 31 fit a 16-bit lane; the 32 is taken off per sub-block as {@code 32·Σv}. A
-     * sub-block's integer sum (at most 16·63·1984) times its sub-scale (at most 128) stays below 2^31.
+     * a byte; int8 sub-scales per 16 columns, float scales per 256) with the input as 9-bit integers ({@link
+     * SplitInput#ofNineBits}): acc[0..ROWS) = the block's rows times the input, one sub-block per step. Per column the
+     * code is its nibble or'ed with its two high bits moved to bits 4-5, minus 32; four products of |u − 32| ≤ 32 and
+     * |v| ≤ 255 fit a 16-bit lane (4·32·255 < 2^15), so each group of four columns is widened to 32 bits. A sub-block's
+     * integer sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
      */
     private static void superBlocks(MemorySegment codes, long co, MemorySegment highs, long ho, int cols, MemorySegment scales, long so,
-                                    MemorySegment subScales, long ko, short[] hi, short[] lo, float[] d, int[] sum16, float[] acc) {
+                                    MemorySegment subScales, long ko, short[] v, float[] d, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
         for (int c = 0; c < cols; c += 16) {
             long at = co + (long) (c >> 1) * ROWS, hat = ho + (long) (c >> 2) * ROWS;
-            ShortVector ph = ShortVector.zero(S), pl = ph;
+            IntVector e = IntVector.zero(I), o = e;
             for (int q = 0; q < 4; q++) {
                 ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B, highs, hat + (long) q * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
                 ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector c0 = z.and((short) 0x0F).or(h.lanewise(LSHL, 4).and((short) 0x30));
-                ShortVector c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and((short) 0x30));
+                ShortVector c0 = z.and((short) 0x0F).or(h.lanewise(LSHL, 4).and((short) 0x30)).sub((short) 32);
+                ShortVector c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and((short) 0x30)).sub((short) 32);
                 z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q + 1) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector c2 = z.and((short) 0x0F).or(h.and((short) 0x30));
-                ShortVector c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and((short) 0x30));
+                ShortVector c2 = z.and((short) 0x0F).or(h.and((short) 0x30)).sub((short) 32);
+                ShortVector c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and((short) 0x30)).sub((short) 32);
                 int x = c + 4 * q;
-                ph = ph.add(c0.mul(hi[x])).add(c1.mul(hi[x + 1])).add(c2.mul(hi[x + 2])).add(c3.mul(hi[x + 3]));
-                pl = pl.add(c0.mul(lo[x])).add(c1.mul(lo[x + 1])).add(c2.mul(lo[x + 2])).add(c3.mul(lo[x + 3]));
+                IntVector p = c0.mul(v[x]).add(c1.mul(v[x + 1])).add(c2.mul(v[x + 2])).add(c3.mul(v[x + 3])).reinterpretAsInts();
+                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                o = o.add(p.lanewise(ASHR, 16));
             }
-            IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
-            IntVector pe = p.lanewise(LSHL, 16).lanewise(ASHR, 16), po = p.lanewise(ASHR, 16);
-            int offset = 32 * sum16[c >> 4];
-            IntVector e = pe.lanewise(LSHL, 6).sub(pe).add(l.lanewise(LSHL, 16).lanewise(ASHR, 16)).sub(offset); // 63·hi + lo − 32·Σv
-            IntVector o = po.lanewise(LSHL, 6).sub(po).add(l.lanewise(ASHR, 16)).sub(offset);
             long k = ko + (long) (c >> 4) * ROWS;
             e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
             o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));

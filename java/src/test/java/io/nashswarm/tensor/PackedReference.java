@@ -359,7 +359,7 @@ final class PackedReference {
      * rounding of the per-block terms.
      */
     static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
-        int qmax = m.type() == QuantType.Q4_K ? SplitInput.BYTE_QMAX : BYTE_ROWS_QMAX; // Q4_K takes 8-bit inputs
+        int qmax = m.type() == QuantType.Q4_K ? SplitInput.BYTE_QMAX : m.type() == QuantType.Q6_K ? SplitInput.NINE_BIT_QMAX : BYTE_ROWS_QMAX;
         int cols = m.cols();
         float[] w = new float[cols];
         for (int r = r0; r < r1; r++) {
