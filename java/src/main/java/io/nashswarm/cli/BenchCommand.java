@@ -201,11 +201,24 @@ public final class BenchCommand implements Callable<Integer> {
         if (code != 0) {
             throw new EngineException("measuring " + file + " in a child JVM failed (exit code " + code + ")");
         }
-        JsonNode row = new ObjectMapper().readTree(stdout).get("results").get(0);
+        JsonNode row = new ObjectMapper().readTree(jsonPart(stdout, file)).get("results").get(0);
         @SuppressWarnings("unchecked")
         Map<String, Object> m = new ObjectMapper().convertValue(row, LinkedHashMap.class);
         m.put("model", label);
         return m;
+    }
+
+    /**
+     * The JSON summary in a child's stdout: from its first line that starts with '{'. The child inherits this JVM's
+     * options, and some print to stdout first (JFR's "Started recording" with {@code -XX:StartFlightRecording}).
+     */
+    static String jsonPart(String stdout, Path file) {
+        int at = stdout.startsWith("{") ? 0 : stdout.indexOf("\n{");
+        if (at < 0) {
+            String head = stdout.length() > 200 ? stdout.substring(0, 200) + "..." : stdout;
+            throw new EngineException("measuring " + file + " in a child JVM printed no JSON summary; its stdout began: " + head.strip());
+        }
+        return stdout.substring(at);
     }
 
     private Map<String, Object> measure(Path path, String label, PrintWriter err) {
