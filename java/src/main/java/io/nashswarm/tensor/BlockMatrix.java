@@ -10,13 +10,9 @@ import java.nio.ByteOrder;
  * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
  * memory once per batch).
  *
- * <p>Q8_0 ({@link #makeByteRows}) runs on the 16-bit product kernels ({@link ByteRowKernels}) on every machine, on a
- * byte-row copy made at the first product (the mapped blocks are then released).
- * Types whose blocks are symmetric integer codes and gain from it (Q4_0: {@link #lookupBits}) run on the
- * table-lookup kernels instead where those run natively and rows are whole chunks of 64, on a bit-plane
- * copy made at the first product (the size of the blocks, off-heap; the mapped blocks are then released),
- * as llama.cpp repacks them for its CPU kernels. The float kernels are exact; the lookup adds the bounded
- * error of its 12-bit tables ({@link LutInput}) and is 1.6x faster at 4096x11008 (bench/results/gguf-lut-2026-12-03.md).
+ * <p>Q8_0 and Q4_0 ({@link #makeByteRows}) run on the 16-bit product kernels ({@link ByteRowKernels}) on every
+ * machine, on a byte-row copy made at the first product (the mapped blocks are then released), as llama.cpp repacks
+ * them for its CPU kernels.
  */
 abstract class BlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -27,9 +23,8 @@ abstract class BlockMatrix implements SegmentMatrix {
     /** Blocks per row and bytes per row. */
     final int blocks;
     final long rowBytes;
-    /** The copies for the 16-bit product and the lookup kernels, made at the first product. */
+    /** The copy for the 16-bit product kernels, made at the first product. */
     private final FirstUseCopy<ByteRows> bytes;
-    private final FirstUseCopy<BitPlanes> planes;
 
     BlockMatrix(MemorySegment data, int rows, int cols, int blockBytes) {
         if (rows < 0 || cols < 0 || cols % BLOCK != 0) {
@@ -41,7 +36,6 @@ abstract class BlockMatrix implements SegmentMatrix {
         this.blocks = cols / BLOCK;
         this.rowBytes = (long) blocks * blockBytes;
         this.bytes = new FirstUseCopy<>(this::makeByteRows, data);
-        this.planes = new FirstUseCopy<>(this::makePlanes, data);
         if (data.byteSize() < rows * rowBytes) {
             throw new IllegalArgumentException(type().label() + " " + rows + "x" + cols + " needs " + rows * rowBytes + " bytes, got " + data.byteSize());
         }
@@ -58,28 +52,7 @@ abstract class BlockMatrix implements SegmentMatrix {
         return Float.float16ToFloat(data.get(F16, offset));
     }
 
-    /** Bits of this type's codes on the table-lookup path ({@link LutKernels}), or 0 where it has none. */
-    int lookupBits() {
-        return 0;
-    }
-
-    /**
-     * Row r as the lookup path stores it: unsigned codes whose zero is {@code 2^(lookupBits − 1)}, and the
-     * fp16 bits of its blocks' scales.
-     */
-    void lookupRow(int r, int[] codes, short[] scales) {
-        throw new UnsupportedOperationException(type().label() + " has no table-lookup path");
-    }
-
-    /** The bit-plane copy, or none (no lookup path for this type, no 512-bit vectors, rows not whole chunks of 64). */
-    private BitPlanes makePlanes() {
-        if (lookupBits() == 0 || !LutKernels.NATIVE || cols % LutInput.CHUNK != 0) {
-            return null;
-        }
-        return BitPlanes.ofBlocks(lookupBits(), rows, cols, 32, false, (r, codes, scales, mins) -> lookupRow(r, codes, scales));
-    }
-
-    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q8_0 has one). */
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q8_0 and Q4_0 have one). */
     ByteRows makeByteRows() {
         return null;
     }
@@ -105,11 +78,6 @@ abstract class BlockMatrix implements SegmentMatrix {
         ByteRows copy = bytes.get();
         if (copy != null) {
             ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
-            return;
-        }
-        BitPlanes p = planes.get();
-        if (p != null) {
-            LutKernels.products(p, x, n, y, rowStart, rowEnd);
             return;
         }
         for (int r = rowStart; r < rowEnd; r++) {

@@ -69,7 +69,9 @@ final class ByteRowKernels {
             long co = (long) rb * w.cols * ROWS, go = (long) rb * w.groups * ROWS;
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
-                if (w.nibbles) {
+                if (w.nibbles && w.subScales == null) {
+                    nibbleGroups(w.codes, co / 2, w.cols, w.scales, 2 * go, a.hi, a.d, a.sum, acc);
+                } else if (w.nibbles) {
                     nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.d,
                             a.sum, acc);
                 } else if (w.subScales != null) {
@@ -169,6 +171,50 @@ final class ByteRowKernels {
             FloatVector step = FloatVector.broadcast(F, d[c >> 5]);
             first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first);
             second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second);
+        }
+        first.intoArray(acc, 0);
+        second.intoArray(acc, HALF);
+    }
+
+    /**
+     * Q4_0's nibbles (codes 0..15 two columns to a byte, an fp16 scale per group of 32, zero 8) with the input as 8-bit
+     * integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0): acc[0..ROWS) = the block's rows times the input, one
+     * group per step. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; sixteen products fit a 16-bit lane (16·15·127), so each
+     * half group is widened on its own.
+     */
+    private static void nibbleGroups(MemorySegment codes, long co, int cols, MemorySegment scales, long so, short[] q, float[] d, int[] sum,
+                                     float[] acc) {
+        FloatVector first = FloatVector.zero(F), second = first;
+        for (int c = 0; c < cols; c += 32) {
+            long at = co + (long) (c >> 1) * ROWS;
+            IntVector e = IntVector.zero(I), o = e;
+            for (int h = 0; h < 16; h += 8) {
+                ShortVector ph = ShortVector.zero(S);
+                for (int j = h; j < h + 8; j++) {
+                    ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+                    int x = c + 2 * j;
+                    ph = ph.add(z.and((short) 0x0F).mul(q[x])).add(z.lanewise(LSHR, 4).mul(q[x + 1]));
+                }
+                IntVector p = ph.reinterpretAsInts();
+                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+                o = o.add(p.lanewise(ASHR, 16));
+            }
+            int blk = c >> 5, zero = 8 * sum[blk];
+            e = e.sub(zero);
+            o = o.sub(zero);
+            // fp16 → float as in groups
+            long sg = so + (long) blk * 2 * ROWS;
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
+            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s0 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            m = h.and(0x7FFF).lanewise(LSHL, 13);
+            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s1 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            first = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(step), first);
+            second = ((FloatVector) o.convert(I2F, 0)).fma(s1.mul(step), second);
         }
         first.intoArray(acc, 0);
         second.intoArray(acc, HALF);

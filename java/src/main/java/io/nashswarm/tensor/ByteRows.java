@@ -33,7 +33,9 @@ import java.lang.foreign.ValueLayout;
  *       256 their float scales: a weight is {@code d·sub·(u − 32)};</li>
  *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K): codes 0..15, columns 2p and 2p + 1 in the low and high nibble of one
  *       byte per row; per sub-block of 32 the rows' scales and minimums (0..63), per super-block of 256 their float
- *       {@code d} and {@code dmin}: a weight is {@code d·sub·code − dmin·min}.</li>
+ *       {@code d} and {@code dmin}: a weight is {@code d·sub·code − dmin·min};</li>
+ *   <li>nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0): the codes as nibbles, per group of 32 the rows' fp16
+ *       scales: a weight is {@code d·(code − 8)}.</li>
  * </ul>
  */
 final class ByteRows {
@@ -50,7 +52,10 @@ final class ByteRows {
     final MemorySegment subScales;
     /** Super-blocks (6-bit codes): the codes' two high bits, four columns per (block, group of four, row); else null. */
     final MemorySegment highs;
-    /** Nibbles (Q4_K): unsigned codes two to a byte; int8 sub-block minimums and float minimum scales as the scales; else null. */
+    /**
+     * Nibbles (Q4_K, Q4_0): unsigned codes two to a byte; Q4_K's int8 sub-block minimums and float minimum scales as the
+     * scales; else null.
+     */
     final MemorySegment subMins, minScales;
     final boolean nibbles;
 
@@ -79,8 +84,8 @@ final class ByteRows {
         this.scales = HugePages.allocate((long) blocks * groups * ROWS * scaleBytes);
         this.zeros = withZeros ? HugePages.allocate((long) blocks * groups * ROWS) : null;
         this.subScales = sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
-        this.subMins = nibbles ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
-        this.minScales = nibbles ? HugePages.allocate((long) blocks * groups * ROWS * scaleBytes) : null;
+        this.subMins = nibbles && sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
+        this.minScales = nibbles && sub > 0 ? HugePages.allocate((long) blocks * groups * ROWS * scaleBytes) : null;
         BitPlanes.track(this, bytes());
     }
 
@@ -176,6 +181,30 @@ final class ByteRows {
                 long at = ((long) rb * sub.length + k) * ROWS + i;
                 p.subScales.set(ValueLayout.JAVA_BYTE, at, sub[k]);
                 p.subMins.set(ValueLayout.JAVA_BYTE, at, mins[k]);
+            }
+        });
+        return p;
+    }
+
+    /**
+     * Repacks 4-bit codes (0..15) in groups of 32 columns with an fp16 scale each and the fixed zero 8 (ggml's Q4_0:
+     * {@code w = d·(q − 8)}), two columns to a byte; {@code src} writes a row's codes and scales (no zeros).
+     */
+    static ByteRows ofNibbleGroups(int rows, int cols, GroupRows src) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("nibble groups need whole groups of 32: " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, 32, 2, false, 0, true);
+        short[] s = new short[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, s, null);
+            } else {
+                java.util.Arrays.fill(s, (short) 0);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                p.scales.set(PackedKernels.F16, 2 * (((long) rb * p.groups + gi) * ROWS + i), s[gi]);
             }
         });
         return p;

@@ -202,9 +202,10 @@ class GgufLoaderTest {
                     double acc = 0, bound = 0;
                     for (int c = 0; c < 32; c++) {
                         acc += want[r][c] * x[c];
-                        bound += Math.abs(want[r][c]) * xMax / 1984 / 2; // Q8_0's kernels round x to steps of max|x|/1984 (ByteRowKernels)
+                        // the 16-bit product kernels round x to steps of max|x|/1984 (Q8_0) or max|x|/127 (Q4_0) (ByteRowKernels)
+                        bound += Math.abs(want[r][c]) * xMax / (w.type() == QuantType.Q8_0 ? 1984 : 127) / 2;
                     }
-                    assertEquals(acc, y[r], 1e-4 * (1 + Math.abs(acc)) + (w.type() == QuantType.Q8_0 ? bound : 0), check.getKey() + " matvec row " + r);
+                    assertEquals(acc, y[r], 1e-4 * (1 + Math.abs(acc)) + bound, check.getKey() + " matvec row " + r);
                 }
             }
         }

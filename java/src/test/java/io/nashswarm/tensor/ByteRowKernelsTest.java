@@ -179,6 +179,37 @@ class ByteRowKernelsTest {
         }
     }
 
+    /**
+     * ggml's Q4_0 (nibbles, an fp16 scale per 32, zero 8) on 8-bit inputs: random blocks and blocks of the codes 0 and 15
+     * with scales from subnormal to 65504, within the input's bound; and a row's product does not depend on where the row
+     * sits (rows permuted as GGUF export permutes q and k give the same products, permuted).
+     */
+    @Test
+    void q4_0BlocksAreWithinTheInputBound() {
+        for (int[] shape : new int[][] {{1, 64}, {17, 192}, {40, 320}, {33, 96}}) {
+            int rows = shape[0], cols = shape[1];
+            byte[] bytes = LutKernelsTest.q4_0Rows(rows, cols, rows);
+            WeightMatrix m = Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
+            LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
+                    PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q4_0 " + rows + "x" + cols + " " + what));
+            int rowBytes = cols / 32 * 18;
+            byte[] reversed = new byte[bytes.length];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(bytes, r * rowBytes, reversed, (rows - 1 - r) * rowBytes, rowBytes);
+            }
+            float[] x = new float[cols], y = new float[rows], yr = new float[rows];
+            Random rnd = new Random(99);
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) rnd.nextGaussian();
+            }
+            ParallelProducts.matmul(m, x, y, 1);
+            ParallelProducts.matmul(Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(reversed), rows, cols, Layout.OUT_IN), x, yr, 1);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(Float.floatToIntBits(y[r]), Float.floatToIntBits(yr[rows - 1 - r]), "row " + r + " moved to " + (rows - 1 - r));
+            }
+        }
+    }
+
     /** Q8_0 blocks of the codes −128 and 127 with fp16 scales from the smallest subnormal to 65504. */
     @Test
     void q8_0ExtremeBlocks() {

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * product within the bound the 12-bit tables imply ({@link PackedReference#assertLookupProduct}, which also
  * checks the kernels' integer arithmetic against the table rule restated), for 2- and 4-bit codes (8-bit ones take
  * the 16-bit products: ByteRowKernelsTest), every zero kind (symmetric, asymmetric with zeros 0 and all-ones, per
- * channel, per tensor, groups of 32 and 64), ggml's Q4_0 (blocks of 32), extreme codes,
+ * channel, per tensor, groups of 32 and 64), extreme codes,
  * extreme and non-finite inputs, odd shapes (row counts that are not multiples of the 16-row blocks, rows
  * of 1, 3 and 5 chunks), row ranges that split blocks, and batches across input tiles.
  */
@@ -358,7 +358,7 @@ class LutKernelsTest {
     }
 
     /** GGML Q4_0 rows: random blocks, and blocks of the extreme codes 0 and 15 with fp16 scales from subnormal to 65504. */
-    private static byte[] q4_0Rows(int rows, int cols, long seed) {
+    static byte[] q4_0Rows(int rows, int cols, long seed) {
         Random rnd = new Random(seed);
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(rows * cols / 32 * 18).order(ByteOrder.LITTLE_ENDIAN);
         float[] row = new float[cols];
@@ -380,40 +380,6 @@ class LutKernelsTest {
         }
         return b.array();
     }
-
-    /**
-     * ggml's Q4_0 (blocks of 32: two scales per 64-column chunk) on the lookup path: every product within the
-     * table bound (per part of 32 columns, the larger scale of a chunk's two bounds it) and equal, by the table
-     * rule restated in float64, to Σ_part d·(t/2·Σ_k 2^k·P_k − ½·Σx); and a row's product does not depend on
-     * where the row sits (rows permuted as GGUF export permutes q and k give the same products, permuted).
-     */
-    @Test
-    void ggmlQ4_0BlocksOfThirtyTwoAreWithinTheTableBound() {
-        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}};
-        for (int[] shape : shapes) {
-            int rows = shape[0], cols = shape[1];
-            byte[] bytes = q4_0Rows(rows, cols, rows);
-            WeightMatrix m = Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
-            eachProduct(m, (x, y, n, b, what) -> {
-                for (int r = 0; r < rows; r++) {
-                    PackedReference.assertQ4_0LookupRow(bytes, r, cols, x, b * cols, y[b * rows + r], what + " row " + r);
-                }
-            });
-            // the same rows in reverse order: the same products, reversed
-            int rowBytes = cols / 32 * 18;
-            byte[] reversed = new byte[bytes.length];
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(bytes, r * rowBytes, reversed, (rows - 1 - r) * rowBytes, rowBytes);
-            }
-            float[] x = inputs(1, cols, 99), y = new float[rows], yr = new float[rows];
-            ParallelProducts.matmul(m, x, y, 1);
-            ParallelProducts.matmul(Matrices.of(QuantType.Q4_0, MemorySegment.ofArray(reversed), rows, cols, Layout.OUT_IN), x, yr, 1);
-            for (int r = 0; r < rows; r++) {
-                assertEquals(Float.floatToIntBits(y[r]), Float.floatToIntBits(yr[rows - 1 - r]), "row " + r + " moved to " + (rows - 1 - r));
-            }
-        }
-    }
-
 
     /**
      * The generic lookup path of ggml's Q4_1, Q5_0, Q5_1, Q5_K (sub-blocks of 32), Q2_K and Q3_K (sub-blocks of 16), with

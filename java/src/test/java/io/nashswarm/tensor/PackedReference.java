@@ -190,55 +190,6 @@ final class PackedReference {
     }
 
     /**
-     * Checks a ggml Q4_0 row's lookup product (blocks of 32 in {@code bytes}, row {@code r}) against float64: within the
-     * table bound (per 64-column chunk, the larger of its two blocks' scales times the int4 bound of {@link LutInput}),
-     * and equal to Σ_block d·(t/2·Σ_k 2^k·P_k − ½·Σx) by the table rule restated.
-     */
-    static void assertQ4_0LookupRow(byte[] bytes, int r, int cols, float[] x, int base, float got, String what) {
-        int rowBytes = cols / 32 * 18;
-        double ref = 0, refQ = 0, mag = 0, bound = 0;
-        for (int c0 = 0; c0 < cols; c0 += 64) {
-            float max = tableMax(x, base + c0);
-            float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
-            double dMax = 0;
-            for (int part = 0; part < 2; part++) {
-                int blk = (c0 + 32 * part) / 32, o0 = r * rowBytes + blk * 18;
-                double d = Float.float16ToFloat((short) ((bytes[o0] & 0xFF) | bytes[o0 + 1] << 8));
-                dMax = Math.max(dMax, Math.abs(d));
-                long planeSum = 0;
-                double sumX = 0, absX = 0;
-                for (int a = 0; a < 8; a++) {
-                    int o = base + c0 + 32 * part + 4 * a;
-                    for (int k = 0; k < 4; k++) {
-                        int idx = 0;
-                        for (int j = 0; j < 4; j++) {
-                            int col = 4 * a + j, q = bytes[o0 + 2 + col % 16] & 0xFF;
-                            int code = col < 16 ? q & 0x0F : q >>> 4;
-                            idx |= ((code >> k) & 1) << j;
-                        }
-                        planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
-                    }
-                }
-                for (int c = c0 + 32 * part; c < c0 + 32 * part + 32; c++) {
-                    int q = bytes[o0 + 2 + (c % 32) % 16] & 0xFF;
-                    double wc = d * ((c % 32 < 16 ? q & 0x0F : q >>> 4) - 8);
-                    ref += wc * x[base + c];
-                    mag += Math.abs(wc * x[base + c]);
-                    sumX += x[base + c];
-                    absX += Math.abs(x[base + c]);
-                }
-                refQ += d * ((double) t / 2 * planeSum - 0.5 * sumX);
-                mag += Math.abs(d) * ((double) t / 2 * Math.abs(planeSum) + 0.5 * absX);
-            }
-            bound += dMax * 4.0 * 15 * t;
-        }
-        double tol = REL * mag + bound * (1 + 1e-6) + 1e-30;
-        assertTrue(Math.abs(got - ref) <= tol, what + ": got " + got + ", reference " + ref + " (table bound " + bound + ")");
-        assertTrue(Math.abs(got - refQ) <= REL * mag + 1e-30, what + ": got " + got + ", by the table rule " + refQ);
-    }
-
-
-    /**
      * Checks rows r0..r1 of a ggml Q2_K, Q3_K, Q5_K, Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
      * ({@code y[yOff + r]}): codes shifted to unsigned in groups of 16 or 32 with fp16 scales and minimums, stored times one
      * power of two per matrix (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
@@ -345,11 +296,11 @@ final class PackedReference {
 
     /**
      * Whether the 16-bit product kernels ({@link ByteRowKernels}) compute this matrix's products: 8-bit codes in groups of
-     * 32k columns, ggml Q8_0, Q6_K and Q4_K.
+     * 32k columns, ggml Q8_0, Q6_K, Q4_K and Q4_0.
      */
     static boolean byteRows(WeightMatrix m) {
         return m instanceof IntGroupMatrix im && im.bits() == 8 && im.spec().groupSize() % 32 == 0
-                || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q4_K;
+                || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0;
     }
 
     /**
@@ -359,7 +310,8 @@ final class PackedReference {
      * rounding of the per-block terms.
      */
     static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
-        int qmax = m.type() == QuantType.Q4_K ? SplitInput.BYTE_QMAX : m.type() == QuantType.Q6_K ? SplitInput.NINE_BIT_QMAX : BYTE_ROWS_QMAX;
+        int qmax = m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0 ? SplitInput.BYTE_QMAX
+                : m.type() == QuantType.Q6_K ? SplitInput.NINE_BIT_QMAX : BYTE_ROWS_QMAX;
         int cols = m.cols();
         float[] w = new float[cols];
         for (int r = r0; r < r1; r++) {
