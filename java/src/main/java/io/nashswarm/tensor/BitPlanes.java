@@ -170,24 +170,23 @@ final class BitPlanes {
         return p;
     }
 
-    /** A matrix of ggml-style blocks of 32 columns: each row's unsigned codes and the fp16 bits of its blocks' scales (and minimums). */
+    /** A matrix of ggml-style blocks: each row's unsigned codes and the fp16 bits of its sub-blocks' scales and minimums. */
     interface BlockRows {
         /**
-         * Writes row r's codes ({@code cols}) and its scales (one per group of 32, or of 16 for Q2_K and Q3_K) and, for a matrix
-         * with minimums, minimums: each
-         * {@code u} means {@code d·(u − 2^(bits−1))}, or {@code d·u − m} with minimums.
+         * Writes row r's codes ({@code cols}), its scales and its minimums (one per group of 32, or of 16 for Q2_K and
+         * Q3_K): each {@code u} means {@code d·u − m}.
          */
         void row(int r, int[] codes, short[] scales, short[] mins);
     }
 
     /**
-     * Repacks 2- or 4-bit codes in groups of {@code groupCols} (16 or 32) columns with one fp16 scale each: symmetric
-     * with zero {@code 2^(bits−1)} (ggml's Q4_0), or with an fp16 minimum each (Q4_K's, Q4_1's, Q2_K's and, as 4-bit
-     * codes, Q3_K's sub-blocks); {@link #parts} 64 / groupCols; {@code cols} a multiple of 64.
+     * Repacks 2- or 4-bit codes in groups of {@code groupCols} (16 or 32) columns with one fp16 scale and one fp16 minimum
+     * each (Q4_1's, Q2_K's and, as 4-bit codes, Q3_K's sub-blocks); {@link #parts} 64 / groupCols; {@code cols} a multiple
+     * of 64.
      */
-    static BitPlanes ofBlocks(int bits, int rows, int cols, int groupCols, boolean withMins, BlockRows src) {
+    static BitPlanes ofBlocks(int bits, int rows, int cols, int groupCols, BlockRows src) {
         int groups = cols / groupCols;
-        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, CHUNK / groupCols, null, null, false, withMins);
+        BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, CHUNK / groupCols, null, null, false, true);
         fill(p, null, groups, src);
         return p;
     }
@@ -209,7 +208,6 @@ final class BitPlanes {
     /** Writes the rows of src into p (and, for 6-bit codes, planes 4–5 into high), block by block. */
     private static void fill(BitPlanes p, BitPlanes high, int groups, BlockRows src) {
         int rows = p.rows, cols = p.cols, bits = p.bits;
-        boolean withMins = p.mins16 != null;
         int[][] u = new int[ROWS][cols], hi = high == null ? null : new int[ROWS][cols];
         short[][] s = new short[ROWS][groups], m = new short[ROWS][groups];
         byte[] vec = new byte[16];
@@ -227,9 +225,7 @@ final class BitPlanes {
             for (int i = 0; i < ROWS; i++) {
                 for (int gi = 0; gi < groups; gi++) {
                     p.scales16.set(F16, p.scaleOffset(rb, gi) + 2L * i, s[i][gi]);
-                    if (withMins) {
-                        p.mins16.set(F16, p.scaleOffset(rb, gi) + 2L * i, m[i][gi]);
-                    }
+                    p.mins16.set(F16, p.scaleOffset(rb, gi) + 2L * i, m[i][gi]);
                 }
             }
             if (high != null) {

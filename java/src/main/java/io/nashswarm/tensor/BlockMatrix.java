@@ -5,14 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Row-major matrices of ggml-style blocks: each row is {@code cols / blockSize} blocks, each block an
- * fp16 scale followed by its quants. The subclasses supply the fused dequantize-and-dot kernels for
- * one row; this class walks rows and input vectors (four per kernel call, each row fetched from
- * memory once per batch).
- *
- * <p>Q8_0 and Q4_0 ({@link #makeByteRows}) run on the 16-bit product kernels ({@link ByteRowKernels}) on every
- * machine, on a byte-row copy made at the first product (the mapped blocks are then released), as llama.cpp repacks
- * them for its CPU kernels.
+ * Row-major matrices of ggml-style blocks of 32: each row is {@code cols / 32} blocks, each block an fp16 scale
+ * followed by its quants. Q8_0 and Q4_0 run on the 16-bit product kernels ({@link ByteRowKernels}) on every machine, on
+ * the byte-row copy each subclass makes ({@link #makeByteRows}) at the first product (the mapped blocks are then
+ * released), as llama.cpp repacks them for its CPU kernels.
  */
 abstract class BlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -52,20 +48,8 @@ abstract class BlockMatrix implements SegmentMatrix {
         return Float.float16ToFloat(data.get(F16, offset));
     }
 
-    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q8_0 and Q4_0 have one). */
-    ByteRows makeByteRows() {
-        return null;
-    }
-
-    /** Dot product of the row starting at byte {@code base} with x[x0 .. x0 + cols): the float kernel of types without a byte-row path. */
-    float dot(long base, float[] x, int x0) {
-        throw new UnsupportedOperationException(type().label() + " has no float kernel");
-    }
-
-    /** y[y0 + k·ys] = dot of the row at byte {@code base} with x[x0 + k·xs ..], for k = 0..3. */
-    void dot4(long base, float[] x, int x0, int xs, float[] y, int y0, int ys) {
-        throw new UnsupportedOperationException(type().label() + " has no float kernel");
-    }
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}). */
+    abstract ByteRows makeByteRows();
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
@@ -75,20 +59,6 @@ abstract class BlockMatrix implements SegmentMatrix {
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
-        ByteRows copy = bytes.get();
-        if (copy != null) {
-            ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
-            return;
-        }
-        for (int r = rowStart; r < rowEnd; r++) {
-            long base = r * rowBytes;
-            int b = 0;
-            for (; b + DenseMatrix.TILE <= n; b += DenseMatrix.TILE) {
-                dot4(base, x, b * cols, cols, y, b * rows + r, rows);
-            }
-            for (; b < n; b++) {
-                y[b * rows + r] = dot(base, x, b * cols);
-            }
-        }
+        ByteRowKernels.products(bytes.get(), x, n, y, rowStart, rowEnd);
     }
 }

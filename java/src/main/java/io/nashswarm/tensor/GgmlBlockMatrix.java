@@ -220,7 +220,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         };
         // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5-bit as int4 + int2 copies
         BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, src)
-                : BitPlanes.ofBlocks(frame, rows, cols, sub, true, src);
+                : BitPlanes.ofBlocks(frame, rows, cols, sub, src);
         if (!fits[0]) {
             return null;
         }

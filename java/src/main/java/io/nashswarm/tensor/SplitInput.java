@@ -33,8 +33,6 @@ final class SplitInput {
     final float[] d;
     /** Per block: {@code Σ v} (for codes with zeros: {@code Σ (c − z)·v = Σ c·v − z·Σ v}). */
     final int[] sum;
-    /** Per 16 values: {@code Σ v} (Q6_K's codes are stored plus 32, subtracted per sub-block of 16). */
-    final int[] sum16;
     /**
      * Or null: columns 2p and 2p + 1 of {@link #hi} (and {@link #lo}) in the low and high half of int p, which a
      * broadcast spreads over the 16-bit lanes of codes stored in column pairs ({@link ByteRowKernels#tiles}).
@@ -46,7 +44,6 @@ final class SplitInput {
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
-        sum16 = new int[cols / 16];
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
     }
@@ -76,9 +73,7 @@ final class SplitInput {
                 FloatVector h = vf.mul(1f / SPLIT).add(ROUND).sub(ROUND);
                 ((ShortVector) h.convertShape(VectorOperators.F2S, HALVES, 0)).intoArray(a.hi, o + j);
                 ((ShortVector) vf.sub(h.mul(SPLIT)).convertShape(VectorOperators.F2S, HALVES, 0)).intoArray(a.lo, o + j);
-                int part = vi.reduceLanes(VectorOperators.ADD);
-                a.sum[blk] += part;
-                a.sum16[(o + j) / 16] += part;
+                a.sum[blk] += vi.reduceLanes(VectorOperators.ADD);
             }
         }
         if (pairs) { // little-endian: shorts 2p and 2p + 1 are int p
@@ -125,9 +120,7 @@ final class SplitInput {
             for (int j = 0; j < BLOCK; j += F.length()) {
                 IntVector vi = IntVector.fromArray(I, v, j);
                 ((ShortVector) vi.convertShape(VectorOperators.I2S, HALVES, 0)).intoArray(a.hi, o + j);
-                int part = vi.reduceLanes(VectorOperators.ADD);
-                a.sum[blk] += part;
-                a.sum16[(o + j) / 16] += part;
+                a.sum[blk] += vi.reduceLanes(VectorOperators.ADD);
             }
         }
         return a;
