@@ -52,7 +52,7 @@ final class ByteRowKernels {
     /** Half a block's fp16 scales (widened to {@link #I}), zeros and sub-scales. */
     private static final VectorSpecies<Short> H = VectorSpecies.of(short.class, HALF_SHAPE);
     private static final VectorSpecies<Byte> Z = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.vectorBitSize() / 4));
-    private static final int ROWS = ByteRows.ROWS, HALF = ROWS / 2;
+    private static final int ROWS = ByteRows.ROWS, HALF = ROWS / 2, QUAD = ByteRows.QUAD_ROWS;
 
     private ByteRowKernels() {}
 
@@ -61,27 +61,25 @@ final class ByteRowKernels {
         SplitInput[] in = new SplitInput[n];
         for (int b = 0; b < n; b++) {
             in[b] = w.nibbles ? SplitInput.ofBytes(x, b * w.cols, w.cols)
-                    : w.highs != null ? SplitInput.ofNineBits(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
+                    : w.six ? SplitInput.ofNineBits(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
         }
         float[] acc = new float[ROWS];
-        int blocksPerGroup = w.group / 32;
-        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
-            long co = (long) rb * w.cols * ROWS, go = (long) rb * w.groups * ROWS;
+        int blocksPerGroup = w.group / 32, br = w.blockRows;
+        for (int rb = r0 / br; rb * br < r1; rb++) {
+            long co = (long) rb * w.cols * br, go = (long) rb * w.groups * br;
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
-                if (w.nibbles && w.subScales == null) {
-                    nibbleGroups(w.codes, co / 2, w.cols, w.scales, 2 * go, a.hi, a.d, a.sum, acc);
+                if (w.superNibbles) {
+                    nibbles(w.codes, (long) rb * w.groups * ByteRows.SUPER_BYTES, w.cols, a.quads, a.d, a.sum, acc);
                 } else if (w.nibbles) {
-                    nibbles(w.codes, co / 2, w.cols, w.scales, 4 * go, w.minScales, w.subScales, w.subMins, (long) rb * (w.cols / 32) * ROWS, a.hi, a.d,
-                            a.sum, acc);
-                } else if (w.subScales != null) {
-                    superBlocks(w.codes, co / 2, w.highs, co / 4, w.cols, w.scales, 4 * go, w.subScales, (long) rb * (w.cols / ByteRows.SUB) * ROWS, a.hi,
-                            a.d, acc);
+                    nibbleGroups(w.codes, (long) rb * w.groups * ByteRows.SUB_BYTES, w.cols, a.quads, a.d, a.sum, acc);
+                } else if (w.six) {
+                    superBlocks(w.codes, (long) rb * w.groups * ByteRows.SIX_SUPER_BYTES, w.cols, a.hi, a.d, acc);
                 } else {
                     groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
                 }
-                for (int i = Math.max(0, r0 - rb * ROWS); i < ROWS && rb * ROWS + i < r1; i++) {
-                    y[b * w.rows + rb * ROWS + i] = acc[i];
+                for (int i = Math.max(0, r0 - rb * br); i < br && rb * br + i < r1; i++) {
+                    y[b * w.rows + rb * br + i] = acc[i];
                 }
             }
         }
@@ -145,120 +143,166 @@ final class ByteRowKernels {
      * |v| ≤ 255 fit a 16-bit lane (4·32·255 < 2^15), so each group of four columns is widened to 32 bits. A sub-block's
      * integer sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
      */
-    private static void superBlocks(MemorySegment codes, long co, MemorySegment highs, long ho, int cols, MemorySegment scales, long so,
-                                    MemorySegment subScales, long ko, short[] v, float[] d, float[] acc) {
+    private static void superBlocks(MemorySegment m, long base, int cols, short[] v, float[] d, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F), top = ShortVector.broadcast(S, (short) 0x30), off = ShortVector.broadcast(S, (short) 32);
         for (int c = 0; c < cols; c += 16) {
-            long at = co + (long) (c >> 1) * ROWS, hat = ho + (long) (c >> 2) * ROWS;
-            IntVector e = IntVector.zero(I), o = e;
-            for (int q = 0; q < 4; q++) {
-                ShortVector h = (ShortVector) ByteVector.fromMemorySegment(B, highs, hat + (long) q * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector c0 = z.and((short) 0x0F).or(h.lanewise(LSHL, 4).and((short) 0x30)).sub((short) 32);
-                ShortVector c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and((short) 0x30)).sub((short) 32);
-                z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) (2 * q + 1) * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                ShortVector c2 = z.and((short) 0x0F).or(h.and((short) 0x30)).sub((short) 32);
-                ShortVector c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and((short) 0x30)).sub((short) 32);
-                int x = c + 4 * q;
-                IntVector p = c0.mul(v[x]).add(c1.mul(v[x + 1])).add(c2.mul(v[x + 2])).add(c3.mul(v[x + 3])).reinterpretAsInts();
-                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                o = o.add(p.lanewise(ASHR, 16));
-            }
-            long k = ko + (long) (c >> 4) * ROWS;
-            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
-            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));
-            long sg = so + 4L * (c / ByteRows.SUPER) * ROWS;
+            long sb = base + (long) (c >> 8) * ByteRows.SIX_SUPER_BYTES, at = sb + 4 * ROWS + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
+            // the four groups of four columns written out (as a loop, C2 split its four trips into pre, main and post loops)
+            ShortVector h, z, c0, c1, c2, c3;
+            IntVector p, e, o;
+            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 8L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 0L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c0 = z.and(low).or(h.lanewise(LSHL, 4).and(top)).sub(off);
+            c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and(top)).sub(off);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c2 = z.and(low).or(h.and(top)).sub(off);
+            c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and(top)).sub(off);
+            p = c0.mul(v[c + 0]).add(c1.mul(v[c + 1])).add(c2.mul(v[c + 2])).add(c3.mul(v[c + 3])).reinterpretAsInts();
+            e = p.lanewise(LSHL, 16).lanewise(ASHR, 16);
+            o = p.lanewise(ASHR, 16);
+            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 9L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c0 = z.and(low).or(h.lanewise(LSHL, 4).and(top)).sub(off);
+            c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and(top)).sub(off);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c2 = z.and(low).or(h.and(top)).sub(off);
+            c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and(top)).sub(off);
+            p = c0.mul(v[c + 4]).add(c1.mul(v[c + 5])).add(c2.mul(v[c + 6])).add(c3.mul(v[c + 7])).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+            o = o.add(p.lanewise(ASHR, 16));
+            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 10L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c0 = z.and(low).or(h.lanewise(LSHL, 4).and(top)).sub(off);
+            c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and(top)).sub(off);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c2 = z.and(low).or(h.and(top)).sub(off);
+            c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and(top)).sub(off);
+            p = c0.mul(v[c + 8]).add(c1.mul(v[c + 9])).add(c2.mul(v[c + 10])).add(c3.mul(v[c + 11])).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+            o = o.add(p.lanewise(ASHR, 16));
+            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 11L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c0 = z.and(low).or(h.lanewise(LSHL, 4).and(top)).sub(off);
+            c1 = z.lanewise(LSHR, 4).or(h.lanewise(LSHL, 2).and(top)).sub(off);
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            c2 = z.and(low).or(h.and(top)).sub(off);
+            c3 = z.lanewise(LSHR, 4).or(h.lanewise(LSHR, 2).and(top)).sub(off);
+            p = c0.mul(v[c + 12]).add(c1.mul(v[c + 13])).add(c2.mul(v[c + 14])).add(c3.mul(v[c + 15])).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+            o = o.add(p.lanewise(ASHR, 16));
+            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS, LE).convertShape(B2I, I, 0));
+            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS + HALF, LE).convertShape(B2I, I, 0));
             FloatVector step = FloatVector.broadcast(F, d[c >> 5]);
-            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first);
-            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second);
+            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), first);
+            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb + 4L * HALF, LE).mul(step), second);
         }
         first.intoArray(acc, 0);
         second.intoArray(acc, HALF);
     }
 
     /**
-     * Q4_0's nibbles (codes 0..15 two columns to a byte, an fp16 scale per group of 32, zero 8) with the input as 8-bit
-     * integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0): acc[0..ROWS) = the block's rows times the input, one
-     * group per step. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; sixteen products fit a 16-bit lane (16·15·127), so each
-     * half group is widened on its own.
+     * Q4_0's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row; an fp16
+     * scale per group of 32, zero 8) with the input as 8-bit integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0):
+     * acc[0..QUAD_ROWS) = the block's rows times the input, one group per step. Per four columns one load of the block's
+     * bytes widened to 16-bit lanes, whose low nibbles (columns 4s and 4s + 2 of a row's two lanes) and high nibbles
+     * (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link SplitInput#quads}): a 32-bit
+     * broadcast is a plain load where a 16-bit one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group
+     * puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits.
      */
-    private static void nibbleGroups(MemorySegment codes, long co, int cols, MemorySegment scales, long so, short[] q, float[] d, int[] sum,
-                                     float[] acc) {
-        FloatVector first = FloatVector.zero(F), second = first;
+    private static void nibbleGroups(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
         for (int c = 0; c < cols; c += 32) {
-            long at = co + (long) (c >> 1) * ROWS;
-            IntVector e = IntVector.zero(I), o = e;
-            for (int h = 0; h < 16; h += 8) {
-                ShortVector ph = ShortVector.zero(S);
-                for (int j = h; j < h + 8; j++) {
-                    ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                    int x = c + 2 * j;
-                    ph = ph.add(z.and((short) 0x0F).mul(q[x])).add(z.lanewise(LSHR, 4).mul(q[x + 1]));
-                }
-                IntVector p = ph.reinterpretAsInts();
-                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                o = o.add(p.lanewise(ASHR, 16));
-            }
-            int blk = c >> 5, zero = 8 * sum[blk];
-            e = e.sub(zero);
-            o = o.sub(zero);
-            // fp16 → float as in groups
-            long sg = so + (long) blk * 2 * ROWS;
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
-            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s0 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-            m = h.and(0x7FFF).lanewise(LSHL, 13);
-            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s1 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
-            first = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(step), first);
-            second = ((FloatVector) o.convert(I2F, 0)).fma(s1.mul(step), second);
-        }
-        first.intoArray(acc, 0);
-        second.intoArray(acc, HALF);
-    }
-
-    /**
-     * Q4_K's nibbles (codes 0..15, two columns to a byte; sub-blocks of 32 with a scale and a minimum 0..63; float
-     * {@code d} and {@code dmin} per 256) with the input as 8-bit integers ({@link SplitInput#ofBytes}): acc[0..ROWS) = the
-     * block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; sixteen
-     * products fit a 16-bit lane (16·15·127), so each half sub-block is widened on its own; a sub-block's integer sum
-     * times its scale fits 32 bits (32·15·127·63).
-     */
-    private static void nibbles(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment minScales, MemorySegment subScales,
-                                MemorySegment subMins, long ko, short[] q, float[] d, int[] sum, float[] acc) {
-        FloatVector first = FloatVector.zero(F), second = first;
-        for (int c = 0; c < cols; c += 32) {
-            long at = co + (long) (c >> 1) * ROWS;
-            IntVector e = IntVector.zero(I), o = e;
-            for (int h = 0; h < 16; h += 8) {
-                ShortVector ph = ShortVector.zero(S);
-                for (int j = h; j < h + 8; j++) {
-                    ShortVector z = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) j * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-                    int x = c + 2 * j;
-                    ph = ph.add(z.and((short) 0x0F).mul(q[x])).add(z.lanewise(LSHR, 4).mul(q[x + 1]));
-                }
-                IntVector p = ph.reinterpretAsInts();
-                e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                o = o.add(p.lanewise(ASHR, 16));
-            }
+            long at = base + (long) (c >> 5) * ByteRows.SUB_BYTES;
+            // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
+            int x = c >> 1;
+            ShortVector z, ph;
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
+            IntVector p = ph.reinterpretAsInts();
             int blk = c >> 5;
-            long k = ko + (long) blk * ROWS;
-            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k, LE).convertShape(B2I, I, 0));
-            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, subScales, k + HALF, LE).convertShape(B2I, I, 0));
-            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, subMins, k, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
-            IntVector mo = ((IntVector) ByteVector.fromMemorySegment(Z, subMins, k + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
-            long sg = so + 4L * (c / ByteRows.SUPER) * ROWS;
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
-            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg, LE).mul(step), first)
-                    .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, minScales, sg, LE).mul(step)));
-            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, scales, sg + 4L * HALF, LE).mul(step), second)
-                    .sub(((FloatVector) mo.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, minScales, sg + 4L * HALF, LE).mul(step)));
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * sum[blk]);
+            // fp16 → float as in groups
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+            mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(d[blk]), total);
         }
-        first.intoArray(acc, 0);
-        second.intoArray(acc, HALF);
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * Q4_K's nibbles in the layout of {@link #nibbleGroups} (sub-blocks of 32 with a scale and a minimum 0..63; float
+     * {@code d} and {@code dmin} per 256) with the input as 8-bit integers ({@link SplitInput#ofBytes}): acc[0..QUAD_ROWS)
+     * = the block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a
+     * sub-block's integer sum times its scale fits 32 bits (32·15·127·63).
+     */
+    private static void nibbles(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
+        for (int c = 0; c < cols; c += 32) {
+            long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES, at = sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES;
+            // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
+            int x = c >> 1;
+            ShortVector z, ph;
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
+            IntVector p = ph.reinterpretAsInts();
+            int blk = c >> 5;
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16))
+                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
+            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
+                    .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
+        }
+        total.intoArray(acc, 0);
     }
 
     private static final VectorSpecies<Byte> PAIR_CODES = ByteVector.SPECIES_256, TILE_ZEROS = ByteVector.SPECIES_128;

@@ -18,46 +18,47 @@ import java.lang.foreign.ValueLayout;
  *
  * <h2>Layout</h2>
  * Rows go in blocks of {@link #ROWS} (the lanes of the machine's preferred 16-bit vector: 32 with AVX-512, 16 with
- * AVX2); the last block is padded with zero codes and scales.
+ * AVX2), or of {@link #QUAD_ROWS} for the 4-bit codes; the last block is padded with zero codes and scales.
  * <ul>
- *   <li>codes: block {@code rb}, column {@code c}: {@link #ROWS} signed bytes at {@code (rb·cols + c)·ROWS}, byte lane
- *       {@code j} holding row {@link #row(int) row(j)}: even lanes the block's first half of rows, odd lanes its second
- *       half, so that the kernels' 16-bit sums, split into the low and high halves of 32-bit lanes by shifts, give the
- *       two halves of the rows in order;</li>
- *   <li>groups ({@link #ofGroups}): per block and group of {@link #group} columns, the rows' fp16 scales in row order,
- *       and for asymmetric codes their zeros as signed bytes: a weight is {@code s·(code − zero)};</li>
+ *   <li>groups ({@link #ofGroups}): block {@code rb}, column {@code c}: {@link #ROWS} signed bytes at
+ *       {@code (rb·cols + c)·ROWS}, byte lane {@code j} holding row {@link #row(int) row(j)}: even lanes the block's
+ *       first half of rows, odd lanes its second half, so that the kernels' 16-bit sums, split into the low and high
+ *       halves of 32-bit lanes by shifts, give the two halves of the rows in order; apart from them, per block and group
+ *       of {@link #group} columns, the rows' fp16 scales in row order, and for asymmetric codes their zeros as signed
+ *       bytes: a weight is {@code s·(code − zero)};</li>
  *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): six bits per code as in the file, {@code u = code + 32}
- *       in 0..63: its low four bits as {@link #ofNibbles nibbles} (columns 2p and 2p + 1 in one byte per row), its two
- *       high bits in {@link #highs}, per block and group of four columns one byte per row (column 4q + k in bits
- *       2k..2k+1); per block and sub-block of 16 columns the rows' int8 sub-scales, and per block and super-block of
- *       256 their float scales: a weight is {@code d·sub·(u − 32)};</li>
- *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K): codes 0..15, columns 2p and 2p + 1 in the low and high nibble of one
- *       byte per row; per sub-block of 32 the rows' scales and minimums (0..63), per super-block of 256 their float
- *       {@code d} and {@code dmin}: a weight is {@code d·sub·code − dmin·min};</li>
- *   <li>nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0): the codes as nibbles, per group of 32 the rows' fp16
- *       scales: a weight is {@code d·(code − 8)}.</li>
+ *       in 0..63, rows in the lane order of groups; its low four bits two columns to a byte, its two high bits four
+ *       columns to a byte, the rows' int8 sub-scales per 16 columns and float scales per 256 interleaved in one stream
+ *       ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)};</li>
+ *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0): codes 0..15,
+ *       per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of inputs per nibble;
+ *       Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin} ({@code w =
+ *       d·sub·code − dmin·min}), or Q4_0's fp16 group scales ({@code w = d·(code − 8)}), interleaved with the codes in
+ *       one stream ({@link #SUB_BYTES}).</li>
  * </ul>
+ * One stream per matrix, because a decode step reads the copies from DRAM: Q4_K with its parameters in four streams
+ * apart from the codes ran 5–8% slower there (bench/results/byte-rows-stream-2026-12-03.md).
  */
 final class ByteRows {
     static final int ROWS = ShortVector.SPECIES_PREFERRED.length();
+    /** Rows per block of the 4-bit layouts: one 32-bit lane (two 16-bit lanes) per row. */
+    static final int QUAD_ROWS = ROWS / 2;
     static final int SUB = 16, SUPER = 256;
 
     final int rows, cols, blocks, group, groups;
+    /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
+    final int blockRows;
     final MemorySegment codes;
     /** Groups: fp16 scales per (block, group, row); super-blocks: float scales per (block, super-block, row). */
     final MemorySegment scales;
     /** Asymmetric groups: zeros per (block, group, row); else null. */
     final MemorySegment zeros;
-    /** Super-blocks: int8 sub-scales per (block, sub-block, row); else null. */
-    final MemorySegment subScales;
-    /** Super-blocks (6-bit codes): the codes' two high bits, four columns per (block, group of four, row); else null. */
-    final MemorySegment highs;
-    /**
-     * Nibbles (Q4_K, Q4_0): unsigned codes two to a byte; Q4_K's int8 sub-block minimums and float minimum scales as the
-     * scales; else null.
-     */
-    final MemorySegment subMins, minScales;
+    /** Q6_K's 6-bit codes ({@link #ofSuperBlocks}): in super-blocks of {@link #SIX_SUPER_BYTES} in {@link #codes}. */
+    final boolean six;
+    /** Nibbles (Q4_K, Q4_0): unsigned codes 0..15, two to a byte, in blocks of {@link #QUAD_ROWS} rows. */
     final boolean nibbles;
+    /** Q4_K: in super-blocks ({@link #SUPER_BYTES}); Q4_0 (also {@link #nibbles}): in groups of 32 ({@link #SUB_BYTES}). */
+    final boolean superNibbles;
 
     /** A matrix in groups, row by row. */
     interface GroupRows {
@@ -77,16 +78,53 @@ final class ByteRows {
         this.group = group;
         this.groups = cols / group;
         this.nibbles = nibbles;
-        this.blocks = (rows + ROWS - 1) / ROWS;
+        this.blockRows = nibbles ? QUAD_ROWS : ROWS;
+        this.blocks = (rows + blockRows - 1) / blockRows;
         boolean six = sub > 0 && !nibbles;
-        this.codes = HugePages.allocate((long) blocks * (nibbles || six ? cols / 2 : cols) * ROWS);
-        this.highs = six ? HugePages.allocate((long) blocks * (cols / 4) * ROWS) : null;
-        this.scales = HugePages.allocate((long) blocks * groups * ROWS * scaleBytes);
-        this.zeros = withZeros ? HugePages.allocate((long) blocks * groups * ROWS) : null;
-        this.subScales = sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
-        this.subMins = nibbles && sub > 0 ? HugePages.allocate((long) blocks * (cols / sub) * ROWS) : null;
-        this.minScales = nibbles && sub > 0 ? HugePages.allocate((long) blocks * groups * ROWS * scaleBytes) : null;
+        this.superNibbles = sub > 0 && nibbles;
+        long n = (long) blocks * blockRows;
+        this.six = six;
+        if (nibbles || six) { // one stream: codes and parameters interleaved
+            this.codes = HugePages.allocate((long) blocks * groups * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : SUB_BYTES));
+            this.scales = this.zeros = null;
+        } else {
+            this.codes = HugePages.allocate(n * cols);
+            this.scales = HugePages.allocate(n * groups * scaleBytes);
+            this.zeros = withZeros ? HugePages.allocate(n * groups) : null;
+        }
         BitPlanes.track(this, bytes());
+    }
+
+    /**
+     * The 4-bit layouts keep everything in {@link #codes}, read front to back as one stream, which the hardware prefetcher
+     * follows (five streams, codes apart from scales, ran Q4_K 5–8% slower from DRAM and its decode 1.1–1.2x slower).
+     * Per row block, a sub-block of 32 columns is {@link #SUB_BYTES}: its eight steps of four columns ({@code 2·QUAD_ROWS}
+     * bytes each: row i's columns 4s, 4s + 1 in byte 2i, 4s + 2, 4s + 3 in byte 2i + 1, low nibble first), then
+     * Q4_0's fp16 scales of the rows, or Q4_K's scales then minimums (a byte per row each). Q4_0 is a run of groups;
+     * Q4_K a run of super-blocks of 256 ({@link #SUPER_BYTES}): the rows' float {@code d}, their float {@code dmin}, then
+     * eight sub-blocks.
+     */
+    static final int SUB_BYTES = 18 * QUAD_ROWS, SUPER_BYTES = 8 * QUAD_ROWS + 8 * SUB_BYTES;
+
+    /**
+     * Q6_K's one stream ({@link #ofSuperBlocks}), per row block ({@link #ROWS} rows in byte lane order, {@link #row}) and
+     * super-block of 256 columns: the rows' float scales (row order), then per sub-block of 16 columns its eight column
+     * pairs' low nibbles ({@code ROWS} bytes each: column 2p in the low nibble), its four groups of four columns' high
+     * bits ({@code ROWS} bytes each: column 4q + k in bits 2k..2k+1), and the rows' int8 sub-scales (row order).
+     */
+    static final int SIX_SUB_BYTES = 13 * ROWS, SIX_SUPER_BYTES = 4 * ROWS + 16 * SIX_SUB_BYTES;
+
+    /** Offset in {@link #codes} of Q6_K's sub-block of 16 holding column c of row block rb ({@link #six}). */
+    long sixAt(int rb, int c) {
+        return ((long) rb * groups + c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+    }
+
+    /** Offset in {@link #codes} of the sub-block holding column c of row block rb ({@link #nibbles}). */
+    long subBlockAt(int rb, int c) {
+        if (!superNibbles) {
+            return ((long) rb * groups + c / 32) * SUB_BYTES;
+        }
+        return ((long) rb * groups + c / SUPER) * SUPER_BYTES + 8 * QUAD_ROWS + (long) (c % SUPER / 32) * SUB_BYTES;
     }
 
     /**
@@ -136,10 +174,10 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * (((long) rb * p.groups + gi) * ROWS + i), d[gi]);
+                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) rb * p.groups + gi) * SIX_SUPER_BYTES + 4 * i, d[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                p.subScales.set(ValueLayout.JAVA_BYTE, ((long) rb * sub.length + k) * ROWS + i, sub[k]);
+                p.codes.set(ValueLayout.JAVA_BYTE, p.sixAt(rb, SUB * k) + 12 * ROWS + i, sub[k]);
             }
         });
         return p;
@@ -173,14 +211,14 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = 4 * (((long) rb * p.groups + gi) * ROWS + i);
-                p.scales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
-                p.minScales.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, dmin[gi]);
+                long at = ((long) rb * p.groups + gi) * SUPER_BYTES + 4 * i;
+                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
+                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                long at = ((long) rb * sub.length + k) * ROWS + i;
-                p.subScales.set(ValueLayout.JAVA_BYTE, at, sub[k]);
-                p.subMins.set(ValueLayout.JAVA_BYTE, at, mins[k]);
+                long at = p.subBlockAt(rb, 32 * k) + 16 * QUAD_ROWS + i;
+                p.codes.set(ValueLayout.JAVA_BYTE, at, sub[k]);
+                p.codes.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
             }
         });
         return p;
@@ -204,7 +242,7 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.scales.set(PackedKernels.F16, 2 * (((long) rb * p.groups + gi) * ROWS + i), s[gi]);
+                p.codes.set(PackedKernels.F16, p.subBlockAt(rb, 32 * gi) + 16 * QUAD_ROWS + 2 * i, s[gi]);
             }
         });
         return p;
@@ -221,18 +259,30 @@ final class ByteRows {
     }
 
     private void fill(RowReader reader, ParamWriter params) {
-        byte[][] u = new byte[ROWS][cols];
+        byte[][] u = new byte[blockRows][cols];
         byte[] column = new byte[ROWS];
         for (int rb = 0; rb < blocks; rb++) {
-            for (int i = 0; i < ROWS; i++) {
-                int r = rb * ROWS + i;
+            for (int i = 0; i < blockRows; i++) {
+                int r = rb * blockRows + i;
                 if (r >= rows) {
                     java.util.Arrays.fill(u[i], (byte) 0);
                 }
                 reader.read(r, u[i]);
                 params.write(rb, i);
             }
-            if (highs != null) { // 6-bit codes u = code + 32: low nibbles as below, then the high bits four columns to a byte
+            if (nibbles) { // per four columns, row i's two bytes at 2i: columns 4s and 4s + 1, then 4s + 2 and 4s + 3
+                for (int q = 0; q < cols / 4; q++) {
+                    for (int i = 0; i < blockRows; i++) {
+                        byte[] ur = u[i];
+                        column[2 * i] = (byte) (ur[4 * q] & 0x0F | ur[4 * q + 1] << 4);
+                        column[2 * i + 1] = (byte) (ur[4 * q + 2] & 0x0F | ur[4 * q + 3] << 4);
+                    }
+                    long at = subBlockAt(rb, 4 * q) + (q % 8) * ROWS;
+                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, at, ROWS);
+                }
+                continue;
+            }
+            if (six) { // 6-bit codes u = code + 32: low nibbles two columns to a byte, then the high bits four columns to a byte
                 for (int i = 0; i < ROWS; i++) {
                     for (int c = 0; c < cols; c++) {
                         u[i][c] += 32;
@@ -243,15 +293,13 @@ final class ByteRows {
                         byte[] ur = u[row(j)];
                         column[j] = (byte) (ur[4 * q] >> 4 & 3 | (ur[4 * q + 1] >> 4 & 3) << 2 | (ur[4 * q + 2] >> 4 & 3) << 4 | (ur[4 * q + 3] >> 4 & 3) << 6);
                     }
-                    MemorySegment.copy(column, 0, highs, ValueLayout.JAVA_BYTE, ((long) rb * cols / 4 + q) * ROWS, ROWS);
+                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, sixAt(rb, 4 * q) + (8 + q % 4) * ROWS, ROWS);
                 }
-            }
-            if (nibbles || highs != null) { // columns 2p and 2p + 1 in the low and high nibble
                 for (int p = 0; p < cols / 2; p++) {
                     for (int j = 0; j < ROWS; j++) {
                         column[j] = (byte) (u[row(j)][2 * p] & 0x0F | u[row(j)][2 * p + 1] << 4);
                     }
-                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, ((long) rb * cols / 2 + p) * ROWS, ROWS);
+                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, sixAt(rb, 2 * p) + (p % 8) * ROWS, ROWS);
                 }
                 continue;
             }
@@ -271,20 +319,21 @@ final class ByteRows {
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize() + scales.byteSize() + (zeros == null ? 0 : zeros.byteSize()) + (subScales == null ? 0 : subScales.byteSize())
-                + (highs == null ? 0 : highs.byteSize())
-                + (subMins == null ? 0 : subMins.byteSize() + minScales.byteSize());
+        return codes.byteSize() + (scales == null ? 0 : scales.byteSize()) + (zeros == null ? 0 : zeros.byteSize());
     }
 
     /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), or 0..15 for nibbles. */
     int code(int r, int c) {
+        if (nibbles) {
+            int i = r % QUAD_ROWS, b = ((c & 3) >> 1) + 2 * i, rb = r / QUAD_ROWS;
+            long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
+            return codes.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
+        }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
-        if (nibbles || highs != null) {
-            int low = codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 2 + c / 2) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
-            if (highs == null) {
-                return low;
-            }
-            int high = highs.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols / 4 + c / 4) * ROWS + j) >> (2 * (c & 3)) & 3;
+        if (six) {
+            long at = sixAt(r / ROWS, c);
+            int low = codes.get(ValueLayout.JAVA_BYTE, at + (c / 2 % 8) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
+            int high = codes.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;
             return (high << 4 | low) - 32;
         }
         return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols + c) * ROWS + j);

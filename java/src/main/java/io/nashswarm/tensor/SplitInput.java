@@ -38,6 +38,12 @@ final class SplitInput {
      * broadcast spreads over the 16-bit lanes of codes stored in column pairs ({@link ByteRowKernels#tiles}).
      */
     final int[] hiPairs, loPairs;
+    /**
+     * Or null ({@link #ofBytes} only): per four columns 4s .. 4s + 3 two ints, {@code v[4s] | v[4s + 2] << 16} then
+     * {@code v[4s + 1] | v[4s + 3] << 16}, which a broadcast spreads over the two 16-bit lanes of each row of the 4-bit
+     * layouts ({@link ByteRows#QUAD_ROWS}).
+     */
+    final int[] quads;
 
     private SplitInput(int cols, boolean split, boolean pairs) {
         hi = new short[cols];
@@ -46,6 +52,7 @@ final class SplitInput {
         sum = new int[cols / BLOCK];
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
+        quads = split ? null : new int[cols / 2];
     }
 
     /**
@@ -121,6 +128,11 @@ final class SplitInput {
                 IntVector vi = IntVector.fromArray(I, v, j);
                 ((ShortVector) vi.convertShape(VectorOperators.I2S, HALVES, 0)).intoArray(a.hi, o + j);
                 a.sum[blk] += vi.reduceLanes(VectorOperators.ADD);
+            }
+            for (int q = 0; q < BLOCK; q += 4) {
+                int at = (o + q) / 2;
+                a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
+                a.quads[at + 1] = v[q + 1] & 0xFFFF | v[q + 3] << 16;
             }
         }
         return a;
