@@ -40,7 +40,9 @@ import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_S2I;
  *
  * <h2>The JIT</h2>
  * As in {@link LutKernels}: one method per row block and input, taking and returning no vector, no helper of our own
- * inside the loop.
+ * inside the loop. The short inner loops over a group's steps are written out: as loops of 4 or 8 trips, C2 split them
+ * into pre, main and post loops with their own bounds arithmetic (seen with {@code -XX:CompileCommand=print}), and
+ * Q4_0 ran 1.28x slower in cache (bench/results/byte-rows-stream-2026-12-03.md).
  */
 final class ByteRowKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
@@ -64,19 +66,18 @@ final class ByteRowKernels {
                     : w.six ? SplitInput.ofNineBits(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
         }
         float[] acc = new float[ROWS];
-        int blocksPerGroup = w.group / 32, br = w.blockRows;
+        int br = w.blockRows;
         for (int rb = r0 / br; rb * br < r1; rb++) {
-            long co = (long) rb * w.cols * br, go = (long) rb * w.groups * br;
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
-                if (w.superNibbles) {
-                    nibbles(w.codes, (long) rb * w.groups * ByteRows.SUPER_BYTES, w.cols, a.quads, a.d, a.sum, acc);
-                } else if (w.nibbles) {
-                    nibbleGroups(w.codes, (long) rb * w.groups * ByteRows.SUB_BYTES, w.cols, a.quads, a.d, a.sum, acc);
+                if (w.nibbles) {
+                    nibbles(w.codes, (long) rb * w.groups * (w.superNibbles ? ByteRows.SUPER_BYTES : ByteRows.SUB_BYTES), w.cols, w.superNibbles, a.quads,
+                            a.d, a.sum, acc);
                 } else if (w.six) {
                     superBlocks(w.codes, (long) rb * w.groups * ByteRows.SIX_SUPER_BYTES, w.cols, a.hi, a.d, acc);
                 } else {
-                    groups(w.codes, co, w.cols, w.scales, 2 * go, w.zeros, go, blocksPerGroup, a.hi, a.lo, a.d, a.sum, acc);
+                    groups(w.codes, (long) rb * w.groups * ByteRows.groupBytes(w.group, w.withZeros), w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum,
+                            acc);
                 }
                 for (int i = Math.max(0, r0 - rb * br); i < br && rb * br + i < r1; i++) {
                     y[b * w.rows + rb * br + i] = acc[i];
@@ -86,50 +87,77 @@ final class ByteRowKernels {
     }
 
     /**
-     * Codes in groups of 32k columns with fp16 scales (and zeros): acc[0..ROWS) = the block's rows times the input, eight
-     * columns per step.
+     * Codes in groups of 32k columns with fp16 scales (and zeros), in one stream ({@link ByteRows#groupBytes}):
+     * acc[0..ROWS) = the block's rows times the input, eight columns per step (written out, see the class comment).
      */
-    private static void groups(MemorySegment codes, long co, int cols, MemorySegment scales, long so, MemorySegment zeros, long zo, int blocksPerGroup,
-                               short[] hi, short[] lo, float[] d, int[] sum, float[] acc) {
+    private static void groups(MemorySegment m, long base, int cols, int group, boolean zeros, short[] hi, short[] lo, float[] d, int[] sum,
+                               float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
-        for (int blk = 0, xb = 0; xb < cols; blk++, xb += 32) {
-            IntVector eh = IntVector.zero(I), oh = eh, el = eh, ol = eh;
-            for (int j = 0; j < 32; j += 8) {
-                int c = xb + j;
-                long at = co + (long) c * ROWS;
-                ShortVector ph = ShortVector.zero(S), pl = ph;
-                for (int k = 0; k < 8; k++) {
-                    ShortVector ck = (ShortVector) ByteVector.fromMemorySegment(B, codes, at + (long) k * ROWS, LE).convertShape(B2S, S, 0);
-                    ph = ph.add(ck.mul(hi[c + k]));
-                    pl = pl.add(ck.mul(lo[c + k]));
+        IntVector eh = IntVector.zero(I), oh = eh, el = eh, ol = eh;
+        long gb = ByteRows.groupBytes(group, zeros), g0 = base; // the current group's offset
+        for (int c = 0, inGroup = 0; c < cols; c += 8) {
+            long at = g0 + (long) inGroup * ROWS;
+            ShortVector ck, ph, pl;
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(B2S, S, 0);
+            ph = ck.mul(hi[c]);
+            pl = ck.mul(lo[c]);
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 1]));
+            pl = pl.add(ck.mul(lo[c + 1]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 2]));
+            pl = pl.add(ck.mul(lo[c + 2]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 3]));
+            pl = pl.add(ck.mul(lo[c + 3]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 4]));
+            pl = pl.add(ck.mul(lo[c + 4]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 5]));
+            pl = pl.add(ck.mul(lo[c + 5]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 6]));
+            pl = pl.add(ck.mul(lo[c + 6]));
+            ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(B2S, S, 0);
+            ph = ph.add(ck.mul(hi[c + 7]));
+            pl = pl.add(ck.mul(lo[c + 7]));
+            IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
+            eh = eh.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
+            oh = oh.add(p.lanewise(ASHR, 16));
+            el = el.add(l.lanewise(LSHL, 16).lanewise(ASHR, 16));
+            ol = ol.add(l.lanewise(ASHR, 16));
+            if ((c & 31) == 24) { // the end of a block of 32: scale its sums
+                int blk = c >> 5;
+                IntVector e = eh.lanewise(LSHL, 6).sub(eh).add(el), o = oh.lanewise(LSHL, 6).sub(oh).add(ol); // 63·hi + lo
+                long sg = g0 + (long) group * ROWS;
+                if (zeros) { // Σ (c − z)·v = Σ c·v − z·Σ v
+                    e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * ROWS, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+                    o = o.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * ROWS + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
                 }
-                IntVector p = ph.reinterpretAsInts(), l = pl.reinterpretAsInts();
-                eh = eh.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                oh = oh.add(p.lanewise(ASHR, 16));
-                el = el.add(l.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                ol = ol.add(l.lanewise(ASHR, 16));
+                // fp16 → float, written out for both halves (a helper, compiled on its own first, was not inlined and boxed):
+                // magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                h = (IntVector) ShortVector.fromMemorySegment(H, m, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                FloatVector s1 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                FloatVector step = FloatVector.broadcast(F, d[blk]);
+                first = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(step), first);
+                second = ((FloatVector) o.convert(I2F, 0)).fma(s1.mul(step), second);
+                eh = IntVector.zero(I);
+                oh = eh;
+                el = eh;
+                ol = eh;
             }
-            IntVector e = eh.lanewise(LSHL, 6).sub(eh).add(el), o = oh.lanewise(LSHL, 6).sub(oh).add(ol); // 63·hi + lo
-            long g = blk / blocksPerGroup;
-            if (zeros != null) { // Σ (c − z)·v = Σ c·v − z·Σ v
-                long zg = zo + g * ROWS;
-                e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, zeros, zg, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
-                o = o.sub(((IntVector) ByteVector.fromMemorySegment(Z, zeros, zg + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+            inGroup += 8;
+            if (inGroup == group) {
+                inGroup = 0;
+                g0 += gb;
             }
-            // fp16 → float, written out for both halves (a helper, compiled on its own first, was not inlined and boxed):
-            // magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
-            long sg = so + g * 2 * ROWS;
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
-            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s0 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            h = (IntVector) ShortVector.fromMemorySegment(H, scales, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-            m = h.and(0x7FFF).lanewise(LSHL, 13);
-            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s1 = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
-            first = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(step), first);
-            second = ((FloatVector) o.convert(I2F, 0)).fma(s1.mul(step), second);
         }
         first.intoArray(acc, 0);
         second.intoArray(acc, HALF);
@@ -202,19 +230,24 @@ final class ByteRowKernels {
     }
 
     /**
-     * Q4_0's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row; an fp16
-     * scale per group of 32, zero 8) with the input as 8-bit integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0):
-     * acc[0..QUAD_ROWS) = the block's rows times the input, one group per step. Per four columns one load of the block's
-     * bytes widened to 16-bit lanes, whose low nibbles (columns 4s and 4s + 2 of a row's two lanes) and high nibbles
-     * (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link SplitInput#quads}): a 32-bit
-     * broadcast is a plain load where a 16-bit one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group
-     * puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits.
+     * Q4_0's and Q4_K's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row,
+     * in one stream with the parameters: {@link ByteRows#SUB_BYTES}) with the input as 8-bit integers ({@link
+     * SplitInput#ofBytes}, as llama.cpp's q8_0 and q8_K): acc[0..QUAD_ROWS) = the block's rows times the input, one group
+     * of 32 per step. Per four columns one load of the block's bytes widened to 16-bit lanes, whose low nibbles (columns
+     * 4s and 4s + 2 of a row's two lanes) and high nibbles (4s + 1 and 4s + 3) each take one multiply by a broadcast pair
+     * of inputs ({@link SplitInput#quads}): a 32-bit broadcast is a plain load where a 16-bit one also takes a shuffle. A
+     * group puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits.
+     * Q4_0 ({@code superBlocks} false): an fp16 scale per group, zero 8, {@code Σ w·v = d·(Σ code·v − 8·Σ v)}. Q4_K:
+     * sub-blocks of 32 with a scale and a minimum 0..63, float {@code d} and {@code dmin} per 256,
+     * {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a sub-block's integer sum times its scale fits 32 bits
+     * (32·15·127·63).
      */
-    private static void nibbleGroups(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+    private static void nibbles(MemorySegment m, long base, int cols, boolean superBlocks, int[] quads, float[] d, int[] sum, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
         for (int c = 0; c < cols; c += 32) {
-            long at = base + (long) (c >> 5) * ByteRows.SUB_BYTES;
+            long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES;
+            long at = superBlocks ? sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES : base + (long) (c >> 5) * ByteRows.SUB_BYTES;
             // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
             int x = c >> 1;
             ShortVector z, ph;
@@ -244,63 +277,20 @@ final class ByteRowKernels {
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
             int blk = c >> 5;
-            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * sum[blk]);
-            // fp16 → float as in groups
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-            IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
-            mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(d[blk]), total);
-        }
-        total.intoArray(acc, 0);
-    }
-
-    /**
-     * Q4_K's nibbles in the layout of {@link #nibbleGroups} (sub-blocks of 32 with a scale and a minimum 0..63; float
-     * {@code d} and {@code dmin} per 256) with the input as 8-bit integers ({@link SplitInput#ofBytes}): acc[0..QUAD_ROWS)
-     * = the block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a
-     * sub-block's integer sum times its scale fits 32 bits (32·15·127·63).
-     */
-    private static void nibbles(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
-        FloatVector total = FloatVector.zero(F);
-        ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
-        for (int c = 0; c < cols; c += 32) {
-            long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES, at = sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES;
-            // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
-            int x = c >> 1;
-            ShortVector z, ph;
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
-            IntVector p = ph.reinterpretAsInts();
-            int blk = c >> 5;
-            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16))
-                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
-            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
-            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
-                    .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16));
+            if (superBlocks) {
+                e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
+                IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
+                FloatVector step = FloatVector.broadcast(F, d[blk]);
+                total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
+                        .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
+            } else { // fp16 → float as in groups
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                total = ((FloatVector) e.sub(8 * sum[blk]).convert(I2F, 0)).fma(s0.mul(d[blk]), total);
+            }
         }
         total.intoArray(acc, 0);
     }

@@ -20,12 +20,11 @@ import java.lang.foreign.ValueLayout;
  * Rows go in blocks of {@link #ROWS} (the lanes of the machine's preferred 16-bit vector: 32 with AVX-512, 16 with
  * AVX2), or of {@link #QUAD_ROWS} for the 4-bit codes; the last block is padded with zero codes and scales.
  * <ul>
- *   <li>groups ({@link #ofGroups}): block {@code rb}, column {@code c}: {@link #ROWS} signed bytes at
- *       {@code (rb·cols + c)·ROWS}, byte lane {@code j} holding row {@link #row(int) row(j)}: even lanes the block's
- *       first half of rows, odd lanes its second half, so that the kernels' 16-bit sums, split into the low and high
- *       halves of 32-bit lanes by shifts, give the two halves of the rows in order; apart from them, per block and group
- *       of {@link #group} columns, the rows' fp16 scales in row order, and for asymmetric codes their zeros as signed
- *       bytes: a weight is {@code s·(code − zero)};</li>
+ *   <li>groups ({@link #ofGroups}): per block and column, {@link #ROWS} signed bytes, byte lane {@code j} holding row
+ *       {@link #row(int) row(j)}: even lanes the block's first half of rows, odd lanes its second half, so that the
+ *       kernels' 16-bit sums, split into the low and high halves of 32-bit lanes by shifts, give the two halves of the
+ *       rows in order; after each group's {@link #group} columns the rows' fp16 scales in row order and, for asymmetric
+ *       codes, their zeros as signed bytes ({@link #groupBytes}): a weight is {@code s·(code − zero)};</li>
  *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): six bits per code as in the file, {@code u = code + 32}
  *       in 0..63, rows in the lane order of groups; its low four bits two columns to a byte, its two high bits four
  *       columns to a byte, the rows' int8 sub-scales per 16 columns and float scales per 256 interleaved in one stream
@@ -36,8 +35,8 @@ import java.lang.foreign.ValueLayout;
  *       d·sub·code − dmin·min}), or Q4_0's fp16 group scales ({@code w = d·(code − 8)}), interleaved with the codes in
  *       one stream ({@link #SUB_BYTES}).</li>
  * </ul>
- * One stream per matrix, because a decode step reads the copies from DRAM: Q4_K with its parameters in four streams
- * apart from the codes ran 5–8% slower there (bench/results/byte-rows-stream-2026-12-03.md).
+ * Every layout is one stream per block of rows, because a decode step reads the copies from DRAM: Q4_K with its
+ * parameters in four streams apart from the codes ran 5–8% slower there (bench/results/byte-rows-stream-2026-12-03.md).
  */
 final class ByteRows {
     static final int ROWS = ShortVector.SPECIES_PREFERRED.length();
@@ -49,10 +48,8 @@ final class ByteRows {
     /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
     final int blockRows;
     final MemorySegment codes;
-    /** Groups: fp16 scales per (block, group, row); super-blocks: float scales per (block, super-block, row). */
-    final MemorySegment scales;
-    /** Asymmetric groups: zeros per (block, group, row); else null. */
-    final MemorySegment zeros;
+    /** Groups ({@link #ofGroups}): whether the codes have zeros. */
+    final boolean withZeros;
     /** Q6_K's 6-bit codes ({@link #ofSuperBlocks}): in super-blocks of {@link #SIX_SUPER_BYTES} in {@link #codes}. */
     final boolean six;
     /** Nibbles (Q4_K, Q4_0): unsigned codes 0..15, two to a byte, in blocks of {@link #QUAD_ROWS} rows. */
@@ -72,7 +69,7 @@ final class ByteRows {
         void row(int r, byte[] codes, byte[] subScales, float[] scales);
     }
 
-    private ByteRows(int rows, int cols, int group, long scaleBytes, boolean withZeros, int sub, boolean nibbles) {
+    private ByteRows(int rows, int cols, int group, boolean withZeros, int sub, boolean nibbles) {
         this.rows = rows;
         this.cols = cols;
         this.group = group;
@@ -82,16 +79,10 @@ final class ByteRows {
         this.blocks = (rows + blockRows - 1) / blockRows;
         boolean six = sub > 0 && !nibbles;
         this.superNibbles = sub > 0 && nibbles;
-        long n = (long) blocks * blockRows;
         this.six = six;
-        if (nibbles || six) { // one stream: codes and parameters interleaved
-            this.codes = HugePages.allocate((long) blocks * groups * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : SUB_BYTES));
-            this.scales = this.zeros = null;
-        } else {
-            this.codes = HugePages.allocate(n * cols);
-            this.scales = HugePages.allocate(n * groups * scaleBytes);
-            this.zeros = withZeros ? HugePages.allocate(n * groups) : null;
-        }
+        this.withZeros = withZeros;
+        this.codes = HugePages.allocate((long) blocks * groups
+                * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : nibbles ? SUB_BYTES : groupBytes(group, withZeros)));
         BitPlanes.track(this, bytes());
     }
 
@@ -119,6 +110,19 @@ final class ByteRows {
         return ((long) rb * groups + c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
 
+    /**
+     * Bytes per row block and group of {@code group} columns ({@link #ofGroups}): the group's columns ({@code ROWS}
+     * bytes each), then the rows' fp16 scales and, with zeros, their zeros.
+     */
+    static long groupBytes(int group, boolean withZeros) {
+        return (long) (group + 2 + (withZeros ? 1 : 0)) * ROWS;
+    }
+
+    /** Offset in {@link #codes} of column c of row block rb ({@link #ofGroups}). */
+    private long columnAt(int rb, int c) {
+        return ((long) rb * groups + c / group) * groupBytes(group, withZeros) + (long) (c % group) * ROWS;
+    }
+
     /** Offset in {@link #codes} of the sub-block holding column c of row block rb ({@link #nibbles}). */
     long subBlockAt(int rb, int c) {
         if (!superNibbles) {
@@ -135,7 +139,7 @@ final class ByteRows {
         if (group % 32 != 0 || cols % group != 0) {
             throw new IllegalArgumentException("byte rows need groups of 32k columns that divide the rows: " + group + ", " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, group, 2, withZeros, 0, false);
+        ByteRows p = new ByteRows(rows, cols, group, withZeros, 0, false);
         short[] s = new short[p.groups];
         byte[] z = new byte[p.groups];
         p.fill((r, u) -> {
@@ -146,11 +150,12 @@ final class ByteRows {
                 java.util.Arrays.fill(z, (byte) 0);
             }
         }, (rb, i) -> {
+            long gb = groupBytes(group, withZeros);
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = ((long) rb * p.groups + gi) * ROWS + i;
-                p.scales.set(PackedKernels.F16, 2 * at, s[gi]);
-                if (p.zeros != null) {
-                    p.zeros.set(ValueLayout.JAVA_BYTE, at, z[gi]);
+                long at = ((long) rb * p.groups + gi) * gb + (long) group * ROWS;
+                p.codes.set(PackedKernels.F16, at + 2 * i, s[gi]);
+                if (withZeros) {
+                    p.codes.set(ValueLayout.JAVA_BYTE, at + 2 * ROWS + i, z[gi]);
                 }
             }
         });
@@ -162,7 +167,7 @@ final class ByteRows {
         if (cols % SUPER != 0) {
             throw new IllegalArgumentException("byte rows in super-blocks need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, SUB, false);
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, SUB, false);
         byte[] sub = new byte[cols / SUB];
         float[] d = new float[p.groups];
         p.fill((r, u) -> {
@@ -197,7 +202,7 @@ final class ByteRows {
         if (cols % SUPER != 0) {
             throw new IllegalArgumentException("nibble rows need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, 4, false, 32, true);
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, 32, true);
         byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
         float[] d = new float[p.groups], dmin = new float[p.groups];
         p.fill((r, u) -> {
@@ -232,7 +237,7 @@ final class ByteRows {
         if (cols % 32 != 0) {
             throw new IllegalArgumentException("nibble groups need whole groups of 32: " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, 32, 2, false, 0, true);
+        ByteRows p = new ByteRows(rows, cols, 32, false, 0, true);
         short[] s = new short[p.groups];
         p.fill((r, u) -> {
             if (r < rows) {
@@ -307,7 +312,7 @@ final class ByteRows {
                 for (int j = 0; j < ROWS; j++) {
                     column[j] = u[row(j)][c];
                 }
-                MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, ((long) rb * cols + c) * ROWS, ROWS);
+                MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, columnAt(rb, c), ROWS);
             }
         }
     }
@@ -319,7 +324,7 @@ final class ByteRows {
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize() + (scales == null ? 0 : scales.byteSize()) + (zeros == null ? 0 : zeros.byteSize());
+        return codes.byteSize();
     }
 
     /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), or 0..15 for nibbles. */
@@ -336,6 +341,6 @@ final class ByteRows {
             int high = codes.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;
             return (high << 4 | low) - 32;
         }
-        return codes.get(ValueLayout.JAVA_BYTE, ((long) (r / ROWS) * cols + c) * ROWS + j);
+        return codes.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);
     }
 }
