@@ -45,14 +45,14 @@ final class SplitInput {
      */
     final int[] quads;
 
-    private SplitInput(int cols, boolean split, boolean pairs) {
+    private SplitInput(int cols, boolean split, boolean pairs, boolean quads) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
-        quads = split ? null : new int[cols / 2];
+        this.quads = quads ? new int[cols / 2] : null;
     }
 
     /**
@@ -68,7 +68,7 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, true, pairs);
+        SplitInput a = new SplitInput(cols, true, pairs, false);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -99,12 +99,12 @@ final class SplitInput {
 
     /**
      * The input as 8-bit integers (llama.cpp's activations): per block of 32 the step {@code d = max|x| / 127} and
-     * {@code v = round(x / d)} in {@link #hi} (no {@link #lo}, no pairs), for weights too coarse for the 12-bit
+     * {@code v = round(x / d)} in {@link #hi} and {@link #quads} (no {@link #lo}, no pairs), for weights too coarse for the 12-bit
      * input to matter (Q4_K: its rounding moves a product by at most {@code Σ|ŵ|·d/2}, where the step of its 4-bit codes,
      * relative to their range, is 8.5 times the input's), at one multiply per column instead of two.
      */
     static SplitInput ofBytes(float[] x, int off, int cols) {
-        return unsplit(x, off, cols, BYTE_QMAX);
+        return unsplit(x, off, cols, BYTE_QMAX, true);
     }
 
     /**
@@ -112,14 +112,14 @@ final class SplitInput {
      * twice an 8-bit input's; the 9-bit input halves that rounding at no cost in multiplies).
      */
     static SplitInput ofNineBits(float[] x, int off, int cols) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX);
+        return unsplit(x, off, cols, NINE_BIT_QMAX, false);
     }
 
-    private static SplitInput unsplit(float[] x, int off, int cols, int qmax) {
+    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, false, false);
+        SplitInput a = new SplitInput(cols, false, false, quads);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, qmax, v);
@@ -129,7 +129,7 @@ final class SplitInput {
                 ((ShortVector) vi.convertShape(VectorOperators.I2S, HALVES, 0)).intoArray(a.hi, o + j);
                 a.sum[blk] += vi.reduceLanes(VectorOperators.ADD);
             }
-            for (int q = 0; q < BLOCK; q += 4) {
+            for (int q = 0; quads && q < BLOCK; q += 4) {
                 int at = (o + q) / 2;
                 a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
                 a.quads[at + 1] = v[q + 1] & 0xFFFF | v[q + 3] << 16;
