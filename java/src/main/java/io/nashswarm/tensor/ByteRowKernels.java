@@ -70,9 +70,10 @@ final class ByteRowKernels {
         for (int rb = r0 / br; rb * br < r1; rb++) {
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
-                if (w.nibbles) {
-                    nibbles(w.codes, (long) rb * w.groups * (w.superNibbles ? ByteRows.SUPER_BYTES : ByteRows.SUB_BYTES), w.cols, w.superNibbles, a.quads,
-                            a.d, a.sum, acc);
+                if (w.superNibbles) {
+                    nibbles(w.codes, (long) rb * w.groups * ByteRows.SUPER_BYTES, w.cols, a.quads, a.d, a.sum, acc);
+                } else if (w.nibbles) {
+                    nibbleGroups(w.codes, (long) rb * w.groups * ByteRows.SUB_BYTES, w.cols, a.quads, a.d, a.sum, acc);
                 } else if (w.six) {
                     superBlocks(w.codes, (long) rb * w.groups * ByteRows.SIX_SUPER_BYTES, w.cols, a.hi, a.d, acc);
                 } else {
@@ -230,24 +231,20 @@ final class ByteRowKernels {
     }
 
     /**
-     * Q4_0's and Q4_K's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row,
-     * in one stream with the parameters: {@link ByteRows#SUB_BYTES}) with the input as 8-bit integers ({@link
-     * SplitInput#ofBytes}, as llama.cpp's q8_0 and q8_K): acc[0..QUAD_ROWS) = the block's rows times the input, one group
-     * of 32 per step. Per four columns one load of the block's bytes widened to 16-bit lanes, whose low nibbles (columns
-     * 4s and 4s + 2 of a row's two lanes) and high nibbles (4s + 1 and 4s + 3) each take one multiply by a broadcast pair
-     * of inputs ({@link SplitInput#quads}): a 32-bit broadcast is a plain load where a 16-bit one also takes a shuffle. A
-     * group puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits.
-     * Q4_0 ({@code superBlocks} false): an fp16 scale per group, zero 8, {@code Σ w·v = d·(Σ code·v − 8·Σ v)}. Q4_K:
-     * sub-blocks of 32 with a scale and a minimum 0..63, float {@code d} and {@code dmin} per 256,
-     * {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a sub-block's integer sum times its scale fits 32 bits
-     * (32·15·127·63).
+     * Q4_0's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row; an fp16
+     * scale per group of 32, zero 8) with the input as 8-bit integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0):
+     * acc[0..QUAD_ROWS) = the block's rows times the input, one group per step. Per four columns one load of the block's
+     * bytes widened to 16-bit lanes, whose low nibbles (columns 4s and 4s + 2 of a row's two lanes) and high nibbles
+     * (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link SplitInput#quads}): a 32-bit
+     * broadcast is a plain load where a 16-bit one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group
+     * puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits. The steps
+     * are {@link #nibbles}' too; one method for both, with the epilogue chosen per group, ran Q4_0 8–10% slower in L2.
      */
-    private static void nibbles(MemorySegment m, long base, int cols, boolean superBlocks, int[] quads, float[] d, int[] sum, float[] acc) {
+    private static void nibbleGroups(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
         for (int c = 0; c < cols; c += 32) {
-            long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES;
-            long at = superBlocks ? sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES : base + (long) (c >> 5) * ByteRows.SUB_BYTES;
+            long at = base + (long) (c >> 5) * ByteRows.SUB_BYTES;
             // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
             int x = c >> 1;
             ShortVector z, ph;
@@ -277,20 +274,63 @@ final class ByteRowKernels {
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
             int blk = c >> 5;
-            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16));
-            if (superBlocks) {
-                e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
-                IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
-                FloatVector step = FloatVector.broadcast(F, d[blk]);
-                total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
-                        .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
-            } else { // fp16 → float as in groups
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
-                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-                FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                total = ((FloatVector) e.sub(8 * sum[blk]).convert(I2F, 0)).fma(s0.mul(d[blk]), total);
-            }
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * sum[blk]);
+            // fp16 → float as in groups
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+            IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+            mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+            FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(d[blk]), total);
+        }
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * Q4_K's nibbles in the layout of {@link #nibbleGroups} (sub-blocks of 32 with a scale and a minimum 0..63; float
+     * {@code d} and {@code dmin} per 256) with the input as 8-bit integers ({@link SplitInput#ofBytes}): acc[0..QUAD_ROWS)
+     * = the block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a
+     * sub-block's integer sum times its scale fits 32 bits (32·15·127·63).
+     */
+    private static void nibbles(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
+        for (int c = 0; c < cols; c += 32) {
+            long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES, at = sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES;
+            // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
+            int x = c >> 1;
+            ShortVector z, ph;
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
+            IntVector p = ph.reinterpretAsInts();
+            int blk = c >> 5;
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16))
+                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
+            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
+            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
+                    .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
         }
         total.intoArray(acc, 0);
     }
