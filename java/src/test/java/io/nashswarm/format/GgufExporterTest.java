@@ -262,7 +262,11 @@ class GgufExporterTest {
             assertPermuted(q8.matrix("blk.0.attn_q.weight"), back.weights().matrix("blk.0.attn_q.weight"), q8.config().nHeads());
             assertEquals(7L, back.metadata().get("general.file_type")); // MOSTLY_Q8_0
             int[] t = tokens(16, q8.config().vocabSize());
-            assertTrue(relativeError(logits(q8, t), logits(back.weights(), t)) < 1e-5);
+            // As in the round trip above: the permuted q/k rows reorder attention sums by ~1e-7, and Q8_0's 16-bit product
+            // kernels round each input to 12-bit integers (steps of max/1984), so a value that sits on a rounding step can
+            // move by one step. With 1e-5 this failed once in a full run (it depends on which code the JIT has compiled).
+            double err = relativeError(logits(q8, t), logits(back.weights(), t));
+            assertTrue(err < 5e-3, "Q8_0 export with permuted rows: relative logit error " + err);
         }
     }
 
