@@ -70,15 +70,15 @@ final class ByteRowKernels {
         for (int rb = r0 / br; rb * br < r1; rb++) {
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
+                long at = rb * w.blockBytes;
                 if (w.superNibbles) {
-                    nibbles(w.codes, (long) rb * w.groups * ByteRows.SUPER_BYTES, w.cols, a.quads, a.d, a.sum, acc);
+                    nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                 } else if (w.nibbles) {
-                    nibbleGroups(w.codes, (long) rb * w.groups * ByteRows.SUB_BYTES, w.cols, a.quads, a.d, a.sum, acc);
+                    nibbleGroups(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                 } else if (w.six) {
-                    superBlocks(w.codes, (long) rb * w.groups * ByteRows.SIX_SUPER_BYTES, w.cols, a.hi, a.d, acc);
+                    superBlocks(w.data, at, w.cols, a.hi, a.d, acc);
                 } else {
-                    groups(w.codes, (long) rb * w.groups * ByteRows.groupBytes(w.group, w.withZeros), w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum,
-                            acc);
+                    groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
                 }
                 for (int i = Math.max(0, r0 - rb * br); i < br && rb * br + i < r1; i++) {
                     y[b * w.rows + rb * br + i] = acc[i];

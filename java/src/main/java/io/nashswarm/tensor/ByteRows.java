@@ -47,10 +47,13 @@ final class ByteRows {
     final int rows, cols, blocks, group, groups;
     /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
     final int blockRows;
-    final MemorySegment codes;
+    /** The copy: codes and their parameters, one stream per block of rows ({@link #blockBytes} each). */
+    final MemorySegment data;
+    /** Bytes per block of rows. */
+    final long blockBytes;
     /** Groups ({@link #ofGroups}): whether the codes have zeros. */
     final boolean withZeros;
-    /** Q6_K's 6-bit codes ({@link #ofSuperBlocks}): in super-blocks of {@link #SIX_SUPER_BYTES} in {@link #codes}. */
+    /** Q6_K's 6-bit codes ({@link #ofSuperBlocks}): in super-blocks of {@link #SIX_SUPER_BYTES} in {@link #data}. */
     final boolean six;
     /** Nibbles (Q4_K, Q4_0): unsigned codes 0..15, two to a byte, in blocks of {@link #QUAD_ROWS} rows. */
     final boolean nibbles;
@@ -81,13 +84,13 @@ final class ByteRows {
         this.superNibbles = sub > 0 && nibbles;
         this.six = six;
         this.withZeros = withZeros;
-        this.codes = HugePages.allocate((long) blocks * groups
-                * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : nibbles ? SUB_BYTES : groupBytes(group, withZeros)));
+        this.blockBytes = (long) groups * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : nibbles ? SUB_BYTES : groupBytes(group, withZeros));
+        this.data = HugePages.allocate(blocks * blockBytes);
         BitPlanes.track(this, bytes());
     }
 
     /**
-     * The 4-bit layouts keep everything in {@link #codes}, read front to back as one stream, which the hardware prefetcher
+     * The 4-bit layouts keep everything in {@link #data}, read front to back as one stream, which the hardware prefetcher
      * follows (five streams, codes apart from scales, ran Q4_K 5–8% slower from DRAM and its decode 1.1–1.2x slower).
      * Per row block, a sub-block of 32 columns is {@link #SUB_BYTES}: its eight steps of four columns ({@code 2·QUAD_ROWS}
      * bytes each: row i's columns 4s, 4s + 1 in byte 2i, 4s + 2, 4s + 3 in byte 2i + 1, low nibble first), then
@@ -105,9 +108,9 @@ final class ByteRows {
      */
     static final int SIX_SUB_BYTES = 13 * ROWS, SIX_SUPER_BYTES = 4 * ROWS + 16 * SIX_SUB_BYTES;
 
-    /** Offset in {@link #codes} of Q6_K's sub-block of 16 holding column c of row block rb ({@link #six}). */
+    /** Offset in {@link #data} of Q6_K's sub-block of 16 holding column c of row block rb ({@link #six}). */
     long sixAt(int rb, int c) {
-        return ((long) rb * groups + c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+        return rb * blockBytes + (long) (c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
 
     /**
@@ -118,17 +121,17 @@ final class ByteRows {
         return (long) (group + 2 + (withZeros ? 1 : 0)) * ROWS;
     }
 
-    /** Offset in {@link #codes} of column c of row block rb ({@link #ofGroups}). */
+    /** Offset in {@link #data} of column c of row block rb ({@link #ofGroups}). */
     private long columnAt(int rb, int c) {
-        return ((long) rb * groups + c / group) * groupBytes(group, withZeros) + (long) (c % group) * ROWS;
+        return rb * blockBytes + (long) (c / group) * groupBytes(group, withZeros) + (long) (c % group) * ROWS;
     }
 
-    /** Offset in {@link #codes} of the sub-block holding column c of row block rb ({@link #nibbles}). */
+    /** Offset in {@link #data} of the sub-block holding column c of row block rb ({@link #nibbles}). */
     long subBlockAt(int rb, int c) {
         if (!superNibbles) {
-            return ((long) rb * groups + c / 32) * SUB_BYTES;
+            return rb * blockBytes + (long) (c / 32) * SUB_BYTES;
         }
-        return ((long) rb * groups + c / SUPER) * SUPER_BYTES + 8 * QUAD_ROWS + (long) (c % SUPER / 32) * SUB_BYTES;
+        return rb * blockBytes + (long) (c / SUPER) * SUPER_BYTES + 8 * QUAD_ROWS + (long) (c % SUPER / 32) * SUB_BYTES;
     }
 
     /**
@@ -150,12 +153,11 @@ final class ByteRows {
                 java.util.Arrays.fill(z, (byte) 0);
             }
         }, (rb, i) -> {
-            long gb = groupBytes(group, withZeros);
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = ((long) rb * p.groups + gi) * gb + (long) group * ROWS;
-                p.codes.set(PackedKernels.F16, at + 2 * i, s[gi]);
+                long at = p.columnAt(rb, group * gi) + (long) group * ROWS;
+                p.data.set(PackedKernels.F16, at + 2 * i, s[gi]);
                 if (withZeros) {
-                    p.codes.set(ValueLayout.JAVA_BYTE, at + 2 * ROWS + i, z[gi]);
+                    p.data.set(ValueLayout.JAVA_BYTE, at + 2 * ROWS + i, z[gi]);
                 }
             }
         });
@@ -179,10 +181,10 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) rb * p.groups + gi) * SIX_SUPER_BYTES + 4 * i, d[gi]);
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, rb * p.blockBytes + (long) gi * SIX_SUPER_BYTES + 4 * i, d[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                p.codes.set(ValueLayout.JAVA_BYTE, p.sixAt(rb, SUB * k) + 12 * ROWS + i, sub[k]);
+                p.data.set(ValueLayout.JAVA_BYTE, p.sixAt(rb, SUB * k) + 12 * ROWS + i, sub[k]);
             }
         });
         return p;
@@ -216,14 +218,14 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = ((long) rb * p.groups + gi) * SUPER_BYTES + 4 * i;
-                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
-                p.codes.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
+                long at = rb * p.blockBytes + (long) gi * SUPER_BYTES + 4 * i;
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
                 long at = p.subBlockAt(rb, 32 * k) + 16 * QUAD_ROWS + i;
-                p.codes.set(ValueLayout.JAVA_BYTE, at, sub[k]);
-                p.codes.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
+                p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
+                p.data.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
             }
         });
         return p;
@@ -247,7 +249,7 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.codes.set(PackedKernels.F16, p.subBlockAt(rb, 32 * gi) + 16 * QUAD_ROWS + 2 * i, s[gi]);
+                p.data.set(PackedKernels.F16, p.subBlockAt(rb, 32 * gi) + 16 * QUAD_ROWS + 2 * i, s[gi]);
             }
         });
         return p;
@@ -283,7 +285,7 @@ final class ByteRows {
                         column[2 * i + 1] = (byte) (ur[4 * q + 2] & 0x0F | ur[4 * q + 3] << 4);
                     }
                     long at = subBlockAt(rb, 4 * q) + (q % 8) * ROWS;
-                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, at, ROWS);
+                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, at, ROWS);
                 }
                 continue;
             }
@@ -298,13 +300,13 @@ final class ByteRows {
                         byte[] ur = u[row(j)];
                         column[j] = (byte) (ur[4 * q] >> 4 & 3 | (ur[4 * q + 1] >> 4 & 3) << 2 | (ur[4 * q + 2] >> 4 & 3) << 4 | (ur[4 * q + 3] >> 4 & 3) << 6);
                     }
-                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, sixAt(rb, 4 * q) + (8 + q % 4) * ROWS, ROWS);
+                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, sixAt(rb, 4 * q) + (8 + q % 4) * ROWS, ROWS);
                 }
                 for (int p = 0; p < cols / 2; p++) {
                     for (int j = 0; j < ROWS; j++) {
                         column[j] = (byte) (u[row(j)][2 * p] & 0x0F | u[row(j)][2 * p + 1] << 4);
                     }
-                    MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, sixAt(rb, 2 * p) + (p % 8) * ROWS, ROWS);
+                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, sixAt(rb, 2 * p) + (p % 8) * ROWS, ROWS);
                 }
                 continue;
             }
@@ -312,7 +314,7 @@ final class ByteRows {
                 for (int j = 0; j < ROWS; j++) {
                     column[j] = u[row(j)][c];
                 }
-                MemorySegment.copy(column, 0, codes, ValueLayout.JAVA_BYTE, columnAt(rb, c), ROWS);
+                MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, columnAt(rb, c), ROWS);
             }
         }
     }
@@ -324,7 +326,7 @@ final class ByteRows {
 
     /** Off-heap bytes of this copy. */
     long bytes() {
-        return codes.byteSize();
+        return data.byteSize();
     }
 
     /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), or 0..15 for nibbles. */
@@ -332,15 +334,15 @@ final class ByteRows {
         if (nibbles) {
             int i = r % QUAD_ROWS, b = ((c & 3) >> 1) + 2 * i, rb = r / QUAD_ROWS;
             long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
-            return codes.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
+            return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
         }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
         if (six) {
             long at = sixAt(r / ROWS, c);
-            int low = codes.get(ValueLayout.JAVA_BYTE, at + (c / 2 % 8) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
-            int high = codes.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;
+            int low = data.get(ValueLayout.JAVA_BYTE, at + (c / 2 % 8) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
+            int high = data.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;
             return (high << 4 | low) - 32;
         }
-        return codes.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);
+        return data.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);
     }
 }
