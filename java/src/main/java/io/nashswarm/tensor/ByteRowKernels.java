@@ -62,8 +62,13 @@ final class ByteRowKernels {
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
         SplitInput[] in = new SplitInput[n];
         for (int b = 0; b < n; b++) {
-            in[b] = w.nibbles ? SplitInput.ofBytes(x, b * w.cols, w.cols)
-                    : w.six ? SplitInput.ofNineBits(x, b * w.cols, w.cols) : SplitInput.of(x, b * w.cols, w.cols);
+            int off = b * w.cols;
+            in[b] = switch (w.kind) {
+                case GROUPS -> SplitInput.of(x, off, w.cols);
+                case SIX_BIT_SUPER_BLOCKS -> SplitInput.ofNineBits(x, off, w.cols);
+                case NIBBLE_SUPER_BLOCKS -> SplitInput.ofBytes(x, off, w.cols);
+                case NIBBLE_GROUPS -> w.group == 32 ? SplitInput.ofBytes(x, off, w.cols) : SplitInput.ofElevenBits(x, off, w.cols);
+            };
         }
         float[] acc = new float[ROWS];
         int br = w.blockRows;
@@ -71,14 +76,17 @@ final class ByteRowKernels {
             for (int b = 0; b < n; b++) {
                 SplitInput a = in[b];
                 long at = rb * w.blockBytes;
-                if (w.superNibbles) {
-                    nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
-                } else if (w.nibbles) {
-                    nibbleGroups(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
-                } else if (w.six) {
-                    superBlocks(w.data, at, w.cols, a.hi, a.d, acc);
-                } else {
-                    groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
+                switch (w.kind) {
+                    case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
+                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.hi, a.d, acc);
+                    case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
+                    case NIBBLE_GROUPS -> {
+                        if (w.group == 32) {
+                            nibbleGroups(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
+                        } else {
+                            nibblePairs(w.data, at, w.cols, w.group, w.withZeros, a.quads, a.corr, a.d, a.sum, acc);
+                        }
+                    }
                 }
                 for (int i = Math.max(0, r0 - rb * br); i < br && rb * br + i < r1; i++) {
                     y[b * w.rows + rb * br + i] = acc[i];
@@ -283,6 +291,78 @@ final class ByteRowKernels {
             mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
             FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
             total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(d[blk]), total);
+        }
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * 4-bit codes in nibble groups of 64k columns ({@link ByteRows#ofNibbleGroups}, the code layout of {@link
+     * #nibbleGroups}; per group an fp16 scale per row and, with zeros, the rows' {@code z − 8}) with the input as 11-bit
+     * integers ({@link SplitInput#ofElevenBits}): acc[0..QUAD_ROWS) = the block's rows times the input, 32 columns per
+     * step. Per four columns one load of the block's bytes widened to 16-bit lanes, whose low nibbles and high nibbles
+     * (shifted on 32-bit lanes and masked: a 16-bit shift by a constant compiles to two µops) each take one multiply by a
+     * broadcast pair of inputs. Every two steps the 16-bit lanes start from {@code −8·Σ v} of their columns ({@link
+     * SplitInput#corr}), so that they end at {@code Σ (c − 8)·v}, at most 4·8·1023 < 2^15 however they wrapped on the
+     * way, and are widened to 32 bits. Each sub-block of 32 then takes its zero's term {@code (z − 8)·Σ v} in integers and
+     * the input block's step in float, each group its scale: {@code Σ w·v = s·Σ d·Σ (c − z)·v}. Why 11 bits: with 8-,
+     * 9- or 10-bit inputs greedy text on aidreams260K int4 g64 left the exact kernels' within 13–55 tokens
+     * (TableLookupPerplexityTest asks 110).
+     */
+    private static void nibblePairs(MemorySegment m, long base, int cols, int group, boolean zeros, int[] quads, int[] corr, float[] d,
+                                    int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(F), part = total;
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F);
+        long gb = ByteRows.nibbleGroupBytes(group, zeros), g0 = base; // the current group's offset
+        for (int c = 0, inGroup = 0; c < cols; c += 32) {
+            long at = g0 + (long) inGroup * (QUAD / 2), sg = g0 + (long) group * (QUAD / 2); // the group's scales, then zeros
+            // the eight steps written out: as a loop, C2 split its trips into pre, main and post loops
+            int x = c >> 1, w = c >> 3, blk = c >> 5;
+            ShortVector z, ph;
+            IntVector p, e;
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = IntVector.broadcast(I, corr[w + 0]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
+            e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = IntVector.broadcast(I, corr[w + 1]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = IntVector.broadcast(I, corr[w + 2]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts())).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            ph = IntVector.broadcast(I, corr[w + 3]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
+            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+                    .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts())).reinterpretAsInts();
+            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            if (zeros) {
+                e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+            }
+            part = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.broadcast(F, d[blk]), part);
+            inGroup += 32;
+            if (inGroup == group) { // the end of a group: scale it
+                // fp16 → float as in groups
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                total = part.fma(s0, total);
+                part = FloatVector.zero(F);
+                inGroup = 0;
+                g0 += gb;
+            }
         }
         total.intoArray(acc, 0);
     }

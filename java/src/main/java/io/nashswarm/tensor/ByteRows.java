@@ -29,11 +29,12 @@ import java.lang.foreign.ValueLayout;
  *       in 0..63, rows in the lane order of groups; its low four bits two columns to a byte, its two high bits four
  *       columns to a byte, the rows' int8 sub-scales per 16 columns and float scales per 256 interleaved in one stream
  *       ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)};</li>
- *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0): codes 0..15,
- *       per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of inputs per nibble;
- *       Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin} ({@code w =
- *       d·sub·code − dmin·min}), or Q4_0's fp16 group scales ({@code w = d·(code − 8)}), interleaved with the codes in
- *       one stream ({@link #SUB_BYTES}).</li>
+ *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0 and the int4
+ *       files): codes 0..15, per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of
+ *       inputs per nibble; Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin}
+ *       ({@code w = d·sub·code − dmin·min}), or the groups' fp16 scales and zeros ({@code w = s·(code − z)}, Q4_0's
+ *       {@code z} fixed at 8), interleaved with the codes in one stream ({@link #SUB_BYTES}, {@link
+ *       #nibbleGroupBytes}).</li>
  * </ul>
  * Every layout is one stream per block of rows, because a decode step reads the copies from DRAM: Q4_K with its
  * parameters in four streams apart from the codes ran 5–8% slower there (bench/results/byte-rows-stream-2026-12-03.md).
@@ -51,14 +52,24 @@ final class ByteRows {
     final MemorySegment data;
     /** Bytes per block of rows. */
     final long blockBytes;
-    /** Groups ({@link #ofGroups}): whether the codes have zeros. */
+    /** Groups ({@link #ofGroups}, {@link #ofNibbleGroups}): whether the codes have zeros. */
     final boolean withZeros;
-    /** Q6_K's 6-bit codes ({@link #ofSuperBlocks}): in super-blocks of {@link #SIX_SUPER_BYTES} in {@link #data}. */
-    final boolean six;
-    /** Nibbles (Q4_K, Q4_0): unsigned codes 0..15, two to a byte, in blocks of {@link #QUAD_ROWS} rows. */
+
+    /** The layouts, one per kernel of {@link ByteRowKernels}. */
+    enum Kind {
+        /** Signed byte codes in groups of 32k with fp16 scales (and zeros): int8, Q8_0 ({@link #ofGroups}). */
+        GROUPS,
+        /** Q6_K's 6-bit codes in super-blocks of {@link #SIX_SUPER_BYTES} ({@link #ofSuperBlocks}). */
+        SIX_BIT_SUPER_BLOCKS,
+        /** Q4_K's nibbles in super-blocks of {@link #SUPER_BYTES} ({@link #ofNibbles}). */
+        NIBBLE_SUPER_BLOCKS,
+        /** Nibbles in groups of 32 with the zero 8 (Q4_0), or of 64k with zeros or the zero 8 (int4) ({@link #ofNibbleGroups}). */
+        NIBBLE_GROUPS
+    }
+
+    final Kind kind;
+    /** Nibbles (Q4_K, Q4_0, int4): unsigned codes 0..15, two to a byte, in blocks of {@link #QUAD_ROWS} rows. */
     final boolean nibbles;
-    /** Q4_K: in super-blocks ({@link #SUPER_BYTES}); Q4_0 (also {@link #nibbles}): in groups of 32 ({@link #SUB_BYTES}). */
-    final boolean superNibbles;
 
     /** A matrix in groups, row by row. */
     interface GroupRows {
@@ -72,19 +83,22 @@ final class ByteRows {
         void row(int r, byte[] codes, byte[] subScales, float[] scales);
     }
 
-    private ByteRows(int rows, int cols, int group, boolean withZeros, int sub, boolean nibbles) {
+    private ByteRows(int rows, int cols, int group, boolean withZeros, Kind kind) {
         this.rows = rows;
         this.cols = cols;
         this.group = group;
         this.groups = cols / group;
-        this.nibbles = nibbles;
+        this.kind = kind;
+        this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
         this.blockRows = nibbles ? QUAD_ROWS : ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
-        boolean six = sub > 0 && !nibbles;
-        this.superNibbles = sub > 0 && nibbles;
-        this.six = six;
         this.withZeros = withZeros;
-        this.blockBytes = (long) groups * (six ? SIX_SUPER_BYTES : superNibbles ? SUPER_BYTES : nibbles ? SUB_BYTES : groupBytes(group, withZeros));
+        this.blockBytes = (long) groups * switch (kind) {
+            case GROUPS -> groupBytes(group, withZeros);
+            case SIX_BIT_SUPER_BLOCKS -> SIX_SUPER_BYTES;
+            case NIBBLE_SUPER_BLOCKS -> SUPER_BYTES;
+            case NIBBLE_GROUPS -> nibbleGroupBytes(group, withZeros);
+        };
         this.data = HugePages.allocate(blocks * blockBytes);
         BitPlanes.track(this, bytes());
     }
@@ -108,7 +122,7 @@ final class ByteRows {
      */
     static final int SIX_SUB_BYTES = 13 * ROWS, SIX_SUPER_BYTES = 4 * ROWS + 16 * SIX_SUB_BYTES;
 
-    /** Offset in {@link #data} of Q6_K's sub-block of 16 holding column c of row block rb ({@link #six}). */
+    /** Offset in {@link #data} of Q6_K's sub-block of 16 holding column c of row block rb ({@link Kind#SIX_BIT_SUPER_BLOCKS}). */
     long sixAt(int rb, int c) {
         return rb * blockBytes + (long) (c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
@@ -126,10 +140,19 @@ final class ByteRows {
         return rb * blockBytes + (long) (c / group) * groupBytes(group, withZeros) + (long) (c % group) * ROWS;
     }
 
+    /**
+     * Bytes per row block and group of {@code group} columns of nibble groups ({@link #ofNibbleGroups}): the group's
+     * sub-blocks of 32 columns ({@code 16·QUAD_ROWS} bytes each), then the rows' fp16 scales and, with zeros, their
+     * zeros (a byte each).
+     */
+    static long nibbleGroupBytes(int group, boolean withZeros) {
+        return (long) (group / 2 + 2 + (withZeros ? 1 : 0)) * QUAD_ROWS;
+    }
+
     /** Offset in {@link #data} of the sub-block holding column c of row block rb ({@link #nibbles}). */
     long subBlockAt(int rb, int c) {
-        if (!superNibbles) {
-            return rb * blockBytes + (long) (c / 32) * SUB_BYTES;
+        if (kind == Kind.NIBBLE_GROUPS) {
+            return rb * blockBytes + (long) (c / group) * nibbleGroupBytes(group, withZeros) + (long) (c % group / 32) * 16 * QUAD_ROWS;
         }
         return rb * blockBytes + (long) (c / SUPER) * SUPER_BYTES + 8 * QUAD_ROWS + (long) (c % SUPER / 32) * SUB_BYTES;
     }
@@ -142,7 +165,7 @@ final class ByteRows {
         if (group % 32 != 0 || cols % group != 0) {
             throw new IllegalArgumentException("byte rows need groups of 32k columns that divide the rows: " + group + ", " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, group, withZeros, 0, false);
+        ByteRows p = new ByteRows(rows, cols, group, withZeros, Kind.GROUPS);
         short[] s = new short[p.groups];
         byte[] z = new byte[p.groups];
         p.fill((r, u) -> {
@@ -169,7 +192,7 @@ final class ByteRows {
         if (cols % SUPER != 0) {
             throw new IllegalArgumentException("byte rows in super-blocks need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, SUB, false);
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.SIX_BIT_SUPER_BLOCKS);
         byte[] sub = new byte[cols / SUB];
         float[] d = new float[p.groups];
         p.fill((r, u) -> {
@@ -204,7 +227,7 @@ final class ByteRows {
         if (cols % SUPER != 0) {
             throw new IllegalArgumentException("nibble rows need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, 32, true);
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.NIBBLE_SUPER_BLOCKS);
         byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
         float[] d = new float[p.groups], dmin = new float[p.groups];
         p.fill((r, u) -> {
@@ -232,24 +255,33 @@ final class ByteRows {
     }
 
     /**
-     * Repacks 4-bit codes (0..15) in groups of 32 columns with an fp16 scale each and the fixed zero 8 (ggml's Q4_0:
-     * {@code w = d·(q − 8)}), two columns to a byte; {@code src} writes a row's codes and scales (no zeros).
+     * Repacks 4-bit codes (0..15) in groups of {@code group} columns with an fp16 scale each and, {@code withZeros}, a
+     * zero {@code z} each ({@code w = s·(q − z)}; {@code src} writes {@code z − 8}), else the fixed zero 8: ggml's Q4_0
+     * (groups of 32, {@code w = d·(q − 8)}) or the int4 files (groups of 64k that divide {@code cols}), two columns to a
+     * byte.
      */
-    static ByteRows ofNibbleGroups(int rows, int cols, GroupRows src) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("nibble groups need whole groups of 32: " + cols);
+    static ByteRows ofNibbleGroups(int rows, int cols, int group, boolean withZeros, GroupRows src) {
+        if (group == 32 ? withZeros : group % 64 != 0 || cols % group != 0) { // the kernels: Q4_0's, or nibblePairs
+            throw new IllegalArgumentException("nibble groups need groups of 32 without zeros or of 64k columns that divide the rows: "
+                    + group + ", " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, 32, false, 0, true);
+        ByteRows p = new ByteRows(rows, cols, group, withZeros, Kind.NIBBLE_GROUPS);
         short[] s = new short[p.groups];
+        byte[] z = new byte[p.groups];
         p.fill((r, u) -> {
             if (r < rows) {
-                src.row(r, u, s, null);
+                src.row(r, u, s, z);
             } else {
                 java.util.Arrays.fill(s, (short) 0);
+                java.util.Arrays.fill(z, (byte) 0);
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.data.set(PackedKernels.F16, p.subBlockAt(rb, 32 * gi) + 16 * QUAD_ROWS + 2 * i, s[gi]);
+                long at = p.subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS;
+                p.data.set(PackedKernels.F16, at + 2 * i, s[gi]);
+                if (withZeros) {
+                    p.data.set(ValueLayout.JAVA_BYTE, at + 2 * QUAD_ROWS + i, z[gi]);
+                }
             }
         });
         return p;
@@ -289,7 +321,7 @@ final class ByteRows {
                 }
                 continue;
             }
-            if (six) { // 6-bit codes u = code + 32: low nibbles two columns to a byte, then the high bits four columns to a byte
+            if (kind == Kind.SIX_BIT_SUPER_BLOCKS) { // 6-bit codes u = code + 32: low nibbles two columns to a byte, then the high bits four columns to a byte
                 for (int i = 0; i < ROWS; i++) {
                     for (int c = 0; c < cols; c++) {
                         u[i][c] += 32;
@@ -337,7 +369,7 @@ final class ByteRows {
             return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
         }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
-        if (six) {
+        if (kind == Kind.SIX_BIT_SUPER_BLOCKS) {
             long at = sixAt(r / ROWS, c);
             int low = data.get(ValueLayout.JAVA_BYTE, at + (c / 2 % 8) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
             int high = data.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;

@@ -26,17 +26,19 @@ import java.util.Map;
  * scalar term per group ({@code s·z·Σx}).
  *
  * <h2>Kernels</h2>
- * 2- and 4-bit codes in groups of 32 or of a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels
- * ({@link LutKernels}: the input as 12-bit tables of partial sums per 4 values; the error this adds is
- * bounded in {@link LutInput}), on a bit-plane copy of the codes made at the first product
- * ({@link BitPlanes}, off-heap, the size of the codes and scales). When the codes are memory-mapped, their pages are
- * then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
- * and writers still read the stored sections. The lookup needs 512-bit vectors ({@code vpermb}); without
- * them (AVX2) 4- and 2-bit codes in such groups use the 16-bit integer kernels ({@link IntKernels}: the
- * input quantized to 11–13-bit integers per 64 values), which are faster there than the lookup's scalar
- * fallback and the float kernels. 8-bit codes in groups of 32k columns use the 16-bit product kernels on every machine
- * ({@link ByteRowKernels}: the input as 12-bit integers per 32 values, the codes copied at the first product in blocks of
- * rows, {@link ByteRows}). Other group sizes use the exact float kernels ({@link PackedKernels}).
+ * 8-bit codes in groups of 32k columns and 4-bit codes in groups of 64k use the 16-bit product kernels on every machine
+ * ({@link ByteRowKernels}, on a copy of the codes made at the first product in blocks of rows, {@link ByteRows}): 8-bit
+ * codes with the input as 12-bit integers per 32 values, 4-bit codes with 11-bit ones. When the codes are memory-mapped,
+ * their pages are then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
+ * and writers still read the stored sections. 4-bit codes left over (groups of 32) and 2-bit codes in groups of 32 or of
+ * a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels ({@link LutKernels}: the input as
+ * 12-bit tables of partial sums per 4 values; the error this adds is bounded in {@link LutInput}) on a bit-plane copy
+ * ({@link BitPlanes}). The lookup needs 512-bit vectors ({@code vpermb}); without them (AVX2) those codes use the 16-bit
+ * integer run kernels ({@link IntKernels}: the input quantized to 11–13-bit integers per 64 values). Other group sizes
+ * use the exact float kernels ({@link PackedKernels}).
+ *
+ * <p>Why int4 left the lookup: the 16-bit products ran 1.2x faster in L2 and 1.06x from DRAM
+ * (bench/results/int4-nibbles-2026-12-03.md), and 1.15x the run kernels on AVX2.
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -47,10 +49,10 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** Whether the table-lookup kernels take this matrix (codes in whole chunks, on a machine with 512-bit vectors). */
     private final boolean lookup;
     /**
-     * Whether the 16-bit integer kernels take it instead (2- and 4-bit codes in whole chunks, without 512-bit
-     * vectors: the lookup kernels would run as scalar code there), and whether with the int4 row kernel.
+     * Whether the 16-bit integer run kernels take it instead (2- and 4-bit codes in whole chunks that the byte rows do
+     * not take, without 512-bit vectors: the lookup kernels would run as scalar code there).
      */
-    private final boolean integer, rowKernel;
+    private final boolean integer;
     /** Input chunk of each chunk of a row, for the run kernels: the identity. */
     private final int[] chunkMap;
     /** The copies for the table-lookup and the 16-bit product kernels, made at the first product. */
@@ -66,10 +68,10 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.rowBytes = PackedKernels.codeBytes(cols, bits);
         this.kernelZero = bits == 8 ? 0f : 1 << (bits - 1);
         boolean fits = IntKernels.fits(g, cols);
-        boolean byteRows = bits == 8 && g % 32 == 0; // 16-bit products for 8-bit codes in groups of 32k columns
+        // 16-bit products for 8-bit codes in groups of 32k columns and 4-bit codes in groups of 64k
+        boolean byteRows = bits == 8 && g % 32 == 0 || bits == 4 && g % 64 == 0;
         this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows;
-        this.integer = fits && !LutKernels.NATIVE && bits != 8;
-        this.rowKernel = integer && bits == 4 && zeros == null && (g == IntKernels.CHUNK || groupsPerRow == 1);
+        this.integer = fits && !LutKernels.NATIVE && !byteRows && bits != 8;
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
         this.planes = new FirstUseCopy<>(this::makePlanes, codes);
         this.bytes = new FirstUseCopy<>(byteRows ? this::makeByteRows : () -> null, codes);
@@ -126,9 +128,24 @@ public final class IntGroupMatrix extends PackedMatrix {
                 : BitPlanes.of(this, groupsPerRow, IntKernels.groupShift(g, groupsPerRow), 1, scales, zeros, spec.perTensor());
     }
 
-    /** The byte-row copy of 8-bit codes: signed codes {@code u − 128}, fp16 scales, signed zeros {@code z − 128}. */
+    /**
+     * The byte-row copy: of 8-bit codes, signed codes {@code u − 128}, fp16 scales, signed zeros {@code z − 128}; of
+     * 4-bit codes, nibble groups of the unsigned codes with fp16 scales and zeros {@code z − 8}.
+     */
     private ByteRows makeByteRows() {
         int[] u = new int[cols];
+        if (bits == 4) {
+            return ByteRows.ofNibbleGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
+                codes(r, u);
+                for (int i = 0; i < cols; i++) {
+                    c[i] = (byte) u[i];
+                }
+                for (int gi = 0; gi < groupsPerRow; gi++) {
+                    s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
+                    z[gi] = (byte) (zero(r, gi) - 8);
+                }
+            });
+        }
         return ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
             codes(r, u);
             for (int i = 0; i < cols; i++) {
@@ -211,30 +228,19 @@ public final class IntGroupMatrix extends PackedMatrix {
     }
 
     /**
-     * {@code y[yOff + r]} for rows r0..r1 with the 16-bit integer kernels (2-bit codes: the run kernel). Every kernel is called from a
+     * {@code y[yOff + r]} for rows r0..r1 with the 16-bit integer run kernel of 2-bit codes. Every kernel is called from a
      * method of its own with no other kernel in it (see {@link IntKernels}).
      */
     private void integerRows(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        if (rowKernel) {
-            int scaleStep = groupsPerRow == 1 ? 0 : 2;
-            IntKernels.int4Rows(codes, rowBytes, scales, spec.perTensor() ? 0 : 2L * groupsPerRow, scaleStep, chunkMap.length, in, y, yOff, r0, r1);
-        } else {
-            integerRuns(in, y, yOff, r0, r1);
-        }
-    }
-
-    private void integerRuns(QuantizedInput in, float[] y, int yOff, int r0, int r1) {
         int chunks = chunkMap.length, shift = IntKernels.groupShift(g, groupsPerRow);
         float[] sd = new float[chunks];
         for (int r = r0; r < r1; r++) {
             long firstGroup = firstGroup(r);
-            y[yOff + r] = bits == 4
-                    ? IntKernels.int4Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 4 * firstGroup, in, chunkMap, 0, sd)
-                    : IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 2 * firstGroup, in, chunkMap, 0, sd);
+            y[yOff + r] = IntKernels.int2Run(codes, r * rowBytes, chunks, scales, 2 * firstGroup, shift, zeros, 2 * firstGroup, in, chunkMap, 0, sd);
         }
     }
 
-    /** Products of the float kernels, or of the integer kernels of 4- and 2-bit codes (see {@link #integerRows}). */
+    /** Products of the float kernels, or of the integer kernel of 2-bit codes (see {@link #integerRows}). */
     @Override
     float rowDot(int r, Input in, Object scratch) {
         if (integer) {

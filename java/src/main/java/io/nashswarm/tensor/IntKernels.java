@@ -34,25 +34,18 @@ import static io.nashswarm.tensor.PackedKernels.f16;
  * {@link QuantizedInput}).
  *
  * <h2>Shape</h2>
- * Groups must be whole chunks ({@link #fits}). Two kinds of kernel:
- * <ul>
- *   <li>a row kernel, for symmetric 4-bit codes whose rows are runs of 64-weight groups or a single group
- *       (int4 g64): it loops over rows itself and reads chunk c's fp16 scale at a fixed step, so every index
- *       in the loop is a linear function of the chunk counter and the JIT hoists all bounds checks out of it;</li>
- *   <li>run kernels, for everything else (zeros, larger groups, mixed rows whose groups meet the input
- *       out of order): one row's run of groups, chunk c meeting input chunk {@code xmap[c]}.</li>
- * </ul>
- * Uniform int2 and int8 matrices use the table-lookup kernels ({@link LutKernels}) instead. int4 stays
- * here: its int8 tables move aidreams260K's greedy text within 15 tokens, and int16 tables would double
- * their lookups (see README › Kernels).
+ * Groups must be whole chunks ({@link #fits}). Run kernels: one row's run of groups, chunk c meeting input chunk
+ * {@code xmap[c]} (mixed rows meet the input out of order). They serve machines without 512-bit vectors, where the
+ * table-lookup kernels ({@link LutKernels}) would run as scalar code: uniform int2 and the 4- and 2-bit groups of mixed
+ * matrices. Uniform int4 (groups of 64k) and int8 take the 16-bit product kernels ({@link ByteRowKernels}) instead; a
+ * row kernel for int4 g64 ran 1.15x slower than they do on AVX2 and was deleted.
  *
  * <h2>The JIT</h2>
  * One loop per width and kind, each in its own method: the JIT keeps a loop's vectors in registers
  * only when nothing in the loop branches on them, and only while a compilation stays within its
  * inlining budget. A method that inlines two kernels already exceeds it, and the vector operations
  * it can no longer inline box their vectors (measured 4x slower). So no method calls two kernels in a
- * loop: the row kernel holds its row loop (it compiles before its callers, which have no loop, and is
- * then too big to inline), and run kernels stay above the 325 bytes of bytecode beyond which the
+ * loop: run kernels stay above the 325 bytes of bytecode beyond which the
  * JIT never inlines a hot method, so a per-row caller of several of them compiles each on its own.
  */
 final class IntKernels {
@@ -92,34 +85,6 @@ final class IntKernels {
     /** 16 code bytes widened to 16 short lanes. */
     private static ShortVector bytes16(MemorySegment codes, long o) {
         return (ShortVector) ByteVector.fromMemorySegment(B16, codes, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-    }
-
-    // ---------------------------------------------------------------- row kernels
-
-    /**
-     * {@code y[yOff + r] = Σ s·(u − 8)·x} for rows {@code r0 ≤ r < r1} of symmetric 4-bit codes: row r's
-     * codes at byte {@code r·rowBytes}, chunk c's scale at byte {@code r·rowScaleBytes + scaleStep·c}.
-     */
-    static void int4Rows(MemorySegment codes, long rowBytes, MemorySegment scales, long rowScaleBytes, int scaleStep, int chunks,
-                         QuantizedInput in, float[] y, int yOff, int r0, int r1) {
-        short[] q = in.q, bias = in.bias;
-        float[] step = in.step;
-        for (int r = r0; r < r1; r++) {
-            long off = r * rowBytes, so = r * rowScaleBytes;
-            FloatVector acc = FloatVector.zero(F);
-            for (int c = 0; c < chunks; c++) {
-                ShortVector v = ShortVector.fromMemorySegment(S, codes, off + 32L * c, LE);
-                int xo = CHUNK * c;
-                ShortVector p = ShortVector.fromArray(S, bias, 16 * c)
-                        .add(v.and((short) 0xF).mul(ShortVector.fromArray(S, q, xo)))
-                        .add(v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, q, xo + 16)))
-                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, q, xo + 32)))
-                        .add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, q, xo + 48)));
-                float s = f16(scales, so + (long) scaleStep * c) * step[c];
-                acc = pairs(p).fma(FloatVector.broadcast(F, s), acc);
-            }
-            y[yOff + r] = acc.reduceLanes(VectorOperators.ADD);
-        }
     }
 
     // ---------------------------------------------------------------- run kernels

@@ -27,7 +27,7 @@ public final class Q4_0Matrix extends BlockMatrix {
      */
     @Override
     ByteRows makeByteRows() {
-        return ByteRows.ofNibbleGroups(rows, cols, (r, u, scales, zeros) -> {
+        return ByteRows.ofNibbleGroups(rows, cols, BLOCK, false, (r, u, scales, zeros) -> {
             long base = r * rowBytes;
             for (int blk = 0; blk < blocks; blk++) {
                 long o = base + (long) blk * BYTES;

@@ -44,6 +44,12 @@ final class SplitInput {
      * layouts ({@link ByteRows#QUAD_ROWS}).
      */
     final int[] quads;
+    /**
+     * Or null ({@link #ofElevenBits} only): per eight columns 8t .. 8t + 7, {@code −8·(v[8t] + v[8t + 1] + v[8t + 4] +
+     * v[8t + 5])} in the low half and {@code −8·(v[8t + 2] + v[8t + 3] + v[8t + 6] + v[8t + 7])} in the high half: the
+     * terms that turn two steps of {@link #quads} products with codes 0..15 into products with {@code c − 8}.
+     */
+    final int[] corr;
 
     private SplitInput(int cols, boolean split, boolean pairs, boolean quads) {
         hi = new short[cols];
@@ -53,6 +59,7 @@ final class SplitInput {
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
+        this.corr = quads ? new int[cols / 8] : null;
     }
 
     /**
@@ -115,6 +122,17 @@ final class SplitInput {
         return unsplit(x, off, cols, NINE_BIT_QMAX, false);
     }
 
+    /** The largest integer of {@link #ofElevenBits}. */
+    static final int ELEVEN_BIT_QMAX = 1023;
+
+    /**
+     * As {@link #ofBytes}, with {@code d = max|x| / 1023} and {@link #corr} (int4 groups: with coarser inputs greedy text
+     * on aidreams260K left the exact kernels' within 55 tokens; see {@link ByteRowKernels}' nibblePairs).
+     */
+    static SplitInput ofElevenBits(float[] x, int off, int cols) {
+        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true);
+    }
+
     private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
@@ -133,6 +151,10 @@ final class SplitInput {
                 int at = (o + q) / 2;
                 a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
                 a.quads[at + 1] = v[q + 1] & 0xFFFF | v[q + 3] << 16;
+            }
+            for (int t = 0; quads && t < BLOCK; t += 8) {
+                int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
+                a.corr[(o + t) / 8] = lo & 0xFFFF | hi << 16;
             }
         }
         return a;

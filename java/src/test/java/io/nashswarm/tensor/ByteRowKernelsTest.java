@@ -70,6 +70,34 @@ class ByteRowKernelsTest {
     }
 
     @Test
+    void int4ExtremeCodesZerosScalesAndInputs() {
+        int rows = 2 * ByteRows.QUAD_ROWS + 3, cols = 256;
+        for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(128), GroupSpec.perChannel(cols, true),
+                GroupSpec.perTensor(cols, true)}) {
+            assertTrue(PackedReference.byteRows(LutKernelsTest.uniform(QuantType.INT4, 1, cols, spec, 0, 0, 1f)), "the 16-bit products take int4 " + spec);
+            // bytes of codes 0 and 15 against zeros 15 and 0 (and alternating): |code − zero| up to 15; the 16-bit lanes
+            // hold Σ (code − 8)·v, at most 4·8·1023
+            for (int[] cz : new int[][] {{0x00, 0xFF}, {0xFF, 0x00}, {0x00, 0x00}, {0xFF, 0xFF}, {0x0F, 0xF0}}) {
+                for (float scale : new float[] {65504f, 6e-8f, -0.5f}) {
+                    IntGroupMatrix m = LutKernelsTest.uniform(QuantType.INT4, rows, cols, spec, cz[0], cz[1], scale);
+                    for (float big : new float[] {1f, 1e25f, -3e-38f}) {
+                        float[] x = new float[2 * cols];
+                        for (int i = 0; i < x.length; i++) {
+                            x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                        }
+                        LutKernelsTest.check(m, x, 2, "int4 " + spec + " codes " + cz[0] + " zeros " + cz[1] + " scale " + scale + " x " + big);
+                    }
+                    for (float all : new float[] {-7f, 7f}) { // every input at the block's maximum, all of one sign: the largest 16-bit sums
+                        float[] x = new float[cols];
+                        java.util.Arrays.fill(x, all);
+                        LutKernelsTest.check(m, x, 1, "int4 " + spec + " codes " + cz[0] + " zeros " + cz[1] + " scale " + scale + " x all " + all);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void rowRangesThatSplitBlocksWriteOnlyTheirRows() {
         int rows = 3 * ByteRows.ROWS + 5, cols = 96;
         WeightMatrix m = RtnQuantizer.quantize(RowSource.of(LutKernelsTest.gaussian(rows, cols, 5)), QuantType.INT8, GroupSpec.symmetric(32));

@@ -96,7 +96,8 @@ class LutKernelsTest {
                 float[][] w = gaussian(rows, cols, 11 + rows);
                 for (GroupSpec spec : specs(cols)) {
                     WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w), type, spec);
-                    assertTrue(PackedReference.lookup(m), "the lookup kernels take " + type + " " + spec);
+                    // int4 in groups of 64k takes the 16-bit products (ByteRowKernelsTest); check still holds it to their rule
+                    assertEquals(type == QuantType.INT2 || spec.groupSize() == 32, PackedReference.lookup(m), "the lookup kernels take " + type + " " + spec);
                     for (int n : new int[] {1, 3}) {
                         check(m, inputs(n, cols, rows + n), n, type + " " + rows + "x" + cols + " " + spec);
                     }

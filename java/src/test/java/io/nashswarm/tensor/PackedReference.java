@@ -296,10 +296,10 @@ final class PackedReference {
 
     /**
      * Whether the 16-bit product kernels ({@link ByteRowKernels}) compute this matrix's products: 8-bit codes in groups of
-     * 32k columns, ggml Q8_0, Q6_K, Q4_K and Q4_0.
+     * 32k columns, 4-bit codes in groups of 64k, ggml Q8_0, Q6_K, Q4_K and Q4_0.
      */
     static boolean byteRows(WeightMatrix m) {
-        return m instanceof IntGroupMatrix im && im.bits() == 8 && im.spec().groupSize() % 32 == 0
+        return m instanceof IntGroupMatrix im && (im.bits() == 8 && im.spec().groupSize() % 32 == 0 || im.bits() == 4 && im.spec().groupSize() % 64 == 0)
                 || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0;
     }
 
@@ -311,7 +311,7 @@ final class PackedReference {
      */
     static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
         int qmax = m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0 ? SplitInput.BYTE_QMAX
-                : m.type() == QuantType.Q6_K ? SplitInput.NINE_BIT_QMAX : BYTE_ROWS_QMAX;
+                : m.type() == QuantType.Q6_K ? SplitInput.NINE_BIT_QMAX : m.type() == QuantType.INT4 ? SplitInput.ELEVEN_BIT_QMAX : BYTE_ROWS_QMAX;
         int cols = m.cols();
         float[] w = new float[cols];
         for (int r = r0; r < r1; r++) {
