@@ -244,10 +244,11 @@ final class ByteRowKernels {
      * Q4_0's nibbles ({@link ByteRows#QUAD_ROWS} rows a block, codes 0..15, per four columns two bytes per row; an fp16
      * scale per group of 32, zero 8) with the input as 8-bit integers ({@link SplitInput#ofBytes}, as llama.cpp's q8_0):
      * acc[0..QUAD_ROWS) = the block's rows times the input, one group per step. Per four columns one load of the block's
-     * bytes widened to 16-bit lanes, whose low nibbles (columns 4s and 4s + 2 of a row's two lanes) and high nibbles
-     * (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link SplitInput#quads}): a 32-bit
-     * broadcast is a plain load where a 16-bit one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group
-     * puts sixteen products in each 16-bit lane (16·15·127 < 2^15), whose two halves are then added in 32 bits. The steps
+     * bytes widened to 16-bit lanes: the whole bytes (columns 4s and 4s + 2 in the low nibbles of a row's two lanes) and
+     * their high nibbles (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link
+     * SplitInput#quads}, folded so that the low nibbles need no mask): a 32-bit broadcast is a plain load where a 16-bit
+     * one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group's sixteen products end within each 16-bit
+     * lane (16·15·127 < 2^15, exact however they wrapped), whose two halves are then added in 32 bits. The steps
      * are {@link #nibbles}' too; one method for both, with the epilogue chosen per group, ran Q4_0 8–10% slower in L2.
      */
     private static void nibbleGroups(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
@@ -259,28 +260,28 @@ final class ByteRowKernels {
             int x = c >> 1;
             ShortVector z, ph;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
+            ph = z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
             int blk = c >> 5;
@@ -299,13 +300,15 @@ final class ByteRowKernels {
      * 4-bit codes in nibble groups of 64k columns ({@link ByteRows#ofNibbleGroups}, the code layout of {@link
      * #nibbleGroups}; per group an fp16 scale per row and, with zeros, the rows' {@code z − 8}) with the input as 11-bit
      * integers ({@link SplitInput#ofElevenBits}): acc[0..QUAD_ROWS) = the block's rows times the input, 32 columns per
-     * step. Per four columns one load of the block's bytes widened to 16-bit lanes, whose low nibbles and high nibbles
+     * step. Per four columns one load of the block's bytes widened to 16-bit lanes; the whole byte and its high nibble
      * (shifted on 32-bit lanes and masked: a 16-bit shift by a constant compiles to two µops) each take one multiply by a
-     * broadcast pair of inputs. Every two steps the 16-bit lanes start from {@code −8·Σ v} of their columns ({@link
-     * SplitInput#corr}), so that they end at {@code Σ (c − 8)·v}, at most 4·8·1023 < 2^15 however they wrapped on the
-     * way, and are widened to 32 bits. Each sub-block of 32 then takes its zero's term {@code (z − 8)·Σ v} in integers and
-     * the input block's step in float, each group its scale: {@code Σ w·v = s·Σ d·Σ (c − z)·v}. Why 11 bits: with 8-,
-     * 9- or 10-bit inputs greedy text on aidreams260K int4 g64 left the exact kernels' within 13–55 tokens
+     * broadcast pair of inputs ({@link SplitInput#quads}). Every two steps the 16-bit lanes start from {@code −8·Σ v} of
+     * their columns ({@link SplitInput#corr}), so that they end at {@code Σ (c − 8)·v}, at most 4·8·1023 < 2^15 however
+     * they wrapped on the way; the low lane biased by 2^15 ends non-negative, so the 32-bit lanes {@code p = 2^16·hi + lo
+     * + 2^15} are summed whole beside their arithmetic high halves, and a sub-block's sum is {@code Σ hi + (Σ p − 2^16·Σ hi
+     * − 4·2^15)} (mod 2^32, exact since it fits). Each sub-block then takes its zero's term {@code (z − 8)·Σ v} in
+     * integers and the input block's step in float, each group its scale: {@code Σ w·v = s·Σ d·Σ (c − z)·v}. Why 11
+     * bits: with 8-, 9- or 10-bit inputs greedy text on aidreams260K int4 g64 left the exact kernels' within 13–55 tokens
      * (TableLookupPerplexityTest asks 110).
      */
     private static void nibblePairs(MemorySegment m, long base, int cols, int group, boolean zeros, int[] quads, int[] corr, float[] d,
@@ -318,35 +321,41 @@ final class ByteRowKernels {
             // the eight steps written out: as a loop, C2 split its trips into pre, main and post loops
             int x = c >> 1, w = c >> 3, blk = c >> 5;
             ShortVector z, ph;
-            IntVector p, e;
+            IntVector p, hs, ps;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 0]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts()))
+            ph = IntVector.broadcast(I, corr[w + 0]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
-            e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16));
+            hs = p.lanewise(ASHR, 16);
+            ps = p;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 1]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+            ph = IntVector.broadcast(I, corr[w + 1]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            hs = hs.add(p.lanewise(ASHR, 16));
+            ps = ps.add(p);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 2]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+            ph = IntVector.broadcast(I, corr[w + 2]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts())).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            hs = hs.add(p.lanewise(ASHR, 16));
+            ps = ps.add(p);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 3]).reinterpretAsShorts().add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+            ph = IntVector.broadcast(I, corr[w + 3]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
                     .add(z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts())).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(p.lanewise(ASHR, 16));
+            hs = hs.add(p.lanewise(ASHR, 16));
+            ps = ps.add(p);
+            // the low halves' sum: Σ p − 2^16·Σ high halves − 4·2^15 (their bias), mod 2^32
+            IntVector e = hs.add(ps).sub(hs.lanewise(LSHL, 16)).sub(4 << 15);
             if (zeros) {
                 e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
             }
@@ -382,28 +391,28 @@ final class ByteRowKernels {
             int x = c >> 1;
             ShortVector z, ph;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = z.and(low).mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
+            ph = z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.and(low).mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
+            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
             int blk = c >> 5;

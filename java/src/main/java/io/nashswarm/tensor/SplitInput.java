@@ -39,15 +39,19 @@ final class SplitInput {
      */
     final int[] hiPairs, loPairs;
     /**
-     * Or null ({@link #ofBytes} only): per four columns 4s .. 4s + 3 two ints, {@code v[4s] | v[4s + 2] << 16} then
-     * {@code v[4s + 1] | v[4s + 3] << 16}, which a broadcast spreads over the two 16-bit lanes of each row of the 4-bit
-     * layouts ({@link ByteRows#QUAD_ROWS}).
+     * Or null ({@link #ofBytes}, {@link #ofElevenBits}): per four columns 4s .. 4s + 3 two ints, {@code v[4s] | v[4s + 2]
+     * << 16} then {@code (v[4s + 1] − 16·v[4s]) | (v[4s + 3] − 16·v[4s + 2]) << 16}, which a broadcast spreads over the two
+     * 16-bit lanes of each row of the 4-bit layouts ({@link ByteRows#QUAD_ROWS}). The kernels multiply the whole byte
+     * {@code b = 16·hi + lo} by the first and its high nibble by the second: {@code b·v[4s] + hi·(v[4s + 1] − 16·v[4s]) =
+     * lo·v[4s] + hi·v[4s + 1]}, so the low nibble needs no mask. Both fit 16 bits ({@code 17·1023 < 2^15}); the sums wrap
+     * on the way but end within 16 bits, where wrapping is exact.
      */
     final int[] quads;
     /**
      * Or null ({@link #ofElevenBits} only): per eight columns 8t .. 8t + 7, {@code −8·(v[8t] + v[8t + 1] + v[8t + 4] +
      * v[8t + 5])} in the low half and {@code −8·(v[8t + 2] + v[8t + 3] + v[8t + 6] + v[8t + 7])} in the high half: the
-     * terms that turn two steps of {@link #quads} products with codes 0..15 into products with {@code c − 8}.
+     * terms that turn two steps of {@link #quads} products with codes 0..15 into products with {@code c − 8}; the low half
+     * biased by 2^15, so that it ends non-negative (the kernel then sums 32-bit lanes whole, see nibblePairs).
      */
     final int[] corr;
 
@@ -59,7 +63,7 @@ final class SplitInput {
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
-        this.corr = quads ? new int[cols / 8] : null;
+        this.corr = quads ? new int[cols / 8] : null; // filled by ofElevenBits only
     }
 
     /**
@@ -150,11 +154,11 @@ final class SplitInput {
             for (int q = 0; quads && q < BLOCK; q += 4) {
                 int at = (o + q) / 2;
                 a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
-                a.quads[at + 1] = v[q + 1] & 0xFFFF | v[q + 3] << 16;
+                a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
             }
-            for (int t = 0; quads && t < BLOCK; t += 8) {
+            for (int t = 0; qmax == ELEVEN_BIT_QMAX && t < BLOCK; t += 8) {
                 int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
-                a.corr[(o + t) / 8] = lo & 0xFFFF | hi << 16;
+                a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
             }
         }
         return a;

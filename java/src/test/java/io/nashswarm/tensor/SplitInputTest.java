@@ -87,8 +87,9 @@ class SplitInputTest {
                 assertEquals(total, a.sum[blk], "sum of block " + blk);
             }
             for (int s = 0; s < cols / 4; s++) { // the 4-bit kernels' broadcast pairs: low nibbles' columns, then high nibbles'
-                assertEquals(a.hi[4 * s] & 0xFFFF | a.hi[4 * s + 2] << 16, a.quads[2 * s], "low-nibble pair of step " + s);
-                assertEquals(a.hi[4 * s + 1] & 0xFFFF | a.hi[4 * s + 3] << 16, a.quads[2 * s + 1], "high-nibble pair of step " + s);
+                assertEquals(a.hi[4 * s] & 0xFFFF | a.hi[4 * s + 2] << 16, a.quads[2 * s], "whole-byte pair of step " + s);
+                assertEquals((a.hi[4 * s + 1] - 16 * a.hi[4 * s]) & 0xFFFF | (a.hi[4 * s + 3] - 16 * a.hi[4 * s + 2]) << 16, a.quads[2 * s + 1],
+                        "high-nibble pair of step " + s);
             }
         }
         assertNull(SplitInput.ofNineBits(new float[64], 0, 64).quads, "quads only for the 4-bit kernels");
