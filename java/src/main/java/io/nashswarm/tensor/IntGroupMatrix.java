@@ -133,13 +133,9 @@ public final class IntGroupMatrix extends PackedMatrix {
      * 4-bit codes, nibble groups of the unsigned codes with fp16 scales and zeros {@code z − 8}.
      */
     private ByteRows makeByteRows() {
-        int[] u = new int[cols];
         if (bits == 4) {
             return ByteRows.ofNibbleGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
-                codes(r, u);
-                for (int i = 0; i < cols; i++) {
-                    c[i] = (byte) u[i];
-                }
+                Packing.unpackBytes(codes, r * rowBytes, bits, cols, c);
                 for (int gi = 0; gi < groupsPerRow; gi++) {
                     s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
                     z[gi] = (byte) (zero(r, gi) - 8);
@@ -147,10 +143,7 @@ public final class IntGroupMatrix extends PackedMatrix {
             });
         }
         return ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
-            codes(r, u);
-            for (int i = 0; i < cols; i++) {
-                c[i] = (byte) (u[i] - 128);
-            }
+            Packing.unpackBytes(codes, r * rowBytes, bits, cols, c); // the signed codes u − 128
             for (int gi = 0; gi < groupsPerRow; gi++) {
                 s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
                 z[gi] = (byte) (zero(r, gi) - 128);

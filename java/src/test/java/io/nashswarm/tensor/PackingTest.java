@@ -97,6 +97,24 @@ class PackingTest {
     }
 
     @Test
+    void unpackBytesGivesTheCodesOfUnpack() {
+        java.util.Random rnd = new java.util.Random(7);
+        for (int bits : new int[] {2, 4, 8}) {
+            int n = 96;
+            byte[] stored = new byte[n * bits / 8 + 8];
+            rnd.nextBytes(stored);
+            MemorySegment seg = MemorySegment.ofArray(stored);
+            int[] u = new int[n];
+            byte[] b = new byte[n];
+            Packing.unpack(seg, 8, bits, n, u);
+            Packing.unpackBytes(seg, 8, bits, n, b);
+            for (int i = 0; i < n; i++) {
+                assertEquals(bits == 8 ? u[i] - 128 : u[i], b[i], bits + "-bit code " + i);
+            }
+        }
+    }
+
+    @Test
     void mixedMapOrdersGroupsByWidth() {
         // 1x96, g32: groups 0 (2-bit), 1 (8-bit), 2 (4-bit); group i has its map code in bits 2i.
         int map = 0 | (2 << 2) | (1 << 4);
