@@ -133,22 +133,19 @@ public final class IntGroupMatrix extends PackedMatrix {
      * 4-bit codes, nibble groups of the unsigned codes with fp16 scales and zeros {@code z − 8}.
      */
     private ByteRows makeByteRows() {
-        if (bits == 4) {
-            return ByteRows.ofNibbleGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
-                Packing.unpackBytes(codes, r * rowBytes, bits, cols, c);
-                for (int gi = 0; gi < groupsPerRow; gi++) {
-                    s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
-                    z[gi] = (byte) (zero(r, gi) - 8);
-                }
-            });
-        }
-        return ByteRows.ofGroups(rows, cols, g, zeros != null, (r, c, s, z) -> {
-            Packing.unpackBytes(codes, r * rowBytes, bits, cols, c); // the signed codes u − 128
-            for (int gi = 0; gi < groupsPerRow; gi++) {
-                s[gi] = Float.floatToFloat16(scale(r, gi)); // exact: the stored scales are fp16
-                z[gi] = (byte) (zero(r, gi) - 128);
+        int zeroShift = bits == 4 ? 8 : 128;
+        ByteRows.GroupRows src = (r, c, s, z) -> {
+            Packing.unpackBytes(codes, r * rowBytes, bits, cols, c); // 8-bit: the signed codes u − 128
+            if (spec.perTensor()) {
+                java.util.Arrays.fill(s, scales.get(PackedKernels.F16, 0));
+            } else { // the stored fp16 scales as they are, a row's in a run
+                MemorySegment.copy(scales, PackedKernels.F16, 2 * firstGroup(r), s, 0, groupsPerRow);
             }
-        });
+            for (int gi = 0; zeros != null && gi < groupsPerRow; gi++) {
+                z[gi] = (byte) (zero(r, gi) - zeroShift);
+            }
+        };
+        return bits == 4 ? ByteRows.ofNibbleGroups(rows, cols, g, zeros != null, src) : ByteRows.ofGroups(rows, cols, g, zeros != null, src);
     }
 
     @Override
