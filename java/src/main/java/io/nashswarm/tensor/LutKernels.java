@@ -58,8 +58,10 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2- and 4-bit codes (and 5-bit as 4 + 2 planes). 8-bit codes (int8, Q8_0, a mixed matrix's 8-bit tiles) and Q6_K
- * take the 16-bit product kernels instead ({@link ByteRowKernels}), whose cost does not grow with the bits. int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
+ * 2- and 4-bit codes (and 5-bit as 4 + 2 planes): int2, int4 in groups of 32, a mixed matrix's 4- and 2-bit tiles, and
+ * ggml's types not listed next. 8-bit codes (int8, Q8_0, a mixed matrix's 8-bit tiles), Q6_K, Q4_K, Q4_0 and int4 in
+ * groups of 64k take the 16-bit product kernels instead ({@link ByteRowKernels}): a multiply costs the same for every
+ * width, and for int4 g64 it ran 1.37x faster in L2 than these lookups (bench/results/int4-nibbles-2026-12-03.md). int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
  * after 10–15 tokens and a tiny GPT-2's int8 logits by 7%; the 12-bit tables keep the int4 text for 110
  * tokens and move the perplexity by about 2e-5 for int4 and int8 (TableLookupPerplexityTest).
  */
