@@ -30,8 +30,8 @@ public final class Matrices {
     }
 
     /**
-     * Off-heap bytes of the copies the kernels made at first use (bit planes: int2/int4 groups, mixed widths, ggml Q4_1,
-     * Q5_x, Q2_K, Q3_K, Q5_K; byte rows: int8 groups, ggml Q8_0, Q4_0, Q4_K, Q6_K) of every matrix still reachable in this process, for memory reports.
+     * Off-heap bytes of the copies the kernels made at first use (bit planes: int2 groups, int4 groups of 32, mixed widths, ggml Q4_1,
+     * Q5_x, Q2_K, Q3_K, Q5_K; byte rows: int8 groups, int4 groups of 64k, ggml Q8_0, Q4_0, Q4_K, Q6_K) of every matrix still reachable in this process, for memory reports.
      */
     public static long repackedBytes() {
         return BitPlanes.residentBytes();
