@@ -55,7 +55,7 @@ final class SplitInput {
      */
     final int[] corr;
 
-    private SplitInput(int cols, boolean split, boolean pairs, boolean quads) {
+    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
@@ -63,7 +63,7 @@ final class SplitInput {
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
-        this.corr = quads ? new int[cols / 8] : null; // filled by ofElevenBits only
+        this.corr = corr ? new int[cols / 8] : null;
     }
 
     /**
@@ -79,7 +79,7 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, true, pairs, false);
+        SplitInput a = new SplitInput(cols, true, pairs, false, false);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -141,7 +141,8 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, false, false, quads);
+        boolean corr = qmax == ELEVEN_BIT_QMAX;
+        SplitInput a = new SplitInput(cols, false, false, quads, corr);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, qmax, v);
@@ -156,7 +157,7 @@ final class SplitInput {
                 a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
                 a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
             }
-            for (int t = 0; qmax == ELEVEN_BIT_QMAX && t < BLOCK; t += 8) {
+            for (int t = 0; corr && t < BLOCK; t += 8) {
                 int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
                 a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
             }

@@ -93,5 +93,7 @@ class SplitInputTest {
             }
         }
         assertNull(SplitInput.ofNineBits(new float[64], 0, 64).quads, "quads only for the 4-bit kernels");
+        assertNull(SplitInput.ofBytes(new float[64], 0, 64).corr, "corr only for the 11-bit input of int4");
+        assertNotNull(SplitInput.ofElevenBits(new float[64], 0, 64).corr, "int4's 11-bit input has its corr");
     }
 }
