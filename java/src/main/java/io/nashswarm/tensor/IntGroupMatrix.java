@@ -30,8 +30,10 @@ import java.util.Map;
  * ({@link ByteRowKernels}, on a copy of the codes made at the first product in blocks of rows, {@link ByteRows}): 8-bit
  * codes with the input as 12-bit integers per 32 values, 4-bit codes with 11-bit ones. When the codes are memory-mapped,
  * their pages are then released ({@link MemorySegment#unload}), so only the copy stays resident; {@link #dequantizeRow}
- * and writers still read the stored sections. 4-bit codes left over (groups of 32) and 2-bit codes in groups of 32 or of
- * a power-of-two multiple of 64 (or one group per row) use the table-lookup kernels ({@link LutKernels}: the input as
+ * and writers still read the stored sections. 2-bit codes in groups of 64k take byte tables on a plane-row copy ({@link
+ * PlaneRows}, {@link LutKernels#planeRows}: 64 rows per permute, the input as int8 tables of partial sums per 4 values)
+ * where 512-bit vectors run the permute. 4-bit codes left over (groups of 32) and 2-bit codes in groups of 32 use the
+ * table-lookup kernels ({@link LutKernels}: the input as
  * 12-bit tables of partial sums per 4 values; the error this adds is bounded in {@link LutInput}) on a bit-plane copy
  * ({@link BitPlanes}). The lookup needs 512-bit vectors ({@code vpermb}); without them (AVX2) those codes use the 16-bit
  * integer run kernels ({@link IntKernels}: the input quantized to 11–13-bit integers per 64 values). Other group sizes
@@ -39,6 +41,11 @@ import java.util.Map;
  *
  * <p>Why int4 left the lookup: the 16-bit products ran 1.2x faster in L2 and 1.06x from DRAM
  * (bench/results/int4-nibbles-2026-12-03.md), and 1.15x the run kernels on AVX2.
+ *
+ * <p>Why int2 takes byte tables: twice the 12-bit tables' speed in L2 (2.0x int4's nibble products at 4096x11008, one
+ * thread; bench/results/int2-byte-tables-2026-12-03.md), for 16 times their rounding error: aidreams260K's int2 g64
+ * perplexity moves 7.0e-4 against exact float (TableLookupPerplexityTest's budget is 2e-3), and its greedy text departs
+ * after 35–110 tokens. Mixed matrices keep the 12-bit tables, where byte tables broke their greedy text within 27 tokens.
  */
 public final class IntGroupMatrix extends PackedMatrix {
     private final int bits;
@@ -58,6 +65,7 @@ public final class IntGroupMatrix extends PackedMatrix {
     /** The copies for the table-lookup and the 16-bit product kernels, made at the first product. */
     private final FirstUseCopy<BitPlanes> planes;
     private final FirstUseCopy<ByteRows> bytes;
+    private final FirstUseCopy<PlaneRows> planeRows;
 
     private IntGroupMatrix(QuantType type, int rows, int cols, GroupSpec spec, Map<String, MemorySegment> sections) {
         super(type, rows, cols, spec, null, sections);
@@ -70,11 +78,14 @@ public final class IntGroupMatrix extends PackedMatrix {
         boolean fits = IntKernels.fits(g, cols);
         // 16-bit products for 8-bit codes in groups of 32k columns and 4-bit codes in groups of 64k
         boolean byteRows = bits == 8 && g % 32 == 0 || bits == 4 && g % 64 == 0;
-        this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows;
+        // byte tables for 2-bit codes in groups of 64k columns, where the 64-byte permute runs natively
+        boolean planeRows = bits == 2 && g % 64 == 0 && LutKernels.NATIVE;
+        this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows && !planeRows;
         this.integer = fits && !LutKernels.NATIVE && !byteRows && bits != 8;
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
         this.planes = new FirstUseCopy<>(this::makePlanes, codes);
         this.bytes = new FirstUseCopy<>(byteRows ? this::makeByteRows : () -> null, codes);
+        this.planeRows = new FirstUseCopy<>(planeRows ? () -> PlaneRows.of(rows, cols, g, zeros != null, this::groupRow) : () -> null, codes);
     }
 
     /**
@@ -133,19 +144,26 @@ public final class IntGroupMatrix extends PackedMatrix {
      * 4-bit codes, nibble groups of the unsigned codes with fp16 scales and zeros {@code z − 8}.
      */
     private ByteRows makeByteRows() {
-        int zeroShift = bits == 4 ? 8 : 128;
         ByteRows.GroupRows src = (r, c, s, z) -> {
-            Packing.unpackBytes(codes, r * rowBytes, bits, cols, c); // 8-bit: the signed codes u − 128
-            if (spec.perTensor()) {
-                java.util.Arrays.fill(s, scales.get(PackedKernels.F16, 0));
-            } else { // the stored fp16 scales as they are, a row's in a run
-                MemorySegment.copy(scales, PackedKernels.F16, 2 * firstGroup(r), s, 0, groupsPerRow);
-            }
+            groupRow(r, c, s, z);
             for (int gi = 0; zeros != null && gi < groupsPerRow; gi++) {
-                z[gi] = (byte) (zero(r, gi) - zeroShift);
+                z[gi] = (byte) (z[gi] - (bits == 4 ? 8 : 128));
             }
         };
         return bits == 4 ? ByteRows.ofNibbleGroups(rows, cols, g, zeros != null, src) : ByteRows.ofGroups(rows, cols, g, zeros != null, src);
+    }
+
+    /** Row r's codes as bytes (8-bit: the signed codes u − 128), its fp16 scale bits and, with zeros, its unsigned zeros. */
+    private void groupRow(int r, byte[] c, short[] s, byte[] z) {
+        Packing.unpackBytes(codes, r * rowBytes, bits, cols, c);
+        if (spec.perTensor()) {
+            java.util.Arrays.fill(s, scales.get(PackedKernels.F16, 0));
+        } else { // the stored fp16 scales as they are, a row's in a run
+            MemorySegment.copy(scales, PackedKernels.F16, 2 * firstGroup(r), s, 0, groupsPerRow);
+        }
+        for (int gi = 0; zeros != null && gi < groupsPerRow; gi++) {
+            z[gi] = (byte) zero(r, gi);
+        }
     }
 
     @Override
@@ -153,6 +171,11 @@ public final class IntGroupMatrix extends PackedMatrix {
         ByteRows b = bytes.get();
         if (b != null) {
             ByteRowKernels.products(b, x, 1, y, rowStart, rowEnd);
+            return;
+        }
+        PlaneRows t = planeRows.get();
+        if (t != null) {
+            LutKernels.products(t, x, 1, y, rowStart, rowEnd);
             return;
         }
         if (integer) {
@@ -173,6 +196,11 @@ public final class IntGroupMatrix extends PackedMatrix {
         ByteRows copy = bytes.get();
         if (copy != null) {
             ByteRowKernels.products(copy, x, n, y, rowStart, rowEnd);
+            return;
+        }
+        PlaneRows t = planeRows.get();
+        if (t != null) {
+            LutKernels.products(t, x, n, y, rowStart, rowEnd);
             return;
         }
         if (integer && n > 1) {

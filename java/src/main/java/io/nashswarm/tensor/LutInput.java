@@ -24,6 +24,11 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@code 16·2047 < 2^15}), and the shuffle reads both bytes of an entry at once, so the finer table costs
  * no extra lookups.
  *
+ * <h2>Byte tables</h2>
+ * {@link #ofBytes} quantizes the same entries to {@code |q| ≤ }{@value #BYTE_QMAX} (step {@code max/127}) and stores
+ * them biased by 128 as unsigned bytes, each group's 16 four times over ({@link #bytes}), for the 2-bit kernel {@link
+ * LutKernels#planeRows}. The bound below holds with that step: 16 times the 12-bit tables'.
+ *
  * <h2>Quantization and its error</h2>
  * Chunk {@code c}'s step is {@code t_c = max_a Σ_j |x_{4a+j}| / QMAX}: the largest entry of any of its
  * tables maps to ±QMAX, and every entry is {@code t_c·q} with {@code q = round(T/t_c)}, so it is off by at
@@ -41,6 +46,8 @@ final class LutInput {
     static final int CHUNK = 64;
     /** The largest quantized table entry. */
     static final int QMAX = 2047;
+    /** The largest entry of the byte tables ({@link #ofBytes}). */
+    static final int BYTE_QMAX = 127;
     /** Bytes per group of 4 activations: 16 low bytes, 16 high bytes. */
     static final int GROUP_BYTES = 32;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
@@ -52,8 +59,13 @@ final class LutInput {
      */
     private static final FloatVector SIGN0 = signs(0), SIGN1 = signs(1), SIGN2 = signs(2), SIGN3 = signs(3);
 
-    /** 32 bytes per group of 4 columns, group after group, and 32 spare. */
+    /** 32 bytes per group of 4 columns, group after group, and 32 spare; null for {@link #ofBytes}. */
     final byte[] table;
+    /**
+     * {@link #ofBytes}: per group of 4 columns, its 16 entries {@code q + 128} ({@code |q| ≤ }{@value #BYTE_QMAX}) as
+     * unsigned bytes, four times over (64 bytes: one 64-byte permute then serves 64 rows); else null.
+     */
+    final byte[] bytes;
     /** Per chunk: {@code t_c / 2} (the kernels' sums count each plane's ±x twice). */
     final float[] half;
     /** Per chunk: the exact sum of its activations. */
@@ -63,8 +75,9 @@ final class LutInput {
     /** Per quarter chunk (16 activations), for groups of 16 (ggml's Q6_K): likewise. */
     final float[] half16, sum16;
 
-    private LutInput(int chunks) {
-        table = new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
+    private LutInput(int chunks, boolean byteTables) {
+        table = byteTables ? null : new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
+        bytes = byteTables ? new byte[chunks * 16 * 64] : null;
         half = new float[chunks];
         sum = new float[chunks];
         half32 = new float[2 * chunks];
@@ -86,15 +99,40 @@ final class LutInput {
         return (table[GROUP_BYTES * a + idx] & 0xFF) | table[GROUP_BYTES * a + 16 + idx] << 8;
     }
 
-    private static void put(byte[] table, int at, int idx, int q) {
-        table[at + idx] = (byte) q;
-        table[at + 16 + idx] = (byte) (q >> 8);
+    /** Entry {@code idx} of group {@code a} of the byte tables (for tests). */
+    int byteEntry(int a, int idx) {
+        return (bytes[64 * a + idx] & 0xFF) - 128;
+    }
+
+    /** Stores entry idx of group a: two bytes of a 12-bit table, or one biased byte four times over. */
+    private void put(int a, int idx, int q) {
+        if (bytes != null) {
+            for (int k = 0; k < 4; k++) {
+                bytes[64 * a + 16 * k + idx] = (byte) (q + 128);
+            }
+        } else {
+            table[GROUP_BYTES * a + idx] = (byte) q;
+            table[GROUP_BYTES * a + 16 + idx] = (byte) (q >> 8);
+        }
     }
 
     /** Tables of {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #CHUNK}. */
     static LutInput of(float[] x, int off, int cols) {
-        int chunks = cols / CHUNK;
-        LutInput in = new LutInput(chunks);
+        return build(x, off, cols, false);
+    }
+
+    /**
+     * Byte tables of {@code x[off .. off + cols)} ({@link #bytes}: entries up to {@value #BYTE_QMAX}, so 16 times the
+     * error of {@link #of}'s), for the 2-bit kernel ({@link LutKernels#planeRows}).
+     */
+    static LutInput ofBytes(float[] x, int off, int cols) {
+        return build(x, off, cols, true);
+    }
+
+    /** The 12-bit tables or the byte tables. */
+    private static LutInput build(float[] x, int off, int cols, boolean byteTables) {
+        int chunks = cols / CHUNK, qmax = byteTables ? BYTE_QMAX : QMAX;
+        LutInput in = new LutInput(chunks, byteTables);
         float[] quarter = new float[4];
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
@@ -107,7 +145,7 @@ final class LutInput {
                 total += g;
                 quarter[a / 4] += g;
             }
-            float h = max / QMAX / 2;
+            float h = max / qmax / 2;
             in.half[c] = in.half32[2 * c] = in.half32[2 * c + 1] = h;
             in.sum[c] = total;
             in.sum32[2 * c] = quarter[0] + quarter[1];
@@ -116,9 +154,9 @@ final class LutInput {
                 in.half16[4 * c + q] = h;
                 in.sum16[4 * c + q] = quarter[q];
             }
-            float inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
+            float inv = max > 0 && max < Float.POSITIVE_INFINITY ? qmax / max : 0f;
             if (inv == Float.POSITIVE_INFINITY) {
-                tinyChunk(x, base, QMAX / (double) max, in.table, 16 * c);
+                in.tinyChunk(x, base, qmax / (double) max, 16 * c);
                 continue;
             }
             for (int a = 0; a < 16; a++) {
@@ -126,6 +164,13 @@ final class LutInput {
                 // the 16 entries, rounded half to even through the float adder (|T·inv| ≤ QMAX); low bytes, then high bytes
                 FloatVector e = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).add(SIGN3.mul(x[o + 3])).mul(inv);
                 IntVector q = (IntVector) e.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
+                if (byteTables) {
+                    ByteVector e8 = (ByteVector) q.add(128).convertShape(VectorOperators.I2B, BYTES, 0);
+                    for (int k = 0, t = 64 * (c * 16 + a); k < 4; k++) {
+                        e8.intoArray(in.bytes, t + 16 * k);
+                    }
+                    continue;
+                }
                 int t = GROUP_BYTES * (c * 16 + a);
                 q.convertShape(VectorOperators.I2B, BYTES, 0).reinterpretAsBytes().intoArray(in.table, t);
                 q.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.I2B, BYTES, 0).reinterpretAsBytes().intoArray(in.table, t + 16);
@@ -135,7 +180,7 @@ final class LutInput {
     }
 
     /** A chunk whose QMAX/max overflows a float (max below 1.7e-35): the same entries, scaled in double. */
-    private static void tinyChunk(float[] x, int base, double inv, byte[] table, int group) {
+    private void tinyChunk(float[] x, int base, double inv, int group) {
         for (int a = 0; a < 16; a++) {
             int o = base + 4 * a;
             for (int idx = 0; idx < 16; idx++) {
@@ -143,7 +188,7 @@ final class LutInput {
                 for (int j = 0; j < 4; j++) {
                     e += ((idx >> j) & 1) != 0 ? x[o + j] : -x[o + j];
                 }
-                put(table, GROUP_BYTES * (group + a), idx, (int) Math.rint(e * inv));
+                put(group + a, idx, (int) Math.rint(e * inv));
             }
         }
     }

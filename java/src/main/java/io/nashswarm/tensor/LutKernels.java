@@ -58,7 +58,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * then from cache for each input. Callers pass tiles of inputs whose tables fit in L2 ({@link #tile}).
  *
  * <h2>Which widths</h2>
- * 2- and 4-bit codes (and 5-bit as 4 + 2 planes): int2, int4 in groups of 32, a mixed matrix's 4- and 2-bit tiles, and
+ * int2 in groups of 64k takes byte tables on 64-row blocks ({@link #planeRows}). 2- and 4-bit codes (and 5-bit as 4 + 2
+ * planes) take the 12-bit tables above: int2 and int4 in groups of 32, a mixed matrix's 4- and 2-bit tiles, and
  * ggml's types not listed next. 8-bit codes (int8, Q8_0, a mixed matrix's 8-bit tiles), Q6_K, Q4_K, Q4_0 and int4 in
  * groups of 64k take the 16-bit product kernels instead ({@link ByteRowKernels}): a multiply costs the same for every
  * width, and for int4 g64 it ran 1.37x faster in L2 than these lookups (bench/results/int4-nibbles-2026-12-03.md). int8 tables (one byte per entry, step {@code max/127}) moved aidreams260K's greedy int4 text
@@ -286,5 +287,124 @@ final class LutKernels {
         }
         accEven.intoArray(acc, ao);
         accOdd.intoArray(acc, ao + 16);
+    }
+
+    /**
+     * {@code y[b·w.rows + r] = row r · x[b·cols ..]} for rows r0..r1 and inputs b < n of 2-bit codes in plane rows
+     * ({@link PlaneRows}), with byte tables ({@link LutInput#ofBytes}) built in tiles that fit in L2; each tile's row
+     * blocks are read from memory once.
+     */
+    static void products(PlaneRows w, float[] x, int n, float[] y, int r0, int r1) {
+        int tile = Math.max(1, Math.min(n, (256 << 10) / (16 * w.cols)));
+        LutInput[] in = new LutInput[tile];
+        float[] acc = new float[PlaneRows.ROWS];
+        for (int b0 = 0; b0 < n; b0 += tile) {
+            int m = Math.min(tile, n - b0);
+            for (int b = 0; b < m; b++) {
+                in[b] = LutInput.ofBytes(x, (b0 + b) * w.cols, w.cols);
+            }
+            for (int rb = r0 / PlaneRows.ROWS; rb * PlaneRows.ROWS < r1; rb++) {
+                for (int b = 0; b < m; b++) {
+                    LutInput v = in[b];
+                    planeRows(w.data, rb * w.blockBytes, w.cols, w.group, w.withZeros, v.bytes, v.half, v.sum, acc);
+                    for (int i = Math.max(0, r0 - rb * PlaneRows.ROWS); i < PlaneRows.ROWS && rb * PlaneRows.ROWS + i < r1; i++) {
+                        y[(b0 + b) * w.rows + rb * PlaneRows.ROWS + i] = acc[i];
+                    }
+                }
+            }
+        }
+    }
+
+    private static final VectorSpecies<Short> SCALES16 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Byte> ZEROS16 = ByteVector.SPECIES_128;
+
+    /**
+     * One block of 64 rows of 2-bit codes ({@link PlaneRows}) with one input's byte tables: acc[0..64) = the rows'
+     * products. Per 4 columns one load of the block's 64 plane bytes; each nibble (plane 0 low, plane 1 high) indexes
+     * the group's table (64 bytes: its 16 biased entries four times) with one permute, which gives all 64 rows' entries.
+     * The entries are summed in 16-bit lanes as a whole ({@code lo + 256·hi}, mod 2^16) beside their high bytes, so a
+     * chunk's low-byte sums are {@code Σ whole − 256·Σ high} (at most 16·255, exact) with no per-step widening. Per
+     * chunk of 64 columns, {@code P_0 + 2·P_1} less the bias (6144) is split into 32-bit lanes by shifts and scaled by
+     * the chunk's half step; per group the rows take {@code s·(Σ half·P + (1.5 − z)·X)} ({@link LutKernels}' sum).
+     */
+    static void planeRows(MemorySegment m, long base, int cols, int group, boolean zeros, byte[] tab, float[] half, float[] sum,
+                          float[] acc) {
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, p0 = t0, p1 = t0, p2 = t0, p3 = t0;
+        float xs = 0f;
+        long gb = PlaneRows.groupBytes(group, zeros), g0 = base; // the current group's offset
+        for (int c = 0, inGroup = 0; c < cols; c += 64) {
+            long at = g0 + 16L * inGroup;
+            int to = 16 * c;
+            ShortVector w0 = ShortVector.zero(S), h0 = w0, w1 = w0, h1 = w0;
+            for (int s = 0; s < 16; s++) {
+                ByteVector b = ByteVector.fromMemorySegment(B, m, at + 64L * s, LE);
+                ByteVector t = ByteVector.fromArray(B, tab, to + 64 * s);
+                ShortVector l0 = b.and((byte) 0x0F).selectFrom(t).reinterpretAsShorts();
+                ShortVector l1 = b.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).selectFrom(t).reinterpretAsShorts();
+                w0 = w0.add(l0);
+                h0 = h0.add(l0.reinterpretAsInts().lanewise(LSHR, 8).reinterpretAsShorts());
+                w1 = w1.add(l1);
+                h1 = h1.add(l1.reinterpretAsInts().lanewise(LSHR, 8).reinterpretAsShorts());
+            }
+            // per 16-bit lane pair (bytes a b | c d of an int lane): w = (Σa + 256Σb | Σc + 256Σd), h = (Σb + 256Σc | Σd),
+            // all mod 2^16, so w − 256·h = (Σa | Σc) and then h − 256·Σc = (Σb | Σd)
+            ShortVector lo0 = w0.sub(h0.lanewise(LSHL, 8)), lo1 = w1.sub(h1.lanewise(LSHL, 8));
+            ShortVector hi0 = h0.sub(lo0.reinterpretAsInts().lanewise(LSHR, 16).lanewise(LSHL, 8).and(0xFFFF).reinterpretAsShorts());
+            ShortVector hi1 = h1.sub(lo1.reinterpretAsInts().lanewise(LSHR, 16).lanewise(LSHL, 8).and(0xFFFF).reinterpretAsShorts());
+            // low bytes (byte lanes 4i, 4i + 2: rows 0..15, 32..47) and high bytes (4i + 1, 4i + 3: rows 16..31, 48..63)
+            IntVector e = lo0.add(lo1.lanewise(LSHL, 1)).sub((short) 6144).reinterpretAsInts();
+            IntVector o = hi0.add(hi1.lanewise(LSHL, 1)).sub((short) 6144).reinterpretAsInts();
+            FloatVector hf = FloatVector.broadcast(F, half[c >> 6]);
+            p0 = ((FloatVector) e.lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).fma(hf, p0);
+            p1 = ((FloatVector) o.lanewise(LSHL, 16).lanewise(ASHR, 16).convert(I2F, 0)).fma(hf, p1);
+            p2 = ((FloatVector) e.lanewise(ASHR, 16).convert(I2F, 0)).fma(hf, p2);
+            p3 = ((FloatVector) o.lanewise(ASHR, 16).convert(I2F, 0)).fma(hf, p3);
+            xs += sum[c >> 6];
+            inGroup += 64;
+            if (inGroup == group) { // the end of a group: its zero term and scales
+                long sa = g0 + 16L * group;
+                FloatVector zt0, zt1, zt2, zt3;
+                if (zeros) {
+                    FloatVector x15 = FloatVector.broadcast(F, 1.5f * xs), xv = FloatVector.broadcast(F, xs);
+                    zt0 = ((FloatVector) ByteVector.fromMemorySegment(ZEROS16, m, sa + 128, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)).neg().fma(xv, x15);
+                    zt1 = ((FloatVector) ByteVector.fromMemorySegment(ZEROS16, m, sa + 144, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)).neg().fma(xv, x15);
+                    zt2 = ((FloatVector) ByteVector.fromMemorySegment(ZEROS16, m, sa + 160, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)).neg().fma(xv, x15);
+                    zt3 = ((FloatVector) ByteVector.fromMemorySegment(ZEROS16, m, sa + 176, LE).convertShape(ZERO_EXTEND_B2I, I, 0).convert(I2F, 0)).neg().fma(xv, x15);
+                } else {
+                    zt0 = FloatVector.broadcast(F, -0.5f * xs);
+                    zt1 = zt0;
+                    zt2 = zt0;
+                    zt3 = zt0;
+                }
+                // fp16 → float as in block
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(SCALES16, m, sa, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                t0 = p0.add(zt0).fma(mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats(), t0);
+                h = (IntVector) ShortVector.fromMemorySegment(SCALES16, m, sa + 32, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                t1 = p1.add(zt1).fma(mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats(), t1);
+                h = (IntVector) ShortVector.fromMemorySegment(SCALES16, m, sa + 64, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                t2 = p2.add(zt2).fma(mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats(), t2);
+                h = (IntVector) ShortVector.fromMemorySegment(SCALES16, m, sa + 96, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                t3 = p3.add(zt3).fma(mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats(), t3);
+                p0 = FloatVector.zero(F);
+                p1 = p0;
+                p2 = p0;
+                p3 = p0;
+                xs = 0f;
+                inGroup = 0;
+                g0 += gb;
+            }
+        }
+        t0.intoArray(acc, 0);
+        t1.intoArray(acc, 16);
+        t2.intoArray(acc, 32);
+        t3.intoArray(acc, 48);
     }
 }

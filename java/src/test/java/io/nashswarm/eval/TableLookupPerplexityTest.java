@@ -43,7 +43,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the hundreds, and RTN noise can even lower it: only the exact-versus-lookup difference matters here.)
  *
  * <p>Measured with 12-bit tables: 2.1e-5 (int4), 5.6e-5 (int2), 2.1e-5 (int8), 2.1e-5 (mixed) relative; greedy int4
- * and mixed identical for 110 tokens on all 3 prompts. With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
+ * and mixed identical for 110 tokens on all 3 prompts. int2 g64 now takes byte tables ({@code LutKernels.planeRows}):
+ * 7.0e-4, and its greedy text (printed, not required) agrees for 45, 110 and 35 tokens; mixed matrices' 2-bit tiles on
+ * byte tables gave 9.7e-4 but greedy text departing after 0–27 tokens, so they keep the 12-bit tables. With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
  * differed after 10–15 tokens; the 16-bit integer kernels int4 used before gave 5.6e-5. Where the machine
  * lacks 512-bit vectors the float kernels run and the difference is float rounding only.
  */
@@ -94,7 +96,7 @@ class TableLookupPerplexityTest {
                                     + "exact float %.4f, packed kernels %.4f, relative PPL change %.2e%n",
                             type.label(), ids.length, ctx, stride, Math.exp(fp32), Math.exp(reference), Math.exp(lookup), rel);
                     failures.add(rel <= MAX_RELATIVE_PPL ? "" : type.label() + ": the packed kernels moved the perplexity by " + rel + " relative");
-                    if (type == QuantType.INT4 || type == QuantType.MIXED) {
+                    if (type != QuantType.INT8) { // int2's greedy agreement is printed, not required (see the class comment)
                         for (String prompt : PROMPTS) {
                             int[] a = greedy(lookupWeights, tokenizer, prompt), b = greedy(exactWeights, tokenizer, prompt);
                             int same = 0;
@@ -102,7 +104,7 @@ class TableLookupPerplexityTest {
                                 same++;
                             }
                             System.out.printf("%s g64 greedy '%s': first %d of %d tokens identical%n", type.label(), prompt, same, a.length);
-                            int need = type == QuantType.INT4 ? a.length : MIXED_GREEDY;
+                            int need = type == QuantType.INT4 ? a.length : type == QuantType.MIXED ? MIXED_GREEDY : 0;
                             failures.add(same >= need ? "" : type.label() + " g64 greedy text for '" + prompt + "' differs at token " + same + " (need " + need + ")");
                         }
                     }

@@ -19,8 +19,8 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}) against float64: every
- * product within the bound the 12-bit tables imply ({@link PackedReference#assertLookupProduct}, which also
+ * The table-lookup kernels ({@link LutKernels}, {@link LutInput}, {@link BitPlanes}, {@link PlaneRows}) against float64:
+ * every product within the bound the tables imply (12-bit, or byte tables for int2 in groups of 64k) ({@link PackedReference#assertLookupProduct}, which also
  * checks the kernels' integer arithmetic against the table rule restated), for 2- and 4-bit codes (8-bit ones take
  * the 16-bit products: ByteRowKernelsTest), every zero kind (symmetric, asymmetric with zeros 0 and all-ones, per
  * channel, per tensor, groups of 32 and 64), extreme codes,
@@ -88,8 +88,43 @@ class LutKernelsTest {
     }
 
     @Test
+    void planeRowsHoldEveryCodeScaleAndZeroWhereTheKernelReadsThem() {
+        int rows = 130, cols = 192, group = 64;
+        Random rnd = new Random(5);
+        byte[][] u = new byte[rows][cols], z = new byte[rows][cols / group];
+        short[][] s = new short[rows][cols / group];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                u[r][c] = (byte) rnd.nextInt(4);
+            }
+            for (int gi = 0; gi < cols / group; gi++) {
+                z[r][gi] = (byte) rnd.nextInt(4);
+                s[r][gi] = Float.floatToFloat16(r + gi / 8f);
+            }
+        }
+        PlaneRows p = PlaneRows.of(rows, cols, group, true, (r, c, sc, ze) -> {
+            System.arraycopy(u[r], 0, c, 0, cols);
+            System.arraycopy(s[r], 0, sc, 0, sc.length);
+            System.arraycopy(z[r], 0, ze, 0, ze.length);
+        });
+        assertEquals(3L * 3 * PlaneRows.groupBytes(group, true), p.bytes(), "three blocks of 64 rows, three groups each");
+        for (int r = 0; r < 3 * PlaneRows.ROWS; r++) {
+            int rb = r / PlaneRows.ROWS, i = r % PlaneRows.ROWS, lane = 4 * (i % 16) + i / 16;
+            assertEquals(i, PlaneRows.row(lane), "byte lane of row " + i);
+            for (int c = 0; c < cols; c++) {
+                assertEquals(r < rows ? u[r][c] : 0, p.code(r, c), "code (" + r + ", " + c + ")");
+            }
+            for (int gi = 0; gi < cols / group; gi++) { // the kernel reads a group's scales, then zeros, in row order
+                long at = rb * p.blockBytes + (gi + 1) * PlaneRows.groupBytes(group, true) - 3L * PlaneRows.ROWS;
+                assertEquals(r < rows ? s[r][gi] : 0, p.data.get(F16, at + 2L * i), "scale (" + r + ", " + gi + ")");
+                assertEquals(r < rows ? z[r][gi] : 0, p.data.get(ValueLayout.JAVA_BYTE, at + 2L * PlaneRows.ROWS + i), "zero (" + r + ", " + gi + ")");
+            }
+        }
+    }
+
+    @Test
     void everyWidthShapeAndZeroKindIsWithinTheTableBound() {
-        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}};
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {130, 128}};
         for (QuantType type : TYPES) {
             for (int[] shape : shapes) {
                 int rows = shape[0], cols = shape[1];

@@ -68,6 +68,9 @@ final class PackedReference {
         if (!(m instanceof IntGroupMatrix || m instanceof MixedGroupMatrix) || !LutKernels.NATIVE || byteRows(m)) {
             return false;
         }
+        if (planeRows(m)) {
+            return true;
+        }
         int g = ((PackedMatrix) m).spec().groupSize(), chunks = g / CHUNK;
         boolean blocks32 = g == 32 && m.cols() % CHUNK == 0 && m instanceof IntGroupMatrix;
         return blocks32 || g % CHUNK == 0 && ((chunks & (chunks - 1)) == 0 || g == m.cols());
@@ -85,6 +88,7 @@ final class PackedReference {
         float[][] w = dequantize(m);
         int rows = m.rows(), cols = m.cols(), g = m.spec().groupSize();
         Codes v = Codes.of(m);
+        boolean byteTables = planeRows(m); // 2-bit codes in groups of 64k take byte tables
         for (int b = 0; b < n; b++) {
             int base = b * cols;
             for (int r = 0; r < rows; r++) {
@@ -92,9 +96,9 @@ final class PackedReference {
                 int part = Math.min(g, CHUNK); // groups of 32: two scales per chunk, each over its 8 groups of 4
                 for (int c0 = 0; c0 < cols; c0 += CHUNK) {
                     float max = tableMax(x, base + c0);
-                    float t = max / QMAX, inv = max > 0 && max < Float.POSITIVE_INFINITY ? QMAX / max : 0f;
                     for (int p0 = c0; p0 < c0 + CHUNK; p0 += part) {
-                        int gi = p0 / g, bits = v.bits(r, gi);
+                        int gi = p0 / g, bits = v.bits(r, gi), qmax = bits == 2 && byteTables ? LutInput.BYTE_QMAX : QMAX;
+                        float t = max / qmax, inv = max > 0 && max < Float.POSITIVE_INFINITY ? qmax / max : 0f;
                         if (bits == 8) { // 8-bit tiles take the 16-bit products: the input rounded per block of 32 (assertByteRowProduct)
                             for (int b0 = p0; b0 < p0 + part; b0 += 32) {
                                 float bmax = 0;
@@ -123,7 +127,7 @@ final class PackedReference {
                                 for (int j = 0; j < 4; j++) {
                                     idx |= ((v.code(r, o0 + j) >> k) & 1) << j;
                                 }
-                                planeSum += (1L << k) * entry(x, o, idx, inv, QMAX / (double) max);
+                                planeSum += (1L << k) * entry(x, o, idx, inv, qmax / (double) max);
                             }
                         }
                         for (int c = p0; c < p0 + part; c++) {
@@ -298,6 +302,11 @@ final class PackedReference {
      * Whether the 16-bit product kernels ({@link ByteRowKernels}) compute this matrix's products: 8-bit codes in groups of
      * 32k columns, 4-bit codes in groups of 64k, ggml Q8_0, Q6_K, Q4_K and Q4_0.
      */
+    /** Whether the 2-bit kernel with byte tables ({@link LutKernels#planeRows}: entries up to 127) computes this matrix's products. */
+    static boolean planeRows(WeightMatrix m) {
+        return m instanceof IntGroupMatrix im && im.bits() == 2 && im.spec().groupSize() % 64 == 0 && LutKernels.NATIVE;
+    }
+
     static boolean byteRows(WeightMatrix m) {
         return m instanceof IntGroupMatrix im && (im.bits() == 8 && im.spec().groupSize() % 32 == 0 || im.bits() == 4 && im.spec().groupSize() % 64 == 0)
                 || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0;
