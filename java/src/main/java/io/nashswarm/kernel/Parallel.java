@@ -46,6 +46,14 @@ public final class Parallel {
         }
     }
 
+    /**
+     * Runs {@code body.accept(i)} for every i in [0, n), each task taken by whichever thread is free: for tasks of
+     * uneven size (whole matrices, file sections). Rethrows the first failure.
+     */
+    public static void forEachTask(int n, java.util.function.IntConsumer body) {
+        pool.run(n, body);
+    }
+
     /** Runs {@code body} over [0, n) split into at most {@link #threads()} aligned chunks. */
     public static void forRange(int n, int align, RangeBody body) {
         if (n <= 0) {

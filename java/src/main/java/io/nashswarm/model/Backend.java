@@ -58,6 +58,12 @@ public interface Backend extends AutoCloseable {
     Matrix upload(WeightMatrix w);
 
     /**
+     * Prepares, before the first token, whatever these matrices' products will need that would otherwise be made at
+     * the first product (the CPU's repacked copies); a device backend has nothing to do.
+     */
+    default void prepare(java.util.List<WeightMatrix> products) {}
+
+    /**
      * The first {@code n} floats of {@code b} on the host. The array may be the buffer's own storage
      * (the CPU's) or a reused copy; it is valid until the next call on this backend.
      */

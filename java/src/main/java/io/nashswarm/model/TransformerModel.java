@@ -3,6 +3,9 @@ package io.nashswarm.model;
 import io.nashswarm.EngineException;
 import io.nashswarm.model.Backend.Buffer;
 import io.nashswarm.model.Backend.Matrix;
+import io.nashswarm.tensor.WeightMatrix;
+
+import java.util.Map;
 
 /**
  * What GPT-2 and LLaMA share: token batches flow through embedding, N blocks and a final norm into
@@ -38,10 +41,27 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
     }
 
     public static TransformerModel create(ModelWeights weights, Backend backend) {
-        return switch (weights.config().architecture()) {
+        TransformerModel m = switch (weights.config().architecture()) {
             case LLAMA -> new LlamaModel(weights, backend);
             case GPT2 -> new Gpt2Model(weights, backend);
         };
+        backend.prepare(productMatrices(weights));
+        return m;
+    }
+
+    /** Every matrix that products read: all but the token embedding, which is read by rows unless the head shares it. */
+    private static java.util.List<WeightMatrix> productMatrices(ModelWeights weights) {
+        Map<String, WeightMatrix> all = weights.matrices();
+        WeightMatrix embedding = all.get("token_embd.weight");
+        java.util.List<WeightMatrix> products = new java.util.ArrayList<>();
+        for (var e : all.entrySet()) {
+            WeightMatrix w = e.getValue();
+            boolean rowsOnly = w == embedding && all.get("output.weight") != embedding;
+            if (!rowsOnly && !products.contains(w)) {
+                products.add(w);
+            }
+        }
+        return products;
     }
 
     public Backend backend() {

@@ -57,6 +57,11 @@ abstract class BlockMatrix implements SegmentMatrix {
     }
 
     @Override
+    public void prepare() {
+        bytes.get();
+    }
+
+    @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);
         ByteRowKernels.products(bytes.get(), x, n, y, rowStart, rowEnd);

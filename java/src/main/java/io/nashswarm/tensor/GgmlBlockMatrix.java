@@ -142,6 +142,13 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         matmul(x, y, 1, rowStart, rowEnd);
     }
 
+    @Override
+    public void prepare() {
+        if (byteRows.get() == null) {
+            lookup.get();
+        }
+    }
+
     /**
      * The 16-bit product kernels where the type has a byte-row copy (Q4_K, Q6_K), else the table lookup where it has a
      * lookup copy, else dequantized rows times x, one row at a time (a general integer kernel on q8 activations, on the

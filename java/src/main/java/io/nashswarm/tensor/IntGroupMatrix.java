@@ -166,6 +166,14 @@ public final class IntGroupMatrix extends PackedMatrix {
         }
     }
 
+    /** The copy the products take, in their order (see {@link #matvec}). */
+    @Override
+    public void prepare() {
+        if (bytes.get() == null && planeRows.get() == null && !integer) {
+            planes.get();
+        }
+    }
+
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         ByteRows b = bytes.get();

@@ -284,6 +284,11 @@ public final class MixedGroupMatrix extends PackedMatrix {
     }
 
     @Override
+    public void prepare() {
+        planes.get();
+    }
+
+    @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         MixedPlanes p = planes.get();
         if (p != null) {

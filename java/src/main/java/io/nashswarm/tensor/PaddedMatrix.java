@@ -46,6 +46,11 @@ public final class PaddedMatrix implements WeightMatrix {
     @Override public long storageBytes() { return stored.storageBytes(); }
 
     @Override
+    public void prepare() {
+        stored.prepare();
+    }
+
+    @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, 1, rowStart, rowEnd);
         stored.matvec(pad(x, 1), y, rowStart, rowEnd);

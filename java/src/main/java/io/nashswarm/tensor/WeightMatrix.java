@@ -36,6 +36,12 @@ public interface WeightMatrix {
         }
     }
 
+    /**
+     * Makes now the repacked copy that this matrix's products read (bit planes, byte rows), which is otherwise made at
+     * its first product by one thread while the others wait; matrices without one do nothing.
+     */
+    default void prepare() {}
+
     /** Writes the dequantized row {@code r} (length {@code cols}) to {@code out[off..]}. Used for embeddings and tests. */
     void dequantizeRow(int r, float[] out, int off);
 
