@@ -12,8 +12,8 @@ import java.util.Map;
  *   <li>{@code codes}: {@code rows·cols/2} bytes, the 4-bit unit layout of {@link Packing}.</li>
  *   <li>{@code scales}: fp16 absmax per group, row-major (or one for a per-tensor spec).</li>
  * </ul>
- * The kernel looks codes up with two 8-entry permutes and a blend; that costs about twice an int4
- * decode (measured), which is the price of a non-uniform grid.
+ * With 512-bit vectors the kernel looks 16 codes up with one permute of the whole table ({@link
+ * PackedKernels#dotCodebook16}); with 256-bit ones, 8 codes with two 8-entry permutes and a blend.
  */
 public abstract sealed class CodebookMatrix extends PackedMatrix permits NF4Matrix, FP4Matrix {
     final MemorySegment codes, scales;
@@ -50,11 +50,14 @@ public abstract sealed class CodebookMatrix extends PackedMatrix permits NF4Matr
 
     @Override
     Input prepare(float[] x, int off) {
-        return new Input(x, off, null, null, null);
+        return PackedKernels.CODEBOOK_512 ? new Input(PackedKernels.nibbleOrder(x, off, cols), 0, null, null, null) : new Input(x, off, null, null, null);
     }
 
     @Override
     float rowDot(int r, Input in, Object scratch) {
+        if (PackedKernels.CODEBOOK_512) {
+            return PackedKernels.dotCodebook16(table, codes, r * rowBytes, groupsPerRow, scales, 2 * firstGroup(r), 2 * groupStep(), g, in.x());
+        }
         return PackedKernels.dotCodebook4(table, codes, r * rowBytes, groupsPerRow, scales, 2 * firstGroup(r), 2 * groupStep(), g,
                 in.x(), in.off());
     }

@@ -63,7 +63,7 @@ class PackedMatrixTest {
     static List<Case> cases() {
         List<Case> out = new ArrayList<>();
         int[][] shapes = {{1, 32}, {7, 64}, {17, 128}, {33, 96}, {3, 256}, {4, 384}};
-        for (QuantType t : new QuantType[] {QuantType.INT8, QuantType.INT4, QuantType.INT2, QuantType.NF4}) {
+        for (QuantType t : new QuantType[] {QuantType.INT8, QuantType.INT4, QuantType.INT2, QuantType.NF4, QuantType.FP4}) {
             for (int[] s : shapes) {
                 int rows = s[0], cols = s[1];
                 List<GroupSpec> specs = new ArrayList<>();
@@ -78,7 +78,7 @@ class PackedMatrixTest {
                 specs.add(GroupSpec.perTensor(cols, false));
                 specs.add(GroupSpec.perTensor(cols, true));
                 for (GroupSpec spec : specs) {
-                    if (t == QuantType.NF4 && spec.asymmetric()) {
+                    if ((t == QuantType.NF4 || t == QuantType.FP4) && spec.asymmetric()) {
                         continue;
                     }
                     out.add(new Case(t, rows, cols, spec));
@@ -91,6 +91,7 @@ class PackedMatrixTest {
     static PackedMatrix quantize(Case c, float[][] w) {
         RowSource src = RowSource.of(w);
         return c.type() == QuantType.NF4 ? RtnQuantizer.nf4(src, c.spec())
+                : c.type() == QuantType.FP4 ? (PackedMatrix) io.nashswarm.quant.TensorQuantizer.uniform(src, QuantType.FP4, c.spec(), java.lang.foreign.Arena.ofAuto())
                 : RtnQuantizer.quantize(src, c.type(), c.spec());
     }
 
