@@ -78,7 +78,7 @@ final class ByteRowKernels {
                 long at = rb * w.blockBytes;
                 switch (w.kind) {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
-                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.hi, a.d, acc);
+                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.hi, a.sixCorr, a.d, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
@@ -176,60 +176,65 @@ final class ByteRowKernels {
      * Q6_K's super-blocks (6-bit codes {@code u = code + 32}: low nibbles two columns to a byte, high bits four columns to
      * a byte; int8 sub-scales per 16 columns, float scales per 256) with the input as 9-bit integers ({@link
      * SplitInput#ofNineBits}): acc[0..ROWS) = the block's rows times the input, one sub-block per step. Per column the
-     * code is its nibble or'ed with its two high bits moved to bits 4-5, minus 32; four products of |u − 32| ≤ 32 and
-     * |v| ≤ 255 fit a 16-bit lane (4·32·255 < 2^15), so each group of four columns is widened to 32 bits. A sub-block's
+     * code u is its nibble or'ed with its two high bits moved to bits 4-5; each group of four columns' 16-bit lanes starts
+     * from {@code −32·Σ v} ({@link SplitInput#sixCorr}), so that they end at {@code Σ (u − 32)·v}, within 4·32·255 < 2^15
+     * however they wrapped on the way. The low lanes, biased by 2^15, end non-negative, so the 32-bit lanes are summed
+     * whole beside their arithmetic high halves (as in nibblePairs; a subtraction of 32 per column and two shifts per four
+     * columns fewer). A sub-block's
      * integer sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
      */
-    private static void superBlocks(MemorySegment m, long base, int cols, short[] v, float[] d, float[] acc) {
+    private static void superBlocks(MemorySegment m, long base, int cols, short[] v, int[] corr, float[] d, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
-        ShortVector low = ShortVector.broadcast(S, (short) 0x0F), top = ShortVector.broadcast(S, (short) 0x30), off = ShortVector.broadcast(S, (short) 32);
+        ShortVector low = ShortVector.broadcast(S, (short) 0x0F), top = ShortVector.broadcast(S, (short) 0x30);
         for (int c = 0; c < cols; c += 16) {
             long sb = base + (long) (c >> 8) * ByteRows.SIX_SUPER_BYTES, at = sb + 4 * ROWS + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
             // the four groups of four columns written out (as a loop, C2 split its four trips into pre, main and post loops);
             // shifts on 32-bit lanes (bits that cross into the neighbouring 16-bit lane are masked off): C2 gives 16-bit
             // shifts a register count, two µops on Intel, one on the shuffle port this kernel is short of (4-5% in L2)
             ShortVector h, z, c0, c1, c2, c3;
-            IntVector p, e, o;
+            IntVector p, ps, hs;
             h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 8L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 0L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top)).sub(off);
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top)).sub(off);
+            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
+            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top)).sub(off);
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top)).sub(off);
-            p = c0.mul(v[c + 0]).add(c1.mul(v[c + 1])).add(c2.mul(v[c + 2])).add(c3.mul(v[c + 3])).reinterpretAsInts();
-            e = p.lanewise(LSHL, 16).lanewise(ASHR, 16);
-            o = p.lanewise(ASHR, 16);
+            c2 = z.and(low).or(h.and(top));
+            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
+            p = IntVector.broadcast(I, corr[(c >> 2) + 0]).reinterpretAsShorts().add(c0.mul(v[c + 0])).add(c1.mul(v[c + 1])).add(c2.mul(v[c + 2])).add(c3.mul(v[c + 3])).reinterpretAsInts();
+            ps = p;
+            hs = p.lanewise(ASHR, 16);
             h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 9L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top)).sub(off);
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top)).sub(off);
+            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
+            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top)).sub(off);
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top)).sub(off);
-            p = c0.mul(v[c + 4]).add(c1.mul(v[c + 5])).add(c2.mul(v[c + 6])).add(c3.mul(v[c + 7])).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-            o = o.add(p.lanewise(ASHR, 16));
+            c2 = z.and(low).or(h.and(top));
+            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
+            p = IntVector.broadcast(I, corr[(c >> 2) + 1]).reinterpretAsShorts().add(c0.mul(v[c + 4])).add(c1.mul(v[c + 5])).add(c2.mul(v[c + 6])).add(c3.mul(v[c + 7])).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
             h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 10L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top)).sub(off);
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top)).sub(off);
+            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
+            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top)).sub(off);
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top)).sub(off);
-            p = c0.mul(v[c + 8]).add(c1.mul(v[c + 9])).add(c2.mul(v[c + 10])).add(c3.mul(v[c + 11])).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-            o = o.add(p.lanewise(ASHR, 16));
+            c2 = z.and(low).or(h.and(top));
+            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
+            p = IntVector.broadcast(I, corr[(c >> 2) + 2]).reinterpretAsShorts().add(c0.mul(v[c + 8])).add(c1.mul(v[c + 9])).add(c2.mul(v[c + 10])).add(c3.mul(v[c + 11])).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
             h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 11L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top)).sub(off);
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top)).sub(off);
+            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
+            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top)).sub(off);
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top)).sub(off);
-            p = c0.mul(v[c + 12]).add(c1.mul(v[c + 13])).add(c2.mul(v[c + 14])).add(c3.mul(v[c + 15])).reinterpretAsInts();
-            e = e.add(p.lanewise(LSHL, 16).lanewise(ASHR, 16));
-            o = o.add(p.lanewise(ASHR, 16));
+            c2 = z.and(low).or(h.and(top));
+            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
+            p = IntVector.broadcast(I, corr[(c >> 2) + 3]).reinterpretAsShorts().add(c0.mul(v[c + 12])).add(c1.mul(v[c + 13])).add(c2.mul(v[c + 14])).add(c3.mul(v[c + 15])).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            // the low halves' sum: Σ p − 2^16·Σ high halves − 4·2^15 (their bias), mod 2^32
+            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).sub(4 << 15), o = hs;
             e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS, LE).convertShape(B2I, I, 0));
             o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS + HALF, LE).convertShape(B2I, I, 0));
             FloatVector step = FloatVector.broadcast(F, d[c >> 5]);

@@ -54,8 +54,14 @@ final class SplitInput {
      * biased by 2^15, so that it ends non-negative (the kernel then sums 32-bit lanes whole, see nibblePairs).
      */
     final int[] corr;
+    /**
+     * Or null ({@link #ofNineBits} only, Q6_K): per four columns 4t .. 4t + 3, {@code −32·(v[4t] + .. + v[4t + 3])} in both
+     * 16-bit halves, the low one biased by 2^15: the term that turns a group of four products with codes {@code u} in 0..63
+     * into products with {@code u − 32} (see superBlocks).
+     */
+    final int[] sixCorr;
 
-    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr) {
+    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
@@ -64,6 +70,7 @@ final class SplitInput {
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
         this.corr = corr ? new int[cols / 8] : null;
+        this.sixCorr = sixCorr ? new int[cols / 4] : null;
     }
 
     /**
@@ -79,7 +86,7 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, true, pairs, false, false);
+        SplitInput a = new SplitInput(cols, true, pairs, false, false, false);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -141,8 +148,8 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        boolean corr = qmax == ELEVEN_BIT_QMAX;
-        SplitInput a = new SplitInput(cols, false, false, quads, corr);
+        boolean corr = qmax == ELEVEN_BIT_QMAX, six = qmax == NINE_BIT_QMAX;
+        SplitInput a = new SplitInput(cols, false, false, quads, corr, six);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, qmax, v);
@@ -160,6 +167,10 @@ final class SplitInput {
             for (int t = 0; corr && t < BLOCK; t += 8) {
                 int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
                 a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
+            }
+            for (int t = 0; six && t < BLOCK; t += 4) {
+                int c = -32 * (v[t] + v[t + 1] + v[t + 2] + v[t + 3]);
+                a.sixCorr[(o + t) / 4] = (c + (1 << 15)) & 0xFFFF | c << 16;
             }
         }
         return a;
