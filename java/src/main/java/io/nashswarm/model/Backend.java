@@ -2,6 +2,8 @@ package io.nashswarm.model;
 
 import io.nashswarm.tensor.WeightMatrix;
 
+import java.util.List;
+
 /**
  * Where the forward pass runs: the one seam between the models' lines (which read like llama2.c's
  * {@code forward}) and the memory and kernels that carry them out. The CPU backend keeps activations in
@@ -61,7 +63,7 @@ public interface Backend extends AutoCloseable {
      * Prepares, before the first token, whatever these matrices' products will need that would otherwise be made at
      * the first product (the CPU's repacked copies); a device backend has nothing to do.
      */
-    default void prepare(java.util.List<WeightMatrix> products) {}
+    default void prepare(List<WeightMatrix> products) {}
 
     /**
      * The first {@code n} floats of {@code b} on the host. The array may be the buffer's own storage

@@ -5,6 +5,7 @@ import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.WeightMatrix;
 
 import java.util.Arrays;
+import java.util.List;
 
 /** The forward pass on this machine's cores: heap arrays, the Vector API kernels, the worker pool. */
 public final class CpuBackend implements Backend {
@@ -51,7 +52,7 @@ public final class CpuBackend implements Backend {
      * one thread copies while the others wait (llama-1b int4's first token took about 4.3 s, most of it copies).
      */
     @Override
-    public void prepare(java.util.List<WeightMatrix> products) {
+    public void prepare(List<WeightMatrix> products) {
         Parallel.forEachTask(products.size(), i -> products.get(i).prepare());
     }
 

@@ -5,6 +5,8 @@ import io.nashswarm.model.Backend.Buffer;
 import io.nashswarm.model.Backend.Matrix;
 import io.nashswarm.tensor.WeightMatrix;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,10 +52,10 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
     }
 
     /** Every matrix that products read: all but the token embedding, which is read by rows unless the head shares it. */
-    private static java.util.List<WeightMatrix> productMatrices(ModelWeights weights) {
+    private static List<WeightMatrix> productMatrices(ModelWeights weights) {
         Map<String, WeightMatrix> all = weights.matrices();
         WeightMatrix embedding = all.get("token_embd.weight");
-        java.util.List<WeightMatrix> products = new java.util.ArrayList<>();
+        List<WeightMatrix> products = new ArrayList<>();
         for (var e : all.entrySet()) {
             WeightMatrix w = e.getValue();
             boolean rowsOnly = w == embedding && all.get("output.weight") != embedding;

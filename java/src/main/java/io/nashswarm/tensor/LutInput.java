@@ -99,11 +99,6 @@ final class LutInput {
         return (table[GROUP_BYTES * a + idx] & 0xFF) | table[GROUP_BYTES * a + 16 + idx] << 8;
     }
 
-    /** Entry {@code idx} of group {@code a} of the byte tables (for tests). */
-    int byteEntry(int a, int idx) {
-        return (bytes[64 * a + idx] & 0xFF) - 128;
-    }
-
     /** Stores entry idx of group a: two bytes of a 12-bit table, or one biased byte four times over. */
     private void put(int a, int idx, int q) {
         if (bytes != null) {

@@ -98,9 +98,14 @@ final class LutKernels {
         return o;
     }
 
-    /** Inputs per call whose tables (8 bytes per column each) stay within about 256 KiB. */
+    /** Inputs per call whose 12-bit tables (8 bytes per column each) stay within about 256 KiB. */
     static int tile(int cols, int n) {
-        return Math.max(1, Math.min(n, (32 << 10) / cols));
+        return tile(cols, n, 8);
+    }
+
+    /** Inputs per call whose tables, {@code tableBytes} per column each, stay within about 256 KiB (L2). */
+    private static int tile(int cols, int n, int tableBytes) {
+        return Math.max(1, Math.min(n, (256 << 10) / (tableBytes * cols)));
     }
 
     /**
@@ -295,7 +300,7 @@ final class LutKernels {
      * blocks are read from memory once.
      */
     static void products(PlaneRows w, float[] x, int n, float[] y, int r0, int r1) {
-        int tile = Math.max(1, Math.min(n, (256 << 10) / (16 * w.cols)));
+        int tile = tile(w.cols, n, 16); // byte tables: 64 bytes per 4 columns
         LutInput[] in = new LutInput[tile];
         float[] acc = new float[PlaneRows.ROWS];
         for (int b0 = 0; b0 < n; b0 += tile) {
