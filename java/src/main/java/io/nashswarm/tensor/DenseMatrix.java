@@ -1,5 +1,7 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.HugePages;
+
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
@@ -17,7 +19,12 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     /** Input vectors one kernel call serves; the kernels are written for exactly this many. */
     static final int TILE = 4;
 
-    final MemorySegment data;
+    /**
+     * The stored elements: the loaded bytes (often a file mapping), until {@link #prepare} replaces them with a copy on
+     * huge pages. Not volatile: the copy is written before it is published, and a thread that still sees the mapping
+     * reads the same values from it.
+     */
+    MemorySegment data;
     final int rows;
     final int cols;
     final Layout layout;
@@ -35,6 +42,27 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
         this.cols = cols;
         this.layout = Objects.requireNonNull(layout);
     }
+
+    /**
+     * A matrix read from a file mapping of at least {@link #HUGE_COPY_MIN} bytes is copied once onto huge pages ({@link
+     * HugePages}) and the mapping's pages are released, as the quantized types' repacked copies are. Why: decode streams
+     * every product's weights from DRAM once per token, and on the mapping's 4 KiB pages the streams stall on TLB misses:
+     * F32 at stories110M shapes decoded 52.1–53.2 tok/s from the mapping and 57.6–58.1 from the copy, in one alternating
+     * run (bench/results/dense-huge-pages-2026-12-04.md).
+     */
+    @Override
+    public synchronized void prepare() {
+        MemorySegment stored = data;
+        if (stored.isMapped() && stored.byteSize() >= HUGE_COPY_MIN) {
+            MemorySegment copy = HugePages.allocate(stored.byteSize()).copyFrom(stored);
+            BitPlanes.track(this, copy.byteSize());
+            data = copy;
+            stored.unload();
+        }
+    }
+
+    /** The smallest mapped matrix {@link #prepare} copies: one huge page. */
+    static final long HUGE_COPY_MIN = 1L << 21;
 
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }

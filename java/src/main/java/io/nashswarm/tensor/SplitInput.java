@@ -3,7 +3,10 @@ package io.nashswarm.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,6 +29,14 @@ final class SplitInput {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     /** Shorts as many as F has floats, and twice that (a vector of ints' worth of pairs). */
     private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_128, PAIRS = ShortVector.SPECIES_256;
+    /** The machine's widest floats and ints (two or four vectors a block), and shorts as many as they have lanes. */
+    private static final VectorSpecies<Float> WF = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> WI = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> WS = VectorSpecies.of(short.class, VectorShape.forBitSize(WF.vectorBitSize() / 2));
+    /** Lane i takes lane i & ~1; per four lanes 0, 2, 1, 3; the odd lanes (for {@link #quads}). */
+    private static final VectorShuffle<Short> EVEN_TWICE = VectorShuffle.fromOp(WS, i -> i & ~1),
+            MIDDLE_SWAPPED = VectorShuffle.fromOp(WS, i -> (i & ~3) | (i & 1) << 1 | (i & 2) >> 1);
+    private static final VectorMask<Short> ODD = VectorMask.fromLong(WS, 0xAAAA_AAAA_AAAA_AAAAL);
 
     /** High and low parts of the integers, in the input's order ({@link #ofBytes}: the integers themselves, and no low parts). */
     final short[] hi, lo;
@@ -152,18 +163,34 @@ final class SplitInput {
         SplitInput a = new SplitInput(cols, false, false, quads, corr, six);
         int[] v = new int[BLOCK];
         for (int blk = 0; blk < cols / BLOCK; blk++) {
-            a.d[blk] = integers(x, off + blk * BLOCK, qmax, v);
-            int o = blk * BLOCK;
-            for (int j = 0; j < BLOCK; j += F.length()) {
-                IntVector vi = IntVector.fromArray(I, v, j);
-                ((ShortVector) vi.convertShape(VectorOperators.I2S, HALVES, 0)).intoArray(a.hi, o + j);
-                a.sum[blk] += vi.reduceLanes(VectorOperators.ADD);
+            int base = off + blk * BLOCK, o = blk * BLOCK;
+            FloatVector m = FloatVector.fromArray(WF, x, base).abs();
+            for (int j = WF.length(); j < BLOCK; j += WF.length()) {
+                m = m.max(FloatVector.fromArray(WF, x, base + j).abs());
             }
-            for (int q = 0; quads && q < BLOCK; q += 4) {
-                int at = (o + q) / 2;
-                a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
-                a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
+            float max = m.reduceLanes(VectorOperators.MAX), inv = max > 0 ? qmax / max : 0f;
+            a.d[blk] = max / qmax;
+            if (inv == Float.POSITIVE_INFINITY) { // a max below qmax·2^-128: integers() scales in double
+                integers(x, base, qmax, v);
+                tinyBlock(a, o, v, quads);
+                continue;
             }
+            IntVector total = IntVector.zero(WI);
+            for (int j = 0; j < BLOCK; j += WF.length()) {
+                IntVector vi = ((IntVector) FloatVector.fromArray(WF, x, base + j).mul(inv).add(ROUND).sub(ROUND)
+                        .convert(VectorOperators.F2I, 0)).max(-qmax).min(qmax);
+                ShortVector vs = (ShortVector) vi.convertShape(VectorOperators.I2S, WS, 0);
+                vs.intoArray(a.hi, o + j);
+                total = total.add(vi);
+                if (quads) { // see the field: per four columns v[4s], v[4s + 2], v[4s + 1] − 16·v[4s], v[4s + 3] − 16·v[4s + 2]
+                    ShortVector w = vs.sub(vs.rearrange(EVEN_TWICE).lanewise(VectorOperators.LSHL, 4));
+                    vs.blend(w, ODD).rearrange(MIDDLE_SWAPPED).reinterpretAsInts().intoArray(a.quads, (o + j) / 2);
+                }
+                if (corr || six) {
+                    vi.intoArray(v, j);
+                }
+            }
+            a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
             for (int t = 0; corr && t < BLOCK; t += 8) {
                 int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
                 a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
@@ -174,6 +201,29 @@ final class SplitInput {
             }
         }
         return a;
+    }
+
+    /** {@link #unsplit}'s block at {@code o} from integers {@code v} already rounded (in double: a tiny block), in scalar code. */
+    private static void tinyBlock(SplitInput a, int o, int[] v, boolean quads) {
+        int sum = 0;
+        for (int j = 0; j < BLOCK; j++) {
+            a.hi[o + j] = (short) v[j];
+            sum += v[j];
+        }
+        a.sum[o / BLOCK] = sum;
+        for (int q = 0; quads && q < BLOCK; q += 4) {
+            int at = (o + q) / 2;
+            a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
+            a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
+        }
+        for (int t = 0; a.corr != null && t < BLOCK; t += 8) {
+            int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
+            a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
+        }
+        for (int t = 0; a.sixCorr != null && t < BLOCK; t += 4) {
+            int c = -32 * (v[t] + v[t + 1] + v[t + 2] + v[t + 3]);
+            a.sixCorr[(o + t) / 4] = (c + (1 << 15)) & 0xFFFF | c << 16;
+        }
     }
 
     /**

@@ -93,7 +93,34 @@ class SplitInputTest {
             }
         }
         assertNull(SplitInput.ofNineBits(new float[64], 0, 64).quads, "quads only for the 4-bit kernels");
+        assertNull(SplitInput.ofNineBits(new float[64], 0, 64).corr, "corr only for the 11-bit input of int4");
         assertNull(SplitInput.ofBytes(new float[64], 0, 64).corr, "corr only for the 11-bit input of int4");
         assertNotNull(SplitInput.ofElevenBits(new float[64], 0, 64).corr, "int4's 11-bit input has its corr");
+    }
+
+    /** int4's 11-bit input with its quads and its per-eight-column corrections; Q6_K's 9-bit input with its per-four ones. */
+    @Test
+    void elevenAndNineBitInputsCarryTheirCorrections() {
+        Random rnd = new Random(5);
+        int cols = 256, off = 1;
+        for (int trial = 0; trial < 40; trial++) {
+            float[] x = input(rnd, trial, off, cols);
+            SplitInput e = SplitInput.ofElevenBits(x, off, cols), n = SplitInput.ofNineBits(x, off, cols);
+            for (int blk = 0; blk < cols / 32; blk++) {
+                assertEquals(checkBlock(x, off, blk, SplitInput.ELEVEN_BIT_QMAX, e.d[blk], c -> e.hi[c], "eleven, trial " + trial), e.sum[blk]);
+                checkBlock(x, off, blk, SplitInput.NINE_BIT_QMAX, n.d[blk], c -> n.hi[c], "nine, trial " + trial);
+            }
+            short[] v = e.hi, u = n.hi;
+            for (int s = 0; s < cols / 4; s++) {
+                assertEquals(v[4 * s] & 0xFFFF | v[4 * s + 2] << 16, e.quads[2 * s], "whole-byte pair of step " + s);
+                assertEquals((v[4 * s + 1] - 16 * v[4 * s]) & 0xFFFF | (v[4 * s + 3] - 16 * v[4 * s + 2]) << 16, e.quads[2 * s + 1], "high pair " + s);
+                int c = -32 * (u[4 * s] + u[4 * s + 1] + u[4 * s + 2] + u[4 * s + 3]);
+                assertEquals((c + (1 << 15)) & 0xFFFF | c << 16, n.sixCorr[s], "Q6_K correction of columns " + 4 * s);
+            }
+            for (int t = 0; t < cols / 8; t++) {
+                int lo = -8 * (v[8 * t] + v[8 * t + 1] + v[8 * t + 4] + v[8 * t + 5]), hi = -8 * (v[8 * t + 2] + v[8 * t + 3] + v[8 * t + 6] + v[8 * t + 7]);
+                assertEquals((lo + (1 << 15)) & 0xFFFF | hi << 16, e.corr[t], "int4 correction of columns " + 8 * t);
+            }
+        }
     }
 }
