@@ -4,7 +4,6 @@ import io.nashswarm.kernel.Parallel;
 import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.WeightMatrix;
 
-import java.util.Arrays;
 import java.util.List;
 
 /** The forward pass on this machine's cores: heap arrays, the Vector API kernels, the worker pool. */
@@ -125,9 +124,12 @@ public final class CpuBackend implements Backend {
         Ops.swiglu(a(g), a(u), 0, n);
     }
 
-    /** keys[layer][pos·kvDim + h·headSize + i] (values likewise), and one score row per (batch row, head). */
+    /**
+     * keys[layer][(kvHead·capacity + pos)·headSize + i] (values likewise): each head's positions side by side, so that a
+     * head's attention streams its keys and values in one run; and one score row per (batch row, head).
+     */
     private static final class HeapKvCache implements KvCache {
-        private final int capacity, hs, nh, kvDim, dim, group;
+        private final int capacity, hs, nh, nKv, kvDim, dim, group;
         private final float scale;
         private final float[][] keys, values;
         private final float[] scores;
@@ -136,9 +138,10 @@ public final class CpuBackend implements Backend {
             this.capacity = capacity;
             hs = c.headSize();
             nh = c.nHeads();
+            nKv = c.nKvHeads();
             kvDim = c.kvDim();
             dim = c.dim();
-            group = nh / c.nKvHeads();
+            group = nh / nKv;
             scale = (float) (1.0 / Math.sqrt(hs));
             keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim)];
             values = new float[c.nLayers()][keys[0].length];
@@ -147,8 +150,14 @@ public final class CpuBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
-            System.arraycopy(a(k), 0, keys[layer], pos * kvDim, b * kvDim);
-            System.arraycopy(a(v), 0, values[layer], pos * kvDim, b * kvDim);
+            float[] ks = a(k), vs = a(v);
+            for (int i = 0; i < b; i++) {
+                for (int h = 0; h < nKv; h++) {
+                    int at = (h * capacity + pos + i) * hs;
+                    System.arraycopy(ks, i * kvDim + h * hs, keys[layer], at, hs);
+                    System.arraycopy(vs, i * kvDim + h * hs, values[layer], at, hs);
+                }
+            }
         }
 
         @Override
@@ -157,19 +166,11 @@ public final class CpuBackend implements Backend {
             Parallel.forRange(b * nh, 1, (t0, t1) -> {
                 for (int t = t0; t < t1; t++) {
                     int i = t / nh, h = t % nh;
-                    int p = pos + i;
-                    int qOff = i * dim + h * hs;
-                    int kvHead = (h / group) * hs;
-                    int sc = t * capacity;
-                    for (int j = 0; j <= p; j++) {
-                        scores[sc + j] = Ops.dot(q, qOff, ks, j * kvDim + kvHead, hs) * scale;
-                    }
-                    Ops.softmax(scores, sc, p + 1);
-                    int outOff = i * dim + h * hs;
-                    Arrays.fill(att, outOff, outOff + hs, 0f);
-                    for (int j = 0; j <= p; j++) {
-                        Ops.axpy(scores[sc + j], vs, j * kvDim + kvHead, att, outOff, hs);
-                    }
+                    int n = pos + i + 1; // positions 0..pos+i
+                    int head = i * dim + h * hs, kv = (h / group) * capacity * hs, sc = t * capacity;
+                    Ops.scores(q, head, ks, kv, hs, n, scale, scores, sc);
+                    Ops.softmax(scores, sc, n);
+                    Ops.mix(scores, sc, n, vs, kv, hs, att, head);
                 }
             });
         }

@@ -30,6 +30,72 @@ final class Ops {
         return sum;
     }
 
+    /**
+     * Attention scores of one head: {@code scores[s0 + j] = scale · q[qOff ..+ n) · k[kOff + j·n ..+ n)} for j < count, the
+     * keys side by side. Four keys per step share each load of q and keep four sums apart, so the reductions overlap; each
+     * score is summed in {@link #dot}'s order, so it is the same float.
+     */
+    static void scores(float[] q, int qOff, float[] k, int kOff, int n, int count, float scale, float[] scores, int s0) {
+        int j = 0;
+        if (n % S.length() == 0) {
+            for (; j + 4 <= count; j += 4) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                int k0 = kOff + j * n;
+                for (int i = 0; i < n; i += S.length()) {
+                    FloatVector qv = FloatVector.fromArray(S, q, qOff + i);
+                    a0 = qv.fma(FloatVector.fromArray(S, k, k0 + i), a0);
+                    a1 = qv.fma(FloatVector.fromArray(S, k, k0 + n + i), a1);
+                    a2 = qv.fma(FloatVector.fromArray(S, k, k0 + 2 * n + i), a2);
+                    a3 = qv.fma(FloatVector.fromArray(S, k, k0 + 3 * n + i), a3);
+                }
+                scores[s0 + j] = a0.reduceLanes(VectorOperators.ADD) * scale;
+                scores[s0 + j + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
+                scores[s0 + j + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
+                scores[s0 + j + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+            }
+        }
+        for (; j < count; j++) {
+            scores[s0 + j] = dot(q, qOff, k, kOff + j * n, n) * scale;
+        }
+    }
+
+    /**
+     * One head's attention output: {@code out[o ..+ n) = Σ_j p[p0 + j] · v[vOff + j·n ..+ n)} for j < count, the values
+     * side by side. The sums stay in registers, four vectors at a time, over all positions (an {@link #axpy} per
+     * position loads and stores them each time); each lane adds its terms in the same order as axpy does.
+     */
+    static void mix(float[] p, int p0, int count, float[] v, int vOff, int n, float[] out, int o) {
+        int i = 0, l = S.length();
+        for (; i + 4 * l <= n; i += 4 * l) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0, at = vOff + i; j < count; j++, at += n) {
+                FloatVector w = FloatVector.broadcast(S, p[p0 + j]);
+                a0 = FloatVector.fromArray(S, v, at).fma(w, a0);
+                a1 = FloatVector.fromArray(S, v, at + l).fma(w, a1);
+                a2 = FloatVector.fromArray(S, v, at + 2 * l).fma(w, a2);
+                a3 = FloatVector.fromArray(S, v, at + 3 * l).fma(w, a3);
+            }
+            a0.intoArray(out, o + i);
+            a1.intoArray(out, o + i + l);
+            a2.intoArray(out, o + i + 2 * l);
+            a3.intoArray(out, o + i + 3 * l);
+        }
+        for (; i + l <= n; i += l) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int j = 0, at = vOff + i; j < count; j++, at += n) {
+                a0 = FloatVector.fromArray(S, v, at).fma(FloatVector.broadcast(S, p[p0 + j]), a0);
+            }
+            a0.intoArray(out, o + i);
+        }
+        for (; i < n; i++) {
+            float a = 0f;
+            for (int j = 0; j < count; j++) {
+                a += p[p0 + j] * v[vOff + j * n + i];
+            }
+            out[o + i] = a;
+        }
+    }
+
     /** y[yOff..] += a · x[xOff..] */
     static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
