@@ -191,14 +191,7 @@ final class SplitInput {
                 }
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
-            for (int t = 0; corr && t < BLOCK; t += 8) {
-                int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
-                a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
-            }
-            for (int t = 0; six && t < BLOCK; t += 4) {
-                int c = -32 * (v[t] + v[t + 1] + v[t + 2] + v[t + 3]);
-                a.sixCorr[(o + t) / 4] = (c + (1 << 15)) & 0xFFFF | c << 16;
-            }
+            corrections(a, o, v);
         }
         return a;
     }
@@ -216,6 +209,11 @@ final class SplitInput {
             a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
             a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
         }
+        corrections(a, o, v);
+    }
+
+    /** The block at {@code o}'s {@link #corr} or {@link #sixCorr} (where the input has them) from its integers {@code v}. */
+    private static void corrections(SplitInput a, int o, int[] v) {
         for (int t = 0; a.corr != null && t < BLOCK; t += 8) {
             int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
             a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
