@@ -33,7 +33,8 @@ final class Ops {
     /**
      * Attention scores of one head: {@code scores[s0 + j] = scale · q[qOff ..+ n) · k[kOff + j·n ..+ n)} for j < count, the
      * keys side by side. Four keys per step share each load of q and keep four sums apart, so the reductions overlap; each
-     * score is summed in {@link #dot}'s order, so it is the same float.
+     * score is summed in {@link #dot}'s order up to reduceLanes, whose lane order the JIT chooses (so not always the same
+     * float: the interpreter and C2 can differ by an ulp).
      */
     static void scores(float[] q, int qOff, float[] k, int kOff, int n, int count, float scale, float[] scores, int s0) {
         int j = 0;
