@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The machine's memory bandwidth, the yardstick of the matvec benchmarks: {@code copy} moves
  * {@code mib} MiB between two off-heap buffers (GB/s counts read + written bytes), {@code read} sums
- * one buffer. Both over {@code threads} workers (0: all processors).
+ * one buffer, {@code readTwoStreams} the same as two interleaved streams (reports take the faster). All three over {@code threads} workers (0: all processors).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,5 +44,10 @@ public class MemoryBandwidthBenchmark {
     @Benchmark
     public double read() {
         return bw.sum();
+    }
+
+    @Benchmark
+    public double readTwoStreams() {
+        return bw.sumTwoStreams();
     }
 }

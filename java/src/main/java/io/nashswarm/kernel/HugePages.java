@@ -51,12 +51,17 @@ public final class HugePages {
 
     /** A zeroed segment of {@code bytes} bytes, at least 64-byte aligned, freed when unreachable. */
     public static MemorySegment allocate(long bytes) {
-        MemorySegment m = bytes >= HUGE && MMAP != null ? map(bytes) : null;
-        return m != null ? m : Arena.ofAuto().allocate(Math.max(1, bytes), 64);
+        return allocate(bytes, Arena.ofAuto());
+    }
+
+    /** A zeroed segment of {@code bytes} bytes, at least 64-byte aligned, freed when {@code arena} closes. */
+    public static MemorySegment allocate(long bytes, Arena arena) {
+        MemorySegment m = bytes >= HUGE && MMAP != null ? map(bytes, arena) : null;
+        return m != null ? m : arena.allocate(Math.max(1, bytes), 64);
     }
 
     /** An anonymous mapping of {@code bytes} (plus up to 2 MiB to align it), its aligned part advised huge; null if refused. */
-    private static MemorySegment map(long bytes) {
+    private static MemorySegment map(long bytes, Arena arena) {
         long len = bytes + HUGE;
         try {
             MemorySegment raw = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
@@ -67,7 +72,7 @@ public final class HugePages {
             long start = (base + HUGE - 1) & -HUGE;
             MemorySegment aligned = MemorySegment.ofAddress(start).reinterpret(bytes);
             int ignored = (int) MADVISE.invokeExact(aligned, bytes & -HUGE, MADV_HUGEPAGE); // a refusal leaves ordinary pages
-            return aligned.reinterpret(bytes, Arena.ofAuto(), s -> unmap(base, len));
+            return aligned.reinterpret(bytes, arena, s -> unmap(base, len));
         } catch (Throwable t) {
             throw new IllegalStateException("mmap of " + bytes + " bytes", t);
         }

@@ -22,6 +22,7 @@ class MemoryBandwidthTest {
                 bw.copy();
                 assertTrue(bw.copied());
                 assertEquals(bw.bytes() / 4.0, bw.sum(), 0.0, "source holds float ones");
+                assertEquals(bw.bytes() / 4.0, bw.sumTwoStreams(), 0.0, "both read patterns sum every float");
                 MemoryBandwidth.Result r = bw.measure(2);
                 assertEquals(threads, r.threads());
                 assertTrue(r.copyGBps() > 0 && r.readGBps() > 0 && Double.isFinite(r.copyGBps()), r.toString());
