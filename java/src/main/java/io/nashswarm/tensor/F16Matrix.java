@@ -50,6 +50,26 @@ public final class F16Matrix extends DenseMatrix {
         return s;
     }
 
+    /** Two rows side by side, one load of each per step (see {@link #dot} on unrolling), as {@link F32Matrix}'s dot2. */
+    @Override
+    void dot2(long w, int len, float[] x, int x0, float[] y, int y0) {
+        FloatVector a = FloatVector.zero(F), b = a;
+        long u = w + len;
+        int j = 0;
+        for (; j <= len - L; j += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + j);
+            a = load(w + j).fma(xv, a);
+            b = load(u + j).fma(xv, b);
+        }
+        float s = a.reduceLanes(VectorOperators.ADD), t = b.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            s += get(w + j) * x[x0 + j];
+            t += get(u + j) * x[x0 + j];
+        }
+        y[y0] = s;
+        y[y0 + 1] = t;
+    }
+
     @Override
     void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
