@@ -77,13 +77,10 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     abstract float dot(long w, int len, float[] x, int x0);
 
     /**
-     * y[y0] and y[y0 + 1]: two consecutive rows' dots, {@code W[w ..+ len)} and {@code W[w + len ..+ len)}, with x. The
-     * default is two {@link #dot}s; a subclass interleaves them where that streams faster.
+     * y[y0] and y[y0 + 1]: two consecutive rows' dots, {@code W[w ..+ len)} and {@code W[w + len ..+ len)}, with x, the
+     * rows read side by side (batch-1 products stream faster so: see F32Matrix).
      */
-    void dot2(long w, int len, float[] x, int x0, float[] y, int y0) {
-        y[y0] = dot(w, len, x, x0);
-        y[y0 + 1] = dot(w + len, len, x, x0);
-    }
+    abstract void dot2(long w, int len, float[] x, int x0, float[] y, int y0);
 
     /** y[y0 + k·ys] = sum over j < len of W[w + j]·x[x0 + k·xs + j], for k = 0..3. */
     abstract void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys);

@@ -31,7 +31,7 @@ public final class F16Matrix extends DenseMatrix {
         return Vectors.f16(data, i * Short.BYTES);
     }
 
-    // Same kernels as F32Matrix but for load() and get() (and a dot with one accumulator); see the note there.
+    // Same kernels as F32Matrix but for load() and get() (and one accumulator per row in dot and dot2); see the note there.
 
     @Override
     float dot(long w, int len, float[] x, int x0) {

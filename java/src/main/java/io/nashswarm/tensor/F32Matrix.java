@@ -31,7 +31,7 @@ public final class F32Matrix extends DenseMatrix {
         return Vectors.f32(data, i * Float.BYTES);
     }
 
-    // The four kernels below are the same in F16Matrix and BF16Matrix but for load() and get():
+    // The five kernels below are the same in F16Matrix and BF16Matrix but for load() and get():
     // each class keeps its own copy so the JIT sees one receiver type and inlines the loads.
 
     @Override
