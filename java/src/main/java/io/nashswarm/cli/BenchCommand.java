@@ -168,10 +168,10 @@ public final class BenchCommand implements Callable<Integer> {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
         } else {
             out.println(table(rows, bw));
-            out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt (2 untimed rounds first).%n"
+            out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt, after untimed rounds (at least 2) until the JIT compiler is quiet%s.%n"
                             + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; heap: live objects after a GC; "
                             + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap copies the kernels read (bit planes: int2, int4 g32, mixed, ggml Q4_1/Q5_x/Q2_K/Q3_K/Q5_K; byte rows: int8, int4 g64, ggml Q8_0/Q4_0/Q4_K/Q6_K).%n",
-                    Parallel.threads(), repeats, decodeTokens, promptTokens,
+                    Parallel.threads(), repeats, decodeTokens, promptTokens, warmupNote(rows),
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
                     model == null ? ", each row in its own JVM" : "");
         }
@@ -256,11 +256,19 @@ public final class BenchCommand implements Callable<Integer> {
             row.put("pss_bytes", mem.pssBytes());
             row.put("heap_used_bytes", mem.heapUsedBytes());
             row.put("kv_cache_bytes", r.kvCacheBytes());
+            row.put("warmup_rounds", r.warmupRounds());
             row.put("load_seconds", load);
             return row;
         } catch (IOException e) {
             throw new EngineException("cannot read " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The untimed rounds each row took, as " (rounds: 3, 2)". */
+    private static String warmupNote(List<Map<String, Object>> rows) {
+        String rounds = rows.stream().map(r -> r.get("warmup_rounds")).filter(java.util.Objects::nonNull).map(String::valueOf)
+                .reduce((a, b) -> a + ", " + b).orElse("");
+        return rounds.isEmpty() ? "" : " (rounds: " + rounds + ")";
     }
 
     static String table(List<Map<String, Object>> rows, MemoryBandwidth.Result bw) {

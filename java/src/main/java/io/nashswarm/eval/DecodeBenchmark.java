@@ -5,6 +5,8 @@ import io.nashswarm.model.Sampler;
 import io.nashswarm.model.TransformerModel;
 import io.nashswarm.tensor.WeightMatrix;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
@@ -19,7 +21,7 @@ public final class DecodeBenchmark {
     private DecodeBenchmark() {}
 
     public record Result(int promptTokens, int decodeTokens, double prefillTokensPerSecond, double decodeTokensPerSecond,
-                         long weightBytesPerToken, long kvCacheBytes) {
+                         long weightBytesPerToken, long kvCacheBytes, int warmupRounds) {
         public double msPerToken() {
             return 1000.0 / decodeTokensPerSecond;
         }
@@ -30,34 +32,55 @@ public final class DecodeBenchmark {
         }
     }
 
-    static final int WARMUP_ROUNDS = 2;
+    /** Untimed rounds at least, and at most (or {@link #MAX_WARMUP_NANOS} of them, whichever ends first). */
+    static final int WARMUP_ROUNDS = 2, MAX_WARMUP_ROUNDS = 30;
+    static final long MAX_WARMUP_NANOS = 30_000_000_000L;
 
     public static Result run(TransformerModel model, int promptTokens, int decodeTokens, int repeats, long seed) {
         int vocab = model.config().vocabSize();
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
         InferenceState s = model.newState(Math.min(model.config().contextLength(), promptTokens + decodeTokens + 1));
-        // Untimed rounds first: the Vector API kernels run orders of magnitude slower until C2 compiles
-        // them, and the mapped weights must be paged in.
-        long bestPrefill = Long.MAX_VALUE, bestDecode = Long.MAX_VALUE;
-        int[] one = new int[1];
-        for (int r = -WARMUP_ROUNDS; r < Math.max(1, repeats); r++) {
-            s.reset();
-            long t0 = System.nanoTime();
-            float[] logits = model.forward(s, prompt, 0, promptTokens);
-            long t1 = System.nanoTime();
-            for (int i = 0; i < decodeTokens; i++) {
-                one[0] = Sampler.argmax(logits);
-                logits = model.forward(s, one, 0, 1);
-            }
-            long t2 = System.nanoTime();
-            if (r >= 0) {
-                bestPrefill = Math.min(bestPrefill, t1 - t0);
-                bestDecode = Math.min(bestDecode, t2 - t1);
+        // Untimed rounds first, until the JIT is quiet: the Vector API kernels run orders of magnitude slower until C2
+        // compiles them, the mapped weights must be paged in, and on a 2-core host a compiler thread still at work
+        // takes a core from the products (stories110M Q4_0 at 64 tokens after two rounds: 166-261 tok/s on one
+        // thread from run to run; 298-343 once warm).
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long warmStart = System.nanoTime();
+        int warmup = 0;
+        while (true) {
+            long c0 = watchJit ? jit.getTotalCompilationTime() : 0, t0 = System.nanoTime();
+            round(model, s, prompt, decodeTokens);
+            long roundNanos = System.nanoTime() - t0, compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
+            warmup++;
+            boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100; // under 1 ms + 1% of the round
+            if (warmup >= WARMUP_ROUNDS && quiet || warmup >= MAX_WARMUP_ROUNDS || System.nanoTime() - warmStart > MAX_WARMUP_NANOS) {
+                break;
             }
         }
+        long bestPrefill = Long.MAX_VALUE, bestDecode = Long.MAX_VALUE;
+        for (int r = 0; r < Math.max(1, repeats); r++) {
+            long[] t = round(model, s, prompt, decodeTokens);
+            bestPrefill = Math.min(bestPrefill, t[0]);
+            bestDecode = Math.min(bestDecode, t[1]);
+        }
         return new Result(promptTokens, decodeTokens, promptTokens / (bestPrefill / 1e9), decodeTokens / (bestDecode / 1e9),
-                weightBytesPerToken(model), s.cacheBytes());
+                weightBytesPerToken(model), s.cacheBytes(), warmup);
+    }
+
+    /** One prefill of the prompt and greedy decode of {@code decodeTokens}; their nanoseconds. */
+    private static long[] round(TransformerModel model, InferenceState s, int[] prompt, int decodeTokens) {
+        s.reset();
+        long t0 = System.nanoTime();
+        float[] logits = model.forward(s, prompt, 0, prompt.length);
+        long t1 = System.nanoTime();
+        int[] one = new int[1];
+        for (int i = 0; i < decodeTokens; i++) {
+            one[0] = Sampler.argmax(logits);
+            logits = model.forward(s, one, 0, 1);
+        }
+        return new long[] {t1 - t0, System.nanoTime() - t1};
     }
 
     /** Bytes of every matrix a decode step multiplies with (embedding rows looked up are not counted; a tied head is). */

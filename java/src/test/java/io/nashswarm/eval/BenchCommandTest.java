@@ -29,6 +29,8 @@ class BenchCommandTest {
         assertTrue(int4 > 4.25 && int4 < 8.5, "int4 g64 body with int8 embeddings: " + int4);
         for (JsonNode row : rows) {
             assertTrue(row.get("decode_tokens_per_second").asDouble() > 0);
+            int warmup = row.get("warmup_rounds").asInt();
+            assertTrue(warmup >= 2 && warmup <= 30, "untimed rounds until the JIT is quiet, 2 to 30: " + warmup);
             assertTrue(row.get("file_bytes").asLong() > 0);
             if (Files.isReadable(Path.of("/proc/self/smaps_rollup"))) {
                 assertTrue(row.get("rss_bytes").asLong() > 0, "RSS measured");
