@@ -71,6 +71,8 @@ final class SplitInput {
      * into products with {@code u − 32} (see superBlocks).
      */
     final int[] sixCorr;
+    /** One block's integers while quantizing. */
+    private final int[] block = new int[BLOCK];
 
     private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
         hi = new short[cols];
@@ -84,6 +86,12 @@ final class SplitInput {
         this.sixCorr = sixCorr ? new int[cols / 4] : null;
     }
 
+    /** Whether this input's arrays are those of an input of {@code cols} values with these parts. */
+    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
+        return hi.length == cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
+                && (this.corr != null) == corr && (this.sixCorr != null) == sixCorr;
+    }
+
     /**
      * Quantizes {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #BLOCK}. Non-finite inputs give
      * non-finite steps, so products with them come out non-finite too.
@@ -94,13 +102,20 @@ final class SplitInput {
 
     /** As {@link #of(float[], int, int)}, with {@link #hiPairs} and {@link #loPairs} when {@code pairs}. */
     static SplitInput of(float[] x, int off, int cols, boolean pairs) {
+        return of(x, off, cols, pairs, null);
+    }
+
+    /** As {@link #of(float[], int, int, boolean)}, into {@code reuse}'s arrays where it has this input's shape. */
+    static SplitInput of(float[] x, int off, int cols, boolean pairs, SplitInput reuse) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = new SplitInput(cols, true, pairs, false, false, false);
-        int[] v = new int[BLOCK];
+        SplitInput a = reuse != null && reuse.fits(cols, true, pairs, false, false, false) ? reuse
+                : new SplitInput(cols, true, pairs, false, false, false);
+        int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
+            a.sum[blk] = 0;
             int o = blk * BLOCK;
             for (int j = 0; j < BLOCK; j += F.length()) {
                 IntVector vi = IntVector.fromArray(I, v, j);
@@ -133,7 +148,12 @@ final class SplitInput {
      * relative to their range, is 8.5 times the input's), at one multiply per column instead of two.
      */
     static SplitInput ofBytes(float[] x, int off, int cols) {
-        return unsplit(x, off, cols, BYTE_QMAX, true);
+        return ofBytes(x, off, cols, null);
+    }
+
+    /** As {@link #ofBytes(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    static SplitInput ofBytes(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, BYTE_QMAX, true, reuse);
     }
 
     /**
@@ -141,7 +161,12 @@ final class SplitInput {
      * twice an 8-bit input's; the 9-bit input halves that rounding at no cost in multiplies).
      */
     static SplitInput ofNineBits(float[] x, int off, int cols) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX, false);
+        return ofNineBits(x, off, cols, null);
+    }
+
+    /** As {@link #ofNineBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    static SplitInput ofNineBits(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, NINE_BIT_QMAX, false, reuse);
     }
 
     /** The largest integer of {@link #ofElevenBits}. */
@@ -152,16 +177,22 @@ final class SplitInput {
      * on aidreams260K left the exact kernels' within 55 tokens; see {@link ByteRowKernels}' nibblePairs).
      */
     static SplitInput ofElevenBits(float[] x, int off, int cols) {
-        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true);
+        return ofElevenBits(x, off, cols, null);
     }
 
-    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads) {
+    /** As {@link #ofElevenBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    static SplitInput ofElevenBits(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true, reuse);
+    }
+
+    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads, SplitInput reuse) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
         boolean corr = qmax == ELEVEN_BIT_QMAX, six = qmax == NINE_BIT_QMAX;
-        SplitInput a = new SplitInput(cols, false, false, quads, corr, six);
-        int[] v = new int[BLOCK];
+        SplitInput a = reuse != null && reuse.fits(cols, false, false, quads, corr, six) ? reuse
+                : new SplitInput(cols, false, false, quads, corr, six);
+        int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             int base = off + blk * BLOCK, o = blk * BLOCK;
             FloatVector m = FloatVector.fromArray(WF, x, base).abs();

@@ -123,4 +123,34 @@ class SplitInputTest {
             }
         }
     }
+
+    /** An input quantized into another's arrays (decode reuses a thread's last input) equals one quantized afresh. */
+    @Test
+    void reusedArraysHoldNothingOfTheLastInput() {
+        Random rnd = new Random(11);
+        int cols = 256;
+        for (int trial = 0; trial < 8; trial++) {
+            float[] a = input(rnd, trial, 0, cols), b = input(rnd, trial + 1, 0, cols);
+            SplitInput[][] pairs = {
+                    {SplitInput.of(b, 0, cols, true), SplitInput.of(b, 0, cols, true, SplitInput.of(a, 0, cols, true))},
+                    {SplitInput.ofBytes(b, 0, cols), SplitInput.ofBytes(b, 0, cols, SplitInput.ofBytes(a, 0, cols))},
+                    {SplitInput.ofNineBits(b, 0, cols), SplitInput.ofNineBits(b, 0, cols, SplitInput.ofNineBits(a, 0, cols))},
+                    {SplitInput.ofElevenBits(b, 0, cols), SplitInput.ofElevenBits(b, 0, cols, SplitInput.ofElevenBits(a, 0, cols))},
+                    // a different shape is not reused
+                    {SplitInput.ofBytes(b, 0, cols), SplitInput.ofBytes(b, 0, cols, SplitInput.ofBytes(a, 0, cols / 2))},
+            };
+            for (SplitInput[] p : pairs) {
+                SplitInput fresh = p[0], reused = p[1];
+                assertArrayEquals(fresh.hi, reused.hi);
+                assertArrayEquals(fresh.lo, reused.lo);
+                assertArrayEquals(fresh.d, reused.d);
+                assertArrayEquals(fresh.sum, reused.sum);
+                assertArrayEquals(fresh.hiPairs, reused.hiPairs);
+                assertArrayEquals(fresh.loPairs, reused.loPairs);
+                assertArrayEquals(fresh.quads, reused.quads);
+                assertArrayEquals(fresh.corr, reused.corr);
+                assertArrayEquals(fresh.sixCorr, reused.sixCorr);
+            }
+        }
+    }
 }
