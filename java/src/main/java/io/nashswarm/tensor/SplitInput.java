@@ -217,15 +217,29 @@ final class SplitInput {
                     ShortVector w = vs.sub(vs.rearrange(EVEN_TWICE).lanewise(VectorOperators.LSHL, 4));
                     vs.blend(w, ODD).rearrange(MIDDLE_SWAPPED).reinterpretAsInts().intoArray(a.quads, (o + j) / 2);
                 }
-                if (corr || six) {
-                    vi.intoArray(v, j);
+                if (six) { // see the field; in vectors, as the scalar corrections() read back ints just stored whole (0.5 ns/value)
+                    IntVector g = vi.add(vi.rearrange(NEXT_1));
+                    IntVector c = g.add(g.rearrange(NEXT_2)).mul(-32); // lane 4s: −32·(v[4s] + .. + v[4s + 3])
+                    c.add(1 << 15).and(0xFFFF).or(c.lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_4TH)
+                            .intoArray(a.sixCorr, (o + j) / 4, FIRST_QUARTER);
+                } else if (corr) {
+                    IntVector g = vi.add(vi.rearrange(NEXT_1));
+                    IntVector c = g.add(g.rearrange(NEXT_4)).mul(-8); // lane 8t: −8·(v[8t] + v[8t+1] + v[8t+4] + v[8t+5]), 8t+2: the others
+                    c.add(1 << 15).and(0xFFFF).or(c.rearrange(NEXT_2).lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_8TH)
+                            .intoArray(a.corr, (o + j) / 8, FIRST_EIGHTH);
                 }
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
-            corrections(a, o, v);
         }
         return a;
     }
+
+    /** Lane i takes lane i ^ 1, i ^ 2, i ^ 4; lanes 0, 4, 8, .. (0, 8, ..) first; the first quarter (eighth) of the lanes. */
+    private static final VectorShuffle<Integer> NEXT_1 = VectorShuffle.fromOp(WI, i -> i ^ 1), NEXT_2 = VectorShuffle.fromOp(WI, i -> i ^ 2),
+            NEXT_4 = VectorShuffle.fromOp(WI, i -> i ^ 4), EVERY_4TH = VectorShuffle.fromOp(WI, i -> 4 * i % WI.length()),
+            EVERY_8TH = VectorShuffle.fromOp(WI, i -> 8 * i % WI.length());
+    private static final VectorMask<Integer> FIRST_QUARTER = VectorMask.fromLong(WI, (1L << WI.length() / 4) - 1),
+            FIRST_EIGHTH = VectorMask.fromLong(WI, (1L << WI.length() / 8) - 1);
 
     /** {@link #unsplit}'s block at {@code o} from integers {@code v} already rounded (in double: a tiny block), in scalar code. */
     private static void tinyBlock(SplitInput a, int o, int[] v, boolean quads) {
