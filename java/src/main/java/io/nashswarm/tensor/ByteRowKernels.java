@@ -56,66 +56,17 @@ final class ByteRowKernels {
     private static final VectorSpecies<Byte> Z = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.vectorBitSize() / 4));
     private static final int ROWS = ByteRows.ROWS, HALF = ROWS / 2, QUAD = ByteRows.QUAD_ROWS;
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
     private ByteRowKernels() {}
-
-    /**
-     * A thread's working arrays: the kernels' accumulators and its last batch-1 input per kind of input and width (a
-     * model has a few: its width and its feed-forward width, per weight type), so that decode allocates nothing per
-     * product and runs without young collections (ParallelGC paused 5-36 ms for them here).
-     */
-    private static final class Scratch {
-        final float[] acc = new float[ROWS];
-        final SplitInput[] one = new SplitInput[1];
-        private final java.util.ArrayList<Slot> inputs = new java.util.ArrayList<>();
-
-        /** The last input kept for matrices of this kind, group and width, or null. */
-        SplitInput last(ByteRows.Kind kind, int group, int cols) {
-            Slot s = slot(kind, group, cols);
-            return s == null ? null : s.input;
-        }
-
-        void keep(ByteRows.Kind kind, int group, int cols, SplitInput input) {
-            Slot s = slot(kind, group, cols);
-            if (s == null) {
-                inputs.add(new Slot(kind, group, cols, input));
-            } else {
-                s.input = input;
-            }
-        }
-
-        private Slot slot(ByteRows.Kind kind, int group, int cols) {
-            for (Slot s : inputs) {
-                if (s.kind == kind && s.group == group && s.cols == cols) {
-                    return s;
-                }
-            }
-            return null;
-        }
-
-        private static final class Slot {
-            final ByteRows.Kind kind;
-            final int group, cols;
-            SplitInput input;
-
-            Slot(ByteRows.Kind kind, int group, int cols, SplitInput input) {
-                this.kind = kind;
-                this.group = group;
-                this.cols = cols;
-                this.input = input;
-            }
-        }
-    }
 
     /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
-        Scratch scratch = SCRATCH.get();
-        SplitInput[] in = n == 1 ? scratch.one : new SplitInput[n];
+        ThreadInputs mine = ThreadInputs.mine();
+        SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
         for (int b = 0; b < n; b++) {
             int off = b * w.cols;
-            // at batch 1 (decode) the thread's last input of this kind and width lends its arrays, so that a step allocates nothing
-            SplitInput reuse = n == 1 ? scratch.last(w.kind, w.group, w.cols) : null;
+            // at batch 1 (decode) the thread's last input of this kind and width lends its arrays (ThreadInputs)
+            long key = (long) w.kind.ordinal() << 32 | w.group;
+            SplitInput reuse = n == 1 ? (SplitInput) mine.last(key, w.cols) : null;
             in[b] = switch (w.kind) {
                 case GROUPS -> SplitInput.of(x, off, w.cols, false, reuse);
                 case SIX_BIT_SUPER_BLOCKS -> SplitInput.ofNineBits(x, off, w.cols, reuse);
@@ -123,10 +74,10 @@ final class ByteRowKernels {
                 case NIBBLE_GROUPS -> w.group == 32 ? SplitInput.ofBytes(x, off, w.cols, reuse) : SplitInput.ofElevenBits(x, off, w.cols, reuse);
             };
             if (n == 1) {
-                scratch.keep(w.kind, w.group, w.cols, in[b]);
+                mine.keep(key, w.cols, in[b]);
             }
         }
-        float[] acc = scratch.acc;
+        float[] acc = mine.acc(ROWS);
         int br = w.blockRows;
         for (int rb = r0 / br; rb * br < r1; rb++) {
             for (int b = 0; b < n; b++) {

@@ -74,6 +74,8 @@ final class LutInput {
     final float[] half32, sum32;
     /** Per quarter chunk (16 activations), for groups of 16 (ggml's Q6_K): likewise. */
     final float[] half16, sum16;
+    /** A chunk's four quarter sums while building. */
+    private final float[] quarter = new float[4];
 
     private LutInput(int chunks, boolean byteTables) {
         table = byteTables ? null : new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
@@ -113,7 +115,7 @@ final class LutInput {
 
     /** Tables of {@code x[off .. off + cols)}, {@code cols} a multiple of {@value #CHUNK}. */
     static LutInput of(float[] x, int off, int cols) {
-        return build(x, off, cols, false);
+        return build(x, off, cols, false, null);
     }
 
     /**
@@ -121,14 +123,20 @@ final class LutInput {
      * error of {@link #of}'s), for the 2-bit kernel ({@link LutKernels#planeRows}).
      */
     static LutInput ofBytes(float[] x, int off, int cols) {
-        return build(x, off, cols, true);
+        return build(x, off, cols, true, null);
+    }
+
+    /** As {@link #of} ({@code byteTables} false) or {@link #ofBytes}, into {@code reuse}'s arrays where it has this shape. */
+    static LutInput of(float[] x, int off, int cols, boolean byteTables, LutInput reuse) {
+        return build(x, off, cols, byteTables, reuse);
     }
 
     /** The 12-bit tables or the byte tables. */
-    private static LutInput build(float[] x, int off, int cols, boolean byteTables) {
+    private static LutInput build(float[] x, int off, int cols, boolean byteTables, LutInput reuse) {
         int chunks = cols / CHUNK, qmax = byteTables ? BYTE_QMAX : QMAX;
-        LutInput in = new LutInput(chunks, byteTables);
-        float[] quarter = new float[4];
+        LutInput in = reuse != null && reuse.half.length == chunks && (reuse.bytes != null) == byteTables ? reuse
+                : new LutInput(chunks, byteTables);
+        float[] quarter = in.quarter;
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
             float max = 0f, total = 0f;

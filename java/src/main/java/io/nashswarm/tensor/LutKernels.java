@@ -118,11 +118,26 @@ final class LutKernels {
         for (int b0 = 0; b0 < n; b0 += tile) {
             int m = Math.min(tile, n - b0);
             for (int b = 0; b < m; b++) {
-                in[b] = LutInput.of(x, (b0 + b) * w.cols, w.cols);
+                in[b] = input(x, (b0 + b) * w.cols, w.cols, n, false);
             }
             products(w, in, m, y, b0 * w.rows, w.rows, r0, r1);
         }
     }
+
+    /** Input b's tables; at batch 1 (decode) into the arrays of the thread's last input of this kind and width ({@link ThreadInputs}). */
+    private static LutInput input(float[] x, int off, int cols, int n, boolean byteTables) {
+        if (n != 1) {
+            return LutInput.of(x, off, cols, byteTables, null);
+        }
+        ThreadInputs mine = ThreadInputs.mine();
+        long key = byteTables ? LUT_BYTES : LUT_12;
+        LutInput in = LutInput.of(x, off, cols, byteTables, (LutInput) mine.last(key, cols));
+        mine.keep(key, cols, in);
+        return in;
+    }
+
+    /** {@link ThreadInputs} keys of the two kinds of tables (ByteRowKernels' keys stay below 2^40). */
+    private static final long LUT_12 = 1L << 40, LUT_BYTES = 2L << 40;
 
     /** Writes block {@code rb}'s 16 accumulated rows of each input, times {@code outScale}, to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
     private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale) {
@@ -302,11 +317,11 @@ final class LutKernels {
     static void products(PlaneRows w, float[] x, int n, float[] y, int r0, int r1) {
         int tile = tile(w.cols, n, 16); // byte tables: 64 bytes per 4 columns
         LutInput[] in = new LutInput[tile];
-        float[] acc = new float[PlaneRows.ROWS];
+        float[] acc = ThreadInputs.mine().acc(PlaneRows.ROWS);
         for (int b0 = 0; b0 < n; b0 += tile) {
             int m = Math.min(tile, n - b0);
             for (int b = 0; b < m; b++) {
-                in[b] = LutInput.ofBytes(x, (b0 + b) * w.cols, w.cols);
+                in[b] = input(x, (b0 + b) * w.cols, w.cols, n, true);
             }
             for (int rb = r0 / PlaneRows.ROWS; rb * PlaneRows.ROWS < r1; rb++) {
                 for (int b = 0; b < m; b++) {

@@ -454,4 +454,31 @@ class LutKernelsTest {
         return seg;
     }
 
+
+    /** Tables built into another input's arrays (decode reuses a thread's last input) equal tables built afresh. */
+    @Test
+    void reusedTablesHoldNothingOfTheLastInput() {
+        Random rnd = new Random(5);
+        int cols = 512;
+        for (boolean bytes : new boolean[] {false, true}) {
+            for (int trial = 0; trial < 4; trial++) {
+                float[] a = new float[cols], b = new float[cols];
+                for (int i = 0; i < cols; i++) {
+                    a[i] = (float) (rnd.nextGaussian() * Math.pow(10, trial - 2));
+                    b[i] = (float) rnd.nextGaussian();
+                }
+                java.util.Arrays.fill(b, 64, 128, 0f); // a zero chunk after a nonzero one
+                LutInput fresh = LutInput.of(b, 0, cols, bytes, null);
+                LutInput reused = LutInput.of(b, 0, cols, bytes, LutInput.of(a, 0, cols, bytes, null));
+                assertArrayEquals(fresh.table, reused.table);
+                assertArrayEquals(fresh.bytes, reused.bytes);
+                assertArrayEquals(fresh.half, reused.half);
+                assertArrayEquals(fresh.sum, reused.sum);
+                assertArrayEquals(fresh.half32, reused.half32);
+                assertArrayEquals(fresh.sum32, reused.sum32);
+                assertArrayEquals(fresh.half16, reused.half16);
+                assertArrayEquals(fresh.sum16, reused.sum16);
+            }
+        }
+    }
 }

@@ -1,0 +1,72 @@
+package io.nashswarm.tensor;
+
+import java.util.ArrayList;
+
+/**
+ * A thread's working arrays for the integer kernels: its last batch-1 quantized input ({@link SplitInput}, {@link
+ * LutInput}) per kind of input and width, and the kernels' accumulators. A model has only a few kinds and widths (its
+ * width and its feed-forward width, per weight type), so decode quantizes each input into arrays it already has and
+ * allocates nothing per product: 9 KB (SplitInput) or 35 KB (LutInput) per product and thread otherwise, which filled
+ * the young generation every 2-3 s and paused decode 4-40 ms under ParallelGC. Products never run nested on one
+ * thread, so a thread's arrays are used by one product at a time.
+ */
+final class ThreadInputs {
+    private static final ThreadLocal<ThreadInputs> MINE = ThreadLocal.withInitial(ThreadInputs::new);
+
+    private final ArrayList<Slot> slots = new ArrayList<>();
+    private float[] acc = new float[0];
+
+    private ThreadInputs() {}
+
+    static ThreadInputs mine() {
+        return MINE.get();
+    }
+
+    /** The input last kept under {@code key} (the caller's kind of input) and {@code cols}, or null. */
+    Object last(long key, int cols) {
+        Slot s = slot(key, cols);
+        return s == null ? null : s.input;
+    }
+
+    void keep(long key, int cols, Object input) {
+        Slot s = slot(key, cols);
+        if (s == null) {
+            slots.add(new Slot(key, cols, input));
+        } else {
+            s.input = input;
+        }
+    }
+
+    private Slot slot(long key, int cols) {
+        for (int i = 0; i < slots.size(); i++) { // indexed: an iterator would be allocated per product
+            Slot s = slots.get(i);
+            if (s.key == key && s.cols == cols) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** An array for one {@link SplitInput}, the same for every call on this thread. */
+    final SplitInput[] oneSplit = new SplitInput[1];
+
+    /** Accumulators of at least {@code length} floats, the same array for every call on this thread. */
+    float[] acc(int length) {
+        if (acc.length < length) {
+            acc = new float[length];
+        }
+        return acc;
+    }
+
+    private static final class Slot {
+        final long key;
+        final int cols;
+        Object input;
+
+        Slot(long key, int cols, Object input) {
+            this.key = key;
+            this.cols = cols;
+            this.input = input;
+        }
+    }
+}
