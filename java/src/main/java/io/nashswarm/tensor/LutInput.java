@@ -142,8 +142,7 @@ final class LutInput {
                     v2 = FloatVector.fromArray(F, x, base + 32), v3 = FloatVector.fromArray(F, x, base + 48);
             FloatVector m = groupSums(v0.abs()).max(groupSums(v1.abs())).max(groupSums(v2.abs())).max(groupSums(v3.abs()));
             float max = m.reduceLanes(VectorOperators.MAX);
-            float q0 = v0.reduceLanes(VectorOperators.ADD), q1 = v1.reduceLanes(VectorOperators.ADD),
-                    q2 = v2.reduceLanes(VectorOperators.ADD), q3 = v3.reduceLanes(VectorOperators.ADD);
+            float q0 = sum(v0), q1 = sum(v1), q2 = sum(v2), q3 = sum(v3);
             float total = (q0 + q1) + (q2 + q3);
             float h = max / qmax / 2;
             in.half[c] = in.half32[2 * c] = in.half32[2 * c + 1] = h;
@@ -188,8 +187,19 @@ final class LutInput {
         return p.add(p.rearrange(NEXT_2));
     }
 
+    /**
+     * The sum of v's 16 lanes in a fixed order (pairs, then fours, eights, sixteen): {@code reduceLanes(ADD)}'s order is
+     * the JIT's choice, and a batch's tables must equal the same inputs' tables built one at a time, bit for bit.
+     */
+    private static float sum(FloatVector v) {
+        FloatVector p = groupSums(v);
+        p = p.add(p.rearrange(NEXT_4));
+        return p.add(p.rearrange(NEXT_8)).lane(0);
+    }
+
     private static final jdk.incubator.vector.VectorShuffle<Float> NEXT_1 = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ 1),
-            NEXT_2 = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ 2);
+            NEXT_2 = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ 2), NEXT_4 = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ 4),
+            NEXT_8 = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ 8);
 
     /** A chunk whose QMAX/max overflows a float (max below 1.7e-35): the same entries, scaled in double. */
     private void tinyChunk(float[] x, int base, double inv, int group) {
