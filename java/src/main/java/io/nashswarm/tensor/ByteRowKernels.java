@@ -62,19 +62,19 @@ final class ByteRowKernels {
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
         ThreadInputs mine = ThreadInputs.mine();
         SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
+        // at batch 1 (decode) the thread's last input of this kind and width lends its arrays (ThreadInputs)
+        ThreadInputs.Slot kept = n == 1 ? mine.slot((long) w.kind.ordinal() << 32 | w.group, w.cols) : null;
         for (int b = 0; b < n; b++) {
             int off = b * w.cols;
-            // at batch 1 (decode) the thread's last input of this kind and width lends its arrays (ThreadInputs)
-            long key = (long) w.kind.ordinal() << 32 | w.group;
-            SplitInput reuse = n == 1 ? (SplitInput) mine.last(key, w.cols) : null;
+            SplitInput reuse = kept == null ? null : (SplitInput) kept.input;
             in[b] = switch (w.kind) {
                 case GROUPS -> SplitInput.of(x, off, w.cols, false, reuse);
                 case SIX_BIT_SUPER_BLOCKS -> SplitInput.ofNineBits(x, off, w.cols, reuse);
                 case NIBBLE_SUPER_BLOCKS -> SplitInput.ofBytes(x, off, w.cols, reuse);
                 case NIBBLE_GROUPS -> w.group == 32 ? SplitInput.ofBytes(x, off, w.cols, reuse) : SplitInput.ofElevenBits(x, off, w.cols, reuse);
             };
-            if (n == 1) {
-                mine.keep(key, w.cols, in[b]);
+            if (kept != null) {
+                kept.input = in[b];
             }
         }
         float[] acc = mine.acc(ROWS);

@@ -129,10 +129,9 @@ final class LutKernels {
         if (n != 1) {
             return LutInput.of(x, off, cols, byteTables, null);
         }
-        ThreadInputs mine = ThreadInputs.mine();
-        long key = byteTables ? LUT_BYTES : LUT_12;
-        LutInput in = LutInput.of(x, off, cols, byteTables, (LutInput) mine.last(key, cols));
-        mine.keep(key, cols, in);
+        ThreadInputs.Slot kept = ThreadInputs.mine().slot(byteTables ? LUT_BYTES : LUT_12, cols);
+        LutInput in = LutInput.of(x, off, cols, byteTables, (LutInput) kept.input);
+        kept.input = in;
         return in;
     }
 

@@ -15,6 +15,8 @@ final class ThreadInputs {
 
     private final ArrayList<Slot> slots = new ArrayList<>();
     private float[] acc = new float[0];
+    /** An array for one {@link SplitInput}, the same for every call on this thread. */
+    final SplitInput[] oneSplit = new SplitInput[1];
 
     private ThreadInputs() {}
 
@@ -22,33 +24,21 @@ final class ThreadInputs {
         return MINE.get();
     }
 
-    /** The input last kept under {@code key} (the caller's kind of input) and {@code cols}, or null. */
-    Object last(long key, int cols) {
-        Slot s = slot(key, cols);
-        return s == null ? null : s.input;
-    }
-
-    void keep(long key, int cols, Object input) {
-        Slot s = slot(key, cols);
-        if (s == null) {
-            slots.add(new Slot(key, cols, input));
-        } else {
-            s.input = input;
-        }
-    }
-
-    private Slot slot(long key, int cols) {
+    /**
+     * The slot of the input kept under {@code key} (the caller's kind of input) and {@code cols}, made empty on first
+     * use: its {@code input} lends its arrays to the next input of that kind, which then takes its place.
+     */
+    Slot slot(long key, int cols) {
         for (int i = 0; i < slots.size(); i++) { // indexed: an iterator would be allocated per product
             Slot s = slots.get(i);
             if (s.key == key && s.cols == cols) {
                 return s;
             }
         }
-        return null;
+        Slot s = new Slot(key, cols);
+        slots.add(s);
+        return s;
     }
-
-    /** An array for one {@link SplitInput}, the same for every call on this thread. */
-    final SplitInput[] oneSplit = new SplitInput[1];
 
     /** Accumulators of at least {@code length} floats, the same array for every call on this thread. */
     float[] acc(int length) {
@@ -58,15 +48,15 @@ final class ThreadInputs {
         return acc;
     }
 
-    private static final class Slot {
-        final long key;
-        final int cols;
+    static final class Slot {
+        private final long key;
+        private final int cols;
+        /** The last input kept here, or null. */
         Object input;
 
-        Slot(long key, int cols, Object input) {
+        private Slot(long key, int cols) {
             this.key = key;
             this.cols = cols;
-            this.input = input;
         }
     }
 }

@@ -454,7 +454,6 @@ class LutKernelsTest {
         return seg;
     }
 
-
     /** Tables built into another input's arrays (decode reuses a thread's last input) equal tables built afresh. */
     @Test
     void reusedTablesHoldNothingOfTheLastInput() {
