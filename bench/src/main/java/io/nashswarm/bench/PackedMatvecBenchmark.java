@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Weights are Gaussian (σ = 0.02), generated row by row from a seed; every format uses symmetric
  * groups of 64; {@code mixed3} assigns exactly 10% of the 16-row tiles × groups 8 bits, 20% 4 bits and 70% 2 bits at
- * random positions (≈3.28 bits/weight). Shapes and threads are the {@link Shapes}, as in
+ * random positions (≈3.28 bits/weight); {@code mixed24} 20% 4 bits and 80% 2 bits, no 8 bits (≈2.69 bits/weight, the mix the
+ * 3.0-bpw allocator picks for the layers of the Llama-3.2-1B shapes with an int4 embedding). Shapes and threads are the {@link Shapes}, as in
  * {@link DenseMatvecBenchmark}.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -35,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx3g"})
 public class PackedMatvecBenchmark {
     static final int GROUP = 64;
-    static final String MIXED3 = "mixed3";
+    static final String MIXED3 = "mixed3", MIXED24 = "mixed24";
 
     /** A packed matrix and an input; the format names are the report's labels. */
     public abstract static class Product {
@@ -109,8 +110,8 @@ public class PackedMatvecBenchmark {
     /** {@code mixed3} (see the class comment), else the uniform type of that label at g64 via its codec. */
     static WeightMatrix build(String format, RowSource src) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        if (format.equals(MIXED3)) {
-            return MixedQuantizer.quantize(src, g64, mixedWidths(src.rows(), src.cols()));
+        if (format.equals(MIXED3) || format.equals(MIXED24)) {
+            return MixedQuantizer.quantize(src, g64, mixedWidths(src.rows(), src.cols(), format));
         }
         return TensorQuantizer.uniform(src, type(format), g64, Arena.ofAuto());
     }
@@ -124,18 +125,18 @@ public class PackedMatvecBenchmark {
      * Exactly 10% 8-bit, 20% 4-bit, the rest 2-bit groups, shuffled with a fixed seed, one width per tile of
      * {@link MixedGroupMatrix#TILE_ROWS} rows × one group as the allocators choose them .
      */
-    static byte[] mixedWidths(int rows, int cols) {
+    static byte[] mixedWidths(int rows, int cols, String format) {
         int groups = cols / GROUP, tile = MixedGroupMatrix.TILE_ROWS;
-        byte[] t = tileWidths((rows + tile - 1) / tile * groups), w = new byte[rows * groups];
+        byte[] t = tileWidths((rows + tile - 1) / tile * groups, format.equals(MIXED3) ? 10 : 0, 20), w = new byte[rows * groups];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(t, r / tile * groups, w, r * groups, groups);
         }
         return w;
     }
 
-    private static byte[] tileWidths(int n) {
+    private static byte[] tileWidths(int n, int percent8, int percent4) {
         byte[] w = new byte[n];
-        int n8 = n / 10, n4 = n / 5;
+        int n8 = n * percent8 / 100, n4 = n * percent4 / 100;
         for (int i = 0; i < n; i++) {
             w[i] = (byte) (i < n8 ? 8 : i < n8 + n4 ? 4 : 2);
         }
@@ -152,9 +153,9 @@ public class PackedMatvecBenchmark {
     /** Bytes each benchmarked matrix stores, from the QuantType table (checked against the built matrix in setup). */
     static long storageBytes(String format, int rows, int cols) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        if (format.equals(MIXED3)) {
+        if (format.equals(MIXED3) || format.equals(MIXED24)) {
             long n8 = 0, n4 = 0, n = (long) rows * (cols / GROUP);
-            for (byte b : mixedWidths(rows, cols)) {
+            for (byte b : mixedWidths(rows, cols, format)) {
                 n8 += b == 8 ? 1 : 0;
                 n4 += b == 4 ? 1 : 0;
             }

@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <h2>Byte tables</h2>
  * {@link #ofBytes} quantizes the same entries to {@code |q| ≤ }{@value #BYTE_QMAX} (step {@code max/127}) and stores
- * them biased by 128 as unsigned bytes, each group's 16 four times over ({@link #bytes}), for the 2-bit kernel {@link
+ * them biased by 128 as unsigned bytes, 16 per group ({@link #bytes}), for the 2-bit kernel {@link
  * LutKernels#planeRows}. The bound below holds with that step: 16 times the 12-bit tables'.
  *
  * <h2>Quantization and its error</h2>
@@ -63,7 +63,10 @@ final class LutInput {
     final byte[] table;
     /**
      * {@link #ofBytes}: per group of 4 columns, its 16 entries {@code q + 128} ({@code |q| ≤ }{@value #BYTE_QMAX}) as
-     * unsigned bytes, four times over (64 bytes: one 64-byte permute then serves 64 rows); else null.
+     * unsigned bytes, group after group, and 48 spare; else null. The kernel loads 64 bytes from a group's entries: a
+     * 64-byte permute indexes them with 0..15 in every lane, so the next groups' entries in its upper lanes are never read.
+     * Not four copies per group: a 64-byte table per 4 columns (32 KiB for 2048 columns) halved the kernel's speed from
+     * DRAM, the table's lines competing with the streamed weights for the core's outstanding misses.
      */
     final byte[] bytes;
     /** Per chunk: {@code t_c / 2} (the kernels' sums count each plane's ±x twice). */
@@ -77,7 +80,7 @@ final class LutInput {
 
     private LutInput(int chunks, boolean byteTables) {
         table = byteTables ? null : new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
-        bytes = byteTables ? new byte[chunks * 16 * 64] : null;
+        bytes = byteTables ? new byte[chunks * 16 * 16 + 48] : null;
         half = new float[chunks];
         sum = new float[chunks];
         half32 = new float[2 * chunks];
@@ -99,12 +102,10 @@ final class LutInput {
         return (table[GROUP_BYTES * a + idx] & 0xFF) | table[GROUP_BYTES * a + 16 + idx] << 8;
     }
 
-    /** Stores entry idx of group a: two bytes of a 12-bit table, or one biased byte four times over. */
+    /** Stores entry idx of group a: two bytes of a 12-bit table, or one biased byte. */
     private void put(int a, int idx, int q) {
         if (bytes != null) {
-            for (int k = 0; k < 4; k++) {
-                bytes[64 * a + 16 * k + idx] = (byte) (q + 128);
-            }
+            bytes[16 * a + idx] = (byte) (q + 128);
         } else {
             table[GROUP_BYTES * a + idx] = (byte) q;
             table[GROUP_BYTES * a + 16 + idx] = (byte) (q >> 8);
@@ -167,10 +168,7 @@ final class LutInput {
                 FloatVector e = SIGN0.mul(x[o]).add(SIGN1.mul(x[o + 1])).add(SIGN2.mul(x[o + 2])).add(SIGN3.mul(x[o + 3])).mul(inv);
                 IntVector q = (IntVector) e.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
                 if (byteTables) {
-                    ByteVector e8 = (ByteVector) q.add(128).convertShape(VectorOperators.I2B, BYTES, 0);
-                    for (int k = 0, t = 64 * (c * 16 + a); k < 4; k++) {
-                        e8.intoArray(in.bytes, t + 16 * k);
-                    }
+                    ((ByteVector) q.add(128).convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(in.bytes, 16 * (c * 16 + a));
                     continue;
                 }
                 int t = GROUP_BYTES * (c * 16 + a);

@@ -125,7 +125,7 @@ final class LutKernels {
     }
 
     /** Input b's tables; at batch 1 (decode) into the arrays of the thread's last input of this kind and width ({@link ThreadInputs}). */
-    private static LutInput input(float[] x, int off, int cols, int n, boolean byteTables) {
+    static LutInput input(float[] x, int off, int cols, int n, boolean byteTables) {
         if (n != 1) {
             return LutInput.of(x, off, cols, byteTables, null);
         }
@@ -135,8 +135,19 @@ final class LutKernels {
         return in;
     }
 
-    /** {@link ThreadInputs} keys of the two kinds of tables (ByteRowKernels' keys stay below 2^40). */
-    private static final long LUT_12 = 1L << 40, LUT_BYTES = 2L << 40;
+    /** A mixed matrix's 8-bit tiles' input ({@link SplitInput} with pairs); at batch 1 reusing the thread's last one, as {@link #input}. */
+    static SplitInput pairInput(float[] x, int off, int cols, int n) {
+        if (n != 1) {
+            return SplitInput.of(x, off, cols, true);
+        }
+        ThreadInputs.Slot kept = ThreadInputs.mine().slot(PAIRS, cols);
+        SplitInput in = SplitInput.of(x, off, cols, true, (SplitInput) kept.input);
+        kept.input = in;
+        return in;
+    }
+
+    /** {@link ThreadInputs} keys of the two kinds of tables and of the mixed 8-bit tiles' input (ByteRowKernels' keys stay below 2^40). */
+    private static final long LUT_12 = 1L << 40, LUT_BYTES = 2L << 40, PAIRS = 3L << 40;
 
     /** Writes block {@code rb}'s 16 accumulated rows of each input, times {@code outScale}, to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
     private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale) {
@@ -340,7 +351,7 @@ final class LutKernels {
     /**
      * One block of 64 rows of 2-bit codes ({@link PlaneRows}) with one input's byte tables: acc[0..64) = the rows'
      * products. Per 4 columns one load of the block's 64 plane bytes; each nibble (plane 0 low, plane 1 high) indexes
-     * the group's table (64 bytes: its 16 biased entries four times) with one permute, which gives all 64 rows' entries.
+     * the group's 16 biased entries (a 64-byte load from them) with one permute, which gives all 64 rows' entries.
      * The entries are summed in 16-bit lanes as a whole ({@code lo + 256·hi}, mod 2^16) beside their high bytes, so a
      * chunk's low-byte sums are {@code Σ whole − 256·Σ high} (at most 16·255, exact) with no per-step widening. Per
      * chunk of 64 columns, {@code P_0 + 2·P_1} less the bias (6144) is split into 32-bit lanes by shifts and scaled by
@@ -353,11 +364,11 @@ final class LutKernels {
         long gb = PlaneRows.groupBytes(group, zeros), g0 = base; // the current group's offset
         for (int c = 0, inGroup = 0; c < cols; c += 64) {
             long at = g0 + 16L * inGroup;
-            int to = 16 * c;
+            int to = 4 * c;
             ShortVector w0 = ShortVector.zero(S), h0 = w0, w1 = w0, h1 = w0;
             for (int s = 0; s < 16; s++) {
                 ByteVector b = ByteVector.fromMemorySegment(B, m, at + 64L * s, LE);
-                ByteVector t = ByteVector.fromArray(B, tab, to + 64 * s);
+                ByteVector t = ByteVector.fromArray(B, tab, to + 16 * s); // lanes 0..15: group s's entries (the rest unread)
                 ShortVector l0 = b.and((byte) 0x0F).selectFrom(t).reinterpretAsShorts();
                 ShortVector l1 = b.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsBytes().and((byte) 0x0F).selectFrom(t).reinterpretAsShorts();
                 w0 = w0.add(l0);

@@ -269,8 +269,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
         for (int b0 = 0; b0 < n; b0 += tile) {
             int m = Math.min(tile, n - b0);
             for (int b = 0; b < m; b++) {
-                in[b] = LutInput.of(x, (b0 + b) * cols, cols);
-                split[b] = p.byteTiles ? SplitInput.of(x, (b0 + b) * cols, cols, true) : null;
+                in[b] = LutKernels.input(x, (b0 + b) * cols, cols, n, false);
+                split[b] = p.byteTiles ? LutKernels.pairInput(x, (b0 + b) * cols, cols, n) : null;
             }
             LutKernels.products(p, in, split, m, y, b0 * rows, rows, r0, r1);
         }
