@@ -151,12 +151,18 @@ final class LutKernels {
 
     /** Writes block {@code rb}'s 16 accumulated rows of each input, times {@code outScale}, to {@code y[b·yStride + r]}, rows in [r0, r1) only. */
     private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale) {
+        store(acc, n, rb, y, yOff, yStride, r0, r1, outScale, false);
+    }
+
+    /** As above; {@code add}: adds to {@code y} (a later column panel) instead of writing it. */
+    private static void store(float[] acc, int n, int rb, float[] y, int yOff, int yStride, int r0, int r1, float outScale, boolean add) {
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < ROWS; i++) {
                 int r = rb * ROWS + i;
                 if (r >= r0 && r < r1) {
                     int a = 2 * ROWS * b + 16 * (i / 8) + i % 8; // lanes i and i + 8 hold the row's two slots
-                    y[yOff + b * yStride + r] = (acc[a] + acc[a + 8]) * outScale;
+                    float v = (acc[a] + acc[a + 8]) * outScale;
+                    y[yOff + b * yStride + r] = add ? y[yOff + b * yStride + r] + v : v;
                 }
             }
         }
@@ -203,33 +209,35 @@ final class LutKernels {
      */
     static void products(MixedPlanes w, LutInput[] in, SplitInput[] split, int n, float[] y, int yOff, int yStride, int r0, int r1) {
         float[] acc = new float[2 * ROWS * n], bytes = new float[ROWS];
-        for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
-            java.util.Arrays.fill(acc, 0f);
-            for (int k = 0; k < MixedPlanes.BITS.length; k++) {
-                int from = w.start(rb, k), count = w.start(rb, k + 1) - from;
-                if (count == 0) {
-                    continue;
-                }
-                long co = w.codeOffset(rb, k), so = 32L * from;
-                for (int b = 0; b < n; b++) {
-                    LutInput x = in[b];
-                    int ao = 2 * ROWS * b;
-                    switch (MixedPlanes.BITS[k]) {
-                        case 8 -> {
-                            SplitInput v = split[b];
-                            ByteRowKernels.tiles(w.codes, co, w.chunkList, from, count, w.scales16, w.zeros8, v.hiPairs, v.loPairs, v.d, v.sum, bytes);
-                            for (int i = 0; i < ROWS; i++) { // into row i's first slot (see store)
-                                acc[ao + 16 * (i / 8) + i % 8] += bytes[i];
+        for (int pl = 0; pl < w.panels; pl++) { // a column panel's tables at a time (MixedPlanes.PANEL_CHUNKS)
+            for (int rb = r0 / ROWS; rb * ROWS < r1; rb++) {
+                java.util.Arrays.fill(acc, 0f);
+                for (int k = 0; k < MixedPlanes.BITS.length; k++) {
+                    int from = w.start(pl, rb, k), count = w.start(pl, rb, k + 1) - from;
+                    if (count == 0) {
+                        continue;
+                    }
+                    long co = w.codeOffset(pl, rb, k), so = 32L * from;
+                    for (int b = 0; b < n; b++) {
+                        LutInput x = in[b];
+                        int ao = 2 * ROWS * b;
+                        switch (MixedPlanes.BITS[k]) {
+                            case 8 -> {
+                                SplitInput v = split[b];
+                                ByteRowKernels.tiles(w.codes, co, w.chunkList, from, count, w.scales16, w.zeros8, v.hiPairs, v.loPairs, v.d, v.sum, bytes);
+                                for (int i = 0; i < ROWS; i++) { // into row i's first slot (see store)
+                                    acc[ao + 16 * (i / 8) + i % 8] += bytes[i];
+                                }
                             }
+                            case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
+                            default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
+                                    w.scales16, w.zeros8, null, so, 0, acc, ao);
                         }
-                        case 4 -> block(w.codes, co, 512, 32, w.chunkList, from, count, 16, x.table, 16 * GROUP, GROUP, SAME_TABLE, FOUR, x.half, x.sum,
-                                w.scales16, w.zeros8, null, so, 0, acc, ao);
-                        default -> block(w.codes, co, 256, 32, w.chunkList, from, count, 8, x.table, 16 * GROUP, 2 * GROUP, NEXT_TABLE, TWO, x.half, x.sum,
-                                w.scales16, w.zeros8, null, so, 0, acc, ao);
                     }
                 }
+                store(acc, n, rb, y, yOff, yStride, r0, r1, 1f, pl > 0);
             }
-            store(acc, n, rb, y, yOff, yStride, r0, r1, 1f);
         }
     }
 

@@ -17,10 +17,11 @@ import static io.nashswarm.tensor.PackedKernels.F16;
  * Rows go in blocks of {@value #ROWS}, as in {@link BitPlanes} (same lane order, same per-chunk layout of
  * {@code 8·bits} bytes per column group, padded rows zero codes and zero scales), except that 8-bit chunks hold
  * byte codes for the 16-bit product kernel ({@link ByteRowKernels#tiles}): per pair of columns 32 bytes, row
- * {@code i}'s two codes minus 128 (signed) at bytes {@code 2i} and {@code 2i + 1}, rows in order. Within a block the
- * chunks (64 columns) are listed by width, 8-bit chunks first, then 4-bit, then 2-bit, each in column
- * order ({@link #chunkList}); block {@code rb}'s chunks of width class {@code k} are entries
- * {@link #start}{@code (rb, k)} .. {@code start(rb, k + 1)} of the list, their codes at {@link #codeOffset},
+ * {@code i}'s two codes minus 128 (signed) at bytes {@code 2i} and {@code 2i + 1}, rows in order. The columns go in
+ * panels of {@value #PANEL_CHUNKS} chunks (64 columns each), panel after panel, and within a panel block after block;
+ * within a panel's block the chunks are listed by width, 8-bit chunks first, then 4-bit, then 2-bit, each in column
+ * order ({@link #chunkList}); panel {@code p}'s block {@code rb}'s chunks of width class {@code k} are entries
+ * {@link #start}{@code (p, rb, k)} .. {@code start(p, rb, k + 1)} of the list, their codes at {@link #codeOffset},
  * and the scales (and zeros) of list entry {@code i} at {@code 32·i} ({@code 16·i}): one fp16 per row, so a
  * group of several chunks repeats its scale.
  *
@@ -39,11 +40,20 @@ final class MixedPlanes {
     final MemorySegment codes, scales16, zeros8;
     /** Whether any tile is 8 bits wide (its products need a {@link SplitInput}). */
     final boolean byteTiles;
-    /** Per block, its chunks by width class (see the class comment). */
+    /**
+     * Chunks per column panel: a product runs panel after panel, so that it reads only the panel's part of the input's
+     * tables (8 bytes per column: 16 KiB) while it streams the weights. At 8192 columns the whole tables (64 KiB) made a
+     * mixed product from memory 1.5x slower than at 2048 (bench/results/table-footprint-2026-12-04.md).
+     */
+    static final int PANEL_CHUNKS = 32;
+
+    /** Column panels of {@link #PANEL_CHUNKS} chunks (the last may be shorter). */
+    final int panels;
+    /** Per panel and block, its chunks by width class (see the class comment). */
     final int[] chunkList;
-    /** (blocks · 3 + 1) entries: where block rb's class k starts in {@link #chunkList}. */
+    /** (panels · blocks · 3 + 1) entries: where panel p's block rb's class k starts in {@link #chunkList}. */
     private final int[] starts;
-    /** blocks · 3 entries: byte offset of block rb's class-k codes. */
+    /** panels · blocks · 3 entries: byte offset of panel p's block rb's class-k codes. */
     private final long[] codeOffsets;
 
     private MixedPlanes(int rows, int cols, int[] chunkList, int[] starts, long[] codeOffsets, long codeBytes, boolean asymmetric) {
@@ -51,12 +61,13 @@ final class MixedPlanes {
         this.cols = cols;
         this.blocks = (rows + ROWS - 1) / ROWS;
         this.chunks = cols / CHUNK;
+        this.panels = (chunks + PANEL_CHUNKS - 1) / PANEL_CHUNKS;
         this.chunkList = chunkList;
         this.starts = starts;
         this.codeOffsets = codeOffsets;
         boolean any = false;
-        for (int rb = 0; rb < blocks; rb++) {
-            any |= starts[3 * rb + 1] > starts[3 * rb];
+        for (int i = 0; i < panels * blocks; i++) {
+            any |= starts[3 * i + 1] > starts[3 * i];
         }
         this.byteTiles = any;
         this.codes = HugePages.allocate(Math.max(1, codeBytes));
@@ -65,12 +76,13 @@ final class MixedPlanes {
         BitPlanes.track(this, codes.byteSize() + scales16.byteSize() + (zeros8 == null ? 0 : zeros8.byteSize()));
     }
 
-    int start(int rb, int k) {
-        return starts[3 * rb + k];
+    /** Where panel p's block rb's class k starts in {@link #chunkList} ({@code k = 3}: where the next class list starts). */
+    int start(int p, int rb, int k) {
+        return starts[3 * (p * blocks + rb) + k];
     }
 
-    long codeOffset(int rb, int k) {
-        return codeOffsets[3 * rb + k];
+    long codeOffset(int p, int rb, int k) {
+        return codeOffsets[3 * (p * blocks + rb) + k];
     }
 
     /** One row's groups in logical order, as {@link MixedGroupMatrix#rowGroups} gives them. */
@@ -93,25 +105,26 @@ final class MixedPlanes {
                 tileBits[t] = (byte) Math.max(tileBits[t], row.widths()[gi]);
             }
         }
-        int[] list = new int[blocks * chunks], starts = new int[3 * blocks + 1];
-        long[] codeOffsets = new long[3 * blocks];
+        int panels = (chunks + PANEL_CHUNKS - 1) / PANEL_CHUNKS;
+        int[] list = new int[blocks * chunks], starts = new int[3 * panels * blocks + 1];
+        long[] codeOffsets = new long[3 * panels * blocks];
         long code = 0;
         int n = 0;
-        for (int rb = 0; rb < blocks; rb++) {
-            for (int k = 0; k < 3; k++) {
-                starts[3 * rb + k] = n;
-                codeOffsets[3 * rb + k] = code;
-                for (int gi = 0; gi < groups; gi++) {
-                    if (tileBits[rb * groups + gi] == BITS[k]) {
-                        for (int j = 0; j < cpg; j++) {
-                            list[n++] = gi * cpg + j;
+        for (int p = 0; p < panels; p++) { // panel-major, so that each panel's pass streams one run of memory
+            for (int rb = 0; rb < blocks; rb++) {
+                for (int k = 0; k < 3; k++) {
+                    starts[3 * (p * blocks + rb) + k] = n;
+                    codeOffsets[3 * (p * blocks + rb) + k] = code;
+                    for (int c = p * PANEL_CHUNKS; c < Math.min(chunks, (p + 1) * PANEL_CHUNKS); c++) {
+                        if (tileBits[rb * groups + c / cpg] == BITS[k]) {
+                            list[n++] = c;
                             code += 128L * BITS[k];
                         }
                     }
                 }
             }
         }
-        starts[3 * blocks] = n;
+        starts[3 * panels * blocks] = n;
         MixedPlanes p = new MixedPlanes(rows, cols, list, starts, codeOffsets, code, asymmetric);
         // Pass 2: per block, the 16 rows' codes widened to their tiles' widths, then written chunk by chunk.
         int[][] u = new int[ROWS][cols];
@@ -137,16 +150,17 @@ final class MixedPlanes {
                     z[i][gi] = row.zeros()[gi] + lift;
                 }
             }
-            for (int k = 0; k < 3; k++) {
-                long at = p.codeOffset(rb, k);
-                for (int e = p.start(rb, k); e < p.start(rb, k + 1); e++) {
+            for (int k = 0; k < 3 * p.panels; k++) {
+                long at = p.codeOffset(k / 3, rb, k % 3);
+                for (int e = p.start(k / 3, rb, k % 3); e < p.start(k / 3, rb, k % 3 + 1); e++) {
                     int c = list[e], gi = c / cpg;
-                    if (BITS[k] == 8) {
+                    int bits = BITS[k % 3];
+                    if (bits == 8) {
                         writePairs(u, c * CHUNK, p.codes, at, pair);
                     } else {
-                        BitPlanes.writeChunk(u, c * CHUNK, BITS[k], p.codes, at, vec);
+                        BitPlanes.writeChunk(u, c * CHUNK, bits, p.codes, at, vec);
                     }
-                    at += 128L * BITS[k];
+                    at += 128L * bits;
                     for (int i = 0; i < ROWS; i++) {
                         p.scales16.set(F16, 32L * e + 2L * i, s[i][gi]);
                         if (p.zeros8 != null) {

@@ -124,7 +124,7 @@ class LutKernelsTest {
 
     @Test
     void everyWidthShapeAndZeroKindIsWithinTheTableBound() {
-        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {130, 128}};
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {130, 128}, {17, 4224}}; // 4224: groups of 32 over three column panels
         for (QuantType type : TYPES) {
             for (int[] shape : shapes) {
                 int rows = shape[0], cols = shape[1];
@@ -162,7 +162,8 @@ class LutKernelsTest {
 
     @Test
     void mixedWidthsRunPerTileWithinTheTableBound() {
-        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {33, 256}};
+        // 17 x 4224: 66 chunks, three column panels (MixedPlanes.PANEL_CHUNKS), the last of two chunks
+        int[][] shapes = {{1, 64}, {17, 192}, {40, 320}, {33, 256}, {17, 4224}};
         for (int[] shape : shapes) {
             int rows = shape[0], cols = shape[1];
             float[][] w = gaussian(rows, cols, 7 + rows);
@@ -424,7 +425,7 @@ class LutKernelsTest {
     @Test
     void ggmlQ4_1Q5_0Q5_1Q5_KQ2_KAndQ3_KAreWithinTheTableBound() {
         for (QuantType t : new QuantType[] {QuantType.Q4_1, QuantType.Q5_0, QuantType.Q5_1, QuantType.Q5_K, QuantType.Q2_K, QuantType.Q3_K}) {
-            for (int[] shape : new int[][] {{1, 256}, {17, 512}}) {
+            for (int[] shape : new int[][] {{1, 256}, {17, 512}, {17, 4352}}) { // 4352: 68 chunks, three column panels, the last of 4
                 int rows = shape[0], cols = shape[1];
                 byte[] bytes = GgmlBlockTypesTest.randomBlocks(t, rows * cols / t.blockSize(), new Random(rows + t.ordinal()));
                 GgmlBlockMatrix m = (GgmlBlockMatrix) Matrices.of(t, MemorySegment.ofArray(bytes), rows, cols, Layout.OUT_IN);
