@@ -50,9 +50,9 @@ public final class DecodeBenchmark {
         long warmStart = System.nanoTime();
         int warmup = 0;
         while (true) {
-            long c0 = watchJit ? jit.getTotalCompilationTime() : 0, t0 = System.nanoTime();
-            round(model, s, prompt, decodeTokens);
-            long roundNanos = System.nanoTime() - t0, compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
+            long c0 = watchJit ? jit.getTotalCompilationTime() : 0;
+            long[] t = round(model, s, prompt, decodeTokens);
+            long roundNanos = t[0] + t[1], compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
             warmup++;
             boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100; // under 1 ms + 1% of the round
             if (warmup >= WARMUP_ROUNDS && quiet || warmup >= MAX_WARMUP_ROUNDS || System.nanoTime() - warmStart > MAX_WARMUP_NANOS) {

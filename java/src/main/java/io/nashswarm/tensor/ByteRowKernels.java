@@ -62,20 +62,14 @@ final class ByteRowKernels {
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
         ThreadInputs mine = ThreadInputs.mine();
         SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
-        // at batch 1 (decode) the thread's last input of this kind and width lends its arrays (ThreadInputs)
-        ThreadInputs.Slot kept = n == 1 ? mine.slot((long) w.kind.ordinal() << 32 | w.group, w.cols) : null;
-        for (int b = 0; b < n; b++) {
-            int off = b * w.cols;
-            SplitInput reuse = kept == null ? null : (SplitInput) kept.input;
-            in[b] = switch (w.kind) {
-                case GROUPS -> SplitInput.of(x, off, w.cols, false, reuse);
-                case SIX_BIT_SUPER_BLOCKS -> SplitInput.ofNineBits(x, off, w.cols, reuse);
-                case NIBBLE_SUPER_BLOCKS -> SplitInput.ofBytes(x, off, w.cols, reuse);
-                case NIBBLE_GROUPS -> w.group == 32 ? SplitInput.ofBytes(x, off, w.cols, reuse) : SplitInput.ofElevenBits(x, off, w.cols, reuse);
-            };
-            if (kept != null) {
-                kept.input = in[b];
-            }
+        ThreadInputs.Maker<SplitInput> make = switch (w.kind) {
+            case GROUPS -> (v, o, c, r) -> SplitInput.of(v, o, c, false, r);
+            case SIX_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
+            case NIBBLE_SUPER_BLOCKS -> SplitInput::ofBytes;
+            case NIBBLE_GROUPS -> w.group == 32 ? SplitInput::ofBytes : SplitInput::ofElevenBits;
+        };
+        for (int b = 0; b < n; b++) { // at batch 1 (decode) into the thread's last input of this kind and width (ThreadInputs)
+            in[b] = ThreadInputs.input((long) w.kind.ordinal() << 32 | w.group, x, b * w.cols, w.cols, n, make);
         }
         float[] acc = mine.acc(ROWS);
         int br = w.blockRows;

@@ -126,24 +126,13 @@ final class LutKernels {
 
     /** Input b's tables; at batch 1 (decode) into the arrays of the thread's last input of this kind and width ({@link ThreadInputs}). */
     static LutInput input(float[] x, int off, int cols, int n, boolean byteTables) {
-        if (n != 1) {
-            return LutInput.of(x, off, cols, byteTables, null);
-        }
-        ThreadInputs.Slot kept = ThreadInputs.mine().slot(byteTables ? LUT_BYTES : LUT_12, cols);
-        LutInput in = LutInput.of(x, off, cols, byteTables, (LutInput) kept.input);
-        kept.input = in;
-        return in;
+        return byteTables ? ThreadInputs.input(LUT_BYTES, x, off, cols, n, (v, o, c, r) -> LutInput.of(v, o, c, true, r))
+                : ThreadInputs.input(LUT_12, x, off, cols, n, (v, o, c, r) -> LutInput.of(v, o, c, false, r));
     }
 
-    /** A mixed matrix's 8-bit tiles' input ({@link SplitInput} with pairs); at batch 1 reusing the thread's last one, as {@link #input}. */
+    /** A mixed matrix's 8-bit tiles' input ({@link SplitInput} with pairs), kept per thread as {@link #input}. */
     static SplitInput pairInput(float[] x, int off, int cols, int n) {
-        if (n != 1) {
-            return SplitInput.of(x, off, cols, true);
-        }
-        ThreadInputs.Slot kept = ThreadInputs.mine().slot(PAIRS, cols);
-        SplitInput in = SplitInput.of(x, off, cols, true, (SplitInput) kept.input);
-        kept.input = in;
-        return in;
+        return ThreadInputs.input(PAIRS, x, off, cols, n, (v, o, c, r) -> SplitInput.of(v, o, c, true, r));
     }
 
     /** {@link ThreadInputs} keys of the two kinds of tables and of the mixed 8-bit tiles' input (ByteRowKernels' keys stay below 2^40). */

@@ -24,11 +24,32 @@ final class ThreadInputs {
         return MINE.get();
     }
 
+    /** Quantizes {@code x[off .. off + cols)} into an input, into {@code reuse}'s arrays where they have its shape (null: new ones). */
+    interface Maker<T> {
+        T make(float[] x, int off, int cols, T reuse);
+    }
+
+    /**
+     * The input {@code make} builds from {@code x[off .. off + cols)}: at batch 1 ({@code n == 1}, decode) into the arrays of
+     * this thread's last input kept under {@code key} (the caller's kind of input) and {@code cols}, which it then replaces;
+     * for a batch, new arrays (several inputs are alive at once).
+     */
+    static <T> T input(long key, float[] x, int off, int cols, int n, Maker<T> make) {
+        if (n != 1) {
+            return make.make(x, off, cols, null);
+        }
+        Slot kept = mine().slot(key, cols);
+        @SuppressWarnings("unchecked")
+        T in = make.make(x, off, cols, (T) kept.input);
+        kept.input = in;
+        return in;
+    }
+
     /**
      * The slot of the input kept under {@code key} (the caller's kind of input) and {@code cols}, made empty on first
      * use: its {@code input} lends its arrays to the next input of that kind, which then takes its place.
      */
-    Slot slot(long key, int cols) {
+    private Slot slot(long key, int cols) {
         for (int i = 0; i < slots.size(); i++) { // indexed: an iterator would be allocated per product
             Slot s = slots.get(i);
             if (s.key == key && s.cols == cols) {
@@ -48,7 +69,7 @@ final class ThreadInputs {
         return acc;
     }
 
-    static final class Slot {
+    private static final class Slot {
         private final long key;
         private final int cols;
         /** The last input kept here, or null. */
