@@ -63,14 +63,17 @@ public final class Parallel {
             throw new IllegalArgumentException("align must be >= 1, got " + align);
         }
         WorkerPool p = pool;
-        int t = p.threads();
-        int chunk = (n + t - 1) / t;
-        chunk = (int) Math.min(n, ((long) chunk + align - 1) / align * align);
-        if (chunk >= n) {
+        int size = chunk(n, align, p.threads());
+        if (size >= n) {
             body.run(0, n);
             return;
         }
-        int size = chunk;
         p.run((n + size - 1) / size, i -> body.run(i * size, (int) Math.min(n, (long) i * size + size)));
+    }
+
+    /** The size of {@link #forRange}'s chunks of [0, n) for {@code parts} threads: an even share, rounded up to {@code align}. */
+    public static int chunk(int n, int align, int parts) {
+        long share = ((long) n + parts - 1) / parts;
+        return (int) Math.min(n, (share + align - 1) / align * align);
     }
 }

@@ -77,6 +77,16 @@ public interface Backend extends AutoCloseable {
     /** y = W·x for {@code n} row-major vectors. */
     void matmul(Matrix w, Buffer x, Buffer y, int n);
 
+    /**
+     * {@code ys[j] = ws[j]·x} for {@code n} row-major vectors, matrices that share their input (LLaMA's q, k and v; gate
+     * and up). The CPU runs them as one job whose threads quantize the input once.
+     */
+    default void matmul(Matrix[] ws, Buffer x, Buffer[] ys, int n) {
+        for (int j = 0; j < ws.length; j++) {
+            matmul(ws[j], x, ys[j], n);
+        }
+    }
+
     /** Writes row {@code row} of an embedding table, dequantized, at {@code out[off..]}. */
     void embed(Matrix table, int row, Buffer out, int off);
 

@@ -71,6 +71,17 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void matmul(Matrix[] ws, Buffer x, Buffer[] ys, int n) {
+        WeightMatrix[] sources = new WeightMatrix[ws.length];
+        float[][] outs = new float[ys.length][];
+        for (int j = 0; j < ws.length; j++) {
+            sources[j] = ws[j].source();
+            outs[j] = a(ys[j]);
+        }
+        ParallelProducts.matmul(sources, a(x), outs, n);
+    }
+
+    @Override
     public void embed(Matrix table, int row, Buffer out, int off) {
         table.source().dequantizeRow(row, a(out), off);
     }

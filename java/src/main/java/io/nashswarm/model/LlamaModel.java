@@ -10,8 +10,7 @@ public final class LlamaModel extends TransformerModel {
     /** cos/sin of RoPE per position and pair: [pos][hs/2]. */
     private final Buffer ropeCos, ropeSin;
 
-    private record Layer(Buffer attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
-                         Buffer ffnNorm, Matrix gate, Matrix up, Matrix down) {}
+    private record Layer(Buffer attnNorm, Matrix[] qkv, Matrix wo, Buffer ffnNorm, Matrix[] gateUp, Matrix down) {}
 
     LlamaModel(ModelWeights w, Backend backend) {
         super(w, backend);
@@ -19,9 +18,9 @@ public final class LlamaModel extends TransformerModel {
         for (int l = 0; l < layers.length; l++) {
             String p = "blk." + l + ".";
             layers[l] = new Layer(vector(p + "attn_norm.weight"),
-                    matrix(p + "attn_q.weight"), matrix(p + "attn_k.weight"), matrix(p + "attn_v.weight"),
+                    new Matrix[] {matrix(p + "attn_q.weight"), matrix(p + "attn_k.weight"), matrix(p + "attn_v.weight")},
                     matrix(p + "attn_output.weight"), vector(p + "ffn_norm.weight"),
-                    matrix(p + "ffn_gate.weight"), matrix(p + "ffn_up.weight"), matrix(p + "ffn_down.weight"));
+                    new Matrix[] {matrix(p + "ffn_gate.weight"), matrix(p + "ffn_up.weight")}, matrix(p + "ffn_down.weight"));
         }
         finalNorm = vector("output_norm.weight");
         int half = config.headSize() / 2, ctx = config.contextLength();
@@ -54,9 +53,7 @@ public final class LlamaModel extends TransformerModel {
 
         // attention
         be.rmsnorm(s.xb, 0, s.x, 0, L.attnNorm, b, dim, eps);
-        matmul(L.wq, s.xb, s.q, b);
-        matmul(L.wk, s.xb, s.k, b);
-        matmul(L.wv, s.xb, s.v, b);
+        matmul(L.qkv, s.xb, s.qkv, b); // q, k, v
         be.rope(s.q, b, config.nHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
         be.rope(s.k, b, config.nKvHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
         s.cache.store(layer, s.k, s.v, b, pos);
@@ -66,8 +63,7 @@ public final class LlamaModel extends TransformerModel {
 
         // feed-forward
         be.rmsnorm(s.xb, 0, s.x, 0, L.ffnNorm, b, dim, eps);
-        matmul(L.gate, s.xb, s.hb, b);
-        matmul(L.up, s.xb, s.hb2, b);
+        matmul(L.gateUp, s.xb, s.gateUp, b); // hb, hb2
         be.swiglu(s.hb, s.hb2, b * config.hiddenDim());
         matmul(L.down, s.hb, s.xb2, b);
         be.add(s.x, 0, s.xb2, 0, b * dim);

@@ -167,17 +167,31 @@ final class Ops {
         }
     }
 
-    /** GPT-2's tanh approximation of GELU, in place. */
+    /**
+     * GPT-2's tanh approximation of GELU, in place. In vectors (the Vector API's TANH, SVML on x86), with the scalar
+     * loop's operations in its order: a decode step of llama-1b spent 3% of its time in the scalar SwiGLU below.
+     */
     static void geluTanh(float[] x, int off, int n) {
-        for (int i = off; i < off + n; i++) {
+        int i = off;
+        for (int up = off + S.loopBound(n); i < up; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector t = v.mul(0.044715f).mul(v).mul(v).add(v).mul(SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+            v.mul(0.5f).mul(t.add(1f)).intoArray(x, i);
+        }
+        for (; i < off + n; i++) {
             float v = x[i];
             x[i] = 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
         }
     }
 
-    /** SwiGLU: g = silu(g) · u, in place in g. */
+    /** SwiGLU: g = silu(g) · u, in place in g; in vectors as {@link #geluTanh}. */
     static void swiglu(float[] g, float[] u, int off, int n) {
-        for (int i = off; i < off + n; i++) {
+        int i = off;
+        for (int up = off + S.loopBound(n); i < up; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, g, i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(S, u, i)).intoArray(g, i);
+        }
+        for (; i < off + n; i++) {
             float v = g[i];
             g[i] = v / (1f + (float) Math.exp(-v)) * u[i];
         }

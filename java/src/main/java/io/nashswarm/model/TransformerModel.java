@@ -101,6 +101,16 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         be.matmul(w, x, y, b);
     }
 
+    /** {@code ys[j] = ws[j]·x} for matrices that share their input ({@link Backend#matmul(Matrix[], Buffer, Buffer[], int)}). */
+    protected final void matmul(Matrix[] ws, Buffer x, Buffer[] ys, int b) {
+        if (observer != null) {
+            for (Matrix w : ws) {
+                observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
+            }
+        }
+        be.matmul(ws, x, ys, b);
+    }
+
     /** A fresh state able to hold {@code capacity} positions (at most the model's context length). */
     public InferenceState newState(int capacity) {
         if (capacity < 1 || capacity > config.contextLength()) {

@@ -25,6 +25,40 @@ public final class ParallelProducts {
         Parallel.forRange(w.rows(), Parallel.ROW_ALIGN, (s, e) -> w.matvec(x, y, s, e));
     }
 
+    /**
+     * {@code ys[j] = ws[j]·x} for matrices that share their input (LLaMA's q, k and v; gate and up), at batch 1 as one job:
+     * thread i computes chunk i of every matrix's rows ({@link Parallel#forRange}'s chunks), quantizing the input once for
+     * all of them ({@link ThreadInputs#share}). Against a job per matrix, that saves the waits between jobs and the
+     * repeated quantizing. Batches (prefill) run matrix after matrix: their inputs are quantized per product anyway.
+     */
+    public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int n) {
+        long macs = 0;
+        for (WeightMatrix w : ws) {
+            macs += (long) w.rows() * w.cols();
+        }
+        int t = Parallel.threads();
+        if (n != 1 || macs < SERIAL_MACS || t == 1) {
+            for (int j = 0; j < ws.length; j++) {
+                matmul(ws[j], x, ys[j], n);
+            }
+            return;
+        }
+        Parallel.forEachTask(t, i -> {
+            ThreadInputs.share(x);
+            try {
+                for (int j = 0; j < ws.length; j++) {
+                    WeightMatrix w = ws[j];
+                    int size = Parallel.chunk(w.rows(), Parallel.ROW_ALIGN, t), s = i * size, e = Math.min(w.rows(), s + size);
+                    if (s < e) {
+                        w.matvec(x, ys[j], s, e);
+                    }
+                }
+            } finally {
+                ThreadInputs.unshare();
+            }
+        });
+    }
+
     /** Y = X·Wᵀ for {@code n} row-major input vectors, multi-threaded. */
     public static void matmul(WeightMatrix w, float[] x, float[] y, int n) {
         if (n == 1) {

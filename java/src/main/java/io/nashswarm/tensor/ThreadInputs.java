@@ -14,6 +14,9 @@ final class ThreadInputs {
     private static final ThreadLocal<ThreadInputs> MINE = ThreadLocal.withInitial(ThreadInputs::new);
 
     private final ArrayList<Slot> slots = new ArrayList<>();
+    /** The input of the current {@link #share}, or null; and the number of shares so far on this thread. */
+    private float[] shared;
+    private long sharing;
     private float[] acc = new float[0];
     /** An array for one {@link SplitInput}, the same for every call on this thread. */
     final SplitInput[] oneSplit = new SplitInput[1];
@@ -38,11 +41,34 @@ final class ThreadInputs {
         if (n != 1) {
             return make.make(x, off, cols, null);
         }
-        Slot kept = mine().slot(key, cols);
+        ThreadInputs me = mine();
+        Slot kept = me.slot(key, cols);
         @SuppressWarnings("unchecked")
-        T in = make.make(x, off, cols, (T) kept.input);
+        T last = (T) kept.input;
+        if (last != null && x == me.shared && kept.sharing == me.sharing && kept.off == off) {
+            return last; // made from this very input earlier in the same share()
+        }
+        T in = make.make(x, off, cols, last);
         kept.input = in;
+        kept.off = off;
+        kept.sharing = x == me.shared ? me.sharing : -1;
         return in;
+    }
+
+    /**
+     * Until {@link #unshare}, this thread's products read {@code x} unchanged: an input made from it is made once, and
+     * later products of the same kind and width take it as it is ({@link ParallelProducts#matmul(WeightMatrix[], float[],
+     * float[][], int)}). Each call starts afresh, so an input kept from an earlier share (other values in the same array)
+     * is made again.
+     */
+    static void share(float[] x) {
+        ThreadInputs me = mine();
+        me.shared = x;
+        me.sharing++;
+    }
+
+    static void unshare() {
+        mine().shared = null;
     }
 
     /**
@@ -74,6 +100,9 @@ final class ThreadInputs {
         private final int cols;
         /** The last input kept here, or null. */
         Object input;
+        /** Where in its array it was made from, and during which {@link ThreadInputs#share} (its count; −1: none). */
+        int off;
+        long sharing = -1;
 
         private Slot(long key, int cols) {
             this.key = key;

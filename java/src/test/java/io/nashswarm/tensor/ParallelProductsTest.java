@@ -34,6 +34,50 @@ class ParallelProductsTest {
         }
     }
 
+    /**
+     * Products of one input as one job (LLaMA's q, k and v) equal the same products one by one, bit for bit, on 2
+     * threads: for each kind of quantized input (16-bit products, byte and 12-bit tables, a mixed matrix's tables and
+     * pairs) and F32, at row counts that do and do not fill the row blocks. Each round writes new values into the same
+     * array, so an input kept from the round before must be quantized again.
+     */
+    @Test
+    void productsOfOneInputEqualProductsOneByOne() {
+        Parallel.setThreads(2);
+        int cols = 256;
+        float[][] f32 = PackedMatrixTest.weights(45, cols, 32, 3);
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate((long) f32.length * cols * Float.BYTES, 64);
+        for (int r = 0; r < f32.length; r++) {
+            java.lang.foreign.MemorySegment.copy(f32[r], 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, (long) r * cols * Float.BYTES, cols);
+        }
+        WeightMatrix[] ws = {
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(200, cols, 32, 1)), QuantType.INT4, GroupSpec.symmetric(64)),
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(64, cols, 32, 2)), QuantType.INT2, GroupSpec.asymmetric(64)),
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(37, cols, 32, 4)), QuantType.INT4, GroupSpec.asymmetric(32)),
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(50, cols, 32, 5)), QuantType.INT8, GroupSpec.symmetric(64)),
+                io.nashswarm.quant.MixedQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(96, cols, 32, 6)), GroupSpec.symmetric(64),
+                        PackedMatrixTest.randomWidths(96 * cols / 64, 7)),
+                new F32Matrix(seg, f32.length, cols, Layout.OUT_IN),
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(130, cols, 32, 8)), QuantType.INT4, GroupSpec.symmetric(64)),
+        };
+        float[] x = new float[cols];
+        java.util.Random rnd = new java.util.Random(9);
+        for (int round = 0; round < 4; round++) {
+            for (int i = 0; i < cols; i++) {
+                x[i] = (float) (rnd.nextGaussian() * Math.pow(10, round - 2));
+            }
+            float[][] together = new float[ws.length][], alone = new float[ws.length][];
+            for (int j = 0; j < ws.length; j++) {
+                together[j] = new float[ws[j].rows()];
+                alone[j] = new float[ws[j].rows()];
+            }
+            ParallelProducts.matmul(ws, x, together, 1);
+            for (int j = 0; j < ws.length; j++) {
+                ParallelProducts.matvec(ws[j], x, alone[j]);
+                assertArrayEquals(alone[j], together[j], 0f, "matrix " + j + " (" + ws[j].type() + "), round " + round);
+            }
+        }
+    }
+
     /** A matrix whose products only record which thread ran them, after meeting the other chunk. */
     private record RendezvousMatrix(int rows, int cols, CountDownLatch both, Set<Thread> seen) implements WeightMatrix {
         @Override public QuantType type() { return QuantType.F32; }
