@@ -87,6 +87,18 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /** y += W·x for {@code n} row-major vectors (a residual connection); {@code scratch} holds W·x where the backend needs it. */
+    default void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int n) {
+        matmul(w, x, scratch, n);
+        add(y, 0, scratch, 0, n * w.source().rows());
+    }
+
+    /** LLaMA's feed-forward input: {@code g = silu(gate·x) · (up·x)}; {@code u} holds up·x. */
+    default void matmulSwiglu(Matrix gate, Matrix up, Buffer x, Buffer g, Buffer u, int n) {
+        matmul(new Matrix[] {gate, up}, x, new Buffer[] {g, u}, n);
+        swiglu(g, u, n * gate.source().rows());
+    }
+
     /** Writes row {@code row} of an embedding table, dequantized, at {@code out[off..]}. */
     void embed(Matrix table, int row, Buffer out, int off);
 

@@ -81,6 +81,30 @@ public final class CpuBackend implements Backend {
         ParallelProducts.matmul(sources, a(x), outs, n);
     }
 
+    /** Each thread adds the rows it computed, while they are in its cache. */
+    @Override
+    public void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int n) {
+        float[] sum = a(y), t = a(scratch);
+        int rows = w.source().rows();
+        ParallelProducts.matmul(new WeightMatrix[] {w.source()}, a(x), new float[][] {t}, n, (s, e) -> {
+            for (int b = 0; b < n; b++) {
+                Ops.add(sum, b * rows + s, t, b * rows + s, e - s);
+            }
+        });
+    }
+
+    /** Each thread applies SwiGLU to the rows of gate and up it computed. */
+    @Override
+    public void matmulSwiglu(Matrix gate, Matrix up, Buffer x, Buffer g, Buffer u, int n) {
+        float[] gs = a(g), us = a(u);
+        int rows = gate.source().rows();
+        ParallelProducts.matmul(new WeightMatrix[] {gate.source(), up.source()}, a(x), new float[][] {gs, us}, n, (s, e) -> {
+            for (int b = 0; b < n; b++) {
+                Ops.swiglu(gs, us, b * rows + s, e - s);
+            }
+        });
+    }
+
     @Override
     public void embed(Matrix table, int row, Buffer out, int off) {
         table.source().dequantizeRow(row, a(out), off);

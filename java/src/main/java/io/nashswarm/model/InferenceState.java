@@ -15,8 +15,8 @@ public final class InferenceState {
 
     // Scratch, row-major [batch][width].
     final Buffer x, xb, xb2, q, k, v, att, hb, hb2, logits;
-    /** LLaMA's products of one input each: {q, k, v} and {hb, hb2} (gate, up). */
-    final Buffer[] qkv, gateUp;
+    /** LLaMA's q, k and v: the outputs of products of one input. */
+    final Buffer[] qkv;
 
     int length;
 
@@ -39,7 +39,6 @@ public final class InferenceState {
         hb2 = backend.allocate(maxBatch * c.hiddenDim());
         logits = backend.allocate(LOGIT_ROWS * c.vocabSize());
         qkv = new Buffer[] {q, k, v};
-        gateUp = new Buffer[] {hb, hb2};
     }
 
     /** Logits are computed for this many positions at a time (bounds memory for big vocabularies). */

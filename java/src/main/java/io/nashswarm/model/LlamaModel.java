@@ -10,7 +10,7 @@ public final class LlamaModel extends TransformerModel {
     /** cos/sin of RoPE per position and pair: [pos][hs/2]. */
     private final Buffer ropeCos, ropeSin;
 
-    private record Layer(Buffer attnNorm, Matrix[] qkv, Matrix wo, Buffer ffnNorm, Matrix[] gateUp, Matrix down) {}
+    private record Layer(Buffer attnNorm, Matrix[] qkv, Matrix wo, Buffer ffnNorm, Matrix gate, Matrix up, Matrix down) {}
 
     LlamaModel(ModelWeights w, Backend backend) {
         super(w, backend);
@@ -20,7 +20,7 @@ public final class LlamaModel extends TransformerModel {
             layers[l] = new Layer(vector(p + "attn_norm.weight"),
                     new Matrix[] {matrix(p + "attn_q.weight"), matrix(p + "attn_k.weight"), matrix(p + "attn_v.weight")},
                     matrix(p + "attn_output.weight"), vector(p + "ffn_norm.weight"),
-                    new Matrix[] {matrix(p + "ffn_gate.weight"), matrix(p + "ffn_up.weight")}, matrix(p + "ffn_down.weight"));
+                    matrix(p + "ffn_gate.weight"), matrix(p + "ffn_up.weight"), matrix(p + "ffn_down.weight"));
         }
         finalNorm = vector("output_norm.weight");
         int half = config.headSize() / 2, ctx = config.contextLength();
@@ -58,15 +58,12 @@ public final class LlamaModel extends TransformerModel {
         be.rope(s.k, b, config.nKvHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
         s.cache.store(layer, s.k, s.v, b, pos);
         s.cache.attend(layer, s.q, s.att, b, pos);
-        matmul(L.wo, s.att, s.xb2, b);
-        be.add(s.x, 0, s.xb2, 0, b * dim);
+        matmulAdd(L.wo, s.att, s.x, s.xb2, b); // x += wo·att
 
         // feed-forward
         be.rmsnorm(s.xb, 0, s.x, 0, L.ffnNorm, b, dim, eps);
-        matmul(L.gateUp, s.xb, s.gateUp, b); // hb, hb2
-        be.swiglu(s.hb, s.hb2, b * config.hiddenDim());
-        matmul(L.down, s.hb, s.xb2, b);
-        be.add(s.x, 0, s.xb2, 0, b * dim);
+        matmulSwiglu(L.gate, L.up, s.xb, s.hb, s.hb2, b); // hb = silu(gate·xb) · (up·xb)
+        matmulAdd(L.down, s.hb, s.x, s.xb2, b);
     }
 
     @Override

@@ -111,6 +111,24 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         be.matmul(ws, x, ys, b);
     }
 
+    /** y += W·x, a residual connection ({@link Backend#matmulAdd}). */
+    protected final void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int b) {
+        if (observer != null) {
+            observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
+        }
+        be.matmulAdd(w, x, y, scratch, b);
+    }
+
+    /** g = silu(gate·x) · (up·x), LLaMA's feed-forward input ({@link Backend#matmulSwiglu}). */
+    protected final void matmulSwiglu(Matrix gate, Matrix up, Buffer x, Buffer g, Buffer u, int b) {
+        if (observer != null) {
+            float[] in = be.read(x, b * gate.source().cols());
+            observer.observe(gate.source(), in, b);
+            observer.observe(up.source(), in, b);
+        }
+        be.matmulSwiglu(gate, up, x, g, u, b);
+    }
+
     /** A fresh state able to hold {@code capacity} positions (at most the model's context length). */
     public InferenceState newState(int capacity) {
         if (capacity < 1 || capacity > config.contextLength()) {

@@ -32,14 +32,30 @@ public final class ParallelProducts {
      * repeated quantizing. Batches (prefill) run matrix after matrix: their inputs are quantized per product anyway.
      */
     public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int n) {
+        matmul(ws, x, ys, n, null);
+    }
+
+    /**
+     * As {@link #matmul(WeightMatrix[], float[], float[][], int)}, then {@code after.run(s, e)} (unless null) for rows
+     * [s, e) of the outputs (matrices of one row count; every input's rows), at batch 1 by the thread that computed them
+     * while they are in its cache: LLaMA's SwiGLU and residual adds, which otherwise read half of each output from the
+     * other core's cache on the calling thread alone.
+     */
+    public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int n, Parallel.RangeBody after) {
         long macs = 0;
         for (WeightMatrix w : ws) {
             macs += (long) w.rows() * w.cols();
+            if (after != null && w.rows() != ws[0].rows()) {
+                throw new IllegalArgumentException("an epilogue needs matrices of one row count: " + w.rows() + " and " + ws[0].rows());
+            }
         }
         int t = Parallel.threads();
         if (n != 1 || macs < SERIAL_MACS || t == 1) {
             for (int j = 0; j < ws.length; j++) {
                 matmul(ws[j], x, ys[j], n);
+            }
+            if (after != null) {
+                after.run(0, ws[0].rows());
             }
             return;
         }
@@ -55,6 +71,10 @@ public final class ParallelProducts {
                 }
             } finally {
                 ThreadInputs.unshare();
+            }
+            int rows = ws[0].rows(), size = Parallel.chunk(rows, Parallel.ROW_ALIGN, t), s = i * size, e = Math.min(rows, s + size);
+            if (after != null && s < e) {
+                after.run(s, e);
             }
         });
     }

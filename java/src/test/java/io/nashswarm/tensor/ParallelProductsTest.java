@@ -78,6 +78,42 @@ class ParallelProductsTest {
         }
     }
 
+    /**
+     * The epilogue of products of one input (LLaMA's SwiGLU, residual adds) sees every row exactly once, after both
+     * matrices' products of that row, at batch 1 (in parallel) and in a batch of 3; rows 0..199 over two threads.
+     */
+    @Test
+    void epilogueSeesEachRowOnceAfterItsProducts() {
+        Parallel.setThreads(2);
+        int rows = 200, cols = 256;
+        WeightMatrix[] ws = {
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(rows, cols, 32, 11)), QuantType.INT4, GroupSpec.symmetric(64)),
+                io.nashswarm.quant.RtnQuantizer.quantize(io.nashswarm.quant.RowSource.of(PackedMatrixTest.weights(rows, cols, 32, 12)), QuantType.INT8, GroupSpec.symmetric(64)),
+        };
+        for (int n : new int[] {1, 3}) {
+            float[] x = PackedMatrixTest.vectors(n, cols, 13 + n);
+            float[][] ys = {new float[n * rows], new float[n * rows]}, alone = {new float[n * rows], new float[n * rows]};
+            ParallelProducts.matmul(ws[0], x, alone[0], n);
+            ParallelProducts.matmul(ws[1], x, alone[1], n);
+            float[] sums = new float[n * rows];
+            java.util.concurrent.atomic.AtomicIntegerArray seen = new java.util.concurrent.atomic.AtomicIntegerArray(rows);
+            ParallelProducts.matmul(ws, x, ys, n, (s, e) -> {
+                for (int r = s; r < e; r++) {
+                    seen.incrementAndGet(r);
+                    for (int b = 0; b < n; b++) {
+                        sums[b * rows + r] = ys[0][b * rows + r] + ys[1][b * rows + r];
+                    }
+                }
+            });
+            for (int r = 0; r < rows; r++) {
+                assertEquals(1, seen.get(r), "row " + r + " visits, n " + n);
+                for (int b = 0; b < n; b++) {
+                    assertEquals(alone[0][b * rows + r] + alone[1][b * rows + r], sums[b * rows + r], 0f, "row " + r + ", input " + b);
+                }
+            }
+        }
+    }
+
     /** A matrix whose products only record which thread ran them, after meeting the other chunk. */
     private record RendezvousMatrix(int rows, int cols, CountDownLatch both, Set<Thread> seen) implements WeightMatrix {
         @Override public QuantType type() { return QuantType.F32; }
