@@ -82,6 +82,12 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
      */
     abstract void dot2(long w, int len, float[] x, int x0, float[] y, int y0);
 
+    /** Four consecutive rows' dots with x, into y[y0 ..+ 4) (F32 reads them side by side; the others as two pairs). */
+    void dot4rows(long w, int len, float[] x, int x0, float[] y, int y0) {
+        dot2(w, len, x, x0, y, y0);
+        dot2(w + 2L * len, len, x, x0, y, y0 + 2);
+    }
+
     /** y[y0 + k·ys] = sum over j < len of W[w + j]·x[x0 + k·xs + j], for k = 0..3. */
     abstract void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys);
 
@@ -109,6 +115,9 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
         if (layout == Layout.OUT_IN) {
             if (n == 1) {
                 int r = rowStart;
+                for (; r + 3 < rowEnd; r += 4) {
+                    dot4rows((long) r * cols, cols, x, 0, y, r);
+                }
                 for (; r + 1 < rowEnd; r += 2) {
                     dot2((long) r * cols, cols, x, 0, y, r);
                 }

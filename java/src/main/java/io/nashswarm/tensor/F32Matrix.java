@@ -85,6 +85,49 @@ public final class F32Matrix extends DenseMatrix {
         y[y0 + 1] = t;
     }
 
+    /**
+     * Four rows side by side, two accumulators each. Why: at 768 columns (stories110M) two rows still streamed only 38
+     * GB/s from DRAM on 2 threads (the 32000x768 head, best 2.65-2.76 ms; 59-63 GB/s at 2048 columns); four rows 2.20 ms
+     * (bench/results/grouped-products-2026-12-04.md).
+     */
+    @Override
+    void dot4rows(long w, int len, float[] x, int x0, float[] y, int y0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        long u = w + len, v = u + len, t = v + len;
+        int j = 0;
+        for (; j <= len - 2 * L; j += 2 * L) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + j), x1v = FloatVector.fromArray(F, x, x0 + j + L);
+            a0 = load(w + j).fma(x0v, a0);
+            a1 = load(w + j + L).fma(x1v, a1);
+            b0 = load(u + j).fma(x0v, b0);
+            b1 = load(u + j + L).fma(x1v, b1);
+            c0 = load(v + j).fma(x0v, c0);
+            c1 = load(v + j + L).fma(x1v, c1);
+            d0 = load(t + j).fma(x0v, d0);
+            d1 = load(t + j + L).fma(x1v, d1);
+        }
+        for (; j <= len - L; j += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, x0 + j);
+            a0 = load(w + j).fma(xv, a0);
+            b0 = load(u + j).fma(xv, b0);
+            c0 = load(v + j).fma(xv, c0);
+            d0 = load(t + j).fma(xv, d0);
+        }
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD), q = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        float r = c0.add(c1).reduceLanes(VectorOperators.ADD), z = d0.add(d1).reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            float xj = x[x0 + j];
+            s += get(w + j) * xj;
+            q += get(u + j) * xj;
+            r += get(v + j) * xj;
+            z += get(t + j) * xj;
+        }
+        y[y0] = s;
+        y[y0 + 1] = q;
+        y[y0 + 2] = r;
+        y[y0 + 3] = z;
+    }
+
     @Override
     void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
