@@ -1023,11 +1023,17 @@ NS_API int32_t ns_graph_end(ns_context* ctx, int32_t* nodes) {
     NS_NEED(ctx);
     if (!ctx->recording) return ns_fail(NS_E_ARGUMENT, "graph_end: not recording");
     ctx->recording = false;
+    // End the capture first, whatever happens next: destroying the previous graph while the stream captures is itself
+    // refused (cudaErrorStreamCaptureUnsupported), and a stream left capturing fails every later call (the first device
+    // run, bench/results/cuda-device-2026-12-04.md: a second recording in one context).
+    cudaGraph_t recorded = nullptr;
+    cudaError_t ended = cudaStreamEndCapture(ctx->stream, &recorded);
+    if (ended != cudaSuccess && recorded) cudaGraphDestroy(recorded);
+    NS_CUDA(ended);
     if (ctx->exec) NS_CUDA(cudaGraphExecDestroy(ctx->exec));
     if (ctx->graph) NS_CUDA(cudaGraphDestroy(ctx->graph));
     ctx->exec = nullptr;
-    ctx->graph = nullptr;
-    NS_CUDA(cudaStreamEndCapture(ctx->stream, &ctx->graph));
+    ctx->graph = recorded;
     NS_CUDA(cudaGraphInstantiate(&ctx->exec, ctx->graph, 0));
     if (nodes) {
         size_t count = 0;
