@@ -38,6 +38,7 @@ struct ns_context {
     do {                                                                                               \
         cudaError_t e_ = (call);                                                                       \
         if (e_ != cudaSuccess) {                                                                       \
+            (void)cudaGetLastError(); /* reported here: a later launch's check must not see it again */ \
             return ns_fail(e_ == cudaErrorMemoryAllocation ? NS_E_OUT_OF_MEMORY                       \
                            : (e_ == cudaErrorNoDevice || e_ == cudaErrorInsufficientDriver)            \
                                ? NS_E_NO_DEVICE : NS_E_CUDA,                                           \

@@ -326,10 +326,12 @@ abstract class BackendConformance {
             cpu.swiglu(cpu.upload(y), cpu.upload(u), rows * n);
             assertArrayEquals(y, read(yb, rows * n), 1e-5f, "swiglu " + what);
 
+            // n − 1 values from offset 1 (x may hold only n: a device copy past its allocation is refused), to offset 3
             out = poisoned(n + 3);
-            backend.copy(backend.upload(x), 1, out, 3, n);
+            backend.copy(backend.upload(x), 1, out, 3, n - 1);
             float[] copied = read(out, n + 3);
-            assertArrayEquals(Arrays.copyOfRange(x, 1, n + 1), Arrays.copyOfRange(copied, 3, n + 3), 0f, "copy " + what);
+            assertArrayEquals(Arrays.copyOfRange(x, 1, n), Arrays.copyOfRange(copied, 3, n + 2), 0f, "copy " + what);
+            assertTrue(Float.isNaN(copied[2]) && Float.isNaN(copied[n + 2]), "copy " + what + " wrote outside its range");
         }
     }
 
