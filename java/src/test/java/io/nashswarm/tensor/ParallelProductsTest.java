@@ -35,8 +35,8 @@ class ParallelProductsTest {
     }
 
     /**
-     * Products of one input as one job (LLaMA's q, k and v) equal the same products one by one, bit for bit, on 2
-     * threads: for each kind of quantized input (16-bit products, byte and 12-bit tables, a mixed matrix's tables and
+     * Products of one input as one job (LLaMA's q, k and v) equal the same products one by one (bit for bit with
+     * AVX-512; within float rounding where the JIT orders a float kernel's reductions differently), on 2 threads: for each kind of quantized input (16-bit products, byte and 12-bit tables, a mixed matrix's tables and
      * pairs) and F32, at row counts that do and do not fill the row blocks. Each round writes new values into the same
      * array, so an input kept from the round before must be quantized again.
      */
@@ -73,7 +73,14 @@ class ParallelProductsTest {
             ParallelProducts.matmul(ws, x, together, 1);
             for (int j = 0; j < ws.length; j++) {
                 ParallelProducts.matvec(ws[j], x, alone[j]);
-                assertArrayEquals(alone[j], together[j], 0f, "matrix " + j + " (" + ws[j].type() + "), round " + round);
+                float scale = 0f;
+                for (float v : alone[j]) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                // within 1e-5 of the largest output: the float kernels' lane reductions (the mixed matrix's without
+                // AVX-512) may be ordered differently by the interpreter and C2, an ulp apart; an input quantized
+                // from the last round's values is off by the size of the outputs
+                assertArrayEquals(alone[j], together[j], 1e-5f * scale, "matrix " + j + " (" + ws[j].type() + "), round " + round);
             }
         }
     }
