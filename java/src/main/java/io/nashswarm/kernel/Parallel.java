@@ -71,6 +71,11 @@ public final class Parallel {
         p.run((n + size - 1) / size, i -> body.run(i * size, (int) Math.min(n, (long) i * size + size)));
     }
 
+    /** Where chunk {@code i} of {@link #chunk}'s chunks of [0, n) starts ({@code n} past the last one). */
+    public static int chunkStart(int n, int align, int parts, int i) {
+        return (int) Math.min(n, (long) i * chunk(n, align, parts));
+    }
+
     /** The size of {@link #forRange}'s chunks of [0, n) for {@code parts} threads: an even share, rounded up to {@code align}. */
     public static int chunk(int n, int align, int parts) {
         long share = ((long) n + parts - 1) / parts;

@@ -95,38 +95,36 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
 
     /** y = W·x for {@code b} rows; every product of the forward pass goes through here. */
     protected final void matmul(Matrix w, Buffer x, Buffer y, int b) {
-        if (observer != null) {
-            observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
-        }
+        observe(x, b, w);
         be.matmul(w, x, y, b);
     }
 
     /** {@code ys[j] = ws[j]·x} for matrices that share their input ({@link Backend#matmul(Matrix[], Buffer, Buffer[], int)}). */
     protected final void matmul(Matrix[] ws, Buffer x, Buffer[] ys, int b) {
-        if (observer != null) {
-            for (Matrix w : ws) {
-                observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
-            }
+        for (Matrix w : ws) {
+            observe(x, b, w);
         }
         be.matmul(ws, x, ys, b);
     }
 
     /** y += W·x, a residual connection ({@link Backend#matmulAdd}). */
     protected final void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int b) {
-        if (observer != null) {
-            observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
-        }
+        observe(x, b, w);
         be.matmulAdd(w, x, y, scratch, b);
     }
 
     /** g = silu(gate·x) · (up·x), LLaMA's feed-forward input ({@link Backend#matmulSwiglu}). */
     protected final void matmulSwiglu(Matrix gate, Matrix up, Buffer x, Buffer g, Buffer u, int b) {
-        if (observer != null) {
-            float[] in = be.read(x, b * gate.source().cols());
-            observer.observe(gate.source(), in, b);
-            observer.observe(up.source(), in, b);
-        }
+        observe(x, b, gate);
+        observe(x, b, up);
         be.matmulSwiglu(gate, up, x, g, u, b);
+    }
+
+    /** Shows the observer, if one is installed, the {@code b} input rows in {@code x} of a product with {@code w}. */
+    private void observe(Buffer x, int b, Matrix w) {
+        if (observer != null) {
+            observer.observe(w.source(), be.read(x, b * w.source().cols()), b);
+        }
     }
 
     /** A fresh state able to hold {@code capacity} positions (at most the model's context length). */

@@ -150,21 +150,22 @@ final class MixedPlanes {
                     z[i][gi] = row.zeros()[gi] + lift;
                 }
             }
-            for (int k = 0; k < 3 * p.panels; k++) {
-                long at = p.codeOffset(k / 3, rb, k % 3);
-                for (int e = p.start(k / 3, rb, k % 3); e < p.start(k / 3, rb, k % 3 + 1); e++) {
-                    int c = list[e], gi = c / cpg;
-                    int bits = BITS[k % 3];
-                    if (bits == 8) {
-                        writePairs(u, c * CHUNK, p.codes, at, pair);
-                    } else {
-                        BitPlanes.writeChunk(u, c * CHUNK, bits, p.codes, at, vec);
-                    }
-                    at += 128L * bits;
-                    for (int i = 0; i < ROWS; i++) {
-                        p.scales16.set(F16, 32L * e + 2L * i, s[i][gi]);
-                        if (p.zeros8 != null) {
-                            p.zeros8.set(ValueLayout.JAVA_BYTE, 16L * e + i, (byte) z[i][gi]);
+            for (int pl = 0; pl < p.panels; pl++) {
+                for (int k = 0; k < 3; k++) {
+                    long at = p.codeOffset(pl, rb, k);
+                    for (int e = p.start(pl, rb, k); e < p.start(pl, rb, k + 1); e++) {
+                        int c = list[e], gi = c / cpg;
+                        if (BITS[k] == 8) {
+                            writePairs(u, c * CHUNK, p.codes, at, pair);
+                        } else {
+                            BitPlanes.writeChunk(u, c * CHUNK, BITS[k], p.codes, at, vec);
+                        }
+                        at += 128L * BITS[k];
+                        for (int i = 0; i < ROWS; i++) {
+                            p.scales16.set(F16, 32L * e + 2L * i, s[i][gi]);
+                            if (p.zeros8 != null) {
+                                p.zeros8.set(ValueLayout.JAVA_BYTE, 16L * e + i, (byte) z[i][gi]);
+                            }
                         }
                     }
                 }

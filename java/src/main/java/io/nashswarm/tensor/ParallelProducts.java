@@ -64,7 +64,7 @@ public final class ParallelProducts {
             try {
                 for (int j = 0; j < ws.length; j++) {
                     WeightMatrix w = ws[j];
-                    int size = Parallel.chunk(w.rows(), Parallel.ROW_ALIGN, t), s = i * size, e = Math.min(w.rows(), s + size);
+                    int s = Parallel.chunkStart(w.rows(), Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(w.rows(), Parallel.ROW_ALIGN, t, i + 1);
                     if (s < e) {
                         w.matvec(x, ys[j], s, e);
                     }
@@ -72,7 +72,7 @@ public final class ParallelProducts {
             } finally {
                 ThreadInputs.unshare();
             }
-            int rows = ws[0].rows(), size = Parallel.chunk(rows, Parallel.ROW_ALIGN, t), s = i * size, e = Math.min(rows, s + size);
+            int rows = ws[0].rows(), s = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i + 1);
             if (after != null && s < e) {
                 after.run(s, e);
             }
