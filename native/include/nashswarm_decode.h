@@ -143,6 +143,68 @@ NS_HD void ns_unit_dot(uint32_t lo, uint32_t hi, const float* x, const float* co
     *sx += s;
 }
 
+/* __byte_perm: byte k of the result is byte (s >> 4k) & 7 of the pair y:x (x the low four). One PRMT on the GPU. */
+NS_HD uint32_t ns_byte_perm(uint32_t x, uint32_t y, uint32_t s) {
+#ifdef __CUDA_ARCH__
+    return __byte_perm(x, y, s);
+#else
+    uint64_t v = ((uint64_t)y << 32) | x;
+    uint32_t r = 0;
+    for (int k = 0; k < 4; k++) r |= (uint32_t)((v >> (8 * ((s >> (4 * k)) & 7u))) & 0xffu) << (8 * k);
+    return r;
+#endif
+}
+
+NS_HD float ns_bits_float(uint32_t b) {
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(b);
+#else
+    union { uint32_t u; float f; } v;
+    v.u = b;
+    return v.f;
+#endif
+}
+
+/*
+ * The GEMV's per-unit dot as the GPU computes it (the staged kernel; the host library runs the same code): for one
+ * 8-byte unit (words lo, hi) of BITS-bit codes against its 64/BITS inputs xs, Σ(u − z)·x, exactly converted. Each
+ * plane of a word is masked once (4- and 2-bit codes); then per weight one byte permute makes the float 2^23 + u (the
+ * code under 2^23's exponent), one subtraction of zc = 2^23 + z gives u − z exactly, and one multiply-add takes it:
+ * three operations, against five for shifting, masking and converting each code and summing x apart for the zero.
+ * NF4 (BITS = 0): Σcodebook[u]·x (zc unused).
+ */
+template <int BITS>
+NS_HD float ns_unit_dot_fast(uint32_t lo, uint32_t hi, const float* xs, const float* codebook, float zc) {
+    const int bits = BITS == 0 ? 4 : BITS;
+    const uint32_t mask = bits == 8 ? 0xffffffffu : bits == 4 ? 0x0f0f0f0fu : 0x03030303u;
+    const uint32_t flip = BITS == 8 ? 0x80808080u : 0u; /* 8-bit codes are stored as u − 128 */
+    float a[2] = {0.f, 0.f}; /* two chains of multiply-adds, not one: the GPU overlaps their latencies */
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int p = 0; p < 8 / bits; p++) {
+        const uint32_t w[2] = {((lo ^ flip) >> (bits * p)) & mask, ((hi ^ flip) >> (bits * p)) & mask};
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+        for (int j = 0; j < 8; j++) {
+            float v;
+            if (BITS == 0) {
+                v = codebook[(w[j >> 2] >> (8 * (j & 3))) & 0xfu];
+            } else {
+                v = ns_bits_float(ns_byte_perm(w[j >> 2], 0x4B000000u, 0x7440u | (uint32_t)(j & 3))) - zc;
+            }
+            a[j & 1] += v * xs[8 * p + j];
+        }
+    }
+    return a[0] + a[1];
+}
+
+/* zc of ns_unit_dot_fast for zero z. */
+NS_HD float ns_zero_code(float z) {
+    return 8388608.f + z;
+}
+
 /* Where the codes, scales and zeros of one run of groups of one width sit, as the kernels read them. */
 typedef struct {
     int64_t code_off;   /* byte offset of the run's first code */
@@ -190,18 +252,19 @@ NS_HD int64_t ns_mixed_zero_bit(const ns_mixed_row* m, int64_t r, int k, int64_t
     return 8 * g8 + 4 * g4 + 2 * (before2 + (k - m->n8 - m->n4));
 }
 
-/* Dot of one whole group (g weights of width bits at codes) with x: s·(Σu·x − z·Σx), or s·Σcb[u]·x. */
+/* Dot of one whole group (g weights of width bits at codes) with x: s·Σ(u − z)·x, or s·Σcb[u]·x; the units' dots as
+   the GPU's GEMV takes them (ns_unit_dot_fast). */
 template <int BITS>
 NS_HD float ns_group_dot(const uint8_t* codes, int g, const float* x, const float* codebook, float s, float z) {
     const int per_unit = 64 / (BITS == 0 ? 4 : BITS);
-    float ux = 0.f, sx = 0.f;
+    float ux = 0.f;
     for (int u = 0; u < g / per_unit; u++) {
         const uint8_t* p = codes + 8 * u;
         uint32_t lo = p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
         uint32_t hi = p[4] | (p[5] << 8) | (p[6] << 16) | ((uint32_t)p[7] << 24);
-        ns_unit_dot<BITS>(lo, hi, x + u * per_unit, codebook, &ux, &sx);
+        ux += ns_unit_dot_fast<BITS>(lo, hi, x + u * per_unit, codebook, ns_zero_code(z));
     }
-    return BITS == 0 ? s * ux : s * (ux - z * sx);
+    return s * ux;
 }
 
 /* ---- tensor-core prefill: weights and inputs as fp16 tiles ---- */

@@ -5,8 +5,9 @@
  * CUDA call and every launch is checked.
  *
  * Kernels (correct first; see native/README.md for what has run on a GPU):
- *   uniform packed GEMV: a warp per (row, input vector), each lane 16-byte loads (two units) where the row
- *   allows, else 8-byte loads, the per-unit dot of nashswarm_decode.h, a shuffle reduction;
+ *   uniform packed GEMV (ns_gemv_staged): the input vector staged in shared memory, two rows per warp, each lane
+ *   16-byte chunks loaded ahead, ns_unit_dot_fast of nashswarm_decode.h, a shuffle reduction; rows that are not
+ *   whole 16-byte chunks keep the warp-per-row kernel (ns_gemv_uniform) with 8-byte loads;
  *   mixed GEMV: a warp per row, a lane per stored group (widths sorted 8→4→2 within a row);
  *   dense GEMV: a warp per row; norms and softmax: a block per row; attention: a block per (row, head).
  */
@@ -63,13 +64,14 @@ static cudaError_t ns_mark(ns_context* ctx) {
 }
 
 /* Launches a kernel on the context's stream, checked, and bracketed by events while profiling. */
-#define NS_GO(ctx, kernel, grid, block, ...)                                                           \
+#define NS_GO_SM(ctx, kernel, grid, block, smem, ...)                                                  \
     do {                                                                                               \
         NS_CUDA(ns_mark(ctx));                                                                         \
-        kernel<<<(grid), (block), 0, (ctx)->stream>>>(__VA_ARGS__);                                   \
+        kernel<<<(grid), (block), (smem), (ctx)->stream>>>(__VA_ARGS__);                              \
         NS_LAUNCHED();                                                                                 \
         NS_CUDA(ns_mark(ctx));                                                                         \
     } while (0)
+#define NS_GO(ctx, kernel, grid, block, ...) NS_GO_SM(ctx, kernel, grid, block, 0, __VA_ARGS__)
 
 static const int WARPS = 8, THREADS = 256;
 
@@ -174,6 +176,150 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
     ns_gemv_uniform_block<BITS>(t, blockIdx.x, x, y, e, cb);
 }
 
+/*
+ * The staged GEMV (rows of whole 16-byte chunks): the block first copies its input vector into shared memory, then
+ * each warp takes GEMV_ROWS rows and each lane GEMV_AHEAD 16-byte chunks of every one of them per step, all loads
+ * issued before the first is used. The inputs a lane reads for a chunk serve all its rows. Read from global memory,
+ * lanes' inputs lie 128 bytes (int4) apart, so every float4 load touched 32 cache lines and the loads, not the
+ * weights' bytes, set the time; in shared memory they are XOR-swizzled within 128-byte rows by the chunk, so the 8
+ * lanes of each quarter-warp read 8 different bank groups. ns_unit_dot_fast does the arithmetic (three operations
+ * per weight). bench/cuda/gemv_variants.cu compared the decompositions on an H200.
+ */
+static const int GEMV_ROWS = 2, GEMV_AHEAD = 2;
+
+/* Float4 index f of the staged input, swizzled; F: float4s per 16-byte chunk of codes. */
+__device__ __forceinline__ int ns_swizzle(int f, int F) {
+    return f ^ ((f / F) & 7);
+}
+
+template <int BITS>
+__device__ __forceinline__ constexpr int ns_unit_cols() {
+    return 64 / (BITS == 0 ? 4 : BITS);
+}
+
+/* Input vector x (cols floats) into shared memory, swizzled for BITS-bit chunks; then the block waits. */
+template <int BITS>
+__device__ __forceinline__ void ns_stage_input(const float* __restrict__ x, int cols, float4* xs4) {
+    const int F = ns_unit_cols<BITS>() / 2;
+    if (((uintptr_t)x & 15) == 0) {
+        const float4* x4 = reinterpret_cast<const float4*>(x);
+        for (int f = threadIdx.x; f < cols / 4; f += blockDim.x) xs4[ns_swizzle(f, F)] = __ldg(x4 + f);
+    } else {
+        float* xs = reinterpret_cast<float*>(xs4);
+        for (int c = threadIdx.x; c < cols; c += blockDim.x) xs[4 * ns_swizzle(c / 4, F) + (c & 3)] = __ldg(x + c);
+    }
+    __syncthreads();
+}
+
+extern __shared__ float4 ns_staged_x[];
+
+/* Zero code (ns_unit_dot_fast's zc) of group `at` of a uniform tensor. */
+__device__ __forceinline__ float ns_staged_zc(const ns_tensor& t, int64_t at) {
+    return ns_zero_code(t.asym ? (float)ns_read_bits(t.zeros, at * t.bits, t.bits) : (float)(1 << (t.bits - 1)));
+}
+
+__device__ __forceinline__ float ns_staged_scale(const ns_tensor& t, int64_t at) {
+    return __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + at)));
+}
+
+/*
+ * Rows of block `block` (WARPS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
+ * (it stages x, a barrier): the first chunks' loads are issued before the staging, and each step's loads before the
+ * previous step's arithmetic (two register buffers). Where a group spans whole chunks, a chunk takes one scale.
+ */
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
+__device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
+                                                     float* __restrict__ y, ns_epilogue e, const float* cb) {
+    const int UC = ns_unit_cols<BITS>(), F = UC / 2;
+    const float4* xs4 = ns_staged_x;
+    int lane = threadIdx.x & 31;
+    int64_t r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
+    bool active = r0 < t.rows;
+    int n16 = active ? (int)(t.row_bytes >> 4) : 0;
+    const uint4* rows[R];
+    int64_t first[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        int64_t r = min(r0 + i, (int64_t)t.rows - 1); /* past the end: the last row again, not written */
+        rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
+        first[i] = t.per_tensor ? 0 : r * t.G;
+    }
+    uint4 q[U][R], next[U][R];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            if (lane + 32 * u < n16) q[u][i] = __ldg(rows[i] + lane + 32 * u);
+        }
+    }
+    ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
+    if (!active) return;
+    int gshift = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1;
+    bool whole = t.per_tensor || t.g % (2 * UC) == 0; /* each chunk lies in one group */
+    float acc[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc[i] = 0.f;
+    for (int c0 = lane; c0 < n16; c0 += 32 * U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int i = 0; i < R; i++) {
+                if (c0 + 32 * (U + u) < n16) next[u][i] = __ldg(rows[i] + c0 + 32 * (U + u));
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            int c = c0 + 32 * u;
+            if (c >= n16) break;
+            float d[R];
+#pragma unroll
+            for (int i = 0; i < R; i++) d[i] = 0.f;
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                int col = (2 * c + half) * UC;
+                float xs[UC];
+#pragma unroll
+                for (int k = 0; k < UC / 4; k++) {
+                    float4 v = xs4[ns_swizzle(col / 4 + k, F)];
+                    xs[4 * k] = v.x; xs[4 * k + 1] = v.y; xs[4 * k + 2] = v.z; xs[4 * k + 3] = v.w;
+                }
+                int64_t gi = t.per_tensor ? 0 : gshift >= 0 ? col >> gshift : col / t.g;
+#pragma unroll
+                for (int i = 0; i < R; i++) {
+                    uint32_t lo = half ? q[u][i].z : q[u][i].x, hi = half ? q[u][i].w : q[u][i].y;
+                    int64_t at = first[i] + gi;
+                    float zc = BITS == 0 ? 0.f : ns_staged_zc(t, at);
+                    float dot = ns_unit_dot_fast<BITS>(lo, hi, xs, cb, zc);
+                    if (whole) {
+                        d[i] += dot;
+                        if (half) acc[i] = fmaf(ns_staged_scale(t, at), d[i], acc[i]);
+                    } else {
+                        acc[i] = fmaf(ns_staged_scale(t, at), dot, acc[i]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+#pragma unroll
+            for (int i = 0; i < R; i++) q[u][i] = next[u][i];
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        float sum = ns_warp_sum(acc[i]);
+        if (lane == 0 && r0 + i < t.rows) y[(int64_t)blockIdx.y * t.rows + r0 + i] = ns_epilogue_apply(e, sum, r0 + i);
+    }
+}
+
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
+__global__ void __launch_bounds__(THREADS, 2) ns_gemv_staged(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
+                                                             ns_epilogue e) {
+    __shared__ float cb[16];
+    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
+    ns_gemv_staged_block<BITS, R, U>(t, blockIdx.x, x, y, e, cb);
+}
+
 /* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
    an even number of units at 16-byte offsets), else 8-byte loads; ns_mixed_unit_term decodes each unit. */
 __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y, ns_epilogue e) {
@@ -268,26 +414,30 @@ __global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __r
  * Several products of one input (ns_matmul_many): each block finds its matrix (ns_many_pick) and runs the single
  * product's block on it. The matrices are indexed by constants, so the tensors stay in the parameter space.
  */
-template <int BITS, bool Q8>
+enum { NS_MANY_FLOAT, NS_MANY_Q8, NS_MANY_STAGED };
+
+template <int BITS, int KIND>
 __device__ __forceinline__ void ns_many_block(const ns_tensor& t, float* y, int64_t block, const float* x, int n) {
     const ns_epilogue none = {nullptr, NS_ACT_NONE};
-    if (Q8) {
+    if (KIND == NS_MANY_Q8) {
         ns_gemv_q8_block<BITS>(t, block, x, y, n, none);
+    } else if (KIND == NS_MANY_STAGED) {
+        ns_gemv_staged_block<BITS>(t, block, x, y, none, nullptr);
     } else {
         ns_gemv_uniform_block<BITS>(t, block, x, y, none, nullptr);
     }
 }
 
-template <int BITS, bool Q8>
+template <int BITS, int KIND>
 __global__ void ns_gemv_many(ns_many m, const float* __restrict__ x, int n) {
     int i = ns_many_pick(&m, blockIdx.x);
     int64_t block = blockIdx.x - m.first[i];
     if (i == 0) {
-        ns_many_block<BITS, Q8>(m.t[0], m.y[0], block, x, n);
+        ns_many_block<BITS, KIND>(m.t[0], m.y[0], block, x, n);
     } else if (i == 1) {
-        ns_many_block<BITS, Q8>(m.t[1], m.y[1], block, x, n);
+        ns_many_block<BITS, KIND>(m.t[1], m.y[1], block, x, n);
     } else {
-        ns_many_block<BITS, Q8>(m.t[2], m.y[2], block, x, n);
+        ns_many_block<BITS, KIND>(m.t[2], m.y[2], block, x, n);
     }
 }
 
@@ -587,6 +737,22 @@ static int32_t ns_device_copy(ns_context* ctx, const void* src, int64_t bytes, T
     return NS_OK;
 }
 
+/*
+ * Whether the staged GEMV takes w: rows of whole 16-byte chunks, and the input vector in shared memory (above the
+ * default 48 KiB the kernel is allowed more, up to 160 KiB: 40960 columns). Otherwise the warp-per-row kernel runs.
+ */
+template <typename Kernel>
+static bool ns_staged_ok(Kernel kernel, const ns_tensor* w) {
+    size_t bytes = (size_t)w->cols * 4;
+    if ((w->row_bytes & 15) != 0 || bytes > 160 * 1024) return false;
+    if (bytes <= 48 * 1024) return true;
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+    }
+    return true;
+}
+
 extern "C" {
 
 NS_API const char* ns_backend_name(void) { return "cuda"; }
@@ -755,12 +921,18 @@ NS_API int32_t ns_release(ns_context* ctx, ns_tensor* t) {
 static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* x, float* y, int32_t n, ns_epilogue e) {
     NS_NEED(ctx);
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
+    dim3 staged((unsigned)((w->rows + WARPS * GEMV_ROWS - 1) / (WARPS * GEMV_ROWS)), (unsigned)n);
+    size_t sm = (size_t)w->cols * 4;
+#define NS_UNIFORM(B)                                                                                  \
+    if (ns_staged_ok(ns_gemv_staged<B>, w)) NS_GO_SM(ctx, ns_gemv_staged<B>, staged, THREADS, sm, *w, x, y, e); \
+    else NS_GO(ctx, ns_gemv_uniform<B>, grid, THREADS, *w, x, y, e);
     switch (w->type) {
         case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y, e); break;
-        case NS_INT8: NS_GO(ctx, ns_gemv_uniform<8>, grid, THREADS, *w, x, y, e); break;
-        case NS_INT4: NS_GO(ctx, ns_gemv_uniform<4>, grid, THREADS, *w, x, y, e); break;
-        case NS_INT2: NS_GO(ctx, ns_gemv_uniform<2>, grid, THREADS, *w, x, y, e); break;
-        case NS_NF4: NS_GO(ctx, ns_gemv_uniform<0>, grid, THREADS, *w, x, y, e); break;
+        case NS_INT8: NS_UNIFORM(8); break;
+        case NS_INT4: NS_UNIFORM(4); break;
+        case NS_INT2: NS_UNIFORM(2); break;
+        case NS_NF4: NS_UNIFORM(0); break;
+#undef NS_UNIFORM
         case NS_MIXED: NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y, e); break;
         default: return ns_fail(NS_E_UNSUPPORTED, "matmul: type %d", w->type);
     }
@@ -936,16 +1108,27 @@ NS_API int32_t ns_matmul_epilogue(ns_context* ctx, int32_t kind, const ns_tensor
 NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, const ns_tensor* const* ws, const float* x,
                               float* const* ys, int32_t n) {
     NS_NEED(ctx);
+    if (count < 1 || ws == NULL || ws[0] == NULL) return ns_fail(NS_E_ARGUMENT, "matmul_many: %d products", count);
+    bool q8 = kind == NS_MATMUL_Q8;
+    /* the float products go staged when their shared input fits (all have the first one's type and width) */
+    bool staged = !q8 && (ws[0]->type == NS_INT8 ? ns_staged_ok(ns_gemv_many<8, NS_MANY_STAGED>, ws[0])
+                          : ws[0]->type == NS_INT4 ? ns_staged_ok(ns_gemv_many<4, NS_MANY_STAGED>, ws[0])
+                                                   : ns_staged_ok(ns_gemv_many<2, NS_MANY_STAGED>, ws[0]));
     ns_many m;
-    int32_t st = ns_many_describe(kind, count, ws, ys, WARPS, &m);
+    int32_t st = ns_many_describe(kind, count, ws, ys, staged ? WARPS * GEMV_ROWS : WARPS, &m);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)m.first[count], (unsigned)n);
-    bool q8 = kind == NS_MATMUL_Q8;
+    size_t sm = staged ? (size_t)m.t[0].cols * 4 : 0;
+#define NS_MANY(B)                                                                                                   \
+    if (q8) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_Q8>), grid, THREADS, m, x, n);                                       \
+    else if (!staged) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_FLOAT>), grid, THREADS, m, x, n);                          \
+    else NS_GO_SM(ctx, (ns_gemv_many<B, NS_MANY_STAGED>), grid, THREADS, sm, m, x, n);
     switch (m.t[0].type) {
-        case NS_INT8: if (q8) NS_GO(ctx, (ns_gemv_many<8, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<8, false>), grid, THREADS, m, x, n); break;
-        case NS_INT4: if (q8) NS_GO(ctx, (ns_gemv_many<4, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<4, false>), grid, THREADS, m, x, n); break;
-        default: if (q8) NS_GO(ctx, (ns_gemv_many<2, true>), grid, THREADS, m, x, n); else NS_GO(ctx, (ns_gemv_many<2, false>), grid, THREADS, m, x, n); break;
+        case NS_INT8: NS_MANY(8); break;
+        case NS_INT4: NS_MANY(4); break;
+        default: NS_MANY(2); break;
     }
+#undef NS_MANY
     return NS_OK;
 }
 
