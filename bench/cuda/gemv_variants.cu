@@ -7,6 +7,7 @@
  *   old float    ns_gemv_uniform: a warp per row, lanes over 16-byte chunks, inputs read from global memory
  *   staged R U   ns_gemv_staged: x staged once per block in shared memory (swizzled), R rows per warp, U chunks
  *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul)
+ *   streamed R S ns_gemv_streamed: as staged, the codes streamed by cp.async through a per-warp ring of S stages
  *   lib q8       ns_gemv_q8 (dp4a on q8 activations)
  *   mma tiles    int4 on tensor cores (mma.m16n8k16, fp16 hi + lo input), weights repacked into 1 KiB tiles
  * The first version of this file (commit 2943d67, results in bench/results/cuda-gemv-2026-12-04/variants-run-1.md)
@@ -254,8 +255,22 @@ int main(int argc, char** argv) {
         if (bits == 4) ns_gemv_staged<4, R, U><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);                \
         if (bits == 2) ns_gemv_staged<2, R, U><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);                \
     }, false})
-            ADD(1, 2); ADD(1, 4); ADD(2, 1); ADD(2, 2); ADD(2, 4); ADD(4, 1); ADD(4, 2);
+            ADD(1, 2); ADD(2, 1); ADD(2, 2); ADD(4, 1);
 #undef ADD
+#define ADDS(R, S)                                                                                                  \
+    cases.push_back({"streamed R" #R " S" #S, [&](const ns_tensor& t, cudaStream_t st) {                            \
+        unsigned grid = (rows + WARPS * R - 1) / (WARPS * R);                                                        \
+        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
+        size_t sm = ns_streamed_bytes(cols, R, S);                                                                   \
+        if (bits == 8) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<8, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
+                         ns_gemv_streamed<8, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
+        if (bits == 4) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<4, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
+                         ns_gemv_streamed<4, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
+        if (bits == 2) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<2, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
+                         ns_gemv_streamed<2, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
+    }, false})
+            ADDS(1, 4); ADDS(1, 8); ADDS(2, 4); ADDS(2, 6); ADDS(2, 8); ADDS(4, 4);
+#undef ADDS
             cases.push_back({"lib q8", [&](const ns_tensor& t, cudaStream_t st) { libq(t, st, y); }, true});
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;

@@ -16,6 +16,8 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <mma.h>
+#include <mutex>
+#include <utility>
 
 struct ns_context {
     int device = 0;
@@ -185,7 +187,9 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
  * lanes of each quarter-warp read 8 different bank groups. ns_unit_dot_fast does the arithmetic (three operations
  * per weight). bench/cuda/gemv_variants.cu compared the decompositions on an H200.
  */
-static const int GEMV_ROWS = 2, GEMV_AHEAD = 2;
+/* GEMV_STAGES > 0: the codes stream through shared memory by cp.async (ns_gemv_streamed_block); 0: through registers
+   (ns_gemv_staged_block, GEMV_AHEAD chunks ahead). */
+static const int GEMV_ROWS = 2, GEMV_AHEAD = 2, GEMV_STAGES = 6;
 
 /* Float4 index f of the staged input, swizzled; F: float4s per 16-byte chunk of codes. */
 __device__ __forceinline__ int ns_swizzle(int f, int F) {
@@ -222,6 +226,80 @@ __device__ __forceinline__ float ns_staged_scale(const ns_tensor& t, int64_t at)
     return __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + at)));
 }
 
+/* What a staged kernel's lane needs of its rows: their codes, the index of their first group, the group arithmetic. */
+template <int R>
+struct ns_staged_rows {
+    const uint4* rows[R];
+    int64_t first[R];
+    int64_t r0;
+    int n16, gshift;
+    bool active, whole;
+};
+
+template <int BITS, int R>
+__device__ __forceinline__ ns_staged_rows<R> ns_staged_setup(const ns_tensor& t, int64_t block) {
+    const int UC = ns_unit_cols<BITS>();
+    ns_staged_rows<R> s;
+    s.r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
+    s.active = s.r0 < t.rows;
+    s.n16 = s.active ? (int)(t.row_bytes >> 4) : 0;
+    s.gshift = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1;
+    s.whole = t.per_tensor || t.g % (2 * UC) == 0; /* each chunk lies in one group */
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        int64_t r = min(s.r0 + i, (int64_t)t.rows - 1); /* past the end: the last row again, not written */
+        s.rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
+        s.first[i] = t.per_tensor ? 0 : r * t.G;
+    }
+    return s;
+}
+
+/* Chunk c (16 bytes: two units) of each of the R rows, codes q[i], against the staged input: acc[i] += its dot. */
+template <int BITS, int R>
+__device__ __forceinline__ void ns_staged_chunk(const ns_tensor& t, const ns_staged_rows<R>& s, const uint4* q, int c,
+                                                const float* cb, float* acc) {
+    const int UC = ns_unit_cols<BITS>(), F = UC / 2;
+    float d[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) d[i] = 0.f;
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        int col = (2 * c + half) * UC;
+        float xs[UC];
+#pragma unroll
+        for (int k = 0; k < UC / 4; k++) {
+            float4 v = ns_staged_x[ns_swizzle(col / 4 + k, F)];
+            xs[4 * k] = v.x; xs[4 * k + 1] = v.y; xs[4 * k + 2] = v.z; xs[4 * k + 3] = v.w;
+        }
+        int64_t gi = t.per_tensor ? 0 : s.gshift >= 0 ? col >> s.gshift : col / t.g;
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            uint32_t lo = half ? q[i].z : q[i].x, hi = half ? q[i].w : q[i].y;
+            int64_t at = s.first[i] + gi;
+            float zc = BITS == 0 ? 0.f : ns_staged_zc(t, at);
+            float dot = ns_unit_dot_fast<BITS>(lo, hi, xs, cb, zc);
+            if (s.whole) {
+                d[i] += dot;
+                if (half) acc[i] = fmaf(ns_staged_scale(t, at), d[i], acc[i]);
+            } else {
+                acc[i] = fmaf(ns_staged_scale(t, at), dot, acc[i]);
+            }
+        }
+    }
+}
+
+template <int BITS, int R>
+__device__ __forceinline__ void ns_staged_store(const ns_tensor& t, const ns_staged_rows<R>& s, float* acc, float* y,
+                                                ns_epilogue e) {
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        float sum = ns_warp_sum(acc[i]);
+        if ((threadIdx.x & 31) == 0 && s.r0 + i < t.rows) {
+            y[(int64_t)blockIdx.y * t.rows + s.r0 + i] = ns_epilogue_apply(e, sum, s.r0 + i);
+        }
+    }
+}
+
 /*
  * Rows of block `block` (WARPS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
  * (it stages x, a barrier): the first chunks' loads are issued before the staging, and each step's loads before the
@@ -230,74 +308,32 @@ __device__ __forceinline__ float ns_staged_scale(const ns_tensor& t, int64_t at)
 template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
 __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
                                                      float* __restrict__ y, ns_epilogue e, const float* cb) {
-    const int UC = ns_unit_cols<BITS>(), F = UC / 2;
-    const float4* xs4 = ns_staged_x;
     int lane = threadIdx.x & 31;
-    int64_t r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
-    bool active = r0 < t.rows;
-    int n16 = active ? (int)(t.row_bytes >> 4) : 0;
-    const uint4* rows[R];
-    int64_t first[R];
-#pragma unroll
-    for (int i = 0; i < R; i++) {
-        int64_t r = min(r0 + i, (int64_t)t.rows - 1); /* past the end: the last row again, not written */
-        rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
-        first[i] = t.per_tensor ? 0 : r * t.G;
-    }
+    ns_staged_rows<R> s = ns_staged_setup<BITS, R>(t, block);
     uint4 q[U][R], next[U][R];
 #pragma unroll
     for (int u = 0; u < U; u++) {
 #pragma unroll
         for (int i = 0; i < R; i++) {
-            if (lane + 32 * u < n16) q[u][i] = __ldg(rows[i] + lane + 32 * u);
+            if (lane + 32 * u < s.n16) q[u][i] = __ldg(s.rows[i] + lane + 32 * u);
         }
     }
     ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
-    if (!active) return;
-    int gshift = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1;
-    bool whole = t.per_tensor || t.g % (2 * UC) == 0; /* each chunk lies in one group */
+    if (!s.active) return;
     float acc[R];
 #pragma unroll
     for (int i = 0; i < R; i++) acc[i] = 0.f;
-    for (int c0 = lane; c0 < n16; c0 += 32 * U) {
+    for (int c0 = lane; c0 < s.n16; c0 += 32 * U) {
 #pragma unroll
         for (int u = 0; u < U; u++) {
 #pragma unroll
             for (int i = 0; i < R; i++) {
-                if (c0 + 32 * (U + u) < n16) next[u][i] = __ldg(rows[i] + c0 + 32 * (U + u));
+                if (c0 + 32 * (U + u) < s.n16) next[u][i] = __ldg(s.rows[i] + c0 + 32 * (U + u));
             }
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            int c = c0 + 32 * u;
-            if (c >= n16) break;
-            float d[R];
-#pragma unroll
-            for (int i = 0; i < R; i++) d[i] = 0.f;
-#pragma unroll
-            for (int half = 0; half < 2; half++) {
-                int col = (2 * c + half) * UC;
-                float xs[UC];
-#pragma unroll
-                for (int k = 0; k < UC / 4; k++) {
-                    float4 v = xs4[ns_swizzle(col / 4 + k, F)];
-                    xs[4 * k] = v.x; xs[4 * k + 1] = v.y; xs[4 * k + 2] = v.z; xs[4 * k + 3] = v.w;
-                }
-                int64_t gi = t.per_tensor ? 0 : gshift >= 0 ? col >> gshift : col / t.g;
-#pragma unroll
-                for (int i = 0; i < R; i++) {
-                    uint32_t lo = half ? q[u][i].z : q[u][i].x, hi = half ? q[u][i].w : q[u][i].y;
-                    int64_t at = first[i] + gi;
-                    float zc = BITS == 0 ? 0.f : ns_staged_zc(t, at);
-                    float dot = ns_unit_dot_fast<BITS>(lo, hi, xs, cb, zc);
-                    if (whole) {
-                        d[i] += dot;
-                        if (half) acc[i] = fmaf(ns_staged_scale(t, at), d[i], acc[i]);
-                    } else {
-                        acc[i] = fmaf(ns_staged_scale(t, at), dot, acc[i]);
-                    }
-                }
-            }
+            if (c0 + 32 * u < s.n16) ns_staged_chunk<BITS, R>(t, s, q[u], c0 + 32 * u, cb, acc);
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
@@ -305,11 +341,90 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
             for (int i = 0; i < R; i++) q[u][i] = next[u][i];
         }
     }
+    ns_staged_store<BITS, R>(t, s, acc, y, e);
+}
+
+/*
+ * The same rows with the codes streamed through a per-warp ring of S stages in shared memory by cp.async (16 bytes a
+ * lane and row per stage, S − 1 stages in flight): the loads in flight no longer take registers. Shared memory:
+ * the staged input, then WARPS rings of S · R · 512 bytes (ns_streamed_bytes).
+ */
+__device__ __forceinline__ void ns_cp_async16(void* smem, const void* gmem, bool copy) {
+    unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(copy ? 16 : 0));
+}
+
+template <int BITS, int R, int S>
+__device__ __forceinline__ void ns_gemv_streamed_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
+                                                       float* __restrict__ y, ns_epilogue e, const float* cb) {
+    int lane = threadIdx.x & 31;
+    ns_staged_rows<R> s = ns_staged_setup<BITS, R>(t, block);
+    uint4* ring = reinterpret_cast<uint4*>(ns_staged_x + t.cols / 4) + (threadIdx.x >> 5) * (S * R * 32) + lane;
+    int steps = (s.n16 + 31 - lane) / 32; /* this lane's chunks: lane, lane + 32, ... */
+    auto issue = [&](int k) {
 #pragma unroll
-    for (int i = 0; i < R; i++) {
-        float sum = ns_warp_sum(acc[i]);
-        if (lane == 0 && r0 + i < t.rows) y[(int64_t)blockIdx.y * t.rows + r0 + i] = ns_epilogue_apply(e, sum, r0 + i);
+        for (int i = 0; i < R; i++) {
+            bool in = k < steps;
+            ns_cp_async16(ring + ((k % S) * R + i) * 32, s.rows[i] + (in ? lane + 32 * k : 0), in);
+        }
+        asm volatile("cp.async.commit_group;\n" ::);
+    };
+#pragma unroll
+    for (int k = 0; k < S - 1; k++) issue(k);
+    ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
+    if (!s.active) {
+        asm volatile("cp.async.wait_all;\n" ::);
+        return;
     }
+    float acc[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc[i] = 0.f;
+    for (int k = 0; k < steps; k++) {
+        issue(k + S - 1);
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(S - 1));
+        uint4 q[R];
+#pragma unroll
+        for (int i = 0; i < R; i++) q[i] = ring[((k % S) * R + i) * 32];
+        ns_staged_chunk<BITS, R>(t, s, q, lane + 32 * k, cb, acc);
+    }
+    asm volatile("cp.async.wait_all;\n" ::);
+    ns_staged_store<BITS, R>(t, s, acc, y, e);
+}
+
+/* Shared memory of the streamed GEMV: the input vector and the warps' rings. */
+static size_t ns_streamed_bytes(int cols, int R, int S) {
+    return (size_t)cols * 4 + (size_t)WARPS * S * R * 512;
+}
+
+/* The library's GEMV rows: streamed or staged, as GEMV_STAGES says; ns_gemv_smem is its shared memory. */
+template <int BITS>
+__device__ __forceinline__ void ns_gemv_rows_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
+                                                   float* __restrict__ y, ns_epilogue e, const float* cb) {
+    if (GEMV_STAGES > 0) {
+        ns_gemv_streamed_block<BITS, GEMV_ROWS, (GEMV_STAGES > 0 ? GEMV_STAGES : 2)>(t, block, x, y, e, cb);
+    } else {
+        ns_gemv_staged_block<BITS, GEMV_ROWS, GEMV_AHEAD>(t, block, x, y, e, cb);
+    }
+}
+
+static size_t ns_gemv_smem(int cols) {
+    return GEMV_STAGES > 0 ? ns_streamed_bytes(cols, GEMV_ROWS, GEMV_STAGES) : (size_t)cols * 4;
+}
+
+template <int BITS>
+__global__ void __launch_bounds__(THREADS, 2) ns_gemv_rows(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
+                                                           ns_epilogue e) {
+    __shared__ float cb[16];
+    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
+    ns_gemv_rows_block<BITS>(t, blockIdx.x, x, y, e, cb);
+}
+
+template <int BITS, int R, int S>
+__global__ void __launch_bounds__(THREADS, 2) ns_gemv_streamed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
+                                                               ns_epilogue e) {
+    __shared__ float cb[16];
+    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
+    ns_gemv_streamed_block<BITS, R, S>(t, blockIdx.x, x, y, e, cb);
 }
 
 template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
@@ -340,6 +455,79 @@ __global__ void ns_gemv_mixed(ns_tensor t, const float* __restrict__ x, float* _
             uint2 q = __ldg(p + i);
             acc += ns_mixed_unit_term(&t, &m, r, i, q.x, q.y, xb);
         }
+    }
+    acc += ns_mixed_outlier_term(&t, r, xb, lane, 32);
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
+}
+
+/*
+ * Mixed rows, staged (groups of a multiple of 64 weights, so every group is whole 16-byte chunks): x in shared memory
+ * in its logical order, a warp per row, each lane one 16-byte chunk (two units of one group) per step with the next
+ * step's chunk loaded ahead; the chunk's width, group and columns come from its byte offset (three regions: 8-, 4-
+ * and 2-bit groups), and ns_unit_dot_fast does the arithmetic. Lanes diverge only on the steps that straddle a
+ * region's end.
+ */
+template <int W>
+__device__ __forceinline__ float ns_mixed_chunk_dot(const uint4& q, int col, float zc) {
+    const int UC = 64 / W;
+    float d = 0.f;
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        float xs[UC];
+        const float* xf = reinterpret_cast<const float*>(ns_staged_x) + col + half * UC;
+#pragma unroll
+        for (int k = 0; k < UC / 4; k++) {
+            float4 v = reinterpret_cast<const float4*>(xf)[k];
+            xs[4 * k] = v.x; xs[4 * k + 1] = v.y; xs[4 * k + 2] = v.z; xs[4 * k + 3] = v.w;
+        }
+        d += ns_unit_dot_fast<W>(half ? q.z : q.x, half ? q.w : q.y, xs, nullptr, zc);
+    }
+    return d;
+}
+
+__global__ void __launch_bounds__(THREADS) ns_gemv_mixed_staged(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
+                                                                ns_epilogue e) {
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    bool active = r < t.rows;
+    ns_mixed_row m = t.mrows[active ? r : 0];
+    const uint4* row = reinterpret_cast<const uint4*>(t.codes + m.code_off);
+    int n16 = active ? (int)(ns_mixed_units(&t, &m) / 2) : 0;
+    uint4 q = make_uint4(0, 0, 0, 0), next = q;
+    if (lane < n16) q = __ldg(row + lane);
+    const float* xb = x + (int64_t)blockIdx.y * t.cols;
+    if (((uintptr_t)xb & 15) == 0) {
+        for (int f = threadIdx.x; f < t.cols / 4; f += blockDim.x) ns_staged_x[f] = __ldg(reinterpret_cast<const float4*>(xb) + f);
+    } else {
+        for (int c = threadIdx.x; c < t.cols; c += blockDim.x) reinterpret_cast<float*>(ns_staged_x)[c] = __ldg(xb + c);
+    }
+    __syncthreads();
+    if (!active) return;
+    int gs = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1; /* log2 g, or -1 */
+    int e8 = m.n8 * t.g, e4 = e8 + m.n4 * t.g / 2;
+    float acc = 0.f;
+    for (int c = lane; c < n16; c += 32) {
+        if (c + 32 < n16) next = __ldg(row + c + 32);
+        int b = 16 * c, bb, w, k, lw; /* byte offset; in its region; width; first stored group of the region; log2 w */
+        if (b < e8) {
+            w = 8; lw = 3; bb = b; k = 0;
+        } else if (b < e4) {
+            w = 4; lw = 2; bb = b - e8; k = m.n8;
+        } else {
+            w = 2; lw = 1; bb = b - e4; k = m.n8 + m.n4;
+        }
+        int per = t.g * w / 8; /* code bytes per group */
+        int kk = gs >= 0 ? bb >> (gs + lw - 3) : bb / per;
+        k += kk;
+        int inb = bb - kk * per;
+        int col = (int)t.order[r * t.G + k] * t.g + inb * 8 / w;
+        float z = t.asym ? (float)ns_read_bits(t.zeros, ns_mixed_zero_bit(&m, r, k, t.G, t.g8, t.g4), w) : (float)(1 << (w - 1));
+        float sc = __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + r * t.G + k)));
+        float d = w == 8 ? ns_mixed_chunk_dot<8>(q, col, ns_zero_code(z))
+                : w == 4 ? ns_mixed_chunk_dot<4>(q, col, ns_zero_code(z)) : ns_mixed_chunk_dot<2>(q, col, ns_zero_code(z));
+        acc = fmaf(sc, d, acc);
+        q = next;
     }
     acc += ns_mixed_outlier_term(&t, r, xb, lane, 32);
     acc = ns_warp_sum(acc);
@@ -422,7 +610,7 @@ __device__ __forceinline__ void ns_many_block(const ns_tensor& t, float* y, int6
     if (KIND == NS_MANY_Q8) {
         ns_gemv_q8_block<BITS>(t, block, x, y, n, none);
     } else if (KIND == NS_MANY_STAGED) {
-        ns_gemv_staged_block<BITS>(t, block, x, y, none, nullptr);
+        ns_gemv_rows_block<BITS>(t, block, x, y, none, nullptr);
     } else {
         ns_gemv_uniform_block<BITS>(t, block, x, y, none, nullptr);
     }
@@ -743,13 +931,21 @@ static int32_t ns_device_copy(ns_context* ctx, const void* src, int64_t bytes, T
  */
 template <typename Kernel>
 static bool ns_staged_ok(Kernel kernel, const ns_tensor* w) {
-    size_t bytes = (size_t)w->cols * 4;
+    size_t bytes = ns_gemv_smem(w->cols);
     if ((w->row_bytes & 15) != 0 || bytes > 160 * 1024) return false;
     if (bytes <= 48 * 1024) return true;
+    /* raised once per kernel to what it needs (a call per launch would cost host time in eager steps) */
+    static std::mutex mu;
+    static std::vector<std::pair<const void*, size_t>> allowed;
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& a : allowed) {
+        if (a.first == (const void*)kernel && a.second >= bytes) return true;
+    }
     if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) != cudaSuccess) {
         (void)cudaGetLastError();
         return false;
     }
+    allowed.emplace_back((const void*)kernel, bytes);
     return true;
 }
 
@@ -922,9 +1118,9 @@ static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* 
     NS_NEED(ctx);
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
     dim3 staged((unsigned)((w->rows + WARPS * GEMV_ROWS - 1) / (WARPS * GEMV_ROWS)), (unsigned)n);
-    size_t sm = (size_t)w->cols * 4;
+    size_t sm = ns_gemv_smem(w->cols);
 #define NS_UNIFORM(B)                                                                                  \
-    if (ns_staged_ok(ns_gemv_staged<B>, w)) NS_GO_SM(ctx, ns_gemv_staged<B>, staged, THREADS, sm, *w, x, y, e); \
+    if (ns_staged_ok(ns_gemv_rows<B>, w)) NS_GO_SM(ctx, ns_gemv_rows<B>, staged, THREADS, sm, *w, x, y, e); \
     else NS_GO(ctx, ns_gemv_uniform<B>, grid, THREADS, *w, x, y, e);
     switch (w->type) {
         case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y, e); break;
@@ -1118,7 +1314,7 @@ NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, cons
     int32_t st = ns_many_describe(kind, count, ws, ys, staged ? WARPS * GEMV_ROWS : WARPS, &m);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)m.first[count], (unsigned)n);
-    size_t sm = staged ? (size_t)m.t[0].cols * 4 : 0;
+    size_t sm = staged ? ns_gemv_smem(m.t[0].cols) : 0;
 #define NS_MANY(B)                                                                                                   \
     if (q8) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_Q8>), grid, THREADS, m, x, n);                                       \
     else if (!staged) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_FLOAT>), grid, THREADS, m, x, n);                          \
