@@ -7,7 +7,6 @@
  *   old float    ns_gemv_uniform: a warp per row, lanes over 16-byte chunks, inputs read from global memory
  *   staged R U   ns_gemv_staged: x staged once per block in shared memory (swizzled), R rows per warp, U chunks
  *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul)
- *   streamed R S ns_gemv_streamed: as staged, the codes streamed by cp.async through a per-warp ring of S stages
  *   lib q8       ns_gemv_q8 (dp4a on q8 activations)
  *   mma tiles    int4 on tensor cores (mma.m16n8k16, fp16 hi + lo input), weights repacked into 1 KiB tiles
  * The first version of this file (commit 2943d67, results in bench/results/cuda-gemv-2026-12-04/variants-run-1.md)
@@ -15,7 +14,9 @@
  *
  * build: nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Inative/include -Inative/src \
  *        bench/cuda/gemv_variants.cu -o gemv_variants
- * run:   ./gemv_variants [iters]      (prints a markdown table; exit status 1 if any output is wrong)
+ * run:   ./gemv_variants [iters [ROWSxCOLS:BITS]]   (a markdown table; exit status 1 if any output is wrong)
+ *        GV_PROFILE=1 launches each case once (checked, not timed), for `ncu --clock-control none`.
+ * Commit d2be246 also timed ns_gemv_streamed (codes through cp.async rings), since removed: it did not win.
  */
 #include "ns_cuda.cu"
 
@@ -204,9 +205,12 @@ int main(int argc, char** argv) {
     int bad = 0;
     std::mt19937 rng(1234);
     const int shapes[][2] = {{4096, 11008}, {4096, 4096}, {11008, 4096}};
+    const char* only = argc > 2 ? argv[2] : nullptr; /* ROWSxCOLS:BITS */
+    bool profile = getenv("GV_PROFILE") != nullptr;
     for (auto& sh : shapes) {
         int rows = sh[0], cols = sh[1], g = 64;
         for (int bits : {8, 4, 2}) {
+            if (only && std::string(only) != std::to_string(rows) + "x" + std::to_string(cols) + ":" + std::to_string(bits)) continue;
             int type = bits == 8 ? NS_INT8 : bits == 4 ? NS_INT4 : NS_INT2;
             std::vector<uint8_t> codes((size_t)rows * cols * bits / 8);
             for (auto& c : codes) c = (uint8_t)rng();
@@ -257,20 +261,6 @@ int main(int argc, char** argv) {
     }, false})
             ADD(1, 2); ADD(2, 1); ADD(2, 2); ADD(4, 1);
 #undef ADD
-#define ADDS(R, S)                                                                                                  \
-    cases.push_back({"streamed R" #R " S" #S, [&](const ns_tensor& t, cudaStream_t st) {                            \
-        unsigned grid = (rows + WARPS * R - 1) / (WARPS * R);                                                        \
-        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
-        size_t sm = ns_streamed_bytes(cols, R, S);                                                                   \
-        if (bits == 8) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<8, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
-                         ns_gemv_streamed<8, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
-        if (bits == 4) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<4, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
-                         ns_gemv_streamed<4, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
-        if (bits == 2) { CHECK(cudaFuncSetAttribute(ns_gemv_streamed<2, R, S>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm)); \
-                         ns_gemv_streamed<2, R, S><<<grid, THREADS, sm, st>>>(t, x, y, e); }                         \
-    }, false})
-            ADDS(1, 4); ADDS(1, 8); ADDS(2, 4); ADDS(2, 6); ADDS(2, 8); ADDS(4, 4);
-#undef ADDS
             cases.push_back({"lib q8", [&](const ns_tensor& t, cudaStream_t st) { libq(t, st, y); }, true});
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;
@@ -319,7 +309,7 @@ int main(int argc, char** argv) {
                 double rel = worst / big;
                 bool ok = rel <= 1e-5;
                 bad += !ok;
-                float us = time_case(c, ts, s, iters);
+                float us = profile ? 1.f : time_case(c, ts, s, iters);
                 if (c.name == "old float") lib_us = us;
                 double gbs = stored / (us * 1e-6) / 1e9;
                 printf("| %dx%d | int%d | %s | %.1f | %.0f | %.1f | %.2f | %.1e%s |\n", rows, cols, bits, c.name.c_str(), us, gbs,

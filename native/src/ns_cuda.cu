@@ -8,7 +8,8 @@
  *   uniform packed GEMV (ns_gemv_staged): the input vector staged in shared memory, two rows per warp, each lane
  *   16-byte chunks loaded ahead, ns_unit_dot_fast of nashswarm_decode.h, a shuffle reduction; rows that are not
  *   whole 16-byte chunks keep the warp-per-row kernel (ns_gemv_uniform) with 8-byte loads;
- *   mixed GEMV: a warp per row, a lane per stored group (widths sorted 8→4→2 within a row);
+ *   mixed GEMV (ns_gemv_mixed_staged, groups of a multiple of 64): x staged, a warp per row, each lane a 16-byte
+ *   chunk of one group per step (widths sorted 8→4→2 within a row); other group sizes keep ns_gemv_mixed;
  *   dense GEMV: a warp per row; norms and softmax: a block per row; attention: a block per (row, head).
  */
 #include "ns_ops.h"
@@ -187,9 +188,7 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
  * lanes of each quarter-warp read 8 different bank groups. ns_unit_dot_fast does the arithmetic (three operations
  * per weight). bench/cuda/gemv_variants.cu compared the decompositions on an H200.
  */
-/* GEMV_STAGES > 0: the codes stream through shared memory by cp.async (ns_gemv_streamed_block); 0: through registers
-   (ns_gemv_staged_block, GEMV_AHEAD chunks ahead). */
-static const int GEMV_ROWS = 2, GEMV_AHEAD = 2, GEMV_STAGES = 6;
+static const int GEMV_ROWS = 2, GEMV_AHEAD = 2;
 
 /* Float4 index f of the staged input, swizzled; F: float4s per 16-byte chunk of codes. */
 __device__ __forceinline__ int ns_swizzle(int f, int F) {
@@ -344,88 +343,11 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
     ns_staged_store<BITS, R>(t, s, acc, y, e);
 }
 
-/*
- * The same rows with the codes streamed through a per-warp ring of S stages in shared memory by cp.async (16 bytes a
- * lane and row per stage, S − 1 stages in flight): the loads in flight no longer take registers. Shared memory:
- * the staged input, then WARPS rings of S · R · 512 bytes (ns_streamed_bytes).
- */
-__device__ __forceinline__ void ns_cp_async16(void* smem, const void* gmem, bool copy) {
-    unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(copy ? 16 : 0));
-}
-
-template <int BITS, int R, int S>
-__device__ __forceinline__ void ns_gemv_streamed_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
-                                                       float* __restrict__ y, ns_epilogue e, const float* cb) {
-    int lane = threadIdx.x & 31;
-    ns_staged_rows<R> s = ns_staged_setup<BITS, R>(t, block);
-    uint4* ring = reinterpret_cast<uint4*>(ns_staged_x + t.cols / 4) + (threadIdx.x >> 5) * (S * R * 32) + lane;
-    int steps = (s.n16 + 31 - lane) / 32; /* this lane's chunks: lane, lane + 32, ... */
-    auto issue = [&](int k) {
-#pragma unroll
-        for (int i = 0; i < R; i++) {
-            bool in = k < steps;
-            ns_cp_async16(ring + ((k % S) * R + i) * 32, s.rows[i] + (in ? lane + 32 * k : 0), in);
-        }
-        asm volatile("cp.async.commit_group;\n" ::);
-    };
-#pragma unroll
-    for (int k = 0; k < S - 1; k++) issue(k);
-    ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
-    if (!s.active) {
-        asm volatile("cp.async.wait_all;\n" ::);
-        return;
-    }
-    float acc[R];
-#pragma unroll
-    for (int i = 0; i < R; i++) acc[i] = 0.f;
-    for (int k = 0; k < steps; k++) {
-        issue(k + S - 1);
-        asm volatile("cp.async.wait_group %0;\n" ::"n"(S - 1));
-        uint4 q[R];
-#pragma unroll
-        for (int i = 0; i < R; i++) q[i] = ring[((k % S) * R + i) * 32];
-        ns_staged_chunk<BITS, R>(t, s, q, lane + 32 * k, cb, acc);
-    }
-    asm volatile("cp.async.wait_all;\n" ::);
-    ns_staged_store<BITS, R>(t, s, acc, y, e);
-}
-
-/* Shared memory of the streamed GEMV: the input vector and the warps' rings. */
-static size_t ns_streamed_bytes(int cols, int R, int S) {
-    return (size_t)cols * 4 + (size_t)WARPS * S * R * 512;
-}
-
-/* The library's GEMV rows: streamed or staged, as GEMV_STAGES says; ns_gemv_smem is its shared memory. */
-template <int BITS>
-__device__ __forceinline__ void ns_gemv_rows_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
-                                                   float* __restrict__ y, ns_epilogue e, const float* cb) {
-    if (GEMV_STAGES > 0) {
-        ns_gemv_streamed_block<BITS, GEMV_ROWS, (GEMV_STAGES > 0 ? GEMV_STAGES : 2)>(t, block, x, y, e, cb);
-    } else {
-        ns_gemv_staged_block<BITS, GEMV_ROWS, GEMV_AHEAD>(t, block, x, y, e, cb);
-    }
-}
-
+/* Shared memory of the staged GEMVs: the input vector. */
 static size_t ns_gemv_smem(int cols) {
-    return GEMV_STAGES > 0 ? ns_streamed_bytes(cols, GEMV_ROWS, GEMV_STAGES) : (size_t)cols * 4;
+    return (size_t)cols * 4;
 }
 
-template <int BITS>
-__global__ void __launch_bounds__(THREADS, 2) ns_gemv_rows(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
-                                                           ns_epilogue e) {
-    __shared__ float cb[16];
-    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
-    ns_gemv_rows_block<BITS>(t, blockIdx.x, x, y, e, cb);
-}
-
-template <int BITS, int R, int S>
-__global__ void __launch_bounds__(THREADS, 2) ns_gemv_streamed(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
-                                                               ns_epilogue e) {
-    __shared__ float cb[16];
-    if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
-    ns_gemv_streamed_block<BITS, R, S>(t, blockIdx.x, x, y, e, cb);
-}
 
 template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
 __global__ void __launch_bounds__(THREADS, 2) ns_gemv_staged(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
@@ -610,7 +532,7 @@ __device__ __forceinline__ void ns_many_block(const ns_tensor& t, float* y, int6
     if (KIND == NS_MANY_Q8) {
         ns_gemv_q8_block<BITS>(t, block, x, y, n, none);
     } else if (KIND == NS_MANY_STAGED) {
-        ns_gemv_rows_block<BITS>(t, block, x, y, none, nullptr);
+        ns_gemv_staged_block<BITS>(t, block, x, y, none, nullptr);
     } else {
         ns_gemv_uniform_block<BITS>(t, block, x, y, none, nullptr);
     }
@@ -925,28 +847,30 @@ static int32_t ns_device_copy(ns_context* ctx, const void* src, int64_t bytes, T
     return NS_OK;
 }
 
-/*
- * Whether the staged GEMV takes w: rows of whole 16-byte chunks, and the input vector in shared memory (above the
- * default 48 KiB the kernel is allowed more, up to 160 KiB: 40960 columns). Otherwise the warp-per-row kernel runs.
- */
-template <typename Kernel>
-static bool ns_staged_ok(Kernel kernel, const ns_tensor* w) {
-    size_t bytes = ns_gemv_smem(w->cols);
-    if ((w->row_bytes & 15) != 0 || bytes > 160 * 1024) return false;
+/* Whether kernel may take `bytes` of dynamic shared memory (up to 160 KiB); above the default 48 KiB the kernel is
+   allowed more, once per kernel (a call per launch would cost host time in eager steps). */
+static bool ns_allow_smem(const void* kernel, size_t bytes) {
+    if (bytes > 160 * 1024) return false;
     if (bytes <= 48 * 1024) return true;
-    /* raised once per kernel to what it needs (a call per launch would cost host time in eager steps) */
     static std::mutex mu;
     static std::vector<std::pair<const void*, size_t>> allowed;
     std::lock_guard<std::mutex> lock(mu);
     for (auto& a : allowed) {
-        if (a.first == (const void*)kernel && a.second >= bytes) return true;
+        if (a.first == kernel && a.second >= bytes) return true;
     }
     if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) != cudaSuccess) {
         (void)cudaGetLastError();
         return false;
     }
-    allowed.emplace_back((const void*)kernel, bytes);
+    allowed.emplace_back(kernel, bytes);
     return true;
+}
+
+/* Whether the staged GEMV takes w: rows of whole 16-byte chunks, and its input in shared memory (40960 columns at most);
+   otherwise the warp-per-row kernel runs. */
+template <typename Kernel>
+static bool ns_staged_ok(Kernel kernel, const ns_tensor* w) {
+    return (w->row_bytes & 15) == 0 && ns_allow_smem((const void*)kernel, ns_gemv_smem(w->cols));
 }
 
 extern "C" {
@@ -1120,7 +1044,7 @@ static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* 
     dim3 staged((unsigned)((w->rows + WARPS * GEMV_ROWS - 1) / (WARPS * GEMV_ROWS)), (unsigned)n);
     size_t sm = ns_gemv_smem(w->cols);
 #define NS_UNIFORM(B)                                                                                  \
-    if (ns_staged_ok(ns_gemv_rows<B>, w)) NS_GO_SM(ctx, ns_gemv_rows<B>, staged, THREADS, sm, *w, x, y, e); \
+    if (ns_staged_ok(ns_gemv_staged<B>, w)) NS_GO_SM(ctx, ns_gemv_staged<B>, staged, THREADS, sm, *w, x, y, e); \
     else NS_GO(ctx, ns_gemv_uniform<B>, grid, THREADS, *w, x, y, e);
     switch (w->type) {
         case NS_F32: case NS_F16: NS_GO(ctx, ns_gemv_dense, grid, THREADS, *w, x, y, e); break;
@@ -1129,7 +1053,13 @@ static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* 
         case NS_INT2: NS_UNIFORM(2); break;
         case NS_NF4: NS_UNIFORM(0); break;
 #undef NS_UNIFORM
-        case NS_MIXED: NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y, e); break;
+        case NS_MIXED:
+            if (w->g % 64 == 0 && ns_allow_smem((const void*)ns_gemv_mixed_staged, (size_t)w->cols * 4)) {
+                NS_GO_SM(ctx, ns_gemv_mixed_staged, grid, THREADS, (size_t)w->cols * 4, *w, x, y, e);
+            } else {
+                NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y, e);
+            }
+            break;
         default: return ns_fail(NS_E_UNSUPPORTED, "matmul: type %d", w->type);
     }
     return NS_OK;
