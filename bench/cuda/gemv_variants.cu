@@ -6,7 +6,8 @@
  * Variants (R: rows per warp, sharing the inputs each lane loads; U: 16-byte chunks in flight per lane and row):
  *   old float    ns_gemv_uniform: a warp per row, lanes over 16-byte chunks, inputs read from global memory
  *   staged R U   ns_gemv_staged: x staged once per block in shared memory (swizzled), R rows per warp, U chunks
- *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul)
+ *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul); K: KS warps share each row
+ *                group (not yet timed on a GPU when written: Nsight Compute found the kernels short of warps)
  *   lib q8       ns_gemv_q8 (dp4a on q8 activations)
  *   mma tiles    int4 on tensor cores (mma.m16n8k16, fp16 hi + lo input), weights repacked into 1 KiB tiles
  * The first version of this file (commit 2943d67, results in bench/results/cuda-gemv-2026-12-04/variants-run-1.md)
@@ -261,6 +262,16 @@ int main(int argc, char** argv) {
     }, false})
             ADD(1, 2); ADD(2, 1); ADD(2, 2); ADD(4, 1);
 #undef ADD
+#define ADDK(R, U, KS)                                                                                         \
+    cases.push_back({"staged R" #R " U" #U " K" #KS, [&](const ns_tensor& t, cudaStream_t st) {                       \
+        unsigned grid = (rows + WARPS / KS * R - 1) / (WARPS / KS * R);                                              \
+        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
+        if (bits == 8) ns_gemv_staged<8, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
+        if (bits == 4) ns_gemv_staged<4, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
+        if (bits == 2) ns_gemv_staged<2, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
+    }, false})
+            ADDK(1, 1, 2); ADDK(1, 2, 2); ADDK(1, 2, 4); ADDK(2, 1, 2); ADDK(2, 2, 2); ADDK(2, 1, 4);
+#undef ADDK
             cases.push_back({"lib q8", [&](const ns_tensor& t, cudaStream_t st) { libq(t, st, y); }, true});
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;

@@ -235,11 +235,12 @@ struct ns_staged_rows {
     bool active, whole;
 };
 
-template <int BITS, int R>
+/* The rows of warp `warp` of block `block` when KS warps share each row group (the block: WARPS / KS groups of R rows). */
+template <int BITS, int R, int KS = 1>
 __device__ __forceinline__ ns_staged_rows<R> ns_staged_setup(const ns_tensor& t, int64_t block) {
     const int UC = ns_unit_cols<BITS>();
     ns_staged_rows<R> s;
-    s.r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
+    s.r0 = (block * (WARPS / KS) + (threadIdx.x >> 5) / KS) * R;
     s.active = s.r0 < t.rows;
     s.n16 = s.active ? (int)(t.row_bytes >> 4) : 0;
     s.gshift = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1;
@@ -300,34 +301,37 @@ __device__ __forceinline__ void ns_staged_store(const ns_tensor& t, const ns_sta
 }
 
 /*
- * Rows of block `block` (WARPS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
+ * Rows of block `block` (WARPS / KS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
  * (it stages x, a barrier): the first chunks' loads are issued before the staging, and each step's loads before the
  * previous step's arithmetic (two register buffers). Where a group spans whole chunks, a chunk takes one scale.
+ * KS > 1 splits each row group's chunks over KS warps (steps of 32·U chunks dealt round-robin), whose sums meet in
+ * shared memory: more warps for matrices of few rows (bench/cuda/gemv_variants.cu times it; the library uses KS = 1).
  */
-template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD, int KS = 1>
 __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
                                                      float* __restrict__ y, ns_epilogue e, const float* cb) {
-    int lane = threadIdx.x & 31;
-    ns_staged_rows<R> s = ns_staged_setup<BITS, R>(t, block);
+    int lane = threadIdx.x & 31, split = (threadIdx.x >> 5) % KS;
+    ns_staged_rows<R> s = ns_staged_setup<BITS, R, KS>(t, block);
+    int start = lane + 32 * U * split, step = 32 * U * KS;
     uint4 q[U][R], next[U][R];
 #pragma unroll
     for (int u = 0; u < U; u++) {
 #pragma unroll
         for (int i = 0; i < R; i++) {
-            if (lane + 32 * u < s.n16) q[u][i] = __ldg(s.rows[i] + lane + 32 * u);
+            if (start + 32 * u < s.n16) q[u][i] = __ldg(s.rows[i] + start + 32 * u);
         }
     }
     ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
-    if (!s.active) return;
+    if (KS == 1 && !s.active) return;
     float acc[R];
 #pragma unroll
     for (int i = 0; i < R; i++) acc[i] = 0.f;
-    for (int c0 = lane; c0 < s.n16; c0 += 32 * U) {
+    for (int c0 = start; c0 < s.n16; c0 += step) { /* inactive warps (n16 = 0) skip it */
 #pragma unroll
         for (int u = 0; u < U; u++) {
 #pragma unroll
             for (int i = 0; i < R; i++) {
-                if (c0 + 32 * (U + u) < s.n16) next[u][i] = __ldg(s.rows[i] + c0 + 32 * (U + u));
+                if (c0 + step + 32 * u < s.n16) next[u][i] = __ldg(s.rows[i] + c0 + step + 32 * u);
             }
         }
 #pragma unroll
@@ -340,7 +344,24 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
             for (int i = 0; i < R; i++) q[u][i] = next[u][i];
         }
     }
-    ns_staged_store<BITS, R>(t, s, acc, y, e);
+    if constexpr (KS == 1) {
+        ns_staged_store<BITS, R>(t, s, acc, y, e);
+    } else {
+        __shared__ float part[WARPS][R];
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            float sum = ns_warp_sum(acc[i]);
+            if (lane == 0) part[threadIdx.x >> 5][i] = sum;
+        }
+        __syncthreads();
+        if ((int)threadIdx.x < WARPS / KS * R) {
+            int grp = threadIdx.x / R, i = threadIdx.x % R;
+            int64_t r = (block * (WARPS / KS) + grp) * R + i;
+            float sum = 0.f;
+            for (int k = 0; k < KS; k++) sum += part[grp * KS + k][i];
+            if (r < t.rows) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, sum, r);
+        }
+    }
 }
 
 /* Shared memory of the staged GEMVs: the input vector. */
@@ -349,12 +370,12 @@ static size_t ns_gemv_smem(int cols) {
 }
 
 
-template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD, int KS = 1>
 __global__ void __launch_bounds__(THREADS, 2) ns_gemv_staged(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
                                                              ns_epilogue e) {
     __shared__ float cb[16];
     if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
-    ns_gemv_staged_block<BITS, R, U>(t, blockIdx.x, x, y, e, cb);
+    ns_gemv_staged_block<BITS, R, U, KS>(t, blockIdx.x, x, y, e, cb);
 }
 
 /* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
