@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Writes a GGUF checkpoint with a real model's shapes and random weights, for speed and memory
@@ -147,29 +148,41 @@ public final class SyntheticCheckpoint {
                 .put("tokenizer.ggml.eos_token_id", GgufValue.uint32(2));
     }
 
-    /** A matrix generated row by row only when the writer reaches it, so memory stays at one tensor. */
+    /**
+     * A matrix generated only when the writer reaches it, so memory stays at one tensor. Rows are generated on all
+     * cores (a Llama-2-7B checkpoint is 6.7·10⁹ Gaussians: minutes on one), each from its own generator split off
+     * in row order, so the file depends on the seed alone, not on the number of threads.
+     */
     private static void matrix(GgufWriter w, String name, QuantType type, int rows, int cols, SplittableRandom rnd) {
         w.addTensor(name, type, new long[] {cols, rows}, () -> {
-            long bytes = type.bytesFor((long) rows * cols);
+            long rowBytes = type.bytesFor(cols), bytes = rowBytes * rows;
             if (bytes > Integer.MAX_VALUE - 16) {
                 throw new EngineException(name + ": " + bytes + " bytes is too large for one synthetic tensor");
             }
             ByteBuffer out = ByteBuffer.allocate((int) bytes);
-            float[] row = new float[cols];
+            SplittableRandom[] perRow = new SplittableRandom[rows];
             for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < cols; i++) {
-                    row[i] = (float) (gaussian(rnd) * STD);
-                }
-                GgmlQuantizer.quantize(type, row, 0, cols, out);
+                perRow[r] = rnd.split();
             }
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                float[] row = new float[cols];
+                gaussians(perRow[r], row);
+                GgmlQuantizer.quantize(type, row, 0, cols, out.slice((int) (r * rowBytes), (int) rowBytes));
+            });
             return MemorySegment.ofArray(out.array());
         });
     }
 
-    private static double gaussian(SplittableRandom r) {
-        // Box–Muller; SplittableRandom has no nextGaussian of its own on every JDK.
-        double u = 1.0 - r.nextDouble(), v = r.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    /** a[i] = STD · N(0, 1), by Box–Muller, both of each pair's values used (SplittableRandom has no nextGaussian on every JDK). */
+    static void gaussians(SplittableRandom r, float[] a) {
+        for (int i = 0; i < a.length; i += 2) {
+            double u = 1.0 - r.nextDouble(), v = r.nextDouble();
+            double radius = Math.sqrt(-2 * Math.log(u)) * STD, angle = 2 * Math.PI * v;
+            a[i] = (float) (radius * Math.cos(angle));
+            if (i + 1 < a.length) {
+                a[i + 1] = (float) (radius * Math.sin(angle));
+            }
+        }
     }
 
     private static float[] filled(int n, float v) {
