@@ -216,6 +216,65 @@ NS_HD int64_t ns_mixed_units(const ns_tensor* t, const ns_mixed_row* m) {
     return ((int64_t)m->n8 * t->g + (int64_t)m->n4 * t->g / 2 + n2 * t->g / 4) / 8;
 }
 
+/* Trailing zero bits of v (v > 0). */
+NS_HD int ns_ctz(uint32_t v) {
+#ifdef __CUDA_ARCH__
+    return __ffs((int)v) - 1;
+#else
+    return __builtin_ctz(v);
+#endif
+}
+
+/* Where a 16-byte chunk of a mixed row's codes lies: its width, its stored group, its first logical column. */
+typedef struct {
+    int w, k, col;
+} ns_mixed_place;
+
+/*
+ * Chunk c (bytes 16c .. 16c + 15 from the row's first code byte) of mixed row r, for groups of a multiple of 64
+ * weights (every group is then whole chunks: 8-bit groups g bytes, 4-bit g/2, 2-bit g/4): the region it falls in
+ * gives the width, the offset within the region the stored group (by a shift where g is a power of two), and the
+ * stored order's index the logical column. The staged mixed GEMV's lanes and the host's row dot both call it.
+ */
+NS_HD ns_mixed_place ns_mixed_chunk(const ns_tensor* t, const ns_mixed_row* m, int64_t r, int c) {
+    int gs = (t->g & (t->g - 1)) == 0 ? ns_ctz((uint32_t)t->g) : -1;
+    int e8 = m->n8 * t->g, e4 = e8 + m->n4 * t->g / 2;
+    int b = 16 * c, bb, k, lw;
+    ns_mixed_place p;
+    if (b < e8) {
+        p.w = 8; lw = 3; bb = b; k = 0;
+    } else if (b < e4) {
+        p.w = 4; lw = 2; bb = b - e8; k = m->n8;
+    } else {
+        p.w = 2; lw = 1; bb = b - e4; k = m->n8 + m->n4;
+    }
+    int per = t->g * p.w / 8; /* code bytes per group */
+    int kk = gs >= 0 ? bb >> (gs + lw - 3) : bb / per;
+    p.k = k + kk;
+    p.col = (int)t->order[r * t->G + p.k] * t->g + (bb - kk * per) * 8 / p.w;
+    return p;
+}
+
+/* Zero code (ns_unit_dot_fast's zc) of stored group k, width w, of mixed row r. */
+NS_HD float ns_mixed_zc(const ns_tensor* t, const ns_mixed_row* m, int64_t r, int k, int w) {
+    return ns_zero_code(t->asym ? (float)ns_read_bits(t->zeros, ns_mixed_zero_bit(m, r, k, t->G, t->g8, t->g4), w)
+                                : (float)(1 << (w - 1)));
+}
+
+/* The term of a chunk (words q[0..3]) placed at p, against the inputs in logical order: s·Σ(u − z)·x over both units. */
+NS_HD float ns_mixed_chunk_term(const ns_tensor* t, const ns_mixed_row* m, int64_t r, ns_mixed_place p, const uint32_t* q,
+                                const float* x) {
+    float zc = ns_mixed_zc(t, m, r, p.k, p.w), d = 0.f;
+    int uc = 64 / p.w;
+    for (int half = 0; half < 2; half++) {
+        const float* xs = x + p.col + half * uc;
+        d += p.w == 8 ? ns_unit_dot_fast<8>(q[2 * half], q[2 * half + 1], xs, NULL, zc)
+           : p.w == 4 ? ns_unit_dot_fast<4>(q[2 * half], q[2 * half + 1], xs, NULL, zc)
+                      : ns_unit_dot_fast<2>(q[2 * half], q[2 * half + 1], xs, NULL, zc);
+    }
+    return ns_f16_at(t->scales, 2 * (r * t->G + p.k)) * d;
+}
+
 /*
  * The term of unit u (counted from the row's first code byte, words lo and hi) of mixed row r: s·(Σu·x − z·Σx)
  * over its 64/bits weights. A row's codes run 8-bit groups, then 4-bit, then 2-bit, so consecutive units

@@ -447,28 +447,14 @@ __global__ void __launch_bounds__(THREADS) ns_gemv_mixed_staged(ns_tensor t, con
     }
     __syncthreads();
     if (!active) return;
-    int gs = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1; /* log2 g, or -1 */
-    int e8 = m.n8 * t.g, e4 = e8 + m.n4 * t.g / 2;
     float acc = 0.f;
     for (int c = lane; c < n16; c += 32) {
         if (c + 32 < n16) next = __ldg(row + c + 32);
-        int b = 16 * c, bb, w, k, lw; /* byte offset; in its region; width; first stored group of the region; log2 w */
-        if (b < e8) {
-            w = 8; lw = 3; bb = b; k = 0;
-        } else if (b < e4) {
-            w = 4; lw = 2; bb = b - e8; k = m.n8;
-        } else {
-            w = 2; lw = 1; bb = b - e4; k = m.n8 + m.n4;
-        }
-        int per = t.g * w / 8; /* code bytes per group */
-        int kk = gs >= 0 ? bb >> (gs + lw - 3) : bb / per;
-        k += kk;
-        int inb = bb - kk * per;
-        int col = (int)t.order[r * t.G + k] * t.g + inb * 8 / w;
-        float z = t.asym ? (float)ns_read_bits(t.zeros, ns_mixed_zero_bit(&m, r, k, t.G, t.g8, t.g4), w) : (float)(1 << (w - 1));
-        float sc = __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + r * t.G + k)));
-        float d = w == 8 ? ns_mixed_chunk_dot<8>(q, col, ns_zero_code(z))
-                : w == 4 ? ns_mixed_chunk_dot<4>(q, col, ns_zero_code(z)) : ns_mixed_chunk_dot<2>(q, col, ns_zero_code(z));
+        ns_mixed_place p = ns_mixed_chunk(&t, &m, r, c);
+        float zc = ns_mixed_zc(&t, &m, r, p.k, p.w);
+        float sc = __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + r * t.G + p.k)));
+        float d = p.w == 8 ? ns_mixed_chunk_dot<8>(q, p.col, zc)
+                : p.w == 4 ? ns_mixed_chunk_dot<4>(q, p.col, zc) : ns_mixed_chunk_dot<2>(q, p.col, zc);
         acc = fmaf(sc, d, acc);
         q = next;
     }

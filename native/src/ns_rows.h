@@ -39,9 +39,17 @@ static float ns_row_dot(const ns_tensor* t, int64_t r, const float* x) {
         }
         return sum;
     }
-    /* the GPU kernel's unit decomposition, run in order */
+    /* the GPU kernels' decomposition, run in order: 16-byte chunks where groups are multiples of 64, else units */
     const ns_mixed_row* m = &t->mrows[r];
     const uint8_t* row = t->codes + m->code_off;
+    if (t->g % 64 == 0) {
+        for (int c = 0; c < (int)(ns_mixed_units(t, m) / 2); c++) {
+            uint32_t q[4];
+            for (int i = 0; i < 4; i++) q[i] = ns_u32_at(row + 16 * c + 4 * i);
+            sum += ns_mixed_chunk_term(t, m, r, ns_mixed_chunk(t, m, r, c), q, x);
+        }
+        return sum + ns_mixed_outlier_term(t, r, x, 0, 1);
+    }
     for (int64_t u = 0; u < ns_mixed_units(t, m); u++) {
         sum += ns_mixed_unit_term(t, m, r, u, ns_u32_at(row + 8 * u), ns_u32_at(row + 8 * u + 4), x);
     }
