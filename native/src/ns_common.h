@@ -193,11 +193,21 @@ NS_HD float ns_uniform_scale(const ns_tensor* t, int64_t r, int64_t gi) {
     return ns_f16_at(t->scales, 2 * (t->per_tensor ? 0 : r * t->G + gi));
 }
 
-NS_HD float ns_uniform_zero(const ns_tensor* t, int64_t r, int64_t gi) {
+/* The zero of group entry `at` (the scales' index: r·G + gi, or 0 per tensor). */
+NS_HD float ns_uniform_zero_at(const ns_tensor* t, int64_t at) {
     if (!t->asym) {
         return (float)(1 << (t->bits - 1));
     }
-    return (float)ns_read_bits(t->zeros, (t->per_tensor ? 0 : r * t->G + gi) * t->bits, t->bits);
+    return (float)ns_read_bits(t->zeros, at * t->bits, t->bits);
+}
+
+NS_HD float ns_uniform_zero(const ns_tensor* t, int64_t r, int64_t gi) {
+    return ns_uniform_zero_at(t, t->per_tensor ? 0 : r * t->G + gi);
+}
+
+/* The zero of stored group k (width w) of mixed row r. */
+NS_HD float ns_mixed_zero(const ns_tensor* t, const ns_mixed_row* m, int64_t r, int k, int w) {
+    return t->asym ? (float)ns_read_bits(t->zeros, ns_mixed_zero_bit(m, r, k, t->G, t->g8, t->g4), w) : (float)(1 << (w - 1));
 }
 
 /* Scale, zero, width and code offset (from the tensor's codes) of stored group k of mixed row r. */
@@ -206,7 +216,7 @@ NS_HD void ns_mixed_group(const ns_tensor* t, const ns_mixed_row* m, int64_t r, 
     int w = ns_mixed_width(m, k);
     *bits = w;
     *s = ns_f16_at(t->scales, 2 * (r * t->G + k));
-    *z = t->asym ? (float)ns_read_bits(t->zeros, ns_mixed_zero_bit(m, r, k, t->G, t->g8, t->g4), w) : (float)(1 << (w - 1));
+    *z = ns_mixed_zero(t, m, r, k, w);
     *code = m->code_off + ns_mixed_code_off(m, k, t->g);
 }
 
@@ -255,16 +265,10 @@ NS_HD ns_mixed_place ns_mixed_chunk(const ns_tensor* t, const ns_mixed_row* m, i
     return p;
 }
 
-/* Zero code (ns_unit_dot_fast's zc) of stored group k, width w, of mixed row r. */
-NS_HD float ns_mixed_zc(const ns_tensor* t, const ns_mixed_row* m, int64_t r, int k, int w) {
-    return ns_zero_code(t->asym ? (float)ns_read_bits(t->zeros, ns_mixed_zero_bit(m, r, k, t->G, t->g8, t->g4), w)
-                                : (float)(1 << (w - 1)));
-}
-
 /* The term of a chunk (words q[0..3]) placed at p, against the inputs in logical order: s·Σ(u − z)·x over both units. */
 NS_HD float ns_mixed_chunk_term(const ns_tensor* t, const ns_mixed_row* m, int64_t r, ns_mixed_place p, const uint32_t* q,
                                 const float* x) {
-    float zc = ns_mixed_zc(t, m, r, p.k, p.w), d = 0.f;
+    float zc = ns_zero_code(ns_mixed_zero(t, m, r, p.k, p.w)), d = 0.f;
     int uc = 64 / p.w;
     for (int half = 0; half < 2; half++) {
         const float* xs = x + p.col + half * uc;

@@ -190,9 +190,10 @@ __global__ void ns_gemv_uniform(ns_tensor t, const float* __restrict__ x, float*
  */
 static const int GEMV_ROWS = 2, GEMV_AHEAD = 2;
 
-/* Float4 index f of the staged input, swizzled; F: float4s per 16-byte chunk of codes. */
-__device__ __forceinline__ int ns_swizzle(int f, int F) {
-    return f ^ ((f / F) & 7);
+/* Float4 index f of the staged input, swizzled; F: float4s per 16-byte chunk of codes (0: not swizzled). */
+template <int F>
+__device__ __forceinline__ int ns_swizzle(int f) {
+    return F == 0 ? f : f ^ ((f / F) & 7);
 }
 
 template <int BITS>
@@ -200,27 +201,22 @@ __device__ __forceinline__ constexpr int ns_unit_cols() {
     return 64 / (BITS == 0 ? 4 : BITS);
 }
 
-/* Input vector x (cols floats) into shared memory, swizzled for BITS-bit chunks; then the block waits. */
-template <int BITS>
+/* Input vector x (cols floats) into shared memory, swizzled as ns_swizzle<F>; then the block waits. */
+template <int F>
 __device__ __forceinline__ void ns_stage_input(const float* __restrict__ x, int cols, float4* xs4) {
-    const int F = ns_unit_cols<BITS>() / 2;
     if (((uintptr_t)x & 15) == 0) {
         const float4* x4 = reinterpret_cast<const float4*>(x);
-        for (int f = threadIdx.x; f < cols / 4; f += blockDim.x) xs4[ns_swizzle(f, F)] = __ldg(x4 + f);
+        for (int f = threadIdx.x; f < cols / 4; f += blockDim.x) xs4[ns_swizzle<F>(f)] = __ldg(x4 + f);
     } else {
         float* xs = reinterpret_cast<float*>(xs4);
-        for (int c = threadIdx.x; c < cols; c += blockDim.x) xs[4 * ns_swizzle(c / 4, F) + (c & 3)] = __ldg(x + c);
+        for (int c = threadIdx.x; c < cols; c += blockDim.x) xs[4 * ns_swizzle<F>(c / 4) + (c & 3)] = __ldg(x + c);
     }
     __syncthreads();
 }
 
 extern __shared__ float4 ns_staged_x[];
 
-/* Zero code (ns_unit_dot_fast's zc) of group `at` of a uniform tensor. */
-__device__ __forceinline__ float ns_staged_zc(const ns_tensor& t, int64_t at) {
-    return ns_zero_code(t.asym ? (float)ns_read_bits(t.zeros, at * t.bits, t.bits) : (float)(1 << (t.bits - 1)));
-}
-
+/* The fp16 scale of group entry `at`, one 2-byte load (ns_f16_at assembles it from bytes, for the host's sake). */
 __device__ __forceinline__ float ns_staged_scale(const ns_tensor& t, int64_t at) {
     return __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + at)));
 }
@@ -268,7 +264,7 @@ __device__ __forceinline__ void ns_staged_chunk(const ns_tensor& t, const ns_sta
         float xs[UC];
 #pragma unroll
         for (int k = 0; k < UC / 4; k++) {
-            float4 v = ns_staged_x[ns_swizzle(col / 4 + k, F)];
+            float4 v = ns_staged_x[ns_swizzle<F>(col / 4 + k)];
             xs[4 * k] = v.x; xs[4 * k + 1] = v.y; xs[4 * k + 2] = v.z; xs[4 * k + 3] = v.w;
         }
         int64_t gi = t.per_tensor ? 0 : s.gshift >= 0 ? col >> s.gshift : col / t.g;
@@ -276,7 +272,7 @@ __device__ __forceinline__ void ns_staged_chunk(const ns_tensor& t, const ns_sta
         for (int i = 0; i < R; i++) {
             uint32_t lo = half ? q[i].z : q[i].x, hi = half ? q[i].w : q[i].y;
             int64_t at = s.first[i] + gi;
-            float zc = BITS == 0 ? 0.f : ns_staged_zc(t, at);
+            float zc = BITS == 0 ? 0.f : ns_zero_code(ns_uniform_zero_at(&t, at));
             float dot = ns_unit_dot_fast<BITS>(lo, hi, xs, cb, zc);
             if (s.whole) {
                 d[i] += dot;
@@ -321,7 +317,7 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
             if (start + 32 * u < s.n16) q[u][i] = __ldg(s.rows[i] + start + 32 * u);
         }
     }
-    ns_stage_input<BITS>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
+    ns_stage_input<ns_unit_cols<BITS>() / 2>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
     if (KS == 1 && !s.active) return;
     float acc[R];
 #pragma unroll
@@ -440,19 +436,14 @@ __global__ void __launch_bounds__(THREADS) ns_gemv_mixed_staged(ns_tensor t, con
     uint4 q = make_uint4(0, 0, 0, 0), next = q;
     if (lane < n16) q = __ldg(row + lane);
     const float* xb = x + (int64_t)blockIdx.y * t.cols;
-    if (((uintptr_t)xb & 15) == 0) {
-        for (int f = threadIdx.x; f < t.cols / 4; f += blockDim.x) ns_staged_x[f] = __ldg(reinterpret_cast<const float4*>(xb) + f);
-    } else {
-        for (int c = threadIdx.x; c < t.cols; c += blockDim.x) reinterpret_cast<float*>(ns_staged_x)[c] = __ldg(xb + c);
-    }
-    __syncthreads();
+    ns_stage_input<0>(xb, t.cols, ns_staged_x); /* logical order: chunks of one row read scattered groups */
     if (!active) return;
     float acc = 0.f;
     for (int c = lane; c < n16; c += 32) {
         if (c + 32 < n16) next = __ldg(row + c + 32);
         ns_mixed_place p = ns_mixed_chunk(&t, &m, r, c);
-        float zc = ns_mixed_zc(&t, &m, r, p.k, p.w);
-        float sc = __half2float(__ushort_as_half(__ldg(reinterpret_cast<const unsigned short*>(t.scales) + r * t.G + p.k)));
+        float zc = ns_zero_code(ns_mixed_zero(&t, &m, r, p.k, p.w));
+        float sc = ns_staged_scale(t, r * t.G + p.k);
         float d = p.w == 8 ? ns_mixed_chunk_dot<8>(q, p.col, zc)
                 : p.w == 4 ? ns_mixed_chunk_dot<4>(q, p.col, zc) : ns_mixed_chunk_dot<2>(q, p.col, zc);
         acc = fmaf(sc, d, acc);
@@ -1061,8 +1052,8 @@ static int32_t ns_matmul_gemv(ns_context* ctx, const ns_tensor* w, const float* 
         case NS_NF4: NS_UNIFORM(0); break;
 #undef NS_UNIFORM
         case NS_MIXED:
-            if (w->g % 64 == 0 && ns_allow_smem((const void*)ns_gemv_mixed_staged, (size_t)w->cols * 4)) {
-                NS_GO_SM(ctx, ns_gemv_mixed_staged, grid, THREADS, (size_t)w->cols * 4, *w, x, y, e);
+            if (w->g % 64 == 0 && ns_allow_smem((const void*)ns_gemv_mixed_staged, sm)) {
+                NS_GO_SM(ctx, ns_gemv_mixed_staged, grid, THREADS, sm, *w, x, y, e);
             } else {
                 NS_GO(ctx, ns_gemv_mixed, grid, THREADS, *w, x, y, e);
             }
