@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
         if (bits == 4) ns_gemv_staged<4, R, U><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);                \
         if (bits == 2) ns_gemv_staged<2, R, U><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);                \
     }, false})
-            ADD(1, 2); ADD(2, 1); ADD(2, 2); ADD(4, 1);
+            ADD(2, 1); ADD(2, 2); ADD(4, 1);
 #undef ADD
 #define ADDK(R, U, KS)                                                                                         \
     cases.push_back({"staged R" #R " U" #U " K" #KS, [&](const ns_tensor& t, cudaStream_t st) {                       \
@@ -270,9 +270,29 @@ int main(int argc, char** argv) {
         if (bits == 4) ns_gemv_staged<4, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
         if (bits == 2) ns_gemv_staged<2, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
     }, false})
-            ADDK(1, 1, 2); ADDK(1, 2, 2); ADDK(1, 2, 4); ADDK(2, 1, 2); ADDK(2, 2, 2); ADDK(2, 1, 4);
+            ADDK(2, 2, 2);
 #undef ADDK
             cases.push_back({"lib q8", [&](const ns_tensor& t, cudaStream_t st) { libq(t, st, y); }, true});
+#define ADDQ(R, U)                                                                                                  \
+    cases.push_back({"q8 lean R" #R " U" #U, [&](const ns_tensor& t, cudaStream_t st) {                              \
+        unsigned grid = (rows + WARPS * R - 1) / (WARPS * R);                                                        \
+        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
+        if (bits == 8) ns_gemv_q8_lean<8, R, U><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                           \
+        if (bits == 4) ns_gemv_q8_lean<4, R, U><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                           \
+        if (bits == 2) ns_gemv_q8_lean<2, R, U><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                           \
+    }, true})
+            ADDQ(1, 2); ADDQ(1, 4); ADDQ(2, 2); ADDQ(2, 4);
+#undef ADDQ
+#define ADDX(R, U)                                                                                                  \
+    cases.push_back({"q8 lean+x R" #R " U" #U, [&](const ns_tensor& t, cudaStream_t st) {                            \
+        unsigned grid = (rows + WARPS * R - 1) / (WARPS * R);                                                        \
+        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
+        if (bits == 8) ns_gemv_q8_lean<8, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
+        if (bits == 4) ns_gemv_q8_lean<4, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
+        if (bits == 2) ns_gemv_q8_lean<2, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
+    }, true})
+            ADDX(1, 2); ADDX(1, 3); ADDX(1, 4); ADDX(2, 2); ADDX(2, 3);
+#undef ADDX
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;
             __half *dxh = nullptr, *dxl = nullptr;

@@ -369,31 +369,54 @@ NS_HD int32_t ns_dp4a(uint32_t a, uint32_t b, int32_t c) {
 #endif
 }
 
+/* Σ of the four unsigned bytes of a times the four signed bytes of b, plus c (dp4a.u32.s32 on the GPU). */
+NS_HD int32_t ns_dp4a_us(uint32_t a, uint32_t b, int32_t c) {
+#ifdef __CUDA_ARCH__
+    int32_t d;
+    asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+#else
+    for (int i = 0; i < 4; i++) c += (int32_t)(uint8_t)(a >> (8 * i)) * (int32_t)(int8_t)(b >> (8 * i));
+    return c;
+#endif
+}
+
+/* Σq of a unit's 64/BITS int8 inputs (words xw): what the zero costs, Σ(u − z)·q = Σu·q − z·Σq. A warp's rows share
+   it, so the dp4a kernels take it once per chunk rather than once per row. */
+template <int BITS>
+NS_HD int32_t ns_q8_unit_sum(const uint32_t* xw) {
+    int32_t sum = 0;
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int i = 0; i < 16 / BITS; i++) sum = ns_dp4a(0x01010101u, xw[i], sum);
+    return sum;
+}
+
 /*
  * The dp4a per-unit dot: one 8-byte unit of BITS-bit codes (8, 4 or 2) against its 64/BITS int8 inputs, given as
- * words xw[0..64/BITS/4): returns Σ(u − z)·q exactly, as an integer. 8-bit codes are stored as u − 128, i.e.
- * already signed bytes; 4- and 2-bit fields are masked out four at a time (fields of 4 and 2 bits are the
- * weights 8p..8p+3 and 8p+4..8p+7 of plane p, in the low and high word).
+ * words xw[0..16/BITS), and their sum xsum (ns_q8_unit_sum): returns Σ(u − z)·q exactly, as an integer. 8-bit codes
+ * are stored as u − 128, i.e. already signed bytes. 4- and 2-bit fields (plane p: the weights 8p..8p+3 in the low
+ * word and 8p+4..8p+7 in the high one) are masked in place, not shifted down: plane p's fields then read as 2^(BITS·p)
+ * times the code (unsigned bytes, dp4a.u32.s32), and Horner's rule, the sum so far shifted by BITS before each plane,
+ * brings every plane to the same factor 2^(BITS·(planes − 1)), which one exact shift removes. Two operations per four
+ * weights (mask, dp4a) and one shift per plane.
  */
 template <int BITS>
-NS_HD int32_t ns_q8_unit_dot(uint32_t lo, uint32_t hi, const uint32_t* xw, int32_t z) {
-    const uint32_t ones = 0x01010101u;
-    int32_t acc = 0, sum = 0;
+NS_HD int32_t ns_q8_unit_dot(uint32_t lo, uint32_t hi, const uint32_t* xw, int32_t z, int32_t xsum) {
     if (BITS == 8) {
-        acc = ns_dp4a(lo, xw[0], ns_dp4a(hi, xw[1], 0));
-        sum = ns_dp4a(ones, xw[0], ns_dp4a(ones, xw[1], 0));
-        return acc + (128 - z) * sum;
+        return ns_dp4a(lo, xw[0], ns_dp4a(hi, xw[1], 0)) + (128 - z) * xsum;
     }
     const uint32_t mask = BITS == 4 ? 0x0f0f0f0fu : 0x03030303u;
+    int32_t acc = 0;
 #ifdef __CUDACC__
 #pragma unroll
 #endif
     for (int p = 0; p < 8 / BITS; p++) {
-        acc = ns_dp4a((lo >> (BITS * p)) & mask, xw[2 * p], acc);
-        acc = ns_dp4a((hi >> (BITS * p)) & mask, xw[2 * p + 1], acc);
-        sum = ns_dp4a(ones, xw[2 * p], ns_dp4a(ones, xw[2 * p + 1], sum));
+        const uint32_t m = mask << (BITS * p);
+        acc = ns_dp4a_us(lo & m, xw[2 * p], ns_dp4a_us(hi & m, xw[2 * p + 1], acc * (1 << BITS)));
     }
-    return acc - z * sum;
+    return (acc >> (8 - BITS)) - z * xsum;
 }
 
 #endif

@@ -519,16 +519,140 @@ __global__ void ns_gemv_q8(ns_tensor t, const float* __restrict__ q8, float* __r
 }
 
 /*
+ * The lean dp4a GEMV (uniform int8/int4/int2 whose rows are whole 16-byte chunks and whose groups a power of two of
+ * whole chunks): R rows per warp, each lane a 16-byte chunk of each per step, U chunks per row in flight in a ring of
+ * registers (a slot is reloaded with the chunk U steps on before its codes are used), each chunk's fp16 scale loaded
+ * with it. The inputs a lane reads (16 to 64 bytes of q8 codes, L1-resident and coalesced: lanes read consecutive
+ * chunks' inputs) and their sum (ns_q8_unit_sum) serve all R rows. Per weight about one operation against the float
+ * kernels' four: Nsight Compute found those issue-bound at ~7.5 lane-instructions per weight.
+ */
+/* The library's R and U, the fastest of bench/cuda/gemv_variants.cu's on an H200 (bench/results/cuda-gemv-2026-12-04b):
+   two rows per warp for int2 (its chunk serves 64 columns: the inputs' loads and sums weigh more), one otherwise. */
+__host__ __device__ constexpr int ns_q8_rows(int bits) {
+    return bits == 2 ? 2 : 1;
+}
+static const int Q8_AHEAD = 2;
+
+template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD, bool PX = false>
+__device__ __forceinline__ void ns_gemv_q8_lean_block(const ns_tensor& t, int64_t block, const float* __restrict__ q8,
+                                                      float* __restrict__ y, int n, ns_epilogue e) {
+    const int CW = 128 / BITS, UC = CW / 2, UW = UC / 4; /* columns per chunk and per unit, input words per unit */
+    const int lane = threadIdx.x & 31;
+    const int64_t r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
+    if (r0 >= t.rows) return;
+    const int8_t* xq = reinterpret_cast<const int8_t*>(q8) + (int64_t)blockIdx.y * t.cols;
+    const float* xd = ns_q8_steps(q8, (int64_t)n * t.cols) + (int64_t)blockIdx.y * t.cols / NS_Q8_BLOCK;
+    const unsigned short* scales = reinterpret_cast<const unsigned short*>(t.scales);
+    const int n16 = (int)(t.row_bytes >> 4);
+    const int cshift = t.per_tensor ? 31 : __ffs(t.g) - 1 - (BITS == 8 ? 4 : BITS == 4 ? 5 : 6); /* chunk → group */
+    const uint4* rows[R];
+    int first[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        int64_t r = min(r0 + i, (int64_t)t.rows - 1); /* past the end: the last row again, not written */
+        rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
+        first[i] = t.per_tensor ? 0 : (int)r * t.G;
+    }
+    /* slot u of the ring: chunk c's codes and scales (and, PX, its inputs and steps) */
+    uint4 q[U][R];
+    unsigned short sc[U][R];
+    uint32_t xs[PX ? U : 1][2 * UW];
+    float ds[PX ? U : 1][2];
+    auto fill = [&](int u, int c) {
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            q[u][i] = __ldg(rows[i] + c);
+            sc[u][i] = __ldg(scales + first[i] + (t.per_tensor ? 0 : c >> cshift));
+        }
+        if (PX) {
+            ns_q8_words<BITS>(xq + c * CW, xs[PX ? u : 0]);
+            ns_q8_words<BITS>(xq + c * CW + UC, xs[PX ? u : 0] + UW);
+            ds[PX ? u : 0][0] = __ldg(xd + c * CW / NS_Q8_BLOCK);
+            ds[PX ? u : 0][1] = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : 0.f;
+        }
+    };
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        if (lane + 32 * u < n16) fill(u, lane + 32 * u);
+    }
+    float acc[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc[i] = 0.f;
+    for (int c0 = lane; c0 < n16; c0 += 32 * U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = c0 + 32 * u, cn = c + 32 * U;
+            if (c >= n16) break;
+            uint4 cur[R];
+            unsigned short cs[R];
+            uint32_t xw[2 * UW];
+            float d0, d1;
+#pragma unroll
+            for (int i = 0; i < R; i++) {
+                cur[i] = q[u][i];
+                cs[i] = sc[u][i];
+            }
+            if (PX) {
+#pragma unroll
+                for (int k = 0; k < 2 * UW; k++) xw[k] = xs[PX ? u : 0][k];
+                d0 = ds[PX ? u : 0][0];
+                d1 = BITS == 2 ? ds[PX ? u : 0][1] : d0;
+            }
+            if (cn < n16) fill(u, cn);
+            if (!PX) {
+                ns_q8_words<BITS>(xq + c * CW, xw);
+                ns_q8_words<BITS>(xq + c * CW + UC, xw + UW);
+                d0 = __ldg(xd + c * CW / NS_Q8_BLOCK);
+                d1 = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : d0;
+            }
+            const int32_t sum0 = ns_q8_unit_sum<BITS>(xw), sum1 = ns_q8_unit_sum<BITS>(xw + UW);
+#pragma unroll
+            for (int i = 0; i < R; i++) {
+                const int32_t z = t.asym ? (int32_t)ns_uniform_zero_at(&t, first[i] + (t.per_tensor ? 0 : c >> cshift))
+                                         : 1 << (BITS - 1);
+                const int32_t a = ns_q8_unit_dot<BITS>(cur[i].x, cur[i].y, xw, z, sum0);
+                const int32_t b = ns_q8_unit_dot<BITS>(cur[i].z, cur[i].w, xw + UW, z, sum1);
+                const float s = __half2float(__ushort_as_half(cs[i]));
+                if (BITS == 2) { /* the chunk's two units lie in two q8 blocks */
+                    acc[i] = fmaf(s, fmaf(d0, (float)a, d1 * (float)b), acc[i]);
+                } else {
+                    acc[i] = fmaf(s * d0, (float)(a + b), acc[i]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        float sum = ns_warp_sum(acc[i]);
+        if (lane == 0 && r0 + i < t.rows) y[(int64_t)blockIdx.y * t.rows + r0 + i] = ns_epilogue_apply(e, sum, r0 + i);
+    }
+}
+
+/* Whether the lean dp4a GEMV takes w: rows of whole 16-byte chunks, groups a power of two of whole chunks. */
+static bool ns_q8_lean_ok(const ns_tensor* w) {
+    int cw = 128 / w->bits;
+    return (w->row_bytes & 15) == 0 && (w->per_tensor || (w->g >= cw && (w->g & (w->g - 1)) == 0));
+}
+
+template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD, bool PX = false>
+__global__ void __launch_bounds__(THREADS) ns_gemv_q8_lean(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y,
+                                                           int n, ns_epilogue e) {
+    ns_gemv_q8_lean_block<BITS, R, U, PX>(t, blockIdx.x, q8, y, n, e);
+}
+
+/*
  * Several products of one input (ns_matmul_many): each block finds its matrix (ns_many_pick) and runs the single
  * product's block on it. The matrices are indexed by constants, so the tensors stay in the parameter space.
  */
-enum { NS_MANY_FLOAT, NS_MANY_Q8, NS_MANY_STAGED };
+enum { NS_MANY_FLOAT, NS_MANY_Q8, NS_MANY_STAGED, NS_MANY_Q8_LEAN };
 
 template <int BITS, int KIND>
 __device__ __forceinline__ void ns_many_block(const ns_tensor& t, float* y, int64_t block, const float* x, int n) {
     const ns_epilogue none = {nullptr, NS_ACT_NONE};
     if (KIND == NS_MANY_Q8) {
         ns_gemv_q8_block<BITS>(t, block, x, y, n, none);
+    } else if (KIND == NS_MANY_Q8_LEAN) {
+        ns_gemv_q8_lean_block<BITS>(t, block, x, y, n, none);
     } else if (KIND == NS_MANY_STAGED) {
         ns_gemv_staged_block<BITS>(t, block, x, y, none, nullptr);
     } else {
@@ -727,41 +851,82 @@ __global__ void ns_softmax_kernel(float* x, int n) {
 }
 
 /*
- * Residual add, norm and q8 quantization of one row per block (ns_add_norm). Each thread rereads only the x it
- * wrote; with q8, a warp's 32 consecutive outputs are one block (n is a multiple of 32).
+ * Residual add + RMSNorm/LayerNorm (+ q8) of one row per block (ns_add_norm); with q8, a warp's 32 consecutive
+ * outputs are one block (n is a multiple of 32). Each thread keeps its NORM_HELD values of the row in
+ * registers between the passes (rows of up to NORM_HELD · blockDim values; longer ones reread memory), so the
+ * passes do not wait on memory again: Nsight Compute timed the three-loads-per-pass version at ~11 µs for one
+ * 2048-value row (a decode step runs two per layer), latency, not bytes.
  */
+static const int NORM_HELD = 8;
+
 __global__ void ns_add_norm_kernel(float* x, const float* delta, float* out, const float* w, const float* b, int n, float eps,
                                    float* q8, int64_t values) {
     float* xr = x + (int64_t)blockIdx.x * n;
     float* o = out + (int64_t)blockIdx.x * n;
     const float* dr = delta != nullptr ? delta + (int64_t)blockIdx.x * n : nullptr;
+    const bool held = n <= NORM_HELD * (int)blockDim.x;
+    float v[NORM_HELD], wv[NORM_HELD], bv[NORM_HELD];
     float s = 0.f;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) {
-        float v = xr[j];
-        if (dr != nullptr) {
-            v += dr[j];
-            xr[j] = v;
+#pragma unroll
+    for (int k = 0; k < NORM_HELD; k++) { /* the weights too: loaded after the stores to x, they were a round trip each */
+        int j = threadIdx.x + k * blockDim.x;
+        v[k] = j < n ? xr[j] + (dr != nullptr ? dr[j] : 0.f) : 0.f;
+        wv[k] = j < n ? w[j] : 0.f;
+        bv[k] = j < n && b != nullptr ? b[j] : 0.f;
+    }
+    if (held) {
+#pragma unroll
+        for (int k = 0; k < NORM_HELD; k++) {
+            int j = threadIdx.x + k * blockDim.x;
+            if (j < n) {
+                if (dr != nullptr) xr[j] = v[k];
+                s += b != nullptr ? v[k] : v[k] * v[k];
+            }
         }
-        s += b != nullptr ? v : v * v;
+    } else {
+        for (int j = threadIdx.x; j < n; j += blockDim.x) {
+            float a = xr[j] + (dr != nullptr ? dr[j] : 0.f);
+            if (dr != nullptr) xr[j] = a;
+            s += b != nullptr ? a : a * a;
+        }
     }
     s = ns_block_sum(s);
     float mean = 0.f, inv;
     if (b != nullptr) {
         mean = s / n;
         float var = 0.f;
-        for (int j = threadIdx.x; j < n; j += blockDim.x) var += (xr[j] - mean) * (xr[j] - mean);
+        if (held) {
+#pragma unroll
+            for (int k = 0; k < NORM_HELD; k++) {
+                if (threadIdx.x + k * blockDim.x < n) var += (v[k] - mean) * (v[k] - mean);
+            }
+        } else {
+            for (int j = threadIdx.x; j < n; j += blockDim.x) var += (xr[j] - mean) * (xr[j] - mean);
+        }
         inv = ns_rms_inv(ns_block_sum(var), n, eps);
     } else {
         inv = ns_rms_inv(s, n, eps);
     }
-    for (int j0 = 0; j0 < n; j0 += blockDim.x) {
+    auto emit = [&](int j0, float xv, float wj, float bj) { /* value j0 + threadIdx.x of the output (and q8 codes) */
         int j = j0 + threadIdx.x;
-        float v = 0.f;
+        float a = 0.f;
         if (j < n) {
-            v = b != nullptr ? ns_layernorm1(xr[j], mean, inv, w[j], b[j]) : ns_rmsnorm1(xr[j], w[j], inv);
-            o[j] = v;
+            a = b != nullptr ? ns_layernorm1(xv, mean, inv, wj, bj) : ns_rmsnorm1(xv, wj, inv);
+            o[j] = a;
         }
-        if (q8 != nullptr && j0 + (int)(threadIdx.x & ~31u) < n) ns_q8_warp(v, (int64_t)blockIdx.x * n + j, values, q8);
+        if (q8 != nullptr && j0 + (int)(threadIdx.x & ~31u) < n) ns_q8_warp(a, (int64_t)blockIdx.x * n + j, values, q8);
+    };
+    if (held) {
+#pragma unroll
+        for (int k = 0; k < NORM_HELD; k++) {
+            if (k * (int)blockDim.x >= n) break;
+            emit(k * blockDim.x, v[k], wv[k], bv[k]);
+        }
+    } else {
+        for (int j0 = 0; j0 < n; j0 += blockDim.x) {
+            int j = j0 + threadIdx.x;
+            emit(j0, j < n ? xr[j] : 0.f, j < n ? w[j] : 0.f, j < n && b != nullptr ? b[j] : 0.f);
+        }
     }
 }
 
@@ -773,21 +938,75 @@ __global__ void ns_rope_kv_store_kernel(float* q, float* k, const float* v, floa
 }
 
 /* A block per (row, head): scores into the scratch row, softmax, then the weighted sum of values. */
+/*
+ * Attention of one query row and head per block over positions 0..p of the cache. Decode runs it at ~p < 100,
+ * where latency, not bytes, sets the time (Nsight Compute: ~8 µs a launch on an H200 with each score a chain of
+ * dependent loads): the query sits in shared memory, each thread reads its key row with all its float4 loads in
+ * flight, and the scores stay in shared memory while they fit (ATT_HELD positions; beyond, the scores buffer).
+ */
+static const int ATT_HELD = 4096, ATT_HS = 256; /* positions held in shared memory; head size the fast path takes */
+
 __global__ void ns_attention_kernel(const float* q, const float* keys, const float* values, float* out, float* scores,
                                     int pos, const int32_t* pos_dev, int nh, int nkv, int hs, int capacity) {
+    __shared__ float held[ATT_HELD];
+    __shared__ __align__(16) float qs[ATT_HS];
     int i = blockIdx.x / nh, h = blockIdx.x % nh, p = ns_pos(pos, pos_dev) + i;
     if (p >= capacity) return; /* a slot past the cache (checked on the host when the position is an argument) */
     int kv_dim = nkv * hs, group = nh / nkv;
     const float* qh = q + (int64_t)i * nh * hs + (int64_t)h * hs;
     const float* kb = keys + (int64_t)(h / group) * hs;
     const float* vb = values + (int64_t)(h / group) * hs;
-    float* sc = scores + (int64_t)blockIdx.x * capacity;
+    float* sc = p < ATT_HELD ? held : scores + (int64_t)blockIdx.x * capacity;
     float scale = 1.f / sqrtf((float)hs);
-    for (int j = threadIdx.x; j <= p; j += blockDim.x) sc[j] = ns_attn_score(qh, kb, j, kv_dim, hs, scale);
+    bool fast = hs <= ATT_HS && hs % 4 == 0 && kv_dim % 4 == 0 && ((uintptr_t)keys & 15) == 0;
+    if (fast) {
+        for (int e = threadIdx.x; e < hs; e += blockDim.x) qs[e] = qh[e];
+        __syncthreads();
+        const float4* q4 = reinterpret_cast<const float4*>(qs);
+        for (int j = threadIdx.x; j <= p; j += blockDim.x) {
+            const float4* k4 = reinterpret_cast<const float4*>(kb + (int64_t)j * kv_dim);
+            float d0 = 0.f, d1 = 0.f;
+            for (int k0 = 0; k0 < hs / 4; k0 += 16) { /* 64 values a round trip: a head of 64 in one */
+                float4 kv[16];
+#pragma unroll
+                for (int k = 0; k < 16; k++) {
+                    if (k0 + k < hs / 4) kv[k] = __ldg(k4 + k0 + k);
+                }
+#pragma unroll
+                for (int k = 0; k < 16; k++) {
+                    if (k0 + k < hs / 4) {
+                        float4 a = q4[k0 + k];
+                        d0 = fmaf(a.x, kv[k].x, fmaf(a.y, kv[k].y, d0));
+                        d1 = fmaf(a.z, kv[k].z, fmaf(a.w, kv[k].w, d1));
+                    }
+                }
+            }
+            sc[j] = (d0 + d1) * scale;
+        }
+    } else {
+        for (int j = threadIdx.x; j <= p; j += blockDim.x) sc[j] = ns_attn_score(qh, kb, j, kv_dim, hs, scale);
+    }
     __syncthreads();
     ns_softmax_block(sc, p + 1);
     float* o = out + (int64_t)i * nh * hs + (int64_t)h * hs;
-    for (int e = threadIdx.x; e < hs; e += blockDim.x) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
+    if (hs > (int)blockDim.x || blockDim.x % hs != 0) {
+        for (int e = threadIdx.x; e < hs; e += blockDim.x) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
+        return;
+    }
+    /* The weighted sum of values: blockDim / hs groups of threads take every so-many positions each, then meet in
+       shared memory (a thread per element alone walked all p + 1 positions). */
+    __shared__ float part[THREADS];
+    int groups = blockDim.x / hs, gi = threadIdx.x / hs, e = threadIdx.x % hs;
+    float acc = 0.f;
+#pragma unroll 8
+    for (int j = gi; j <= p; j += groups) acc += sc[j] * __ldg(vb + (int64_t)j * kv_dim + e);
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    if ((int)threadIdx.x < hs) {
+        float sum = 0.f;
+        for (int k = 0; k < groups; k++) sum += part[k * hs + threadIdx.x];
+        o[threadIdx.x] = sum;
+    }
 }
 
 /*
@@ -1206,11 +1425,17 @@ static int32_t ns_matmul_dp4a(ns_context* ctx, const ns_tensor* w, const float* 
     int32_t st = ns_check_q8(w);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)((w->rows + WARPS - 1) / WARPS), (unsigned)n);
+    const int lr = WARPS * ns_q8_rows(w->bits);
+    dim3 lean((unsigned)((w->rows + lr - 1) / lr), (unsigned)n);
+#define NS_DP4A(B)                                                                         \
+    if (ns_q8_lean_ok(w)) NS_GO(ctx, ns_gemv_q8_lean<B>, lean, THREADS, *w, q8, y, n, e); \
+    else NS_GO(ctx, ns_gemv_q8<B>, grid, THREADS, *w, q8, y, n, e);
     switch (w->type) {
-        case NS_INT8: NS_GO(ctx, ns_gemv_q8<8>, grid, THREADS, *w, q8, y, n, e); break;
-        case NS_INT4: NS_GO(ctx, ns_gemv_q8<4>, grid, THREADS, *w, q8, y, n, e); break;
-        default: NS_GO(ctx, ns_gemv_q8<2>, grid, THREADS, *w, q8, y, n, e); break;
+        case NS_INT8: NS_DP4A(8); break;
+        case NS_INT4: NS_DP4A(4); break;
+        default: NS_DP4A(2); break;
     }
+#undef NS_DP4A
     return NS_OK;
 }
 
@@ -1238,13 +1463,16 @@ NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, cons
     bool staged = !q8 && (ws[0]->type == NS_INT8 ? ns_staged_ok(ns_gemv_many<8, NS_MANY_STAGED>, ws[0])
                           : ws[0]->type == NS_INT4 ? ns_staged_ok(ns_gemv_many<4, NS_MANY_STAGED>, ws[0])
                                                    : ns_staged_ok(ns_gemv_many<2, NS_MANY_STAGED>, ws[0]));
+    bool lean = q8;
+    for (int32_t i = 0; i < count && lean; i++) lean = ws[i] != NULL && ns_q8_lean_ok(ws[i]);
     ns_many m;
-    int32_t st = ns_many_describe(kind, count, ws, ys, staged ? WARPS * GEMV_ROWS : WARPS, &m);
+    int32_t st = ns_many_describe(kind, count, ws, ys, staged ? WARPS * GEMV_ROWS : lean ? WARPS * ns_q8_rows(ws[0]->bits) : WARPS, &m);
     if (st != NS_OK) return st;
     dim3 grid((unsigned)m.first[count], (unsigned)n);
     size_t sm = staged ? ns_gemv_smem(m.t[0].cols) : 0;
 #define NS_MANY(B)                                                                                                   \
-    if (q8) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_Q8>), grid, THREADS, m, x, n);                                       \
+    if (lean) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_Q8_LEAN>), grid, THREADS, m, x, n);                                \
+    else if (q8) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_Q8>), grid, THREADS, m, x, n);                                  \
     else if (!staged) NS_GO(ctx, (ns_gemv_many<B, NS_MANY_FLOAT>), grid, THREADS, m, x, n);                          \
     else NS_GO_SM(ctx, (ns_gemv_many<B, NS_MANY_STAGED>), grid, THREADS, sm, m, x, n);
     switch (m.t[0].type) {
@@ -1263,7 +1491,9 @@ NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float*
         int32_t st = ns_check_q8_width(n);
         if (st != NS_OK) return st;
     }
-    NS_GO(ctx, ns_add_norm_kernel, rows, THREADS, x, delta, out, w, b, n, eps, q8, (int64_t)rows * n);
+    /* few rows (a decode step): a wide block per row, so each thread holds a few of its values */
+    int threads = rows < 32 ? std::min(1024, std::max(THREADS, (n / 4 + 31) / 32 * 32)) : THREADS;
+    NS_GO(ctx, ns_add_norm_kernel, rows, threads, x, delta, out, w, b, n, eps, q8, (int64_t)rows * n);
     return NS_OK;
 }
 

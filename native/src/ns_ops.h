@@ -231,7 +231,7 @@ NS_HD float ns_q8_unit_term(const ns_tensor* t, int64_t r, int64_t unit, uint32_
     int64_t first = unit * per, gi = first / t->g;
     uint32_t w[64 / BITS / 4];
     ns_q8_words<BITS>(xq + first, w);
-    int32_t dot = ns_q8_unit_dot<BITS>(lo, hi, w, (int32_t)ns_uniform_zero(t, r, gi));
+    int32_t dot = ns_q8_unit_dot<BITS>(lo, hi, w, (int32_t)ns_uniform_zero(t, r, gi), ns_q8_unit_sum<BITS>(w));
     return ns_uniform_scale(t, r, gi) * xd[first / NS_Q8_BLOCK] * (float)dot;
 }
 

@@ -144,6 +144,10 @@ public final class BenchCommand implements Callable<Integer> {
                         String head = plan instanceof Comparison.Method m ? " (embed/head " + m.settings().embedType().label() + ")" : "";
                         rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i) + head, err));
                         err.printf("  backend after the run: %s%n", rows.getLast().get("backend")); // device memory, graph timings
+                        // the row as measured, at once: a run stopped by a time limit before the table keeps its finished rows
+                        Map<String, Object> done = new LinkedHashMap<>(rows.getLast());
+                        done.remove("backend");
+                        err.printf("  measured: %s%n", done);
                         err.flush();
                     } finally {
                         if (!keep) {
