@@ -6,9 +6,10 @@
  * Variants (R: rows per warp, sharing the inputs each lane loads; U: 16-byte chunks in flight per lane and row):
  *   old float    ns_gemv_uniform: a warp per row, lanes over 16-byte chunks, inputs read from global memory
  *   staged R U   ns_gemv_staged: x staged once per block in shared memory (swizzled), R rows per warp, U chunks
- *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul); K: KS warps share each row
- *                group (not yet timed on a GPU when written: Nsight Compute found the kernels short of warps)
- *   lib q8       ns_gemv_q8 (dp4a on q8 activations)
+ *                ahead, ns_unit_dot_fast (R2 U2 is the library's choice: ns_matmul)
+ *   lib q8       ns_gemv_q8 (dp4a on q8 activations, the older kernel)
+ *   q8 lean R U  ns_gemv_q8_lean: R rows per warp, a ring of U chunks per row in flight (the library: U2, R2 for int2,
+ *                else R1)
  *   mma tiles    int4 on tensor cores (mma.m16n8k16, fp16 hi + lo input), weights repacked into 1 KiB tiles
  * The first version of this file (commit 2943d67, results in bench/results/cuda-gemv-2026-12-04/variants-run-1.md)
  * compared the decompositions with the old per-weight arithmetic; this one times the library's staged kernel.
@@ -17,7 +18,9 @@
  *        bench/cuda/gemv_variants.cu -o gemv_variants
  * run:   ./gemv_variants [iters [ROWSxCOLS:BITS]]   (a markdown table; exit status 1 if any output is wrong)
  *        GV_PROFILE=1 launches each case once (checked, not timed), for `ncu --clock-control none`.
- * Commit d2be246 also timed ns_gemv_streamed (codes through cp.async rings), since removed: it did not win.
+ * Commit d2be246 also timed ns_gemv_streamed (codes through cp.async rings), and 312dc0a staged kernels whose warps
+ * split a row group (KS) and lean kernels that load their inputs with the codes (PX); all removed: none won
+ * (bench/results/cuda-gemv-2026-12-04, -04b).
  */
 #include "ns_cuda.cu"
 
@@ -262,16 +265,6 @@ int main(int argc, char** argv) {
     }, false})
             ADD(2, 1); ADD(2, 2); ADD(4, 1);
 #undef ADD
-#define ADDK(R, U, KS)                                                                                         \
-    cases.push_back({"staged R" #R " U" #U " K" #KS, [&](const ns_tensor& t, cudaStream_t st) {                       \
-        unsigned grid = (rows + WARPS / KS * R - 1) / (WARPS / KS * R);                                              \
-        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
-        if (bits == 8) ns_gemv_staged<8, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
-        if (bits == 4) ns_gemv_staged<4, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
-        if (bits == 2) ns_gemv_staged<2, R, U, KS><<<grid, THREADS, (size_t)cols * 4, st>>>(t, x, y, e);            \
-    }, false})
-            ADDK(2, 2, 2);
-#undef ADDK
             cases.push_back({"lib q8", [&](const ns_tensor& t, cudaStream_t st) { libq(t, st, y); }, true});
 #define ADDQ(R, U)                                                                                                  \
     cases.push_back({"q8 lean R" #R " U" #U, [&](const ns_tensor& t, cudaStream_t st) {                              \
@@ -283,16 +276,6 @@ int main(int argc, char** argv) {
     }, true})
             ADDQ(1, 2); ADDQ(1, 4); ADDQ(2, 2); ADDQ(2, 4);
 #undef ADDQ
-#define ADDX(R, U)                                                                                                  \
-    cases.push_back({"q8 lean+x R" #R " U" #U, [&](const ns_tensor& t, cudaStream_t st) {                            \
-        unsigned grid = (rows + WARPS * R - 1) / (WARPS * R);                                                        \
-        ns_epilogue e{nullptr, NS_ACT_NONE};                                                                         \
-        if (bits == 8) ns_gemv_q8_lean<8, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
-        if (bits == 4) ns_gemv_q8_lean<4, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
-        if (bits == 2) ns_gemv_q8_lean<2, R, U, true><<<grid, THREADS, 0, st>>>(t, q8, y, 1, e);                     \
-    }, true})
-            ADDX(1, 2); ADDX(1, 3); ADDX(1, 4); ADDX(2, 2); ADDX(2, 3);
-#undef ADDX
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;
             __half *dxh = nullptr, *dxl = nullptr;

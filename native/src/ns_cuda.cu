@@ -231,12 +231,12 @@ struct ns_staged_rows {
     bool active, whole;
 };
 
-/* The rows of warp `warp` of block `block` when KS warps share each row group (the block: WARPS / KS groups of R rows). */
-template <int BITS, int R, int KS = 1>
+/* The rows of this warp of block `block` (the block: WARPS groups of R rows). */
+template <int BITS, int R>
 __device__ __forceinline__ ns_staged_rows<R> ns_staged_setup(const ns_tensor& t, int64_t block) {
     const int UC = ns_unit_cols<BITS>();
     ns_staged_rows<R> s;
-    s.r0 = (block * (WARPS / KS) + (threadIdx.x >> 5) / KS) * R;
+    s.r0 = (block * WARPS + (threadIdx.x >> 5)) * R;
     s.active = s.r0 < t.rows;
     s.n16 = s.active ? (int)(t.row_bytes >> 4) : 0;
     s.gshift = (t.g & (t.g - 1)) == 0 ? __ffs(t.g) - 1 : -1;
@@ -297,18 +297,18 @@ __device__ __forceinline__ void ns_staged_store(const ns_tensor& t, const ns_sta
 }
 
 /*
- * Rows of block `block` (WARPS / KS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
+ * Rows of block `block` (WARPS · R of them) of y = W·x for vector blockIdx.y. Every thread of the block calls it
  * (it stages x, a barrier): the first chunks' loads are issued before the staging, and each step's loads before the
  * previous step's arithmetic (two register buffers). Where a group spans whole chunks, a chunk takes one scale.
- * KS > 1 splits each row group's chunks over KS warps (steps of 32·U chunks dealt round-robin), whose sums meet in
- * shared memory: more warps for matrices of few rows (bench/cuda/gemv_variants.cu times it; the library uses KS = 1).
+ * (Splitting a row group's chunks over several warps, summed in shared memory, lost at every shape on an H200:
+ * bench/results/cuda-gemv-2026-12-04b.)
  */
-template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD, int KS = 1>
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
 __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t block, const float* __restrict__ x,
                                                      float* __restrict__ y, ns_epilogue e, const float* cb) {
-    int lane = threadIdx.x & 31, split = (threadIdx.x >> 5) % KS;
-    ns_staged_rows<R> s = ns_staged_setup<BITS, R, KS>(t, block);
-    int start = lane + 32 * U * split, step = 32 * U * KS;
+    int lane = threadIdx.x & 31;
+    ns_staged_rows<R> s = ns_staged_setup<BITS, R>(t, block);
+    int start = lane, step = 32 * U;
     uint4 q[U][R], next[U][R];
 #pragma unroll
     for (int u = 0; u < U; u++) {
@@ -318,11 +318,11 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
         }
     }
     ns_stage_input<ns_unit_cols<BITS>() / 2>(x + (int64_t)blockIdx.y * t.cols, t.cols, ns_staged_x);
-    if (KS == 1 && !s.active) return;
+    if (!s.active) return;
     float acc[R];
 #pragma unroll
     for (int i = 0; i < R; i++) acc[i] = 0.f;
-    for (int c0 = start; c0 < s.n16; c0 += step) { /* inactive warps (n16 = 0) skip it */
+    for (int c0 = start; c0 < s.n16; c0 += step) {
 #pragma unroll
         for (int u = 0; u < U; u++) {
 #pragma unroll
@@ -340,24 +340,7 @@ __device__ __forceinline__ void ns_gemv_staged_block(const ns_tensor& t, int64_t
             for (int i = 0; i < R; i++) q[u][i] = next[u][i];
         }
     }
-    if constexpr (KS == 1) {
-        ns_staged_store<BITS, R>(t, s, acc, y, e);
-    } else {
-        __shared__ float part[WARPS][R];
-#pragma unroll
-        for (int i = 0; i < R; i++) {
-            float sum = ns_warp_sum(acc[i]);
-            if (lane == 0) part[threadIdx.x >> 5][i] = sum;
-        }
-        __syncthreads();
-        if ((int)threadIdx.x < WARPS / KS * R) {
-            int grp = threadIdx.x / R, i = threadIdx.x % R;
-            int64_t r = (block * (WARPS / KS) + grp) * R + i;
-            float sum = 0.f;
-            for (int k = 0; k < KS; k++) sum += part[grp * KS + k][i];
-            if (r < t.rows) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, sum, r);
-        }
-    }
+    ns_staged_store<BITS, R>(t, s, acc, y, e);
 }
 
 /* Shared memory of the staged GEMVs: the input vector. */
@@ -366,12 +349,12 @@ static size_t ns_gemv_smem(int cols) {
 }
 
 
-template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD, int KS = 1>
+template <int BITS, int R = GEMV_ROWS, int U = GEMV_AHEAD>
 __global__ void __launch_bounds__(THREADS, 2) ns_gemv_staged(ns_tensor t, const float* __restrict__ x, float* __restrict__ y,
                                                              ns_epilogue e) {
     __shared__ float cb[16];
     if (BITS == 0 && threadIdx.x < 16) cb[threadIdx.x] = t.codebook[threadIdx.x];
-    ns_gemv_staged_block<BITS, R, U, KS>(t, blockIdx.x, x, y, e, cb);
+    ns_gemv_staged_block<BITS, R, U>(t, blockIdx.x, x, y, e, cb);
 }
 
 /* A warp per row, lanes over its units with 16-byte loads where groups are 64 weights or more (rows then hold
@@ -533,7 +516,7 @@ __host__ __device__ constexpr int ns_q8_rows(int bits) {
 }
 static const int Q8_AHEAD = 2;
 
-template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD, bool PX = false>
+template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD>
 __device__ __forceinline__ void ns_gemv_q8_lean_block(const ns_tensor& t, int64_t block, const float* __restrict__ q8,
                                                       float* __restrict__ y, int n, ns_epilogue e) {
     const int CW = 128 / BITS, UC = CW / 2, UW = UC / 4; /* columns per chunk and per unit, input words per unit */
@@ -553,22 +536,14 @@ __device__ __forceinline__ void ns_gemv_q8_lean_block(const ns_tensor& t, int64_
         rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
         first[i] = t.per_tensor ? 0 : (int)r * t.G;
     }
-    /* slot u of the ring: chunk c's codes and scales (and, PX, its inputs and steps) */
+    /* slot u of the ring: chunk c's codes and scales (loading its inputs with them too measured no faster) */
     uint4 q[U][R];
     unsigned short sc[U][R];
-    uint32_t xs[PX ? U : 1][2 * UW];
-    float ds[PX ? U : 1][2];
     auto fill = [&](int u, int c) {
 #pragma unroll
         for (int i = 0; i < R; i++) {
             q[u][i] = __ldg(rows[i] + c);
             sc[u][i] = __ldg(scales + first[i] + (t.per_tensor ? 0 : c >> cshift));
-        }
-        if (PX) {
-            ns_q8_words<BITS>(xq + c * CW, xs[PX ? u : 0]);
-            ns_q8_words<BITS>(xq + c * CW + UC, xs[PX ? u : 0] + UW);
-            ds[PX ? u : 0][0] = __ldg(xd + c * CW / NS_Q8_BLOCK);
-            ds[PX ? u : 0][1] = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : 0.f;
         }
     };
 #pragma unroll
@@ -585,26 +560,16 @@ __device__ __forceinline__ void ns_gemv_q8_lean_block(const ns_tensor& t, int64_
             if (c >= n16) break;
             uint4 cur[R];
             unsigned short cs[R];
-            uint32_t xw[2 * UW];
-            float d0, d1;
 #pragma unroll
             for (int i = 0; i < R; i++) {
                 cur[i] = q[u][i];
                 cs[i] = sc[u][i];
             }
-            if (PX) {
-#pragma unroll
-                for (int k = 0; k < 2 * UW; k++) xw[k] = xs[PX ? u : 0][k];
-                d0 = ds[PX ? u : 0][0];
-                d1 = BITS == 2 ? ds[PX ? u : 0][1] : d0;
-            }
             if (cn < n16) fill(u, cn);
-            if (!PX) {
-                ns_q8_words<BITS>(xq + c * CW, xw);
-                ns_q8_words<BITS>(xq + c * CW + UC, xw + UW);
-                d0 = __ldg(xd + c * CW / NS_Q8_BLOCK);
-                d1 = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : d0;
-            }
+            uint32_t xw[2 * UW];
+            ns_q8_words<BITS>(xq + c * CW, xw);
+            ns_q8_words<BITS>(xq + c * CW + UC, xw + UW);
+            const float d0 = __ldg(xd + c * CW / NS_Q8_BLOCK), d1 = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : d0;
             const int32_t sum0 = ns_q8_unit_sum<BITS>(xw), sum1 = ns_q8_unit_sum<BITS>(xw + UW);
 #pragma unroll
             for (int i = 0; i < R; i++) {
@@ -634,10 +599,10 @@ static bool ns_q8_lean_ok(const ns_tensor* w) {
     return (w->row_bytes & 15) == 0 && (w->per_tensor || (w->g >= cw && (w->g & (w->g - 1)) == 0));
 }
 
-template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD, bool PX = false>
+template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD>
 __global__ void __launch_bounds__(THREADS) ns_gemv_q8_lean(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y,
                                                            int n, ns_epilogue e) {
-    ns_gemv_q8_lean_block<BITS, R, U, PX>(t, blockIdx.x, q8, y, n, e);
+    ns_gemv_q8_lean_block<BITS, R, U>(t, blockIdx.x, q8, y, n, e);
 }
 
 /*
