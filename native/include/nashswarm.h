@@ -156,8 +156,9 @@ NS_API int32_t ns_matmul_many(ns_context* ctx, int32_t kind, int32_t count, cons
                               float* const* ys, int32_t n);
 /* q8 = x quantized (rows vectors of n values, n a multiple of 32; layout and error in nashswarm_decode.h, NS_Q8_FLOATS). */
 NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int32_t n, float* q8);
-/* y = W·x for n vectors given as q8 (int8/int4/int2): integer dot products (dp4a) per unit, one float multiply per
-   unit; |y − W·x| <= Σ_blocks (d/2)·Σ|w| (the activations' rounding) plus float32 rounding. */
+/* y = W·x for n vectors given as q8 (int8/int4/int2, and mixed widths in groups of a multiple of 64; others are
+   NS_E_UNSUPPORTED): integer dot products (dp4a) per unit, one float multiply per chunk or unit; |y − W·x| <=
+   Σ_blocks (d/2)·Σ|w| (the activations' rounding) plus float32 rounding. */
 NS_API int32_t ns_matmul_q8(ns_context* ctx, const ns_tensor* w, const float* q8, float* y, int32_t n);
 /*
  * Residual add, norm and quantization in one pass (one kernel, a block per row): when delta is not NULL, x += delta

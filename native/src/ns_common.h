@@ -318,15 +318,20 @@ NS_HD float ns_mixed_unit_term(const ns_tensor* t, const ns_mixed_row* m, int64_
     return s * (ux - z * sx);
 }
 
-/* The outliers' term of mixed row r (lanes first..first+step..) */
-NS_HD float ns_mixed_outlier_term(const ns_tensor* t, int64_t r, const float* x, int first, int step) {
+/* The outliers' term of mixed row r (lanes first..first+step..), x(col) the input at a column */
+template <typename X>
+NS_HD float ns_mixed_outlier_sum(const ns_tensor* t, int64_t r, X x, int first, int step) {
     float acc = 0.f;
     if (t->outliers == NULL) return acc;
     for (int64_t k = t->outlier_rows[r] + first; k < t->outlier_rows[r + 1]; k += step) {
         int col = t->outliers[4 * k] | (t->outliers[4 * k + 1] << 8);
-        acc += ns_f16_at(t->outliers, 4 * k + 2) * x[col];
+        acc += ns_f16_at(t->outliers, 4 * k + 2) * x(col);
     }
     return acc;
+}
+
+NS_HD float ns_mixed_outlier_term(const ns_tensor* t, int64_t r, const float* x, int first, int step) {
+    return ns_mixed_outlier_sum(t, r, [&](int col) { return x[col]; }, first, step);
 }
 
 /* Little-endian 32-bit word at p. */
@@ -335,7 +340,8 @@ NS_HD uint32_t ns_u32_at(const uint8_t* p) {
 }
 
 
-/* Which products a tensor has: fp16 tiles (prefill) for int8/int4/int2/NF4, q8 inputs (dp4a) for int8/int4/int2. */
+/* Which products a tensor has: fp16 tiles (prefill) for int8/int4/int2/NF4, q8 inputs (dp4a) for int8/int4/int2 and
+   mixed widths in groups of a multiple of 64. */
 static int32_t ns_check_f16(const ns_tensor* w) {
     if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2 && w->type != NS_NF4) {
         return ns_fail(NS_E_UNSUPPORTED, "matmul_f16: type %d has no fp16-tile product (int8, int4, int2, nf4 have)", w->type);
@@ -344,8 +350,11 @@ static int32_t ns_check_f16(const ns_tensor* w) {
 }
 
 static int32_t ns_check_q8(const ns_tensor* w) {
-    if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2) {
-        return ns_fail(NS_E_UNSUPPORTED, "matmul_q8: type %d has no q8 product (int8, int4, int2 have)", w->type);
+    if (w->type == NS_MIXED && w->g % 64 != 0) {
+        return ns_fail(NS_E_UNSUPPORTED, "matmul_q8: mixed widths in groups of %d have no q8 product (groups of a multiple of 64 have)", w->g);
+    }
+    if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2 && w->type != NS_MIXED) {
+        return ns_fail(NS_E_UNSUPPORTED, "matmul_q8: type %d has no q8 product (int8, int4, int2, mixed have)", w->type);
     }
     return NS_OK;
 }

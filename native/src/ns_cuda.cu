@@ -593,8 +593,10 @@ __device__ __forceinline__ void ns_gemv_q8_lean_block(const ns_tensor& t, int64_
     }
 }
 
-/* Whether the lean dp4a GEMV takes w: rows of whole 16-byte chunks, groups a power of two of whole chunks. */
+/* Whether the lean dp4a GEMV takes w: uniform int8/int4/int2, rows of whole 16-byte chunks, groups a power of two of
+   whole chunks. */
 static bool ns_q8_lean_ok(const ns_tensor* w) {
+    if (w->type != NS_INT8 && w->type != NS_INT4 && w->type != NS_INT2) return false;
     int cw = 128 / w->bits;
     return (w->row_bytes & 15) == 0 && (w->per_tensor || (w->g >= cw && (w->g & (w->g - 1)) == 0));
 }
@@ -603,6 +605,36 @@ template <int BITS, int R = ns_q8_rows(BITS), int U = Q8_AHEAD>
 __global__ void __launch_bounds__(THREADS) ns_gemv_q8_lean(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y,
                                                            int n, ns_epilogue e) {
     ns_gemv_q8_lean_block<BITS, R, U>(t, blockIdx.x, q8, y, n, e);
+}
+
+/*
+ * dp4a GEMV of a mixed-width matrix (groups of a multiple of 64) on q8 inputs: a warp per row, each lane a 16-byte
+ * chunk per step with the next loaded ahead; ns_mixed_chunk places the chunk (width, stored group, first column) and
+ * ns_q8_mixed_chunk_term sums it exactly in integers per unit, as the host's q8 row dot does chunk by chunk. A row's
+ * codes run 8-bit groups, then 4-bit, then 2-bit, so a warp's lanes share one width except at two places per row.
+ */
+__global__ void __launch_bounds__(THREADS) ns_gemv_q8_mixed(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y,
+                                                            int n, ns_epilogue e) {
+    int64_t r = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= t.rows) return;
+    const int8_t* xq = reinterpret_cast<const int8_t*>(q8) + (int64_t)blockIdx.y * t.cols;
+    const float* xd = ns_q8_steps(q8, (int64_t)n * t.cols) + (int64_t)blockIdx.y * t.cols / NS_Q8_BLOCK;
+    ns_mixed_row m = t.mrows[r];
+    const uint4* row = reinterpret_cast<const uint4*>(t.codes + m.code_off);
+    int n16 = (int)(ns_mixed_units(&t, &m) / 2);
+    uint4 q = make_uint4(0, 0, 0, 0), next = q;
+    if (lane < n16) q = __ldg(row + lane);
+    float acc = 0.f;
+    for (int c = lane; c < n16; c += 32) {
+        if (c + 32 < n16) next = __ldg(row + c + 32);
+        const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+        acc += ns_q8_mixed_chunk_term(&t, &m, r, ns_mixed_chunk(&t, &m, r, c), w, xq, xd);
+        q = next;
+    }
+    acc += ns_q8_mixed_outlier_term(&t, r, xq, xd, lane, 32);
+    acc = ns_warp_sum(acc);
+    if (lane == 0) y[(int64_t)blockIdx.y * t.rows + r] = ns_epilogue_apply(e, acc, r);
 }
 
 /*
@@ -1398,6 +1430,7 @@ static int32_t ns_matmul_dp4a(ns_context* ctx, const ns_tensor* w, const float* 
     switch (w->type) {
         case NS_INT8: NS_DP4A(8); break;
         case NS_INT4: NS_DP4A(4); break;
+        case NS_MIXED: NS_GO(ctx, ns_gemv_q8_mixed, grid, THREADS, *w, q8, y, n, e); break;
         default: NS_DP4A(2); break;
     }
 #undef NS_DP4A

@@ -235,6 +235,35 @@ NS_HD float ns_q8_unit_term(const ns_tensor* t, int64_t r, int64_t unit, uint32_
     return ns_uniform_scale(t, r, gi) * xd[first / NS_Q8_BLOCK] * (float)dot;
 }
 
+/* Chunk term of width W (both units of q[0..3]) at columns col.. against q8 inputs: Σ over the units of d·Σ(u − z)·q. */
+template <int W>
+NS_HD float ns_q8_mixed_units(const uint32_t* q, int col, int32_t z, const int8_t* xq, const float* xd) {
+    const int uc = 64 / W;
+    float acc = 0.f;
+    for (int half = 0; half < 2; half++) {
+        uint32_t w[16 / W];
+        ns_q8_words<W>(xq + col + half * uc, w);
+        int32_t dot = ns_q8_unit_dot<W>(q[2 * half], q[2 * half + 1], w, z, ns_q8_unit_sum<W>(w));
+        acc += xd[(col + half * uc) / NS_Q8_BLOCK] * (float)dot; /* a unit lies in one block of 32 inputs */
+    }
+    return acc;
+}
+
+/* The chunk of mixed row r placed at p (ns_mixed_chunk; groups of a multiple of 64) against q8 inputs: the dp4a
+   kernel's lanes and the host's q8 row dot both call it. */
+NS_HD float ns_q8_mixed_chunk_term(const ns_tensor* t, const ns_mixed_row* m, int64_t r, ns_mixed_place p, const uint32_t* q,
+                                   const int8_t* xq, const float* xd) {
+    int32_t z = (int32_t)ns_mixed_zero(t, m, r, p.k, p.w);
+    float d = p.w == 8 ? ns_q8_mixed_units<8>(q, p.col, z, xq, xd)
+            : p.w == 4 ? ns_q8_mixed_units<4>(q, p.col, z, xq, xd) : ns_q8_mixed_units<2>(q, p.col, z, xq, xd);
+    return ns_f16_at(t->scales, 2 * (r * t->G + p.k)) * d;
+}
+
+/* The outliers' term of mixed row r against q8 inputs (each input its code times its block's step). */
+NS_HD float ns_q8_mixed_outlier_term(const ns_tensor* t, int64_t r, const int8_t* xq, const float* xd, int first, int step) {
+    return ns_mixed_outlier_sum(t, r, [&](int col) { return (float)xq[col] * xd[col / NS_Q8_BLOCK]; }, first, step);
+}
+
 /* Unit `unit` of row r decoded to fp16 at out[0..64/BITS) (BITS = 0: NF4): the prefill tile's decode. */
 template <int BITS>
 NS_HD void ns_unit_tile(const ns_tensor* t, int64_t r, int64_t unit, uint32_t lo, uint32_t hi, uint16_t* out) {

@@ -111,8 +111,22 @@ static float ns_row_dot_q8_t(const ns_tensor* t, int64_t r, const int8_t* xq, co
     return sum;
 }
 
+/* Mixed row r on q8 inputs, chunk by chunk as the dp4a kernel's lanes take them (groups of a multiple of 64). */
+static float ns_row_dot_q8_mixed(const ns_tensor* t, int64_t r, const int8_t* xq, const float* xd) {
+    const ns_mixed_row* m = &t->mrows[r];
+    const uint8_t* row = t->codes + m->code_off;
+    float sum = 0.f;
+    for (int c = 0; c < (int)(ns_mixed_units(t, m) / 2); c++) {
+        uint32_t q[4];
+        for (int i = 0; i < 4; i++) q[i] = ns_u32_at(row + 16 * c + 4 * i);
+        sum += ns_q8_mixed_chunk_term(t, m, r, ns_mixed_chunk(t, m, r, c), q, xq, xd);
+    }
+    return sum + ns_q8_mixed_outlier_term(t, r, xq, xd, 0, 1);
+}
+
 static float ns_row_dot_q8(const ns_tensor* t, int64_t r, const int8_t* xq, const float* xd) {
     switch (t->type) {
+        case NS_MIXED: return ns_row_dot_q8_mixed(t, r, xq, xd);
         case NS_INT8: return ns_row_dot_q8_t<8>(t, r, xq, xd);
         case NS_INT4: return ns_row_dot_q8_t<4>(t, r, xq, xd);
         default: return ns_row_dot_q8_t<2>(t, r, xq, xd);

@@ -26,7 +26,7 @@ import static io.nashswarm.cuda.NativeContext.at;
  *
  * <p>Products: batches of two or more vectors (the prompt) on int8/int4/int2/NF4 weights go through fp16
  * tensor-core tiles ({@code ns_matmul_f16}); single vectors through the float GEMV, or with {@link Options#q8}
- * through dp4a on int8 activations ({@code ns_matmul_q8}, int8/int4/int2), quantized by the norm that produced
+ * through dp4a on int8 activations ({@code ns_matmul_q8}, int8/int4/int2 and mixed widths), quantized by the norm that produced
  * them where there is one. With {@link Options#fuse}, small operations that follow each other are launched as
  * one kernel: a residual add and the next norm ({@code ns_add_norm}), RoPE of q and k and the cache store
  * ({@code ns_rope_kv_store}), a product and the bias and GELU after it ({@code ns_matmul_epilogue}), and up to
@@ -77,7 +77,7 @@ public final class CudaBackend implements Backend {
         boolean joins(int kind, NativeContext.Tensor t, long src, int n) {
             return n == 1 && this.n == 1 && kind == this.kind && (kind == NashswarmH.NS_MATMUL_GEMV || kind == NashswarmH.NS_MATMUL_Q8)
                     && src == this.src && bias.address() == 0 && act == NashswarmH.NS_ACT_NONE && ts.size() < NashswarmH.NS_MANY_MAX
-                    && t.hasQ8() && t.type() == t().type() && t.cols() == t().cols() && t.cols() == t.storedCols();
+                    && t.hasMany() && t.type() == t().type() && t.cols() == t().cols() && t.cols() == t.storedCols();
         }
 
         PendingMatmul join(NativeContext.Tensor t, String what, MemorySegment out) {

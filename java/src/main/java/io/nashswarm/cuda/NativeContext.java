@@ -43,14 +43,20 @@ public final class NativeContext implements AutoCloseable {
      * A matrix in the library's memory: its handle, its storage type ({@code NS_F32..NS_MIXED}), and the columns its
      * rows are stored with (padding included).
      */
-    public record Tensor(MemorySegment handle, int type, int rows, int cols, int storedCols, long storedBytes, long indexBytes) {
+    public record Tensor(MemorySegment handle, int type, int rows, int cols, int storedCols, int groupSize, long storedBytes,
+                         long indexBytes) {
         /** Whether ns_matmul_f16 (tensor-core tiles) takes it: int8, int4, int2, NF4/FP4. */
         public boolean hasF16Tiles() {
             return type == NS_INT8 || type == NS_INT4 || type == NS_INT2 || type == NS_NF4;
         }
 
-        /** Whether ns_matmul_q8 (dp4a on int8 activations) takes it: int8, int4, int2. */
+        /** Whether ns_matmul_q8 (dp4a on int8 activations) takes it: int8, int4, int2, mixed in groups of a multiple of 64. */
         public boolean hasQ8() {
+            return type == NS_INT8 || type == NS_INT4 || type == NS_INT2 || (type == NS_MIXED && groupSize % 64 == 0);
+        }
+
+        /** Whether ns_matmul_many (up to three products of one input in one launch) takes it: int8, int4, int2. */
+        public boolean hasMany() {
             return type == NS_INT8 || type == NS_INT4 || type == NS_INT2;
         }
     }
@@ -201,7 +207,9 @@ public final class NativeContext implements AutoCloseable {
             tensors.add(t);
             MemorySegment sb = a.allocate(ValueLayout.JAVA_LONG), ib = a.allocate(ValueLayout.JAVA_LONG);
             check(h.ns_tensor_bytes(t, sb, ib), "tensor bytes");
-            return new Tensor(t, d.get(ValueLayout.JAVA_INT, 0), w.rows(), w.cols(), stored.cols(), sb.get(ValueLayout.JAVA_LONG, 0), ib.get(ValueLayout.JAVA_LONG, 0));
+            int group = d.get(ValueLayout.JAVA_INT, TENSOR_DESC.byteOffset(PathElement.groupElement("group_size")));
+            return new Tensor(t, d.get(ValueLayout.JAVA_INT, 0), w.rows(), w.cols(), stored.cols(), group, sb.get(ValueLayout.JAVA_LONG, 0),
+                    ib.get(ValueLayout.JAVA_LONG, 0));
         }
     }
 

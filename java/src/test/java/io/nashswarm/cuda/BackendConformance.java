@@ -624,7 +624,7 @@ abstract class BackendConformance {
     @Test
     void q8BackendLogitsFollowTheCpuBackends() throws Exception {
         try (Backend q8 = open(new CudaBackend.Options(true, true))) {
-            for (String[] recipe : new String[][] {{"int8"}, {"int4"}, {"int2"}}) {
+            for (String[] recipe : new String[][] {{"int8"}, {"int4"}, {"int2"}, {"nash-swarm"}}) {
                 try (LoadedModel m = ModelLoader.load(quantized(recipe), null)) {
                     var tok = m.tokenizer().orElseThrow();
                     TransformerModel cpu = TransformerModel.create(m.weights()), dev = TransformerModel.create(m.weights(), q8);
