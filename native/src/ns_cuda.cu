@@ -856,22 +856,23 @@ __global__ void ns_softmax_kernel(float* x, int n) {
  */
 static const int NORM_HELD = 8;
 
-__global__ void ns_add_norm_kernel(float* x, const float* delta, float* out, const float* w, const float* b, int n, float eps,
-                                   float* q8, int64_t values) {
+/* 1024 threads (decode's single row): registers stay <= 64 in every build, PTX JIT-compiled for newer GPUs included */
+__global__ void __launch_bounds__(1024) ns_add_norm_kernel(float* x, const float* delta, float* out, const float* w,
+                                                           const float* b, int n, float eps, float* q8, int64_t values) {
     float* xr = x + (int64_t)blockIdx.x * n;
     float* o = out + (int64_t)blockIdx.x * n;
     const float* dr = delta != nullptr ? delta + (int64_t)blockIdx.x * n : nullptr;
     const bool held = n <= NORM_HELD * (int)blockDim.x;
     float v[NORM_HELD], wv[NORM_HELD], bv[NORM_HELD];
     float s = 0.f;
-#pragma unroll
-    for (int k = 0; k < NORM_HELD; k++) { /* the weights too: loaded after the stores to x, they were a round trip each */
-        int j = threadIdx.x + k * blockDim.x;
-        v[k] = j < n ? xr[j] + (dr != nullptr ? dr[j] : 0.f) : 0.f;
-        wv[k] = j < n ? w[j] : 0.f;
-        bv[k] = j < n && b != nullptr ? b[j] : 0.f;
-    }
     if (held) {
+#pragma unroll
+        for (int k = 0; k < NORM_HELD; k++) { /* the weights too: loaded after the stores to x, they were a round trip each */
+            int j = threadIdx.x + k * blockDim.x;
+            v[k] = j < n ? xr[j] + (dr != nullptr ? dr[j] : 0.f) : 0.f;
+            wv[k] = j < n ? w[j] : 0.f;
+            bv[k] = j < n && b != nullptr ? b[j] : 0.f;
+        }
 #pragma unroll
         for (int k = 0; k < NORM_HELD; k++) {
             int j = threadIdx.x + k * blockDim.x;
