@@ -102,6 +102,8 @@ public final class CudaBackend implements Backend {
     private long weightDeviceBytes;
     /** A decode step's token and position in device memory (two ints), which a replayed graph reads. */
     private final MemorySegment slots, posSlot;
+    /** Where ns_argmax leaves greedy decoding's next token. */
+    private final MemorySegment argmaxSlot;
     private final MemorySegment slotsHost;
     /** While a step is recorded (and in its profiled eager run): tokens and positions come from the slots. */
     private boolean fromSlots;
@@ -141,6 +143,7 @@ public final class CudaBackend implements Backend {
         this.freeAtOpen = ctx.memory()[0];
         this.slots = ctx.alloc(2);
         this.posSlot = at(slots, 1);
+        this.argmaxSlot = ctx.alloc(1);
         this.slotsHost = Arena.ofAuto().allocate(ValueLayout.JAVA_INT, 2);
         Arena auto = Arena.ofAuto();
         this.opMs = auto.allocate(ValueLayout.JAVA_FLOAT);
@@ -369,6 +372,14 @@ public final class CudaBackend implements Backend {
         }
         ctx.read(p(b), host, 0, n);
         return host;
+    }
+
+    /** On the device (ns_argmax, ties to the first as the CPU's): one int comes back instead of the vocabulary's logits. */
+    @Override
+    public int argmax(Buffer b, int n) {
+        flush();
+        ctx.check(h.ns_argmax(c, p(b), n, argmaxSlot), "argmax of " + n + " logits");
+        return ctx.readInt(argmaxSlot);
     }
 
     @Override

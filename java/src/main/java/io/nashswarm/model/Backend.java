@@ -71,6 +71,14 @@ public interface Backend extends AutoCloseable {
      */
     float[] read(Buffer b, int n);
 
+    /**
+     * Index of the largest of the first {@code n} floats of {@code b}, the first on ties ({@link Sampler#argmax}): greedy
+     * decoding's next token. A device backend finds it where the logits are and returns one int, not the logits.
+     */
+    default int argmax(Buffer b, int n) {
+        return Sampler.argmax(read(b, n), n);
+    }
+
     /** A key/value cache for {@code capacity} positions, attended by batches of up to {@code maxBatch} rows. */
     KvCache kvCache(ModelConfig c, int capacity, int maxBatch);
 

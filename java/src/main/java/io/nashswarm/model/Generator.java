@@ -86,8 +86,8 @@ public final class Generator {
         List<Integer> generated = new ArrayList<>();
         boolean eos = false;
         int[] one = new int[1];
+        int next = budget > 0 ? sampler.sample(logits) : -1;
         while (generated.size() < budget) {
-            int next = sampler.sample(logits);
             if (!ignoreEos && next == eosId) {
                 eos = true;
                 break;
@@ -97,8 +97,12 @@ public final class Generator {
             if (generated.size() == budget || state.length() == state.capacity()) {
                 break;
             }
-            one[0] = next;
-            logits = model.forward(state, one, 0, 1);
+            if (sampler.isGreedy()) {
+                next = model.forwardGreedy(state, next); // the backend picks it: no logits come back from a GPU
+            } else {
+                one[0] = next;
+                next = sampler.sample(model.forward(state, one, 0, 1));
+            }
         }
         emit(decoder.flush(), text, out);
         long t2 = System.nanoTime();

@@ -38,6 +38,11 @@ public final class Sampler {
         return new Sampler(0f, 0, 1f, 0);
     }
 
+    /** Whether this sampler always takes the largest logit (temperature 0), so a backend may pick it where the logits are. */
+    public boolean isGreedy() {
+        return temperature == 0f;
+    }
+
     public int sample(float[] logits) {
         if (temperature == 0f) {
             return argmax(logits);
@@ -85,8 +90,13 @@ public final class Sampler {
 
     /** Index of the largest logit; the first on ties (as llama2.c's sample_argmax). */
     public static int argmax(float[] logits) {
+        return argmax(logits, logits.length);
+    }
+
+    /** The same over the first {@code n} logits. */
+    public static int argmax(float[] logits, int n) {
         int best = 0;
-        for (int i = 1; i < logits.length; i++) {
+        for (int i = 1; i < n; i++) {
             if (logits[i] > logits[best]) {
                 best = i;
             }

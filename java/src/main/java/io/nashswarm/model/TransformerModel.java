@@ -147,6 +147,19 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
     }
 
     /**
+     * Runs one token after those already in {@code s} and returns greedy decoding's next token: the backend picks the
+     * largest logit where the logits are (a GPU returns one int, not the vocabulary's floats).
+     */
+    public int forwardGreedy(InferenceState s, int token) {
+        int[] one = {token};
+        if (observer != null) { // observed steps take the batched path, which reads its logits through a sink
+            return Sampler.argmax(forward(s, one, 0, 1));
+        }
+        forward(s, one, 0, 1, 1, null); // a decode step that reads no logits back
+        return be.argmax(s.logits, config.vocabSize());
+    }
+
+    /**
      * Runs {@code tokens[off..off+n)} at the positions following those already in {@code s}; the
      * sink receives the logits of every batch index {@code >= firstLogit}, in order.
      */
