@@ -10,6 +10,8 @@
  *   lib q8       ns_gemv_q8 (dp4a on q8 activations, the older kernel)
  *   q8 lean R U  ns_gemv_q8_lean: R rows per warp, a ring of U chunks per row in flight (the library: U2, R2 for int2,
  *                else R1)
+ *   q8 ring R S  the same arithmetic, the codes streamed by cp.async through a per-lane ring of S stages in shared
+ *                memory (not yet run on a GPU when written)
  *   mma tiles    int4 on tensor cores (mma.m16n8k16, fp16 hi + lo input), weights repacked into 1 KiB tiles
  * The first version of this file (commit 2943d67, results in bench/results/cuda-gemv-2026-12-04/variants-run-1.md)
  * compared the decompositions with the old per-weight arithmetic; this one times the library's staged kernel.
@@ -131,6 +133,89 @@ __global__ void __launch_bounds__(256) gemv_mma_int4(const uint8_t* __restrict__
         float sum = 0.f;
         for (int w = 0; w < 8; w++) sum += part[w][threadIdx.x];
         y[rb * 16 + threadIdx.x] = sum;
+    }
+}
+
+/*
+ * The lean dp4a arithmetic with the codes streamed through shared memory (written after the eighteenth pass's device
+ * time; not yet run): each lane keeps a ring of S stages of its 16-byte chunks (R rows each) filled by cp.async, S − 1
+ * stages in flight, so the bytes in flight no longer cost registers (the lean kernel holds U = 2 chunks a row in
+ * registers and Nsight Compute found it latency-bound at 64 registers). A cp.async ring was tried before on the float
+ * kernel (d2be246) and did not help, but that kernel was issue-bound (~7.5 lane-instructions per weight); dp4a takes ~1.
+ * Each lane reads back only its own slots, so no barrier is needed. Scales ride in a register ring beside.
+ */
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool copy) {
+    unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(copy ? 16 : 0));
+}
+
+template <int BITS, int R, int S>
+__global__ void __launch_bounds__(256) gemv_q8_ring(ns_tensor t, const float* __restrict__ q8, float* __restrict__ y) {
+    extern __shared__ uint4 ring_smem[];
+    const int CW = 128 / BITS, UC = CW / 2, UW = UC / 4;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int64_t r0 = ((int64_t)blockIdx.x * 8 + warp) * R;
+    if (r0 >= t.rows) return;
+    const int8_t* xq = reinterpret_cast<const int8_t*>(q8);
+    const float* xd = ns_q8_steps(q8, (int64_t)t.cols);
+    const unsigned short* scales = reinterpret_cast<const unsigned short*>(t.scales);
+    const int n16 = (int)(t.row_bytes >> 4);
+    const int cshift = __ffs(t.g) - 1 - (BITS == 8 ? 4 : BITS == 4 ? 5 : 6);
+    const uint4* rows[R];
+    int first[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        int64_t r = min(r0 + i, (int64_t)t.rows - 1);
+        rows[i] = reinterpret_cast<const uint4*>(t.codes + r * t.row_bytes);
+        first[i] = (int)r * t.G;
+    }
+    uint4* ring = ring_smem + warp * (S * R * 32) + lane;
+    unsigned short sc[S][R];
+    const int steps = (n16 + 31 - lane) / 32; /* this lane's chunks: lane, lane + 32, ... */
+    auto issue = [&](int k, int slot) { /* slot = k % S, a constant where the loops are unrolled */
+        const bool in = k < steps;
+        const int c = in ? lane + 32 * k : lane;
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            cp_async16(ring + (slot * R + i) * 32, rows[i] + (in ? c : 0), in);
+            if (in) sc[slot][i] = __ldg(scales + first[i] + (c >> cshift));
+        }
+        asm volatile("cp.async.commit_group;\n" ::);
+    };
+#pragma unroll
+    for (int k = 0; k < S - 1; k++) issue(k, k);
+    float acc[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) acc[i] = 0.f;
+    for (int k0 = 0; k0 < steps; k0 += S) {
+#pragma unroll
+        for (int j = 0; j < S; j++) { /* unrolled by S, so the register ring's index is a constant */
+            const int k = k0 + j;
+            if (k >= steps) break;
+            issue(k + S - 1, (j + S - 1) % S);
+            asm volatile("cp.async.wait_group %0;\n" ::"n"(S - 1));
+            const int c = lane + 32 * k;
+            uint32_t xw[2 * UW];
+            ns_q8_words<BITS>(xq + c * CW, xw);
+            ns_q8_words<BITS>(xq + c * CW + UC, xw + UW);
+            const int32_t sum0 = ns_q8_unit_sum<BITS>(xw), sum1 = ns_q8_unit_sum<BITS>(xw + UW);
+            const float d0 = __ldg(xd + c * CW / NS_Q8_BLOCK), d1 = BITS == 2 ? __ldg(xd + c * CW / NS_Q8_BLOCK + 1) : d0;
+#pragma unroll
+            for (int i = 0; i < R; i++) {
+                const uint4 q = ring[(j * R + i) * 32];
+                const int32_t z = 1 << (BITS - 1); /* the variants' tensors are symmetric */
+                const int32_t a = ns_q8_unit_dot<BITS>(q.x, q.y, xw, z, sum0);
+                const int32_t b = ns_q8_unit_dot<BITS>(q.z, q.w, xw + UW, z, sum1);
+                const float s = __half2float(__ushort_as_half(sc[j][i]));
+                acc[i] = BITS == 2 ? fmaf(s, fmaf(d0, (float)a, d1 * (float)b), acc[i]) : fmaf(s * d0, (float)(a + b), acc[i]);
+            }
+        }
+    }
+    asm volatile("cp.async.wait_all;\n" ::);
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        float sum = ns_warp_sum(acc[i]);
+        if (lane == 0 && r0 + i < t.rows) y[r0 + i] = sum;
     }
 }
 
@@ -276,6 +361,16 @@ int main(int argc, char** argv) {
     }, true})
             ADDQ(1, 2); ADDQ(1, 4); ADDQ(2, 2); ADDQ(2, 4);
 #undef ADDQ
+#define ADDRING(R, S)                                                                                               \
+    cases.push_back({"q8 ring R" #R " S" #S, [&](const ns_tensor& t, cudaStream_t st) {                              \
+        unsigned grid = (rows + 8 * R - 1) / (8 * R);                                                                \
+        size_t sm = (size_t)8 * S * R * 512;                                                                         \
+        if (bits == 8) gemv_q8_ring<8, R, S><<<grid, 256, sm, st>>>(t, q8, y);                                        \
+        if (bits == 4) gemv_q8_ring<4, R, S><<<grid, 256, sm, st>>>(t, q8, y);                                        \
+        if (bits == 2) gemv_q8_ring<2, R, S><<<grid, 256, sm, st>>>(t, q8, y);                                        \
+    }, true})
+            ADDRING(1, 4); ADDRING(1, 8); ADDRING(1, 12); ADDRING(2, 4); ADDRING(2, 6);
+#undef ADDRING
             /* the tensor-core int4 GEMV on repacked tiles (one repacked copy per uploaded copy) */
             std::vector<uint8_t*> tiles;
             __half *dxh = nullptr, *dxl = nullptr;
