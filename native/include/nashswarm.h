@@ -108,6 +108,10 @@ NS_API int32_t ns_rope(ns_context* ctx, float* v, int32_t rows, int32_t heads, i
 NS_API int32_t ns_add(ns_context* ctx, float* y, const float* x, int64_t n);
 NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t rows, int32_t n);
 NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n);
+/* dsts[i][0..n) = srcs[i][0..n) for i < count (1..NS_COPY_MAX) in one launch (GPT-2's split of its fused q|k|v
+   output); no destination may overlap a source or another destination. */
+#define NS_COPY_MAX 4
+NS_API int32_t ns_copy_many(ns_context* ctx, int32_t count, float* const* dsts, const float* const* srcs, int64_t n);
 NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n);
 NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n);
 /* In-place softmax of rows rows of n. */

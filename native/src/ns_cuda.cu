@@ -1327,6 +1327,33 @@ NS_API int32_t ns_add_bias(ns_context* ctx, float* x, const float* bias, int32_t
     return NS_OK;
 }
 
+/* Copy k = blockIdx.y of an ns_copy_many (the pointers picked by constants, so they stay in the parameter space). */
+struct ns_copies {
+    float* d[NS_COPY_MAX];
+    const float* s[NS_COPY_MAX];
+};
+
+__global__ void ns_copy_many_kernel(ns_copies c, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    int k = blockIdx.y;
+    float* d = k == 0 ? c.d[0] : k == 1 ? c.d[1] : k == 2 ? c.d[2] : c.d[3];
+    const float* s = k == 0 ? c.s[0] : k == 1 ? c.s[1] : k == 2 ? c.s[2] : c.s[3];
+    d[i] = s[i];
+}
+
+NS_API int32_t ns_copy_many(ns_context* ctx, int32_t count, float* const* dsts, const float* const* srcs, int64_t n) {
+    NS_NEED(ctx);
+    if (count < 1 || count > NS_COPY_MAX || dsts == NULL || srcs == NULL) return ns_fail(NS_E_ARGUMENT, "copy_many: %d copies", count);
+    ns_copies c{};
+    for (int32_t i = 0; i < count; i++) {
+        c.d[i] = dsts[i];
+        c.s[i] = srcs[i];
+    }
+    NS_GO(ctx, ns_copy_many_kernel, dim3(ns_blocks(n), (unsigned)count), THREADS, c, n);
+    return NS_OK;
+}
+
 NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n) {
     NS_NEED(ctx);
     NS_CUDA(ns_mark(ctx));

@@ -280,6 +280,16 @@ NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n)
     return ns_op(ctx, [=] { memmove(dst, src, 4 * (size_t)n); });
 }
 
+NS_API int32_t ns_copy_many(ns_context* ctx, int32_t count, float* const* dsts, const float* const* srcs, int64_t n) {
+    NS_NEED(ctx);
+    if (count < 1 || count > NS_COPY_MAX || dsts == NULL || srcs == NULL) return ns_fail(NS_E_ARGUMENT, "copy_many: %d copies", count);
+    std::vector<float*> d(dsts, dsts + count);
+    std::vector<const float*> s(srcs, srcs + count);
+    return ns_op(ctx, [=] {
+        for (int32_t i = 0; i < count; i++) memcpy(d[i], s[i], 4 * (size_t)n);
+    });
+}
+
 NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
     NS_NEED(ctx);
     return ns_op(ctx, [=] {

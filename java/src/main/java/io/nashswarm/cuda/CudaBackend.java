@@ -51,6 +51,38 @@ public final class CudaBackend implements Backend {
 
     private record PendingAdd(MemorySegment y, MemorySegment x, int n) {}
 
+    /** Copies of n floats held back to run as one launch (ns_copy_many): GPT-2's split of its fused q|k|v output. */
+    private record PendingCopies(List<MemorySegment> dsts, List<MemorySegment> srcs, int n) {
+        /** Whether a copy from src to dst may join: same length, room, and no range of one copy overlapping another's. */
+        boolean joins(MemorySegment dst, MemorySegment src, int n) {
+            if (n != this.n || dsts.size() == NashswarmH.NS_COPY_MAX) {
+                return false;
+            }
+            for (int i = 0; i < dsts.size(); i++) {
+                if (overlap(dst, dsts.get(i)) || overlap(dst, srcs.get(i)) || overlap(src, dsts.get(i))) {
+                    return false;
+                }
+            }
+            return !overlap(dst, src);
+        }
+
+        private boolean overlap(MemorySegment a, MemorySegment b) {
+            long bytes = 4L * n;
+            return a.address() < b.address() + bytes && b.address() < a.address() + bytes;
+        }
+
+        PendingCopies plus(MemorySegment dst, MemorySegment src) {
+            List<MemorySegment> d = new ArrayList<>(dsts), s = new ArrayList<>(srcs);
+            d.add(dst);
+            s.add(src);
+            return new PendingCopies(d, s, n);
+        }
+    }
+
+    private PendingCopies pendingCopies;
+    /** ns_copy_many's two pointer arrays (destinations, sources), reused. */
+    private final MemorySegment copyArgs = Arena.ofAuto().allocate(ValueLayout.ADDRESS, 2L * NashswarmH.NS_COPY_MAX);
+
     /**
      * Products of one input (kind NS_MATMUL_GEMV/F16/Q8; {@code in} is x or the q8 buffer, {@code src} the float input it
      * came from) and, for a single one, the epilogue gathered for it so far.
@@ -459,6 +491,11 @@ public final class CudaBackend implements Backend {
 
     /** Runs the held-back operations as they are. */
     private void flush() {
+        PendingCopies pc = pendingCopies; // held before anything else could be (a copy flushes what was held)
+        pendingCopies = null;
+        if (pc != null) {
+            runCopies(pc);
+        }
         PendingMatmul pm = pendingMatmul;
         pendingMatmul = null;
         if (pm != null) {
@@ -598,8 +635,33 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Buffer src, int sOff, Buffer dst, int dOff, int n) {
+        MemorySegment to = p(dst, dOff), from = p(src, sOff);
+        if (options.fuse) { // consecutive copies (GPT-2's q, k, v out of the fused projection) become one launch
+            PendingCopies pc = pendingCopies;
+            if (pc != null && pc.joins(to, from, n)) {
+                pendingCopies = pc.plus(to, from); // nothing ran since the first copy's before(): no q8 input to keep
+                return;
+            }
+            before();
+            pendingCopies = new PendingCopies(List.of(to), List.of(from), n);
+            return;
+        }
         before();
-        op("copy", "copy", () -> h.ns_copy(c, p(dst, dOff), p(src, sOff), n));
+        op("copy", "copy", () -> h.ns_copy(c, to, from, n));
+    }
+
+    private void runCopies(PendingCopies pc) {
+        if (pc.dsts.size() == 1) {
+            op("copy", "copy", () -> h.ns_copy(c, pc.dsts.getFirst(), pc.srcs.getFirst(), pc.n));
+            return;
+        }
+        int k = pc.dsts.size();
+        MemorySegment ds = copyArgs.asSlice(0, 8L * k), ss = copyArgs.asSlice(8L * NashswarmH.NS_COPY_MAX, 8L * k);
+        for (int i = 0; i < k; i++) {
+            ds.setAtIndex(ValueLayout.ADDRESS, i, pc.dsts.get(i));
+            ss.setAtIndex(ValueLayout.ADDRESS, i, pc.srcs.get(i));
+        }
+        op("copy x" + k, "copies", () -> h.ns_copy_many(c, k, ds, ss, pc.n));
     }
 
     @Override

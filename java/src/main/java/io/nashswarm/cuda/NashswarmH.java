@@ -41,6 +41,8 @@ public final class NashswarmH {
     public static final int NS_MATMUL_GEMV = 0, NS_MATMUL_F16 = 1, NS_MATMUL_Q8 = 2, NS_MATMUL_QUANTIZE_Q8 = 3;
     /** Products ns_matmul_many takes at once. */
     public static final int NS_MANY_MAX = 3;
+    /** Copies ns_copy_many takes at once. */
+    public static final int NS_COPY_MAX = 4;
     /** ns_matmul_epilogue's activations. */
     public static final int NS_ACT_NONE = 0, NS_ACT_GELU = 1;
     /** Values per q8 block ({@code NS_Q8_BLOCK}). */
@@ -57,7 +59,7 @@ public final class NashswarmH {
 
     private final MethodHandle ns_backend_name, ns_last_error, ns_device_count, ns_create, ns_destroy, ns_device_name,
             ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
-            ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_gelu_tanh, ns_swiglu,
+            ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_copy_many, ns_gelu_tanh, ns_swiglu,
             ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
             ns_graph_time, ns_profile_begin, ns_profile_end, ns_matmul_f16, ns_quantize_q8, ns_matmul_q8, ns_add_norm, ns_rope_kv_store,
             ns_time_product, ns_matmul_epilogue, ns_matmul_many;
@@ -93,6 +95,7 @@ public final class NashswarmH {
         ns_add = find("ns_add", binary);
         ns_add_bias = find("ns_add_bias", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
         ns_copy = find("ns_copy", binary);
+        ns_copy_many = find("ns_copy_many", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         ns_gelu_tanh = find("ns_gelu_tanh", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         ns_swiglu = find("ns_swiglu", binary);
         ns_softmax = find("ns_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
@@ -166,6 +169,7 @@ public final class NashswarmH {
     public int ns_add(MemorySegment ctx, MemorySegment y, MemorySegment x, long n) { try { return (int) ns_add.invokeExact(ctx, y, x, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_add_bias(MemorySegment ctx, MemorySegment x, MemorySegment bias, int rows, int n) { try { return (int) ns_add_bias.invokeExact(ctx, x, bias, rows, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_copy(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_copy.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_copy_many(MemorySegment ctx, int count, MemorySegment dsts, MemorySegment srcs, long n) { try { return (int) ns_copy_many.invokeExact(ctx, count, dsts, srcs, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_gelu_tanh(MemorySegment ctx, MemorySegment x, long n) { try { return (int) ns_gelu_tanh.invokeExact(ctx, x, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_swiglu(MemorySegment ctx, MemorySegment g, MemorySegment u, long n) { try { return (int) ns_swiglu.invokeExact(ctx, g, u, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_softmax(MemorySegment ctx, MemorySegment x, int rows, int n) { try { return (int) ns_softmax.invokeExact(ctx, x, rows, n); } catch (Throwable t) { throw rethrow(t); } }
