@@ -1374,6 +1374,23 @@ NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
     return NS_OK;
 }
 
+/* A thread per value, a warp per q8 block (n is a multiple of 32, so a warp is wholly in or out). */
+__global__ void ns_swiglu_q8_kernel(float* g, const float* u, int64_t n, float* q8) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i - (threadIdx.x & 31) >= n) return;
+    float v = ns_swiglu1(g[i], u[i]);
+    g[i] = v;
+    ns_q8_warp(v, i, n, q8);
+}
+
+NS_API int32_t ns_swiglu_q8(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8_width((int32_t)n);
+    if (st != NS_OK) return st;
+    NS_GO(ctx, ns_swiglu_q8_kernel, ns_blocks(n), THREADS, g, u, n, q8);
+    return NS_OK;
+}
+
 NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n) {
     NS_NEED(ctx);
     NS_GO(ctx, ns_softmax_kernel, rows, THREADS, x, n);

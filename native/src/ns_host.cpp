@@ -304,6 +304,18 @@ NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
     });
 }
 
+NS_API int32_t ns_swiglu_q8(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
+    NS_NEED(ctx);
+    int32_t st = ns_check_q8_width((int32_t)n);
+    if (st != NS_OK) return st;
+    return ns_op(ctx, [=] {
+        for (int64_t i = 0; i < n; i++) g[i] = ns_swiglu1(g[i], u[i]);
+        for (int64_t blk = 0; blk < n / NS_Q8_BLOCK; blk++) {
+            ns_q8_block(g + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, n) + blk);
+        }
+    });
+}
+
 static void ns_softmax_row(float* x, int32_t n) {
     float max = -INFINITY, sum = 0.f;
     for (int32_t i = 0; i < n; i++) max = fmaxf(max, x[i]);

@@ -80,6 +80,11 @@ public final class CudaBackend implements Backend {
     }
 
     private PendingCopies pendingCopies;
+
+    /** A SwiGLU held back in q8 mode: the down projection that follows takes its q8 input from the same launch. */
+    private record PendingSwiglu(MemorySegment g, MemorySegment u, int n) {}
+
+    private PendingSwiglu pendingSwiglu;
     /** ns_copy_many's two pointer arrays (destinations, sources), reused. */
     private final MemorySegment copyArgs = Arena.ofAuto().allocate(ValueLayout.ADDRESS, 2L * NashswarmH.NS_COPY_MAX);
 
@@ -420,6 +425,14 @@ public final class CudaBackend implements Backend {
         NativeContext.Tensor t = m.tensor;
         MemorySegment in = p(x), out = p(y);
         boolean q8Path = n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0;
+        PendingSwiglu sw = pendingSwiglu;
+        if (sw != null && q8Path && sw.g.address() == in.address() && sw.n == t.cols()) {
+            pendingSwiglu = null; // SwiGLU and the quantization of its output in one launch
+            MemorySegment q = q8Buffer(sw.n);
+            op("swiglu+q8", "swiglu", () -> h.ns_swiglu_q8(c, sw.g, sw.u, sw.n, q));
+            q8Of = in.address();
+            q8Values = sw.n;
+        }
         PendingMatmul held = pendingMatmul;
         if (held != null && held.joins(q8Path ? NashswarmH.NS_MATMUL_Q8 : NashswarmH.NS_MATMUL_GEMV, t, in.address(), n)) {
             pendingMatmul = held.join(t, String.valueOf(m.source), out); // same input: one launch (its q8 is already there)
@@ -495,6 +508,11 @@ public final class CudaBackend implements Backend {
         pendingCopies = null;
         if (pc != null) {
             runCopies(pc);
+        }
+        PendingSwiglu sw = pendingSwiglu; // likewise
+        pendingSwiglu = null;
+        if (sw != null) {
+            op("swiglu", "swiglu", () -> h.ns_swiglu(c, sw.g, sw.u, sw.n));
         }
         PendingMatmul pm = pendingMatmul;
         pendingMatmul = null;
@@ -680,6 +698,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void swiglu(Buffer g, Buffer u, int n) {
         before();
+        if (options.fuse && options.q8 && n % NashswarmH.NS_Q8_BLOCK == 0) {
+            pendingSwiglu = new PendingSwiglu(p(g), p(u), n); // a q8 product of g may follow
+            return;
+        }
         op("swiglu", "swiglu", () -> h.ns_swiglu(c, p(g), p(u), n));
     }
 

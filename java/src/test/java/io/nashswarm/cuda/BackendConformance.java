@@ -702,6 +702,35 @@ abstract class BackendConformance {
     }
 
     /**
+     * On q8, a SwiGLU followed by the down projection runs as one launch that also quantizes the projection's input
+     * (ns_swiglu_q8): a small random LLaMA at int4 (hidden size a multiple of 32, which aidreams260K's is not) gives
+     * the unfused q8 backend's logits, with 8 graph nodes fewer per layer (aidreams260K int4: 7).
+     */
+    @Test
+    void q8SwigluQuantizesTheDownProjectionsInput() {
+        io.nashswarm.model.ModelWeights f32 = io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.LLAMA, seed);
+        io.nashswarm.model.ModelWeights int4 = io.nashswarm.format.packed.TestModels.map(f32, (name, m) ->
+                io.nashswarm.format.packed.TestModels.rtn(m, io.nashswarm.tensor.QuantType.INT4, io.nashswarm.tensor.GroupSpec.symmetric(32)));
+        try (Backend q8 = open(new CudaBackend.Options(true, true)); Backend q8unfused = open(new CudaBackend.Options(true, false))) {
+            TransformerModel a = TransformerModel.create(int4, q8), b = TransformerModel.create(int4, q8unfused);
+            int[] ids = new SplittableRandom(seed).ints(10, 1, int4.config().vocabSize()).toArray();
+            var sa = a.newState(ids.length);
+            var sb = b.newState(ids.length);
+            String what = "llama int4 on q8 (seed " + seed + ")";
+            for (int p = 0; p < ids.length; p++) {
+                float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
+                double max = 0;
+                for (float v : lb) {
+                    max = Math.max(max, Math.abs(v));
+                }
+                assertArrayEquals(lb, la, (float) (1e-5 * max), what + " position " + p);
+            }
+            int fused = ((CudaBackend) q8).stepProfile().nodes(), plain = ((CudaBackend) q8unfused).stepProfile().nodes();
+            assertEquals(plain - 8 * int4.config().nLayers(), fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
+        }
+    }
+
+    /**
      * GPT-2 (a small random model from {@code TestModels}, f32 and int4): the fused backend's epilogues (bias, GELU)
      * and add+LayerNorm give the unfused backend's logits, on decode steps and on a batched pass (int4: fp16 tiles
      * with the bias in their epilogue), and both follow the CPU backend; the fused step graph has 9 nodes fewer per
