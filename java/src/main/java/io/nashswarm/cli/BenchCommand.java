@@ -38,6 +38,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
 
 /** End-to-end decode speed and measured memory, on a real model or on synthetic checkpoints with real shapes. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -144,10 +145,12 @@ public final class BenchCommand implements Callable<Integer> {
                         String head = plan instanceof Comparison.Method m ? " (embed/head " + m.settings().embedType().label() + ")" : "";
                         rows.add(measureInChild(file, "synthetic " + shape.label() + " " + wanted.get(i) + head, err));
                         err.printf("  backend after the run: %s%n", rows.getLast().get("backend")); // device memory, graph timings
-                        // the row as measured, at once: a run stopped by a time limit before the table keeps its finished rows
-                        Map<String, Object> done = new LinkedHashMap<>(rows.getLast());
-                        done.remove("backend");
-                        err.printf("  measured: %s%n", done);
+                        // the row's numbers at once: a run stopped by a time limit before the table keeps its finished rows
+                        Map<String, Object> done = rows.getLast();
+                        ToDoubleFunction<String> num = k -> done.get(k) instanceof Number v ? v.doubleValue() : Double.NaN;
+                        err.printf("  measured: decode %.2f tok/s, prefill %.1f tok/s, %.1f MB of weights a token, RSS %.1f MB%n",
+                                num.applyAsDouble("decode_tokens_per_second"), num.applyAsDouble("prefill_tokens_per_second"),
+                                num.applyAsDouble("weight_bytes_per_token") / 1e6, num.applyAsDouble("rss_bytes") / 1e6);
                         err.flush();
                     } finally {
                         if (!keep) {
