@@ -668,21 +668,8 @@ abstract class BackendConformance {
                 try (LoadedModel m = ModelLoader.load(recipe.equals("f32") ? aidreams() : quantized(recipe), null)) {
                     int layers = m.weights().config().nLayers();
                     for (Backend[] pair : new Backend[][] {{backend, unfused}, {q8, q8unfused}}) {
-                        TransformerModel a = TransformerModel.create(m.weights(), pair[0]), b = TransformerModel.create(m.weights(), pair[1]);
-                        int[] ids = new SplittableRandom(seed).ints(12, 1, m.weights().config().vocabSize()).toArray();
-                        var sa = a.newState(ids.length);
-                        var sb = b.newState(ids.length);
                         String what = recipe + " on " + pair[0].describe().split(";")[0] + " (seed " + seed + ")";
-                        for (int p = 0; p < ids.length; p++) {
-                            float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
-                            double max = 0;
-                            for (float v : lb) {
-                                max = Math.max(max, Math.abs(v));
-                            }
-                            assertArrayEquals(lb, la, (float) (1e-5 * max), what + " position " + p);
-                        }
-                        int fused = ((CudaBackend) pair[0]).stepProfile().nodes(), plain = ((CudaBackend) pair[1]).stepProfile().nodes();
-                        assertEquals(plain - (recipe.equals("f32") ? 4 : 7) * layers, fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
+                        assertStepsAgree(m.weights(), pair[0], pair[1], 12, (recipe.equals("f32") ? 4 : 7) * layers, what);
                     }
                 }
             }
@@ -708,26 +695,38 @@ abstract class BackendConformance {
      */
     @Test
     void q8SwigluQuantizesTheDownProjectionsInput() {
-        io.nashswarm.model.ModelWeights f32 = io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.LLAMA, seed);
-        io.nashswarm.model.ModelWeights int4 = io.nashswarm.format.packed.TestModels.map(f32, (name, m) ->
-                io.nashswarm.format.packed.TestModels.rtn(m, io.nashswarm.tensor.QuantType.INT4, io.nashswarm.tensor.GroupSpec.symmetric(32)));
+        io.nashswarm.model.ModelWeights int4 = int4g32(io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.LLAMA, seed));
         try (Backend q8 = open(new CudaBackend.Options(true, true)); Backend q8unfused = open(new CudaBackend.Options(true, false))) {
-            TransformerModel a = TransformerModel.create(int4, q8), b = TransformerModel.create(int4, q8unfused);
-            int[] ids = new SplittableRandom(seed).ints(10, 1, int4.config().vocabSize()).toArray();
-            var sa = a.newState(ids.length);
-            var sb = b.newState(ids.length);
-            String what = "llama int4 on q8 (seed " + seed + ")";
-            for (int p = 0; p < ids.length; p++) {
-                float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
-                double max = 0;
-                for (float v : lb) {
-                    max = Math.max(max, Math.abs(v));
-                }
-                assertArrayEquals(lb, la, (float) (1e-5 * max), what + " position " + p);
-            }
-            int fused = ((CudaBackend) q8).stepProfile().nodes(), plain = ((CudaBackend) q8unfused).stepProfile().nodes();
-            assertEquals(plain - 8 * int4.config().nLayers(), fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
+            assertStepsAgree(int4, q8, q8unfused, 10, 8 * int4.config().nLayers(), "llama int4 on q8 (seed " + seed + ")");
         }
+    }
+
+    /** A model's matrices as int4 in groups of 32, rounded to nearest. */
+    private static io.nashswarm.model.ModelWeights int4g32(io.nashswarm.model.ModelWeights w) {
+        return io.nashswarm.format.packed.TestModels.map(w, (name, m) ->
+                io.nashswarm.format.packed.TestModels.rtn(m, io.nashswarm.tensor.QuantType.INT4, io.nashswarm.tensor.GroupSpec.symmetric(32)));
+    }
+
+    /**
+     * Decode steps of random tokens on a fused backend give the unfused one's logits (within 1e-5 of the largest: the
+     * GPU sums in another order), and its step graph has {@code fewer} nodes fewer.
+     */
+    private void assertStepsAgree(io.nashswarm.model.ModelWeights w, Backend fusedBackend, Backend plainBackend, int tokens, int fewer,
+                                  String what) {
+        TransformerModel a = TransformerModel.create(w, fusedBackend), b = TransformerModel.create(w, plainBackend);
+        int[] ids = new SplittableRandom(seed).ints(tokens, 1, w.config().vocabSize()).toArray();
+        var sa = a.newState(ids.length);
+        var sb = b.newState(ids.length);
+        for (int p = 0; p < ids.length; p++) {
+            float[] la = a.forward(sa, ids, p, 1).clone(), lb = b.forward(sb, ids, p, 1);
+            double max = 0;
+            for (float v : lb) {
+                max = Math.max(max, Math.abs(v));
+            }
+            assertArrayEquals(lb, la, (float) (1e-5 * max), what + " position " + p);
+        }
+        int fused = ((CudaBackend) fusedBackend).stepProfile().nodes(), plain = ((CudaBackend) plainBackend).stepProfile().nodes();
+        assertEquals(plain - fewer, fused, what + ": graph nodes fused " + fused + ", unfused " + plain);
     }
 
     /**
@@ -740,8 +739,7 @@ abstract class BackendConformance {
     @Test
     void gpt2FusedEpiloguesAgree() {
         io.nashswarm.model.ModelWeights f32 = io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.GPT2, seed);
-        io.nashswarm.model.ModelWeights int4 = io.nashswarm.format.packed.TestModels.map(f32, (name, m) ->
-                io.nashswarm.format.packed.TestModels.rtn(m, io.nashswarm.tensor.QuantType.INT4, io.nashswarm.tensor.GroupSpec.symmetric(32)));
+        io.nashswarm.model.ModelWeights int4 = int4g32(f32);
         try (Backend unfused = open(new CudaBackend.Options(false, false)); Backend q8 = open(new CudaBackend.Options(true, true))) {
             for (io.nashswarm.model.ModelWeights w : List.of(f32, int4)) {
                 String what = (w == f32 ? "gpt2 f32" : "gpt2 int4") + " (seed " + seed + ")";
