@@ -122,10 +122,12 @@ NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n);
 NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const float* k, const float* v,
                            int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t kv_dim);
 /* Causal grouped-query attention of rows query rows (row i at pos + i) over the cache; scores: scratch of
-   rows·n_heads·capacity floats. */
+   rows·n_heads·capacity floats. q8 NULL, or (head_size a multiple of 32 dividing NS_ATTENTION_Q8_HEADS) out quantized
+   there as ns_quantize_q8 would: the output projection's q8 input. */
+#define NS_ATTENTION_Q8_HEADS 256
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
                             float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t n_heads, int32_t n_kv_heads,
-                            int32_t head_size, int32_t capacity);
+                            int32_t head_size, int32_t capacity, float* q8);
 /* Greedy sampling: *out_dev = argmax of x[0..n) (the first maximum). */
 NS_API int32_t ns_argmax(ns_context* ctx, const float* x, int32_t n, int32_t* out_dev);
 /* Top-k sampling: of the k (1..64) largest of x[0..n) (ties: the lower index first), *out_dev = the one the inverse

@@ -359,6 +359,18 @@ static int32_t ns_check_q8(const ns_tensor* w) {
     return NS_OK;
 }
 
+static int32_t ns_check_attention(int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t nh, int32_t nkv, int32_t hs,
+                                  int32_t capacity, const float* q8) {
+    if (nkv < 1 || nh % nkv != 0 || (pos_dev == NULL && pos + rows > capacity)) {
+        return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
+    }
+    if (q8 != NULL && (hs % NS_Q8_BLOCK != 0 || NS_ATTENTION_Q8_HEADS % hs != 0)) {
+        return ns_fail(NS_E_ARGUMENT, "attention: q8 output needs a head size that is a multiple of %d dividing %d, not %d",
+                       NS_Q8_BLOCK, NS_ATTENTION_Q8_HEADS, hs);
+    }
+    return NS_OK;
+}
+
 static int32_t ns_check_q8_width(int32_t n) {
     if (n < NS_Q8_BLOCK || n % NS_Q8_BLOCK != 0) {
         return ns_fail(NS_E_ARGUMENT, "q8: rows of %d values; q8 needs a multiple of %d", n, NS_Q8_BLOCK);

@@ -945,7 +945,7 @@ __global__ void ns_rope_kv_store_kernel(float* q, float* k, const float* v, floa
 static const int ATT_HELD = 4096, ATT_HS = 256; /* positions held in shared memory; head size the fast path takes */
 
 __global__ void ns_attention_kernel(const float* q, const float* keys, const float* values, float* out, float* scores,
-                                    int pos, const int32_t* pos_dev, int nh, int nkv, int hs, int capacity) {
+                                    int pos, const int32_t* pos_dev, int nh, int nkv, int hs, int capacity, float* q8, int64_t values_q8) {
     __shared__ float held[ATT_HELD];
     __shared__ __align__(16) float qs[ATT_HS];
     int i = blockIdx.x / nh, h = blockIdx.x % nh, p = ns_pos(pos, pos_dev) + i;
@@ -1000,10 +1000,11 @@ __global__ void ns_attention_kernel(const float* q, const float* keys, const flo
     for (int j = gi; j <= p; j += groups) acc += sc[j] * __ldg(vb + (int64_t)j * kv_dim + e);
     part[threadIdx.x] = acc;
     __syncthreads();
-    if ((int)threadIdx.x < hs) {
+    if ((int)threadIdx.x < hs) { /* whole warps: hs is a multiple of 32 where q8 is asked for */
         float sum = 0.f;
         for (int k = 0; k < groups; k++) sum += part[k * hs + threadIdx.x];
         o[threadIdx.x] = sum;
+        if (q8 != nullptr) ns_q8_warp(sum, (int64_t)i * nh * hs + (int64_t)h * hs + threadIdx.x, values_q8, q8);
     }
 }
 
@@ -1407,12 +1408,13 @@ NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const fl
 
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
                             float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t nh, int32_t nkv,
-                            int32_t hs, int32_t capacity) {
+                            int32_t hs, int32_t capacity, float* q8) {
     NS_NEED(ctx);
-    if (nkv < 1 || nh % nkv != 0 || (pos_dev == NULL && pos + rows > capacity)) {
-        return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
-    }
-    NS_GO(ctx, ns_attention_kernel, rows * nh, THREADS, q, keys, values, out, scores, pos, pos_dev, nh, nkv, hs, capacity);
+    int32_t st = ns_check_attention(rows, pos, pos_dev, nh, nkv, hs, capacity, q8);
+    if (st != NS_OK) return st;
+    static_assert(NS_ATTENTION_Q8_HEADS == THREADS, "the kernel's value sum takes blockDim / hs groups");
+    NS_GO(ctx, ns_attention_kernel, rows * nh, THREADS, q, keys, values, out, scores, pos, pos_dev, nh, nkv, hs, capacity, q8,
+          (int64_t)rows * nh * hs);
     return NS_OK;
 }
 

@@ -345,11 +345,10 @@ NS_API int32_t ns_kv_store(ns_context* ctx, float* keys, float* values, const fl
 
 NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, const float* values, float* out,
                             float* scores, int32_t rows, int32_t pos, const int32_t* pos_dev, int32_t nh, int32_t nkv,
-                            int32_t hs, int32_t capacity) {
+                            int32_t hs, int32_t capacity, float* q8) {
     NS_NEED(ctx);
-    if (nkv < 1 || nh % nkv != 0 || (pos_dev == NULL && pos + rows > capacity)) {
-        return ns_fail(NS_E_ARGUMENT, "attention: %d heads over %d kv heads, positions to %d of %d", nh, nkv, pos + rows, capacity);
-    }
+    int32_t st = ns_check_attention(rows, pos, pos_dev, nh, nkv, hs, capacity, q8);
+    if (st != NS_OK) return st;
     return ns_op(ctx, [=] {
         int32_t pos0 = ns_pos(pos, pos_dev), kv_dim = nkv * hs, dim = nh * hs, group = nh / nkv;
         float scale = 1.f / sqrtf((float)hs);
@@ -364,6 +363,10 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
                 ns_softmax_row(sc, p + 1);
                 float* o = out + (int64_t)i * dim + h * hs;
                 for (int32_t e = 0; e < hs; e++) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
+                for (int32_t blk = 0; q8 != NULL && blk < hs / NS_Q8_BLOCK; blk++) {
+                    int64_t at = (int64_t)i * dim + h * hs + blk * NS_Q8_BLOCK;
+                    ns_q8_block(out + at, reinterpret_cast<int8_t*>(q8) + at, ns_q8_steps(q8, (int64_t)rows * dim) + at / NS_Q8_BLOCK);
+                }
             }
         }
     });

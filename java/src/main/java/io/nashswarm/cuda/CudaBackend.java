@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.IntSupplier;
 
 import static io.nashswarm.cuda.NativeContext.at;
@@ -85,6 +86,11 @@ public final class CudaBackend implements Backend {
     private record PendingSwiglu(MemorySegment g, MemorySegment u, int n) {}
 
     private PendingSwiglu pendingSwiglu;
+
+    /** An attention held back in q8 mode (one row): the output projection takes its q8 input from the same launch. */
+    private record PendingAttention(MemorySegment out, int n, Function<MemorySegment, Integer> run) {}
+
+    private PendingAttention pendingAttention;
     /** ns_copy_many's two pointer arrays (destinations, sources), reused. */
     private final MemorySegment copyArgs = Arena.ofAuto().allocate(ValueLayout.ADDRESS, 2L * NashswarmH.NS_COPY_MAX);
 
@@ -433,6 +439,14 @@ public final class CudaBackend implements Backend {
             q8Of = in.address();
             q8Values = sw.n;
         }
+        PendingAttention at = pendingAttention;
+        if (at != null && q8Path && at.out.address() == in.address() && at.n == t.cols()) {
+            pendingAttention = null; // attention and the quantization of its output in one launch
+            MemorySegment q = q8Buffer(at.n);
+            op("attention+q8", "attention", () -> at.run.apply(q));
+            q8Of = in.address();
+            q8Values = at.n;
+        }
         PendingMatmul held = pendingMatmul;
         if (held != null && held.joins(q8Path ? NashswarmH.NS_MATMUL_Q8 : NashswarmH.NS_MATMUL_GEMV, t, in.address(), n)) {
             pendingMatmul = held.join(t, String.valueOf(m.source), out); // same input: one launch (its q8 is already there)
@@ -513,6 +527,11 @@ public final class CudaBackend implements Backend {
         pendingSwiglu = null;
         if (sw != null) {
             op("swiglu", "swiglu", () -> h.ns_swiglu(c, sw.g, sw.u, sw.n));
+        }
+        PendingAttention at = pendingAttention; // likewise
+        pendingAttention = null;
+        if (at != null) {
+            op("attention", "attention", () -> at.run.apply(MemorySegment.NULL));
         }
         PendingMatmul pm = pendingMatmul;
         pendingMatmul = null;
@@ -756,8 +775,14 @@ public final class CudaBackend implements Backend {
         @Override
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
             before();
-            MemorySegment pd = posDev(pos);
-            op("attention", "attention", () -> h.ns_attention(c, p(q), keys[layer], values[layer], p(out), scores, b, pos, pd, nh, nkv, hs, capacity));
+            MemorySegment pd = posDev(pos), qp = p(q), o = p(out), k = keys[layer], v = values[layer];
+            Function<MemorySegment, Integer> run =
+                    q8 -> h.ns_attention(c, qp, k, v, o, scores, b, pos, pd, nh, nkv, hs, capacity, q8);
+            if (options.fuse && options.q8 && b == 1 && hs % NashswarmH.NS_Q8_BLOCK == 0 && NashswarmH.NS_ATTENTION_Q8_HEADS % hs == 0) {
+                pendingAttention = new PendingAttention(o, nh * hs, run); // a q8 product of the output may follow
+                return;
+            }
+            op("attention", "attention", () -> run.apply(MemorySegment.NULL));
         }
 
         @Override

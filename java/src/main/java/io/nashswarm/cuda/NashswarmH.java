@@ -41,6 +41,8 @@ public final class NashswarmH {
     public static final int NS_MATMUL_GEMV = 0, NS_MATMUL_F16 = 1, NS_MATMUL_Q8 = 2, NS_MATMUL_QUANTIZE_Q8 = 3;
     /** Products ns_matmul_many takes at once. */
     public static final int NS_MANY_MAX = 3;
+    /** ns_attention writes q8 output for head sizes that are multiples of 32 dividing this. */
+    public static final int NS_ATTENTION_Q8_HEADS = 256;
     /** Copies ns_copy_many takes at once. */
     public static final int NS_COPY_MAX = 4;
     /** ns_matmul_epilogue's activations. */
@@ -102,7 +104,7 @@ public final class NashswarmH {
         ns_softmax = find("ns_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
         ns_kv_store = find("ns_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
         ns_attention = find("ns_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         ns_argmax = find("ns_argmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
         ns_sample_topk = find("ns_sample_topk", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS));
         ns_advance = find("ns_advance", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
@@ -177,8 +179,8 @@ public final class NashswarmH {
     public int ns_softmax(MemorySegment ctx, MemorySegment x, int rows, int n) { try { return (int) ns_softmax.invokeExact(ctx, x, rows, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_kv_store(MemorySegment ctx, MemorySegment keys, MemorySegment values, MemorySegment k, MemorySegment v, int rows, int pos, MemorySegment posDev, int kvDim) { try { return (int) ns_kv_store.invokeExact(ctx, keys, values, k, v, rows, pos, posDev, kvDim); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_attention(MemorySegment ctx, MemorySegment q, MemorySegment keys, MemorySegment values, MemorySegment out, MemorySegment scores,
-                            int rows, int pos, MemorySegment posDev, int nHeads, int nKvHeads, int headSize, int capacity) {
-        try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, posDev, nHeads, nKvHeads, headSize, capacity); } catch (Throwable t) { throw rethrow(t); }
+                            int rows, int pos, MemorySegment posDev, int nHeads, int nKvHeads, int headSize, int capacity, MemorySegment q8) {
+        try { return (int) ns_attention.invokeExact(ctx, q, keys, values, out, scores, rows, pos, posDev, nHeads, nKvHeads, headSize, capacity, q8); } catch (Throwable t) { throw rethrow(t); }
     }
     public int ns_argmax(MemorySegment ctx, MemorySegment x, int n, MemorySegment out) { try { return (int) ns_argmax.invokeExact(ctx, x, n, out); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_sample_topk(MemorySegment ctx, MemorySegment x, int n, int k, float temperature, float u, MemorySegment out) { try { return (int) ns_sample_topk.invokeExact(ctx, x, n, k, temperature, u, out); } catch (Throwable t) { throw rethrow(t); } }

@@ -689,15 +689,22 @@ abstract class BackendConformance {
     }
 
     /**
-     * On q8, a SwiGLU followed by the down projection runs as one launch that also quantizes the projection's input
-     * (ns_swiglu_q8): a small random LLaMA at int4 (hidden size a multiple of 32, which aidreams260K's is not) gives
-     * the unfused q8 backend's logits, with 8 graph nodes fewer per layer (aidreams260K int4: 7).
+     * On q8, a SwiGLU followed by the down projection, and attention followed by the output projection, run as one
+     * launch each that also quantizes the projection's input (ns_swiglu_q8; ns_attention with q8, for head sizes that
+     * are multiples of 32): small random LLaMAs at int4 (hidden size a multiple of 32, which aidreams260K's is not;
+     * heads of 16, then of 32) give the unfused q8 backend's logits, with 8 and then 9 graph nodes fewer per layer
+     * (aidreams260K int4: 7).
      */
     @Test
-    void q8SwigluQuantizesTheDownProjectionsInput() {
-        io.nashswarm.model.ModelWeights int4 = int4g32(io.nashswarm.format.packed.TestModels.random(io.nashswarm.format.packed.TestModels.LLAMA, seed));
+    void q8SwigluAndAttentionQuantizeTheProjectionsInputs() {
+        io.nashswarm.model.ModelConfig heads32 = new io.nashswarm.model.ModelConfig(io.nashswarm.model.Architecture.LLAMA, 64, 128, 3, 2, 1,
+                320, 32, 1e-5f, 10000f, io.nashswarm.model.RopeStyle.INTERLEAVED, false);
         try (Backend q8 = open(new CudaBackend.Options(true, true)); Backend q8unfused = open(new CudaBackend.Options(true, false))) {
-            assertStepsAgree(int4, q8, q8unfused, 10, 8 * int4.config().nLayers(), "llama int4 on q8 (seed " + seed + ")");
+            for (io.nashswarm.model.ModelConfig c : List.of(io.nashswarm.format.packed.TestModels.LLAMA, heads32)) {
+                io.nashswarm.model.ModelWeights int4 = int4g32(io.nashswarm.format.packed.TestModels.random(c, seed));
+                int fewer = c.dim() / c.nHeads() % 32 == 0 ? 9 : 8;
+                assertStepsAgree(int4, q8, q8unfused, 10, fewer * c.nLayers(), "llama int4, heads of " + c.dim() / c.nHeads() + ", on q8 (seed " + seed + ")");
+            }
         }
     }
 
