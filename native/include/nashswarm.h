@@ -113,9 +113,9 @@ NS_API int32_t ns_copy(ns_context* ctx, float* dst, const float* src, int64_t n)
 #define NS_COPY_MAX 4
 NS_API int32_t ns_copy_many(ns_context* ctx, int32_t count, float* const* dsts, const float* const* srcs, int64_t n);
 NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n);
-NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n);
-/* ns_swiglu, then q8 = g quantized as ns_quantize_q8 does (n a multiple of 32): the down projection's q8 input. */
-NS_API int32_t ns_swiglu_q8(ns_context* ctx, float* g, const float* u, int64_t n, float* q8);
+/* g = silu(g)·u; q8 NULL, or (n a multiple of 32) g quantized there as ns_quantize_q8 would: the down projection's
+   q8 input. */
+NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n, float* q8);
 /* In-place softmax of rows rows of n. */
 NS_API int32_t ns_softmax(ns_context* ctx, float* x, int32_t rows, int32_t n);
 /* keys/values: one layer's cache [capacity][kv_dim]; stores rows rows of k and v at positions pos.. */

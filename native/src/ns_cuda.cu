@@ -822,9 +822,13 @@ __global__ void ns_gelu_kernel(float* x, int64_t n) {
     if (i < n) x[i] = ns_gelu_tanh1(x[i]);
 }
 
-__global__ void ns_swiglu_kernel(float* g, const float* u, int64_t n) {
+/* A thread per value; with q8 (n a multiple of 32) a warp per q8 block, so a warp is wholly in or out. */
+__global__ void ns_swiglu_kernel(float* g, const float* u, int64_t n, float* q8) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) g[i] = ns_swiglu1(g[i], u[i]);
+    if (i - (threadIdx.x & 31) >= n) return;
+    float v = i < n ? ns_swiglu1(g[i], u[i]) : 0.f;
+    if (i < n) g[i] = v;
+    if (q8 != nullptr) ns_q8_warp(v, i, n, q8);
 }
 
 __device__ void ns_softmax_block(float* x, int n) {
@@ -1369,26 +1373,11 @@ NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
     return NS_OK;
 }
 
-NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
+NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
     NS_NEED(ctx);
-    NS_GO(ctx, ns_swiglu_kernel, ns_blocks(n), THREADS, g, u, n);
-    return NS_OK;
-}
-
-/* A thread per value, a warp per q8 block (n is a multiple of 32, so a warp is wholly in or out). */
-__global__ void ns_swiglu_q8_kernel(float* g, const float* u, int64_t n, float* q8) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i - (threadIdx.x & 31) >= n) return;
-    float v = ns_swiglu1(g[i], u[i]);
-    g[i] = v;
-    ns_q8_warp(v, i, n, q8);
-}
-
-NS_API int32_t ns_swiglu_q8(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
-    NS_NEED(ctx);
-    int32_t st = ns_check_q8_width((int32_t)n);
+    int32_t st = q8 != NULL ? ns_check_q8_width((int32_t)n) : NS_OK;
     if (st != NS_OK) return st;
-    NS_GO(ctx, ns_swiglu_q8_kernel, ns_blocks(n), THREADS, g, u, n, q8);
+    NS_GO(ctx, ns_swiglu_kernel, ns_blocks(n), THREADS, g, u, n, q8);
     return NS_OK;
 }
 

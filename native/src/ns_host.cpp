@@ -297,22 +297,13 @@ NS_API int32_t ns_gelu_tanh(ns_context* ctx, float* x, int64_t n) {
     });
 }
 
-NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n) {
+NS_API int32_t ns_swiglu(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
     NS_NEED(ctx);
-    return ns_op(ctx, [=] {
-        for (int64_t i = 0; i < n; i++) g[i] = ns_swiglu1(g[i], u[i]);
-    });
-}
-
-NS_API int32_t ns_swiglu_q8(ns_context* ctx, float* g, const float* u, int64_t n, float* q8) {
-    NS_NEED(ctx);
-    int32_t st = ns_check_q8_width((int32_t)n);
+    int32_t st = q8 != NULL ? ns_check_q8_width((int32_t)n) : NS_OK;
     if (st != NS_OK) return st;
     return ns_op(ctx, [=] {
         for (int64_t i = 0; i < n; i++) g[i] = ns_swiglu1(g[i], u[i]);
-        for (int64_t blk = 0; blk < n / NS_Q8_BLOCK; blk++) {
-            ns_q8_block(g + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, n) + blk);
-        }
+        if (q8 != NULL) ns_q8_span(g, 0, n, q8, n);
     });
 }
 
@@ -363,10 +354,7 @@ NS_API int32_t ns_attention(ns_context* ctx, const float* q, const float* keys, 
                 ns_softmax_row(sc, p + 1);
                 float* o = out + (int64_t)i * dim + h * hs;
                 for (int32_t e = 0; e < hs; e++) o[e] = ns_attn_value(sc, vb, e, p, kv_dim);
-                for (int32_t blk = 0; q8 != NULL && blk < hs / NS_Q8_BLOCK; blk++) {
-                    int64_t at = (int64_t)i * dim + h * hs + blk * NS_Q8_BLOCK;
-                    ns_q8_block(out + at, reinterpret_cast<int8_t*>(q8) + at, ns_q8_steps(q8, (int64_t)rows * dim) + at / NS_Q8_BLOCK);
-                }
+                if (q8 != NULL) ns_q8_span(out, (int64_t)i * dim + h * hs, hs, q8, (int64_t)rows * dim);
             }
         }
     });
@@ -428,9 +416,7 @@ NS_API int32_t ns_quantize_q8(ns_context* ctx, const float* x, int32_t rows, int
     if (st != NS_OK) return st;
     return ns_op(ctx, [=] {
         int64_t values = (int64_t)rows * n;
-        for (int64_t blk = 0; blk < values / NS_Q8_BLOCK; blk++) {
-            ns_q8_block(x + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, values) + blk);
-        }
+        ns_q8_span(x, 0, values, q8, values);
     });
 }
 
@@ -519,12 +505,7 @@ NS_API int32_t ns_add_norm(ns_context* ctx, float* x, const float* delta, float*
                 for (int32_t j = 0; j < n; j++) o[j] = ns_layernorm1(xr[j], mean, inv, w[j], b[j]);
             }
         }
-        if (q8 != NULL) {
-            int64_t values = (int64_t)rows * n;
-            for (int64_t blk = 0; blk < values / NS_Q8_BLOCK; blk++) {
-                ns_q8_block(out + NS_Q8_BLOCK * blk, reinterpret_cast<int8_t*>(q8) + NS_Q8_BLOCK * blk, ns_q8_steps(q8, values) + blk);
-            }
-        }
+        if (q8 != NULL) ns_q8_span(out, 0, (int64_t)rows * n, q8, (int64_t)rows * n);
     });
 }
 

@@ -205,6 +205,13 @@ NS_HD const float* ns_q8_steps(const float* q8, int64_t values) {
     return reinterpret_cast<const float*>(reinterpret_cast<const int8_t*>(q8) + values);
 }
 
+/* Values first..first+count of x (multiples of NS_Q8_BLOCK) into q8, a buffer of `values` values: the host's loop. */
+NS_HD void ns_q8_span(const float* x, int64_t first, int64_t count, float* q8, int64_t values) {
+    for (int64_t at = first; at < first + count; at += NS_Q8_BLOCK) {
+        ns_q8_block(x + at, reinterpret_cast<int8_t*>(q8) + at, ns_q8_steps(q8, values) + at / NS_Q8_BLOCK);
+    }
+}
+
 /* The 64/BITS int8 inputs of a unit as words (8-, 16- or 32-byte aligned: a unit starts at a multiple of its size). */
 template <int BITS>
 NS_HD void ns_q8_words(const int8_t* xq, uint32_t* w) {

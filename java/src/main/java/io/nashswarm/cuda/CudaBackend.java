@@ -82,15 +82,14 @@ public final class CudaBackend implements Backend {
 
     private PendingCopies pendingCopies;
 
-    /** A SwiGLU held back in q8 mode: the down projection that follows takes its q8 input from the same launch. */
-    private record PendingSwiglu(MemorySegment g, MemorySegment u, int n) {}
+    /**
+     * An operation held back in q8 mode whose n outputs at out a q8 product may take next (SwiGLU before the down
+     * projection, one row's attention before the output projection): run(q8) also writes their q8 codes there, or
+     * not when q8 is NULL.
+     */
+    private record PendingQ8Source(String kind, MemorySegment out, int n, Function<MemorySegment, Integer> run) {}
 
-    private PendingSwiglu pendingSwiglu;
-
-    /** An attention held back in q8 mode (one row): the output projection takes its q8 input from the same launch. */
-    private record PendingAttention(MemorySegment out, int n, Function<MemorySegment, Integer> run) {}
-
-    private PendingAttention pendingAttention;
+    private PendingQ8Source pendingQ8Source;
     /** ns_copy_many's two pointer arrays (destinations, sources), reused. */
     private final MemorySegment copyArgs = Arena.ofAuto().allocate(ValueLayout.ADDRESS, 2L * NashswarmH.NS_COPY_MAX);
 
@@ -431,21 +430,13 @@ public final class CudaBackend implements Backend {
         NativeContext.Tensor t = m.tensor;
         MemorySegment in = p(x), out = p(y);
         boolean q8Path = n == 1 && options.q8 && t.hasQ8() && m.padded == null && t.cols() % NashswarmH.NS_Q8_BLOCK == 0;
-        PendingSwiglu sw = pendingSwiglu;
-        if (sw != null && q8Path && sw.g.address() == in.address() && sw.n == t.cols()) {
-            pendingSwiglu = null; // SwiGLU and the quantization of its output in one launch
-            MemorySegment q = q8Buffer(sw.n);
-            op("swiglu+q8", "swiglu", () -> h.ns_swiglu_q8(c, sw.g, sw.u, sw.n, q));
+        PendingQ8Source src = pendingQ8Source;
+        if (src != null && q8Path && src.out.address() == in.address() && src.n == t.cols()) {
+            pendingQ8Source = null; // the operation and the quantization of its output in one launch
+            MemorySegment q = q8Buffer(src.n);
+            op(src.kind + "+q8", src.kind, () -> src.run.apply(q));
             q8Of = in.address();
-            q8Values = sw.n;
-        }
-        PendingAttention at = pendingAttention;
-        if (at != null && q8Path && at.out.address() == in.address() && at.n == t.cols()) {
-            pendingAttention = null; // attention and the quantization of its output in one launch
-            MemorySegment q = q8Buffer(at.n);
-            op("attention+q8", "attention", () -> at.run.apply(q));
-            q8Of = in.address();
-            q8Values = at.n;
+            q8Values = src.n;
         }
         PendingMatmul held = pendingMatmul;
         if (held != null && held.joins(q8Path ? NashswarmH.NS_MATMUL_Q8 : NashswarmH.NS_MATMUL_GEMV, t, in.address(), n)) {
@@ -523,15 +514,10 @@ public final class CudaBackend implements Backend {
         if (pc != null) {
             runCopies(pc);
         }
-        PendingSwiglu sw = pendingSwiglu; // likewise
-        pendingSwiglu = null;
-        if (sw != null) {
-            op("swiglu", "swiglu", () -> h.ns_swiglu(c, sw.g, sw.u, sw.n));
-        }
-        PendingAttention at = pendingAttention; // likewise
-        pendingAttention = null;
-        if (at != null) {
-            op("attention", "attention", () -> at.run.apply(MemorySegment.NULL));
+        PendingQ8Source src = pendingQ8Source; // likewise
+        pendingQ8Source = null;
+        if (src != null) {
+            op(src.kind, src.kind, () -> src.run.apply(MemorySegment.NULL));
         }
         PendingMatmul pm = pendingMatmul;
         pendingMatmul = null;
@@ -717,11 +703,17 @@ public final class CudaBackend implements Backend {
     @Override
     public void swiglu(Buffer g, Buffer u, int n) {
         before();
-        if (options.fuse && options.q8 && n % NashswarmH.NS_Q8_BLOCK == 0) {
-            pendingSwiglu = new PendingSwiglu(p(g), p(u), n); // a q8 product of g may follow
-            return;
+        MemorySegment gp = p(g), up = p(u);
+        holdOrRun("swiglu", gp, n, n % NashswarmH.NS_Q8_BLOCK == 0, q8 -> h.ns_swiglu(c, gp, up, n, q8));
+    }
+
+    /** Runs an operation whose output a q8 product may take next, or, in fused q8 mode where it can write q8, holds it. */
+    private void holdOrRun(String kind, MemorySegment out, int n, boolean canQ8, Function<MemorySegment, Integer> run) {
+        if (options.fuse && options.q8 && canQ8) {
+            pendingQ8Source = new PendingQ8Source(kind, out, n, run);
+        } else {
+            op(kind, kind, () -> run.apply(MemorySegment.NULL));
         }
-        op("swiglu", "swiglu", () -> h.ns_swiglu(c, p(g), p(u), n));
     }
 
     @Override
@@ -776,13 +768,8 @@ public final class CudaBackend implements Backend {
         public void attend(int layer, Buffer q, Buffer out, int b, int pos) {
             before();
             MemorySegment pd = posDev(pos), qp = p(q), o = p(out), k = keys[layer], v = values[layer];
-            Function<MemorySegment, Integer> run =
-                    q8 -> h.ns_attention(c, qp, k, v, o, scores, b, pos, pd, nh, nkv, hs, capacity, q8);
-            if (options.fuse && options.q8 && b == 1 && hs % NashswarmH.NS_Q8_BLOCK == 0 && NashswarmH.NS_ATTENTION_Q8_HEADS % hs == 0) {
-                pendingAttention = new PendingAttention(o, nh * hs, run); // a q8 product of the output may follow
-                return;
-            }
-            op("attention", "attention", () -> run.apply(MemorySegment.NULL));
+            holdOrRun("attention", o, b * nh * hs, b == 1 && hs % NashswarmH.NS_Q8_BLOCK == 0 && NashswarmH.NS_ATTENTION_Q8_HEADS % hs == 0,
+                    q8 -> h.ns_attention(c, qp, k, v, o, scores, b, pos, pd, nh, nkv, hs, capacity, q8));
         }
 
         @Override

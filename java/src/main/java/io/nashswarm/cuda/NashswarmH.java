@@ -61,7 +61,7 @@ public final class NashswarmH {
 
     private final MethodHandle ns_backend_name, ns_last_error, ns_device_count, ns_create, ns_destroy, ns_device_name,
             ns_memory, ns_alloc, ns_free, ns_write, ns_read, ns_read_i32, ns_sync, ns_upload, ns_tensor_bytes, ns_release,
-            ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_copy_many, ns_gelu_tanh, ns_swiglu, ns_swiglu_q8,
+            ns_matmul, ns_embed, ns_rmsnorm, ns_layernorm, ns_rope, ns_add, ns_add_bias, ns_copy, ns_copy_many, ns_gelu_tanh, ns_swiglu,
             ns_softmax, ns_kv_store, ns_attention, ns_argmax, ns_sample_topk, ns_advance, ns_write_i32, ns_graph_begin, ns_graph_end, ns_graph_launch,
             ns_graph_time, ns_profile_begin, ns_profile_end, ns_matmul_f16, ns_quantize_q8, ns_matmul_q8, ns_add_norm, ns_rope_kv_store,
             ns_time_product, ns_matmul_epilogue, ns_matmul_many;
@@ -99,8 +99,7 @@ public final class NashswarmH {
         ns_copy = find("ns_copy", binary);
         ns_copy_many = find("ns_copy_many", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         ns_gelu_tanh = find("ns_gelu_tanh", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        ns_swiglu = find("ns_swiglu", binary);
-        ns_swiglu_q8 = find("ns_swiglu_q8", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+        ns_swiglu = find("ns_swiglu", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
         ns_softmax = find("ns_softmax", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
         ns_kv_store = find("ns_kv_store", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
         ns_attention = find("ns_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
@@ -174,8 +173,7 @@ public final class NashswarmH {
     public int ns_copy(MemorySegment ctx, MemorySegment dst, MemorySegment src, long n) { try { return (int) ns_copy.invokeExact(ctx, dst, src, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_copy_many(MemorySegment ctx, int count, MemorySegment dsts, MemorySegment srcs, long n) { try { return (int) ns_copy_many.invokeExact(ctx, count, dsts, srcs, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_gelu_tanh(MemorySegment ctx, MemorySegment x, long n) { try { return (int) ns_gelu_tanh.invokeExact(ctx, x, n); } catch (Throwable t) { throw rethrow(t); } }
-    public int ns_swiglu(MemorySegment ctx, MemorySegment g, MemorySegment u, long n) { try { return (int) ns_swiglu.invokeExact(ctx, g, u, n); } catch (Throwable t) { throw rethrow(t); } }
-    public int ns_swiglu_q8(MemorySegment ctx, MemorySegment g, MemorySegment u, long n, MemorySegment q8) { try { return (int) ns_swiglu_q8.invokeExact(ctx, g, u, n, q8); } catch (Throwable t) { throw rethrow(t); } }
+    public int ns_swiglu(MemorySegment ctx, MemorySegment g, MemorySegment u, long n, MemorySegment q8) { try { return (int) ns_swiglu.invokeExact(ctx, g, u, n, q8); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_softmax(MemorySegment ctx, MemorySegment x, int rows, int n) { try { return (int) ns_softmax.invokeExact(ctx, x, rows, n); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_kv_store(MemorySegment ctx, MemorySegment keys, MemorySegment values, MemorySegment k, MemorySegment v, int rows, int pos, MemorySegment posDev, int kvDim) { try { return (int) ns_kv_store.invokeExact(ctx, keys, values, k, v, rows, pos, posDev, kvDim); } catch (Throwable t) { throw rethrow(t); } }
     public int ns_attention(MemorySegment ctx, MemorySegment q, MemorySegment keys, MemorySegment values, MemorySegment out, MemorySegment scores,

@@ -690,7 +690,7 @@ abstract class BackendConformance {
 
     /**
      * On q8, a SwiGLU followed by the down projection, and attention followed by the output projection, run as one
-     * launch each that also quantizes the projection's input (ns_swiglu_q8; ns_attention with q8, for head sizes that
+     * launch each that also quantizes the projection's input (ns_swiglu and ns_attention with a q8 buffer, for head sizes that
      * are multiples of 32): small random LLaMAs at int4 (hidden size a multiple of 32, which aidreams260K's is not;
      * heads of 16, then of 32) give the unfused q8 backend's logits, with 8 and then 9 graph nodes fewer per layer
      * (aidreams260K int4: 7).
