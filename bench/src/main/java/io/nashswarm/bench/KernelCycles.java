@@ -20,7 +20,7 @@ import java.util.Set;
  * two versions of a kernel, where JMH ({@code scripts/bench-kernels}) gives the speeds to report.
  *
  * <p>Usage: {@code KernelCycles FORMAT ROWSxCOLS THREADS CALLS}; FORMAT is a packed format of
- * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3, mixed24) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0, and
+ * {@link PackedMatvecBenchmark} (int8, int4, int2, nf4, mixed3, mixed24, mixedA-B) or a dense/GGML type (f32, f16, bf16, q8_0, q4_0, and
  * the load-only ggml types as random blocks: q4_k, q6_k, q2_k, ..). With {@code -Dkernelcycles.copies=N} the products
  * cycle through N matrices of the shape, so that they stream from DRAM as a decode step does: on a host whose last-level
  * cache holds one matrix (480 MiB on some machines here), one matrix times the cache instead.
@@ -49,12 +49,14 @@ public final class KernelCycles {
             rc = RandomMatrices.shape(args[1]);
             threads = Integer.parseInt(args[2]);
             calls = Integer.parseInt(args[3]);
-            if (!PACKED.contains(format)) {
+            if (PackedMatvecBenchmark.mixed(format)) {
+                PackedMatvecBenchmark.mix(format); // checks the percentages
+            } else if (!PACKED.contains(format)) {
                 dense = QuantType.valueOf(format.toUpperCase(Locale.ROOT));
             }
         } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
             System.err.println("kernel-cycles: bad arguments " + String.join(" ", args) + " (" + e.getMessage()
-                    + "); FORMAT is one of int8 int4 int2 nf4 mixed3 mixed24 f32 f16 bf16 q8_0 q4_0 q4_k q6_k (any ggml type), the shape ROWSxCOLS");
+                    + "); FORMAT is one of int8 int4 int2 nf4 mixed3 mixed24 mixedA-B f32 f16 bf16 q8_0 q4_0 q4_k q6_k (any ggml type), the shape ROWSxCOLS");
             System.exit(2);
             return;
         }

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Weights are Gaussian (σ = 0.02), generated row by row from a seed; every format uses symmetric
  * groups of 64; {@code mixed3} assigns exactly 10% of the 16-row tiles × groups 8 bits, 20% 4 bits and 70% 2 bits at
  * random positions (≈3.28 bits/weight); {@code mixed24} 20% 4 bits and 80% 2 bits, no 8 bits (≈2.69 bits/weight, the mix the
- * 3.0-bpw allocator picks for the layers of the Llama-3.2-1B shapes with an int4 embedding). Shapes and threads are the {@link Shapes}, as in
+ * 3.0-bpw allocator picks for the layers of the Llama-3.2-1B shapes with an int4 embedding); {@code mixedA-B} A% 8 bits
+ * and B% 4 bits (for {@code scripts/kernel-cycles}: {@code mixed0-100} and {@code mixed0-0} time one width's tiles alone). Shapes and threads are the {@link Shapes}, as in
  * {@link DenseMatvecBenchmark}.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -110,7 +111,7 @@ public class PackedMatvecBenchmark {
     /** {@code mixed3} (see the class comment), else the uniform type of that label at g64 via its codec. */
     static WeightMatrix build(String format, RowSource src) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        if (format.equals(MIXED3) || format.equals(MIXED24)) {
+        if (mixed(format)) {
             return MixedQuantizer.quantize(src, g64, mixedWidths(src.rows(), src.cols(), format));
         }
         return TensorQuantizer.uniform(src, type(format), g64, Arena.ofAuto());
@@ -127,11 +128,30 @@ public class PackedMatvecBenchmark {
      */
     static byte[] mixedWidths(int rows, int cols, String format) {
         int groups = cols / GROUP, tile = MixedGroupMatrix.TILE_ROWS;
-        byte[] t = tileWidths((rows + tile - 1) / tile * groups, format.equals(MIXED3) ? 10 : 0, 20), w = new byte[rows * groups];
+        byte[] t = tileWidths((rows + tile - 1) / tile * groups, mix(format)[0], mix(format)[1]), w = new byte[rows * groups];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(t, r / tile * groups, w, r * groups, groups);
         }
         return w;
+    }
+
+    /**
+     * A mixed format's percentages of 8-bit and 4-bit tiles: {@code mixed3} 10 and 20, {@code mixed24} 0 and 20, {@code
+     * mixedA-B} A and B (e.g. {@code mixed0-100}: every tile 4 bits, {@code mixed0-0}: every tile 2 bits), the rest 2 bits.
+     */
+    static int[] mix(String format) {
+        if (format.equals(MIXED3) || format.equals(MIXED24)) {
+            return new int[] {format.equals(MIXED3) ? 10 : 0, 20};
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mixed(\\d+)-(\\d+)").matcher(format);
+        if (!m.matches() || Integer.parseInt(m.group(1)) + Integer.parseInt(m.group(2)) > 100) {
+            throw new IllegalArgumentException("a mixed format is mixed3, mixed24 or mixedA-B (A% 8-bit and B% 4-bit tiles, A + B ≤ 100): " + format);
+        }
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    static boolean mixed(String format) {
+        return format.startsWith("mixed");
     }
 
     private static byte[] tileWidths(int n, int percent8, int percent4) {
@@ -153,7 +173,7 @@ public class PackedMatvecBenchmark {
     /** Bytes each benchmarked matrix stores, from the QuantType table (checked against the built matrix in setup). */
     static long storageBytes(String format, int rows, int cols) {
         GroupSpec g64 = GroupSpec.symmetric(GROUP);
-        if (format.equals(MIXED3) || format.equals(MIXED24)) {
+        if (mixed(format)) {
             long n8 = 0, n4 = 0, n = (long) rows * (cols / GROUP);
             for (byte b : mixedWidths(rows, cols, format)) {
                 n8 += b == 8 ? 1 : 0;

@@ -444,40 +444,64 @@ final class ByteRowKernels {
      * codes at {@code co + 1024·k}, its scales and zeros at entry {@code from + k}. One broadcast of a column pair's
      * input halves ({@link SplitInput#hiPairs}) multiplies all 16 rows' two columns; the even and odd 16-bit lanes of a
      * 32-bit lane are one row's two columns, so splitting them by shifts and adding gives the row's sum. Eight products
-     * per 16-bit lane before widening (8·128·31 < 2^15). 512-bit vectors: mixed matrices take this path only there.
+     * per 16-bit lane before widening (8·128·31 < 2^15). One step of the loop is a quarter chunk (8 pairs, written out);
+     * with the pairs as nested loops it ran 1.4x slower in cache and the same from DRAM (all-8-bit 2048x2048,
+     * bench/results/mixed-tiles-2026-12-04.md). 512-bit vectors: mixed matrices take this path only there.
      */
     static void tiles(MemorySegment codes, long co, int[] list, int from, int count, MemorySegment scales, MemorySegment zeros,
                       int[] hiPairs, int[] loPairs, float[] d, int[] sum, float[] acc) {
-        FloatVector total = FloatVector.zero(TILE_SUMS);
-        for (int k = 0; k < count; k++) {
-            int c = list[from + k];
-            long cc = co + 1024L * k, e = from + k;
-            // fp16 → float as in groups
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(TILE_SCALES, scales, 32L * e, LE).convertShape(ZERO_EXTEND_S2I, TILE_ROWS, 0);
-            IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
-            m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
-            FloatVector s = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            for (int half = 0; half < 2; half++) {
-                int blk = 2 * c + half, p0 = 32 * c + 16 * half;
-                IntVector eh = IntVector.zero(TILE_ROWS), el = eh;
-                for (int j = 0; j < 16; j += 8) {
-                    ShortVector ph = ShortVector.zero(PAIRS), pl = ph;
-                    for (int q = 0; q < 8; q++) {
-                        int p = p0 + j + q;
-                        ShortVector cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, cc + 32L * (p - 32 * c), LE).convertShape(B2S, PAIRS, 0);
-                        ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p]).reinterpretAsShorts()));
-                        pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p]).reinterpretAsShorts()));
-                    }
-                    IntVector a = ph.reinterpretAsInts(), b = pl.reinterpretAsInts();
-                    eh = eh.add(a.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(a.lanewise(ASHR, 16));
-                    el = el.add(b.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(b.lanewise(ASHR, 16));
-                }
+        FloatVector total = FloatVector.zero(TILE_SUMS), part = total;
+        IntVector eh = IntVector.zero(TILE_ROWS), el = eh;
+        for (int q = 0; q < 4 * count; q++) { // quarters of a chunk: 16 columns, 8 column pairs
+            int k = q >> 2, c = list[from + k], p = 32 * c + 8 * (q & 3);
+            long at = co + 256L * q, e = from + k;
+            // the eight pairs written out (as a loop, C2 split its trips into pre, main and post loops)
+            ShortVector cq, ph, pl;
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 0L, LE).convertShape(B2S, PAIRS, 0);
+            ph = cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 0]).reinterpretAsShorts());
+            pl = cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 0]).reinterpretAsShorts());
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 32L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 1]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 1]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 64L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 2]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 2]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 96L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 3]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 3]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 128L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 4]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 4]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 160L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 5]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 5]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 192L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 6]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 6]).reinterpretAsShorts()));
+            cq = (ShortVector) ByteVector.fromMemorySegment(PAIR_CODES, codes, at + 224L, LE).convertShape(B2S, PAIRS, 0);
+            ph = ph.add(cq.mul(IntVector.broadcast(TILE_ROWS, hiPairs[p + 7]).reinterpretAsShorts()));
+            pl = pl.add(cq.mul(IntVector.broadcast(TILE_ROWS, loPairs[p + 7]).reinterpretAsShorts()));
+            IntVector a = ph.reinterpretAsInts(), b = pl.reinterpretAsInts();
+            eh = eh.add(a.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(a.lanewise(ASHR, 16));
+            el = el.add(b.lanewise(LSHL, 16).lanewise(ASHR, 16)).add(b.lanewise(ASHR, 16));
+            if ((q & 1) == 1) { // the end of a block of 32 columns
+                int blk = 2 * c + ((q >> 1) & 1);
                 IntVector v = eh.lanewise(LSHL, 6).sub(eh).add(el); // 63·hi + lo
                 if (zeros != null) { // Σ (c − (z − 128))·v, the codes stored minus 128
                     IntVector z = (IntVector) ByteVector.fromMemorySegment(TILE_ZEROS, zeros, 16L * e, LE).convertShape(ZERO_EXTEND_B2I, TILE_ROWS, 0);
                     v = v.sub(z.sub(128).mul(sum[blk]));
                 }
-                total = ((FloatVector) v.convert(I2F, 0)).fma(s.mul(d[blk]), total);
+                part = ((FloatVector) v.convert(I2F, 0)).fma(FloatVector.broadcast(TILE_SUMS, d[blk]), part);
+                eh = IntVector.zero(TILE_ROWS);
+                el = eh;
+            }
+            if ((q & 3) == 3) { // the end of a chunk: its rows' scales (fp16 → float as in groups)
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(TILE_SCALES, scales, 32L * e, LE).convertShape(ZERO_EXTEND_S2I, TILE_ROWS, 0);
+                IntVector m = h.and(0x7FFF).lanewise(LSHL, 13);
+                m = m.blend(m.or(0x70000000), m.compare(VectorOperators.GE, 0x0F800000));
+                FloatVector sc = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                total = part.fma(sc, total);
+                part = FloatVector.zero(TILE_SUMS);
             }
         }
         total.intoArray(acc, 0);

@@ -45,7 +45,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Measured with 12-bit tables: 2.1e-5 (int4), 5.6e-5 (int2), 2.1e-5 (int8), 2.1e-5 (mixed) relative; greedy int4
  * and mixed identical for 110 tokens on all 3 prompts. int2 g64 now takes byte tables ({@code LutKernels.planeRows}):
  * 7.0e-4, and its greedy text (printed, not required) agrees for 45, 110 and 35 tokens; mixed matrices' 2-bit tiles on
- * byte tables gave 9.7e-4 but greedy text departing after 0–27 tokens, so they keep the 12-bit tables. With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
+ * byte tables gave 9.7e-4 but greedy text departing after 0–27 tokens, so they keep the 12-bit tables (again on
+ * 2026-12-04 with a 16-row byte-table kernel: 3.3e-4, greedy 6, 50 and 27 tokens). Mixed now 5.2e-5 (its 8-bit tiles scale
+ * per chunk; with 11-bit 16-bit products for its 4-bit tiles, not kept, 3.8e-5 and greedy 110 on all three). With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
  * differed after 10–15 tokens; the 16-bit integer kernels int4 used before gave 5.6e-5. Where the machine
  * lacks 512-bit vectors the float kernels run and the difference is float rounding only.
  */
