@@ -128,7 +128,8 @@ public class PackedMatvecBenchmark {
      */
     static byte[] mixedWidths(int rows, int cols, String format) {
         int groups = cols / GROUP, tile = MixedGroupMatrix.TILE_ROWS;
-        byte[] t = tileWidths((rows + tile - 1) / tile * groups, mix(format)[0], mix(format)[1]), w = new byte[rows * groups];
+        int[] percent = mix(format);
+        byte[] t = tileWidths((rows + tile - 1) / tile * groups, percent[0], percent[1]), w = new byte[rows * groups];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(t, r / tile * groups, w, r * groups, groups);
         }
