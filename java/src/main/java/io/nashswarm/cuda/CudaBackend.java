@@ -517,7 +517,7 @@ public final class CudaBackend implements Backend {
         PendingQ8Source src = pendingQ8Source; // likewise
         pendingQ8Source = null;
         if (src != null) {
-            op(src.kind, src.kind, () -> src.run.apply(MemorySegment.NULL));
+            runWithoutQ8(src);
         }
         PendingMatmul pm = pendingMatmul;
         pendingMatmul = null;
@@ -709,11 +709,17 @@ public final class CudaBackend implements Backend {
 
     /** Runs an operation whose output a q8 product may take next, or, in fused q8 mode where it can write q8, holds it. */
     private void holdOrRun(String kind, MemorySegment out, int n, boolean canQ8, Function<MemorySegment, Integer> run) {
+        PendingQ8Source s = new PendingQ8Source(kind, out, n, run);
         if (options.fuse && options.q8 && canQ8) {
-            pendingQ8Source = new PendingQ8Source(kind, out, n, run);
+            pendingQ8Source = s;
         } else {
-            op(kind, kind, () -> run.apply(MemorySegment.NULL));
+            runWithoutQ8(s);
         }
+    }
+
+    /** Runs such an operation on its own, writing no q8 codes. */
+    private void runWithoutQ8(PendingQ8Source s) {
+        op(s.kind, s.kind, () -> s.run.apply(MemorySegment.NULL));
     }
 
     @Override

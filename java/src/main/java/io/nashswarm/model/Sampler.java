@@ -44,7 +44,7 @@ public final class Sampler {
     }
 
     public int sample(float[] logits) {
-        if (temperature == 0f) {
+        if (isGreedy()) {
             return argmax(logits);
         }
         int n = logits.length;
