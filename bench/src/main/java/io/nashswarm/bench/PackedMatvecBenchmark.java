@@ -27,7 +27,9 @@ import java.util.concurrent.TimeUnit;
  * groups of 64; {@code mixed3} assigns exactly 10% of the 16-row tiles × groups 8 bits, 20% 4 bits and 70% 2 bits at
  * random positions (≈3.28 bits/weight); {@code mixed24} 20% 4 bits and 80% 2 bits, no 8 bits (≈2.69 bits/weight, the mix the
  * 3.0-bpw allocator picks for the layers of the Llama-3.2-1B shapes with an int4 embedding); {@code mixedA-B} A% 8 bits
- * and B% 4 bits (for {@code scripts/kernel-cycles}: {@code mixed0-100} and {@code mixed0-0} time one width's tiles alone). Shapes and threads are the {@link Shapes}, as in
+ * and B% 4 bits (for {@code scripts/kernel-cycles}: {@code mixed0-100} and {@code mixed0-0} time one width's tiles alone). A
+ * trailing {@code c} ({@code mixed3c}, {@code mixed24c}, {@code mixedA-Bc}) chooses the widths per group column instead, as
+ * the target-bpw allocators do (one uniform kernel per width, {@code MixedColumns}). Shapes and threads are the {@link Shapes}, as in
  * {@link DenseMatvecBenchmark}.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -123,11 +125,12 @@ public class PackedMatvecBenchmark {
     }
 
     /**
-     * Exactly 10% 8-bit, 20% 4-bit, the rest 2-bit groups, shuffled with a fixed seed, one width per tile of
-     * {@link MixedGroupMatrix#TILE_ROWS} rows × one group as the allocators choose them .
+     * The format's shares of 8-bit and 4-bit groups (the rest 2-bit), shuffled with a fixed seed, one width per tile of
+     * {@link MixedGroupMatrix#TILE_ROWS} rows × one group as NashSplit chooses them, or per group column (all rows) as the
+     * target-bpw allocators do when the format ends in {@code c}.
      */
     static byte[] mixedWidths(int rows, int cols, String format) {
-        int groups = cols / GROUP, tile = MixedGroupMatrix.TILE_ROWS;
+        int groups = cols / GROUP, tile = format.endsWith("c") ? rows : MixedGroupMatrix.TILE_ROWS;
         int[] percent = mix(format);
         byte[] t = tileWidths((rows + tile - 1) / tile * groups, percent[0], percent[1]), w = new byte[rows * groups];
         for (int r = 0; r < rows; r++) {
@@ -141,12 +144,13 @@ public class PackedMatvecBenchmark {
      * mixedA-B} A and B (e.g. {@code mixed0-100}: every tile 4 bits, {@code mixed0-0}: every tile 2 bits), the rest 2 bits.
      */
     static int[] mix(String format) {
-        if (format.equals(MIXED3) || format.equals(MIXED24)) {
-            return new int[] {format.equals(MIXED3) ? 10 : 0, 20};
+        String f = format.endsWith("c") ? format.substring(0, format.length() - 1) : format;
+        if (f.equals(MIXED3) || f.equals(MIXED24)) {
+            return new int[] {f.equals(MIXED3) ? 10 : 0, 20};
         }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mixed(\\d+)-(\\d+)").matcher(format);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mixed(\\d+)-(\\d+)").matcher(f);
         if (!m.matches() || Integer.parseInt(m.group(1)) + Integer.parseInt(m.group(2)) > 100) {
-            throw new IllegalArgumentException("a mixed format is mixed3, mixed24 or mixedA-B (A% 8-bit and B% 4-bit tiles, A + B ≤ 100): " + format);
+            throw new IllegalArgumentException("a mixed format is mixed3, mixed24 or mixedA-B (A% 8-bit and B% 4-bit tiles, A + B ≤ 100), optionally ending in c (widths per group column): " + format);
         }
         return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
     }

@@ -3,7 +3,6 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.MixCounts;
-import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.ArrayList;
@@ -12,10 +11,13 @@ import java.util.List;
 
 /**
  * Chooses every tile's width in {2, 4, 8} to meet an average bits/weight budget over a whole model
- * with the least estimated output error. A tile is {@link MixedGroupMatrix#TILE_ROWS} rows × one group, the
- * unit the table-lookup kernels run at one width (its error is the sum of its groups' errors), so a matrix
- * costs in proportion to its average width: the real "Nash equilibrium" of the bit allocation, where no
- * tile can lower the total error by trading bits with another (equal marginal distortion per bit).
+ * with the least estimated output error. A tile is one group column, all rows × one group (its error is the sum of its
+ * groups' errors), as EXL2 chooses a width per slice of input columns: a matrix then runs as one uniform matrix per
+ * width over that width's columns ({@code MixedColumns}), each on its width's own kernel, so it decodes in proportion to
+ * its bits. Tiles of 16 rows (before 2026-12-04) kept 0.5 dB more SQNR on GPT-2's attention matrices at 3.0 bpw, but
+ * their kernels cost 1.5–2.4x the uniform ones per weight (bench/results/column-widths-2026-12-04.md). The allocation
+ * is the real "Nash equilibrium" of the bits, where no tile can lower the total error by trading bits with another
+ * (equal marginal distortion per bit).
  *
  * <h2>Method: an exact Lagrangian sweep, done greedily</h2>
  * Each tile's options (bits, D) at 2, 4 and 8 bits are reduced to their lower convex hull (a width
@@ -23,7 +25,7 @@ import java.util.List;
  * skipped). Every tile starts at 2 bits; the hull steps of all tiles are taken in order of
  * decreasing ΔD/Δbits until the next step no longer fits the budget. With λ* = the slope of that
  * step, every tile then sits at its argmin of D + λ*·bits: the Lagrangian solution, found without
- * bisection and so deterministic, and within one step (≤ 6·g·16 bits) of the budget. Stopping at the
+ * bisection and so deterministic, and within one step (≤ 6·g·rows bits) of the budget. Stopping at the
  * first step that does not fit (rather than filling with smaller, worse steps) is what keeps the
  * equilibrium exact: every step taken has a slope ≥ λ* ≥ every step not taken, so moving bits from
  * one tile to another can only raise D.
@@ -86,14 +88,13 @@ public final class BitAllocator {
             return groups() / rows;
         }
 
-        /** Tiles: {@link MixedGroupMatrix#TILE_ROWS} rows (fewer in the last) × one group, the unit that gets one width. */
+        /** Tiles: one per group column (all rows × one group), the unit that gets one width. */
         int tiles() {
-            return (rows + TILE - 1) / TILE * groupsPerRow();
+            return groupsPerRow();
         }
 
         int tileRows(int t) {
-            int r0 = t / groupsPerRow() * TILE;
-            return Math.min(TILE, rows - r0);
+            return rows;
         }
 
         /** The errors of each tile at 2, 4, 8 bits: the sum over its rows. */
@@ -102,7 +103,7 @@ public final class BitAllocator {
             double[][] e = new double[3][tiles()];
             for (int wi = 0; wi < 3; wi++) {
                 for (int i = 0; i < errors[wi].length; i++) {
-                    e[wi][i / gpr / TILE * gpr + i % gpr] += errors[wi][i];
+                    e[wi][i % gpr] += errors[wi][i];
                 }
             }
             return e;
@@ -110,14 +111,12 @@ public final class BitAllocator {
 
         /** Sets every group of tile t to {@code width}. */
         void setTile(byte[] widths, int t, byte width) {
-            int gpr = groupsPerRow(), r0 = t / gpr * TILE, gi = t % gpr;
-            for (int r = r0; r < r0 + tileRows(t); r++) {
-                widths[r * gpr + gi] = width;
+            int gpr = groupsPerRow();
+            for (int r = 0; r < rows; r++) {
+                widths[r * gpr + t] = width;
             }
         }
     }
-
-    private static final int TILE = MixedGroupMatrix.TILE_ROWS;
 
     /**
      * @param widths     per item, the chosen width of every group (row-major)

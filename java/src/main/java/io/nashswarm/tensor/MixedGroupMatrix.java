@@ -51,7 +51,9 @@ public final class MixedGroupMatrix extends PackedMatrix {
     public static final int TILE_ROWS = BitPlanes.ROWS;
     /** Whether products use the table-lookup kernels (512-bit vectors, groups of whole chunks). */
     private final boolean lookup;
-    /** The bit-plane copy for the table-lookup kernels, made at the first product. */
+    /** The uniform parts of a matrix whose widths are chosen per column group, made at the first product. */
+    private final FirstUseCopy<MixedColumns> columns;
+    /** The bit-plane copy for the table-lookup kernels, made at the first product of a matrix without {@link #columns}. */
     private final FirstUseCopy<MixedPlanes> planes;
 
     private MixedGroupMatrix(int rows, int cols, GroupSpec spec, MixCounts counts, Map<String, MemorySegment> sections, MixedLayout layout) {
@@ -65,6 +67,7 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.outliers = sections().get(Section.OUTLIERS);
         this.layout = layout;
         this.lookup = LutKernels.NATIVE && IntKernels.fits(g, cols);
+        this.columns = new FirstUseCopy<>(() -> MixedColumns.of(this, codes, scales, zeros), codes);
         this.planes = new FirstUseCopy<>(() -> lookup ? MixedPlanes.of(this, zeros != null) : null, codes);
         if (outliers != null) {
             checkOutliers();
@@ -283,13 +286,32 @@ public final class MixedGroupMatrix extends PackedMatrix {
         }
     }
 
+    /** The uniform kernels of each width over its columns ({@link MixedColumns}), then the outliers. */
+    private void columnProducts(MixedColumns c, float[] x, float[] y, int n, int r0, int r1) {
+        c.products(x, n, y, r0, r1);
+        if (outliers != null) {
+            for (int b = 0; b < n; b++) {
+                for (int r = r0; r < r1; r++) {
+                    y[b * rows + r] += outlierProduct(r, x, b * cols);
+                }
+            }
+        }
+    }
+
     @Override
     public void prepare() {
-        planes.get();
+        if (columns.get() == null) {
+            planes.get();
+        }
     }
 
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
+        MixedColumns c = columns.get();
+        if (c != null) {
+            columnProducts(c, x, y, 1, rowStart, rowEnd);
+            return;
+        }
         MixedPlanes p = planes.get();
         if (p != null) {
             lookupProducts(p, x, y, 1, rowStart, rowEnd);
@@ -301,6 +323,11 @@ public final class MixedGroupMatrix extends PackedMatrix {
     /** With the integer kernels, a batch goes row by row: each row's map is walked and its codes read from memory once for all inputs. */
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
+        MixedColumns c = columns.get();
+        if (c != null) {
+            columnProducts(c, x, y, n, rowStart, rowEnd);
+            return;
+        }
         MixedPlanes p = planes.get();
         if (p != null) {
             lookupProducts(p, x, y, n, rowStart, rowEnd);

@@ -7,6 +7,8 @@ import io.nashswarm.model.Generator;
 import io.nashswarm.model.ModelWeights;
 import io.nashswarm.model.Sampler;
 import io.nashswarm.model.TransformerModel;
+import io.nashswarm.quant.BitAllocator;
+import io.nashswarm.quant.GroupQuantizer;
 import io.nashswarm.quant.RowSource;
 import io.nashswarm.quant.MixedQuantizer;
 import io.nashswarm.quant.NashSplit;
@@ -60,6 +62,8 @@ class TableLookupPerplexityTest {
      * token), so a margin below that.
      */
     static final int MIXED_GREEDY = 96;
+    /** The per-column mixed model's bits/weight over the quantized matrices: between int2's 2.3 and int4's 4.3, so both widths occur. */
+    static final double COLUMNS_BPW = 3.3;
     private static final String[] PROMPTS = {"Once upon a time", "The little dog", "She said"};
 
     @Test
@@ -73,14 +77,18 @@ class TableLookupPerplexityTest {
             int ctx = m.weights().config().contextLength(), stride = ctx / 2;
             double fp32 = nll(m.weights(), ids, ctx, stride);
             java.util.List<String> failures = new java.util.ArrayList<>();
-            for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2, QuantType.INT8, QuantType.MIXED}) {
+            Map<String, byte[]> perColumn = columnWidths(m.weights(), COLUMNS_BPW);
+            for (String variant : new String[] {"int4", "int2", "int8", "mixed", "mixed per column"}) {
+                QuantType type = variant.startsWith("mixed") ? QuantType.MIXED : QuantType.byLabel(variant).orElseThrow();
+                boolean columns = variant.equals("mixed per column");
                 try (Arena arena = Arena.ofShared()) {
                     Map<String, WeightMatrix> packed = new LinkedHashMap<>(), exact = new LinkedHashMap<>();
                     int quantized = 0;
                     for (var e : m.weights().matrices().entrySet()) {
                         WeightMatrix w = e.getValue();
                         if (!e.getKey().equals("token_embd.weight") && w.cols() % 64 == 0) {
-                            WeightMatrix q = type == QuantType.MIXED ? nashSwarm(w) : RtnQuantizer.quantize(RowSource.of(w), type, GroupSpec.symmetric(64));
+                            WeightMatrix q = columns ? MixedQuantizer.quantize(RowSource.of(w), GroupSpec.symmetric(64), perColumn.get(e.getKey()))
+                                    : type == QuantType.MIXED ? nashSwarm(w) : RtnQuantizer.quantize(RowSource.of(w), type, GroupSpec.symmetric(64));
                             packed.put(e.getKey(), q);
                             exact.put(e.getKey(), dequantized(q, arena));
                             quantized++;
@@ -96,8 +104,8 @@ class TableLookupPerplexityTest {
                     double rel = Math.abs(Math.exp(lookup - reference) - 1);
                     System.out.printf("aidreams260K %s g64 sym, %d tokens ctx %d stride %d: PPL fp32 %.4f, "
                                     + "exact float %.4f, packed kernels %.4f, relative PPL change %.2e%n",
-                            type.label(), ids.length, ctx, stride, Math.exp(fp32), Math.exp(reference), Math.exp(lookup), rel);
-                    failures.add(rel <= MAX_RELATIVE_PPL ? "" : type.label() + ": the packed kernels moved the perplexity by " + rel + " relative");
+                            variant, ids.length, ctx, stride, Math.exp(fp32), Math.exp(reference), Math.exp(lookup), rel);
+                    failures.add(rel <= MAX_RELATIVE_PPL ? "" : variant + ": the packed kernels moved the perplexity by " + rel + " relative");
                     if (type != QuantType.INT8) { // int2's greedy agreement is printed, not required (see the class comment)
                         for (String prompt : PROMPTS) {
                             int[] a = greedy(lookupWeights, tokenizer, prompt), b = greedy(exactWeights, tokenizer, prompt);
@@ -105,9 +113,9 @@ class TableLookupPerplexityTest {
                             while (same < a.length && a[same] == b[same]) {
                                 same++;
                             }
-                            System.out.printf("%s g64 greedy '%s': first %d of %d tokens identical%n", type.label(), prompt, same, a.length);
-                            int need = type == QuantType.INT4 ? a.length : type == QuantType.MIXED ? MIXED_GREEDY : 0;
-                            failures.add(same >= need ? "" : type.label() + " g64 greedy text for '" + prompt + "' differs at token " + same + " (need " + need + ")");
+                            System.out.printf("%s g64 greedy '%s': first %d of %d tokens identical%n", variant, prompt, same, a.length);
+                            int need = type == QuantType.INT4 ? a.length : variant.equals("mixed") ? MIXED_GREEDY : 0;
+                            failures.add(same >= need ? "" : variant + " g64 greedy text for '" + prompt + "' differs at token " + same + " (need " + need + ")");
                         }
                     }
                 }
@@ -115,6 +123,33 @@ class TableLookupPerplexityTest {
             failures.removeIf(String::isEmpty);
             assertTrue(failures.isEmpty(), String.join("; ", failures));
         }
+    }
+
+    /**
+     * The target-bpw allocator's widths (one per group column) for every matrix this test quantizes, at {@code bpw} over
+     * them all. aidreams260K's matrices have one or two groups per row, so most come out at one width; the per-column
+     * kernels' parts are tested on wider matrices in {@code LutKernelsTest}.
+     */
+    private static Map<String, byte[]> columnWidths(ModelWeights weights, double bpw) {
+        GroupSpec spec = GroupSpec.symmetric(64);
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.List<BitAllocator.Item> items = new java.util.ArrayList<>();
+        long total = 0;
+        for (var e : weights.matrices().entrySet()) {
+            WeightMatrix w = e.getValue();
+            if (!e.getKey().equals("token_embd.weight") && w.cols() % 64 == 0) {
+                RowSource src = RowSource.of(w);
+                names.add(e.getKey());
+                items.add(new BitAllocator.Item(e.getKey(), w.rows(), w.cols(), spec, 0, MixedQuantizer.groupErrors(src, spec, GroupQuantizer.ScaleRule.MINMAX, null)));
+                total += (long) w.rows() * w.cols();
+            }
+        }
+        BitAllocator.Allocation a = BitAllocator.allocate(items, 0, total, bpw);
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (int k = 0; k < names.size(); k++) {
+            out.put(names.get(k), a.widths().get(k));
+        }
+        return out;
     }
 
     /** Nash-Swarm's 10/20/70 split of g64 groups, one width per tile of 16 rows × one group (as the recipe quantizes). */

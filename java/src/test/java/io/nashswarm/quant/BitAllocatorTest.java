@@ -19,14 +19,14 @@ class BitAllocatorTest {
     /** Three matrices of different scales, shapes, group sizes and symmetry; one with per-column importance. */
     static List<Case> cases() {
         Random rnd = new Random(7);
-        float[] imp = new float[96];
+        float[] imp = new float[384];
         for (int c = 0; c < imp.length; c++) {
             imp[c] = (float) Math.exp(2 * rnd.nextGaussian());
         }
         return List.of(
-                new Case(TinyModels.gaussian(40, 128, 0.02, 1), GroupSpec.symmetric(64), null),
-                new Case(TinyModels.gaussian(28, 96, 0.1, 2), GroupSpec.asymmetric(32), imp),
-                new Case(TinyModels.gaussian(20, 256, 0.5, 3), GroupSpec.symmetric(128), null));
+                new Case(TinyModels.gaussian(40, 512, 0.02, 1), GroupSpec.symmetric(64), null),
+                new Case(TinyModels.gaussian(28, 384, 0.1, 2), GroupSpec.asymmetric(32), imp),
+                new Case(TinyModels.gaussian(20, 1024, 0.5, 3), GroupSpec.symmetric(128), null));
     }
 
     static List<BitAllocator.Item> items(List<Case> cases) {
@@ -79,10 +79,10 @@ class BitAllocatorTest {
             assertEquals(real, a.totalBits(), "target " + target);
             assertEquals(formula, a.totalBits(), "target " + target);
             assertEquals(d, a.distortion(), 1e-9 * d);
-            // Within one tile's step (at most 2→8 in the largest tile of 16 groups, zeros included) plus the zero-byte reserve.
+            // Within one tile's step (at most 2→8 in the largest tile, a column of 40 groups, zeros included) plus the zero-byte reserve.
             assertTrue(a.totalBits() <= budget, "over budget at " + target);
             assertTrue(a.lambda() > 0, "every useful step taken at " + target + ": pick a lower target for this test");
-            assertTrue(budget - a.totalBits() < 16 * 6 * (128 + 1) + 8, "target " + target + " left " + (budget - a.totalBits()) + " bits unspent");
+            assertTrue(budget - a.totalBits() < 40 * 6 * (128 + 1) + 8, "target " + target + " left " + (budget - a.totalBits()) + " bits unspent");
             assertTrue(a.distortion() < previousD, "more bits must lower the error");
             previousD = a.distortion();
             assertOneWidthPerTile(items, a);
@@ -90,7 +90,7 @@ class BitAllocatorTest {
         }
     }
 
-    /** One tile (16 rows, fewer in the last, × one group) of one item at its allocated width. */
+    /** One tile (all rows × one group) of one item at its allocated width. */
     record G(BitAllocator.Item item, int tile, int width) {
         long bits(int w) {
             return (long) item.tileRows(tile) * w * (item.spec().groupSize() + (item.spec().asymmetric() ? 1 : 0));
@@ -106,14 +106,14 @@ class BitAllocatorTest {
         }
     }
 
-    /** Every group of a tile of 16 rows has the tile's width (the unit the lookup kernels run at one width). */
+    /** Every row of a group column has the column's width (the unit that runs on one width's kernel). */
     static void assertOneWidthPerTile(List<BitAllocator.Item> items, BitAllocator.Allocation a) {
         for (int k = 0; k < items.size(); k++) {
             byte[] w = a.widths().get(k);
             int gpr = items.get(k).groupsPerRow();
             for (int i = 0; i < w.length; i++) {
                 int r = i / gpr;
-                assertEquals(w[(r / 16 * 16) * gpr + i % gpr], w[i], items.get(k).name() + " row " + r + " group " + i % gpr);
+                assertEquals(w[i % gpr], w[i], items.get(k).name() + " row " + r + " group " + i % gpr);
             }
         }
     }
@@ -125,7 +125,7 @@ class BitAllocatorTest {
             byte[] w = a.widths().get(k);
             BitAllocator.Item it = items.get(k);
             for (int t = 0; t < it.tiles(); t++) {
-                all.add(new G(it, t, w[(t / it.groupsPerRow()) * 16 * it.groupsPerRow() + t % it.groupsPerRow()]));
+                all.add(new G(it, t, w[t]));
             }
         }
         int[] widths = {2, 4, 8};
@@ -158,7 +158,7 @@ class BitAllocatorTest {
     @Test
     void impossibleTargetsNameTheAchievableRange() {
         List<BitAllocator.Item> items = items(cases());
-        long weights = FIXED_WEIGHTS + 40 * 128 + 28 * 96 + 20 * 256;
+        long weights = FIXED_WEIGHTS + 40 * 512 + 28 * 384 + 20 * 1024;
         EngineException low = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 2.0));
         assertTrue(low.getMessage().contains("not achievable") && low.getMessage().contains("spans"), low.getMessage());
         EngineException high = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 9.5));

@@ -278,7 +278,8 @@ class ModelQuantizerTest {
 
     @Test
     void targetBpwMeetsTheWholeModelBudget() {
-        try (ModelWeights src = TinyModels.llama(64, 96, 2, 64, 6)) {
+        // two and three groups of 64 per row: widths are chosen per group column, so a one-group matrix has one width
+        try (ModelWeights src = TinyModels.llama(128, 192, 2, 64, 6)) {
             Map<String, float[]> stats = stats(src);
             for (Recipe r : new Recipe[] {Recipe.TARGET_BPW, Recipe.TARGET_BPW_CALIB}) {
                 for (double bpw : new double[] {4.0, 5.5}) {
@@ -287,31 +288,34 @@ class ModelQuantizerTest {
                         double budget = Math.floor(bpw * rep.matrixWeights());
                         long bits = 8 * rep.matrixBytes();
                         assertTrue(bits <= budget, r.label() + " " + bpw + ": " + bits + " > " + budget);
-                        // Within one tile's step (2→8 bits at g64 in 16 rows, 16·6·64) of the budget.
-                        assertTrue(budget - bits < 16 * 6 * 64 + 8, r.label() + " " + bpw + ": " + (budget - bits) + " bits unspent");
+                        // Within one tile's step (2→8 bits at g64 in a column of up to 192 rows, 192·6·64) of the budget.
+                        assertTrue(budget - bits < 192 * 6 * 64 + 8, r.label() + " " + bpw + ": " + (budget - bits) + " bits unspent");
                         long outliers = rep.rows().stream().mapToLong(QuantReport.Row::outliers).sum();
                         assertTrue(outliers > 0, "outliers are kept and counted");
                     }
                 }
             }
-            // Uncalibrated allocation ignores statistics it is handed; the calibrated one follows them.
-            try (QuantizedModel plain = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), null, Progress.none());
-                 QuantizedModel handed = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(4.5, 0, QuantType.F16), stats, Progress.none());
-                 QuantizedModel calib = ModelQuantizer.quantize(src, Recipe.TARGET_BPW_CALIB, with(4.5, 0, QuantType.F16), stats, Progress.none())) {
-                boolean differs = false;
-                for (String name : src.matrices().keySet()) {
-                    if (plain.weights().matrix(name) instanceof MixedGroupMatrix a) {
-                        MixedGroupMatrix b = (MixedGroupMatrix) handed.weights().matrix(name), c = (MixedGroupMatrix) calib.weights().matrix(name);
-                        for (int r = 0; r < a.rows(); r++) {
-                            for (int gi = 0; gi < a.cols() / a.spec().groupSize(); gi++) {
-                                assertEquals(a.width(r, gi), b.width(r, gi), name);
-                                differs |= a.width(r, gi) != c.width(r, gi);
+            // Uncalibrated allocation ignores statistics it is handed; the calibrated one follows them (at some budget:
+            // with a few dozen group columns one budget may pick the same ones).
+            boolean differs = false;
+            for (double bpw : new double[] {3.5, 4.5, 5.5, 6.5}) {
+                try (QuantizedModel plain = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(bpw, 0, QuantType.F16), null, Progress.none());
+                     QuantizedModel handed = ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(bpw, 0, QuantType.F16), stats, Progress.none());
+                     QuantizedModel calib = ModelQuantizer.quantize(src, Recipe.TARGET_BPW_CALIB, with(bpw, 0, QuantType.F16), stats, Progress.none())) {
+                    for (String name : src.matrices().keySet()) {
+                        if (plain.weights().matrix(name) instanceof MixedGroupMatrix a) {
+                            MixedGroupMatrix b = (MixedGroupMatrix) handed.weights().matrix(name), c = (MixedGroupMatrix) calib.weights().matrix(name);
+                            for (int r = 0; r < a.rows(); r++) {
+                                for (int gi = 0; gi < a.cols() / a.spec().groupSize(); gi++) {
+                                    assertEquals(a.width(r, gi), b.width(r, gi), name);
+                                    differs |= a.width(r, gi) != c.width(r, gi);
+                                }
                             }
                         }
                     }
                 }
-                assertTrue(differs, "calibrated importance changed no width");
             }
+            assertTrue(differs, "calibrated importance changed no width");
             EngineException e = assertThrows(EngineException.class,
                     () -> ModelQuantizer.quantize(src, Recipe.TARGET_BPW, with(2.0, 0, QuantType.F16), null, Progress.none()));
             assertTrue(e.getMessage().contains("not achievable"), e.getMessage());

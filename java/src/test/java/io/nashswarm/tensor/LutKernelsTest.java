@@ -187,6 +187,40 @@ class LutKernelsTest {
     }
 
     @Test
+    void mixedWidthsPerColumnRunAsUniformPartsWithinTheirBounds() {
+        // rows: one, a partial 16-row block, a partial 64-row block (byte tables), 130; 4224 columns: 66 chunks
+        int[][] shapes = {{1, 192}, {17, 320}, {70, 256}, {130, 4224}};
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            float[][] w = gaussian(rows, cols, 11 + rows);
+            for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.symmetric(128)}) {
+                if (cols % spec.groupSize() != 0) {
+                    continue;
+                }
+                int groups = cols / spec.groupSize();
+                for (int[] allowed : new int[][] {{2, 4, 8}, {4, 8}, {2}}) {
+                    Random rnd = new Random(rows + cols + allowed.length);
+                    byte[] column = new byte[groups], widths = new byte[rows * groups];
+                    for (int gi = 0; gi < groups; gi++) {
+                        column[gi] = (byte) allowed[gi < allowed.length ? gi : rnd.nextInt(allowed.length)]; // each allowed width once
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(column, 0, widths, r * groups, groups);
+                    }
+                    long[] outliers = rows > 1 ? new long[] {3, (long) (rows - 1) * cols + 5} : null;
+                    WeightMatrix m = io.nashswarm.quant.MixedQuantizer.quantize(RowSource.of(w), spec, widths, outliers,
+                            io.nashswarm.quant.GroupQuantizer.ScaleRule.MINMAX, Arena.ofAuto());
+                    boolean two = allowed[0] == 2 && groups > 0;
+                    assertEquals(LutKernels.NATIVE || !two, PackedReference.columnParts(m), "uniform parts for " + java.util.Arrays.toString(allowed));
+                    for (int n : new int[] {1, 3}) {
+                        check(m, inputs(n, cols, rows + n), n, "mixed per column " + java.util.Arrays.toString(allowed) + " " + rows + "x" + cols + " " + spec);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void mixedExtremeCodesEveryWidth() {
         int rows = 18, cols = 192;
         float[][] w = new float[rows][cols];
@@ -196,19 +230,22 @@ class LutKernelsTest {
             }
         }
         for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64)}) {
-            byte[] widths = new byte[rows * 3];
-            for (int r = 0; r < rows; r++) {
-                for (int gi = 0; gi < 3; gi++) {
-                    widths[r * 3 + gi] = (byte) (8 >> ((gi + r / 16) % 3)); // each tile width, and a partial last block
+            for (int perColumn = 0; perColumn < 2; perColumn++) { // per tile (MixedPlanes), then per column (MixedColumns)
+                byte[] widths = new byte[rows * 3];
+                for (int r = 0; r < rows; r++) {
+                    for (int gi = 0; gi < 3; gi++) {
+                        widths[r * 3 + gi] = (byte) (8 >> ((gi + (1 - perColumn) * r / 16) % 3)); // each tile width, and a partial last block
+                    }
                 }
-            }
-            WeightMatrix m = io.nashswarm.quant.MixedQuantizer.quantize(RowSource.of(w), spec, widths);
-            for (float big : new float[] {1f, 1e20f, -3e-38f}) {
-                float[] x = new float[2 * cols];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                WeightMatrix m = io.nashswarm.quant.MixedQuantizer.quantize(RowSource.of(w), spec, widths);
+                assertEquals(perColumn == 1 && LutKernels.NATIVE, PackedReference.columnParts(m));
+                for (float big : new float[] {1f, 1e20f, -3e-38f}) {
+                    float[] x = new float[2 * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = big * ((i % 3 == 0) ? -1f : 1f) * (1 + (i % 5));
+                    }
+                    check(m, x, 2, "mixed extremes " + (perColumn == 1 ? "per column " : "per tile ") + spec + " x " + big);
                 }
-                check(m, x, 2, "mixed extremes " + spec + " x " + big);
             }
         }
     }

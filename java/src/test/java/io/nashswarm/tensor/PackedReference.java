@@ -65,6 +65,9 @@ final class PackedReference {
 
     /** Whether the table-lookup kernels compute this matrix's products. */
     static boolean lookup(WeightMatrix m) {
+        if (columnParts(m)) {
+            return true; // its 2-bit part on byte tables, its 8- and 4-bit parts on the 16-bit products (assertLookupProduct)
+        }
         if (!(m instanceof IntGroupMatrix || m instanceof MixedGroupMatrix) || !LutKernels.NATIVE || byteRows(m)) {
             return false;
         }
@@ -83,12 +86,14 @@ final class PackedReference {
      * Checked against the exact product within {@code Σ_chunks |s|·4·(2^b − 1)·t} (each of the 16·b table
      * entries a chunk adds is off by at most t/2, weighted by 2^k/2), and against the rule within float rounding.
      * 8-bit tiles of mixed matrices take the 16-bit products' rule and bound instead ({@link #assertByteRowProduct}).
+     * A mixed matrix of one width per group column ({@link #columnParts}) runs each width on its uniform kernel: 2-bit groups
+     * on byte tables, 8-bit and 4-bit groups on the 16-bit products (4-bit: the input at 11 bits per block of 32).
      */
     static void assertLookupProduct(PackedMatrix m, float[] x, float[] y, int n, String what) {
         float[][] w = dequantize(m);
         int rows = m.rows(), cols = m.cols(), g = m.spec().groupSize();
         Codes v = Codes.of(m);
-        boolean byteTables = planeRows(m); // 2-bit codes in groups of 64k take byte tables
+        boolean columns = columnParts(m), byteTables = planeRows(m) || columns; // 2-bit codes in groups of 64k take byte tables
         for (int b = 0; b < n; b++) {
             int base = b * cols;
             for (int r = 0; r < rows; r++) {
@@ -99,15 +104,16 @@ final class PackedReference {
                     for (int p0 = c0; p0 < c0 + CHUNK; p0 += part) {
                         int gi = p0 / g, bits = v.bits(r, gi), qmax = bits == 2 && byteTables ? LutInput.BYTE_QMAX : QMAX;
                         float t = max / qmax, inv = max > 0 && max < Float.POSITIVE_INFINITY ? qmax / max : 0f;
-                        if (bits == 8) { // 8-bit tiles take the 16-bit products: the input rounded per block of 32 (assertByteRowProduct)
+                        if (bits == 8 || bits == 4 && columns) { // the 16-bit products: the input rounded per block of 32 (assertByteRowProduct)
+                            int pq = bits == 8 ? BYTE_ROWS_QMAX : SplitInput.ELEVEN_BIT_QMAX;
                             for (int b0 = p0; b0 < p0 + part; b0 += 32) {
                                 float bmax = 0;
                                 for (int c = b0; c < b0 + 32; c++) {
                                     bmax = Math.max(bmax, Math.abs(x[base + c]));
                                 }
-                                float d = bmax / BYTE_ROWS_QMAX, dinv = bmax > 0 ? BYTE_ROWS_QMAX / bmax : 0f;
+                                float d = bmax / pq, dinv = bmax > 0 ? pq / bmax : 0f;
                                 for (int c = b0; c < b0 + 32; c++) {
-                                    double xq = (double) d * (Float.isInfinite(dinv) ? Math.rint(x[base + c] * (BYTE_ROWS_QMAX / (double) bmax))
+                                    double xq = (double) d * (Float.isInfinite(dinv) ? Math.rint(x[base + c] * (pq / (double) bmax))
                                             : Math.rint(x[base + c] * dinv));
                                     double wq = v.scale(r, gi) * (v.code(r, c) - v.zero(r, gi)); // outliers: added exactly (refQ's start)
                                     ref += (double) w[r][c] * x[base + c];
@@ -305,6 +311,30 @@ final class PackedReference {
     /** Whether the 2-bit kernel with byte tables ({@link LutKernels#planeRows}: entries up to 127) computes this matrix's products. */
     static boolean planeRows(WeightMatrix m) {
         return m instanceof IntGroupMatrix im && im.bits() == 2 && im.spec().groupSize() % 64 == 0 && LutKernels.NATIVE;
+    }
+
+    /**
+     * Whether a mixed matrix runs as one uniform matrix per width ({@link MixedColumns}): every group column has one width,
+     * and each width present has its uniform kernel (8-bit: groups of 32k; 4- and 2-bit: 64k; 2-bit: 512-bit vectors).
+     */
+    static boolean columnParts(WeightMatrix m) {
+        if (!(m instanceof MixedGroupMatrix mm)) {
+            return false;
+        }
+        int g = mm.spec().groupSize(), gpr = m.cols() / g;
+        boolean any8 = false, narrow = false, any2 = false;
+        for (int gi = 0; gi < gpr; gi++) {
+            int w0 = mm.width(0, gi);
+            for (int r = 1; r < m.rows(); r++) {
+                if (mm.width(r, gi) != w0) {
+                    return false;
+                }
+            }
+            any8 |= w0 == 8;
+            narrow |= w0 != 8;
+            any2 |= w0 == 2;
+        }
+        return !(any8 && g % 32 != 0 || narrow && g % 64 != 0 || any2 && !LutKernels.NATIVE);
     }
 
     static boolean byteRows(WeightMatrix m) {
