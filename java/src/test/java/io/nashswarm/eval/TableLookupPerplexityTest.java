@@ -50,7 +50,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * byte tables gave 9.7e-4 but greedy text departing after 0–27 tokens, so they keep the 12-bit tables (again on
  * 2026-12-04 with a 16-row byte-table kernel: 3.3e-4, greedy 6, 50 and 27 tokens). Mixed now 5.2e-5 (its 8-bit tiles scale
  * per chunk; with 11-bit 16-bit products for its 4-bit tiles, not kept, 3.8e-5 and greedy 110 on all three). With int8 tables (earlier): 5.5e-4 (int4) and 8.2e-4 (int2), and the greedy int4 text
- * differed after 10–15 tokens; the 16-bit integer kernels int4 used before gave 5.6e-5. Where the machine
+ * differed after 10–15 tokens; the 16-bit integer kernels int4 used before gave 5.6e-5. A model of widths per group
+ * column (the target-bpw allocators' since 2026-12-04, at 3.3 bpw here) runs each width on its uniform kernel, 2-bit on
+ * byte tables ({@code MixedColumns}): 3.4e-4, and like int2 its greedy text is printed, not required (88, 81 and 10
+ * tokens). Where the machine
  * lacks 512-bit vectors the float kernels run and the difference is float rounding only.
  */
 class TableLookupPerplexityTest {
