@@ -125,7 +125,7 @@ final class LutInput {
         return build(x, off, cols, true, null);
     }
 
-    /** As {@link #of} ({@code byteTables} false) or {@link #ofBytes}, into {@code reuse}'s arrays where it has this shape. */
+    /** As {@link #of} ({@code byteTables} false) or {@link #ofBytes}, into {@code reuse}'s arrays where it has this kind and room for its chunks. */
     static LutInput of(float[] x, int off, int cols, boolean byteTables, LutInput reuse) {
         return build(x, off, cols, byteTables, reuse);
     }
@@ -133,7 +133,7 @@ final class LutInput {
     /** The 12-bit tables or the byte tables. */
     private static LutInput build(float[] x, int off, int cols, boolean byteTables, LutInput reuse) {
         int chunks = cols / CHUNK, qmax = byteTables ? BYTE_QMAX : QMAX;
-        LutInput in = reuse != null && reuse.half.length == chunks && (reuse.bytes != null) == byteTables ? reuse
+        LutInput in = reuse != null && reuse.half.length >= chunks && (reuse.bytes != null) == byteTables ? reuse // its first chunks
                 : new LutInput(chunks, byteTables);
         for (int c = 0; c < chunks; c++) {
             int base = off + c * CHUNK;
@@ -219,7 +219,7 @@ final class LutInput {
      */
     double bound(int bits, float[] chunkScale) {
         double b = 0;
-        for (int c = 0; c < half.length; c++) {
+        for (int c = 0; c < chunkScale.length; c++) { // the row's chunks (the arrays may hold more: ThreadInputs)
             b += Math.abs((double) chunkScale[c]) * 4.0 * ((1 << bits) - 1) * 2.0 * half[c];
         }
         return b;

@@ -21,10 +21,17 @@ public final class MixedLayout {
 
     final int rows, groupsPerRow, groupSize;
     private final MemorySegment map;
-    /** Byte offset of each row's codes (rows + 1 entries). */
+    /**
+     * Byte offset of each row's codes (rows + 1 entries), and per class the groups of that class in the rows before each
+     * row; both null when every row has the same number of groups of each class (the target-bpw allocators' widths per
+     * group column), whose offsets are then multiples of {@link #rowCount} and {@link #rowCodeBytes}: 32 bytes of heap per
+     * row less (20 MB at Llama-3.2-1B's shapes).
+     */
     private final long[] codeOff;
-    /** Per class: groups of that class in the rows before each row (rows + 1 entries). */
     private final long[][] before;
+    /** Row 0's groups of each class and code bytes (every row's, when {@link #codeOff} is null). */
+    private final int[] rowCount = new int[3];
+    private final long rowCodeBytes;
     /** Bit offset of each class's region of the zeros section. */
     private final long[] zeroRegion = new long[3];
 
@@ -50,8 +57,9 @@ public final class MixedLayout {
         this.rows = rows;
         this.groupsPerRow = groupsPerRow;
         this.groupSize = groupSize;
-        this.codeOff = new long[rows + 1];
-        this.before = new long[3][rows + 1];
+        long[] codeOff = new long[rows + 1];
+        long[][] before = new long[3][rows + 1];
+        boolean sameCounts = true;
         for (int r = 0; r < rows; r++) {
             long widthSum = 0;
             int[] count = new int[3];
@@ -68,7 +76,16 @@ public final class MixedLayout {
                 widthSum += (long) BITS[c] * count[c];
             }
             codeOff[r + 1] = codeOff[r] + widthSum * groupSize / 8;
+            for (int c = 0; c < 3; c++) {
+                if (r == 0) {
+                    rowCount[c] = count[c];
+                }
+                sameCounts &= count[c] == rowCount[c];
+            }
         }
+        this.rowCodeBytes = rows == 0 ? 0 : codeOff[1];
+        this.codeOff = sameCounts ? null : codeOff;
+        this.before = sameCounts ? null : before;
         for (int c = 1; c < 3; c++) {
             zeroRegion[c] = zeroRegion[c - 1] + BITS[c - 1] * groups(c - 1);
         }
@@ -76,29 +93,39 @@ public final class MixedLayout {
 
     /** Groups of width class {@code c} in the whole matrix. */
     public long groups(int c) {
-        return before[c][rows];
+        return before(c, rows);
+    }
+
+    /** Groups of class c in the rows before row r. */
+    private long before(int c, int r) {
+        return before == null ? (long) r * rowCount[c] : before[c][r];
+    }
+
+    /** Byte offset of row r's codes. */
+    private long codeOff(int r) {
+        return codeOff == null ? r * rowCodeBytes : codeOff[r];
     }
 
     /** Total code bytes. */
     public long codeBytes() {
-        return codeOff[rows];
+        return codeOff(rows);
     }
 
     /** Groups of class {@code c} in row {@code r}. */
     public int count(int r, int c) {
-        return (int) (before[c][r + 1] - before[c][r]);
+        return before == null ? rowCount[c] : (int) (before[c][r + 1] - before[c][r]);
     }
 
     /** Row r's run of width class {@code c} (0: 8-bit, 1: 4-bit, 2: 2-bit). */
     public Span span(int r, int c) {
         int first = 0;
-        long code = codeOff[r];
+        long code = codeOff(r);
         for (int k = 0; k < c; k++) {
             int n = count(r, k);
             first += n;
             code += (long) n * groupSize * BITS[k] / 8;
         }
-        return new Span(BITS[c], first, count(r, c), code, (long) r * groupsPerRow + first, zeroRegion[c] + BITS[c] * before[c][r]);
+        return new Span(BITS[c], first, count(r, c), code, (long) r * groupsPerRow + first, zeroRegion[c] + BITS[c] * before(c, r));
     }
 
     /** Width (2, 4 or 8) of group {@code gi} of row {@code r}. */

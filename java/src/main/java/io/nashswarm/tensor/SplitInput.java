@@ -86,9 +86,9 @@ final class SplitInput {
         this.sixCorr = sixCorr ? new int[cols / 4] : null;
     }
 
-    /** Whether this input's arrays are those of an input of {@code cols} values with these parts. */
+    /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
     private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
-        return hi.length == cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
+        return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
                 && (this.corr != null) == corr && (this.sixCorr != null) == sixCorr;
     }
 
@@ -105,7 +105,7 @@ final class SplitInput {
         return of(x, off, cols, pairs, null);
     }
 
-    /** As {@link #of(float[], int, int, boolean)}, into {@code reuse}'s arrays where it has this input's shape. */
+    /** As {@link #of(float[], int, int, boolean)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput of(float[] x, int off, int cols, boolean pairs, SplitInput reuse) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
@@ -151,7 +151,7 @@ final class SplitInput {
         return ofBytes(x, off, cols, null);
     }
 
-    /** As {@link #ofBytes(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    /** As {@link #ofBytes(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofBytes(float[] x, int off, int cols, SplitInput reuse) {
         return unsplit(x, off, cols, BYTE_QMAX, true, reuse);
     }
@@ -164,7 +164,7 @@ final class SplitInput {
         return ofNineBits(x, off, cols, null);
     }
 
-    /** As {@link #ofNineBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    /** As {@link #ofNineBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofNineBits(float[] x, int off, int cols, SplitInput reuse) {
         return unsplit(x, off, cols, NINE_BIT_QMAX, false, reuse);
     }
@@ -180,7 +180,7 @@ final class SplitInput {
         return ofElevenBits(x, off, cols, null);
     }
 
-    /** As {@link #ofElevenBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's shape. */
+    /** As {@link #ofElevenBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofElevenBits(float[] x, int off, int cols, SplitInput reuse) {
         return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true, reuse);
     }

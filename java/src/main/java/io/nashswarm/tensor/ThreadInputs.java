@@ -4,9 +4,10 @@ import java.util.ArrayList;
 
 /**
  * A thread's working arrays for the integer kernels: its last batch-1 quantized input ({@link SplitInput}, {@link
- * LutInput}) per kind of input and width, and the kernels' accumulators. A model has only a few kinds and widths (its
- * width and its feed-forward width, per weight type), so decode quantizes each input into arrays it already has and
- * allocates nothing per product: 9 KB (SplitInput) or 35 KB (LutInput) per product and thread otherwise, which filled
+ * LutInput}) per kind of input, and the kernels' accumulators. An input of fewer columns than the kept one's arrays
+ * hold is made into them (a mixed matrix's parts per width have as many column counts as matrices: keyed by width too,
+ * a 16-layer model kept a few hundred inputs, 33 MB), so decode quantizes each input into arrays it already has and
+ * allocates nothing per product once the widest input of each kind was seen: 9 KB (SplitInput) or 35 KB (LutInput) per product and thread otherwise, which filled
  * the young generation every 2-3 s and paused decode 4-40 ms under ParallelGC. Products never run nested on one
  * thread, so a thread's arrays are used by one product at a time.
  */
@@ -34,23 +35,24 @@ final class ThreadInputs {
 
     /**
      * The input {@code make} builds from {@code x[off .. off + cols)}: at batch 1 ({@code n == 1}, decode) into the arrays of
-     * this thread's last input kept under {@code key} (the caller's kind of input) and {@code cols}, which it then replaces;
-     * for a batch, new arrays (several inputs are alive at once).
+     * this thread's last input kept under {@code key} (the caller's kind of input) where they hold {@code cols} values,
+     * which it then replaces; for a batch, new arrays (several inputs are alive at once).
      */
     static <T> T input(long key, float[] x, int off, int cols, int n, Maker<T> make) {
         if (n != 1) {
             return make.make(x, off, cols, null);
         }
         ThreadInputs me = mine();
-        Slot kept = me.slot(key, cols);
+        Slot kept = me.slot(key);
         @SuppressWarnings("unchecked")
         T last = (T) kept.input;
-        if (last != null && x == me.shared && kept.sharing == me.sharing && kept.off == off) {
+        if (last != null && x == me.shared && kept.sharing == me.sharing && kept.off == off && kept.cols == cols) {
             return last; // made from this very input earlier in the same share()
         }
         T in = make.make(x, off, cols, last);
         kept.input = in;
         kept.off = off;
+        kept.cols = cols;
         kept.sharing = x == me.shared ? me.sharing : -1;
         return in;
     }
@@ -72,17 +74,17 @@ final class ThreadInputs {
     }
 
     /**
-     * The slot of the input kept under {@code key} (the caller's kind of input) and {@code cols}, made empty on first
-     * use: its {@code input} lends its arrays to the next input of that kind, which then takes its place.
+     * The slot of the input kept under {@code key} (the caller's kind of input), made empty on first use: its {@code
+     * input} lends its arrays to the next input of that kind, which then takes its place.
      */
-    private Slot slot(long key, int cols) {
+    private Slot slot(long key) {
         for (int i = 0; i < slots.size(); i++) { // indexed: an iterator would be allocated per product
             Slot s = slots.get(i);
-            if (s.key == key && s.cols == cols) {
+            if (s.key == key) {
                 return s;
             }
         }
-        Slot s = new Slot(key, cols);
+        Slot s = new Slot(key);
         slots.add(s);
         return s;
     }
@@ -97,16 +99,14 @@ final class ThreadInputs {
 
     private static final class Slot {
         private final long key;
-        private final int cols;
         /** The last input kept here, or null. */
         Object input;
-        /** Where in its array it was made from, and during which {@link ThreadInputs#share} (its count; −1: none). */
-        int off;
+        /** Where in its array it was made from, of how many columns, and during which {@link ThreadInputs#share} (its count; −1: none). */
+        int off, cols;
         long sharing = -1;
 
-        private Slot(long key, int cols) {
+        private Slot(long key) {
             this.key = key;
-            this.cols = cols;
         }
     }
 }

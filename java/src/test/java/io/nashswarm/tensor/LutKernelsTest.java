@@ -220,6 +220,22 @@ class LutKernelsTest {
         }
     }
 
+    /** A thread's kept input lends its arrays to narrower inputs of its kind (ThreadInputs): wide, narrow, wide again. */
+    @Test
+    void narrowerInputsReuseAWiderInputsArrays() {
+        for (QuantType type : new QuantType[] {QuantType.INT4, QuantType.INT2, QuantType.INT8}) {
+            int seed = 0;
+            for (int cols : new int[] {4224, 192, 4224, 64, 320}) {
+                WeightMatrix m = RtnQuantizer.quantize(RowSource.of(gaussian(9, cols, cols)), type, GroupSpec.symmetric(64));
+                float[] x = inputs(1, cols, ++seed);
+                Parallel.setThreads(1);
+                float[] y = new float[m.rows()];
+                ParallelProducts.matmul(m, x, y, 1);
+                PackedReference.assertProduct(m, x, y, 1, type + " " + cols + " columns after wider inputs");
+            }
+        }
+    }
+
     @Test
     void mixedExtremeCodesEveryWidth() {
         int rows = 18, cols = 192;

@@ -16,15 +16,33 @@ import static org.junit.jupiter.api.Assertions.*;
  * three regions (all 8-bit zeros row after row, then 4-bit, then 2-bit).
  */
 class MixedLayoutTest {
+    /**
+     * Random widths (counts differ between rows: offsets from per-row tables), each row a shuffle of row 0's widths, and
+     * widths per group column (every row the same counts: offsets by multiplication).
+     */
     @Test
     void spansMatchAWalkOfTheFormat() {
+        for (int mode = 0; mode < 3; mode++) {
+            spansMatchAWalk(mode);
+        }
+    }
+
+    private static void spansMatchAWalk(int mode) {
         Random rnd = new Random(7);
         int rows = 13, groups = 37, g = 64;
         int[][] width = new int[rows][groups];
+        int[] row0 = new int[groups];
+        for (int gi = 0; gi < groups; gi++) {
+            row0[gi] = rnd.nextInt(3);
+        }
         MemorySegment map = Arena.ofAuto().allocate((rows * groups * 2 + 7) / 8);
         for (int r = 0; r < rows; r++) {
             for (int gi = 0; gi < groups; gi++) {
-                int code = r == 3 ? 1 : rnd.nextInt(3); // row 3: 4-bit only (empty 8- and 2-bit spans)
+                int code = switch (mode) {
+                    case 0 -> r == 3 ? 1 : rnd.nextInt(3); // row 3: 4-bit only (empty 8- and 2-bit spans)
+                    case 1 -> row0[(gi + 5 * r) % groups]; // a rotation: the same counts, other places
+                    default -> row0[gi];
+                };
                 width[r][gi] = new int[] {2, 4, 8}[code];
                 long i = (long) r * groups + gi;
                 byte b = map.get(ValueLayout.JAVA_BYTE, i >>> 2);
