@@ -3,6 +3,7 @@ package io.nashswarm.quant;
 import io.nashswarm.EngineException;
 import io.nashswarm.tensor.GroupSpec;
 import io.nashswarm.tensor.MixCounts;
+import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.QuantType;
 
 import java.util.ArrayList;
@@ -12,10 +13,12 @@ import java.util.List;
 /**
  * Chooses every tile's width in {2, 4, 8} to meet an average bits/weight budget over a whole model
  * with the least estimated output error. A tile is one group column, all rows × one group (its error is the sum of its
- * groups' errors), as EXL2 chooses a width per slice of input columns: a matrix then runs as one uniform matrix per
- * width over that width's columns ({@code MixedColumns}), each on its width's own kernel, so it decodes in proportion to
- * its bits. Tiles of 16 rows (before 2026-12-04) kept 0.5 dB more SQNR on GPT-2's attention matrices at 3.0 bpw, but
- * their kernels cost 1.5–2.4x the uniform ones per weight (bench/results/column-widths-2026-12-04.md). The allocation
+ * groups' errors), as EXL2 chooses a width per slice of input columns, in matrices of at least {@link #COLUMN_GROUPS}
+ * groups per row: such a matrix then runs as one uniform matrix per width over that width's columns ({@code
+ * MixedColumns}), each on its width's own kernel, so it decodes in proportion to its bits. Tiles of 16 rows (all
+ * matrices' before 2026-12-04, and still those of fewer groups per row) kept 0.5 dB more SQNR on GPT-2's attention
+ * matrices at 3.0 bpw, but their kernels cost 1.5–2.4x the uniform ones per weight
+ * (bench/results/column-widths-2026-12-04.md). The allocation
  * is the real "Nash equilibrium" of the bits, where no tile can lower the total error by trading bits with another
  * (equal marginal distortion per bit).
  *
@@ -88,35 +91,59 @@ public final class BitAllocator {
             return groups() / rows;
         }
 
-        /** Tiles: one per group column (all rows × one group), the unit that gets one width. */
+        /**
+         * Rows per tile, the unit that gets one width: a whole group column where a row has at least {@link
+         * #COLUMN_GROUPS} groups (the matrix then runs as one uniform matrix per width, {@code MixedColumns}), else
+         * {@link MixedGroupMatrix#TILE_ROWS} rows, so that a matrix of one to a few groups per row (aidreams260K's) still
+         * has many choices.
+         */
+        int tileHeight() {
+            return groupsPerRow() >= COLUMN_GROUPS ? rows : MixedGroupMatrix.TILE_ROWS;
+        }
+
         int tiles() {
-            return groupsPerRow();
+            return (rows + tileHeight() - 1) / tileHeight() * groupsPerRow();
         }
 
         int tileRows(int t) {
-            return rows;
+            int h = tileHeight(), r0 = t / groupsPerRow() * h;
+            return Math.min(h, rows - r0);
         }
 
         /** The errors of each tile at 2, 4, 8 bits: the sum over its rows. */
         double[][] tileErrors() {
-            int gpr = groupsPerRow();
+            int gpr = groupsPerRow(), h = tileHeight();
             double[][] e = new double[3][tiles()];
             for (int wi = 0; wi < 3; wi++) {
                 for (int i = 0; i < errors[wi].length; i++) {
-                    e[wi][i % gpr] += errors[wi][i];
+                    e[wi][i / gpr / h * gpr + i % gpr] += errors[wi][i];
                 }
             }
             return e;
         }
 
+        /** Width of tile t (of its first row). */
+        int tileWidth(byte[] widths, int t) {
+            int gpr = groupsPerRow();
+            return widths[t / gpr * tileHeight() * gpr + t % gpr];
+        }
+
         /** Sets every group of tile t to {@code width}. */
         void setTile(byte[] widths, int t, byte width) {
-            int gpr = groupsPerRow();
-            for (int r = 0; r < rows; r++) {
-                widths[r * gpr + t] = width;
+            int gpr = groupsPerRow(), r0 = t / gpr * tileHeight(), gi = t % gpr;
+            for (int r = r0; r < r0 + tileRows(t); r++) {
+                widths[r * gpr + gi] = width;
             }
         }
     }
+
+    /**
+     * Groups per row from which a matrix's widths are chosen per group column. Column tiles lose some quality (GPT-2's
+     * attention matrices, 12 groups per row, 0.5 dB SQNR at 3.0 bpw) for kernels that cost in proportion to the bits. At
+     * one to three groups per row a matrix has one to three choices and no speed to gain (aidreams260K: KLD 1–4% higher
+     * with column tiles, e.g. gptq-target-4.0bpw@embed=int4 0.177 against 0.171).
+     */
+    static final int COLUMN_GROUPS = 8;
 
     /**
      * @param widths     per item, the chosen width of every group (row-major)
@@ -188,7 +215,7 @@ public final class BitAllocator {
         // small model's budget.
         for (int j = stop + 1; j < order.length; j++) {
             int i = order[j];
-            if (steps.bits[i] <= remaining && widths.get(steps.item[i])[steps.group[i]] == WIDTHS[steps.from[i]]) {
+            if (steps.bits[i] <= remaining && items.get(steps.item[i]).tileWidth(widths.get(steps.item[i]), steps.group[i]) == WIDTHS[steps.from[i]]) {
                 remaining -= take(items, widths, tileErrors, steps, i);
                 distortion += gain(tileErrors, steps, i);
             }
@@ -203,7 +230,7 @@ public final class BitAllocator {
         return new Allocation(widths, total, budget, min, max, lambda, distortion);
     }
 
-    /** Takes step i: sets its tile's width (row 0's group t is the tile's width); returns its bits. */
+    /** Takes step i: sets its tile's width; returns its bits. */
     private static long take(List<Item> items, List<byte[]> widths, List<double[][]> tileErrors, Steps steps, int i) {
         items.get(steps.item[i]).setTile(widths.get(steps.item[i]), steps.group[i], (byte) WIDTHS[steps.to[i]]);
         return steps.bits[i];

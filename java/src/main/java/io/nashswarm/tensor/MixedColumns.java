@@ -82,11 +82,6 @@ final class MixedColumns {
                 count[2] > 0 ? PlaneRows.of(rows, count[2] * g, g, withZeros, src[2]) : null);
     }
 
-    /** Off-heap bytes of the parts' copies. */
-    long bytes() {
-        return (int8 == null ? 0 : int8.bytes()) + (int4 == null ? 0 : int4.bytes()) + (int2 == null ? 0 : int2.bytes());
-    }
-
     /** {@code y[b·rows + r] = row r · input b} (inputs at {@code x[b·cols]}) for rows r0..r1 and inputs b < n. */
     void products(float[] x, int n, float[] y, int r0, int r1) {
         Scratch s = SCRATCH.get();

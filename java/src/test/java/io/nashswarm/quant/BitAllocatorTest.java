@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class BitAllocatorTest {
     record Case(float[][] w, GroupSpec spec, float[] importance) {}
 
-    /** Three matrices of different scales, shapes, group sizes and symmetry; one with per-column importance. */
+    /** Three matrices of different scales, shapes, group sizes and symmetry; one with per-column importance; two of column tiles. */
     static List<Case> cases() {
         Random rnd = new Random(7);
         float[] imp = new float[384];
@@ -26,7 +26,7 @@ class BitAllocatorTest {
         return List.of(
                 new Case(TinyModels.gaussian(40, 512, 0.02, 1), GroupSpec.symmetric(64), null),
                 new Case(TinyModels.gaussian(28, 384, 0.1, 2), GroupSpec.asymmetric(32), imp),
-                new Case(TinyModels.gaussian(20, 1024, 0.5, 3), GroupSpec.symmetric(128), null));
+                new Case(TinyModels.gaussian(36, 256, 0.5, 3), GroupSpec.symmetric(128), null)); // 2 groups per row: 16-row tiles
     }
 
     static List<BitAllocator.Item> items(List<Case> cases) {
@@ -90,7 +90,7 @@ class BitAllocatorTest {
         }
     }
 
-    /** One tile (all rows × one group) of one item at its allocated width. */
+    /** One tile (a group column, or 16 rows of it) of one item at its allocated width. */
     record G(BitAllocator.Item item, int tile, int width) {
         long bits(int w) {
             return (long) item.tileRows(tile) * w * (item.spec().groupSize() + (item.spec().asymmetric() ? 1 : 0));
@@ -106,14 +106,15 @@ class BitAllocatorTest {
         }
     }
 
-    /** Every row of a group column has the column's width (the unit that runs on one width's kernel). */
+    /** Every row of a tile has the tile's width: a group column, or 16 rows of it below COLUMN_GROUPS groups per row. */
     static void assertOneWidthPerTile(List<BitAllocator.Item> items, BitAllocator.Allocation a) {
         for (int k = 0; k < items.size(); k++) {
             byte[] w = a.widths().get(k);
             int gpr = items.get(k).groupsPerRow();
             for (int i = 0; i < w.length; i++) {
                 int r = i / gpr;
-                assertEquals(w[i % gpr], w[i], items.get(k).name() + " row " + r + " group " + i % gpr);
+                int h = items.get(k).groupsPerRow() >= BitAllocator.COLUMN_GROUPS ? items.get(k).rows() : 16;
+                assertEquals(w[(r / h * h) * gpr + i % gpr], w[i], items.get(k).name() + " row " + r + " group " + i % gpr);
             }
         }
     }
@@ -125,7 +126,7 @@ class BitAllocatorTest {
             byte[] w = a.widths().get(k);
             BitAllocator.Item it = items.get(k);
             for (int t = 0; t < it.tiles(); t++) {
-                all.add(new G(it, t, w[t]));
+                all.add(new G(it, t, it.tileWidth(w, t)));
             }
         }
         int[] widths = {2, 4, 8};
@@ -158,7 +159,7 @@ class BitAllocatorTest {
     @Test
     void impossibleTargetsNameTheAchievableRange() {
         List<BitAllocator.Item> items = items(cases());
-        long weights = FIXED_WEIGHTS + 40 * 512 + 28 * 384 + 20 * 1024;
+        long weights = FIXED_WEIGHTS + 40 * 512 + 28 * 384 + 36 * 256;
         EngineException low = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 2.0));
         assertTrue(low.getMessage().contains("not achievable") && low.getMessage().contains("spans"), low.getMessage());
         EngineException high = assertThrows(EngineException.class, () -> BitAllocator.allocate(items, FIXED_BITS, weights, 9.5));
