@@ -28,10 +28,11 @@ import java.util.List;
  * skipped). Every tile starts at 2 bits; the hull steps of all tiles are taken in order of
  * decreasing ΔD/Δbits until the next step no longer fits the budget. With λ* = the slope of that
  * step, every tile then sits at its argmin of D + λ*·bits: the Lagrangian solution, found without
- * bisection and so deterministic, within one step (≤ 6·g·rows bits) of the budget. Then the budget
- * left is filled with later steps that still fit, in the same order: each lowers D. Swapping widths
- * between two tiles at equal or fewer bits still cannot lower D: a step taken before the stop has a
- * slope ≥ λ* ≥ every later step's, and a filled step is smaller than every step skipped before it.
+ * bisection and so deterministic, and within one step (≤ 6·g·rows bits) of the budget. Stopping at the
+ * first step that does not fit (rather than filling with smaller, worse steps) is what keeps the
+ * equilibrium exact: every step taken has a slope ≥ λ* ≥ every step not taken, so moving bits from
+ * one tile to another can only raise D. (A fill was tried on 2026-12-04: it spent aidreams260K's last
+ * 1.4% of bits when its matrices had column tiles, but a swap involving a filled tile can then lower D.)
  *
  * <h2>Accounting</h2>
  * Bits are exact: the mixed matrices' sizes come from {@link QuantType#sections} (map, codes, fp16
@@ -199,26 +200,16 @@ public final class BitAllocator {
         }
         long remaining = budget - min - reserve;
         double lambda = 0;
-        int stop = order.length;
-        for (int j = 0; j < order.length; j++) {
-            int i = order[j];
+        for (int i : order) {
             if (steps.bits[i] > remaining) {
                 lambda = steps.slope[i];
-                stop = j;
                 break;
             }
-            remaining -= take(items, widths, tileErrors, steps, i);
-            distortion += gain(tileErrors, steps, i);
-        }
-        // Fill what the first step that did not fit leaves with later steps that still fit, in the same order (a tile's
-        // steps only from its current width): each lowers the error; a tile of a whole column can be a percent of a
-        // small model's budget.
-        for (int j = stop + 1; j < order.length; j++) {
-            int i = order[j];
-            if (steps.bits[i] <= remaining && items.get(steps.item[i]).tileWidth(widths.get(steps.item[i]), steps.group[i]) == WIDTHS[steps.from[i]]) {
-                remaining -= take(items, widths, tileErrors, steps, i);
-                distortion += gain(tileErrors, steps, i);
-            }
+            int k = steps.item[i], t = steps.group[i];
+            items.get(k).setTile(widths.get(k), t, (byte) WIDTHS[steps.to[i]]);
+            remaining -= steps.bits[i];
+            double[][] e = tileErrors.get(k);
+            distortion += e[steps.to[i]][t] - e[steps.from[i]][t];
         }
         long total = fixedBits;
         for (int k = 0; k < items.size(); k++) {
@@ -228,18 +219,6 @@ public final class BitAllocator {
             throw new IllegalStateException("allocator overshot the budget: " + total + " > " + budget + " bits");
         }
         return new Allocation(widths, total, budget, min, max, lambda, distortion);
-    }
-
-    /** Takes step i: sets its tile's width; returns its bits. */
-    private static long take(List<Item> items, List<byte[]> widths, List<double[][]> tileErrors, Steps steps, int i) {
-        items.get(steps.item[i]).setTile(widths.get(steps.item[i]), steps.group[i], (byte) WIDTHS[steps.to[i]]);
-        return steps.bits[i];
-    }
-
-    /** The change in error of step i (negative: a step lowers it). */
-    private static double gain(List<double[][]> tileErrors, Steps steps, int i) {
-        double[][] e = tileErrors.get(steps.item[i]);
-        return e[steps.to[i]][steps.group[i]] - e[steps.from[i]][steps.group[i]];
     }
 
     /** The hull steps of every group in primitive arrays (models have millions of groups). */

@@ -172,7 +172,7 @@ public enum Recipe {
         if (kind == Kind.TARGET) {
             p.put("target_bpw", s.targetBpw());
             p.put("error_weight", this == TARGET_BPW_CALIB ? "E[x^2] per input channel" : calibrated ? "e^T H e over the group's block of the Hessian" : "1");
-            p.put("allocator", "one width per group column; greedy over convex-hull steps by dD/dbits (exact Lagrangian), then the budget left filled");
+            p.put("allocator", "one width per group column (8+ groups per row) or 16-row tile; greedy over convex-hull steps by dD/dbits (exact Lagrangian)");
         }
         if (mixedGroups()) {
             p.put("outlier_fraction", s.outlierFraction());

@@ -110,9 +110,8 @@ class WeightStudyTest {
         for (JsonNode x : json.get("aggregate")) {
             if (x.get("method").asText().startsWith("target")) {
                 double target = x.get("method").asText().contains("3.0") ? 3.0 : 4.0;
-                // within one tile's step of the budget: a 2→8 step of a group column, 128 rows × 6 bits × 64
-                double step = 128.0 * 6 * 64 / x.get("weights").asDouble();
-                assertTrue(x.get("bits_per_weight").asDouble() <= target && x.get("bits_per_weight").asDouble() > target - step, x.toString());
+                // within one tile's step of the budget (these 128x128 matrices have two groups per row: 16-row tiles)
+                assertTrue(x.get("bits_per_weight").asDouble() <= target && x.get("bits_per_weight").asDouble() > target - 0.01, x.toString());
             }
         }
     }

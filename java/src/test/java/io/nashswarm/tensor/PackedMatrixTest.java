@@ -238,6 +238,16 @@ class PackedMatrixTest {
             assertArrayEquals(PackedReference.dequantize(u), PackedReference.dequantize(m));
             assertEquals(u.storageBytes() + (rows * cols / g * 2 + 7) / 8, m.storageBytes());
         }
+        // one width per group column: uniform parts (MixedColumns) on every machine for 8- and 4-bit, 2-bit with 512-bit vectors
+        for (byte[] column : new byte[][] {{8, 4, 4}, {4, 8, 2}}) {
+            byte[] widths = new byte[rows * column.length];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(column, 0, widths, r * column.length, column.length);
+            }
+            MixedGroupMatrix m = MixedQuantizer.quantize(RowSource.of(w), GroupSpec.symmetric(g), widths);
+            assertEquals(column[2] != 2 || LutKernels.NATIVE, PackedReference.columnParts(m));
+            checkProducts(m, "mixed per column " + java.util.Arrays.toString(column), 11);
+        }
     }
 
     static byte[] randomWidths(int n, long seed) {
