@@ -36,7 +36,7 @@ import jdk.incubator.vector.VectorSpecies;
  * partial sum is off by at most {@code 8·t_c}, and a {@code b}-bit code's
  * {@code ½·Σ_k 2^k·(plane k's sum)} by at most {@code 4·(2^b − 1)·t_c}. A row's product is therefore off
  * by at most {@code Σ_c |s_c|·4·(2^b − 1)·t_c} ({@code s_c} the scale of chunk c's group), plus float
- * rounding; {@link #bound} computes it. The chunk sums {@link #sum}, which carry the zero-point term, are
+ * rounding (PackedReference.assertLookupProduct checks it). The chunk sums {@link #sum}, which carry the zero-point term, are
  * exact floats. Non-finite inputs give a non-finite step, and so non-finite products. Entries are
  * {@code rint(T·(QMAX/max))} with {@code T} summed in float as {@code ±x_0 ± x_1 ± x_2 ± x_3} (entries 8..15 are
  * then exactly the negations of 7..0), the product in float, or in double where {@code QMAX/max} overflows a float.
@@ -211,17 +211,5 @@ final class LutInput {
                 put(group + a, idx, (int) Math.rint(e * inv));
             }
         }
-    }
-
-    /**
-     * The bound on {@code |LUT product − exact product|} stated in the class comment for a row of
-     * {@code bits}-bit codes whose chunk {@code c} has scale {@code scale[c]}, excluding float rounding.
-     */
-    double bound(int bits, float[] chunkScale) {
-        double b = 0;
-        for (int c = 0; c < chunkScale.length; c++) { // the row's chunks (the arrays may hold more: ThreadInputs)
-            b += Math.abs((double) chunkScale[c]) * 4.0 * ((1 << bits) - 1) * 2.0 * half[c];
-        }
-        return b;
     }
 }

@@ -277,23 +277,20 @@ public final class MixedGroupMatrix extends PackedMatrix {
             }
             LutKernels.products(p, in, split, m, y, b0 * rows, rows, r0, r1);
         }
-        if (outliers != null) {
-            for (int b = 0; b < n; b++) {
-                for (int r = r0; r < r1; r++) {
-                    y[b * rows + r] += outlierProduct(r, x, b * cols);
-                }
-            }
-        }
+        addOutliers(x, y, n, r0, r1);
     }
 
     /** The uniform kernels of each width over its columns ({@link MixedColumns}), then the outliers. */
     private void columnProducts(MixedColumns c, float[] x, float[] y, int n, int r0, int r1) {
         c.products(x, n, y, r0, r1);
-        if (outliers != null) {
-            for (int b = 0; b < n; b++) {
-                for (int r = r0; r < r1; r++) {
-                    y[b * rows + r] += outlierProduct(r, x, b * cols);
-                }
+        addOutliers(x, y, n, r0, r1);
+    }
+
+    /** Adds the outlier corrections' products to {@code y[b·rows + r]} for inputs b < n and rows r0..r1 (none without outliers). */
+    private void addOutliers(float[] x, float[] y, int n, int r0, int r1) {
+        for (int b = 0; outliers != null && b < n; b++) {
+            for (int r = r0; r < r1; r++) {
+                y[b * rows + r] += outlierProduct(r, x, b * cols);
             }
         }
     }

@@ -5,10 +5,11 @@ import java.util.ArrayList;
 /**
  * A thread's working arrays for the integer kernels: its last batch-1 quantized input ({@link SplitInput}, {@link
  * LutInput}) per kind of input, and the kernels' accumulators. An input of fewer columns than the kept one's arrays
- * hold is made into them (a mixed matrix's parts per width have as many column counts as matrices: keyed by width too,
- * a 16-layer model kept a few hundred inputs, 33 MB), so decode quantizes each input into arrays it already has and
- * allocates nothing per product once the widest input of each kind was seen: 9 KB (SplitInput) or 35 KB (LutInput) per product and thread otherwise, which filled
- * the young generation every 2-3 s and paused decode 4-40 ms under ParallelGC. Products never run nested on one
+ * hold is made into them: a mixed matrix's parts per width ({@link MixedColumns}) have as many column counts as
+ * matrices, and keyed by column count too a per-column Llama-3.2-1B model kept a few hundred inputs (1.3 MB of heap
+ * more, measured). So decode quantizes each input into arrays it already has and allocates nothing per product once the
+ * widest input of each kind was seen: 9 KB (SplitInput) or 35 KB (LutInput) per product and thread otherwise, which
+ * filled the young generation every 2-3 s and paused decode 4-40 ms under ParallelGC. Products never run nested on one
  * thread, so a thread's arrays are used by one product at a time.
  */
 final class ThreadInputs {
