@@ -79,7 +79,7 @@ final class ByteRowKernels {
                 long at = rb * w.blockBytes;
                 switch (w.kind) {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
-                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.hi, a.sixCorr, a.d, acc);
+                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, a.d, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
@@ -174,76 +174,53 @@ final class ByteRowKernels {
     }
 
     /**
-     * Q6_K's super-blocks (6-bit codes {@code u = code + 32}: low nibbles two columns to a byte, high bits four columns to
-     * a byte; int8 sub-scales per 16 columns, float scales per 256) with the input as 9-bit integers ({@link
-     * SplitInput#ofNineBits}): acc[0..ROWS) = the block's rows times the input, one sub-block per step. Per column the
-     * code u is its nibble or'ed with its two high bits moved to bits 4-5; each group of four columns' 16-bit lanes starts
-     * from {@code −32·Σ v} ({@link SplitInput#sixCorr}), so that they end at {@code Σ (u − 32)·v}, within 4·32·255 < 2^15
-     * however they wrapped on the way. The low lanes, biased by 2^15, end non-negative, so the 32-bit lanes are summed
-     * whole beside their arithmetic high halves (as in nibblePairs; a subtraction of 32 per column and two shifts per four
-     * columns fewer). A sub-block's
-     * integer sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
+     * Q6_K's super-blocks ({@link ByteRows#SIX_SUB_BYTES}: per row and sub-block of 16 columns three words of two 16-bit
+     * fields holding whole codes {@code u = code + 32}, low nibbles and high bits; int8 sub-scales per 16 columns, float
+     * scales per 256) with the input as 9-bit integers ({@link SplitInput#ofNineBits}): acc[0..QUAD_ROWS) = the block's
+     * rows times the input, one sub-block per step. Each word is loaded whole (no widening) and multiplied by a broadcast
+     * pair of terms ({@link SplitInput#sixTerms}) once as it is and once per further field shifted down to it (16-bit
+     * logical shifts, which leave the fields above in place: the terms take them out again), from a bias that makes the
+     * two fields end at their share of {@code Σ (u − 32)·v}, within 16 bits however they wrapped on the way. The low
+     * fields, biased by 2^15, end non-negative, so the 32-bit words are summed whole beside their arithmetic high halves
+     * (as in nibblePairs). Against one 16-bit lane per row with a code assembled from a nibble and high bits per column
+     * (the layout before), this needs no widening loads and half the bit operations per weight; a sub-block's integer
+     * sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
      */
-    private static void superBlocks(MemorySegment m, long base, int cols, short[] v, int[] corr, float[] d, float[] acc) {
-        FloatVector first = FloatVector.zero(F), second = first;
-        ShortVector low = ShortVector.broadcast(S, (short) 0x0F), top = ShortVector.broadcast(S, (short) 0x30);
-        for (int c = 0; c < cols; c += 16) {
-            long sb = base + (long) (c >> 8) * ByteRows.SIX_SUPER_BYTES, at = sb + 4 * ROWS + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
-            // the four groups of four columns written out (as a loop, C2 split its four trips into pre, main and post loops);
-            // shifts on 32-bit lanes (bits that cross into the neighbouring 16-bit lane are masked off): C2 gives 16-bit
-            // shifts a register count, two µops on Intel, one on the shuffle port this kernel is short of (4-5% in L2)
-            ShortVector h, z, c0, c1, c2, c3;
+    private static void superBlocks(MemorySegment m, long base, int cols, int[] t, float[] d, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0, x = 0; c < cols; c += 16, x += SplitInput.SIX_TERMS) {
+            long sb = base + (long) (c >> 8) * ByteRows.SIX_SUPER_BYTES, at = sb + 20 * QUAD + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
+            // the three words written out (as a loop, C2 split its trips into pre, main and post loops)
+            ShortVector z;
             IntVector p, ps, hs;
-            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 8L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 0L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top));
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
-            p = IntVector.broadcast(I, corr[(c >> 2) + 0]).reinterpretAsShorts().add(c0.mul(v[c + 0])).add(c1.mul(v[c + 1])).add(c2.mul(v[c + 2])).add(c3.mul(v[c + 3])).reinterpretAsInts();
+            z = ShortVector.fromMemorySegment(S, m, at, LE);
+            p = IntVector.broadcast(I, t[x]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
             ps = p;
             hs = p.lanewise(ASHR, 16);
-            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 9L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top));
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
-            p = IntVector.broadcast(I, corr[(c >> 2) + 1]).reinterpretAsShorts().add(c0.mul(v[c + 4])).add(c1.mul(v[c + 5])).add(c2.mul(v[c + 6])).add(c3.mul(v[c + 7])).reinterpretAsInts();
+            z = ShortVector.fromMemorySegment(S, m, at + 4L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
-            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 10L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top));
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
-            p = IntVector.broadcast(I, corr[(c >> 2) + 2]).reinterpretAsShorts().add(c0.mul(v[c + 8])).add(c1.mul(v[c + 9])).add(c2.mul(v[c + 10])).add(c3.mul(v[c + 11])).reinterpretAsInts();
+            z = ShortVector.fromMemorySegment(S, m, at + 8L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
-            h = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 11L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c0 = z.and(low).or(h.reinterpretAsInts().lanewise(LSHL, 4).reinterpretAsShorts().and(top));
-            c1 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHL, 2).reinterpretAsShorts().and(top));
-            z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            c2 = z.and(low).or(h.and(top));
-            c3 = z.reinterpretAsInts().lanewise(LSHR, 4).reinterpretAsShorts().and(low).or(h.reinterpretAsInts().lanewise(LSHR, 2).reinterpretAsShorts().and(top));
-            p = IntVector.broadcast(I, corr[(c >> 2) + 3]).reinterpretAsShorts().add(c0.mul(v[c + 12])).add(c1.mul(v[c + 13])).add(c2.mul(v[c + 14])).add(c3.mul(v[c + 15])).reinterpretAsInts();
-            ps = ps.add(p);
-            hs = hs.add(p.lanewise(ASHR, 16));
-            // the low halves' sum: Σ p − 2^16·Σ high halves − 4·2^15 (their bias), mod 2^32
-            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).sub(4 << 15), o = hs;
-            e = e.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS, LE).convertShape(B2I, I, 0));
-            o = o.mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 12 * ROWS + HALF, LE).convertShape(B2I, I, 0));
-            FloatVector step = FloatVector.broadcast(F, d[c >> 5]);
-            first = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), first);
-            second = ((FloatVector) o.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb + 4L * HALF, LE).mul(step), second);
+            // the row's sum: its high fields' Σ hs plus its low fields' Σ p − 2^16·Σ hs − 3·2^15 (their bias), mod 2^32
+            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).sub(3 << 15)
+                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (4 + ((c >> 4) & 15)) * QUAD, LE).convertShape(B2I, I, 0));
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[c >> 5]), total);
         }
-        first.intoArray(acc, 0);
-        second.intoArray(acc, HALF);
+        total.intoArray(acc, 0);
     }
 
     /**

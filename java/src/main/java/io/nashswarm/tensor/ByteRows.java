@@ -26,9 +26,10 @@ import java.lang.foreign.ValueLayout;
  *       rows in order; after each group's {@link #group} columns the rows' fp16 scales in row order and, for asymmetric
  *       codes, their zeros as signed bytes ({@link #groupBytes}): a weight is {@code s·(code − zero)};</li>
  *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): six bits per code as in the file, {@code u = code + 32}
- *       in 0..63, rows in the lane order of groups; its low four bits two columns to a byte, its two high bits four
- *       columns to a byte, the rows' int8 sub-scales per 16 columns and float scales per 256 interleaved in one stream
- *       ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)};</li>
+ *       in 0..63, in blocks of {@link #QUAD_ROWS} rows, per row and sub-block of 16 columns three 32-bit words of two
+ *       16-bit fields each, so that a field holds two whole codes and the low nibble of a third, or two whole codes and
+ *       the high bits of two more ({@link #SIX_SUB_BYTES}); with the rows' float scales per 256 and int8 sub-scales
+ *       per 16 in one stream ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)};</li>
  *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0 and the int4
  *       files): codes 0..15, per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of
  *       inputs per nibble; Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin}
@@ -90,7 +91,7 @@ final class ByteRows {
         this.groups = cols / group;
         this.kind = kind;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
-        this.blockRows = nibbles ? QUAD_ROWS : ROWS;
+        this.blockRows = nibbles || kind == Kind.SIX_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
         this.withZeros = withZeros;
         this.blockBytes = (long) groups * switch (kind) {
@@ -115,16 +116,50 @@ final class ByteRows {
     static final int SUB_BYTES = 18 * QUAD_ROWS, SUPER_BYTES = 8 * QUAD_ROWS + 8 * SUB_BYTES;
 
     /**
-     * Q6_K's one stream ({@link #ofSuperBlocks}), per row block ({@link #ROWS} rows in byte lane order, {@link #row}) and
-     * super-block of 256 columns: the rows' float scales (row order), then per sub-block of 16 columns its eight column
-     * pairs' low nibbles ({@code ROWS} bytes each: column 2p in the low nibble), its four groups of four columns' high
-     * bits ({@code ROWS} bytes each: column 4q + k in bits 2k..2k+1), and the rows' int8 sub-scales (row order).
+     * Q6_K's one stream ({@link #ofSuperBlocks}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
+     * columns: the rows' float scales, the sixteen sub-blocks' int8 sub-scales (a byte per row each), then per sub-block
+     * of 16 columns three vectors of one 32-bit word per row, each word two 16-bit fields (low, high). With {@code u_k}
+     * the codes of columns k = 0..15 of the sub-block, {@code n_k} their low nibbles and {@code h_k} their two high bits,
+     * the fields hold (lowest bits first): word 0 {@code u0 u1 n6 | u2 u3 n7}, word 1 {@code u8 u9 n14 | u10 u11 n15},
+     * word 2 {@code u4 u5 h6 h14 | u12 u13 h7 h15} ({@link #sixFields}). Whole 16-bit loads then need no widening, and
+     * each field is a sum of codes times powers of two, which the kernel multiplies out by shifts (see
+     * {@link ByteRowKernels}' superBlocks). Everything a vector load reads is aligned to its width.
      */
-    static final int SIX_SUB_BYTES = 13 * ROWS, SIX_SUPER_BYTES = 4 * ROWS + 16 * SIX_SUB_BYTES;
+    static final int SIX_SUB_BYTES = 12 * QUAD_ROWS, SIX_SUPER_BYTES = 4 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
 
-    /** Offset in {@link #data} of Q6_K's sub-block of 16 holding column c of row block rb ({@link Kind#SIX_BIT_SUPER_BLOCKS}). */
+    /** Offset in {@link #data} of Q6_K's sub-block of 16 columns holding column c of row block rb ({@link Kind#SIX_BIT_SUPER_BLOCKS}). */
     long sixAt(int rb, int c) {
-        return rb * blockBytes + (long) (c / SUPER) * SIX_SUPER_BYTES + 4 * ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+        return rb * blockBytes + (long) (c / SUPER) * SIX_SUPER_BYTES + 20 * QUAD_ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+    }
+
+    /**
+     * The six 16-bit fields ({@link #SIX_SUB_BYTES}: words 0, 1, 2, low field first) of one row's sub-block of codes
+     * {@code u[at .. at + 16)} in 0..63.
+     */
+    static void sixFields(byte[] u, int at, short[] f) {
+        f[0] = (short) (u[at] | u[at + 1] << 6 | (u[at + 6] & 15) << 12);
+        f[1] = (short) (u[at + 2] | u[at + 3] << 6 | (u[at + 7] & 15) << 12);
+        f[2] = (short) (u[at + 8] | u[at + 9] << 6 | (u[at + 14] & 15) << 12);
+        f[3] = (short) (u[at + 10] | u[at + 11] << 6 | (u[at + 15] & 15) << 12);
+        f[4] = (short) (u[at + 4] | u[at + 5] << 6 | (u[at + 6] >> 4) << 12 | (u[at + 14] >> 4) << 14);
+        f[5] = (short) (u[at + 12] | u[at + 13] << 6 | (u[at + 7] >> 4) << 12 | (u[at + 15] >> 4) << 14);
+    }
+
+    /** The inverse of {@link #sixFields}: code {@code k} (0..15) of a sub-block from its six fields. */
+    static int sixCode(short[] f, int k) {
+        return switch (k) {
+            case 0, 1 -> f[0] >> 6 * k & 63;
+            case 2, 3 -> f[1] >> 6 * (k - 2) & 63;
+            case 8, 9 -> f[2] >> 6 * (k - 8) & 63;
+            case 10, 11 -> f[3] >> 6 * (k - 10) & 63;
+            case 4, 5 -> f[4] >> 6 * (k - 4) & 63;
+            case 12, 13 -> f[5] >> 6 * (k - 12) & 63;
+            case 6 -> f[0] >> 12 & 15 | (f[4] >> 12 & 3) << 4;
+            case 7 -> f[1] >> 12 & 15 | (f[5] >> 12 & 3) << 4;
+            case 14 -> f[2] >> 12 & 15 | (f[4] >> 14 & 3) << 4;
+            case 15 -> f[3] >> 12 & 15 | (f[5] >> 14 & 3) << 4;
+            default -> throw new IllegalArgumentException("a sub-block has 16 codes: " + k);
+        };
     }
 
     /**
@@ -207,7 +242,7 @@ final class ByteRows {
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, rb * p.blockBytes + (long) gi * SIX_SUPER_BYTES + 4 * i, d[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                p.data.set(ValueLayout.JAVA_BYTE, p.sixAt(rb, SUB * k) + 12 * ROWS + i, sub[k]);
+                p.data.set(ValueLayout.JAVA_BYTE, rb * p.blockBytes + (long) (k / 16) * SIX_SUPER_BYTES + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
             }
         });
         return p;
@@ -321,24 +356,20 @@ final class ByteRows {
                 }
                 continue;
             }
-            if (kind == Kind.SIX_BIT_SUPER_BLOCKS) { // 6-bit codes u = code + 32: low nibbles two columns to a byte, then the high bits four columns to a byte
-                for (int i = 0; i < ROWS; i++) {
+            if (kind == Kind.SIX_BIT_SUPER_BLOCKS) { // 6-bit codes u = code + 32, per row and sub-block of 16 its six fields
+                short[] f = new short[6];
+                for (int i = 0; i < QUAD_ROWS; i++) {
                     for (int c = 0; c < cols; c++) {
                         u[i][c] += 32;
                     }
-                }
-                for (int q = 0; q < cols / 4; q++) {
-                    for (int j = 0; j < ROWS; j++) {
-                        byte[] ur = u[row(j)];
-                        column[j] = (byte) (ur[4 * q] >> 4 & 3 | (ur[4 * q + 1] >> 4 & 3) << 2 | (ur[4 * q + 2] >> 4 & 3) << 4 | (ur[4 * q + 3] >> 4 & 3) << 6);
+                    for (int c = 0; c < cols; c += SUB) {
+                        sixFields(u[i], c, f);
+                        long at = sixAt(rb, c) + 4 * i;
+                        for (int w = 0; w < 3; w++) {
+                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[2 * w]);
+                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2, f[2 * w + 1]);
+                        }
                     }
-                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, sixAt(rb, 4 * q) + (8 + q % 4) * ROWS, ROWS);
-                }
-                for (int p = 0; p < cols / 2; p++) {
-                    for (int j = 0; j < ROWS; j++) {
-                        column[j] = (byte) (u[row(j)][2 * p] & 0x0F | u[row(j)][2 * p + 1] << 4);
-                    }
-                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, sixAt(rb, 2 * p) + (p % 8) * ROWS, ROWS);
                 }
                 continue;
             }
@@ -368,13 +399,16 @@ final class ByteRows {
             long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
             return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
         }
-        int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
         if (kind == Kind.SIX_BIT_SUPER_BLOCKS) {
-            long at = sixAt(r / ROWS, c);
-            int low = data.get(ValueLayout.JAVA_BYTE, at + (c / 2 % 8) * ROWS + j) >> (4 * (c & 1)) & 0x0F;
-            int high = data.get(ValueLayout.JAVA_BYTE, at + (8 + c / 4 % 4) * ROWS + j) >> (2 * (c & 3)) & 3;
-            return (high << 4 | low) - 32;
+            long at = sixAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS);
+            short[] f = new short[6];
+            for (int w = 0; w < 3; w++) {
+                f[2 * w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
+                f[2 * w + 1] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2);
+            }
+            return sixCode(f, c % SUB) - 32;
         }
+        int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
         return data.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);
     }
 }

@@ -22,9 +22,9 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     }
 
     /**
-     * The copy for the 16-bit product kernels (made at the first product): the codes' six bits as a nibble and two high
-     * bits, the int8 sub-scales and {@code d} as a float, exactly as stored (6.625 bits/weight resident against the
-     * file's 6.56). As signed bytes (8.6 bits/weight) the kernel was no faster and llama-1b's Q4_K_M decoded 5–13% slower
+     * The copy for the 16-bit product kernels (made at the first product): the codes' six bits packed in 16-bit fields
+     * ({@link ByteRows#SIX_SUB_BYTES}), the int8 sub-scales and {@code d} as a float, exactly as stored (6.625
+     * bits/weight resident against the file's 6.56). As signed bytes (8.6 bits/weight) the kernel was no faster and llama-1b's Q4_K_M decoded 5–13% slower
      * (it streams its Q6_K head and tensors from memory); the 6-plane lookup copy (6.0 bits) was compute-bound at
      * 5.6 Gweights/s on one thread (bench/results/byte-rows-2026-12-03.md).
      */

@@ -66,15 +66,21 @@ final class SplitInput {
      */
     final int[] corr;
     /**
-     * Or null ({@link #ofNineBits} only, Q6_K): per four columns 4t .. 4t + 3, {@code −32·(v[4t] + .. + v[4t + 3])} in both
-     * 16-bit halves, the low one biased by 2^15: the term that turns a group of four products with codes {@code u} in 0..63
-     * into products with {@code u − 32} (see superBlocks).
+     * Or null ({@link #ofNineBits} only, Q6_K): per sub-block of 16 columns {@value #SIX_TERMS} ints, each two 16-bit
+     * halves for the low and high field of Q6_K's words ({@link ByteRows#SIX_SUB_BYTES}). Per word, its bias, then one
+     * multiplier per field of the word (three, three and four): a field {@code f = Σ_k q_k·2^p_k} (whole codes, low
+     * nibbles or high bits {@code q_k} at bit {@code p_k}) times {@code m_0}, then {@code f >>> p_k} times {@code m_k =
+     * t_k − 2^(p_k − p_(k−1))·t_(k−1)} sums to {@code Σ q_k·t_k} mod 2^16, where {@code t_k} is the column's input for a
+     * whole code or a low nibble and 16 times it for high bits. The biases ({@code −32·v} per whole code, {@code −8·v}
+     * per low nibble, {@code −24·v} per high bits; the low half also + 2^15) make a word's fields end at {@code Σ (u −
+     * 32)·v} split over them, each within ±(2·32 + 2·24)·255 < 2^15, the low one biased to end non-negative.
      */
-    final int[] sixCorr;
+    final int[] sixTerms;
+    static final int SIX_TERMS = 13;
     /** One block's integers while quantizing. */
     private final int[] block = new int[BLOCK];
 
-    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
+    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean six) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
@@ -83,13 +89,13 @@ final class SplitInput {
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
         this.corr = corr ? new int[cols / 8] : null;
-        this.sixCorr = sixCorr ? new int[cols / 4] : null;
+        this.sixTerms = six ? new int[cols / 16 * SIX_TERMS] : null;
     }
 
     /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
-    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean sixCorr) {
+    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean six) {
         return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
-                && (this.corr != null) == corr && (this.sixCorr != null) == sixCorr;
+                && (this.corr != null) == corr && (this.sixTerms != null) == six;
     }
 
     /**
@@ -217,12 +223,7 @@ final class SplitInput {
                     ShortVector w = vs.sub(vs.rearrange(EVEN_TWICE).lanewise(VectorOperators.LSHL, 4));
                     vs.blend(w, ODD).rearrange(MIDDLE_SWAPPED).reinterpretAsInts().intoArray(a.quads, (o + j) / 2);
                 }
-                if (six) { // see the field; in vectors, as the scalar corrections() read back ints just stored whole (0.5 ns/value)
-                    IntVector g = vi.add(vi.rearrange(NEXT_1));
-                    IntVector c = g.add(g.rearrange(NEXT_2)).mul(-32); // lane 4s: −32·(v[4s] + .. + v[4s + 3])
-                    c.add(1 << 15).and(0xFFFF).or(c.lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_4TH)
-                            .intoArray(a.sixCorr, (o + j) / 4, FIRST_QUARTER);
-                } else if (corr) {
+                if (corr) {
                     IntVector g = vi.add(vi.rearrange(NEXT_1));
                     IntVector c = g.add(g.rearrange(NEXT_4)).mul(-8); // lane 8t: −8·(v[8t] + v[8t+1] + v[8t+4] + v[8t+5]), 8t+2: the others
                     c.add(1 << 15).and(0xFFFF).or(c.rearrange(NEXT_2).lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_8TH)
@@ -231,15 +232,43 @@ final class SplitInput {
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
         }
+        for (int c = 0; six && c < cols; c += 16) { // after the loop above, so that these loads find its stores retired
+            sixTerms(a.hi, c, a.sixTerms, c / 16 * SIX_TERMS);
+        }
         return a;
     }
 
-    /** Lane i takes lane i ^ 1, i ^ 2, i ^ 4; lanes 0, 4, 8, .. (0, 8, ..) first; the first quarter (eighth) of the lanes. */
+    /** {@link #sixTerms} of the sub-block of 16 columns at {@code c}, into {@code t[at .. at + 13)}. */
+    static void sixTerms(short[] v, int c, int[] t, int at) {
+        int v0 = v[c], v1 = v[c + 1], v2 = v[c + 2], v3 = v[c + 3], v4 = v[c + 4], v5 = v[c + 5], v6 = v[c + 6], v7 = v[c + 7];
+        int v8 = v[c + 8], v9 = v[c + 9], v10 = v[c + 10], v11 = v[c + 11], v12 = v[c + 12], v13 = v[c + 13], v14 = v[c + 14], v15 = v[c + 15];
+        // word 0: u0 u1 n6 | u2 u3 n7 at bits 0, 6, 12
+        t[at] = halves(-32 * (v0 + v1) - 8 * v6 + (1 << 15), -32 * (v2 + v3) - 8 * v7);
+        t[at + 1] = halves(v0, v2);
+        t[at + 2] = halves(v1 - 64 * v0, v3 - 64 * v2);
+        t[at + 3] = halves(v6 - 64 * v1, v7 - 64 * v3);
+        // word 1: u8 u9 n14 | u10 u11 n15
+        t[at + 4] = halves(-32 * (v8 + v9) - 8 * v14 + (1 << 15), -32 * (v10 + v11) - 8 * v15);
+        t[at + 5] = halves(v8, v10);
+        t[at + 6] = halves(v9 - 64 * v8, v11 - 64 * v10);
+        t[at + 7] = halves(v14 - 64 * v9, v15 - 64 * v11);
+        // word 2: u4 u5 h6 h14 | u12 u13 h7 h15 at bits 0, 6, 12, 14; high bits count 16 times
+        t[at + 8] = halves(-32 * (v4 + v5) - 24 * (v6 + v14) + (1 << 15), -32 * (v12 + v13) - 24 * (v7 + v15));
+        t[at + 9] = halves(v4, v12);
+        t[at + 10] = halves(v5 - 64 * v4, v13 - 64 * v12);
+        t[at + 11] = halves(16 * v6 - 64 * v5, 16 * v7 - 64 * v13);
+        t[at + 12] = halves(16 * v14 - 64 * v6, 16 * v15 - 64 * v7);
+    }
+
+    private static int halves(int low, int high) {
+        return low & 0xFFFF | high << 16;
+    }
+
+    /** Lane i takes lane i ^ 1, i ^ 2, i ^ 4; lanes 0, 8, .. first; the first eighth of the lanes. */
     private static final VectorShuffle<Integer> NEXT_1 = VectorShuffle.fromOp(WI, i -> i ^ 1), NEXT_2 = VectorShuffle.fromOp(WI, i -> i ^ 2),
-            NEXT_4 = VectorShuffle.fromOp(WI, i -> i ^ 4), EVERY_4TH = VectorShuffle.fromOp(WI, i -> 4 * i % WI.length()),
+            NEXT_4 = VectorShuffle.fromOp(WI, i -> i ^ 4),
             EVERY_8TH = VectorShuffle.fromOp(WI, i -> 8 * i % WI.length());
-    private static final VectorMask<Integer> FIRST_QUARTER = VectorMask.fromLong(WI, (1L << WI.length() / 4) - 1),
-            FIRST_EIGHTH = VectorMask.fromLong(WI, (1L << WI.length() / 8) - 1);
+    private static final VectorMask<Integer> FIRST_EIGHTH = VectorMask.fromLong(WI, (1L << WI.length() / 8) - 1);
 
     /** {@link #unsplit}'s block at {@code o} from integers {@code v} already rounded (in double: a tiny block), in scalar code. */
     private static void tinyBlock(SplitInput a, int o, int[] v, boolean quads) {
@@ -257,15 +286,11 @@ final class SplitInput {
         corrections(a, o, v);
     }
 
-    /** The block at {@code o}'s {@link #corr} or {@link #sixCorr} (where the input has them) from its integers {@code v}. */
+    /** The block at {@code o}'s {@link #corr} (where the input has it) from its integers {@code v}. */
     private static void corrections(SplitInput a, int o, int[] v) {
         for (int t = 0; a.corr != null && t < BLOCK; t += 8) {
             int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
             a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
-        }
-        for (int t = 0; a.sixCorr != null && t < BLOCK; t += 4) {
-            int c = -32 * (v[t] + v[t + 1] + v[t + 2] + v[t + 3]);
-            a.sixCorr[(o + t) / 4] = (c + (1 << 15)) & 0xFFFF | c << 16;
         }
     }
 

@@ -98,7 +98,54 @@ class SplitInputTest {
         assertNotNull(SplitInput.ofElevenBits(new float[64], 0, 64).corr, "int4's 11-bit input has its corr");
     }
 
-    /** int4's 11-bit input with its quads and its per-eight-column corrections; Q6_K's 9-bit input with its per-four ones. */
+    /**
+     * Q6_K's terms ({@link SplitInput#sixTerms}) against its words ({@link ByteRows#sixFields}), as the kernel uses them:
+     * per word, bias + field·m0 + Σ (field >>> p_k)·m_k in 16-bit arithmetic, the low field read unsigned less 2^15, the
+     * high one signed, sum over the three words to {@code Σ (u − 32)·v} exactly, for random and extreme codes and inputs.
+     */
+    @Test
+    void sixBitTermsGiveExactSubBlockSums() {
+        Random rnd = new Random(11);
+        int[][] shifts = {{0, 6, 12}, {0, 6, 12}, {0, 6, 12, 14}};
+        for (int trial = 0; trial < 2000; trial++) {
+            short[] v = new short[16];
+            byte[] u = new byte[16];
+            for (int k = 0; k < 16; k++) {
+                v[k] = (short) switch (trial % 4) {
+                    case 0 -> rnd.nextInt(511) - 255;
+                    case 1 -> rnd.nextBoolean() ? 255 : -255;
+                    case 2 -> trial % 8 == 2 ? 255 : -255;
+                    default -> rnd.nextInt(3) * 255 - 255;
+                };
+                u[k] = (byte) switch (trial % 3) {
+                    case 0 -> rnd.nextInt(64);
+                    case 1 -> rnd.nextBoolean() ? 0 : 63;
+                    default -> (v[k] > 0) == (trial % 2 == 0) ? 63 : 0;
+                };
+            }
+            int[] t = new int[SplitInput.SIX_TERMS];
+            SplitInput.sixTerms(v, 0, t, 0);
+            short[] f = new short[6];
+            ByteRows.sixFields(u, 0, f);
+            long want = 0, got = 0;
+            for (int k = 0; k < 16; k++) {
+                want += (long) (u[k] - 32) * v[k];
+                assertEquals(u[k], ByteRows.sixCode(f, k), "field layout round trip, code " + k);
+            }
+            for (int w = 0, x = 0; w < 3; x += shifts[w].length + 1, w++) {
+                for (int half = 0; half < 2; half++) {
+                    int field = f[2 * w + half] & 0xFFFF, sum = t[x] >> 16 * half;
+                    for (int k = 0; k < shifts[w].length; k++) {
+                        sum += (field >>> shifts[w][k]) * (t[x + 1 + k] >> 16 * half);
+                    }
+                    got += half == 0 ? (sum & 0xFFFF) - (1 << 15) : (short) sum;
+                }
+            }
+            assertEquals(want, got, "sub-block sum, trial " + trial);
+        }
+    }
+
+    /** int4's 11-bit input with its quads and its per-eight-column corrections; Q6_K's 9-bit input with its terms. */
     @Test
     void elevenAndNineBitInputsCarryTheirCorrections() {
         Random rnd = new Random(5);
@@ -114,8 +161,11 @@ class SplitInputTest {
             for (int s = 0; s < cols / 4; s++) {
                 assertEquals(v[4 * s] & 0xFFFF | v[4 * s + 2] << 16, e.quads[2 * s], "whole-byte pair of step " + s);
                 assertEquals((v[4 * s + 1] - 16 * v[4 * s]) & 0xFFFF | (v[4 * s + 3] - 16 * v[4 * s + 2]) << 16, e.quads[2 * s + 1], "high pair " + s);
-                int c = -32 * (u[4 * s] + u[4 * s + 1] + u[4 * s + 2] + u[4 * s + 3]);
-                assertEquals((c + (1 << 15)) & 0xFFFF | c << 16, n.sixCorr[s], "Q6_K correction of columns " + 4 * s);
+            }
+            for (int s = 0; s < cols / 16; s++) {
+                int[] t = new int[SplitInput.SIX_TERMS];
+                SplitInput.sixTerms(u, 16 * s, t, 0);
+                assertArrayEquals(t, java.util.Arrays.copyOfRange(n.sixTerms, s * t.length, (s + 1) * t.length), "Q6_K terms of sub-block " + s);
             }
             for (int t = 0; t < cols / 8; t++) {
                 int lo = -8 * (v[8 * t] + v[8 * t + 1] + v[8 * t + 4] + v[8 * t + 5]), hi = -8 * (v[8 * t + 2] + v[8 * t + 3] + v[8 * t + 6] + v[8 * t + 7]);
@@ -149,7 +199,7 @@ class SplitInputTest {
                 assertArrayEquals(fresh.loPairs, reused.loPairs);
                 assertArrayEquals(fresh.quads, reused.quads);
                 assertArrayEquals(fresh.corr, reused.corr);
-                assertArrayEquals(fresh.sixCorr, reused.sixCorr);
+                assertArrayEquals(fresh.sixTerms, reused.sixTerms);
             }
         }
     }
