@@ -193,7 +193,7 @@ final class BitPlanes {
 
     /**
      * Codes of 5 bits in groups of {@code groupCols} (32) with one fp16 scale and one fp16 minimum each (ggml's Q5_0,
-     * Q5_1, Q5_K). Returns planes 0–3 as 4-bit codes with the scales and minimums, holding planes 4–5 as 2-bit codes in
+     * Q5_1). Returns planes 0–3 as 4-bit codes with the scales and minimums, holding planes 4–5 as 2-bit codes in
      * {@link #high} (the int2 layout, two column groups per 32 bytes), which the kernel adds with weight 16 using the
      * first copy's scales.
      */

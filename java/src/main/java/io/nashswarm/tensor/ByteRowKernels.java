@@ -64,7 +64,7 @@ final class ByteRowKernels {
         SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
         ThreadInputs.Maker<SplitInput> make = switch (w.kind) {
             case GROUPS -> (v, o, c, r) -> SplitInput.of(v, o, c, false, r);
-            case SIX_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
+            case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
             case NIBBLE_SUPER_BLOCKS -> SplitInput::ofBytes;
             case NIBBLE_GROUPS -> w.group == 32 ? SplitInput::ofBytes : SplitInput::ofElevenBits;
         };
@@ -80,6 +80,7 @@ final class ByteRowKernels {
                 switch (w.kind) {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
                     case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, a.d, acc);
+                    case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
@@ -219,6 +220,76 @@ final class ByteRowKernels {
             IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).sub(3 << 15)
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (4 + ((c >> 4) & 15)) * QUAD, LE).convertShape(B2I, I, 0));
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[c >> 5]), total);
+        }
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * Q5_K's super-blocks ({@link ByteRows#FIVE_SUPER_BYTES}: codes 0..31 in {@link #superBlocks}' fields; per sub-block of
+     * 32 a scale and a minimum 0..63, per 256 float {@code d} and {@code dmin}) with the input as 9-bit integers
+     * ({@link SplitInput#ofNineBits}): acc[0..QUAD_ROWS) = the block's rows times the input, one sub-block of 32 (two of
+     * the fields' 16) per step. The words give {@code Σ (u − 32)·v} as in superBlocks; plus {@code 32·Σ v} that is
+     * {@code Σ u·v}, so {@code Σ w·v = d·scale·Σ u·v − dmin·min·Σ v}; the integer sum times the scale stays within
+     * 32·31·255·63 < 2^31.
+     */
+    private static void fiveBits(MemorySegment m, long base, int cols, int[] t, float[] d, int[] sum, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0, x = 0; c < cols; c += 32, x += 2 * SplitInput.SIX_TERMS) {
+            long sb = base + (long) (c >> 8) * ByteRows.FIVE_SUPER_BYTES, at = sb + 24 * QUAD + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
+            int k = (c >> 5) & 7, blk = c >> 5;
+            // the six words of two sub-blocks of 16 written out (as a loop, C2 split its trips into pre, main and post loops)
+            ShortVector z;
+            IntVector p, ps, hs;
+            z = ShortVector.fromMemorySegment(S, m, at + 0L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = p;
+            hs = p.lanewise(ASHR, 16);
+            z = ShortVector.fromMemorySegment(S, m, at + 4L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            z = ShortVector.fromMemorySegment(S, m, at + 8L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            z = ShortVector.fromMemorySegment(S, m, at + 12L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            z = ShortVector.fromMemorySegment(S, m, at + 16L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 19]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 20]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            z = ShortVector.fromMemorySegment(S, m, at + 20L * QUAD, LE);
+            p = IntVector.broadcast(I, t[x + 21]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 22]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 23]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 24]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 25]).reinterpretAsShorts())).reinterpretAsInts();
+            ps = ps.add(p);
+            hs = hs.add(p.lanewise(ASHR, 16));
+            // Σ u·v: the high fields' Σ hs plus the low fields' Σ p − 2^16·Σ hs − 6·2^15 (their bias), plus 32·Σ v, mod 2^32
+            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).add(32 * sum[blk] - (6 << 15))
+                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (8 + k) * QUAD, LE).convertShape(B2I, I, 0));
+            FloatVector mins = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[blk]), total);
+            total = mins.fma(FloatVector.fromMemorySegment(F, m, sb + 4L * QUAD, LE).mul(-d[blk] * sum[blk]), total);
         }
         total.intoArray(acc, 0);
     }

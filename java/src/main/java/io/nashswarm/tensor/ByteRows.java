@@ -62,6 +62,8 @@ final class ByteRows {
         GROUPS,
         /** Q6_K's 6-bit codes in super-blocks of {@link #SIX_SUPER_BYTES} ({@link #ofSuperBlocks}). */
         SIX_BIT_SUPER_BLOCKS,
+        /** Q5_K's 5-bit codes in Q6_K's fields, with Q4_K's scales and minimums ({@link #FIVE_SUPER_BYTES}, {@link #ofFiveBits}). */
+        FIVE_BIT_SUPER_BLOCKS,
         /** Q4_K's nibbles in super-blocks of {@link #SUPER_BYTES} ({@link #ofNibbles}). */
         NIBBLE_SUPER_BLOCKS,
         /** Nibbles in groups of 32 with the zero 8 (Q4_0), or of 64k with zeros or the zero 8 (int4) ({@link #ofNibbleGroups}). */
@@ -91,12 +93,13 @@ final class ByteRows {
         this.groups = cols / group;
         this.kind = kind;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
-        this.blockRows = nibbles || kind == Kind.SIX_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
+        this.blockRows = nibbles || sixBitFields() ? QUAD_ROWS : ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
         this.withZeros = withZeros;
         this.blockBytes = (long) groups * switch (kind) {
             case GROUPS -> groupBytes(group, withZeros);
             case SIX_BIT_SUPER_BLOCKS -> SIX_SUPER_BYTES;
+            case FIVE_BIT_SUPER_BLOCKS -> FIVE_SUPER_BYTES;
             case NIBBLE_SUPER_BLOCKS -> SUPER_BYTES;
             case NIBBLE_GROUPS -> nibbleGroupBytes(group, withZeros);
         };
@@ -127,9 +130,25 @@ final class ByteRows {
      */
     static final int SIX_SUB_BYTES = 12 * QUAD_ROWS, SIX_SUPER_BYTES = 4 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
 
-    /** Offset in {@link #data} of Q6_K's sub-block of 16 columns holding column c of row block rb ({@link Kind#SIX_BIT_SUPER_BLOCKS}). */
+    /**
+     * Q5_K's one stream ({@link #ofFiveBits}), per row block and super-block of 256 columns: the rows' float {@code d},
+     * their float {@code dmin}, the eight sub-blocks' scales (a byte per row each), their minimums likewise, then the
+     * codes 0..31 in Q6_K's sixteen sub-blocks of fields ({@link #SIX_SUB_BYTES}): {@code w = d·scale·u − dmin·min}.
+     * The codes take 6 bits where the file has 5 (6.75 bits/weight resident against 5.5): the price of one kernel
+     * for both types, which is still faster from memory than the table lookup that needed 512-bit vectors.
+     */
+    static final int FIVE_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
+
+    /** Whether the codes are in Q6_K's 16-bit fields ({@link #SIX_SUB_BYTES}): Q6_K and Q5_K. */
+    boolean sixBitFields() {
+        return kind == Kind.SIX_BIT_SUPER_BLOCKS || kind == Kind.FIVE_BIT_SUPER_BLOCKS;
+    }
+
+    /** Offset in {@link #data} of the sub-block of 16 columns holding column c of row block rb (Q6_K's fields: {@link #sixBitFields}). */
     long sixAt(int rb, int c) {
-        return rb * blockBytes + (long) (c / SUPER) * SIX_SUPER_BYTES + 20 * QUAD_ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+        boolean six = kind == Kind.SIX_BIT_SUPER_BLOCKS;
+        return rb * blockBytes + (long) (c / SUPER) * (six ? SIX_SUPER_BYTES : FIVE_SUPER_BYTES) + (six ? 20 : 24) * QUAD_ROWS
+                + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
 
     /**
@@ -248,10 +267,44 @@ final class ByteRows {
         return p;
     }
 
-    /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K), row by row. */
+    /**
+     * Repacks 5-bit codes (0..31) in super-blocks of 256 columns with sub-blocks of 32 that have a scale and a minimum
+     * (ggml's Q5_K) into Q6_K's fields ({@link #FIVE_SUPER_BYTES}).
+     */
+    static ByteRows ofFiveBits(int rows, int cols, NibbleRows src) {
+        if (cols % SUPER != 0) {
+            throw new IllegalArgumentException("5-bit rows need whole super-blocks of " + SUPER + ": " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.FIVE_BIT_SUPER_BLOCKS);
+        byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
+        float[] d = new float[p.groups], dmin = new float[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, mins, d, dmin);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(mins, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+                java.util.Arrays.fill(dmin, 0f);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                long at = rb * p.blockBytes + (long) gi * FIVE_SUPER_BYTES;
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
+                for (int k = 0; k < 8; k++) {
+                    p.data.set(ValueLayout.JAVA_BYTE, at + (8 + k) * QUAD_ROWS + i, sub[8 * gi + k]);
+                    p.data.set(ValueLayout.JAVA_BYTE, at + (16 + k) * QUAD_ROWS + i, mins[8 * gi + k]);
+                }
+            }
+        });
+        return p;
+    }
+
+    /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K, Q5_K), row by row. */
     interface NibbleRows {
         /**
-         * Writes row r's codes ({@code cols}, each in 0..15), its sub-block scales and minimums (0..63) and its
+         * Writes row r's codes ({@code cols}, each in 0..15, or 0..31 for {@link #ofFiveBits}), its sub-block scales and minimums (0..63) and its
          * super-blocks' scales and minimum scales: a weight is {@code d·sub·code − dmin·min}.
          */
         void row(int r, byte[] codes, byte[] subScales, byte[] subMins, float[] scales, float[] minScales);
@@ -356,10 +409,10 @@ final class ByteRows {
                 }
                 continue;
             }
-            if (kind == Kind.SIX_BIT_SUPER_BLOCKS) { // 6-bit codes u = code + 32, per row and sub-block of 16 its six fields
+            if (sixBitFields()) { // 6-bit codes u = code + 32 (Q5_K's 0..31 as they are), per row and sub-block of 16 its six fields
                 short[] f = new short[6];
                 for (int i = 0; i < QUAD_ROWS; i++) {
-                    for (int c = 0; c < cols; c++) {
+                    for (int c = 0; kind == Kind.SIX_BIT_SUPER_BLOCKS && c < cols; c++) {
                         u[i][c] += 32;
                     }
                     for (int c = 0; c < cols; c += SUB) {
@@ -392,21 +445,21 @@ final class ByteRows {
         return data.byteSize();
     }
 
-    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), or 0..15 for nibbles. */
+    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), 0..31 for Q5_K, or 0..15 for nibbles. */
     int code(int r, int c) {
         if (nibbles) {
             int i = r % QUAD_ROWS, b = ((c & 3) >> 1) + 2 * i, rb = r / QUAD_ROWS;
             long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
             return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
         }
-        if (kind == Kind.SIX_BIT_SUPER_BLOCKS) {
+        if (sixBitFields()) {
             long at = sixAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS);
             short[] f = new short[6];
             for (int w = 0; w < 3; w++) {
                 f[2 * w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
                 f[2 * w + 1] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2);
             }
-            return sixCode(f, c % SUB) - 32;
+            return sixCode(f, c % SUB) - (kind == Kind.SIX_BIT_SUPER_BLOCKS ? 32 : 0);
         }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
         return data.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);

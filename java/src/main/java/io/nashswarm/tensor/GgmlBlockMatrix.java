@@ -150,7 +150,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * The 16-bit product kernels where the type has a byte-row copy (Q4_K, Q6_K), else the table lookup where it has a
+     * The 16-bit product kernels where the type has a byte-row copy (Q4_K, Q5_K, Q6_K), else the table lookup where it has a
      * lookup copy, else dequantized rows times x, one row at a time (a general integer kernel on q8 activations, on the
      * decoded codes, was measured slower than that: 0.7–1.06x, see README › GGUF, and deleted).
      */
@@ -171,7 +171,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1, Q5_K),
+     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1),
      * or 0.
      */
     int lookupBits() {
@@ -186,7 +186,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         return 0;
     }
 
-    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q4_K and Q6_K have one). */
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q4_K, Q5_K and Q6_K have one). */
     ByteRows makeByteRows() {
         return null;
     }

@@ -16,9 +16,29 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
         super(QuantType.Q5_K, data, rows, cols, 32);
     }
 
+    /**
+     * The copy for the 16-bit product kernels (made at the first product): the codes in Q6_K's 16-bit fields, the 6-bit
+     * scales and minimums as bytes, {@code d} and {@code dmin} as floats, all exact (6.75 bits/weight resident against the
+     * file's 5.5; see {@link ByteRows#FIVE_SUPER_BYTES}).
+     */
     @Override
-    int lookupBits() {
-        return 5;
+    ByteRows makeByteRows() {
+        byte[] codes = new byte[256];
+        float[] sc = new float[8], mn = new float[8];
+        return ByteRows.ofFiveBits(rows, cols, (r, u, sub, mins, d, dmin) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = r * rowBytes + 176L * blk;
+                decodeBlock(o, codes, sc, mn);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                for (int j = 0; j < 8; j++) {
+                    Q4_KMatrix.scaleMin(this, o + 4, j, 1f, 1f, sc, mn);
+                    sub[8 * blk + j] = (byte) sc[j];
+                    mins[8 * blk + j] = (byte) mn[j];
+                }
+                d[blk] = half(o);
+                dmin[blk] = half(o + 2);
+            }
+        });
     }
 
     @Override

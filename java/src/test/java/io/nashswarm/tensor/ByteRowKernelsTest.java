@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K and Q4_K, on every machine (32 rows
+ * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K, Q5_K and Q4_K, on every machine (32 rows
  * per block with AVX-512, 16 with AVX2): every product against float64 within the bound the input's rounding implies
  * and equal to the rule restated ({@link PackedReference#assertByteRowProduct}), over every zero kind and group size,
  * row counts that leave partial blocks, row ranges that split blocks, batches, and the extreme codes, scales, zeros and
@@ -135,10 +135,10 @@ class ByteRowKernelsTest {
         }
     }
 
-    /** Q6_K and Q4_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    /** Q6_K, Q5_K and Q4_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
     @Test
     void kQuantSuperBlocksAreWithinTheInputBound() {
-        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q4_K}) {
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q5_K, QuantType.Q4_K}) {
             for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
                 int rows = shape[0], cols = shape[1];
                 for (double span : new double[] {1, 20}) {
@@ -180,6 +180,37 @@ class ByteRowKernelsTest {
                     seg.set(F16, o + 208, Float.floatToFloat16(65504f));
                 }
                 assertConstantInputs(Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN), "Q6_K ql " + ql + " qh " + qh);
+            }
+        }
+    }
+
+    /**
+     * Q5_K's largest sums: codes 31 (or 0, or alternating 31 and 0 through the high bits), scales and minimums 63, d and
+     * dmin ±65504, inputs at their maximum: a 32-column step's integer sum reaches 32·31·255·63.
+     */
+    @Test
+    void q5_KExtremeCodesScalesAndMinimums() {
+        int rows = 5, cols = 512;
+        for (int[] bits : new int[][] {{0x00, 0x00}, {0xFF, 0xFF}, {0xFF, 0x55}}) { // nibbles, high bits
+            for (float dmin : new float[] {65504f, -65504f}) {
+                byte[] block = new byte[176];
+                java.util.Arrays.fill(block, 4, 16, (byte) 0xFF); // every 6-bit scale and minimum 63
+                java.util.Arrays.fill(block, 16, 48, (byte) bits[1]);
+                java.util.Arrays.fill(block, 48, 176, (byte) bits[0]);
+                MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 176]);
+                for (long o = 0; o < seg.byteSize(); o += 176) {
+                    MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 176);
+                    seg.set(F16, o, Float.floatToFloat16(-65504f));
+                    seg.set(F16, o + 2, Float.floatToFloat16(dmin));
+                }
+                WeightMatrix m = Matrices.of(QuantType.Q5_K, seg, rows, cols, Layout.OUT_IN);
+                assertConstantInputs(m, "Q5_K qs " + bits[0] + " qh " + bits[1] + " dmin " + dmin);
+                float[] w = new float[cols];
+                m.dequantizeRow(0, w, 0);
+                for (int c = 0; c < cols; c++) {
+                    int code = bits[0] == 0 ? 0 : 15 + 16 * (bits[1] >> (2 * ((c % 256) / 64) + (c % 64) / 32) & 1);
+                    assertEquals(-65504f * 63 * code - dmin * 63, w[c], 1e-3 * Math.abs(w[c]), "the weights decode to their extreme codes, column " + c);
+                }
             }
         }
     }
