@@ -65,6 +65,7 @@ final class ByteRowKernels {
         ThreadInputs.Maker<SplitInput> make = switch (w.kind) {
             case GROUPS -> (v, o, c, r) -> SplitInput.of(v, o, c, false, r);
             case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
+            case THREE_BIT_SUPER_BLOCKS -> SplitInput::ofThreeBitTerms;
             case NIBBLE_SUPER_BLOCKS -> SplitInput::ofBytes;
             case NIBBLE_GROUPS -> w.group == 32 ? SplitInput::ofBytes : SplitInput::ofElevenBits;
         };
@@ -81,6 +82,7 @@ final class ByteRowKernels {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
                     case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, a.d, acc);
                     case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
+                    case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
@@ -290,6 +292,52 @@ final class ByteRowKernels {
             FloatVector mins = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0);
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[blk]), total);
             total = mins.fma(FloatVector.fromMemorySegment(F, m, sb + 4L * QUAD, LE).mul(-d[blk] * sum[blk]), total);
+        }
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * Q3_K's super-blocks ({@link ByteRows#THREE_SUPER_BYTES}: per row and step of 32 columns three words whose low and high
+     * fields each hold five codes {@code u = code + 4} and a bit of a sixteenth, the low fields the step's first sub-block
+     * of 16, the high fields its second; int8 sub-scales per 16, float scales per 256) with the input as 9-bit integers
+     * ({@link SplitInput#ofThreeBitTerms}): acc[0..QUAD_ROWS) = the block's rows times the input, one step of 32 per
+     * iteration. As in {@link #superBlocks}, each word times a broadcast pair of terms as it is and shifted down to each
+     * further field; the three words sum in 16 bits from the bias {@code −4·Σ v} to {@code Σ (u − 4)·v} per sub-block
+     * (within 16·4·255 < 2^15), whose two halves are then the two sub-blocks' sums, each times its sub-scale.
+     */
+    private static void threeBits(MemorySegment m, long base, int cols, int[] t, float[] d, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0, x = 0; c < cols; c += 32, x += SplitInput.THREE_TERMS) {
+            long sb = base + (long) (c >> 8) * ByteRows.THREE_SUPER_BYTES, at = sb + 20 * QUAD + (long) ((c >> 5) & 7) * ByteRows.THREE_STEP_BYTES;
+            int k = (c >> 4) & 15;
+            // the three words written out (as a loop, C2 split its trips into pre, main and post loops)
+            ShortVector z, p = IntVector.broadcast(I, t[x]).reinterpretAsShorts();
+            z = ShortVector.fromMemorySegment(S, m, at + 0L * QUAD, LE);
+            p = p.add(z.mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 3).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 9).mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()));
+            z = ShortVector.fromMemorySegment(S, m, at + 4L * QUAD, LE);
+            p = p.add(z.mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 3).mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 9).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()));
+            z = ShortVector.fromMemorySegment(S, m, at + 8L * QUAD, LE);
+            p = p.add(z.mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 3).mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 9).mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()));
+            IntVector q = p.reinterpretAsInts();
+            IntVector e = q.lanewise(LSHL, 16).lanewise(ASHR, 16)
+                    .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (4 + k) * QUAD, LE).convertShape(B2I, I, 0))
+                    .add(q.lanewise(ASHR, 16).mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (5 + k) * QUAD, LE).convertShape(B2I, I, 0)));
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[c >> 5]), total);
         }
         total.intoArray(acc, 0);
     }

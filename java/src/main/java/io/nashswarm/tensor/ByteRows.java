@@ -64,6 +64,8 @@ final class ByteRows {
         SIX_BIT_SUPER_BLOCKS,
         /** Q5_K's 5-bit codes in Q6_K's fields, with Q4_K's scales and minimums ({@link #FIVE_SUPER_BYTES}, {@link #ofFiveBits}). */
         FIVE_BIT_SUPER_BLOCKS,
+        /** Q3_K's 3-bit codes in 16-bit fields of five codes, with int8 sub-scales ({@link #THREE_SUPER_BYTES}, {@link #ofThreeBits}). */
+        THREE_BIT_SUPER_BLOCKS,
         /** Q4_K's nibbles in super-blocks of {@link #SUPER_BYTES} ({@link #ofNibbles}). */
         NIBBLE_SUPER_BLOCKS,
         /** Nibbles in groups of 32 with the zero 8 (Q4_0), or of 64k with zeros or the zero 8 (int4) ({@link #ofNibbleGroups}). */
@@ -93,13 +95,14 @@ final class ByteRows {
         this.groups = cols / group;
         this.kind = kind;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
-        this.blockRows = nibbles || sixBitFields() ? QUAD_ROWS : ROWS;
+        this.blockRows = nibbles || sixBitFields() || kind == Kind.THREE_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
         this.withZeros = withZeros;
         this.blockBytes = (long) groups * switch (kind) {
             case GROUPS -> groupBytes(group, withZeros);
             case SIX_BIT_SUPER_BLOCKS -> SIX_SUPER_BYTES;
             case FIVE_BIT_SUPER_BLOCKS -> FIVE_SUPER_BYTES;
+            case THREE_BIT_SUPER_BLOCKS -> THREE_SUPER_BYTES;
             case NIBBLE_SUPER_BLOCKS -> SUPER_BYTES;
             case NIBBLE_GROUPS -> nibbleGroupBytes(group, withZeros);
         };
@@ -138,6 +141,44 @@ final class ByteRows {
      * for both types, which is still faster from memory than the table lookup that needed 512-bit vectors.
      */
     static final int FIVE_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
+
+    /**
+     * Q3_K's one stream ({@link #ofThreeBits}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
+     * columns: the rows' float scales, the sixteen sub-blocks' int8 sub-scales (a byte per row each), then per step of 32
+     * columns three vectors of one 32-bit word per row ({@link #THREE_STEP_BYTES}): the word's low field holds the first
+     * sub-block of 16, its high field the second, five codes {@code u = code + 4} (0..7) at bits 0, 3, 6, 9, 12 and one
+     * bit of the sixteenth at bit 15 ({@link #threeFields}), so that a row's two sub-blocks sum in the two halves of its
+     * 32-bit lane without widening (16·4·255 < 2^15). 3.625 bits/weight resident against the file's 3.44.
+     */
+    static final int THREE_STEP_BYTES = 12 * QUAD_ROWS, THREE_SUPER_BYTES = 4 * QUAD_ROWS + 16 * QUAD_ROWS + 8 * THREE_STEP_BYTES;
+
+    /** Offset in {@link #data} of Q3_K's step of 32 columns holding column c of row block rb ({@link Kind#THREE_BIT_SUPER_BLOCKS}). */
+    long threeAt(int rb, int c) {
+        return rb * blockBytes + (long) (c / SUPER) * THREE_SUPER_BYTES + 20 * QUAD_ROWS + (long) (c % SUPER / 32) * THREE_STEP_BYTES;
+    }
+
+    /**
+     * The three 16-bit fields of one row's sub-block of 16 codes {@code u[at .. at + 16)} in 0..7 (low fields of words 0, 1,
+     * 2 for a step's first sub-block, high fields for its second): codes 0–4, 5–9 and 10–14 at bits 0, 3, 6, 9, 12, and
+     * bit k of code 15 at bit 15 of field k.
+     */
+    static void threeFields(byte[] u, int at, short[] f) {
+        for (int k = 0; k < 3; k++) {
+            int v = (u[at + 15] >> k & 1) << 15;
+            for (int j = 0; j < 5; j++) {
+                v |= u[at + 5 * k + j] << 3 * j;
+            }
+            f[k] = (short) v;
+        }
+    }
+
+    /** The inverse of {@link #threeFields}: code {@code k} (0..15) of a sub-block from its three fields. */
+    static int threeCode(short[] f, int k) {
+        if (k == 15) {
+            return (f[0] >> 15 & 1) | (f[1] >> 15 & 1) << 1 | (f[2] >> 15 & 1) << 2;
+        }
+        return f[k / 5] >> 3 * (k % 5) & 7;
+    }
 
     /** Whether the codes are in Q6_K's 16-bit fields ({@link #SIX_SUB_BYTES}): Q6_K and Q5_K. */
     boolean sixBitFields() {
@@ -301,6 +342,32 @@ final class ByteRows {
         return p;
     }
 
+    /** Repacks 3-bit codes (−4..3) in super-blocks of 256 columns with int8 sub-scales per 16 (ggml's Q3_K: {@code w = d·sub·code}). */
+    static ByteRows ofThreeBits(int rows, int cols, SuperBlockRows src) {
+        if (cols % SUPER != 0) {
+            throw new IllegalArgumentException("3-bit rows need whole super-blocks of " + SUPER + ": " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.THREE_BIT_SUPER_BLOCKS);
+        byte[] sub = new byte[cols / SUB];
+        float[] d = new float[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, d);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, rb * p.blockBytes + (long) gi * THREE_SUPER_BYTES + 4 * i, d[gi]);
+            }
+            for (int k = 0; k < sub.length; k++) {
+                p.data.set(ValueLayout.JAVA_BYTE, rb * p.blockBytes + (long) (k / 16) * THREE_SUPER_BYTES + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
+            }
+        });
+        return p;
+    }
+
     /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K, Q5_K), row by row. */
     interface NibbleRows {
         /**
@@ -409,6 +476,22 @@ final class ByteRows {
                 }
                 continue;
             }
+            if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // 3-bit codes u = code + 4, per row and sub-block of 16 its three fields
+                short[] f = new short[3];
+                for (int i = 0; i < QUAD_ROWS; i++) {
+                    for (int c = 0; c < cols; c++) {
+                        u[i][c] += 4;
+                    }
+                    for (int c = 0; c < cols; c += SUB) {
+                        threeFields(u[i], c, f);
+                        long at = threeAt(rb, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
+                        for (int w = 0; w < 3; w++) {
+                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[w]);
+                        }
+                    }
+                }
+                continue;
+            }
             if (sixBitFields()) { // 6-bit codes u = code + 32 (Q5_K's 0..31 as they are), per row and sub-block of 16 its six fields
                 short[] f = new short[6];
                 for (int i = 0; i < QUAD_ROWS; i++) {
@@ -445,12 +528,20 @@ final class ByteRows {
         return data.byteSize();
     }
 
-    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31), 0..31 for Q5_K, or 0..15 for nibbles. */
+    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31, Q3_K's in −4..3), 0..31 for Q5_K, or 0..15 for nibbles. */
     int code(int r, int c) {
         if (nibbles) {
             int i = r % QUAD_ROWS, b = ((c & 3) >> 1) + 2 * i, rb = r / QUAD_ROWS;
             long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
             return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
+        }
+        if (kind == Kind.THREE_BIT_SUPER_BLOCKS) {
+            long at = threeAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS) + (c % 32 < SUB ? 0 : 2);
+            short[] f = new short[3];
+            for (int w = 0; w < 3; w++) {
+                f[w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
+            }
+            return threeCode(f, c % SUB) - 4;
         }
         if (sixBitFields()) {
             long at = sixAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS);

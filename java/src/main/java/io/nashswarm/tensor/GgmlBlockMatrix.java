@@ -150,7 +150,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * The 16-bit product kernels where the type has a byte-row copy (Q4_K, Q5_K, Q6_K), else the table lookup where it has a
+     * The 16-bit product kernels where the type has a byte-row copy (Q3_K, Q4_K, Q5_K, Q6_K), else the table lookup where it has a
      * lookup copy, else dequantized rows times x, one row at a time (a general integer kernel on q8 activations, on the
      * decoded codes, was measured slower than that: 0.7–1.06x, see README › GGUF, and deleted).
      */
@@ -171,7 +171,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * Bits of this type's codes on the table-lookup path (2: Q2_K; 3: Q3_K; 4: Q4_1; 5: Q5_0, Q5_1),
+     * Bits of this type's codes on the table-lookup path (2: Q2_K; 4: Q4_1; 5: Q5_0, Q5_1),
      * or 0.
      */
     int lookupBits() {
@@ -179,14 +179,14 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16,
-     * Q3_K's q − 4); the copy's minimums take the shift ({@code min + offset·scale}).
+     * What {@link #decodeBlock}'s codes are shifted up by to make them unsigned on the lookup path (Q5_0's are q − 16);
+     * the copy's minimums take the shift ({@code min + offset·scale}).
      */
     int lookupOffset() {
         return 0;
     }
 
-    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q4_K, Q5_K and Q6_K have one). */
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q3_K, Q4_K, Q5_K and Q6_K have one). */
     ByteRows makeByteRows() {
         return null;
     }
@@ -203,7 +203,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
             return null;
         }
         int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub;
-        // the planes the kernel adds: 2, 4 (3- and 4-bit codes) or 6 (5- and 6-bit codes, as two copies)
+        // the planes the kernel adds: 2, 4 (4-bit codes) or 6 (5-bit codes, as two copies)
         int frame = bits == 2 ? 2 : bits <= 4 ? 4 : 6;
         int k = lookupExponent(off);
         boolean[] fits = {Math.abs(k) < 100};
@@ -225,7 +225,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
                 }
             }
         };
-        // 2-bit codes as int2, 3- and 4-bit as int4 (a 3-bit code's plane 3 is 0), 5-bit as int4 + int2 copies
+        // 2-bit codes as int2, 4-bit as int4, 5-bit as int4 + int2 copies
         BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, src)
                 : BitPlanes.ofBlocks(frame, rows, cols, sub, src);
         if (!fits[0]) {

@@ -16,25 +16,40 @@ final class Q3_KMatrix extends GgmlBlockMatrix {
         super(QuantType.Q3_K, data, rows, cols, 16);
     }
 
+    /**
+     * The copy for the 16-bit product kernels (made at the first product): the codes in 16-bit fields of five
+     * ({@link ByteRows#THREE_SUPER_BYTES}), the sub-scales {@code scale − 32} as int8 and {@code d} as a float, all exact
+     * (3.625 bits/weight resident against the file's 3.44).
+     */
     @Override
-    int lookupBits() {
-        return 3;
+    ByteRows makeByteRows() {
+        byte[] codes = new byte[256];
+        float[] scale = new float[16], min = new float[16];
+        return ByteRows.ofThreeBits(rows, cols, (r, u, sub, d) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = r * rowBytes + 110L * blk;
+                decodeBlock(o, codes, scale, min);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                for (int i = 0; i < 16; i++) {
+                    sub[16 * blk + i] = (byte) subScale(o + 96, i);
+                }
+                d[blk] = half(o + 108);
+            }
+        });
     }
 
-    @Override
-    int lookupOffset() {
-        return 4;
+    /** Sub-block i's 6-bit scale minus 32 from the 12 bytes at {@code s}: low 4 bits in byte i%8 (low nibble for i < 8, high for i ≥ 8), high 2 bits in byte 8 + i%4 at bit 2·(i/4). */
+    private int subScale(long s, int i) {
+        int low = (u8(s + i % 8) >>> (4 * (i / 8))) & 0x0F;
+        int high = (u8(s + 8 + i % 4) >>> (2 * (i / 4))) & 3;
+        return (low | high << 4) - 32;
     }
 
     @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
         float d = half(o + 108);
-        long s = o + 96;
-        // Scale i: low 4 bits in byte i%8 (low nibble for i < 8, high for i >= 8), high 2 bits in byte 8 + i%4 at bit 2·(i/4).
         for (int i = 0; i < 16; i++) {
-            int low = (u8(s + i % 8) >>> (4 * (i / 8))) & 0x0F;
-            int high = (u8(s + 8 + i % 4) >>> (2 * (i / 4))) & 3;
-            scale[i] = d * ((low | high << 4) - 32);
+            scale[i] = d * subScale(o + 96, i);
             min[i] = 0f;
         }
         for (int h = 0; h < 2; h++) {

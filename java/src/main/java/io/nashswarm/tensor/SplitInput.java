@@ -77,10 +77,19 @@ final class SplitInput {
      */
     final int[] sixTerms;
     static final int SIX_TERMS = 13;
+    /**
+     * Or null ({@link #ofThreeBitTerms} only, Q3_K): per step of 32 columns {@value #THREE_TERMS} ints, each two 16-bit
+     * halves for the step's two sub-blocks of 16 ({@link ByteRows#THREE_STEP_BYTES}): the bias {@code −4·Σ v} of the
+     * sub-block, then per word (fields of codes 0–4, 5–9, 10–14 at bits 0, 3, .., 12 and a bit of code 15 at bit 15) six
+     * multipliers as in {@link #sixTerms}, {@code m_k = t_k − 8·t_(k−1)}, the last one's {@code t} being 1, 2 or 4 times
+     * code 15's input. A sub-block's fields end at {@code Σ (u − 4)·v}, within 16·4·255 < 2^15.
+     */
+    final int[] threeTerms;
+    static final int THREE_TERMS = 19;
     /** One block's integers while quantizing. */
     private final int[] block = new int[BLOCK];
 
-    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean six) {
+    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, int terms) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
@@ -89,13 +98,14 @@ final class SplitInput {
         loPairs = pairs ? new int[cols / 2] : null;
         this.quads = quads ? new int[cols / 2] : null;
         this.corr = corr ? new int[cols / 8] : null;
-        this.sixTerms = six ? new int[cols / 16 * SIX_TERMS] : null;
+        this.sixTerms = terms == 6 ? new int[cols / 16 * SIX_TERMS] : null;
+        this.threeTerms = terms == 3 ? new int[cols / 32 * THREE_TERMS] : null;
     }
 
     /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
-    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, boolean six) {
+    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, int terms) {
         return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
-                && (this.corr != null) == corr && (this.sixTerms != null) == six;
+                && (this.corr != null) == corr && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3);
     }
 
     /**
@@ -116,8 +126,8 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = reuse != null && reuse.fits(cols, true, pairs, false, false, false) ? reuse
-                : new SplitInput(cols, true, pairs, false, false, false);
+        SplitInput a = reuse != null && reuse.fits(cols, true, pairs, false, false, 0) ? reuse
+                : new SplitInput(cols, true, pairs, false, false, 0);
         int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -159,7 +169,7 @@ final class SplitInput {
 
     /** As {@link #ofBytes(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofBytes(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, BYTE_QMAX, true, reuse);
+        return unsplit(x, off, cols, BYTE_QMAX, true, 0, reuse);
     }
 
     /**
@@ -172,7 +182,12 @@ final class SplitInput {
 
     /** As {@link #ofNineBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofNineBits(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX, false, reuse);
+        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 6, reuse);
+    }
+
+    /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #threeTerms} instead of {@link #sixTerms} (Q3_K). */
+    static SplitInput ofThreeBitTerms(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 3, reuse);
     }
 
     /** The largest integer of {@link #ofElevenBits}. */
@@ -188,16 +203,16 @@ final class SplitInput {
 
     /** As {@link #ofElevenBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofElevenBits(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true, reuse);
+        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true, 0, reuse);
     }
 
-    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads, SplitInput reuse) {
+    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads, int terms, SplitInput reuse) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        boolean corr = qmax == ELEVEN_BIT_QMAX, six = qmax == NINE_BIT_QMAX;
-        SplitInput a = reuse != null && reuse.fits(cols, false, false, quads, corr, six) ? reuse
-                : new SplitInput(cols, false, false, quads, corr, six);
+        boolean corr = qmax == ELEVEN_BIT_QMAX;
+        SplitInput a = reuse != null && reuse.fits(cols, false, false, quads, corr, terms) ? reuse
+                : new SplitInput(cols, false, false, quads, corr, terms);
         int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             int base = off + blk * BLOCK, o = blk * BLOCK;
@@ -232,8 +247,11 @@ final class SplitInput {
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
         }
-        for (int c = 0; six && c < cols; c += 16) { // after the loop above, so that these loads find its stores retired
+        for (int c = 0; terms == 6 && c < cols; c += 16) { // after the loop above, so that these loads find its stores retired
             sixTerms(a.hi, c, a.sixTerms, c / 16 * SIX_TERMS);
+        }
+        for (int c = 0; terms == 3 && c < cols; c += 32) {
+            threeTerms(a.hi, c, a.threeTerms, c / 32 * THREE_TERMS);
         }
         return a;
     }
@@ -258,6 +276,25 @@ final class SplitInput {
         t[at + 10] = halves(v5 - 64 * v4, v13 - 64 * v12);
         t[at + 11] = halves(16 * v6 - 64 * v5, 16 * v7 - 64 * v13);
         t[at + 12] = halves(16 * v14 - 64 * v6, 16 * v15 - 64 * v7);
+    }
+
+    /** {@link #threeTerms} of the step of 32 columns at {@code c}, into {@code t[at .. at + 19)}: no allocation (decode calls it per step). */
+    static void threeTerms(short[] v, int c, int[] t, int at) {
+        int s0 = 0, s1 = 0;
+        for (int k = 0; k < 16; k++) {
+            s0 += v[c + k];
+            s1 += v[c + 16 + k];
+        }
+        t[at] = halves(-4 * s0, -4 * s1);
+        for (int w = 0; w < 3; w++) {
+            int p0 = 0, p1 = 0;
+            for (int j = 0; j < 6; j++) {
+                int t0 = j < 5 ? v[c + 5 * w + j] : (1 << w) * v[c + 15], t1 = j < 5 ? v[c + 16 + 5 * w + j] : (1 << w) * v[c + 31];
+                t[at + 1 + 6 * w + j] = halves(t0 - 8 * p0, t1 - 8 * p1);
+                p0 = t0;
+                p1 = t1;
+            }
+        }
     }
 
     private static int halves(int low, int high) {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K, Q5_K and Q4_K, on every machine (32 rows
+ * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K, Q5_K, Q4_K and Q3_K, on every machine (32 rows
  * per block with AVX-512, 16 with AVX2): every product against float64 within the bound the input's rounding implies
  * and equal to the rule restated ({@link PackedReference#assertByteRowProduct}), over every zero kind and group size,
  * row counts that leave partial blocks, row ranges that split blocks, batches, and the extreme codes, scales, zeros and
@@ -135,10 +135,10 @@ class ByteRowKernelsTest {
         }
     }
 
-    /** Q6_K, Q5_K and Q4_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    /** Q6_K, Q5_K, Q4_K and Q3_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
     @Test
     void kQuantSuperBlocksAreWithinTheInputBound() {
-        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q5_K, QuantType.Q4_K}) {
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q5_K, QuantType.Q4_K, QuantType.Q3_K}) {
             for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
                 int rows = shape[0], cols = shape[1];
                 for (double span : new double[] {1, 20}) {
@@ -180,6 +180,38 @@ class ByteRowKernelsTest {
                     seg.set(F16, o + 208, Float.floatToFloat16(65504f));
                 }
                 assertConstantInputs(Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN), "Q6_K ql " + ql + " qh " + qh);
+            }
+        }
+    }
+
+    /**
+     * Q3_K's largest sums: every code −4 (or 3, or alternating through the high-bit mask), every sub-scale −32 or 31,
+     * d ±65504, inputs at their maximum: a sub-block's 16-bit sums reach 16·4·255.
+     */
+    @Test
+    void q3_KExtremeCodesAndSubScales() {
+        int rows = 5, cols = 512;
+        for (int[] bits : new int[][] {{0x00, 0x00}, {0xFF, 0xFF}, {0xFF, 0x55}}) { // 2-bit codes, high-bit mask
+            for (int scales : new int[] {0x00, 0xFF}) { // sub-scales −32 or 31
+                byte[] block = new byte[110];
+                java.util.Arrays.fill(block, 0, 32, (byte) bits[1]);
+                java.util.Arrays.fill(block, 32, 96, (byte) bits[0]);
+                java.util.Arrays.fill(block, 96, 108, (byte) scales);
+                MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 110]);
+                for (long o = 0; o < seg.byteSize(); o += 110) {
+                    MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 110);
+                    seg.set(F16, o + 108, Float.floatToFloat16(scales == 0 ? 65504f : -65504f));
+                }
+                WeightMatrix m = Matrices.of(QuantType.Q3_K, seg, rows, cols, Layout.OUT_IN);
+                assertConstantInputs(m, "Q3_K qs " + bits[0] + " hmask " + bits[1] + " scales " + scales);
+                float[] w = new float[cols];
+                m.dequantizeRow(0, w, 0);
+                for (int c = 0; c < cols; c++) {
+                    int n = c % 256 / 128, j = c % 128 / 32, l = c % 32;
+                    int code = (bits[0] == 0 ? 0 : 3) - ((bits[1] >> (4 * n + j) & 1) == 1 ? 0 : 4);
+                    float d = scales == 0 ? 65504f : -65504f;
+                    assertEquals(d * (scales == 0 ? -32 : 31) * code, w[c], 1e-3 * Math.abs(w[c]) + 1e-3, "the weights decode to their extreme codes, column " + c + " l " + l);
+                }
             }
         }
     }

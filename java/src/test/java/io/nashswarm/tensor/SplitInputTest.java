@@ -145,6 +145,52 @@ class SplitInputTest {
         }
     }
 
+    /**
+     * Q3_K's terms ({@link SplitInput#threeTerms}) against its fields ({@link ByteRows#threeFields}), as the kernel uses
+     * them: bias + Σ over the three words of field·m0 + Σ (field >>> 3k)·m_k in 16-bit arithmetic, each half read signed,
+     * gives its sub-block's {@code Σ (u − 4)·v} exactly, for random and extreme codes and inputs.
+     */
+    @Test
+    void threeBitTermsGiveExactSubBlockSums() {
+        Random rnd = new Random(13);
+        for (int trial = 0; trial < 2000; trial++) {
+            short[] v = new short[32];
+            byte[] u = new byte[32];
+            for (int k = 0; k < 32; k++) {
+                v[k] = (short) switch (trial % 4) {
+                    case 0 -> rnd.nextInt(511) - 255;
+                    case 1 -> rnd.nextBoolean() ? 255 : -255;
+                    case 2 -> trial % 8 == 2 ? 255 : -255;
+                    default -> rnd.nextInt(3) * 255 - 255;
+                };
+                u[k] = (byte) switch (trial % 3) {
+                    case 0 -> rnd.nextInt(8);
+                    case 1 -> rnd.nextBoolean() ? 0 : 7;
+                    default -> (v[k] > 0) == (trial % 2 == 0) ? 7 : 0;
+                };
+            }
+            int[] t = new int[SplitInput.THREE_TERMS];
+            SplitInput.threeTerms(v, 0, t, 0);
+            for (int half = 0; half < 2; half++) {
+                short[] f = new short[3];
+                ByteRows.threeFields(u, 16 * half, f);
+                long want = 0;
+                for (int k = 0; k < 16; k++) {
+                    want += (long) (u[16 * half + k] - 4) * v[16 * half + k];
+                    assertEquals(u[16 * half + k], ByteRows.threeCode(f, k), "field layout round trip, code " + k);
+                }
+                int sum = t[0] >> 16 * half;
+                for (int w = 0; w < 3; w++) {
+                    int field = f[w] & 0xFFFF;
+                    for (int k = 0; k < 6; k++) {
+                        sum += (field >>> 3 * k) * (t[1 + 6 * w + k] >> 16 * half);
+                    }
+                }
+                assertEquals(want, (short) sum, "sub-block " + half + " sum, trial " + trial);
+            }
+        }
+    }
+
     /** int4's 11-bit input with its quads and its per-eight-column corrections; Q6_K's 9-bit input with its terms. */
     @Test
     void elevenAndNineBitInputsCarryTheirCorrections() {
