@@ -177,7 +177,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.println(table(rows, bw));
             out.printf("%nthreads: %d; decode: best of %d repeats of %d tokens after a %d-token prompt, after untimed rounds (at least 2) until the JIT compiler is quiet%s.%n"
                             + "weight GB/s = weight bytes streamed per decode step × tokens/s%s. RSS/PSS: the whole process%s; heap: live objects after a GC; "
-                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap copies the kernels read (bit planes: int2 g32, int4 g32, mixed in 16-row tiles, ggml Q4_1/Q5_0/Q5_1/Q2_K; plane rows: int2 g64, mixed per column's 2-bit part; byte rows: int8, int4 g64, mixed per column's 8-/4-bit parts, ggml Q8_0/Q4_0/Q3_K/Q4_K/Q5_K/Q6_K).%n",
+                            + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap copies the kernels read (bit planes: int2 g32, int4 g32, mixed in 16-row tiles, ggml Q4_1/Q5_0/Q5_1; plane rows: int2 g64, mixed per column's 2-bit part; byte rows: int8, int4 g64, mixed per column's 8-/4-bit parts, ggml Q8_0/Q4_0/Q2_K–Q6_K).%n",
                     Parallel.threads(), repeats, decodeTokens, promptTokens, warmupNote(rows),
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
                     model == null ? ", each row in its own JVM" : "");

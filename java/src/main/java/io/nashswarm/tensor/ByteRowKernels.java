@@ -66,6 +66,7 @@ final class ByteRowKernels {
             case GROUPS -> (v, o, c, r) -> SplitInput.of(v, o, c, false, r);
             case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
             case THREE_BIT_SUPER_BLOCKS -> SplitInput::ofThreeBitTerms;
+            case TWO_BIT_SUPER_BLOCKS -> SplitInput::ofTwoBitTerms;
             case NIBBLE_SUPER_BLOCKS -> SplitInput::ofBytes;
             case NIBBLE_GROUPS -> w.group == 32 ? SplitInput::ofBytes : SplitInput::ofElevenBits;
         };
@@ -83,6 +84,7 @@ final class ByteRowKernels {
                     case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, a.d, acc);
                     case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
                     case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
+                    case TWO_BIT_SUPER_BLOCKS -> twoBits(w.data, at, w.cols, a.twoTerms, a.d, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
@@ -338,6 +340,52 @@ final class ByteRowKernels {
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (4 + k) * QUAD, LE).convertShape(B2I, I, 0))
                     .add(q.lanewise(ASHR, 16).mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (5 + k) * QUAD, LE).convertShape(B2I, I, 0)));
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[c >> 5]), total);
+        }
+        total.intoArray(acc, 0);
+    }
+
+    /**
+     * Q2_K's super-blocks ({@link ByteRows#TWO_SUPER_BYTES}: per row and step of 32 columns two words whose low and high
+     * fields each hold eight codes 0..3 of the step's first and second sub-block of 16; a byte of 4-bit scale and minimum
+     * per sub-block, float {@code d} and {@code dmin} per 256) with the input as 9-bit integers ({@link
+     * SplitInput#ofTwoBitTerms}): acc[0..QUAD_ROWS) = the block's rows times the input, one step of 32 per iteration. As
+     * in {@link #threeBits}: the two words sum in 16 bits to {@code Σ u·v} per sub-block (within 16·3·255 < 2^15), then
+     * {@code Σ w·v = d·Σ scale·Σ u·v − dmin·Σ min·Σ v} over the two sub-blocks.
+     */
+    private static void twoBits(MemorySegment m, long base, int cols, int[] t, float[] d, float[] acc) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0, x = 0; c < cols; c += 32, x += SplitInput.TWO_TERMS) {
+            long sb = base + (long) (c >> 8) * ByteRows.TWO_SUPER_BYTES, at = sb + 24 * QUAD + (long) ((c >> 5) & 7) * ByteRows.TWO_STEP_BYTES;
+            int k = (c >> 4) & 15;
+            // the two words written out (as a loop, C2 split its trips into pre, main and post loops)
+            ShortVector z, p;
+            z = ShortVector.fromMemorySegment(S, m, at + 0L * QUAD, LE);
+            p = z.mul(IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 2).mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 8).mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts()));
+            z = ShortVector.fromMemorySegment(S, m, at + 4L * QUAD, LE);
+            p = p.add(z.mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 2).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 8).mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()));
+            IntVector q = p.reinterpretAsInts();
+            IntVector s0 = (IntVector) ByteVector.fromMemorySegment(Z, m, sb + (8 + k) * QUAD, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector s1 = (IntVector) ByteVector.fromMemorySegment(Z, m, sb + (9 + k) * QUAD, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+            IntVector e = q.lanewise(LSHL, 16).lanewise(ASHR, 16).mul(s0.and(15)).add(q.lanewise(ASHR, 16).mul(s1.and(15)));
+            int sums = t[x + 16];
+            IntVector mins = s0.lanewise(LSHR, 4).mul((short) sums).add(s1.lanewise(LSHR, 4).mul(sums >> 16));
+            float step = d[c >> 5];
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total);
+            total = ((FloatVector) mins.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb + 4L * QUAD, LE).mul(-step), total);
         }
         total.intoArray(acc, 0);
     }

@@ -66,6 +66,8 @@ final class ByteRows {
         FIVE_BIT_SUPER_BLOCKS,
         /** Q3_K's 3-bit codes in 16-bit fields of five codes, with int8 sub-scales ({@link #THREE_SUPER_BYTES}, {@link #ofThreeBits}). */
         THREE_BIT_SUPER_BLOCKS,
+        /** Q2_K's 2-bit codes in 16-bit fields of eight, with its scale-and-minimum bytes ({@link #TWO_SUPER_BYTES}, {@link #ofTwoBits}). */
+        TWO_BIT_SUPER_BLOCKS,
         /** Q4_K's nibbles in super-blocks of {@link #SUPER_BYTES} ({@link #ofNibbles}). */
         NIBBLE_SUPER_BLOCKS,
         /** Nibbles in groups of 32 with the zero 8 (Q4_0), or of 64k with zeros or the zero 8 (int4) ({@link #ofNibbleGroups}). */
@@ -95,7 +97,7 @@ final class ByteRows {
         this.groups = cols / group;
         this.kind = kind;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
-        this.blockRows = nibbles || sixBitFields() || kind == Kind.THREE_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
+        this.blockRows = nibbles || sixBitFields() || kind == Kind.THREE_BIT_SUPER_BLOCKS || kind == Kind.TWO_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
         this.withZeros = withZeros;
         this.blockBytes = (long) groups * switch (kind) {
@@ -103,6 +105,7 @@ final class ByteRows {
             case SIX_BIT_SUPER_BLOCKS -> SIX_SUPER_BYTES;
             case FIVE_BIT_SUPER_BLOCKS -> FIVE_SUPER_BYTES;
             case THREE_BIT_SUPER_BLOCKS -> THREE_SUPER_BYTES;
+            case TWO_BIT_SUPER_BLOCKS -> TWO_SUPER_BYTES;
             case NIBBLE_SUPER_BLOCKS -> SUPER_BYTES;
             case NIBBLE_GROUPS -> nibbleGroupBytes(group, withZeros);
         };
@@ -178,6 +181,32 @@ final class ByteRows {
             return (f[0] >> 15 & 1) | (f[1] >> 15 & 1) << 1 | (f[2] >> 15 & 1) << 2;
         }
         return f[k / 5] >> 3 * (k % 5) & 7;
+    }
+
+    /**
+     * Q2_K's one stream ({@link #ofTwoBits}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
+     * columns: the rows' float {@code d}, their float {@code dmin}, the sixteen sub-blocks' bytes of 4-bit scale (low) and
+     * minimum (high) as in the file (a byte per row each), then per step of 32 columns two vectors of one 32-bit word per
+     * row ({@link #TWO_STEP_BYTES}): word k's low field holds codes 8k .. 8k + 7 (0..3, at bits 0, 2, .., 14) of the step's
+     * first sub-block of 16, its high field those of the second ({@link #twoFields}): {@code w = d·scale·u − dmin·min}.
+     * 2.75 bits/weight resident against the file's 2.625.
+     */
+    static final int TWO_STEP_BYTES = 8 * QUAD_ROWS, TWO_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 8 * TWO_STEP_BYTES;
+
+    /** Offset in {@link #data} of Q2_K's step of 32 columns holding column c of row block rb ({@link Kind#TWO_BIT_SUPER_BLOCKS}). */
+    long twoAt(int rb, int c) {
+        return rb * blockBytes + (long) (c / SUPER) * TWO_SUPER_BYTES + 24 * QUAD_ROWS + (long) (c % SUPER / 32) * TWO_STEP_BYTES;
+    }
+
+    /** The two 16-bit fields of one row's sub-block of 16 codes {@code u[at .. at + 16)} in 0..3: codes 8k .. 8k + 7 in field k. */
+    static void twoFields(byte[] u, int at, short[] f) {
+        for (int k = 0; k < 2; k++) {
+            int v = 0;
+            for (int j = 0; j < 8; j++) {
+                v |= u[at + 8 * k + j] << 2 * j;
+            }
+            f[k] = (short) v;
+        }
     }
 
     /** Whether the codes are in Q6_K's 16-bit fields ({@link #SIX_SUB_BYTES}): Q6_K and Q5_K. */
@@ -368,10 +397,44 @@ final class ByteRows {
         return p;
     }
 
+    /**
+     * Repacks 2-bit codes (0..3) in super-blocks of 256 columns with a 4-bit scale and a 4-bit minimum per sub-block of 16
+     * (ggml's Q2_K; {@code src} writes them per sub-block of 16, not 32) into 16-bit fields ({@link #TWO_SUPER_BYTES}).
+     */
+    static ByteRows ofTwoBits(int rows, int cols, NibbleRows src) {
+        if (cols % SUPER != 0) {
+            throw new IllegalArgumentException("2-bit rows need whole super-blocks of " + SUPER + ": " + cols);
+        }
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.TWO_BIT_SUPER_BLOCKS);
+        byte[] sub = new byte[cols / SUB], mins = new byte[cols / SUB];
+        float[] d = new float[p.groups], dmin = new float[p.groups];
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, mins, d, dmin);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(mins, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+                java.util.Arrays.fill(dmin, 0f);
+            }
+        }, (rb, i) -> {
+            for (int gi = 0; gi < p.groups; gi++) {
+                long at = rb * p.blockBytes + (long) gi * TWO_SUPER_BYTES;
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
+                for (int k = 0; k < 16; k++) {
+                    p.data.set(ValueLayout.JAVA_BYTE, at + (8 + k) * QUAD_ROWS + i, (byte) (sub[16 * gi + k] & 15 | mins[16 * gi + k] << 4));
+                }
+            }
+        });
+        return p;
+    }
+
     /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K, Q5_K), row by row. */
     interface NibbleRows {
         /**
-         * Writes row r's codes ({@code cols}, each in 0..15, or 0..31 for {@link #ofFiveBits}), its sub-block scales and minimums (0..63) and its
+         * Writes row r's codes ({@code cols}, each in 0..15, or 0..31 for {@link #ofFiveBits}, 0..3 for {@link #ofTwoBits}), its
+         * sub-block scales and minimums (0..63; per 16 columns and 0..15 for {@link #ofTwoBits}) and its
          * super-blocks' scales and minimum scales: a weight is {@code d·sub·code − dmin·min}.
          */
         void row(int r, byte[] codes, byte[] subScales, byte[] subMins, float[] scales, float[] minScales);
@@ -476,6 +539,19 @@ final class ByteRows {
                 }
                 continue;
             }
+            if (kind == Kind.TWO_BIT_SUPER_BLOCKS) { // 2-bit codes, per row and sub-block of 16 its two fields
+                short[] f = new short[2];
+                for (int i = 0; i < QUAD_ROWS; i++) {
+                    for (int c = 0; c < cols; c += SUB) {
+                        twoFields(u[i], c, f);
+                        long at = twoAt(rb, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
+                        for (int w = 0; w < 2; w++) {
+                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[w]);
+                        }
+                    }
+                }
+                continue;
+            }
             if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // 3-bit codes u = code + 4, per row and sub-block of 16 its three fields
                 short[] f = new short[3];
                 for (int i = 0; i < QUAD_ROWS; i++) {
@@ -528,12 +604,17 @@ final class ByteRows {
         return data.byteSize();
     }
 
-    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31, Q3_K's in −4..3), 0..31 for Q5_K, or 0..15 for nibbles. */
+    /** The code of (r, c), read back from the copy (for tests of the layout): signed (Q6_K's in −32..31, Q3_K's in −4..3), 0..31 for Q5_K, 0..3 for Q2_K, or 0..15 for nibbles. */
     int code(int r, int c) {
         if (nibbles) {
             int i = r % QUAD_ROWS, b = ((c & 3) >> 1) + 2 * i, rb = r / QUAD_ROWS;
             long at = subBlockAt(rb, c) + (c / 4 % 8) * ROWS;
             return data.get(ValueLayout.JAVA_BYTE, at + b) >> (4 * (c & 1)) & 0x0F;
+        }
+        if (kind == Kind.TWO_BIT_SUPER_BLOCKS) {
+            long at = twoAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS) + (c % 32 < SUB ? 0 : 2);
+            int k = c % SUB;
+            return data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) (k / 8) * 4 * QUAD_ROWS) >> 2 * (k % 8) & 3;
         }
         if (kind == Kind.THREE_BIT_SUPER_BLOCKS) {
             long at = threeAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS) + (c % 32 < SUB ? 0 : 2);

@@ -150,7 +150,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * The 16-bit product kernels where the type has a byte-row copy (Q3_K, Q4_K, Q5_K, Q6_K), else the table lookup where it has a
+     * The 16-bit product kernels where the type has a byte-row copy (Q2_K–Q6_K), else the table lookup where it has a
      * lookup copy, else dequantized rows times x, one row at a time (a general integer kernel on q8 activations, on the
      * decoded codes, was measured slower than that: 0.7–1.06x, see README › GGUF, and deleted).
      */
@@ -171,7 +171,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     /**
-     * Bits of this type's codes on the table-lookup path (2: Q2_K; 4: Q4_1; 5: Q5_0, Q5_1),
+     * Bits of this type's codes on the table-lookup path (4: Q4_1; 5: Q5_0, Q5_1),
      * or 0.
      */
     int lookupBits() {
@@ -186,16 +186,16 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         return 0;
     }
 
-    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q3_K, Q4_K, Q5_K and Q6_K have one). */
+    /** Makes the byte-row copy for the 16-bit product kernels ({@link ByteRowKernels}), or null for types without one (Q2_K–Q6_K have one). */
     ByteRows makeByteRows() {
         return null;
     }
 
     /**
      * The generic lookup copies (made at the first product: {@link FirstUseCopy}) for types with
-     * {@link #lookupBits}, per sub-block (16 or 32 weights) a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
-     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix ({@link #lookupExponent}); 2- to
-     * 4-bit codes in one copy, 5-bit with planes 4–5 in a second ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
+     * {@link #lookupBits}, per sub-block of 32 weights a group with fp16 scale and fp16 minimum ({@code w = s·u − m},
+     * codes shifted up by {@link #lookupOffset}), times one power of two per matrix ({@link #lookupExponent}); 4-bit
+     * codes in one copy, 5-bit with planes 4–5 in a second ({@link BitPlanes#ofWide}). Null without 512-bit vectors, for other types, or
      * when rows are not whole chunks of 64 or the scales span more than fp16's normal range.
      */
     private BitPlanes makeLookupPlanes() {
@@ -203,8 +203,8 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
             return null;
         }
         int off = lookupOffset(), bits = lookupBits(), qk = type.blockSize(), per = qk / sub;
-        // the planes the kernel adds: 2, 4 (4-bit codes) or 6 (5-bit codes, as two copies)
-        int frame = bits == 2 ? 2 : bits <= 4 ? 4 : 6;
+        // the planes the kernel adds: 4 (4-bit codes) or 6 (5-bit codes, as two copies)
+        int frame = bits <= 4 ? 4 : 6;
         int k = lookupExponent(off);
         boolean[] fits = {Math.abs(k) < 100};
         if (!fits[0]) {
@@ -225,7 +225,7 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
                 }
             }
         };
-        // 2-bit codes as int2, 4-bit as int4, 5-bit as int4 + int2 copies
+        // 4-bit codes as int4, 5-bit as int4 + int2 copies
         BitPlanes built = frame == 6 ? BitPlanes.ofWide(rows, cols, sub, src)
                 : BitPlanes.ofBlocks(frame, rows, cols, sub, src);
         if (!fits[0]) {

@@ -24,14 +24,14 @@ public final class Matrices {
         return type.open(rows, cols, spec, sections);
     }
 
-    /** Whether the table-lookup kernels run here (512-bit vectors), so that int2/int4 groups and ggml's Q4_1, Q5_0, Q5_1 and Q2_K use them. */
+    /** Whether the table-lookup kernels run here (512-bit vectors), so that int2/int4 groups and ggml's Q4_1, Q5_0 and Q5_1 use them. */
     public static boolean tableLookup() {
         return LutKernels.NATIVE;
     }
 
     /**
      * Off-heap bytes of the copies the kernels made at first use (bit planes: int2 groups, int4 groups of 32, mixed widths, ggml Q4_1,
-     * Q5_0, Q5_1, Q2_K; byte rows: int8 groups, int4 groups of 64k, ggml Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K) of every matrix still reachable in this process, for memory reports.
+     * Q5_0, Q5_1; byte rows: int8 groups, int4 groups of 64k, ggml Q8_0, Q4_0, Q2_K–Q6_K) of every matrix still reachable in this process, for memory reports.
      */
     public static long repackedBytes() {
         return BitPlanes.residentBytes();

@@ -15,9 +15,29 @@ final class Q2_KMatrix extends GgmlBlockMatrix {
         super(QuantType.Q2_K, data, rows, cols, 16);
     }
 
+    /**
+     * The copy for the 16-bit product kernels (made at the first product): the codes in 16-bit fields of eight
+     * ({@link ByteRows#TWO_SUPER_BYTES}), the scale-and-minimum bytes as stored, {@code d} and {@code dmin} as floats, all
+     * exact (2.75 bits/weight resident against the file's 2.625).
+     */
     @Override
-    int lookupBits() {
-        return 2;
+    ByteRows makeByteRows() {
+        byte[] codes = new byte[256];
+        float[] scale = new float[16], min = new float[16];
+        return ByteRows.ofTwoBits(rows, cols, (r, u, sub, mins, d, dmin) -> {
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = r * rowBytes + 84L * blk;
+                decodeBlock(o, codes, scale, min);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                for (int i = 0; i < 16; i++) {
+                    int sc = u8(o + i);
+                    sub[16 * blk + i] = (byte) (sc & 0x0F);
+                    mins[16 * blk + i] = (byte) (sc >>> 4);
+                }
+                d[blk] = half(o + 80);
+                dmin[blk] = half(o + 82);
+            }
+        });
     }
 
     @Override

@@ -86,6 +86,14 @@ final class SplitInput {
      */
     final int[] threeTerms;
     static final int THREE_TERMS = 19;
+    /**
+     * Or null ({@link #ofTwoBitTerms} only, Q2_K): per step of 32 columns {@value #TWO_TERMS} ints, each two 16-bit halves
+     * for the step's two sub-blocks of 16 ({@link ByteRows#TWO_STEP_BYTES}): per word (codes 8k .. 8k + 7 at bits 0, 2,
+     * .., 14) eight multipliers {@code m_j = v_j − 4·v_(j−1)}, then the sub-blocks' {@code Σ v} (for the minimums). A
+     * sub-block's fields end at {@code Σ u·v}, within 16·3·255 < 2^15.
+     */
+    final int[] twoTerms;
+    static final int TWO_TERMS = 17;
     /** One block's integers while quantizing. */
     private final int[] block = new int[BLOCK];
 
@@ -100,12 +108,14 @@ final class SplitInput {
         this.corr = corr ? new int[cols / 8] : null;
         this.sixTerms = terms == 6 ? new int[cols / 16 * SIX_TERMS] : null;
         this.threeTerms = terms == 3 ? new int[cols / 32 * THREE_TERMS] : null;
+        this.twoTerms = terms == 2 ? new int[cols / 32 * TWO_TERMS] : null;
     }
 
     /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
     private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, int terms) {
         return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
-                && (this.corr != null) == corr && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3);
+                && (this.corr != null) == corr && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3)
+                && (this.twoTerms != null) == (terms == 2);
     }
 
     /**
@@ -190,6 +200,11 @@ final class SplitInput {
         return unsplit(x, off, cols, NINE_BIT_QMAX, false, 3, reuse);
     }
 
+    /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #twoTerms} instead of {@link #sixTerms} (Q2_K). */
+    static SplitInput ofTwoBitTerms(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 2, reuse);
+    }
+
     /** The largest integer of {@link #ofElevenBits}. */
     static final int ELEVEN_BIT_QMAX = 1023;
 
@@ -253,6 +268,9 @@ final class SplitInput {
         for (int c = 0; terms == 3 && c < cols; c += 32) {
             threeTerms(a.hi, c, a.threeTerms, c / 32 * THREE_TERMS);
         }
+        for (int c = 0; terms == 2 && c < cols; c += 32) {
+            twoTerms(a.hi, c, a.twoTerms, c / 32 * TWO_TERMS);
+        }
         return a;
     }
 
@@ -295,6 +313,22 @@ final class SplitInput {
                 p1 = t1;
             }
         }
+    }
+
+    /** {@link #twoTerms} of the step of 32 columns at {@code c}, into {@code t[at .. at + 17)}. */
+    static void twoTerms(short[] v, int c, int[] t, int at) {
+        for (int w = 0; w < 2; w++) {
+            for (int j = 0; j < 8; j++) {
+                int k = c + 8 * w + j, prev0 = j == 0 ? 0 : v[k - 1], prev1 = j == 0 ? 0 : v[k + 15];
+                t[at + 8 * w + j] = halves(v[k] - 4 * prev0, v[k + 16] - 4 * prev1);
+            }
+        }
+        int s0 = 0, s1 = 0;
+        for (int k = 0; k < 16; k++) {
+            s0 += v[c + k];
+            s1 += v[c + 16 + k];
+        }
+        t[at + 16] = halves(s0, s1);
     }
 
     private static int halves(int low, int high) {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0, Q6_K, Q5_K, Q4_K and Q3_K, on every machine (32 rows
+ * The 16-bit product kernels ({@link ByteRowKernels}) of int8 group codes, ggml Q8_0 and Q2_K–Q6_K, on every machine (32 rows
  * per block with AVX-512, 16 with AVX2): every product against float64 within the bound the input's rounding implies
  * and equal to the rule restated ({@link PackedReference#assertByteRowProduct}), over every zero kind and group size,
  * row counts that leave partial blocks, row ranges that split blocks, batches, and the extreme codes, scales, zeros and
@@ -135,10 +135,10 @@ class ByteRowKernelsTest {
         }
     }
 
-    /** Q6_K, Q5_K, Q4_K and Q3_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
+    /** Q6_K, Q5_K, Q4_K, Q3_K and Q2_K: random super-blocks with d (and dmin) over 1 and 20 binades, several shapes, batches, 1 and 2 threads. */
     @Test
     void kQuantSuperBlocksAreWithinTheInputBound() {
-        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q5_K, QuantType.Q4_K, QuantType.Q3_K}) {
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q5_K, QuantType.Q4_K, QuantType.Q3_K, QuantType.Q2_K}) {
             for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
                 int rows = shape[0], cols = shape[1];
                 for (double span : new double[] {1, 20}) {
@@ -180,6 +180,36 @@ class ByteRowKernelsTest {
                     seg.set(F16, o + 208, Float.floatToFloat16(65504f));
                 }
                 assertConstantInputs(Matrices.of(QuantType.Q6_K, seg, rows, cols, Layout.OUT_IN), "Q6_K ql " + ql + " qh " + qh);
+            }
+        }
+    }
+
+    /**
+     * Q2_K's largest sums: every code 3 (or 0, or alternating), scales and minimums 15, d and dmin ±65504, inputs at their
+     * maximum: a sub-block's 16-bit sums reach 16·3·255.
+     */
+    @Test
+    void q2_KExtremeCodesScalesAndMinimums() {
+        int rows = 5, cols = 512;
+        for (int qs : new int[] {0x00, 0xFF, 0x33}) {
+            for (float dmin : new float[] {65504f, -65504f}) {
+                byte[] block = new byte[84];
+                java.util.Arrays.fill(block, 0, 16, (byte) 0xFF); // every scale and minimum 15
+                java.util.Arrays.fill(block, 16, 80, (byte) qs);
+                MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 256 * 84]);
+                for (long o = 0; o < seg.byteSize(); o += 84) {
+                    MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_BYTE, o, 84);
+                    seg.set(F16, o + 80, Float.floatToFloat16(-65504f));
+                    seg.set(F16, o + 82, Float.floatToFloat16(dmin));
+                }
+                WeightMatrix m = Matrices.of(QuantType.Q2_K, seg, rows, cols, Layout.OUT_IN);
+                assertConstantInputs(m, "Q2_K qs " + qs + " dmin " + dmin);
+                float[] w = new float[cols];
+                m.dequantizeRow(0, w, 0);
+                for (int c = 0; c < cols; c++) {
+                    int code = qs >> (2 * (c % 128 / 32)) & 3;
+                    assertEquals(-65504f * 15 * code - dmin * 15, w[c], 1e-3 * Math.abs(w[c]), "the weights decode to their extreme codes, column " + c);
+                }
             }
         }
     }

@@ -231,7 +231,7 @@ public class GgmlBlockTypesTest {
         m.matmul(x, y, n, 1, rows);
         float[] yv = new float[rows];
         m.matvec(x, yv, 0, rows);
-        if (PackedReference.byteRows(m)) { // Q3_K, Q4_K, Q5_K, Q6_K: the 16-bit product kernels, on every machine
+        if (PackedReference.byteRows(m)) { // Q2_K–Q6_K: the 16-bit product kernels, on every machine
             for (int b = 0; b < n; b++) {
                 assertEquals(0f, y[b * rows], "row 0 is outside the range and must not be written");
                 PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 1, rows, t + " input " + b);

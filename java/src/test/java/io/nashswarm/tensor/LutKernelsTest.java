@@ -472,12 +472,12 @@ class LutKernelsTest {
     }
 
     /**
-     * The generic lookup path of ggml's Q4_1, Q5_0, Q5_1 (sub-blocks of 32) and Q2_K (sub-blocks of 16), with fp16 scales
-     * and minimums (5-bit codes as two copies): random blocks with small fp16 fields, rows of 256 and 512 columns, against float64.
+     * The generic lookup path of ggml's Q4_1, Q5_0 and Q5_1 (sub-blocks of 32), with fp16 scales and minimums (5-bit codes
+     * as two copies): random blocks with small fp16 fields, rows of 256 and 512 columns, against float64.
      */
     @Test
-    void ggmlQ4_1Q5_0Q5_1AndQ2_KAreWithinTheTableBound() {
-        for (QuantType t : new QuantType[] {QuantType.Q4_1, QuantType.Q5_0, QuantType.Q5_1, QuantType.Q2_K}) {
+    void ggmlQ4_1Q5_0AndQ5_1AreWithinTheTableBound() {
+        for (QuantType t : new QuantType[] {QuantType.Q4_1, QuantType.Q5_0, QuantType.Q5_1}) {
             for (int[] shape : new int[][] {{1, 256}, {17, 512}, {17, 4352}}) { // 4352: 68 chunks, three column panels, the last of 4
                 int rows = shape[0], cols = shape[1];
                 byte[] bytes = GgmlBlockTypesTest.randomBlocks(t, rows * cols / t.blockSize(), new Random(rows + t.ordinal()));

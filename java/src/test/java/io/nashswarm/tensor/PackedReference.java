@@ -200,7 +200,7 @@ final class PackedReference {
     }
 
     /**
-     * Checks rows r0..r1 of a ggml Q2_K, Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
+     * Checks rows r0..r1 of a ggml Q4_1, Q5_0 or Q5_1 matrix's lookup product with the input at {@code x[base..]}
      * ({@code y[yOff + r]}): codes shifted to unsigned in groups of 16 or 32 with fp16 scales and minimums, stored times one
      * power of two per matrix (the largest just under 2^15). Within the table bound (per group, |s|·4·(2^b − 1)·t·g/64) plus the effect of
      * the fp16 rounding of the scales and minimums (computed exactly) of the exact float64 product, and equal by the
@@ -340,7 +340,7 @@ final class PackedReference {
     static boolean byteRows(WeightMatrix m) {
         return m instanceof IntGroupMatrix im && (im.bits() == 8 && im.spec().groupSize() % 32 == 0 || im.bits() == 4 && im.spec().groupSize() % 64 == 0)
                 || m.type() == QuantType.Q8_0 || m.type() == QuantType.Q6_K || m.type() == QuantType.Q5_K || m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0
-                || m.type() == QuantType.Q3_K;
+                || m.type() == QuantType.Q3_K || m.type() == QuantType.Q2_K;
     }
 
     /**
@@ -351,7 +351,7 @@ final class PackedReference {
      */
     static void assertByteRowProduct(WeightMatrix m, float[] x, int base, float[] y, int yOff, int r0, int r1, String what) {
         int qmax = m.type() == QuantType.Q4_K || m.type() == QuantType.Q4_0 ? SplitInput.BYTE_QMAX
-                : m.type() == QuantType.Q6_K || m.type() == QuantType.Q5_K || m.type() == QuantType.Q3_K ? SplitInput.NINE_BIT_QMAX : m.type() == QuantType.INT4 ? SplitInput.ELEVEN_BIT_QMAX : BYTE_ROWS_QMAX;
+                : m.type() == QuantType.Q6_K || m.type() == QuantType.Q5_K || m.type() == QuantType.Q3_K || m.type() == QuantType.Q2_K ? SplitInput.NINE_BIT_QMAX : m.type() == QuantType.INT4 ? SplitInput.ELEVEN_BIT_QMAX : BYTE_ROWS_QMAX;
         int cols = m.cols();
         float[] w = new float[cols];
         for (int r = r0; r < r1; r++) {

@@ -191,6 +191,54 @@ class SplitInputTest {
         }
     }
 
+    /**
+     * Q2_K's terms ({@link SplitInput#twoTerms}) against its fields ({@link ByteRows#twoFields}), as the kernel uses them:
+     * Σ over the two words of field·m0 + Σ (field >>> 2j)·m_j in 16-bit arithmetic, each half read signed, gives its
+     * sub-block's {@code Σ u·v} exactly, and the last term the sub-blocks' {@code Σ v}, for random and extreme inputs.
+     */
+    @Test
+    void twoBitTermsGiveExactSubBlockSums() {
+        Random rnd = new Random(17);
+        for (int trial = 0; trial < 2000; trial++) {
+            short[] v = new short[32];
+            byte[] u = new byte[32];
+            for (int k = 0; k < 32; k++) {
+                v[k] = (short) switch (trial % 4) {
+                    case 0 -> rnd.nextInt(511) - 255;
+                    case 1 -> rnd.nextBoolean() ? 255 : -255;
+                    case 2 -> trial % 8 == 2 ? 255 : -255;
+                    default -> rnd.nextInt(3) * 255 - 255;
+                };
+                u[k] = (byte) switch (trial % 3) {
+                    case 0 -> rnd.nextInt(4);
+                    case 1 -> rnd.nextBoolean() ? 0 : 3;
+                    default -> 3;
+                };
+            }
+            int[] t = new int[SplitInput.TWO_TERMS];
+            SplitInput.twoTerms(v, 0, t, 0);
+            for (int half = 0; half < 2; half++) {
+                short[] f = new short[2];
+                ByteRows.twoFields(u, 16 * half, f);
+                long want = 0, sumV = 0;
+                for (int k = 0; k < 16; k++) {
+                    want += (long) u[16 * half + k] * v[16 * half + k];
+                    sumV += v[16 * half + k];
+                }
+                int sum = 0;
+                for (int w = 0; w < 2; w++) {
+                    int field = f[w] & 0xFFFF;
+                    for (int j = 0; j < 8; j++) {
+                        assertEquals(u[16 * half + 8 * w + j], field >> 2 * j & 3, "field layout, code " + (8 * w + j));
+                        sum += (field >>> 2 * j) * (t[8 * w + j] >> 16 * half);
+                    }
+                }
+                assertEquals(want, (short) sum, "sub-block " + half + " sum, trial " + trial);
+                assertEquals(sumV, (short) (t[16] >> 16 * half), "sub-block " + half + " input sum, trial " + trial);
+            }
+        }
+    }
+
     /** int4's 11-bit input with its quads and its per-eight-column corrections; Q6_K's 9-bit input with its terms. */
     @Test
     void elevenAndNineBitInputsCarryTheirCorrections() {
