@@ -29,7 +29,9 @@ import java.lang.foreign.ValueLayout;
  *       in 0..63, in blocks of {@link #QUAD_ROWS} rows, per row and sub-block of 16 columns three 32-bit words of two
  *       16-bit fields each, so that a field holds two whole codes and the low nibble of a third, or two whole codes and
  *       the high bits of two more ({@link #SIX_SUB_BYTES}); with the rows' float scales per 256 and int8 sub-scales
- *       per 16 in one stream ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)};</li>
+ *       per 16 in one stream ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)}; Q5_K's 5-bit codes in the same
+ *       fields ({@link #FIVE_SUPER_BYTES}), Q3_K's 3-bit and Q2_K's 2-bit codes in fields of five and eight
+ *       ({@link #THREE_SUPER_BYTES}, {@link #TWO_SUPER_BYTES});</li>
  *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0 and the int4
  *       files): codes 0..15, per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of
  *       inputs per nibble; Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin}
@@ -64,7 +66,7 @@ final class ByteRows {
         SIX_BIT_SUPER_BLOCKS,
         /** Q5_K's 5-bit codes in Q6_K's fields, with Q4_K's scales and minimums ({@link #FIVE_SUPER_BYTES}, {@link #ofFiveBits}). */
         FIVE_BIT_SUPER_BLOCKS,
-        /** Q3_K's 3-bit codes in 16-bit fields of five codes, with int8 sub-scales ({@link #THREE_SUPER_BYTES}, {@link #ofThreeBits}). */
+        /** Q3_K's 3-bit codes in 16-bit fields of five codes, with int8 sub-scales ({@link #THREE_SUPER_BYTES}, {@link #ofSuperBlocks}). */
         THREE_BIT_SUPER_BLOCKS,
         /** Q2_K's 2-bit codes in 16-bit fields of eight, with its scale-and-minimum bytes ({@link #TWO_SUPER_BYTES}, {@link #ofTwoBits}). */
         TWO_BIT_SUPER_BLOCKS,
@@ -146,7 +148,7 @@ final class ByteRows {
     static final int FIVE_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
 
     /**
-     * Q3_K's one stream ({@link #ofThreeBits}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
+     * Q3_K's one stream ({@link #ofSuperBlocks}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
      * columns: the rows' float scales, the sixteen sub-blocks' int8 sub-scales (a byte per row each), then per step of 32
      * columns three vectors of one 32-bit word per row ({@link #THREE_STEP_BYTES}): the word's low field holds the first
      * sub-block of 16, its high field the second, five codes {@code u = code + 4} (0..7) at bits 0, 3, 6, 9, 12 and one
@@ -311,12 +313,16 @@ final class ByteRows {
         return p;
     }
 
-    /** Repacks codes in super-blocks of 256 columns with float scales and sub-blocks of 16 with int8 sub-scales. */
-    static ByteRows ofSuperBlocks(int rows, int cols, SuperBlockRows src) {
-        if (cols % SUPER != 0) {
-            throw new IllegalArgumentException("byte rows in super-blocks need whole super-blocks of " + SUPER + ": " + cols);
+    /**
+     * Repacks codes in super-blocks of 256 columns with float scales and sub-blocks of 16 with int8 sub-scales: ggml's Q6_K
+     * ({@link Kind#SIX_BIT_SUPER_BLOCKS}, codes −32..31) or Q3_K ({@link Kind#THREE_BIT_SUPER_BLOCKS}, codes −4..3), whose
+     * streams start each super-block alike: the rows' float scales, then the sixteen sub-scales.
+     */
+    static ByteRows ofSuperBlocks(int rows, int cols, Kind kind, SuperBlockRows src) {
+        if (cols % SUPER != 0 || kind != Kind.SIX_BIT_SUPER_BLOCKS && kind != Kind.THREE_BIT_SUPER_BLOCKS) {
+            throw new IllegalArgumentException(kind + " rows need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.SIX_BIT_SUPER_BLOCKS);
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, kind);
         byte[] sub = new byte[cols / SUB];
         float[] d = new float[p.groups];
         p.fill((r, u) -> {
@@ -328,13 +334,32 @@ final class ByteRows {
             }
         }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, rb * p.blockBytes + (long) gi * SIX_SUPER_BYTES + 4 * i, d[gi]);
+                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, p.superAt(rb, gi) + 4 * i, d[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                p.data.set(ValueLayout.JAVA_BYTE, rb * p.blockBytes + (long) (k / 16) * SIX_SUPER_BYTES + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
+                p.data.set(ValueLayout.JAVA_BYTE, p.superAt(rb, k / 16) + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
             }
         });
         return p;
+    }
+
+    /** Offset in {@link #data} of super-block gi of row block rb (the super-block kinds). */
+    private long superAt(int rb, int gi) {
+        return rb * blockBytes + gi * (blockBytes / groups);
+    }
+
+    /** Reads a {@link NibbleRows} source's row r, or zero parameters for the padding rows (r ≥ rows). */
+    private static RowReader nibbleRows(int rows, NibbleRows src, byte[] sub, byte[] mins, float[] d, float[] dmin) {
+        return (r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, mins, d, dmin);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(mins, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+                java.util.Arrays.fill(dmin, 0f);
+            }
+        };
     }
 
     /**
@@ -348,50 +373,15 @@ final class ByteRows {
         ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.FIVE_BIT_SUPER_BLOCKS);
         byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
         float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill((r, u) -> {
-            if (r < rows) {
-                src.row(r, u, sub, mins, d, dmin);
-            } else {
-                java.util.Arrays.fill(sub, (byte) 0);
-                java.util.Arrays.fill(mins, (byte) 0);
-                java.util.Arrays.fill(d, 0f);
-                java.util.Arrays.fill(dmin, 0f);
-            }
-        }, (rb, i) -> {
+        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = rb * p.blockBytes + (long) gi * FIVE_SUPER_BYTES;
+                long at = p.superAt(rb, gi);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
                 for (int k = 0; k < 8; k++) {
                     p.data.set(ValueLayout.JAVA_BYTE, at + (8 + k) * QUAD_ROWS + i, sub[8 * gi + k]);
                     p.data.set(ValueLayout.JAVA_BYTE, at + (16 + k) * QUAD_ROWS + i, mins[8 * gi + k]);
                 }
-            }
-        });
-        return p;
-    }
-
-    /** Repacks 3-bit codes (−4..3) in super-blocks of 256 columns with int8 sub-scales per 16 (ggml's Q3_K: {@code w = d·sub·code}). */
-    static ByteRows ofThreeBits(int rows, int cols, SuperBlockRows src) {
-        if (cols % SUPER != 0) {
-            throw new IllegalArgumentException("3-bit rows need whole super-blocks of " + SUPER + ": " + cols);
-        }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.THREE_BIT_SUPER_BLOCKS);
-        byte[] sub = new byte[cols / SUB];
-        float[] d = new float[p.groups];
-        p.fill((r, u) -> {
-            if (r < rows) {
-                src.row(r, u, sub, d);
-            } else {
-                java.util.Arrays.fill(sub, (byte) 0);
-                java.util.Arrays.fill(d, 0f);
-            }
-        }, (rb, i) -> {
-            for (int gi = 0; gi < p.groups; gi++) {
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, rb * p.blockBytes + (long) gi * THREE_SUPER_BYTES + 4 * i, d[gi]);
-            }
-            for (int k = 0; k < sub.length; k++) {
-                p.data.set(ValueLayout.JAVA_BYTE, rb * p.blockBytes + (long) (k / 16) * THREE_SUPER_BYTES + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
             }
         });
         return p;
@@ -408,18 +398,9 @@ final class ByteRows {
         ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.TWO_BIT_SUPER_BLOCKS);
         byte[] sub = new byte[cols / SUB], mins = new byte[cols / SUB];
         float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill((r, u) -> {
-            if (r < rows) {
-                src.row(r, u, sub, mins, d, dmin);
-            } else {
-                java.util.Arrays.fill(sub, (byte) 0);
-                java.util.Arrays.fill(mins, (byte) 0);
-                java.util.Arrays.fill(d, 0f);
-                java.util.Arrays.fill(dmin, 0f);
-            }
-        }, (rb, i) -> {
+        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = rb * p.blockBytes + (long) gi * TWO_SUPER_BYTES;
+                long at = p.superAt(rb, gi);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
                 for (int k = 0; k < 16; k++) {
@@ -448,18 +429,9 @@ final class ByteRows {
         ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.NIBBLE_SUPER_BLOCKS);
         byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
         float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill((r, u) -> {
-            if (r < rows) {
-                src.row(r, u, sub, mins, d, dmin);
-            } else {
-                java.util.Arrays.fill(sub, (byte) 0);
-                java.util.Arrays.fill(mins, (byte) 0);
-                java.util.Arrays.fill(d, 0f);
-                java.util.Arrays.fill(dmin, 0f);
-            }
-        }, (rb, i) -> {
+        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = rb * p.blockBytes + (long) gi * SUPER_BYTES + 4 * i;
+                long at = p.superAt(rb, gi) + 4 * i;
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
             }

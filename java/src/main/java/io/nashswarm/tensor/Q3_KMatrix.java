@@ -25,7 +25,7 @@ final class Q3_KMatrix extends GgmlBlockMatrix {
     ByteRows makeByteRows() {
         byte[] codes = new byte[256];
         float[] scale = new float[16], min = new float[16];
-        return ByteRows.ofThreeBits(rows, cols, (r, u, sub, d) -> {
+        return ByteRows.ofSuperBlocks(rows, cols, ByteRows.Kind.THREE_BIT_SUPER_BLOCKS, (r, u, sub, d) -> {
             for (int blk = 0; blk < blocks; blk++) {
                 long o = r * rowBytes + 110L * blk;
                 decodeBlock(o, codes, scale, min);

@@ -32,7 +32,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     ByteRows makeByteRows() {
         byte[] codes = new byte[256];
         float[] scale = new float[16], min = new float[16];
-        return ByteRows.ofSuperBlocks(rows, cols, (r, u, sub, d) -> {
+        return ByteRows.ofSuperBlocks(rows, cols, ByteRows.Kind.SIX_BIT_SUPER_BLOCKS, (r, u, sub, d) -> {
             for (int blk = 0; blk < blocks; blk++) {
                 long o = r * rowBytes + 210L * blk;
                 decodeBlock(o, codes, scale, min);

@@ -98,6 +98,33 @@ class SplitInputTest {
         assertNotNull(SplitInput.ofElevenBits(new float[64], 0, 64).corr, "int4's 11-bit input has its corr");
     }
 
+    /** 9-bit inputs for the field tests: random, ±255 at random, all 255 or all −255, or −255, 0 and 255 (by trial). */
+    private static short[] extremeInputs(Random rnd, int trial, int n) {
+        short[] v = new short[n];
+        for (int k = 0; k < n; k++) {
+            v[k] = (short) switch (trial % 4) {
+                case 0 -> rnd.nextInt(511) - 255;
+                case 1 -> rnd.nextBoolean() ? 255 : -255;
+                case 2 -> trial % 8 == 2 ? 255 : -255;
+                default -> rnd.nextInt(3) * 255 - 255;
+            };
+        }
+        return v;
+    }
+
+    /** Codes 0..max for the field tests: random, 0 or max at random, or the extreme that meets each input's sign (by trial). */
+    private static byte[] extremeCodes(Random rnd, int trial, short[] v, int max) {
+        byte[] u = new byte[v.length];
+        for (int k = 0; k < u.length; k++) {
+            u[k] = (byte) switch (trial % 3) {
+                case 0 -> rnd.nextInt(max + 1);
+                case 1 -> rnd.nextBoolean() ? 0 : max;
+                default -> (v[k] > 0) == (trial % 2 == 0) ? max : 0;
+            };
+        }
+        return u;
+    }
+
     /**
      * Q6_K's terms ({@link SplitInput#sixTerms}) against its words ({@link ByteRows#sixFields}), as the kernel uses them:
      * per word, bias + field·m0 + Σ (field >>> p_k)·m_k in 16-bit arithmetic, the low field read unsigned less 2^15, the
@@ -108,21 +135,8 @@ class SplitInputTest {
         Random rnd = new Random(11);
         int[][] shifts = {{0, 6, 12}, {0, 6, 12}, {0, 6, 12, 14}};
         for (int trial = 0; trial < 2000; trial++) {
-            short[] v = new short[16];
-            byte[] u = new byte[16];
-            for (int k = 0; k < 16; k++) {
-                v[k] = (short) switch (trial % 4) {
-                    case 0 -> rnd.nextInt(511) - 255;
-                    case 1 -> rnd.nextBoolean() ? 255 : -255;
-                    case 2 -> trial % 8 == 2 ? 255 : -255;
-                    default -> rnd.nextInt(3) * 255 - 255;
-                };
-                u[k] = (byte) switch (trial % 3) {
-                    case 0 -> rnd.nextInt(64);
-                    case 1 -> rnd.nextBoolean() ? 0 : 63;
-                    default -> (v[k] > 0) == (trial % 2 == 0) ? 63 : 0;
-                };
-            }
+            short[] v = extremeInputs(rnd, trial, 16);
+            byte[] u = extremeCodes(rnd, trial, v, 63);
             int[] t = new int[SplitInput.SIX_TERMS];
             SplitInput.sixTerms(v, 0, t, 0);
             short[] f = new short[6];
@@ -154,21 +168,8 @@ class SplitInputTest {
     void threeBitTermsGiveExactSubBlockSums() {
         Random rnd = new Random(13);
         for (int trial = 0; trial < 2000; trial++) {
-            short[] v = new short[32];
-            byte[] u = new byte[32];
-            for (int k = 0; k < 32; k++) {
-                v[k] = (short) switch (trial % 4) {
-                    case 0 -> rnd.nextInt(511) - 255;
-                    case 1 -> rnd.nextBoolean() ? 255 : -255;
-                    case 2 -> trial % 8 == 2 ? 255 : -255;
-                    default -> rnd.nextInt(3) * 255 - 255;
-                };
-                u[k] = (byte) switch (trial % 3) {
-                    case 0 -> rnd.nextInt(8);
-                    case 1 -> rnd.nextBoolean() ? 0 : 7;
-                    default -> (v[k] > 0) == (trial % 2 == 0) ? 7 : 0;
-                };
-            }
+            short[] v = extremeInputs(rnd, trial, 32);
+            byte[] u = extremeCodes(rnd, trial, v, 7);
             int[] t = new int[SplitInput.THREE_TERMS];
             SplitInput.threeTerms(v, 0, t, 0);
             for (int half = 0; half < 2; half++) {
@@ -200,21 +201,8 @@ class SplitInputTest {
     void twoBitTermsGiveExactSubBlockSums() {
         Random rnd = new Random(17);
         for (int trial = 0; trial < 2000; trial++) {
-            short[] v = new short[32];
-            byte[] u = new byte[32];
-            for (int k = 0; k < 32; k++) {
-                v[k] = (short) switch (trial % 4) {
-                    case 0 -> rnd.nextInt(511) - 255;
-                    case 1 -> rnd.nextBoolean() ? 255 : -255;
-                    case 2 -> trial % 8 == 2 ? 255 : -255;
-                    default -> rnd.nextInt(3) * 255 - 255;
-                };
-                u[k] = (byte) switch (trial % 3) {
-                    case 0 -> rnd.nextInt(4);
-                    case 1 -> rnd.nextBoolean() ? 0 : 3;
-                    default -> 3;
-                };
-            }
+            short[] v = extremeInputs(rnd, trial, 32);
+            byte[] u = extremeCodes(rnd, trial, v, 3);
             int[] t = new int[SplitInput.TWO_TERMS];
             SplitInput.twoTerms(v, 0, t, 0);
             for (int half = 0; half < 2; half++) {
