@@ -5,8 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
 /**
- * A K-quant's product (Q4_K, Q6_K: the 16-bit product kernels; Q5_K, Q2_K, Q3_K: table lookup on machines with
- * 512-bit vectors, else the float kernel) against its float kernel ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread,
+ * A K-quant's product (the 16-bit product kernels, on every machine) against its float kernel ({@link GgmlBlockMatrix#matmulDequantized}, dequantized rows times x), one thread,
  * each in a loop of its own in one process, best of N; the matrix is random blocks in native memory, sized to stay in cache, so this
  * times the kernels, not memory. In this package to reach the float kernel, which the engine no
  * longer calls for these types.
@@ -61,8 +60,7 @@ public final class GgmlKernelTiming {
         long a2 = mx.getCurrentThreadAllocatedBytes();
         double w = (double) rows * cols;
         System.out.printf("| kernel | %dx%d ms | Gweights/s |%n|---|---:|---:|%n", rows, cols);
-        String path = t == QuantType.Q6_K || t == QuantType.Q4_K ? "16-bit products" : LutKernels.NATIVE ? "table lookup" : "float";
-        System.out.printf("| %s product (%s) | %.3f | %.2f |%n", t.label(), path, bestInt / 1e6, w / bestInt);
+        System.out.printf("| %s product (16-bit products) | %.3f | %.2f |%n", t.label(), bestInt / 1e6, w / bestInt);
         System.out.printf("| %s float (dequantized rows) | %.3f | %.2f |%n", t.label(), bestFloat / 1e6, w / bestFloat);
         System.out.printf("product ÷ float speed: %.2fx (best of %d each); allocated per product: product %d KB, float %d KB%n",
                 (double) bestFloat / bestInt, repeats, (a1 - a0) >> 10, (a2 - a1) >> 10);
