@@ -180,11 +180,13 @@ final class BitPlanes {
     }
 
     /**
-     * Repacks 2- or 4-bit codes in groups of {@code groupCols} (16 or 32) columns with one fp16 scale and one fp16 minimum
-     * each (Q4_1's, Q2_K's and, as 4-bit codes, Q3_K's sub-blocks); {@link #parts} 64 / groupCols; {@code cols} a multiple
-     * of 64.
+     * Repacks 4-bit codes in groups of {@code groupCols} (32) columns with one fp16 scale and one fp16 minimum each (Q4_1's
+     * blocks); {@link #parts} 64 / groupCols; {@code cols} a multiple of 64.
      */
     static BitPlanes ofBlocks(int bits, int rows, int cols, int groupCols, BlockRows src) {
+        if (groupCols != 32) { // the kernel walks whole or half chunks of 64 (LutKernels.products)
+            throw new IllegalArgumentException("lookup blocks need groups of 32 columns: " + groupCols);
+        }
         int groups = cols / groupCols;
         BitPlanes p = new BitPlanes(bits, rows, cols, groups, 0, CHUNK / groupCols, null, null, false, true);
         fill(p, null, groups, src);
@@ -198,6 +200,9 @@ final class BitPlanes {
      * first copy's scales.
      */
     static BitPlanes ofWide(int rows, int cols, int groupCols, BlockRows src) {
+        if (groupCols != 32) {
+            throw new IllegalArgumentException("lookup blocks need groups of 32 columns: " + groupCols);
+        }
         int groups = cols / groupCols, parts = CHUNK / groupCols;
         BitPlanes low = new BitPlanes(4, rows, cols, groups, 0, parts, null, null, false, true);
         low.high = new BitPlanes(2, rows, cols, 0, 0, parts, null, null, false, false);

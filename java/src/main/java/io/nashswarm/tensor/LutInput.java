@@ -75,8 +75,6 @@ final class LutInput {
     final float[] sum;
     /** Per half chunk (32 activations), for codes in groups of 32 (ggml blocks): its chunk's {@link #half}, and its own sum. */
     final float[] half32, sum32;
-    /** Per quarter chunk (16 activations), for groups of 16 (ggml's Q6_K): likewise. */
-    final float[] half16, sum16;
 
     private LutInput(int chunks, boolean byteTables) {
         table = byteTables ? null : new byte[chunks * 16 * GROUP_BYTES + GROUP_BYTES];
@@ -85,8 +83,6 @@ final class LutInput {
         sum = new float[chunks];
         half32 = new float[2 * chunks];
         sum32 = new float[2 * chunks];
-        half16 = new float[4 * chunks];
-        sum16 = new float[4 * chunks];
     }
 
     private static FloatVector signs(int j) {
@@ -150,13 +146,6 @@ final class LutInput {
             in.sum[c] = total;
             in.sum32[2 * c] = q0 + q1;
             in.sum32[2 * c + 1] = q2 + q3;
-            in.sum16[4 * c] = q0;
-            in.sum16[4 * c + 1] = q1;
-            in.sum16[4 * c + 2] = q2;
-            in.sum16[4 * c + 3] = q3;
-            for (int q = 0; q < 4; q++) {
-                in.half16[4 * c + q] = h;
-            }
             float inv = max > 0 && max < Float.POSITIVE_INFINITY ? qmax / max : 0f;
             if (inv == Float.POSITIVE_INFINITY) {
                 in.tinyChunk(x, base, qmax / (double) max, 16 * c);

@@ -165,7 +165,7 @@ final class LutKernels {
     static void products(BitPlanes w, LutInput[] in, int n, float[] y, int yOff, int yStride, int r0, int r1) {
         boolean two = w.bits == 2;
         BitPlanes high = w.high; // 5- and 6-bit codes: planes 4-5, added after planes 0-3
-        // groups of 32 or 16 (parts 2, 4): the kernel walks half (quarter) chunks, each with its own scale, sum and table slice
+        // groups of 32 (parts 2): the kernel walks half chunks, each with its own scale, sum and table slice
         int parts = w.parts, listed = w.chunks * parts, tableChunk = 16 / parts * GROUP;
         int loads = (two ? 8 : 16) / parts, tableStep = two ? 2 * GROUP : GROUP, codeStep = 32;
         long chunkBytes = 16L / parts * w.groupBytes();
@@ -177,7 +177,7 @@ final class LutKernels {
             long co = w.codeOffset(rb, 0, 0, 0), so = w.scaleOffset(rb, 0);
             for (int b = 0; b < n; b++) {
                 LutInput x = in[b];
-                float[] half = parts == 4 ? x.half16 : parts == 2 ? x.half32 : x.half, sum = parts == 4 ? x.sum16 : parts == 2 ? x.sum32 : x.sum;
+                float[] half = parts == 2 ? x.half32 : x.half, sum = parts == 2 ? x.sum32 : x.sum;
                 block(w.codes, co, chunkBytes, codeStep, w.chunkList, 0, listed, loads, x.table, tableChunk, tableStep, offsets, consts, half, sum,
                         w.scales16, w.zeros8, w.mins16, so, w.shift, acc, 2 * ROWS * b);
                 if (high != null) { // planes 4-5 in the int2 layout, weight 16, this copy's scales, no zero term
