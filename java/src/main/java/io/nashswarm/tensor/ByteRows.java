@@ -99,7 +99,7 @@ final class ByteRows {
         this.groups = cols / group;
         this.kind = kind;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
-        this.blockRows = nibbles || sixBitFields() || kind == Kind.THREE_BIT_SUPER_BLOCKS || kind == Kind.TWO_BIT_SUPER_BLOCKS ? QUAD_ROWS : ROWS;
+        this.blockRows = kind == Kind.GROUPS ? ROWS : QUAD_ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
         this.withZeros = withZeros;
         this.blockBytes = (long) groups * switch (kind) {
@@ -159,7 +159,7 @@ final class ByteRows {
 
     /** Offset in {@link #data} of Q3_K's step of 32 columns holding column c of row block rb ({@link Kind#THREE_BIT_SUPER_BLOCKS}). */
     long threeAt(int rb, int c) {
-        return rb * blockBytes + (long) (c / SUPER) * THREE_SUPER_BYTES + 20 * QUAD_ROWS + (long) (c % SUPER / 32) * THREE_STEP_BYTES;
+        return superAt(rb, c / SUPER) + 20 * QUAD_ROWS + (long) (c % SUPER / 32) * THREE_STEP_BYTES;
     }
 
     /**
@@ -197,7 +197,7 @@ final class ByteRows {
 
     /** Offset in {@link #data} of Q2_K's step of 32 columns holding column c of row block rb ({@link Kind#TWO_BIT_SUPER_BLOCKS}). */
     long twoAt(int rb, int c) {
-        return rb * blockBytes + (long) (c / SUPER) * TWO_SUPER_BYTES + 24 * QUAD_ROWS + (long) (c % SUPER / 32) * TWO_STEP_BYTES;
+        return superAt(rb, c / SUPER) + 24 * QUAD_ROWS + (long) (c % SUPER / 32) * TWO_STEP_BYTES;
     }
 
     /** The two 16-bit fields of one row's sub-block of 16 codes {@code u[at .. at + 16)} in 0..3: codes 8k .. 8k + 7 in field k. */
@@ -218,9 +218,7 @@ final class ByteRows {
 
     /** Offset in {@link #data} of the sub-block of 16 columns holding column c of row block rb (Q6_K's fields: {@link #sixBitFields}). */
     long sixAt(int rb, int c) {
-        boolean six = kind == Kind.SIX_BIT_SUPER_BLOCKS;
-        return rb * blockBytes + (long) (c / SUPER) * (six ? SIX_SUPER_BYTES : FIVE_SUPER_BYTES) + (six ? 20 : 24) * QUAD_ROWS
-                + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+        return superAt(rb, c / SUPER) + (kind == Kind.SIX_BIT_SUPER_BLOCKS ? 20 : 24) * QUAD_ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
 
     /**
@@ -348,43 +346,12 @@ final class ByteRows {
         return rb * blockBytes + gi * (blockBytes / groups);
     }
 
-    /** Reads a {@link NibbleRows} source's row r, or zero parameters for the padding rows (r ≥ rows). */
-    private static RowReader nibbleRows(int rows, NibbleRows src, byte[] sub, byte[] mins, float[] d, float[] dmin) {
-        return (r, u) -> {
-            if (r < rows) {
-                src.row(r, u, sub, mins, d, dmin);
-            } else {
-                java.util.Arrays.fill(sub, (byte) 0);
-                java.util.Arrays.fill(mins, (byte) 0);
-                java.util.Arrays.fill(d, 0f);
-                java.util.Arrays.fill(dmin, 0f);
-            }
-        };
-    }
-
     /**
      * Repacks 5-bit codes (0..31) in super-blocks of 256 columns with sub-blocks of 32 that have a scale and a minimum
      * (ggml's Q5_K) into Q6_K's fields ({@link #FIVE_SUPER_BYTES}).
      */
     static ByteRows ofFiveBits(int rows, int cols, NibbleRows src) {
-        if (cols % SUPER != 0) {
-            throw new IllegalArgumentException("5-bit rows need whole super-blocks of " + SUPER + ": " + cols);
-        }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.FIVE_BIT_SUPER_BLOCKS);
-        byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
-        float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
-            for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.superAt(rb, gi);
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
-                for (int k = 0; k < 8; k++) {
-                    p.data.set(ValueLayout.JAVA_BYTE, at + (8 + k) * QUAD_ROWS + i, sub[8 * gi + k]);
-                    p.data.set(ValueLayout.JAVA_BYTE, at + (16 + k) * QUAD_ROWS + i, mins[8 * gi + k]);
-                }
-            }
-        });
-        return p;
+        return withMinimums(rows, cols, Kind.FIVE_BIT_SUPER_BLOCKS, src);
     }
 
     /**
@@ -392,23 +359,12 @@ final class ByteRows {
      * (ggml's Q2_K; {@code src} writes them per sub-block of 16, not 32) into 16-bit fields ({@link #TWO_SUPER_BYTES}).
      */
     static ByteRows ofTwoBits(int rows, int cols, NibbleRows src) {
-        if (cols % SUPER != 0) {
-            throw new IllegalArgumentException("2-bit rows need whole super-blocks of " + SUPER + ": " + cols);
-        }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.TWO_BIT_SUPER_BLOCKS);
-        byte[] sub = new byte[cols / SUB], mins = new byte[cols / SUB];
-        float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
-            for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.superAt(rb, gi);
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * i, d[gi]);
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS + 4 * i, dmin[gi]);
-                for (int k = 0; k < 16; k++) {
-                    p.data.set(ValueLayout.JAVA_BYTE, at + (8 + k) * QUAD_ROWS + i, (byte) (sub[16 * gi + k] & 15 | mins[16 * gi + k] << 4));
-                }
-            }
-        });
-        return p;
+        return withMinimums(rows, cols, Kind.TWO_BIT_SUPER_BLOCKS, src);
+    }
+
+    /** Repacks 4-bit codes in super-blocks of 256 columns with sub-blocks of 32 (ggml's Q4_K), two columns to a byte. */
+    static ByteRows ofNibbles(int rows, int cols, NibbleRows src) {
+        return withMinimums(rows, cols, Kind.NIBBLE_SUPER_BLOCKS, src);
     }
 
     /** A matrix in super-blocks of 256 with sub-blocks of 32 that have a scale and a minimum each (Q4_K, Q5_K), row by row. */
@@ -421,24 +377,49 @@ final class ByteRows {
         void row(int r, byte[] codes, byte[] subScales, byte[] subMins, float[] scales, float[] minScales);
     }
 
-    /** Repacks 4-bit codes in super-blocks of 256 columns with sub-blocks of 32 (ggml's Q4_K), two columns to a byte. */
-    static ByteRows ofNibbles(int rows, int cols, NibbleRows src) {
+    /**
+     * The super-block layouts with sub-block scales and minimums (Q4_K, Q5_K, Q2_K): each super-block starts with the rows'
+     * float {@code d} and {@code dmin}; the sub-blocks' scales and minimums go where the kind keeps them ({@link
+     * #SUPER_BYTES}, {@link #FIVE_SUPER_BYTES}, {@link #TWO_SUPER_BYTES}).
+     */
+    private static ByteRows withMinimums(int rows, int cols, Kind kind, NibbleRows src) {
         if (cols % SUPER != 0) {
-            throw new IllegalArgumentException("nibble rows need whole super-blocks of " + SUPER + ": " + cols);
+            throw new IllegalArgumentException(kind + " rows need whole super-blocks of " + SUPER + ": " + cols);
         }
-        ByteRows p = new ByteRows(rows, cols, SUPER, false, Kind.NIBBLE_SUPER_BLOCKS);
-        byte[] sub = new byte[cols / 32], mins = new byte[cols / 32];
+        ByteRows p = new ByteRows(rows, cols, SUPER, false, kind);
+        int per = kind == Kind.TWO_BIT_SUPER_BLOCKS ? SUB : 32; // columns per sub-block
+        byte[] sub = new byte[cols / per], mins = new byte[cols / per];
         float[] d = new float[p.groups], dmin = new float[p.groups];
-        p.fill(nibbleRows(rows, src, sub, mins, d, dmin), (rb, i) -> {
+        p.fill((r, u) -> {
+            if (r < rows) {
+                src.row(r, u, sub, mins, d, dmin);
+            } else {
+                java.util.Arrays.fill(sub, (byte) 0);
+                java.util.Arrays.fill(mins, (byte) 0);
+                java.util.Arrays.fill(d, 0f);
+                java.util.Arrays.fill(dmin, 0f);
+            }
+        }, (rb, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
                 long at = p.superAt(rb, gi) + 4 * i;
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
                 p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                long at = p.subBlockAt(rb, 32 * k) + 16 * QUAD_ROWS + i;
-                p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
-                p.data.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
+                switch (kind) {
+                    case NIBBLE_SUPER_BLOCKS -> { // in each sub-block's stream, after its codes
+                        long at = p.subBlockAt(rb, 32 * k) + 16 * QUAD_ROWS + i;
+                        p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
+                        p.data.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
+                    }
+                    case FIVE_BIT_SUPER_BLOCKS -> { // the super-block's eight scales, then its eight minimums
+                        long at = p.superAt(rb, k / 8) + (8 + k % 8) * QUAD_ROWS + i;
+                        p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
+                        p.data.set(ValueLayout.JAVA_BYTE, at + 8 * QUAD_ROWS, mins[k]);
+                    }
+                    default -> // Q2_K: its sixteen bytes of scale (low nibble) and minimum (high), as in the file
+                            p.data.set(ValueLayout.JAVA_BYTE, p.superAt(rb, k / 16) + (8 + k % 16) * QUAD_ROWS + i, (byte) (sub[k] & 15 | mins[k] << 4));
+                }
             }
         });
         return p;

@@ -23,22 +23,7 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
      */
     @Override
     ByteRows makeByteRows() {
-        byte[] codes = new byte[256];
-        float[] sc = new float[8], mn = new float[8];
-        return ByteRows.ofFiveBits(rows, cols, (r, u, sub, mins, d, dmin) -> {
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = r * rowBytes + 176L * blk;
-                decodeBlock(o, codes, sc, mn);
-                System.arraycopy(codes, 0, u, 256 * blk, 256);
-                for (int j = 0; j < 8; j++) {
-                    Q4_KMatrix.scaleMin(this, o + 4, j, 1f, 1f, sc, mn);
-                    sub[8 * blk + j] = (byte) sc[j];
-                    mins[8 * blk + j] = (byte) mn[j];
-                }
-                d[blk] = half(o);
-                dmin[blk] = half(o + 2);
-            }
-        });
+        return ByteRows.ofFiveBits(rows, cols, Q4_KMatrix.scaleMinRows(this));
     }
 
     @Override
