@@ -95,10 +95,25 @@ public interface Backend extends AutoCloseable {
         }
     }
 
-    /** y += W·x for {@code n} row-major vectors (a residual connection); {@code scratch} holds W·x where the backend needs it. */
-    default void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int n) {
+    /**
+     * y += W·x + bias for {@code n} row-major vectors (a residual connection; GPT-2's has a bias, LLaMA's none: null);
+     * {@code scratch} holds W·x where the backend needs it.
+     */
+    default void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int n) {
+        int rows = w.source().rows();
         matmul(w, x, scratch, n);
-        add(y, 0, scratch, 0, n * w.source().rows());
+        if (bias != null) {
+            addBias(scratch, bias, n, rows);
+        }
+        add(y, 0, scratch, 0, n * rows);
+    }
+
+    /** GPT-2's MLP input: {@code y = gelu_tanh(W·x + bias)}. */
+    default void matmulGelu(Matrix w, Buffer bias, Buffer x, Buffer y, int n) {
+        int rows = w.source().rows();
+        matmul(w, x, y, n);
+        addBias(y, bias, n, rows);
+        geluTanh(y, n * rows);
     }
 
     /** LLaMA's feed-forward input: {@code g = silu(gate·x) · (up·x)}; {@code u} holds up·x. */

@@ -81,14 +81,30 @@ public final class CpuBackend implements Backend {
         ParallelProducts.matmul(sources, a(x), outs, n);
     }
 
-    /** Each thread adds the rows it computed, while they are in its cache. */
+    /** Each thread adds the bias and the rows it computed, while they are in its cache. */
     @Override
-    public void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int n) {
-        float[] sum = a(y), t = a(scratch);
+    public void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int n) {
+        float[] sum = a(y), t = a(scratch), bs = bias == null ? null : a(bias);
         int rows = w.source().rows();
         ParallelProducts.matmul(new WeightMatrix[] {w.source()}, a(x), new float[][] {t}, n, (s, e) -> {
             for (int b = 0; b < n; b++) {
+                if (bs != null) {
+                    Ops.add(t, b * rows + s, bs, s, e - s);
+                }
                 Ops.add(sum, b * rows + s, t, b * rows + s, e - s);
+            }
+        });
+    }
+
+    /** Each thread adds the bias to the rows it computed and applies GELU to them (GPT-2's MLP), while they are in its cache. */
+    @Override
+    public void matmulGelu(Matrix w, Buffer bias, Buffer x, Buffer y, int n) {
+        float[] ys = a(y), bs = a(bias);
+        int rows = w.source().rows();
+        ParallelProducts.matmul(new WeightMatrix[] {w.source()}, a(x), new float[][] {ys}, n, (s, e) -> {
+            for (int b = 0; b < n; b++) {
+                Ops.add(ys, b * rows + s, bs, s, e - s);
+                Ops.geluTanh(ys, b * rows + s, e - s);
             }
         });
     }

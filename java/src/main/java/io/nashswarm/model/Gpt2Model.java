@@ -42,7 +42,7 @@ public final class Gpt2Model extends TransformerModel {
     @Override
     protected void block(InferenceState s, int layer, int b, int pos) {
         Layer L = layers[layer];
-        int dim = config.dim(), hidden = config.hiddenDim();
+        int dim = config.dim();
         float eps = config.normEps();
 
         // attention: the fused projection writes [q | k | v] rows of 3·dim into xb
@@ -56,18 +56,12 @@ public final class Gpt2Model extends TransformerModel {
         }
         s.cache.store(layer, s.k, s.v, b, pos);
         s.cache.attend(layer, s.q, s.att, b, pos);
-        matmul(L.proj, s.att, s.xb2, b);
-        be.addBias(s.xb2, L.projB, b, dim);
-        be.add(s.x, 0, s.xb2, 0, b * dim);
+        matmulAdd(L.proj, L.projB, s.att, s.x, s.xb2, b); // x += proj·att + bias
 
         // MLP
         be.layernorm(s.xb2, 0, s.x, 0, L.ln2W, L.ln2B, b, dim, eps);
-        matmul(L.fc, s.xb2, s.hb, b);
-        be.addBias(s.hb, L.fcB, b, hidden);
-        be.geluTanh(s.hb, b * hidden);
-        matmul(L.fcProj, s.hb, s.xb2, b);
-        be.addBias(s.xb2, L.fcProjB, b, dim);
-        be.add(s.x, 0, s.xb2, 0, b * dim);
+        matmulGelu(L.fc, L.fcB, s.xb2, s.hb, b);
+        matmulAdd(L.fcProj, L.fcProjB, s.hb, s.x, s.xb2, b);
     }
 
     @Override

@@ -58,12 +58,12 @@ public final class LlamaModel extends TransformerModel {
         be.rope(s.k, b, config.nKvHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
         s.cache.store(layer, s.k, s.v, b, pos);
         s.cache.attend(layer, s.q, s.att, b, pos);
-        matmulAdd(L.wo, s.att, s.x, s.xb2, b); // x += wo·att
+        matmulAdd(L.wo, null, s.att, s.x, s.xb2, b); // x += wo·att
 
         // feed-forward
         be.rmsnorm(s.xb, 0, s.x, 0, L.ffnNorm, b, dim, eps);
         matmulSwiglu(L.gate, L.up, s.xb, s.hb, s.hb2, b); // hb = silu(gate·xb) · (up·xb)
-        matmulAdd(L.down, s.hb, s.x, s.xb2, b);
+        matmulAdd(L.down, null, s.hb, s.x, s.xb2, b);
     }
 
     @Override

@@ -107,10 +107,16 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         be.matmul(ws, x, ys, b);
     }
 
-    /** y += W·x, a residual connection ({@link Backend#matmulAdd}). */
-    protected final void matmulAdd(Matrix w, Buffer x, Buffer y, Buffer scratch, int b) {
+    /** y += W·x + bias (null: none), a residual connection ({@link Backend#matmulAdd}). */
+    protected final void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int b) {
         observe(x, b, w);
-        be.matmulAdd(w, x, y, scratch, b);
+        be.matmulAdd(w, bias, x, y, scratch, b);
+    }
+
+    /** y = gelu_tanh(W·x + bias) ({@link Backend#matmulGelu}). */
+    protected final void matmulGelu(Matrix w, Buffer bias, Buffer x, Buffer y, int b) {
+        observe(x, b, w);
+        be.matmulGelu(w, bias, x, y, b);
     }
 
     /** g = silu(gate·x) · (up·x), LLaMA's feed-forward input ({@link Backend#matmulSwiglu}). */
