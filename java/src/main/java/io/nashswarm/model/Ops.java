@@ -151,18 +151,37 @@ final class Ops {
 
     /** In-place softmax over x[off..off+n). */
     static void softmax(float[] x, int off, int n) {
+        // In vectors (the Vector API's EXP, SVML on x86): the scalar Math.exp took a third of attention's time at 256
+        // positions (about 5.6 ns per score, against scores and mix from memory at 3-4 ns).
+        int i = 0, up = S.loopBound(n);
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        if (up > 0) {
+            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (; i < up; i += S.length()) {
+                m = m.max(FloatVector.fromArray(S, x, off + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
+        FloatVector acc = FloatVector.zero(S);
+        for (i = 0; i < up; i += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        for (int i = 0; i < n; i++) {
+        for (i = 0; i < up; i += S.length()) {
+            FloatVector.fromArray(S, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
             x[off + i] *= inv;
         }
     }

@@ -7,7 +7,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * SwiGLU and GPT-2's GELU ({@link Ops#swiglu}, {@link Ops#geluTanh}, in vectors with a scalar tail) against float64, at
+ * SwiGLU, GPT-2's GELU and attention's softmax ({@link Ops#swiglu}, {@link Ops#geluTanh}, {@link Ops#softmax}, in vectors with a scalar tail) against float64, at
  * lengths and offsets that are and are not multiples of the vector length, with large, tiny, signed-zero and
  * non-finite inputs; elements outside the range stay as they were.
  */
@@ -50,6 +50,45 @@ class ActivationOpsTest {
                     double v = was[i], want = 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
                     check(want, x[i], Math.abs(v), "gelu(" + was[i] + ")");
                 }
+            }
+        }
+    }
+
+    /**
+     * Attention's softmax (vector max, exp and sum with scalar tails) against float64: every probability within 1e-6
+     * relative plus 1e-12 absolute (the sum of up to 513 floats, about n·2^-24), the sum 1 within 1e-6; scores spread
+     * up to ±60, so that the smallest terms underflow towards 0 as they do in float.
+     */
+    @Test
+    void softmaxMatchesFloat64() {
+        Random rnd = new Random(7);
+        for (int n : new int[] {1, 7, 16, 17, 100, 513}) {
+            for (double spread : new double[] {1, 20}) {
+                int off = 3;
+                float[] x = new float[off + n + 2];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) (rnd.nextGaussian() * spread);
+                }
+                float[] was = x.clone();
+                Ops.softmax(x, off, n);
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int i = off; i < off + n; i++) {
+                    max = Math.max(max, was[i]);
+                }
+                for (int i = off; i < off + n; i++) {
+                    sum += Math.exp(was[i] - max);
+                }
+                double total = 0;
+                for (int i = 0; i < x.length; i++) {
+                    if (i < off || i >= off + n) {
+                        assertEquals(was[i], x[i], 0f, "outside the range, " + i);
+                        continue;
+                    }
+                    double want = Math.exp(was[i] - max) / sum;
+                    assertEquals(want, x[i], 1e-6 * want + 1e-12, "softmax at " + i + " of " + n + ", spread " + spread);
+                    total += x[i];
+                }
+                assertEquals(1.0, total, 1e-6, "sum of " + n);
             }
         }
     }
