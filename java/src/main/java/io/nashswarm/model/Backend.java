@@ -96,6 +96,20 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * LLaMA's attention up to its output projection, for {@code b} rows at positions pos..: {@code s.q, s.k, s.v} = the
+     * products of {@code qkv} with x; RoPE on q and k (tables [pos][headSize/2]); k and v stored in the cache at layer
+     * {@code layer}; {@code s.att} = each row's attention over positions 0..pos+i.
+     */
+    default void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, RopeStyle style, Buffer cos, Buffer sin) {
+        ModelConfig c = s.config;
+        matmul(qkv, x, s.qkv, b);
+        rope(s.q, b, c.nHeads(), c.headSize(), pos, style, cos, sin);
+        rope(s.k, b, c.nKvHeads(), c.headSize(), pos, style, cos, sin);
+        s.cache.store(layer, s.k, s.v, b, pos);
+        s.cache.attend(layer, s.q, s.att, b, pos);
+    }
+
+    /**
      * y += W·x + bias for {@code n} row-major vectors (a residual connection; GPT-2's has a bias, LLaMA's none: null);
      * {@code scratch} holds W·x where the backend needs it.
      */

@@ -81,6 +81,33 @@ public final class CpuBackend implements Backend {
         ParallelProducts.matmul(sources, a(x), outs, n);
     }
 
+    /**
+     * At batch 1, one job: each thread computes its chunk of q, k and v, which holds whole heads
+     * ({@link HeapKvCache#headAligned}), rotates and stores them and attends its heads, all from its own cache; against
+     * the three steps apart, that saves a job per layer and runs RoPE and the cache stores in parallel.
+     */
+    @Override
+    public void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, RopeStyle style, Buffer cos, Buffer sin) {
+        HeapKvCache cache = (HeapKvCache) s.cache;
+        int threads = Parallel.threads();
+        if (b != 1 || !cache.headAligned(threads)) {
+            Backend.super.attention(qkv, x, s, layer, b, pos, style, cos, sin);
+            return;
+        }
+        float[] q = a(s.q), k = a(s.k), v = a(s.v), att = a(s.att), c = a(cos), sn = a(sin);
+        int hs = cache.hs, qRows = cache.nh * hs, kvRows = cache.kvDim;
+        ParallelProducts.matmul(new WeightMatrix[] {qkv[0].source(), qkv[1].source(), qkv[2].source()}, a(x), new float[][] {q, k, v}, chunk -> {
+            int q0 = Parallel.chunkStart(qRows, Parallel.ROW_ALIGN, threads, chunk) / hs, q1 = Parallel.chunkStart(qRows, Parallel.ROW_ALIGN, threads, chunk + 1) / hs;
+            int k0 = Parallel.chunkStart(kvRows, Parallel.ROW_ALIGN, threads, chunk) / hs, k1 = Parallel.chunkStart(kvRows, Parallel.ROW_ALIGN, threads, chunk + 1) / hs;
+            Ops.rope(q, q0 * hs, q1 - q0, hs, pos, style, c, sn);
+            Ops.rope(k, k0 * hs, k1 - k0, hs, pos, style, c, sn);
+            cache.store(layer, k, v, 0, pos, k0, k1);
+            for (int h = q0; h < q1; h++) {
+                cache.attend(layer, q, att, 0, h, pos);
+            }
+        });
+    }
+
     /** Each thread adds the bias and the rows it computed, while they are in its cache. */
     @Override
     public void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int n) {
@@ -201,29 +228,52 @@ public final class CpuBackend implements Backend {
 
         @Override
         public void store(int layer, Buffer k, Buffer v, int b, int pos) {
-            float[] ks = a(k), vs = a(v);
             for (int i = 0; i < b; i++) {
-                for (int h = 0; h < nKv; h++) {
-                    int at = (h * capacity + pos + i) * hs;
-                    System.arraycopy(ks, i * kvDim + h * hs, keys[layer], at, hs);
-                    System.arraycopy(vs, i * kvDim + h * hs, values[layer], at, hs);
-                }
+                store(layer, a(k), a(v), i, pos, 0, nKv);
+            }
+        }
+
+        /** Row {@code i}'s keys and values of KV heads [kv0, kv1) at position pos + i. */
+        void store(int layer, float[] ks, float[] vs, int i, int pos, int kv0, int kv1) {
+            for (int h = kv0; h < kv1; h++) {
+                int at = (h * capacity + pos + i) * hs;
+                System.arraycopy(ks, i * kvDim + h * hs, keys[layer], at, hs);
+                System.arraycopy(vs, i * kvDim + h * hs, values[layer], at, hs);
             }
         }
 
         @Override
         public void attend(int layer, Buffer qBuf, Buffer outBuf, int b, int pos) {
-            float[] q = a(qBuf), att = a(outBuf), ks = keys[layer], vs = values[layer];
+            float[] q = a(qBuf), att = a(outBuf);
             Parallel.forRange(b * nh, 1, (t0, t1) -> {
                 for (int t = t0; t < t1; t++) {
-                    int i = t / nh, h = t % nh;
-                    int n = pos + i + 1; // positions 0..pos+i
-                    int head = i * dim + h * hs, kv = (h / group) * capacity * hs, sc = t * capacity;
-                    Ops.scores(q, head, ks, kv, hs, n, scale, scores, sc);
-                    Ops.softmax(scores, sc, n);
-                    Ops.mix(scores, sc, n, vs, kv, hs, att, head);
+                    attend(layer, q, att, t / nh, t % nh, pos);
                 }
             });
+        }
+
+        /** Head h of batch row i: its output in att from its query in q, over positions 0..pos+i. */
+        void attend(int layer, float[] q, float[] att, int i, int h, int pos) {
+            int n = pos + i + 1;
+            int head = i * dim + h * hs, kv = (h / group) * capacity * hs, sc = (i * nh + h) * capacity;
+            Ops.scores(q, head, keys[layer], kv, hs, n, scale, scores, sc);
+            Ops.softmax(scores, sc, n);
+            Ops.mix(scores, sc, n, values[layer], kv, hs, att, head);
+        }
+
+        /**
+         * Whether {@code threads} chunks of the q rows and of the k (and v) rows ({@link Parallel#chunkStart}'s, aligned to
+         * {@link Parallel#ROW_ALIGN}) cut both at the same whole groups of heads, so that the thread computing a chunk of
+         * q, k and v has all it needs to attend its heads.
+         */
+        boolean headAligned(int threads) {
+            for (int i = 1; i < threads; i++) {
+                int qs = Parallel.chunkStart(nh * hs, Parallel.ROW_ALIGN, threads, i), ks = Parallel.chunkStart(kvDim, Parallel.ROW_ALIGN, threads, i);
+                if (qs % (group * hs) != 0 || ks % hs != 0 || qs / (group * hs) != ks / hs) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         @Override

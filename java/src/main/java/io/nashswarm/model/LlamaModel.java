@@ -48,16 +48,12 @@ public final class LlamaModel extends TransformerModel {
     @Override
     protected void block(InferenceState s, int layer, int b, int pos) {
         Layer L = layers[layer];
-        int dim = config.dim(), hs = config.headSize();
+        int dim = config.dim();
         float eps = config.normEps();
 
         // attention
         be.rmsnorm(s.xb, 0, s.x, 0, L.attnNorm, b, dim, eps);
-        matmul(L.qkv, s.xb, s.qkv, b); // q, k, v
-        be.rope(s.q, b, config.nHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
-        be.rope(s.k, b, config.nKvHeads(), hs, pos, config.ropeStyle(), ropeCos, ropeSin);
-        s.cache.store(layer, s.k, s.v, b, pos);
-        s.cache.attend(layer, s.q, s.att, b, pos);
+        attention(L.qkv, s.xb, s, layer, b, pos, ropeCos, ropeSin); // q, k, v; RoPE; cache; attention into s.att
         matmulAdd(L.wo, null, s.att, s.x, s.xb2, b); // x += wo·att
 
         // feed-forward

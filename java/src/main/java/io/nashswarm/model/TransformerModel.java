@@ -107,6 +107,14 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         be.matmul(ws, x, ys, b);
     }
 
+    /** LLaMA's attention of one layer ({@link Backend#attention}). */
+    protected final void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, Buffer cos, Buffer sin) {
+        for (Matrix w : qkv) {
+            observe(x, b, w);
+        }
+        be.attention(qkv, x, s, layer, b, pos, config.ropeStyle(), cos, sin);
+    }
+
     /** y += W·x + bias (null: none), a residual connection ({@link Backend#matmulAdd}). */
     protected final void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int b) {
         observe(x, b, w);

@@ -42,20 +42,46 @@ public final class ParallelProducts {
      * other core's cache on the calling thread alone.
      */
     public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int n, Parallel.RangeBody after) {
-        long macs = 0;
         for (WeightMatrix w : ws) {
-            macs += (long) w.rows() * w.cols();
             if (after != null && w.rows() != ws[0].rows()) {
                 throw new IllegalArgumentException("an epilogue needs matrices of one row count: " + w.rows() + " and " + ws[0].rows());
             }
         }
-        int t = Parallel.threads();
-        if (n != 1 || macs < SERIAL_MACS || t == 1) {
+        if (n != 1) {
             for (int j = 0; j < ws.length; j++) {
                 matmul(ws[j], x, ys[j], n);
             }
             if (after != null) {
                 after.run(0, ws[0].rows());
+            }
+            return;
+        }
+        int t = Parallel.threads();
+        matmul(ws, x, ys, after == null ? null : i -> {
+            int rows = ws[0].rows(), s = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i + 1);
+            if (s < e) {
+                after.run(s, e);
+            }
+        });
+    }
+
+    /**
+     * At batch 1: {@code ys[j] = ws[j]·x}, then {@code afterChunk.accept(i)} (unless null) by the thread that computed
+     * chunk i ({@link Parallel#chunkStart}'s chunk i of {@link Parallel#threads()}, aligned to {@link Parallel#ROW_ALIGN}) of
+     * every matrix's rows, once they are all done; for small products, every chunk in order on the calling thread.
+     */
+    public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, java.util.function.IntConsumer afterChunk) {
+        long macs = 0;
+        for (WeightMatrix w : ws) {
+            macs += (long) w.rows() * w.cols();
+        }
+        int t = Parallel.threads();
+        if (macs < SERIAL_MACS || t == 1) {
+            for (int j = 0; j < ws.length; j++) {
+                matmul(ws[j], x, ys[j], 1);
+            }
+            for (int i = 0; afterChunk != null && i < t; i++) {
+                afterChunk.accept(i);
             }
             return;
         }
@@ -72,9 +98,8 @@ public final class ParallelProducts {
             } finally {
                 ThreadInputs.unshare();
             }
-            int rows = ws[0].rows(), s = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i + 1);
-            if (after != null && s < e) {
-                after.run(s, e);
+            if (afterChunk != null) {
+                afterChunk.accept(i);
             }
         });
     }
