@@ -203,11 +203,14 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * keys[layer][(kvHead·capacity + pos)·headSize + i] (values likewise): each head's positions side by side, so that a
-     * head's attention streams its keys and values in one run; and one score row per (batch row, head).
+     * Each KV head's positions side by side, so that a head's attention streams its keys and values in one run: values as
+     * values[layer][(kvHead·capacity + pos)·headSize + i], keys transposed in tiles of {@link Ops#KEY_TILE} positions,
+     * keys[layer][kvHead·tiled·headSize + (pos/T)·T·headSize + i·T + pos%T] (T = KEY_TILE, tiled = capacity rounded up to
+     * T), so that a tile's scores are FMAs across positions with no reductions ({@link Ops#scores}); and one score row per
+     * (batch row, head).
      */
     private static final class HeapKvCache implements KvCache {
-        private final int capacity, hs, nh, nKv, kvDim, dim, group;
+        private final int capacity, tiled, hs, nh, nKv, kvDim, dim, group;
         private final float scale;
         private final float[][] keys, values;
         private final float[] scores;
@@ -221,8 +224,9 @@ public final class CpuBackend implements Backend {
             dim = c.dim();
             group = nh / nKv;
             scale = (float) (1.0 / Math.sqrt(hs));
-            keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim)];
-            values = new float[c.nLayers()][keys[0].length];
+            tiled = (capacity + Ops.KEY_TILE - 1) / Ops.KEY_TILE * Ops.KEY_TILE;
+            keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) tiled * kvDim)];
+            values = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim)];
             scores = new float[maxBatch * nh * capacity];
         }
 
@@ -235,10 +239,14 @@ public final class CpuBackend implements Backend {
 
         /** Row {@code i}'s keys and values of KV heads [kv0, kv1) at position pos + i. */
         void store(int layer, float[] ks, float[] vs, int i, int pos, int kv0, int kv1) {
+            float[] kc = keys[layer];
+            int p = pos + i, t = Ops.KEY_TILE;
             for (int h = kv0; h < kv1; h++) {
-                int at = (h * capacity + pos + i) * hs;
-                System.arraycopy(ks, i * kvDim + h * hs, keys[layer], at, hs);
-                System.arraycopy(vs, i * kvDim + h * hs, values[layer], at, hs);
+                System.arraycopy(vs, i * kvDim + h * hs, values[layer], (h * capacity + p) * hs, hs);
+                int src = i * kvDim + h * hs, at = h * tiled * hs + p / t * t * hs + p % t;
+                for (int d = 0; d < hs; d++) {
+                    kc[at + d * t] = ks[src + d];
+                }
             }
         }
 
@@ -255,10 +263,10 @@ public final class CpuBackend implements Backend {
         /** Head h of batch row i: its output in att from its query in q, over positions 0..pos+i. */
         void attend(int layer, float[] q, float[] att, int i, int h, int pos) {
             int n = pos + i + 1;
-            int head = i * dim + h * hs, kv = (h / group) * capacity * hs, sc = (i * nh + h) * capacity;
-            Ops.scores(q, head, keys[layer], kv, hs, n, scale, scores, sc);
+            int head = i * dim + h * hs, kv = h / group, sc = (i * nh + h) * capacity;
+            Ops.scores(q, head, keys[layer], kv * tiled * hs, hs, n, scale, scores, sc);
             Ops.softmax(scores, sc, n);
-            Ops.mix(scores, sc, n, values[layer], kv, hs, att, head);
+            Ops.mix(scores, sc, n, values[layer], kv * capacity * hs, hs, att, head);
         }
 
         /**
@@ -278,7 +286,7 @@ public final class CpuBackend implements Backend {
 
         @Override
         public long bytes() {
-            return 2L * keys.length * keys[0].length * Float.BYTES;
+            return (long) keys.length * (keys[0].length + values[0].length) * Float.BYTES;
         }
     }
 }

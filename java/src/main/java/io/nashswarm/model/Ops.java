@@ -30,33 +30,38 @@ final class Ops {
         return sum;
     }
 
+    /** Positions per tile of the CPU cache's transposed keys ({@link #scores}): one float vector's lanes. */
+    static final int KEY_TILE = S.length();
+
     /**
-     * Attention scores of one head: {@code scores[s0 + j] = scale · q[qOff ..+ n) · k[kOff + j·n ..+ n)} for j < count, the
-     * keys side by side. Four keys per step share each load of q and keep four sums apart, so the reductions overlap; each
-     * score is summed in {@link #dot}'s order up to reduceLanes, whose lane order the JIT chooses (so not always the same
-     * float: the interpreter and C2 can differ by an ulp).
+     * Attention scores of one head: {@code scores[s0 + j] = scale · q[qOff ..+ n) · k_j} for j < count, the keys
+     * transposed in tiles of {@link #KEY_TILE} positions ({@code k_j[i]} at {@code kOff + (j/T)·T·n + i·T + j%T}). A
+     * tile's scores are one vector of sums, each query element broadcast and multiplied into a row of the tile, four sums
+     * over i mod 4 added at the end: no lane reductions (keys side by side took one reduction per score, a third of
+     * attention's time). The last tile's lanes past {@code count} are computed and not stored.
      */
     static void scores(float[] q, int qOff, float[] k, int kOff, int n, int count, float scale, float[] scores, int s0) {
-        int j = 0;
-        if (n % S.length() == 0) {
-            for (; j + 4 <= count; j += 4) {
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                int k0 = kOff + j * n;
-                for (int i = 0; i < n; i += S.length()) {
-                    FloatVector qv = FloatVector.fromArray(S, q, qOff + i);
-                    a0 = qv.fma(FloatVector.fromArray(S, k, k0 + i), a0);
-                    a1 = qv.fma(FloatVector.fromArray(S, k, k0 + n + i), a1);
-                    a2 = qv.fma(FloatVector.fromArray(S, k, k0 + 2 * n + i), a2);
-                    a3 = qv.fma(FloatVector.fromArray(S, k, k0 + 3 * n + i), a3);
-                }
-                scores[s0 + j] = a0.reduceLanes(VectorOperators.ADD) * scale;
-                scores[s0 + j + 1] = a1.reduceLanes(VectorOperators.ADD) * scale;
-                scores[s0 + j + 2] = a2.reduceLanes(VectorOperators.ADD) * scale;
-                scores[s0 + j + 3] = a3.reduceLanes(VectorOperators.ADD) * scale;
+        int t = KEY_TILE;
+        for (int j = 0; j < count; j += t) {
+            int base = kOff + j * n;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                int at = base + i * t;
+                a0 = FloatVector.fromArray(S, k, at).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
+                a1 = FloatVector.fromArray(S, k, at + t).fma(FloatVector.broadcast(S, q[qOff + i + 1]), a1);
+                a2 = FloatVector.fromArray(S, k, at + 2 * t).fma(FloatVector.broadcast(S, q[qOff + i + 2]), a2);
+                a3 = FloatVector.fromArray(S, k, at + 3 * t).fma(FloatVector.broadcast(S, q[qOff + i + 3]), a3);
             }
-        }
-        for (; j < count; j++) {
-            scores[s0 + j] = dot(q, qOff, k, kOff + j * n, n) * scale;
+            for (; i < n; i++) {
+                a0 = FloatVector.fromArray(S, k, base + i * t).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
+            }
+            FloatVector sum = a0.add(a1).add(a2.add(a3)).mul(scale);
+            if (j + t <= count) {
+                sum.intoArray(scores, s0 + j);
+            } else {
+                sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
+            }
         }
     }
 
