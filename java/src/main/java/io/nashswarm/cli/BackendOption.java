@@ -13,7 +13,12 @@ public final class BackendOption {
                     + "speed at Llama-3.2-1B int4 shapes on an H200; logits within a few per cent of the float path's); and cuda-unfused (every small operation its own kernel, for comparisons).")
     String backend;
 
+    @Option(names = "--kv-cache", defaultValue = "f32", paramLabel = "f32|f16",
+            description = "How the CPU keeps keys and values: f32 (default, exact), or f16 as llama.cpp does by default: half the "
+                    + "cache's memory and of the bytes long contexts read per token (keys or values past f16's range of 65504 stop the run with a message).")
+    String kvCache;
+
     Backend open() {
-        return Backends.select(backend);
+        return Backends.select(backend, kvCache);
     }
 }

@@ -201,7 +201,8 @@ public final class BenchCommand implements Callable<Integer> {
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "-m", file.toString(), "--json",
                 "--no-bandwidth", "--prompt-tokens", Integer.toString(promptTokens), "-n", Integer.toString(decodeTokens),
-                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads()), "--backend", backendOption.backend));
+                "--repeats", Integer.toString(repeats), "--threads", Integer.toString(Parallel.threads()), "--backend", backendOption.backend,
+                "--kv-cache", backendOption.kvCache));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int code = p.waitFor();

@@ -15,7 +15,23 @@ public final class Backends {
      * The backend named: {@code cuda} or an EngineException saying what is missing; {@code auto} is CUDA
      * when its library loads and a device is present, else the CPU (saying why on stderr).
      */
-    public static Backend select(String choice) {
+    /**
+     * With the KV cache kept as {@code kvCache}: f32, or f16 (the CPU backend only; the CUDA backend keeps f32 keys and
+     * values, so asking it for f16 is an error, and auto with f16 chooses the CPU).
+     */
+    public static Backend select(String choice, String kvCache) {
+        boolean half = switch (kvCache.toLowerCase()) {
+            case "f32" -> false;
+            case "f16" -> true;
+            default -> throw new EngineException("unknown --kv-cache '" + kvCache + "'; choose f32 or f16");
+        };
+        if (half) {
+            return switch (choice.toLowerCase()) {
+                case "cpu", "auto" -> CpuBackend.HALF_KV;
+                default -> throw new EngineException("--kv-cache f16 runs on the CPU backend only (the CUDA backend keeps an f32 KV cache); "
+                        + "use --backend cpu or --kv-cache f32");
+            };
+        }
         return switch (choice.toLowerCase()) {
             case "cpu" -> CpuBackend.INSTANCE;
             case "cuda" -> CudaBackend.open();

@@ -1,5 +1,7 @@
 package io.nashswarm.model;
 
+import io.nashswarm.EngineException;
+
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.WeightMatrix;
@@ -8,9 +10,16 @@ import java.util.List;
 
 /** The forward pass on this machine's cores: heap arrays, the Vector API kernels, the worker pool. */
 public final class CpuBackend implements Backend {
-    public static final CpuBackend INSTANCE = new CpuBackend();
+    /** The CPU backend with an f32 KV cache. */
+    public static final CpuBackend INSTANCE = new CpuBackend(false);
+    /** The CPU backend with an f16 KV cache (llama.cpp's default): half the cache's bytes, which long contexts stream per token. */
+    public static final CpuBackend HALF_KV = new CpuBackend(true);
 
-    private CpuBackend() {}
+    private final boolean halfKv;
+
+    private CpuBackend(boolean halfKv) {
+        this.halfKv = halfKv;
+    }
 
     /** A buffer that is a float array. */
     record Floats(float[] a) implements Buffer {
@@ -62,7 +71,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public KvCache kvCache(ModelConfig c, int capacity, int maxBatch) {
-        return new HeapKvCache(c, capacity, maxBatch);
+        return new HeapKvCache(c, capacity, maxBatch, halfKv);
     }
 
     @Override
@@ -212,10 +221,12 @@ public final class CpuBackend implements Backend {
     private static final class HeapKvCache implements KvCache {
         private final int capacity, tiled, hs, nh, nKv, kvDim, dim, group;
         private final float scale;
+        /** f32 keys and values, or null where the cache keeps IEEE halves ({@code halfKeys}, {@code halfValues}) instead. */
         private final float[][] keys, values;
+        private final short[][] halfKeys, halfValues;
         private final float[] scores;
 
-        HeapKvCache(ModelConfig c, int capacity, int maxBatch) {
+        HeapKvCache(ModelConfig c, int capacity, int maxBatch, boolean half) {
             this.capacity = capacity;
             hs = c.headSize();
             nh = c.nHeads();
@@ -225,8 +236,12 @@ public final class CpuBackend implements Backend {
             group = nh / nKv;
             scale = (float) (1.0 / Math.sqrt(hs));
             tiled = (capacity + Ops.KEY_TILE - 1) / Ops.KEY_TILE * Ops.KEY_TILE;
-            keys = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) tiled * kvDim)];
-            values = new float[c.nLayers()][(int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim)];
+            int keyLength = (int) Math.min(Integer.MAX_VALUE - 8, (long) tiled * kvDim);
+            int valueLength = (int) Math.min(Integer.MAX_VALUE - 8, (long) capacity * kvDim);
+            keys = half ? null : new float[c.nLayers()][keyLength];
+            values = half ? null : new float[c.nLayers()][valueLength];
+            halfKeys = half ? new short[c.nLayers()][keyLength] : null;
+            halfValues = half ? new short[c.nLayers()][valueLength] : null;
             scores = new float[maxBatch * nh * capacity];
         }
 
@@ -239,8 +254,19 @@ public final class CpuBackend implements Backend {
 
         /** Row {@code i}'s keys and values of KV heads [kv0, kv1) at position pos + i. */
         void store(int layer, float[] ks, float[] vs, int i, int pos, int kv0, int kv1) {
-            float[] kc = keys[layer];
             int p = pos + i, t = Ops.KEY_TILE;
+            if (halfKeys != null) {
+                short[] kc = halfKeys[layer], vc = halfValues[layer];
+                for (int h = kv0; h < kv1; h++) {
+                    int src = i * kvDim + h * hs, at = h * tiled * hs + p / t * t * hs + p % t, vat = (h * capacity + p) * hs;
+                    for (int d = 0; d < hs; d++) {
+                        kc[at + d * t] = half(ks[src + d], "key", layer, p);
+                        vc[vat + d] = half(vs[src + d], "value", layer, p);
+                    }
+                }
+                return;
+            }
+            float[] kc = keys[layer];
             for (int h = kv0; h < kv1; h++) {
                 System.arraycopy(vs, i * kvDim + h * hs, values[layer], (h * capacity + p) * hs, hs);
                 int src = i * kvDim + h * hs, at = h * tiled * hs + p / t * t * hs + p % t;
@@ -248,6 +274,16 @@ public final class CpuBackend implements Backend {
                     kc[at + d * t] = ks[src + d];
                 }
             }
+        }
+
+        /** x as an IEEE half; a value past the half's range (or NaN) is refused rather than cached as infinite. */
+        private static short half(float x, String what, int layer, int pos) {
+            short h = Float.floatToFloat16(x);
+            if ((h & 0x7c00) == 0x7c00) {
+                throw new EngineException("the f16 KV cache cannot hold " + what + " " + x + " (layer " + layer + ", position " + pos
+                        + "): beyond f16's range of +-65504; run with --kv-cache f32");
+            }
+            return h;
         }
 
         @Override
@@ -264,6 +300,12 @@ public final class CpuBackend implements Backend {
         void attend(int layer, float[] q, float[] att, int i, int h, int pos) {
             int n = pos + i + 1;
             int head = i * dim + h * hs, kv = h / group, sc = (i * nh + h) * capacity;
+            if (halfKeys != null) {
+                Ops.scores(q, head, halfKeys[layer], kv * tiled * hs, hs, n, scale, scores, sc);
+                Ops.softmax(scores, sc, n);
+                Ops.mix(scores, sc, n, halfValues[layer], kv * capacity * hs, hs, att, head);
+                return;
+            }
             Ops.scores(q, head, keys[layer], kv * tiled * hs, hs, n, scale, scores, sc);
             Ops.softmax(scores, sc, n);
             Ops.mix(scores, sc, n, values[layer], kv * capacity * hs, hs, att, head);
@@ -286,7 +328,8 @@ public final class CpuBackend implements Backend {
 
         @Override
         public long bytes() {
-            return (long) keys.length * (keys[0].length + values[0].length) * Float.BYTES;
+            return keys != null ? (long) keys.length * (keys[0].length + values[0].length) * Float.BYTES
+                    : (long) halfKeys.length * (halfKeys[0].length + halfValues[0].length) * Short.BYTES;
         }
     }
 }

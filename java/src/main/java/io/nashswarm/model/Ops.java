@@ -1,7 +1,10 @@
 package io.nashswarm.model;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -63,6 +66,72 @@ final class Ops {
                 sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
             }
         }
+    }
+
+    /** {@link #scores} over keys stored as IEEE halves ({@link #halfScaled}); the same tiles. */
+    static void scores(float[] q, int qOff, short[] k, int kOff, int n, int count, float scale, float[] scores, int s0) {
+        int t = KEY_TILE;
+        float s = scale * HALF_RESCALE;
+        for (int j = 0; j < count; j += t) {
+            int base = kOff + j * n;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                int at = base + i * t;
+                a0 = halfScaled(k, at).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
+                a1 = halfScaled(k, at + t).fma(FloatVector.broadcast(S, q[qOff + i + 1]), a1);
+                a2 = halfScaled(k, at + 2 * t).fma(FloatVector.broadcast(S, q[qOff + i + 2]), a2);
+                a3 = halfScaled(k, at + 3 * t).fma(FloatVector.broadcast(S, q[qOff + i + 3]), a3);
+            }
+            for (; i < n; i++) {
+                a0 = halfScaled(k, base + i * t).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
+            }
+            FloatVector sum = a0.add(a1).add(a2.add(a3)).mul(s);
+            if (j + t <= count) {
+                sum.intoArray(scores, s0 + j);
+            } else {
+                sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
+            }
+        }
+    }
+
+    /** {@link #mix} over values stored as IEEE halves ({@link #halfScaled}). */
+    static void mix(float[] p, int p0, int count, short[] v, int vOff, int n, float[] out, int o) {
+        int i = 0, l = S.length();
+        for (; i + 2 * l <= n; i += 2 * l) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0;
+            for (int j = 0, at = vOff + i; j < count; j++, at += n) {
+                FloatVector w = FloatVector.broadcast(S, p[p0 + j]);
+                a0 = halfScaled(v, at).fma(w, a0);
+                a1 = halfScaled(v, at + l).fma(w, a1);
+            }
+            a0.mul(HALF_RESCALE).intoArray(out, o + i);
+            a1.mul(HALF_RESCALE).intoArray(out, o + i + l);
+        }
+        for (; i < n; i++) {
+            float a = 0f;
+            for (int j = 0; j < count; j++) {
+                a += p[p0 + j] * Float.float16ToFloat(v[vOff + j * n + i]);
+            }
+            out[o + i] = a;
+        }
+    }
+
+    private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+    /** What {@link #halfScaled}'s values are multiplied by to be the halves' values: 2^112. */
+    private static final float HALF_RESCALE = 0x1p112f;
+
+    /**
+     * S's length of finite IEEE halves at {@code at}, as floats 2^-112 times their values: sign-extended to ints and
+     * shifted up 13 bits, a half's exponent and mantissa sit in a float's low exponent bits and its mantissa, and the mask
+     * keeps the sign and clears the three bits the extension shifted in. Three operations instead of rebiasing each
+     * exponent (subnormal halves come out as float subnormals, right too); the caller multiplies its sums by 2^112 once.
+     * The cache refuses halves that are not finite.
+     */
+    private static FloatVector halfScaled(short[] h, int at) {
+        IntVector x = (IntVector) ShortVector.fromArray(HALVES, h, at).castShape(INTS, 0);
+        return x.lanewise(VectorOperators.LSHL, 13).and(0x8fff_ffff).reinterpretAsFloats();
     }
 
     /**
