@@ -59,16 +59,23 @@ final class Ops {
             for (; i < n; i++) {
                 a0 = FloatVector.fromArray(S, k, base + i * t).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
             }
-            FloatVector sum = a0.add(a1).add(a2.add(a3)).mul(scale);
-            if (j + t <= count) {
-                sum.intoArray(scores, s0 + j);
-            } else {
-                sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
-            }
+            storeTile(a0.add(a1).add(a2.add(a3)).mul(scale), scores, s0, j, count);
         }
     }
 
-    /** {@link #scores} over keys stored as IEEE halves ({@link #halfScaled}); the same tiles. */
+    /** One tile's scores into {@code scores[s0 + j ..]}, the lanes past {@code count} not stored. */
+    private static void storeTile(FloatVector sum, float[] scores, int s0, int j, int count) {
+        if (j + KEY_TILE <= count) {
+            sum.intoArray(scores, s0 + j);
+        } else {
+            sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
+        }
+    }
+
+    /**
+     * {@link #scores} over keys stored as IEEE halves ({@link #halfScaled}); the same tiles, two sums instead of four: with
+     * four widenings per step C2 boxed the vectors (five times the young collections in a 448-token decode, 0.95x).
+     */
     static void scores(float[] q, int qOff, short[] k, int kOff, int n, int count, float scale, float[] scores, int s0) {
         int t = KEY_TILE;
         float s = scale * HALF_RESCALE;
@@ -76,22 +83,15 @@ final class Ops {
             int base = kOff + j * n;
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             int i = 0;
-            for (; i + 4 <= n; i += 4) {
+            for (; i + 2 <= n; i += 2) {
                 int at = base + i * t;
                 a0 = halfScaled(k, at).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
                 a1 = halfScaled(k, at + t).fma(FloatVector.broadcast(S, q[qOff + i + 1]), a1);
-                a2 = halfScaled(k, at + 2 * t).fma(FloatVector.broadcast(S, q[qOff + i + 2]), a2);
-                a3 = halfScaled(k, at + 3 * t).fma(FloatVector.broadcast(S, q[qOff + i + 3]), a3);
             }
             for (; i < n; i++) {
                 a0 = halfScaled(k, base + i * t).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
             }
-            FloatVector sum = a0.add(a1).add(a2.add(a3)).mul(s);
-            if (j + t <= count) {
-                sum.intoArray(scores, s0 + j);
-            } else {
-                sum.intoArray(scores, s0 + j, S.indexInRange(j, count));
-            }
+            storeTile(a0.add(a1).add(a2.add(a3)).mul(s), scores, s0, j, count);
         }
     }
 

@@ -66,7 +66,7 @@ class HalfKvCacheTest {
                         want += q[2 + i] * keys[j][i];
                         mag += Math.abs(q[2 + i] * keys[j][i]);
                     }
-                    assertEquals(want * scale, scores[2 + j], ((n + 3) / 4 + 3) * 0x1p-24 * mag * scale + n * SUBNORMAL * scale, "score " + j + ", n " + n);
+                    assertEquals(want * scale, scores[2 + j], ((n + 1) / 2 + 3) * 0x1p-24 * mag * scale + n * SUBNORMAL * scale, "score " + j + ", n " + n);
                 }
                 for (int j = 2 + count; j < scores.length; j++) {
                     assertEquals(Float.NaN, scores[j], "past the count, " + j);
