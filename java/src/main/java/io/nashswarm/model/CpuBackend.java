@@ -1,7 +1,6 @@
 package io.nashswarm.model;
 
 import io.nashswarm.EngineException;
-
 import io.nashswarm.kernel.Parallel;
 import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.WeightMatrix;
