@@ -13,11 +13,9 @@ public final class Backends {
 
     /**
      * The backend named: {@code cuda} or an EngineException saying what is missing; {@code auto} is CUDA
-     * when its library loads and a device is present, else the CPU (saying why on stderr).
-     */
-    /**
-     * With the KV cache kept as {@code kvCache}: f32, or f16 (the CPU backend only; the CUDA backend keeps f32 keys and
-     * values, so asking it for f16 is an error, and auto with f16 chooses the CPU).
+     * when its library loads and a device is present, else the CPU (saying why on stderr). The KV cache is kept as
+     * {@code kvCache}: f32, or f16 (the CPU backend only; the CUDA backend keeps f32 keys and values, so asking it for f16
+     * is an error, and auto with f16 chooses the CPU).
      */
     public static Backend select(String choice, String kvCache) {
         boolean half = switch (kvCache.toLowerCase()) {

@@ -254,25 +254,32 @@ public final class CpuBackend implements Backend {
         /** Row {@code i}'s keys and values of KV heads [kv0, kv1) at position pos + i. */
         void store(int layer, float[] ks, float[] vs, int i, int pos, int kv0, int kv1) {
             int p = pos + i, t = Ops.KEY_TILE;
-            if (halfKeys != null) {
-                short[] kc = halfKeys[layer], vc = halfValues[layer];
-                for (int h = kv0; h < kv1; h++) {
-                    int src = i * kvDim + h * hs, at = h * tiled * hs + p / t * t * hs + p % t, vat = (h * capacity + p) * hs;
+            for (int h = kv0; h < kv1; h++) {
+                int src = i * kvDim + h * hs, at = keyOffset(h) + p / t * t * hs + p % t, vat = valueOffset(h) + p * hs;
+                if (halfKeys != null) {
+                    short[] kc = halfKeys[layer], vc = halfValues[layer];
                     for (int d = 0; d < hs; d++) {
                         kc[at + d * t] = half(ks[src + d], "key", layer, p);
                         vc[vat + d] = half(vs[src + d], "value", layer, p);
                     }
-                }
-                return;
-            }
-            float[] kc = keys[layer];
-            for (int h = kv0; h < kv1; h++) {
-                System.arraycopy(vs, i * kvDim + h * hs, values[layer], (h * capacity + p) * hs, hs);
-                int src = i * kvDim + h * hs, at = h * tiled * hs + p / t * t * hs + p % t;
-                for (int d = 0; d < hs; d++) {
-                    kc[at + d * t] = ks[src + d];
+                } else {
+                    float[] kc = keys[layer];
+                    System.arraycopy(vs, src, values[layer], vat, hs);
+                    for (int d = 0; d < hs; d++) {
+                        kc[at + d * t] = ks[src + d];
+                    }
                 }
             }
+        }
+
+        /** Where KV head h's keys start in a layer's array: {@link #tiled} positions of headSize each. */
+        private int keyOffset(int h) {
+            return h * tiled * hs;
+        }
+
+        /** Where KV head h's values start in a layer's array: capacity positions of headSize each. */
+        private int valueOffset(int h) {
+            return h * capacity * hs;
         }
 
         /** x as an IEEE half; a value past the half's range (or NaN) is refused rather than cached as infinite. */
@@ -300,14 +307,16 @@ public final class CpuBackend implements Backend {
             int n = pos + i + 1;
             int head = i * dim + h * hs, kv = h / group, sc = (i * nh + h) * capacity;
             if (halfKeys != null) {
-                Ops.scores(q, head, halfKeys[layer], kv * tiled * hs, hs, n, scale, scores, sc);
-                Ops.softmax(scores, sc, n);
-                Ops.mix(scores, sc, n, halfValues[layer], kv * capacity * hs, hs, att, head);
-                return;
+                Ops.scores(q, head, halfKeys[layer], keyOffset(kv), hs, n, scale, scores, sc);
+            } else {
+                Ops.scores(q, head, keys[layer], keyOffset(kv), hs, n, scale, scores, sc);
             }
-            Ops.scores(q, head, keys[layer], kv * tiled * hs, hs, n, scale, scores, sc);
             Ops.softmax(scores, sc, n);
-            Ops.mix(scores, sc, n, values[layer], kv * capacity * hs, hs, att, head);
+            if (halfKeys != null) {
+                Ops.mix(scores, sc, n, halfValues[layer], valueOffset(kv), hs, att, head);
+            } else {
+                Ops.mix(scores, sc, n, values[layer], valueOffset(kv), hs, att, head);
+            }
         }
 
         /**

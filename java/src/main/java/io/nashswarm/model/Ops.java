@@ -81,7 +81,7 @@ final class Ops {
         float s = scale * HALF_RESCALE;
         for (int j = 0; j < count; j += t) {
             int base = kOff + j * n;
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0;
             int i = 0;
             for (; i + 2 <= n; i += 2) {
                 int at = base + i * t;
@@ -91,7 +91,7 @@ final class Ops {
             for (; i < n; i++) {
                 a0 = halfScaled(k, base + i * t).fma(FloatVector.broadcast(S, q[qOff + i]), a0);
             }
-            storeTile(a0.add(a1).add(a2.add(a3)).mul(s), scores, s0, j, count);
+            storeTile(a0.add(a1).mul(s), scores, s0, j, count);
         }
     }
 
