@@ -85,12 +85,12 @@ final class ByteRowKernels {
                     case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
                     case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
                     case TWO_BIT_SUPER_BLOCKS -> twoBits(w.data, at, w.cols, a.twoTerms, a.d, acc);
-                    case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
+                    case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quadTerms, acc);
                     case NIBBLE_GROUPS -> {
                         if (w.group == 32) {
-                            nibbleGroups(w.data, at, w.cols, a.quads, a.d, a.sum, acc);
+                            nibbleGroups(w.data, at, w.cols, a.quadTerms, acc);
                         } else {
-                            nibblePairs(w.data, at, w.cols, w.group, w.withZeros, a.quads, a.corr, a.d, a.sum, acc);
+                            nibblePairs(w.data, at, w.cols, w.group, w.withZeros, a.quadTerms, acc);
                         }
                     }
                 }
@@ -396,51 +396,50 @@ final class ByteRowKernels {
      * acc[0..QUAD_ROWS) = the block's rows times the input, one group per step. Per four columns one load of the block's
      * bytes widened to 16-bit lanes: the whole bytes (columns 4s and 4s + 2 in the low nibbles of a row's two lanes) and
      * their high nibbles (4s + 1 and 4s + 3) each take one multiply by a broadcast pair of inputs ({@link
-     * SplitInput#quads}, folded so that the low nibbles need no mask): a 32-bit broadcast is a plain load where a 16-bit
+     * SplitInput#quadTerms}, folded so that the low nibbles need no mask): a 32-bit broadcast is a plain load where a 16-bit
      * one also takes a shuffle. {@code Σ w·v = d·(Σ code·v − 8·Σ v)}; a group's sixteen products end within each 16-bit
      * lane (16·15·127 < 2^15, exact however they wrapped), whose two halves are then added in 32 bits. The steps
      * are {@link #nibbles}' too; one method for both, with the epilogue chosen per group, ran Q4_0 8–10% slower in L2.
      */
-    private static void nibbleGroups(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+    private static void nibbleGroups(MemorySegment m, long base, int cols, int[] t, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         for (int c = 0; c < cols; c += 32) {
             long at = base + (long) (c >> 5) * ByteRows.SUB_BYTES;
             // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
-            int x = c >> 1;
+            int x = (c >> 5) * SplitInput.BYTE_TERMS; // the block's quads, step and sum (SplitInput.quadTerms)
             ShortVector z, ph;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            ph = z.mul(IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
-            int blk = c >> 5;
-            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * sum[blk]);
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * t[x + 17]);
             // fp16 → float as in groups
             IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
             IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
             mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
             FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(d[blk]), total);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsFloats()), total);
         }
         total.intoArray(acc, 0);
     }
@@ -452,63 +451,63 @@ final class ByteRowKernels {
      * step. Per four columns one load of the block's bytes widened to 16-bit lanes; the whole byte and its high nibble
      * (a 16-bit shift, one instruction with its count in a register; a 32-bit shift and a mask took three, C2 reloading
      * the mask each time: 24.2 against 21.8 instructions per 64 weights in the loop) each take one multiply by a
-     * broadcast pair of inputs ({@link SplitInput#quads}). Every two steps the 16-bit lanes start from {@code −8·Σ v} of
-     * their columns ({@link SplitInput#corr}), so that they end at {@code Σ (c − 8)·v}, at most 4·8·1023 < 2^15 however
-     * they wrapped on the way; the low lane biased by 2^15 ends non-negative, so the 32-bit lanes {@code p = 2^16·hi + lo
+     * broadcast pair of inputs (the quads of {@link SplitInput#quadTerms}, which hold all the step reads of the input:
+     * 19.9 instructions per 64 weights against 21.8 from four arrays). Every two steps the 16-bit lanes start from
+     * {@code −8·Σ v} of their columns (its corrections), so that they end at {@code Σ (c − 8)·v}, at most 4·8·1023 <
+     * 2^15 however they wrapped on the way; the low lane biased by 2^15 ends non-negative, so the 32-bit lanes {@code p = 2^16·hi + lo
      * + 2^15} are summed whole beside their arithmetic high halves, and a sub-block's sum is {@code Σ hi + (Σ p − 2^16·Σ hi
      * − 4·2^15)} (mod 2^32, exact since it fits). Each sub-block then takes its zero's term {@code (z − 8)·Σ v} in
      * integers and the input block's step in float, each group its scale: {@code Σ w·v = s·Σ d·Σ (c − z)·v}. Why 11
      * bits: with 8-, 9- or 10-bit inputs greedy text on aidreams260K int4 g64 left the exact kernels' within 13–55 tokens
      * (TableLookupPerplexityTest asks 110).
      */
-    private static void nibblePairs(MemorySegment m, long base, int cols, int group, boolean zeros, int[] quads, int[] corr, float[] d,
-                                    int[] sum, float[] acc) {
+    private static void nibblePairs(MemorySegment m, long base, int cols, int group, boolean zeros, int[] t, float[] acc) {
         FloatVector total = FloatVector.zero(F), part = total;
         long gb = ByteRows.nibbleGroupBytes(group, zeros), g0 = base; // the current group's offset
         for (int c = 0, inGroup = 0; c < cols; c += 32) {
             long at = g0 + (long) inGroup * (QUAD / 2), sg = g0 + (long) group * (QUAD / 2); // the group's scales, then zeros
             // the eight steps written out: as a loop, C2 split its trips into pre, main and post loops
-            int x = c >> 1, w = c >> 3, blk = c >> 5;
+            int x = (c >> 5) * SplitInput.ELEVEN_TERMS, w = x + 16, blk = x + 20; // the block's quads, corrections, step and sum (SplitInput.quadTerms)
             ShortVector z, ph;
             IntVector p, hs, ps;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 0]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            ph = IntVector.broadcast(I, t[w + 0]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
+            p = ph.add(z.mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
             hs = p.lanewise(ASHR, 16);
             ps = p;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 1]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            ph = IntVector.broadcast(I, t[w + 1]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
+            p = ph.add(z.mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
             hs = hs.add(p.lanewise(ASHR, 16));
             ps = ps.add(p);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 2]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            ph = IntVector.broadcast(I, t[w + 2]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts())).reinterpretAsInts();
+            p = ph.add(z.mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts())).reinterpretAsInts();
             hs = hs.add(p.lanewise(ASHR, 16));
             ps = ps.add(p);
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = IntVector.broadcast(I, corr[w + 3]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            ph = IntVector.broadcast(I, t[w + 3]).reinterpretAsShorts().add(z.mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            p = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts())).reinterpretAsInts();
+            p = ph.add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts())).reinterpretAsInts();
             hs = hs.add(p.lanewise(ASHR, 16));
             ps = ps.add(p);
             // the low halves' sum: Σ p − 2^16·Σ high halves − 4·2^15 (their bias), mod 2^32
             IntVector e = hs.add(ps).sub(hs.lanewise(LSHL, 16)).sub(4 << 15);
             if (zeros) {
-                e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+                e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).mul(t[blk + 1]));
             }
-            part = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.broadcast(F, d[blk]), part);
+            part = ((FloatVector) e.convert(I2F, 0)).fma(IntVector.broadcast(I, t[blk]).reinterpretAsFloats(), part);
             inGroup += 32;
             if (inGroup == group) { // the end of a group: scale it
                 // fp16 → float as in groups
@@ -531,43 +530,42 @@ final class ByteRowKernels {
      * = the block's rows times the input, one sub-block per step. {@code Σ w·v = d·sub·Σ code·v − dmin·min·Σ v}; a
      * sub-block's integer sum times its scale fits 32 bits (32·15·127·63).
      */
-    private static void nibbles(MemorySegment m, long base, int cols, int[] quads, float[] d, int[] sum, float[] acc) {
+    private static void nibbles(MemorySegment m, long base, int cols, int[] t, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         for (int c = 0; c < cols; c += 32) {
             long sb = base + (long) (c >> 8) * ByteRows.SUPER_BYTES, at = sb + 8 * QUAD + (long) ((c >> 5) & 7) * ByteRows.SUB_BYTES;
             // the eight steps written out: as a loop, C2 split its eight trips into pre, main and post loops
-            int x = c >> 1;
+            int x = (c >> 5) * SplitInput.BYTE_TERMS; // the block's quads, step and sum (SplitInput.quadTerms)
             ShortVector z, ph;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = z.mul(IntVector.broadcast(I, quads[x + 0]).reinterpretAsShorts())
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 1]).reinterpretAsShorts()));
+            ph = z.mul(IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts())
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 1L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 3]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 2L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 4]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 5]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 3L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 7]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 4L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 8]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 9]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 5L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 11]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 6L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 12]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 13]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()));
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at + 7L * ROWS, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
-            ph = ph.add(z.mul(IntVector.broadcast(I, quads[x + 14]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, quads[x + 15]).reinterpretAsShorts()));
+            ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
-            int blk = c >> 5;
             IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16))
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
-            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(sum[blk]);
-            FloatVector step = FloatVector.broadcast(F, d[blk]);
+            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(t[x + 17]);
+            FloatVector step = IntVector.broadcast(I, t[x + 16]).reinterpretAsFloats();
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
                     .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
         }

@@ -33,7 +33,7 @@ final class SplitInput {
     private static final VectorSpecies<Float> WF = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> WI = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> WS = VectorSpecies.of(short.class, VectorShape.forBitSize(WF.vectorBitSize() / 2));
-    /** Lane i takes lane i & ~1; per four lanes 0, 2, 1, 3; the odd lanes (for {@link #quads}). */
+    /** Lane i takes lane i & ~1; per four lanes 0, 2, 1, 3; the odd lanes (for {@link #quadTerms}). */
     private static final VectorShuffle<Short> EVEN_TWICE = VectorShuffle.fromOp(WS, i -> i & ~1),
             MIDDLE_SWAPPED = VectorShuffle.fromOp(WS, i -> (i & ~3) | (i & 1) << 1 | (i & 2) >> 1);
     private static final VectorMask<Short> ODD = VectorMask.fromLong(WS, 0xAAAA_AAAA_AAAA_AAAAL);
@@ -50,21 +50,25 @@ final class SplitInput {
      */
     final int[] hiPairs, loPairs;
     /**
-     * Or null ({@link #ofBytes}, {@link #ofElevenBits}): per four columns 4s .. 4s + 3 two ints, {@code v[4s] | v[4s + 2]
-     * << 16} then {@code (v[4s + 1] − 16·v[4s]) | (v[4s + 3] − 16·v[4s + 2]) << 16}, which a broadcast spreads over the two
-     * 16-bit lanes of each row of the 4-bit layouts ({@link ByteRows#QUAD_ROWS}). The kernels multiply the whole byte
-     * {@code b = 16·hi + lo} by the first and its high nibble by the second: {@code b·v[4s] + hi·(v[4s + 1] − 16·v[4s]) =
-     * lo·v[4s] + hi·v[4s + 1]}, so the low nibble needs no mask. Both fit 16 bits ({@code 17·1023 < 2^15}); the sums wrap
-     * on the way but end within 16 bits, where wrapping is exact.
+     * Or null ({@link #ofBytes}, {@link #ofElevenBits}: the 4-bit kernels' inputs): per block of 32 columns {@link
+     * #quadStride} ints, all that a kernel's step of 32 columns reads of the input, in one array so that its loop holds
+     * one array's base and length (from four arrays C2 ran out of general registers, moved bases through vector registers
+     * and checked each array's bounds: int4 21.8 against 19.9 instructions per 64 weights). Ints 0..15: per four columns
+     * 4s .. 4s + 3 two ints, {@code v[4s] | v[4s + 2] << 16} then {@code (v[4s + 1] − 16·v[4s]) | (v[4s + 3] −
+     * 16·v[4s + 2]) << 16}, which a broadcast spreads over the two 16-bit lanes of each row of the 4-bit layouts ({@link
+     * ByteRows#QUAD_ROWS}). The kernels multiply the whole byte {@code b = 16·hi + lo} by the first and its high nibble by
+     * the second: {@code b·v[4s] + hi·(v[4s + 1] − 16·v[4s]) = lo·v[4s] + hi·v[4s + 1]}, so the low nibble needs no mask.
+     * Both fit 16 bits ({@code 17·1023 < 2^15}); the sums wrap on the way but end within 16 bits, where wrapping is exact.
+     * With 11-bit inputs (int4 groups) four more: per eight columns 8t .. 8t + 7, {@code −8·(v[8t] + v[8t + 1] + v[8t + 4]
+     * + v[8t + 5])} in the low half and {@code −8·(v[8t + 2] + v[8t + 3] + v[8t + 6] + v[8t + 7])} in the high half, the
+     * terms that turn two steps of products with codes 0..15 into products with {@code c − 8}, the low half biased by
+     * 2^15 so that it ends non-negative (the kernel then sums 32-bit lanes whole). Last, the block's {@link #d} as float
+     * bits and its {@link #sum}.
      */
-    final int[] quads;
-    /**
-     * Or null ({@link #ofElevenBits} only): per eight columns 8t .. 8t + 7, {@code −8·(v[8t] + v[8t + 1] + v[8t + 4] +
-     * v[8t + 5])} in the low half and {@code −8·(v[8t + 2] + v[8t + 3] + v[8t + 6] + v[8t + 7])} in the high half: the
-     * terms that turn two steps of {@link #quads} products with codes 0..15 into products with {@code c − 8}; the low half
-     * biased by 2^15, so that it ends non-negative (the kernel then sums 32-bit lanes whole, see nibblePairs).
-     */
-    final int[] corr;
+    final int[] quadTerms;
+    /** Ints per block of {@link #quadTerms}: {@value #BYTE_TERMS} ({@link #ofBytes}) or {@value #ELEVEN_TERMS} ({@link #ofElevenBits}); 0 without. */
+    final int quadStride;
+    static final int BYTE_TERMS = 18, ELEVEN_TERMS = 22;
     /**
      * Or null ({@link #ofNineBits} only, Q6_K): per sub-block of 16 columns {@value #SIX_TERMS} ints, each two 16-bit
      * halves for the low and high field of Q6_K's words ({@link ByteRows#SIX_SUB_BYTES}). Per word, its bias, then one
@@ -97,24 +101,24 @@ final class SplitInput {
     /** One block's integers while quantizing. */
     private final int[] block = new int[BLOCK];
 
-    private SplitInput(int cols, boolean split, boolean pairs, boolean quads, boolean corr, int terms) {
+    private SplitInput(int cols, boolean split, boolean pairs, int quadStride, int terms) {
         hi = new short[cols];
         lo = split ? new short[cols] : null;
         d = new float[cols / BLOCK];
         sum = new int[cols / BLOCK];
         hiPairs = pairs ? new int[cols / 2] : null;
         loPairs = pairs ? new int[cols / 2] : null;
-        this.quads = quads ? new int[cols / 2] : null;
-        this.corr = corr ? new int[cols / 8] : null;
+        this.quadStride = quadStride;
+        this.quadTerms = quadStride > 0 ? new int[cols / BLOCK * quadStride] : null;
         this.sixTerms = terms == 6 ? new int[cols / 16 * SIX_TERMS] : null;
         this.threeTerms = terms == 3 ? new int[cols / 32 * THREE_TERMS] : null;
         this.twoTerms = terms == 2 ? new int[cols / 32 * TWO_TERMS] : null;
     }
 
     /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
-    private boolean fits(int cols, boolean split, boolean pairs, boolean quads, boolean corr, int terms) {
-        return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && (this.quads != null) == quads
-                && (this.corr != null) == corr && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3)
+    private boolean fits(int cols, boolean split, boolean pairs, int quadStride, int terms) {
+        return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && this.quadStride == quadStride
+                && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3)
                 && (this.twoTerms != null) == (terms == 2);
     }
 
@@ -136,8 +140,8 @@ final class SplitInput {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("split inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        SplitInput a = reuse != null && reuse.fits(cols, true, pairs, false, false, 0) ? reuse
-                : new SplitInput(cols, true, pairs, false, false, 0);
+        SplitInput a = reuse != null && reuse.fits(cols, true, pairs, 0, 0) ? reuse
+                : new SplitInput(cols, true, pairs, 0, 0);
         int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             a.d[blk] = integers(x, off + blk * BLOCK, QMAX, v);
@@ -169,7 +173,7 @@ final class SplitInput {
 
     /**
      * The input as 8-bit integers (llama.cpp's activations): per block of 32 the step {@code d = max|x| / 127} and
-     * {@code v = round(x / d)} in {@link #hi} and {@link #quads} (no {@link #lo}, no pairs), for weights too coarse for the 12-bit
+     * {@code v = round(x / d)} in {@link #hi} and {@link #quadTerms} (no {@link #lo}, no pairs), for weights too coarse for the 12-bit
      * input to matter (Q4_K: its rounding moves a product by at most {@code Σ|ŵ|·d/2}, where the step of its 4-bit codes,
      * relative to their range, is 8.5 times the input's), at one multiply per column instead of two.
      */
@@ -179,7 +183,7 @@ final class SplitInput {
 
     /** As {@link #ofBytes(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofBytes(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, BYTE_QMAX, true, 0, reuse);
+        return unsplit(x, off, cols, BYTE_QMAX, BYTE_TERMS, 0, reuse);
     }
 
     /**
@@ -192,25 +196,25 @@ final class SplitInput {
 
     /** As {@link #ofNineBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofNineBits(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 6, reuse);
+        return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 6, reuse);
     }
 
     /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #threeTerms} instead of {@link #sixTerms} (Q3_K). */
     static SplitInput ofThreeBitTerms(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 3, reuse);
+        return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 3, reuse);
     }
 
     /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #twoTerms} instead of {@link #sixTerms} (Q2_K). */
     static SplitInput ofTwoBitTerms(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, NINE_BIT_QMAX, false, 2, reuse);
+        return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 2, reuse);
     }
 
     /** The largest integer of {@link #ofElevenBits}. */
     static final int ELEVEN_BIT_QMAX = 1023;
 
     /**
-     * As {@link #ofBytes}, with {@code d = max|x| / 1023} and {@link #corr} (int4 groups: with coarser inputs greedy text
-     * on aidreams260K left the exact kernels' within 55 tokens; see {@link ByteRowKernels}' nibblePairs).
+     * As {@link #ofBytes}, with {@code d = max|x| / 1023} and {@link #quadTerms}' corrections (int4 groups: with coarser
+     * inputs greedy text on aidreams260K left the exact kernels' within 55 tokens; see {@link ByteRowKernels}' nibblePairs).
      */
     static SplitInput ofElevenBits(float[] x, int off, int cols) {
         return ofElevenBits(x, off, cols, null);
@@ -218,16 +222,15 @@ final class SplitInput {
 
     /** As {@link #ofElevenBits(float[], int, int)}, into {@code reuse}'s arrays where it has this input's parts and room for its columns. */
     static SplitInput ofElevenBits(float[] x, int off, int cols, SplitInput reuse) {
-        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, true, 0, reuse);
+        return unsplit(x, off, cols, ELEVEN_BIT_QMAX, ELEVEN_TERMS, 0, reuse);
     }
 
-    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, boolean quads, int terms, SplitInput reuse) {
+    private static SplitInput unsplit(float[] x, int off, int cols, int qmax, int quadStride, int terms, SplitInput reuse) {
         if (cols % BLOCK != 0) {
             throw new IllegalArgumentException("byte inputs need whole blocks of " + BLOCK + ": " + cols);
         }
-        boolean corr = qmax == ELEVEN_BIT_QMAX;
-        SplitInput a = reuse != null && reuse.fits(cols, false, false, quads, corr, terms) ? reuse
-                : new SplitInput(cols, false, false, quads, corr, terms);
+        SplitInput a = reuse != null && reuse.fits(cols, false, false, quadStride, terms) ? reuse
+                : new SplitInput(cols, false, false, quadStride, terms);
         int[] v = a.block;
         for (int blk = 0; blk < cols / BLOCK; blk++) {
             int base = off + blk * BLOCK, o = blk * BLOCK;
@@ -239,7 +242,7 @@ final class SplitInput {
             a.d[blk] = max / qmax;
             if (inv == Float.POSITIVE_INFINITY) { // a max below qmax·2^-128: integers() scales in double
                 integers(x, base, qmax, v);
-                tinyBlock(a, o, v, quads);
+                tinyBlock(a, o, v);
                 continue;
             }
             IntVector total = IntVector.zero(WI);
@@ -249,18 +252,19 @@ final class SplitInput {
                 ShortVector vs = (ShortVector) vi.convertShape(VectorOperators.I2S, WS, 0);
                 vs.intoArray(a.hi, o + j);
                 total = total.add(vi);
-                if (quads) { // see the field: per four columns v[4s], v[4s + 2], v[4s + 1] − 16·v[4s], v[4s + 3] − 16·v[4s + 2]
+                if (quadStride > 0) { // see the field: per four columns v[4s], v[4s + 2], v[4s + 1] − 16·v[4s], v[4s + 3] − 16·v[4s + 2]
                     ShortVector w = vs.sub(vs.rearrange(EVEN_TWICE).lanewise(VectorOperators.LSHL, 4));
-                    vs.blend(w, ODD).rearrange(MIDDLE_SWAPPED).reinterpretAsInts().intoArray(a.quads, (o + j) / 2);
+                    vs.blend(w, ODD).rearrange(MIDDLE_SWAPPED).reinterpretAsInts().intoArray(a.quadTerms, blk * quadStride + j / 2);
                 }
-                if (corr) {
+                if (quadStride == ELEVEN_TERMS) {
                     IntVector g = vi.add(vi.rearrange(NEXT_1));
                     IntVector c = g.add(g.rearrange(NEXT_4)).mul(-8); // lane 8t: −8·(v[8t] + v[8t+1] + v[8t+4] + v[8t+5]), 8t+2: the others
                     c.add(1 << 15).and(0xFFFF).or(c.rearrange(NEXT_2).lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_8TH)
-                            .intoArray(a.corr, (o + j) / 8, FIRST_EIGHTH);
+                            .intoArray(a.quadTerms, blk * quadStride + 16 + j / 8, FIRST_EIGHTH);
                 }
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
+            blockScale(a, blk);
         }
         for (int c = 0; terms == 6 && c < cols; c += 16) { // after the loop above, so that these loads find its stores retired
             sixTerms(a.hi, c, a.sixTerms, c / 16 * SIX_TERMS);
@@ -342,26 +346,32 @@ final class SplitInput {
     private static final VectorMask<Integer> FIRST_EIGHTH = VectorMask.fromLong(WI, (1L << WI.length() / 8) - 1);
 
     /** {@link #unsplit}'s block at {@code o} from integers {@code v} already rounded (in double: a tiny block), in scalar code. */
-    private static void tinyBlock(SplitInput a, int o, int[] v, boolean quads) {
+    private static void tinyBlock(SplitInput a, int o, int[] v) {
         int sum = 0;
         for (int j = 0; j < BLOCK; j++) {
             a.hi[o + j] = (short) v[j];
             sum += v[j];
         }
         a.sum[o / BLOCK] = sum;
-        for (int q = 0; quads && q < BLOCK; q += 4) {
-            int at = (o + q) / 2;
-            a.quads[at] = v[q] & 0xFFFF | v[q + 2] << 16;
-            a.quads[at + 1] = (v[q + 1] - 16 * v[q]) & 0xFFFF | (v[q + 3] - 16 * v[q + 2]) << 16;
+        int[] q = a.quadTerms;
+        int q0 = o / BLOCK * a.quadStride;
+        for (int j = 0; q != null && j < BLOCK; j += 4) {
+            q[q0 + j / 2] = v[j] & 0xFFFF | v[j + 2] << 16;
+            q[q0 + j / 2 + 1] = (v[j + 1] - 16 * v[j]) & 0xFFFF | (v[j + 3] - 16 * v[j + 2]) << 16;
         }
-        corrections(a, o, v);
+        for (int t = 0; a.quadStride == ELEVEN_TERMS && t < BLOCK; t += 8) { // see quadTerms
+            int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
+            q[q0 + 16 + t / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
+        }
+        blockScale(a, o / BLOCK);
     }
 
-    /** The block at {@code o}'s {@link #corr} (where the input has it) from its integers {@code v}. */
-    private static void corrections(SplitInput a, int o, int[] v) {
-        for (int t = 0; a.corr != null && t < BLOCK; t += 8) {
-            int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
-            a.corr[(o + t) / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
+    /** Block {@code blk}'s step and sum into the last two of its {@link #quadTerms}, where the input has them. */
+    private static void blockScale(SplitInput a, int blk) {
+        if (a.quadTerms != null) {
+            int end = (blk + 1) * a.quadStride;
+            a.quadTerms[end - 2] = Float.floatToRawIntBits(a.d[blk]);
+            a.quadTerms[end - 1] = a.sum[blk];
         }
     }
 

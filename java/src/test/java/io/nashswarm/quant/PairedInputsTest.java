@@ -151,8 +151,9 @@ class PairedInputsTest {
                         diffH = Math.max(diffH, Math.abs(h[i] - e[i]));
                         diffC = Math.max(diffC, Math.abs(c[i] - h[i]));
                     }
-                    // a quantized model's 12-bit activation tables turn such last-bit differences into larger ones
-                    assertTrue(diffH <= (current == w ? 1e-5 : 1e-3) * max, name + (current == w ? " (same model)" : " (quantized)") + ": H̃ differs from the current model's Hessian by " + diffH / max + " relative");
+                    // a quantized model's activation tables (int2's hold 8-bit entries) turn such last-bit differences into
+                    // larger ones: 1.4e-3 once in a full run of the suite, where more of the forward pass was compiled
+                    assertTrue(diffH <= (current == w ? 1e-5 : 5e-3) * max, name + (current == w ? " (same model)" : " (quantized)") + ": H̃ differs from the current model's Hessian by " + diffH / max + " relative");
                     if (current == w) {
                         assertTrue(diffC <= 1e-5 * max, name + ": C differs from H̃ by " + diffC + " with the same model twice");
                     } else {

@@ -86,16 +86,21 @@ class SplitInputTest {
                 int total = checkBlock(x, off, blk, SplitInput.BYTE_QMAX, a.d[blk], c -> a.hi[c], "bytes, trial " + trial);
                 assertEquals(total, a.sum[blk], "sum of block " + blk);
             }
+            int terms = SplitInput.BYTE_TERMS;
+            assertEquals(terms, a.quadStride);
             for (int s = 0; s < cols / 4; s++) { // the 4-bit kernels' broadcast pairs: low nibbles' columns, then high nibbles'
-                assertEquals(a.hi[4 * s] & 0xFFFF | a.hi[4 * s + 2] << 16, a.quads[2 * s], "whole-byte pair of step " + s);
-                assertEquals((a.hi[4 * s + 1] - 16 * a.hi[4 * s]) & 0xFFFF | (a.hi[4 * s + 3] - 16 * a.hi[4 * s + 2]) << 16, a.quads[2 * s + 1],
+                int q = s / 8 * terms + 2 * (s % 8);
+                assertEquals(a.hi[4 * s] & 0xFFFF | a.hi[4 * s + 2] << 16, a.quadTerms[q], "whole-byte pair of step " + s);
+                assertEquals((a.hi[4 * s + 1] - 16 * a.hi[4 * s]) & 0xFFFF | (a.hi[4 * s + 3] - 16 * a.hi[4 * s + 2]) << 16, a.quadTerms[q + 1],
                         "high-nibble pair of step " + s);
             }
+            for (int blk = 0; blk < cols / 32; blk++) { // after the block's 16 pairs: its step's bits and its sum
+                assertEquals(Float.floatToRawIntBits(a.d[blk]), a.quadTerms[blk * terms + 16], "step of block " + blk);
+                assertEquals(a.sum[blk], a.quadTerms[blk * terms + 17], "sum of block " + blk);
+            }
         }
-        assertNull(SplitInput.ofNineBits(new float[64], 0, 64).quads, "quads only for the 4-bit kernels");
-        assertNull(SplitInput.ofNineBits(new float[64], 0, 64).corr, "corr only for the 11-bit input of int4");
-        assertNull(SplitInput.ofBytes(new float[64], 0, 64).corr, "corr only for the 11-bit input of int4");
-        assertNotNull(SplitInput.ofElevenBits(new float[64], 0, 64).corr, "int4's 11-bit input has its corr");
+        assertNull(SplitInput.ofNineBits(new float[64], 0, 64).quadTerms, "quad terms only for the 4-bit kernels");
+        assertEquals(SplitInput.ELEVEN_TERMS, SplitInput.ofElevenBits(new float[64], 0, 64).quadStride, "int4's 11-bit input has its corrections");
     }
 
     /** 9-bit inputs for the field tests: random, ±255 at random, all 255 or all −255, or −255, 0 and 255 (by trial). */
@@ -240,9 +245,16 @@ class SplitInputTest {
                 checkBlock(x, off, blk, SplitInput.NINE_BIT_QMAX, n.d[blk], c -> n.hi[c], "nine, trial " + trial);
             }
             short[] v = e.hi, u = n.hi;
-            for (int s = 0; s < cols / 4; s++) {
-                assertEquals(v[4 * s] & 0xFFFF | v[4 * s + 2] << 16, e.quads[2 * s], "whole-byte pair of step " + s);
-                assertEquals((v[4 * s + 1] - 16 * v[4 * s]) & 0xFFFF | (v[4 * s + 3] - 16 * v[4 * s + 2]) << 16, e.quads[2 * s + 1], "high pair " + s);
+            int[] et = e.quadTerms;
+            int terms = SplitInput.ELEVEN_TERMS;
+            for (int s = 0; s < cols / 4; s++) { // per block of 32 columns: 16 quads, 4 corrections, the step's bits, the sum
+                int q = s / 8 * terms + 2 * (s % 8);
+                assertEquals(v[4 * s] & 0xFFFF | v[4 * s + 2] << 16, et[q], "whole-byte pair of step " + s);
+                assertEquals((v[4 * s + 1] - 16 * v[4 * s]) & 0xFFFF | (v[4 * s + 3] - 16 * v[4 * s + 2]) << 16, et[q + 1], "high pair " + s);
+            }
+            for (int blk = 0; blk < cols / 32; blk++) {
+                assertEquals(Float.floatToRawIntBits(e.d[blk]), et[blk * terms + 20], "step of block " + blk);
+                assertEquals(e.sum[blk], et[blk * terms + 21], "sum of block " + blk);
             }
             for (int s = 0; s < cols / 16; s++) {
                 int[] t = new int[SplitInput.SIX_TERMS];
@@ -251,7 +263,7 @@ class SplitInputTest {
             }
             for (int t = 0; t < cols / 8; t++) {
                 int lo = -8 * (v[8 * t] + v[8 * t + 1] + v[8 * t + 4] + v[8 * t + 5]), hi = -8 * (v[8 * t + 2] + v[8 * t + 3] + v[8 * t + 6] + v[8 * t + 7]);
-                assertEquals((lo + (1 << 15)) & 0xFFFF | hi << 16, e.corr[t], "int4 correction of columns " + 8 * t);
+                assertEquals((lo + (1 << 15)) & 0xFFFF | hi << 16, et[t / 4 * terms + 16 + t % 4], "int4 correction of columns " + 8 * t);
             }
         }
     }
@@ -279,8 +291,7 @@ class SplitInputTest {
                 assertArrayEquals(fresh.sum, reused.sum);
                 assertArrayEquals(fresh.hiPairs, reused.hiPairs);
                 assertArrayEquals(fresh.loPairs, reused.loPairs);
-                assertArrayEquals(fresh.quads, reused.quads);
-                assertArrayEquals(fresh.corr, reused.corr);
+                assertArrayEquals(fresh.quadTerms, reused.quadTerms);
                 assertArrayEquals(fresh.sixTerms, reused.sixTerms);
             }
         }
