@@ -81,7 +81,7 @@ final class ByteRowKernels {
                 long at = rb * w.blockBytes;
                 switch (w.kind) {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
-                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, a.d, acc);
+                    case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, acc);
                     case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
                     case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
                     case TWO_BIT_SUPER_BLOCKS -> twoBits(w.data, at, w.cols, a.twoTerms, a.d, acc);
@@ -191,7 +191,7 @@ final class ByteRowKernels {
      * (the layout before), this needs no widening loads and half the bit operations per weight; a sub-block's integer
      * sum (at most 16·32·255) times its sub-scale (at most 128) stays below 2^31.
      */
-    private static void superBlocks(MemorySegment m, long base, int cols, int[] t, float[] d, float[] acc) {
+    private static void superBlocks(MemorySegment m, long base, int cols, int[] t, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         // running offsets: the super-block, the sub-block's words, its sub-scales (computed from c they took a multiply and
         // shifts per step: 124 against 103 instructions per 256 weights, 1.04-1.12x the time in cache; Q5_K's loop ran
@@ -226,7 +226,7 @@ final class ByteRowKernels {
             // the row's sum: its high fields' Σ hs plus its low fields' Σ p − 2^16·Σ hs − 3·2^15 (their bias), mod 2^32
             IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).sub(3 << 15)
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sc, LE).convertShape(B2I, I, 0));
-            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[c >> 5]), total);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsFloats()), total);
             at += ByteRows.SIX_SUB_BYTES;
             sc += QUAD;
             if (((c + 16) & 255) == 0) { // the next super-block
@@ -277,25 +277,25 @@ final class ByteRowKernels {
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 12L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 16L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 19]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 20]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 19]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 20]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 21]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 20L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 21]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 22]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 23]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 24]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 25]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[x + 22]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[x + 23]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 24]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 25]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 26]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             // Σ u·v: the high fields' Σ hs plus the low fields' Σ p − 2^16·Σ hs − 6·2^15 (their bias), plus 32·Σ v, mod 2^32
