@@ -194,8 +194,8 @@ final class ByteRowKernels {
     private static void superBlocks(MemorySegment m, long base, int cols, int[] t, float[] acc) {
         FloatVector total = FloatVector.zero(F);
         // running offsets: the super-block, the sub-block's words, its sub-scales (computed from c they took a multiply and
-        // shifts per step: 124 against 103 instructions per 256 weights, 1.04-1.12x the time in cache; Q5_K's loop ran
-        // slower with running offsets and keeps computing them)
+        // shifts per step: 124 against 103 instructions per 256 weights, 1.04-1.12x the time in cache, before the step
+        // moved into t; Q5_K's loop ran slower with running offsets and keeps computing them)
         long sb = base, at = sb + 20 * QUAD, sc = sb + 4 * QUAD;
         for (int c = 0, x = 0; c < cols; c += 16, x += SplitInput.SIX_TERMS) {
             // the three words written out (as a loop, C2 split its trips into pre, main and post loops)
@@ -226,7 +226,7 @@ final class ByteRowKernels {
             // the row's sum: its high fields' Σ hs plus its low fields' Σ p − 2^16·Σ hs − 3·2^15 (their bias), mod 2^32
             IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).sub(3 << 15)
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sc, LE).convertShape(B2I, I, 0));
-            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsFloats()), total);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(IntVector.broadcast(I, t[x + SplitInput.SIX_STEP]).reinterpretAsFloats()), total);
             at += ByteRows.SIX_SUB_BYTES;
             sc += QUAD;
             if (((c + 16) & 255) == 0) { // the next super-block
@@ -250,7 +250,7 @@ final class ByteRowKernels {
         FloatVector total = FloatVector.zero(F);
         for (int c = 0, x = 0; c < cols; c += 32, x += 2 * SplitInput.SIX_TERMS) {
             long sb = base + (long) (c >> 8) * ByteRows.FIVE_SUPER_BYTES, at = sb + 24 * QUAD + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
-            int k = (c >> 5) & 7, blk = c >> 5;
+            int k = (c >> 5) & 7, blk = c >> 5, y = x + SplitInput.SIX_TERMS; // the two sub-blocks' terms
             // the six words of two sub-blocks of 16 written out (as a loop, C2 split its trips into pre, main and post loops)
             ShortVector z;
             IntVector p, ps, hs;
@@ -277,25 +277,25 @@ final class ByteRowKernels {
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 12L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[y + 0]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[y + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 3]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 16L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 19]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 20]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 21]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[y + 4]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[y + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 7]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 20L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 22]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 23]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 24]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 25]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 26]).reinterpretAsShorts())).reinterpretAsInts();
+            p = IntVector.broadcast(I, t[y + 8]).reinterpretAsShorts()
+                    .add(z.mul(IntVector.broadcast(I, t[y + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 11]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[y + 12]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             // Σ u·v: the high fields' Σ hs plus the low fields' Σ p − 2^16·Σ hs − 6·2^15 (their bias), plus 32·Σ v, mod 2^32

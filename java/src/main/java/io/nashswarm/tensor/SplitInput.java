@@ -82,7 +82,7 @@ final class SplitInput {
      * arrays: 103 against 95 instructions per 256 weights, 1.08x the time in cache).
      */
     final int[] sixTerms;
-    static final int SIX_TERMS = 14;
+    static final int SIX_TERMS = 14, SIX_STEP = 13; // ints per sub-block; the one holding the input block's step
     /**
      * Or null ({@link #ofThreeBitTerms} only, Q3_K): per step of 32 columns {@value #THREE_TERMS} ints, each two 16-bit
      * halves for the step's two sub-blocks of 16 ({@link ByteRows#THREE_STEP_BYTES}): the bias {@code −4·Σ v} of the
@@ -270,7 +270,7 @@ final class SplitInput {
         }
         for (int c = 0; terms == 6 && c < cols; c += 16) { // after the loop above, so that these loads find its stores retired
             sixTerms(a.hi, c, a.sixTerms, c / 16 * SIX_TERMS);
-            a.sixTerms[c / 16 * SIX_TERMS + 13] = Float.floatToRawIntBits(a.d[c / BLOCK]);
+            a.sixTerms[c / 16 * SIX_TERMS + SIX_STEP] = Float.floatToRawIntBits(a.d[c / BLOCK]);
         }
         for (int c = 0; terms == 3 && c < cols; c += 32) {
             threeTerms(a.hi, c, a.threeTerms, c / 32 * THREE_TERMS);

@@ -259,7 +259,7 @@ class SplitInputTest {
             for (int s = 0; s < cols / 16; s++) {
                 int[] t = new int[SplitInput.SIX_TERMS];
                 SplitInput.sixTerms(u, 16 * s, t, 0);
-                t[13] = Float.floatToRawIntBits(n.d[s / 2]); // after the terms, the input block's step
+                t[SplitInput.SIX_STEP] = Float.floatToRawIntBits(n.d[s / 2]); // after the terms, the input block's step
                 assertArrayEquals(t, java.util.Arrays.copyOfRange(n.sixTerms, s * t.length, (s + 1) * t.length), "Q6_K terms of sub-block " + s);
             }
             for (int t = 0; t < cols / 8; t++) {
