@@ -25,8 +25,9 @@ import static io.nashswarm.kernel.Vectors.L;
  * ({@link #decodeBlock}, written with 16-byte vector operations on the mapped block). This class turns
  * one row at a time into floats in a row-sized scratch array (one vector FMA per lane) and takes the
  * products from there, so the weights are read once per row and batch and never copied as a matrix.
- * Q4_K and Q6_K take the 16-bit product kernels instead ({@link #makeByteRows}), most others the table-lookup kernels
- * ({@link #lookupBits}).
+ * The K-quants (Q2_K to Q6_K) take the 16-bit product kernels instead ({@link #makeByteRows}), Q4_1, Q5_0 and Q5_1 the
+ * table-lookup kernels ({@link #lookupBits}) where 512-bit vectors run them; IQ4_NL and IQ4_XS stay on the blocks as
+ * they are (README › Kernels).
  */
 public abstract class GgmlBlockMatrix implements SegmentMatrix {
     static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
