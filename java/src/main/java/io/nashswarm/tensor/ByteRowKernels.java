@@ -443,13 +443,13 @@ final class ByteRowKernels {
             ph = ph.add(z.mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
                     .add(z.lanewise(LSHR, 4).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts()));
             IntVector p = ph.reinterpretAsInts();
-            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * t[x + 17]);
+            IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16)).sub(8 * t[x + SplitInput.BYTE_SUM]);
             // fp16 → float as in groups
             IntVector h = (IntVector) ShortVector.fromMemorySegment(H, m, at + 16 * QUAD, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
             IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
             mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
             FloatVector s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsFloats()), total);
+            total = ((FloatVector) e.convert(I2F, 0)).fma(s0.mul(IntVector.broadcast(I, t[x + SplitInput.BYTE_STEP]).reinterpretAsFloats()), total);
         }
         total.intoArray(acc, 0);
     }
@@ -477,7 +477,7 @@ final class ByteRowKernels {
         for (int c = 0, inGroup = 0; c < cols; c += 32) {
             long at = g0 + (long) inGroup * (QUAD / 2), sg = g0 + (long) group * (QUAD / 2); // the group's scales, then zeros
             // the eight steps written out: as a loop, C2 split its trips into pre, main and post loops
-            int x = (c >> 5) * SplitInput.ELEVEN_TERMS, w = x + 16, blk = x + 20; // the block's quads, corrections, step and sum (SplitInput.quadTerms)
+            int x = (c >> 5) * SplitInput.ELEVEN_TERMS, w = x + SplitInput.QUAD_CORRECTIONS, blk = x + SplitInput.ELEVEN_STEP; // the block's quads, corrections, step and sum (SplitInput.quadTerms)
             ShortVector z, ph;
             IntVector p, hs, ps;
             z = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(ZERO_EXTEND_B2S, S, 0);
@@ -574,8 +574,8 @@ final class ByteRowKernels {
             IntVector p = ph.reinterpretAsInts();
             IntVector e = p.lanewise(LSHL, 16).lanewise(ASHR, 16).add(p.lanewise(ASHR, 16))
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, at + 16 * QUAD, LE).convertShape(B2I, I, 0));
-            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(t[x + 17]);
-            FloatVector step = IntVector.broadcast(I, t[x + 16]).reinterpretAsFloats();
+            IntVector me = ((IntVector) ByteVector.fromMemorySegment(Z, m, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).mul(t[x + SplitInput.BYTE_SUM]);
+            FloatVector step = IntVector.broadcast(I, t[x + SplitInput.BYTE_STEP]).reinterpretAsFloats();
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(step), total)
                     .sub(((FloatVector) me.convert(I2F, 0)).mul(FloatVector.fromMemorySegment(F, m, sb + 4 * QUAD, LE).mul(step)));
             at += ByteRows.SUB_BYTES;

@@ -70,6 +70,11 @@ final class SplitInput {
     final int quadStride;
     static final int BYTE_TERMS = 18, ELEVEN_TERMS = 22;
     /**
+     * Places in a block's {@link #quadTerms}: int4's corrections after the 16 pairs; the step's bits, then the sum, as the
+     * last two ints (the kernels index them so, not by literal offsets that would silently depend on the strides).
+     */
+    static final int QUAD_CORRECTIONS = 16, BYTE_STEP = BYTE_TERMS - 2, BYTE_SUM = BYTE_TERMS - 1, ELEVEN_STEP = ELEVEN_TERMS - 2;
+    /**
      * Or null ({@link #ofNineBits} only, Q6_K): per sub-block of 16 columns {@value #SIX_TERMS} ints, each two 16-bit
      * halves for the low and high field of Q6_K's words ({@link ByteRows#SIX_SUB_BYTES}). Per word, its bias, then one
      * multiplier per field of the word (three, three and four): a field {@code f = Σ_k q_k·2^p_k} (whole codes, low
@@ -262,7 +267,7 @@ final class SplitInput {
                     IntVector g = vi.add(vi.rearrange(NEXT_1));
                     IntVector c = g.add(g.rearrange(NEXT_4)).mul(-8); // lane 8t: −8·(v[8t] + v[8t+1] + v[8t+4] + v[8t+5]), 8t+2: the others
                     c.add(1 << 15).and(0xFFFF).or(c.rearrange(NEXT_2).lanewise(VectorOperators.LSHL, 16)).rearrange(EVERY_8TH)
-                            .intoArray(a.quadTerms, blk * quadStride + 16 + j / 8, FIRST_EIGHTH);
+                            .intoArray(a.quadTerms, blk * quadStride + QUAD_CORRECTIONS + j / 8, FIRST_EIGHTH);
                 }
             }
             a.sum[blk] = total.reduceLanes(VectorOperators.ADD);
@@ -364,7 +369,7 @@ final class SplitInput {
         }
         for (int t = 0; a.quadStride == ELEVEN_TERMS && t < BLOCK; t += 8) { // see quadTerms
             int lo = -8 * (v[t] + v[t + 1] + v[t + 4] + v[t + 5]), hi = -8 * (v[t + 2] + v[t + 3] + v[t + 6] + v[t + 7]);
-            q[q0 + 16 + t / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
+            q[q0 + QUAD_CORRECTIONS + t / 8] = (lo + (1 << 15)) & 0xFFFF | hi << 16;
         }
         blockScale(a, o / BLOCK);
     }
