@@ -233,8 +233,11 @@ public final class BenchCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (LoadedModel m = ModelLoader.loadWeights(path); Backend be = backendOption.open()) {
             double load = (System.nanoTime() - t0) / 1e9;
-            TransformerModel tm = TransformerModel.create(m.weights(), be);
-            err.printf("benchmarking %s (%s) on %s ...%n", label, m.format(), be.describe());
+            long t1 = System.nanoTime();
+            TransformerModel tm = TransformerModel.create(m.weights(), be); // makes the kernels' repacked copies
+            double prepare = (System.nanoTime() - t1) / 1e9;
+            err.printf("benchmarking %s (%s) on %s (loaded in %.2f s, kernel copies made in %.2f s) ...%n", label, m.format(),
+                    be.describe(), load, prepare);
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
             System.gc(); // report the live heap, not garbage the collector has not reached yet
@@ -266,6 +269,7 @@ public final class BenchCommand implements Callable<Integer> {
             row.put("kv_cache_bytes", r.kvCacheBytes());
             row.put("warmup_rounds", r.warmupRounds());
             row.put("load_seconds", load);
+            row.put("prepare_seconds", prepare);
             return row;
         } catch (IOException e) {
             throw new EngineException("cannot read " + path + ": " + e.getMessage(), e);

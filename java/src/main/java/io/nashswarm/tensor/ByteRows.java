@@ -6,6 +6,9 @@ import jdk.incubator.vector.ShortVector;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Codes of up to 8 bits repacked for the 16-bit product kernels ({@link ByteRowKernels}): one signed byte per
@@ -299,12 +302,12 @@ final class ByteRows {
                 java.util.Arrays.fill(s, (short) 0);
                 java.util.Arrays.fill(z, (byte) 0);
             }
-        }, (rb, i) -> {
+        }, (blk, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.columnAt(rb, group * gi) + (long) group * ROWS;
-                p.data.set(PackedKernels.F16, at + 2 * i, s[gi]);
+                long at = p.columnAt(0, group * gi) + (long) group * ROWS;
+                SHORTS.set(blk, (int) (at + 2 * i), s[gi]);
                 if (withZeros) {
-                    p.data.set(ValueLayout.JAVA_BYTE, at + 2 * ROWS + i, z[gi]);
+                    blk[(int) (at + 2 * ROWS + i)] = z[gi];
                 }
             }
         });
@@ -330,12 +333,12 @@ final class ByteRows {
                 java.util.Arrays.fill(sub, (byte) 0);
                 java.util.Arrays.fill(d, 0f);
             }
-        }, (rb, i) -> {
+        }, (blk, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, p.superAt(rb, gi) + 4 * i, d[gi]);
+                FLOATS.set(blk, (int) (p.superAt(0, gi) + 4 * i), d[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
-                p.data.set(ValueLayout.JAVA_BYTE, p.superAt(rb, k / 16) + (4 + k % 16) * QUAD_ROWS + i, sub[k]);
+                blk[(int) (p.superAt(0, k / 16) + (4 + k % 16) * QUAD_ROWS + i)] = sub[k];
             }
         });
         return p;
@@ -399,26 +402,26 @@ final class ByteRows {
                 java.util.Arrays.fill(d, 0f);
                 java.util.Arrays.fill(dmin, 0f);
             }
-        }, (rb, i) -> {
+        }, (blk, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.superAt(rb, gi) + 4 * i;
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at, d[gi]);
-                p.data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4 * QUAD_ROWS, dmin[gi]);
+                long at = p.superAt(0, gi) + 4 * i;
+                FLOATS.set(blk, (int) at, d[gi]);
+                FLOATS.set(blk, (int) (at + 4 * QUAD_ROWS), dmin[gi]);
             }
             for (int k = 0; k < sub.length; k++) {
                 switch (kind) {
                     case NIBBLE_SUPER_BLOCKS -> { // in each sub-block's stream, after its codes
-                        long at = p.subBlockAt(rb, 32 * k) + 16 * QUAD_ROWS + i;
-                        p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
-                        p.data.set(ValueLayout.JAVA_BYTE, at + QUAD_ROWS, mins[k]);
+                        long at = p.subBlockAt(0, 32 * k) + 16 * QUAD_ROWS + i;
+                        blk[(int) at] = sub[k];
+                        blk[(int) (at + QUAD_ROWS)] = mins[k];
                     }
                     case FIVE_BIT_SUPER_BLOCKS -> { // the super-block's eight scales, then its eight minimums
-                        long at = p.superAt(rb, k / 8) + (8 + k % 8) * QUAD_ROWS + i;
-                        p.data.set(ValueLayout.JAVA_BYTE, at, sub[k]);
-                        p.data.set(ValueLayout.JAVA_BYTE, at + 8 * QUAD_ROWS, mins[k]);
+                        long at = p.superAt(0, k / 8) + (8 + k % 8) * QUAD_ROWS + i;
+                        blk[(int) at] = sub[k];
+                        blk[(int) (at + 8 * QUAD_ROWS)] = mins[k];
                     }
                     default -> // Q2_K: its sixteen bytes of scale (low nibble) and minimum (high), as in the file
-                            p.data.set(ValueLayout.JAVA_BYTE, p.superAt(rb, k / 16) + (8 + k % 16) * QUAD_ROWS + i, (byte) (sub[k] & 15 | mins[k] << 4));
+                            blk[(int) (p.superAt(0, k / 16) + (8 + k % 16) * QUAD_ROWS + i)] = (byte) (sub[k] & 15 | mins[k] << 4);
                 }
             }
         });
@@ -446,12 +449,12 @@ final class ByteRows {
                 java.util.Arrays.fill(s, (short) 0);
                 java.util.Arrays.fill(z, (byte) 0);
             }
-        }, (rb, i) -> {
+        }, (blk, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS;
-                p.data.set(PackedKernels.F16, at + 2 * i, s[gi]);
+                long at = p.subBlockAt(0, group * gi) + (long) group / 2 * QUAD_ROWS;
+                SHORTS.set(blk, (int) (at + 2 * i), s[gi]);
                 if (withZeros) {
-                    p.data.set(ValueLayout.JAVA_BYTE, at + 2 * QUAD_ROWS + i, z[gi]);
+                    blk[(int) (at + 2 * QUAD_ROWS + i)] = z[gi];
                 }
             }
         });
@@ -464,48 +467,56 @@ final class ByteRows {
     }
 
     private interface ParamWriter {
-        /** Writes the parameters just read as row i of block rb. */
-        void write(int rb, int i);
+        /** Writes the parameters just read as row i into a block's bytes (offsets of row block 0). */
+        void write(byte[] block, int i);
     }
 
+    /**
+     * Makes each row block in a heap array, then copies it whole: written in place, a matrix took one {@code
+     * MemorySegment} copy or set per 32 bytes, most of a 1B model's first-token time (JFR).
+     */
     private void fill(RowReader reader, ParamWriter params) {
         byte[][] u = new byte[blockRows][cols];
-        byte[] column = new byte[ROWS];
+        // a heap array written through array views, not a heap MemorySegment: segment accesses that see both heap and
+        // native segments lose C2's type profile (Q4_K_M's copies took 20% longer)
+        byte[] stage = new byte[Math.toIntExact(blockBytes)];
         for (int rb = 0; rb < blocks; rb++) {
+            java.util.Arrays.fill(stage, (byte) 0);
             for (int i = 0; i < blockRows; i++) {
                 int r = rb * blockRows + i;
                 if (r >= rows) {
                     java.util.Arrays.fill(u[i], (byte) 0);
                 }
                 reader.read(r, u[i]);
-                params.write(rb, i);
+                params.write(stage, i);
             }
             if (nibbles) { // per four columns, row i's two bytes at 2i: columns 4s and 4s + 1, then 4s + 2 and 4s + 3
-                for (int q = 0; q < cols / 4; q++) {
-                    for (int i = 0; i < blockRows; i++) {
-                        byte[] ur = u[i];
-                        column[2 * i] = (byte) (ur[4 * q] & 0x0F | ur[4 * q + 1] << 4);
-                        column[2 * i + 1] = (byte) (ur[4 * q + 2] & 0x0F | ur[4 * q + 3] << 4);
+                for (int i = 0; i < blockRows; i++) { // each row's codes two to a byte, in place, eight at a time
+                    byte[] ur = u[i];
+                    for (int c = 0; c < cols; c += 8) {
+                        long v = (long) LONGS.get(ur, c); // code k in byte k: pair k's byte u(2k) | u(2k + 1) << 4 in lane k of 16 bits
+                        long pairs = v & 0x000F000F000F000FL | v >>> 4 & 0x00F000F000F000F0L;
+                        INTS.set(ur, c >> 1, (int) Long.compress(pairs, 0x00FF00FF00FF00FFL));
                     }
-                    long at = subBlockAt(rb, 4 * q) + (q % 8) * ROWS;
-                    MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, at, ROWS);
                 }
-                continue;
-            }
-            if (kind == Kind.TWO_BIT_SUPER_BLOCKS) { // 2-bit codes, per row and sub-block of 16 its two fields
+                for (int q = 0; q < cols / 4; q++) {
+                    int at = (int) subBlockAt(0, 4 * q) + (q % 8) * ROWS;
+                    for (int i = 0; i < blockRows; i++) {
+                        SHORTS.set(stage, at + 2 * i, (short) SHORTS.get(u[i], 2 * q));
+                    }
+                }
+            } else if (kind == Kind.TWO_BIT_SUPER_BLOCKS) { // 2-bit codes, per row and sub-block of 16 its two fields
                 short[] f = new short[2];
                 for (int i = 0; i < QUAD_ROWS; i++) {
                     for (int c = 0; c < cols; c += SUB) {
                         twoFields(u[i], c, f);
-                        long at = twoAt(rb, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
+                        long at = twoAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
                         for (int w = 0; w < 2; w++) {
-                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[w]);
+                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
                         }
                     }
                 }
-                continue;
-            }
-            if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // 3-bit codes u = code + 4, per row and sub-block of 16 its three fields
+            } else if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // 3-bit codes u = code + 4, per row and sub-block of 16 its three fields
                 short[] f = new short[3];
                 for (int i = 0; i < QUAD_ROWS; i++) {
                     for (int c = 0; c < cols; c++) {
@@ -513,15 +524,13 @@ final class ByteRows {
                     }
                     for (int c = 0; c < cols; c += SUB) {
                         threeFields(u[i], c, f);
-                        long at = threeAt(rb, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
+                        long at = threeAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
                         for (int w = 0; w < 3; w++) {
-                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[w]);
+                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
                         }
                     }
                 }
-                continue;
-            }
-            if (sixBitFields()) { // 6-bit codes u = code + 32 (Q5_K's 0..31 as they are), per row and sub-block of 16 its six fields
+            } else if (sixBitFields()) { // 6-bit codes u = code + 32 (Q5_K's 0..31 as they are), per row and sub-block of 16 its six fields
                 short[] f = new short[6];
                 for (int i = 0; i < QUAD_ROWS; i++) {
                     for (int c = 0; kind == Kind.SIX_BIT_SUPER_BLOCKS && c < cols; c++) {
@@ -529,23 +538,29 @@ final class ByteRows {
                     }
                     for (int c = 0; c < cols; c += SUB) {
                         sixFields(u[i], c, f);
-                        long at = sixAt(rb, c) + 4 * i;
+                        long at = sixAt(0, c) + 4 * i;
                         for (int w = 0; w < 3; w++) {
-                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS, f[2 * w]);
-                            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2, f[2 * w + 1]);
+                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[2 * w]);
+                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS + 2), f[2 * w + 1]);
                         }
                     }
                 }
-                continue;
-            }
-            for (int c = 0; c < cols; c++) {
-                for (int j = 0; j < ROWS; j++) {
-                    column[j] = u[row(j)][c];
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    int at = (int) columnAt(0, c);
+                    for (int j = 0; j < ROWS; j++) {
+                        stage[at + j] = u[row(j)][c];
+                    }
                 }
-                MemorySegment.copy(column, 0, data, ValueLayout.JAVA_BYTE, columnAt(rb, c), ROWS);
             }
+            MemorySegment.copy(stage, 0, data, ValueLayout.JAVA_BYTE, rb * blockBytes, Math.toIntExact(blockBytes));
         }
     }
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Row of a block held by byte lane {@code j}. */
     static int row(int j) {

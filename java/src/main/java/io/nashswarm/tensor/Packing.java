@@ -55,31 +55,32 @@ public final class Packing {
         }
     }
 
-    private static final ValueLayout.OfLong UNIT = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-
     /**
      * As {@link #unpack}, as bytes and eight codes at a time: unsigned 2- and 4-bit codes, 8-bit codes as their signed
      * {@code u − 128} (the stored bytes). For the kernels' copies, made at a model's first products: unpacking to ints one
      * code at a time was two thirds of a 1B model's copy time (JFR).
      */
     public static void unpackBytes(MemorySegment codes, long off, int bits, int n, byte[] out) {
+        int bytes = n * bits / 8;
         if (bits == 8) {
             MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, off, out, 0, n);
             return;
         }
+        // the stored bytes go to out's end in one copy and are unpacked from the front, in place: unit u's codes end at
+        // 8·P·(u + 1) ≤ n − bytes + 8·(u + 1), where unit u + 1 starts, so no unit is overwritten before it is read
+        MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, off, out, n - bytes, bytes);
         int planes = 8 / bits;
         long mask = 0x0101010101010101L * ((1 << bits) - 1);
-        for (int unit = 0; unit < n / (8 * planes); unit++) {
-            long b = codes.get(UNIT, off + 8L * unit);
+        for (int unit = 0, from = n - bytes; unit < bytes / 8; unit++, from += 8) {
+            long b = (long) UNITS.get(out, from);
             for (int k = 0; k < planes; k++) { // plane k: weight 8k + j of the unit in byte j
-                long p = (b >>> (bits * k)) & mask;
-                int o = 8 * (unit * planes + k);
-                for (int j = 0; j < 8; j++) {
-                    out[o + j] = (byte) (p >>> (8 * j));
-                }
+                UNITS.set(out, 8 * (unit * planes + k), (b >>> (bits * k)) & mask);
             }
         }
     }
+
+    private static final java.lang.invoke.VarHandle UNITS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /** Packs {@code n} unsigned codes (n a multiple of 32) into {@code out[outOff..]} in the layout above. */
     public static void pack(int bits, int[] u, int uOff, int n, byte[] out, int outOff) {

@@ -4,6 +4,9 @@ import io.nashswarm.kernel.HugePages;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * 2-bit codes in groups of 64k columns repacked for the byte-table kernel ({@link LutKernels#planeRows}): bit-plane
@@ -57,7 +60,10 @@ final class PlaneRows {
         byte[][] u = new byte[ROWS][cols];
         short[][] s = new short[ROWS][p.groups];
         byte[][] z = new byte[ROWS][p.groups];
-        byte[] step = new byte[ROWS];
+        byte[][] planes = new byte[ROWS][cols / 4]; // per row and 4 columns its byte: plane-0 nibble | plane-1 nibble << 4
+        // a block is made in a heap array and copied whole (in place it took a copy per 64 bytes and 30 bit operations per byte)
+        byte[] stage = new byte[Math.toIntExact(p.blockBytes)];
+        int gb = (int) groupBytes(group, withZeros);
         for (int rb = 0; rb < p.blocks; rb++) {
             for (int i = 0; i < ROWS; i++) {
                 int r = rb * ROWS + i;
@@ -68,32 +74,36 @@ final class PlaneRows {
                     java.util.Arrays.fill(s[i], (short) 0);
                     java.util.Arrays.fill(z[i], (byte) 0);
                 }
+                for (int c = 0; c < cols; c += 8) { // eight codes (a byte each): their low bits and their high bits
+                    long v = (long) CODES.get(u[i], c);
+                    long lo = Long.compress(v, 0x0101010101010101L), hi = Long.compress(v, 0x0202020202020202L);
+                    planes[i][c >> 2] = (byte) (lo & 0x0F | hi << 4);
+                    planes[i][(c >> 2) + 1] = (byte) (lo >> 4 & 0x0F | hi & 0xF0);
+                }
             }
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = rb * p.blockBytes + gi * groupBytes(group, withZeros);
+                int at = gi * gb;
                 for (int q = 0; q < group / 4; q++) {
-                    int c = gi * group + 4 * q;
+                    int qc = gi * group / 4 + q;
                     for (int j = 0; j < ROWS; j++) {
-                        byte[] ur = u[row(j)];
-                        int b = 0;
-                        for (int k = 0; k < 4; k++) {
-                            b |= (ur[c + k] & 1) << k | (ur[c + k] >> 1 & 1) << (4 + k);
-                        }
-                        step[j] = (byte) b;
+                        stage[at + ROWS * q + j] = planes[row(j)][qc];
                     }
-                    MemorySegment.copy(step, 0, p.data, ValueLayout.JAVA_BYTE, at + (long) ROWS * q, ROWS);
                 }
-                long sa = at + (long) ROWS * (group / 4);
+                int sa = at + ROWS * (group / 4);
                 for (int i = 0; i < ROWS; i++) {
-                    p.data.set(PackedKernels.F16, sa + 2L * i, s[i][gi]);
+                    SCALE.set(stage, sa + 2 * i, s[i][gi]);
                     if (withZeros) {
-                        p.data.set(ValueLayout.JAVA_BYTE, sa + 2L * ROWS + i, z[i][gi]);
+                        stage[sa + 2 * ROWS + i] = z[i][gi];
                     }
                 }
             }
+            MemorySegment.copy(stage, 0, p.data, ValueLayout.JAVA_BYTE, rb * p.blockBytes, stage.length);
         }
         return p;
     }
+
+    private static final VarHandle CODES = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SCALE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Row of a block held by byte lane {@code j}. */
     static int row(int j) {

@@ -105,11 +105,15 @@ class PackingTest {
             rnd.nextBytes(stored);
             MemorySegment seg = MemorySegment.ofArray(stored);
             int[] u = new int[n];
-            byte[] b = new byte[n];
+            byte[] b = new byte[n + 5]; // longer than the run, as a row's array is for one width's groups of a mixed row
+            java.util.Arrays.fill(b, (byte) 99);
             Packing.unpack(seg, 8, bits, n, u);
-            Packing.unpackBytes(seg, 8, bits, n, b);
+            Packing.unpackBytes(seg, 8, bits, n, b); // unpacks in place from the run's stored bytes at b[n − bytes ..]
             for (int i = 0; i < n; i++) {
                 assertEquals(bits == 8 ? u[i] - 128 : u[i], b[i], bits + "-bit code " + i);
+            }
+            for (int i = n; i < b.length; i++) {
+                assertEquals(99, b[i], "byte past the run");
             }
         }
     }
