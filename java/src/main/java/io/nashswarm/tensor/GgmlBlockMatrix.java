@@ -261,6 +261,10 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
         return Float.float16ToFloat(data.get(F16, offset));
     }
 
+    /** Little-endian views of a row's bytes copied to the heap (the kernels' copies read whole rows that way). */
+    static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN),
+            SHORTS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
     final int u8(long offset) {
         return data.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
     }
