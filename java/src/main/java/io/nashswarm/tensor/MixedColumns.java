@@ -48,12 +48,8 @@ final class MixedColumns {
             int c = layout.widthClass(0, gi);
             groups[c][count[c]++] = gi;
         }
-        for (int r = 1; r < rows; r++) {
-            for (int gi = 0; gi < gpr; gi++) {
-                if (layout.width(r, gi) != layout.width(0, gi)) {
-                    return null;
-                }
-            }
+        if (m.widthsChangeDownColumns()) {
+            return null;
         }
         if (count[0] > 0 && g % 32 != 0 || (count[1] > 0 || count[2] > 0) && g % 64 != 0 || count[2] > 0 && !LutKernels.NATIVE) {
             return null;
@@ -80,6 +76,20 @@ final class MixedColumns {
                 count[0] > 0 ? ByteRows.ofGroups(rows, count[0] * g, g, withZeros, src[0]) : null,
                 count[1] > 0 ? ByteRows.ofNibbleGroups(rows, count[1] * g, g, withZeros, src[1]) : null,
                 count[2] > 0 ? PlaneRows.of(rows, count[2] * g, g, withZeros, src[2]) : null);
+    }
+
+    /** Whether every row of {@code m} has row 0's width in every group column (the target-bpw allocators' maps). */
+    static boolean sameWidthsDownColumns(MixedGroupMatrix m) {
+        MixedLayout layout = m.layout();
+        int gpr = m.cols() / m.spec().groupSize();
+        for (int r = 1; r < m.rows(); r++) {
+            for (int gi = 0; gi < gpr; gi++) {
+                if (layout.width(r, gi) != layout.width(0, gi)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** {@code y[b·rows + r] = row r · input b} (inputs at {@code x[b·cols]}) for rows r0..r1 and inputs b < n. */

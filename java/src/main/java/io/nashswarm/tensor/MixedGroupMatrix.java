@@ -302,6 +302,20 @@ public final class MixedGroupMatrix extends PackedMatrix {
         }
     }
 
+    /**
+     * Whether the widths change down some group column (Nash-Swarm's maps do; the target-bpw allocators' do not): such a
+     * matrix cannot run per width over column subsets ({@link MixedColumns}), in proportion to its bits.
+     */
+    public boolean widthsChangeDownColumns() {
+        Boolean c = changeDownColumns;
+        if (c == null) { // a scan of the whole map: once
+            changeDownColumns = c = !MixedColumns.sameWidthsDownColumns(this);
+        }
+        return c;
+    }
+
+    private volatile Boolean changeDownColumns;
+
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         MixedColumns c = columns.get();

@@ -286,6 +286,7 @@ class ModelQuantizerTest {
             for (String name : src.matrices().keySet()) {
                 if (q.weights().matrix(name) instanceof MixedGroupMatrix m && m.cols() / m.spec().groupSize() >= 8) {
                     wide++;
+                    assertFalse(m.widthsChangeDownColumns(), name); // so the CPU backend says nothing of 16-row tiles
                     for (int gi = 0; gi < m.cols() / m.spec().groupSize(); gi++) {
                         seen.add(m.width(0, gi));
                         for (int r = 1; r < m.rows(); r++) {
@@ -296,6 +297,29 @@ class ModelQuantizerTest {
             }
             assertTrue(wide >= 5, "wide mixed matrices: " + wide);
             assertTrue(seen.size() >= 2, "widths used: " + seen);
+        }
+    }
+
+    /** Nash-Swarm chooses widths by importance per group of each row, so its maps change down the group columns. */
+    @Test
+    void nashSwarmWidthsChangeDownColumns() {
+        try (ModelWeights src = TinyModels.llama(512, 640, 1, 64, 8);
+             QuantizedModel q = ModelQuantizer.quantize(src, Recipe.NASH_SWARM, DEFAULTS, null, Progress.none())) {
+            int mixed = 0;
+            for (String name : src.matrices().keySet()) {
+                if (q.weights().matrix(name) instanceof MixedGroupMatrix m) {
+                    mixed++;
+                    boolean changes = false;
+                    for (int r = 1; r < m.rows() && !changes; r++) {
+                        for (int gi = 0; gi < m.cols() / m.spec().groupSize(); gi++) {
+                            changes |= m.width(r, gi) != m.width(0, gi);
+                        }
+                    }
+                    assertEquals(changes, m.widthsChangeDownColumns(), name);
+                    assertTrue(changes, name + ": a Nash-Swarm map with one width per group column");
+                }
+            }
+            assertTrue(mixed >= 5, "mixed matrices: " + mixed);
         }
     }
 
