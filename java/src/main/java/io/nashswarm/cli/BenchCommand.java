@@ -51,6 +51,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, description = "A model to benchmark (any format the engine loads).")
     Path model;
 
+    @Option(names = "--against", paramLabel = "FILE", description = {"With -m: a second model in the same JVM, its decode steps",
+            "alternating with -m's token by token, so that a noisy machine's slow moments fall on both; reports both rows and",
+            "the ratio of their decode speeds per round."})
+    Path against;
+
     @Option(names = "--synthetic", paramLabel = "SHAPE", description = "Random weights with a real model's shapes: gpt2-124m, gpt2-xl (1.5B), llama-1b, llama2-7b or tiny-llama (default when no -m: gpt2-124m).")
     String synthetic;
 
@@ -93,6 +98,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (model != null && synthetic != null) {
             throw new EngineException("give either -m MODEL or --synthetic SHAPE, not both");
         }
+        if (against != null && model == null) {
+            throw new EngineException("--against FILE pairs a second model with -m MODEL; give -m too");
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (Backend check = backendOption.open()) {
@@ -102,7 +110,9 @@ public final class BenchCommand implements Callable<Integer> {
         // weight segments and compiled 40% slower (17-19 GB/s where a fresh JVM measures 31-33).
         MemoryBandwidth.Result bw = noBandwidth ? null : MemoryBandwidth.measure(MemoryBandwidth.DEFAULT_BYTES, 5);
         List<Map<String, Object>> rows = new ArrayList<>();
-        if (model != null) {
+        if (model != null && against != null) {
+            rows.addAll(measurePaired(model, against, err));
+        } else if (model != null) {
             rows.add(measure(model, model.toString(), err));
         } else {
             SyntheticCheckpoint.Shape shape = SyntheticCheckpoint.Shape.parse(synthetic != null ? synthetic : "gpt2-124m");
@@ -172,6 +182,10 @@ public final class BenchCommand implements Callable<Integer> {
                 doc.put("bandwidth_read_gb_per_second", bw.readGBps());
             }
             doc.put("results", rows);
+            if (paired != null) {
+                doc.put("against_decode_ratios", paired.roundRatios());
+                doc.put("against_decode_ratio_median", paired.medianRatio());
+            }
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
         } else {
             out.println(table(rows, bw));
@@ -180,7 +194,12 @@ public final class BenchCommand implements Callable<Integer> {
                             + "'model resident' = the mapped weight file's pages in RAM (/proc/self/smaps) plus the off-heap copies the kernels read (bit planes: int2 g32, int4 g32, mixed in 16-row tiles, ggml Q4_1/Q5_0/Q5_1; plane rows: int2 g64, mixed per column's 2-bit part; byte rows: int8, int4 g64, mixed per column's 8-/4-bit parts, ggml Q8_0/Q4_0/Q2_K–Q6_K).%n",
                     Parallel.threads(), repeats, decodeTokens, promptTokens, warmupNote(rows),
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
-                    model == null ? ", each row in its own JVM" : "");
+                    model == null ? ", each row in its own JVM" : against != null ? ", with both models loaded" : "");
+            if (paired != null) {
+                out.printf("decode steps alternating in one JVM: %s ÷ %s decode tok/s per round %s, median %.3f (each row's tok/s is its best round)%n",
+                        against.getFileName(), model.getFileName(), java.util.Arrays.stream(paired.roundRatios()).mapToObj(x -> String.format("%.3f", x)).toList(),
+                        paired.medianRatio());
+            }
         }
         out.flush();
         return 0;
@@ -241,39 +260,79 @@ public final class BenchCommand implements Callable<Integer> {
             err.flush();
             DecodeBenchmark.Result r = DecodeBenchmark.run(tm, promptTokens, decodeTokens, repeats, 7);
             System.gc(); // report the live heap, not garbage the collector has not reached yet
-            MemoryStats mem = MemoryStats.now();
-            long fileBytes = 0;
-            for (Path f : m.files()) {
-                fileBytes += Files.size(f);
-            }
-            long mapped = MemoryStats.residentBytesOfMappings(m.files());
-            // plus the bit-plane copies the table-lookup kernels made at the first product (their stored codes were unloaded)
-            long resident = mapped < 0 ? mapped : mapped + Matrices.repackedBytes();
-            String types = m.weights().distinctMatrices().stream().map(w -> w.type().label()).distinct().sorted()
-                    .reduce((a, b) -> a + "+" + b).orElse("-");
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("model", label);
-            row.put("type", types);
-            row.put("backend", be.describe());
-            row.put("file_bytes", fileBytes);
-            row.put("bits_per_weight", m.weights().matrixBitsPerWeight());
-            row.put("weight_bytes_per_token", r.weightBytesPerToken());
-            row.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
-            row.put("decode_tokens_per_second", r.decodeTokensPerSecond());
-            row.put("ms_per_token", r.msPerToken());
-            row.put("decode_weight_gb_per_second", r.decodeGBps());
-            row.put("model_resident_bytes", resident);
-            row.put("rss_bytes", mem.rssBytes());
-            row.put("pss_bytes", mem.pssBytes());
-            row.put("heap_used_bytes", mem.heapUsedBytes());
-            row.put("kv_cache_bytes", r.kvCacheBytes());
-            row.put("warmup_rounds", r.warmupRounds());
-            row.put("load_seconds", load);
-            row.put("prepare_seconds", prepare);
-            return row;
+            return row(label, m, be, r, Matrices.repackedBytes(), MemoryStats.now(), load, prepare);
         } catch (IOException e) {
             throw new EngineException("cannot read " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * {@code -m A --against B}: both models in this JVM, their decode steps alternating ({@link DecodeBenchmark#paired}),
+     * a row each; RSS, PSS and heap are the process's, with both loaded.
+     */
+    private List<Map<String, Object>> measurePaired(Path pathA, Path pathB, PrintWriter err) {
+        double[] load = new double[2], prepare = new double[2];
+        long[] repacked = new long[3];
+        long t0 = System.nanoTime();
+        try (LoadedModel a = ModelLoader.loadWeights(pathA); LoadedModel b = ModelLoader.loadWeights(pathB); Backend be = backendOption.open()) {
+            load[0] = load[1] = (System.nanoTime() - t0) / 1e9; // loaded together
+            repacked[0] = Matrices.repackedBytes();
+            long t1 = System.nanoTime();
+            TransformerModel ta = TransformerModel.create(a.weights(), be);
+            long t2 = System.nanoTime();
+            repacked[1] = Matrices.repackedBytes();
+            TransformerModel tb = TransformerModel.create(b.weights(), be);
+            repacked[2] = Matrices.repackedBytes();
+            prepare[0] = (t2 - t1) / 1e9;
+            prepare[1] = (System.nanoTime() - t2) / 1e9;
+            err.printf("benchmarking %s against %s, decode steps alternating, on %s (loaded in %.2f s, kernel copies made in %.2f + %.2f s) ...%n",
+                    pathA, pathB, be.describe(), load[0], prepare[0], prepare[1]);
+            err.flush();
+            paired = DecodeBenchmark.paired(ta, tb, promptTokens, decodeTokens, repeats, 7);
+            System.gc();
+            MemoryStats mem = MemoryStats.now();
+            return List.of(row(pathA.toString(), a, be, paired.a(), repacked[1] - repacked[0], mem, load[0], prepare[0]),
+                    row(pathB.toString(), b, be, paired.b(), repacked[2] - repacked[1], mem, load[1], prepare[1]));
+        } catch (IOException e) {
+            throw new EngineException("cannot read " + pathA + " or " + pathB + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The paired run's result ({@code --against}), for the summary. */
+    private DecodeBenchmark.Paired paired;
+
+    /** A table row: the model, its speed, the memory measured ({@code repacked}: the kernels' copies' bytes, made for this model). */
+    private static Map<String, Object> row(String label, LoadedModel m, Backend be, DecodeBenchmark.Result r, long repacked, MemoryStats mem,
+                                           double load, double prepare) throws IOException {
+        long fileBytes = 0;
+        for (Path f : m.files()) {
+            fileBytes += Files.size(f);
+        }
+        long mapped = MemoryStats.residentBytesOfMappings(m.files());
+        // plus the bit-plane copies the table-lookup kernels made at the first product (their stored codes were unloaded)
+        long resident = mapped < 0 ? mapped : mapped + repacked;
+        String types = m.weights().distinctMatrices().stream().map(w -> w.type().label()).distinct().sorted()
+                .reduce((x, y) -> x + "+" + y).orElse("-");
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("model", label);
+        row.put("type", types);
+        row.put("backend", be.describe());
+        row.put("file_bytes", fileBytes);
+        row.put("bits_per_weight", m.weights().matrixBitsPerWeight());
+        row.put("weight_bytes_per_token", r.weightBytesPerToken());
+        row.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+        row.put("decode_tokens_per_second", r.decodeTokensPerSecond());
+        row.put("ms_per_token", r.msPerToken());
+        row.put("decode_weight_gb_per_second", r.decodeGBps());
+        row.put("model_resident_bytes", resident);
+        row.put("rss_bytes", mem.rssBytes());
+        row.put("pss_bytes", mem.pssBytes());
+        row.put("heap_used_bytes", mem.heapUsedBytes());
+        row.put("kv_cache_bytes", r.kvCacheBytes());
+        row.put("warmup_rounds", r.warmupRounds());
+        row.put("load_seconds", load);
+        row.put("prepare_seconds", prepare);
+        return row;
     }
 
     /** The untimed rounds each row took, as " (rounds: 3, 2)". */

@@ -7,6 +7,7 @@ import io.nashswarm.tensor.WeightMatrix;
 
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
@@ -67,6 +68,86 @@ public final class DecodeBenchmark {
         }
         return new Result(promptTokens, decodeTokens, promptTokens / (bestPrefill / 1e9), decodeTokens / (bestDecode / 1e9),
                 weightBytesPerToken(model), s.cacheBytes(), warmup);
+    }
+
+    /**
+     * Two models' decode interleaved token by token in one process, so that a noisy host's slow and fast moments fall on
+     * both alike: per round each model's prompt is prefilled, then step k of {@code a} and step k of {@code b} alternate
+     * ({@code a} first on even steps, {@code b} on odd), each step timed alone.
+     *
+     * @param roundRatios per timed round, {@code b}'s decode tokens/s ÷ {@code a}'s (their decode times' inverse ratio)
+     */
+    public record Paired(Result a, Result b, double[] roundRatios) {
+        public double medianRatio() {
+            double[] r = roundRatios.clone();
+            Arrays.sort(r);
+            return r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+        }
+    }
+
+    public static Paired paired(TransformerModel a, TransformerModel b, int promptTokens, int decodeTokens, int repeats, long seed) {
+        int vocab = Math.min(a.config().vocabSize(), b.config().vocabSize());
+        int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, vocab).toArray();
+        InferenceState sa = a.newState(Math.min(a.config().contextLength(), promptTokens + decodeTokens + 1));
+        InferenceState sb = b.newState(Math.min(b.config().contextLength(), promptTokens + decodeTokens + 1));
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long warmStart = System.nanoTime();
+        int warmup = 0;
+        while (true) { // as run: until a round of both compiles for under 1 ms + 1% of it
+            long c0 = watchJit ? jit.getTotalCompilationTime() : 0;
+            long[][] t = pairedRound(a, sa, b, sb, prompt, decodeTokens);
+            long roundNanos = t[0][0] + t[0][1] + t[1][0] + t[1][1], compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
+            warmup++;
+            boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100;
+            if (warmup >= WARMUP_ROUNDS && quiet || warmup >= MAX_WARMUP_ROUNDS || System.nanoTime() - warmStart > MAX_WARMUP_NANOS) {
+                break;
+            }
+        }
+        long[][] best = {{Long.MAX_VALUE, Long.MAX_VALUE}, {Long.MAX_VALUE, Long.MAX_VALUE}};
+        double[] ratios = new double[Math.max(1, repeats)];
+        for (int r = 0; r < ratios.length; r++) {
+            long[][] t = pairedRound(a, sa, b, sb, prompt, decodeTokens);
+            for (int m = 0; m < 2; m++) {
+                best[m][0] = Math.min(best[m][0], t[m][0]);
+                best[m][1] = Math.min(best[m][1], t[m][1]);
+            }
+            ratios[r] = (double) t[0][1] / t[1][1];
+        }
+        return new Paired(result(a, sa, promptTokens, decodeTokens, best[0], warmup), result(b, sb, promptTokens, decodeTokens, best[1], warmup),
+                ratios);
+    }
+
+    private static Result result(TransformerModel model, InferenceState s, int promptTokens, int decodeTokens, long[] best, int warmup) {
+        return new Result(promptTokens, decodeTokens, promptTokens / (best[0] / 1e9), decodeTokens / (best[1] / 1e9),
+                weightBytesPerToken(model), s.cacheBytes(), warmup);
+    }
+
+    /** One round of {@link #paired}: per model, the prefill's and the decode steps' nanoseconds. */
+    private static long[][] pairedRound(TransformerModel a, InferenceState sa, TransformerModel b, InferenceState sb, int[] prompt,
+                                        int decodeTokens) {
+        long[][] t = new long[2][2];
+        sa.reset();
+        sb.reset();
+        long t0 = System.nanoTime();
+        int na = Sampler.argmax(a.forward(sa, prompt, 0, prompt.length));
+        long t1 = System.nanoTime();
+        int nb = Sampler.argmax(b.forward(sb, prompt, 0, prompt.length));
+        t[0][0] = t1 - t0;
+        t[1][0] = System.nanoTime() - t1;
+        for (int i = 0; i < decodeTokens; i++) {
+            for (int k = 0; k < 2; k++) {
+                boolean first = (k == 0) == (i % 2 == 0); // a first on even steps
+                long s0 = System.nanoTime();
+                if (first) {
+                    na = a.forwardGreedy(sa, na);
+                } else {
+                    nb = b.forwardGreedy(sb, nb);
+                }
+                t[first ? 0 : 1][1] += System.nanoTime() - s0;
+            }
+        }
+        return t;
     }
 
     /** One prefill of the prompt and greedy decode of {@code decodeTokens}; their nanoseconds. */

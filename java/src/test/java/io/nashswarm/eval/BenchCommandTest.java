@@ -42,4 +42,36 @@ class BenchCommandTest {
             assertEquals(0, left.count(), "synthetic checkpoints are deleted without --keep");
         }
     }
+
+    /** {@code -m A --against B}: both models in one JVM, a row each and the ratio of their decode speeds per round. */
+    @Test
+    void againstPairsTwoModelsInOneRun() throws Exception {
+        SyntheticCheckpoint.Shape shape = SyntheticCheckpoint.Shape.parse("tiny-llama");
+        Path f32 = dir.resolve("f32.gguf"), q4 = dir.resolve("q4_0.gguf");
+        SyntheticCheckpoint.write(shape, io.nashswarm.tensor.QuantType.F32, 42, f32);
+        SyntheticCheckpoint.write(shape, io.nashswarm.tensor.QuantType.Q4_0, 42, q4);
+        CliRun.Result r = CliRun.run("bench", "-m", f32.toString(), "--against", q4.toString(), "-n", "4", "--prompt-tokens", "4",
+                "--repeats", "3", "--no-bandwidth", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode doc = new ObjectMapper().readTree(r.out()), rows = doc.get("results"), ratios = doc.get("against_decode_ratios");
+        assertEquals(2, rows.size());
+        assertEquals(f32.toString(), rows.get(0).get("model").asText());
+        assertEquals(4.5, rows.get(1).get("bits_per_weight").asDouble(), 1e-9, "the second row is the --against model");
+        assertEquals(3, ratios.size(), "a ratio per timed round");
+        double lo = Double.MAX_VALUE, hi = 0;
+        for (JsonNode x : ratios) {
+            assertTrue(x.asDouble() > 0 && Double.isFinite(x.asDouble()), "ratio " + x);
+            lo = Math.min(lo, x.asDouble());
+            hi = Math.max(hi, x.asDouble());
+        }
+        double median = doc.get("against_decode_ratio_median").asDouble();
+        assertTrue(median >= lo && median <= hi, median + " within " + lo + ".." + hi);
+        for (JsonNode row : rows) {
+            assertTrue(row.get("decode_tokens_per_second").asDouble() > 0);
+        }
+
+        CliRun.Result alone = CliRun.run("bench", "--against", q4.toString(), "--no-bandwidth");
+        assertNotEquals(0, alone.code());
+        assertTrue(alone.err().contains("--against FILE pairs a second model with -m MODEL"), alone.err());
+    }
 }
