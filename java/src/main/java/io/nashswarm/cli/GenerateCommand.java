@@ -51,12 +51,14 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
         try (LoadedModel m = modelOptions.load(); Backend be = backendOption.open()) {
             if (prompt != null && promptIds != null) {
                 throw new EngineException("give either -p PROMPT or --prompt-ids IDS, not both");
             }
             Tokenizer tokenizer = promptIds != null ? m.tokenizer().orElse(null) : ModelOptions.requireTokenizer(m, modelOptions.model);
-            TransformerModel model = TransformerModel.create(m.weights(), be);
+            TransformerModel model = TransformerModel.create(m.weights(), be); // makes the kernels' copies
+            double ready = (System.nanoTime() - t0) / 1e9;
             Sampler sampler = new Sampler(temperature, topK, topP, seed != null ? seed : System.nanoTime());
             Generator generator = new Generator(model, tokenizer);
             java.util.function.Consumer<String> stream = piece -> {
@@ -68,7 +70,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     : generator.generate(prompt != null ? prompt : "", n, sampler, ignoreEos, stream);
             out.println();
             out.flush();
-            err.printf("prompt: %d tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s%s%n",
+            err.printf("load: %.2f s | prompt: %d tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s%s%n", ready,
                     r.promptIds().length, r.promptTokensPerSecond(), r.generatedIds().length, r.generationTokensPerSecond(),
                     r.stoppedAtEos() ? " | stopped at end-of-sequence" : "");
             err.flush();
