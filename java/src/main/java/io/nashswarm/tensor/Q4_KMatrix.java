@@ -51,30 +51,6 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
     }
 
     /**
-     * The rows of a matrix whose super-blocks start with fp16 {@code d}, {@code dmin} and the 12 bytes of 6-bit scales
-     * and minimums ({@link #scaleMin}; Q4_K and Q5_K): codes as {@link #decodeBlock} gives them, the scales and minimums
-     * as integers, {@code d} and {@code dmin} as floats.
-     */
-    static ByteRows.NibbleRows scaleMinRows(GgmlBlockMatrix m) {
-        byte[] codes = new byte[256];
-        float[] sc = new float[8], mn = new float[8];
-        return (r, u, sub, mins, d, dmin) -> {
-            for (int blk = 0; blk < m.blocks; blk++) {
-                long o = r * m.rowBytes + (long) m.type().bytesPerBlock() * blk;
-                m.decodeBlock(o, codes, sc, mn);
-                System.arraycopy(codes, 0, u, 256 * blk, 256);
-                for (int j = 0; j < 8; j++) {
-                    scaleMin(m, o + 4, j, 1f, 1f, sc, mn);
-                    sub[8 * blk + j] = (byte) sc[j];
-                    mins[8 * blk + j] = (byte) mn[j];
-                }
-                d[blk] = m.half(o);
-                dmin[blk] = m.half(o + 2);
-            }
-        };
-    }
-
-    /**
      * Sub-block {@code j}'s 6-bit scale and minimum from the 12 bytes at {@code s} (as ggml's
      * get_scale_min_k4): for j < 4 the low 6 bits of bytes j and j+4; otherwise a nibble of byte j+4
      * completed by the top 2 bits of bytes j−4 and j. Sets {@code scale[j]}, {@code min[j]}.

@@ -23,7 +23,7 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
      */
     @Override
     ByteRows makeByteRows() {
-        return ByteRows.ofFiveBits(rows, cols, Q4_KMatrix.scaleMinRows(this));
+        return ByteRows.ofFiveBits(rows, cols, scaleMinRows(this));
     }
 
     @Override
@@ -40,5 +40,29 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
                 bits(q, 4, 0x0F).or(bits(qh, 2 * j + 1, 1).lanewise(VectorOperators.LSHL, 4)).intoArray(codes, 64 * j + 32 + 16 * h);
             }
         }
+    }
+
+    /**
+     * The rows of a matrix whose super-blocks start with fp16 {@code d}, {@code dmin} and the 12 bytes of 6-bit scales
+     * and minimums ({@link Q4_KMatrix#scaleMin}): codes as {@link #decodeBlock} gives them, the scales and minimums
+     * as integers, {@code d} and {@code dmin} as floats.
+     */
+    private static ByteRows.NibbleRows scaleMinRows(GgmlBlockMatrix m) {
+        byte[] codes = new byte[256];
+        float[] sc = new float[8], mn = new float[8];
+        return (r, u, sub, mins, d, dmin) -> {
+            for (int blk = 0; blk < m.blocks; blk++) {
+                long o = r * m.rowBytes + (long) m.type().bytesPerBlock() * blk;
+                m.decodeBlock(o, codes, sc, mn);
+                System.arraycopy(codes, 0, u, 256 * blk, 256);
+                for (int j = 0; j < 8; j++) {
+                    Q4_KMatrix.scaleMin(m, o + 4, j, 1f, 1f, sc, mn);
+                    sub[8 * blk + j] = (byte) sc[j];
+                    mins[8 * blk + j] = (byte) mn[j];
+                }
+                d[blk] = m.half(o);
+                dmin[blk] = m.half(o + 2);
+            }
+        };
     }
 }
