@@ -91,7 +91,10 @@ final class ByteRows {
 
     /** A matrix in super-blocks of 256 with sub-blocks of 16 (Q6_K), row by row. */
     interface SuperBlockRows {
-        /** Writes row r's codes ({@code cols}, each in −32..31), its int8 sub-scales and its super-block scales. */
+        /**
+         * Writes row r's codes ({@code cols}: Q6_K's as stored, {@code u = code + 32} in 0..63; Q3_K's signed, −4..3), its
+         * int8 sub-scales and its super-block scales.
+         */
         void row(int r, byte[] codes, byte[] subScales, float[] scales);
     }
 
@@ -316,7 +319,7 @@ final class ByteRows {
 
     /**
      * Repacks codes in super-blocks of 256 columns with float scales and sub-blocks of 16 with int8 sub-scales: ggml's Q6_K
-     * ({@link Kind#SIX_BIT_SUPER_BLOCKS}, codes −32..31) or Q3_K ({@link Kind#THREE_BIT_SUPER_BLOCKS}, codes −4..3), whose
+     * ({@link Kind#SIX_BIT_SUPER_BLOCKS}, codes as stored, 0..63) or Q3_K ({@link Kind#THREE_BIT_SUPER_BLOCKS}, codes −4..3), whose
      * streams start each super-block alike: the rows' float scales, then the sixteen sub-scales.
      */
     static ByteRows ofSuperBlocks(int rows, int cols, Kind kind, SuperBlockRows src) {
@@ -530,12 +533,9 @@ final class ByteRows {
                         }
                     }
                 }
-            } else if (sixBitFields()) { // 6-bit codes u = code + 32 (Q5_K's 0..31 as they are), per row and sub-block of 16 its six fields
+            } else if (sixBitFields()) { // Q6_K's stored codes u = code + 32, Q5_K's 0..31: per row and sub-block of 16 its six fields
                 short[] f = new short[6];
                 for (int i = 0; i < QUAD_ROWS; i++) {
-                    for (int c = 0; kind == Kind.SIX_BIT_SUPER_BLOCKS && c < cols; c++) {
-                        u[i][c] += 32;
-                    }
                     for (int c = 0; c < cols; c += SUB) {
                         sixFields(u[i], c, f);
                         long at = sixAt(0, c) + 4 * i;

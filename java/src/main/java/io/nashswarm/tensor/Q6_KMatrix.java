@@ -32,7 +32,7 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
     @Override
     ByteRows makeByteRows() {
         byte[] raw = new byte[Math.toIntExact(rowBytes)];
-        // each row's bytes copied once and read eight codes at a time (as Q4_K's copy)
+        // each row's bytes copied once and read eight codes at a time (as Q4_K's copy), as stored: u = code + 32
         return ByteRows.ofSuperBlocks(rows, cols, ByteRows.Kind.SIX_BIT_SUPER_BLOCKS, (r, u, sub, d) -> {
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, r * rowBytes, raw, 0, raw.length);
             for (int blk = 0, o = 0; blk < blocks; blk++, o += 210) {
@@ -41,10 +41,10 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
                         long a = (long) LONGS.get(raw, o + 64 * n + l), b = (long) LONGS.get(raw, o + 64 * n + 32 + l);
                         long h = (long) LONGS.get(raw, o + 128 + 32 * n + l);
                         int at = 256 * blk + 128 * n + l;
-                        LONGS.set(u, at, signed(a & LOW, h));
-                        LONGS.set(u, at + 32, signed(b & LOW, h >>> 2));
-                        LONGS.set(u, at + 64, signed(a >>> 4 & LOW, h >>> 4));
-                        LONGS.set(u, at + 96, signed(b >>> 4 & LOW, h >>> 6));
+                        LONGS.set(u, at, a & LOW | (h & HIGH) << 4);
+                        LONGS.set(u, at + 32, b & LOW | (h >>> 2 & HIGH) << 4);
+                        LONGS.set(u, at + 64, a >>> 4 & LOW | (h >>> 4 & HIGH) << 4);
+                        LONGS.set(u, at + 96, b >>> 4 & LOW | (h >>> 6 & HIGH) << 4);
                     }
                 }
                 System.arraycopy(raw, o + 192, sub, 16 * blk, 16);
@@ -53,16 +53,8 @@ final class Q6_KMatrix extends GgmlBlockMatrix {
         });
     }
 
-    private static final long LOW = 0x0F0F0F0F0F0F0F0FL, BYTES = 0x0101010101010101L;
-
-    /**
-     * Eight codes {@code q − 32} as signed bytes from their low nibbles and (bits 0–1 of each byte of) {@code high}: with
-     * bit 7 set first, subtracting 32 borrows from no neighbour, and flipping bit 7 back gives {@code q − 32} mod 256.
-     */
-    private static long signed(long nibbles, long high) {
-        long q = nibbles | (high & 3 * BYTES) << 4;
-        return ((q | 0x80 * BYTES) - 32 * BYTES) ^ 0x80 * BYTES;
-    }
+    /** Per byte of eight codes: the low nibble, and bits 0–1 of a {@code qh} byte (each code's high part, shifted into place). */
+    private static final long LOW = 0x0F0F0F0F0F0F0F0FL, HIGH = 0x0303030303030303L;
 
     @Override
     void decodeBlock(long o, byte[] codes, float[] scale, float[] min) {
