@@ -34,10 +34,10 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
             for (int blk = 0, o = 0; blk < blocks; blk++, o += 144) {
                 d[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o));
                 dmin[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o + 2));
-                for (int j = 0; j < 8; j++) { // as scaleMin
-                    int s = o + 4;
-                    sub[8 * blk + j] = (byte) (j < 4 ? raw[s + j] & 63 : raw[s + j + 4] & 0x0F | (raw[s + j - 4] & 0xFF) >>> 6 << 4);
-                    mins[8 * blk + j] = (byte) (j < 4 ? raw[s + j + 4] & 63 : (raw[s + j + 4] & 0xFF) >>> 4 | (raw[s + j] & 0xFF) >>> 6 << 4);
+                for (int j = 0, s = o + 4; j < 8; j++) {
+                    int b = raw[s + j] & 0xFF, b4 = raw[s + j + 4] & 0xFF;
+                    sub[8 * blk + j] = (byte) scaleBits(j, b, b4, j < 4 ? 0 : raw[s + j - 4] & 0xFF);
+                    mins[8 * blk + j] = (byte) minBits(j, b, b4);
                 }
                 for (int j = 0; j < 4; j++) {
                     for (int l = 0; l < 32; l += 8) { // byte 32j + l: weights 64j + l (low nibble) and 64j + 32 + l (high)
@@ -56,16 +56,19 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
      * completed by the top 2 bits of bytes j−4 and j. Sets {@code scale[j]}, {@code min[j]}.
      */
     static void scaleMin(GgmlBlockMatrix m, long s, int j, float d, float dmin, float[] scale, float[] min) {
-        int sc, mn;
-        if (j < 4) {
-            sc = m.u8(s + j) & 63;
-            mn = m.u8(s + j + 4) & 63;
-        } else {
-            sc = (m.u8(s + j + 4) & 0x0F) | (m.u8(s + j - 4) >>> 6) << 4;
-            mn = (m.u8(s + j + 4) >>> 4) | (m.u8(s + j) >>> 6) << 4;
-        }
-        scale[j] = d * sc;
-        min[j] = dmin * mn;
+        int b = m.u8(s + j), b4 = m.u8(s + j + 4);
+        scale[j] = d * scaleBits(j, b, b4, j < 4 ? 0 : m.u8(s + j - 4));
+        min[j] = dmin * minBits(j, b, b4);
+    }
+
+    /** Sub-block j's 6-bit scale ({@link #scaleMin}) from the unsigned scale bytes j, j + 4 and (for j ≥ 4) j − 4. */
+    static int scaleBits(int j, int b, int b4, int bm4) {
+        return j < 4 ? b & 63 : b4 & 0x0F | (bm4 >>> 6) << 4;
+    }
+
+    /** Sub-block j's 6-bit minimum ({@link #scaleMin}) from the unsigned scale bytes j and j + 4. */
+    static int minBits(int j, int b, int b4) {
+        return j < 4 ? b4 & 63 : b4 >>> 4 | (b >>> 6) << 4;
     }
 
     @Override
