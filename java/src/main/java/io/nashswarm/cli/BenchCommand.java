@@ -271,28 +271,23 @@ public final class BenchCommand implements Callable<Integer> {
      * a row each; RSS, PSS and heap are the process's, with both loaded.
      */
     private List<Map<String, Object>> measurePaired(Path pathA, Path pathB, PrintWriter err) {
-        double[] load = new double[2], prepare = new double[2];
-        long[] repacked = new long[3];
         long t0 = System.nanoTime();
         try (LoadedModel a = ModelLoader.loadWeights(pathA); LoadedModel b = ModelLoader.loadWeights(pathB); Backend be = backendOption.open()) {
-            load[0] = load[1] = (System.nanoTime() - t0) / 1e9; // loaded together
-            repacked[0] = Matrices.repackedBytes();
-            long t1 = System.nanoTime();
+            double load = (System.nanoTime() - t0) / 1e9; // both files, loaded together
+            long r0 = Matrices.repackedBytes(), t1 = System.nanoTime();
             TransformerModel ta = TransformerModel.create(a.weights(), be);
-            long t2 = System.nanoTime();
-            repacked[1] = Matrices.repackedBytes();
+            long r1 = Matrices.repackedBytes(), t2 = System.nanoTime();
             TransformerModel tb = TransformerModel.create(b.weights(), be);
-            repacked[2] = Matrices.repackedBytes();
-            prepare[0] = (t2 - t1) / 1e9;
-            prepare[1] = (System.nanoTime() - t2) / 1e9;
+            long r2 = Matrices.repackedBytes(), t3 = System.nanoTime();
+            double prepareA = (t2 - t1) / 1e9, prepareB = (t3 - t2) / 1e9;
             err.printf("benchmarking %s against %s, decode steps alternating, on %s (loaded in %.2f s, kernel copies made in %.2f + %.2f s) ...%n",
-                    pathA, pathB, be.describe(), load[0], prepare[0], prepare[1]);
+                    pathA, pathB, be.describe(), load, prepareA, prepareB);
             err.flush();
             paired = DecodeBenchmark.paired(ta, tb, promptTokens, decodeTokens, repeats, 7);
             System.gc();
             MemoryStats mem = MemoryStats.now();
-            return List.of(row(pathA.toString(), a, be, paired.a(), repacked[1] - repacked[0], mem, load[0], prepare[0]),
-                    row(pathB.toString(), b, be, paired.b(), repacked[2] - repacked[1], mem, load[1], prepare[1]));
+            return List.of(row(pathA.toString(), a, be, paired.a(), r1 - r0, mem, load, prepareA),
+                    row(pathB.toString(), b, be, paired.b(), r2 - r1, mem, load, prepareB));
         } catch (IOException e) {
             throw new EngineException("cannot read " + pathA + " or " + pathB + ": " + e.getMessage(), e);
         }

@@ -42,32 +42,40 @@ public final class DecodeBenchmark {
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
         InferenceState s = model.newState(Math.min(model.config().contextLength(), promptTokens + decodeTokens + 1));
-        // Untimed rounds first, until the JIT is quiet: the Vector API kernels run orders of magnitude slower until C2
-        // compiles them, the mapped weights must be paged in, and on a 2-core host a compiler thread still at work
-        // takes a core from the products (stories110M Q4_0 at 64 tokens after two rounds: 166-261 tok/s on one
-        // thread from run to run; 298-343 once warm).
+        int warmup = warmUp(() -> {
+            long[] t = round(model, s, prompt, decodeTokens);
+            return t[0] + t[1];
+        });
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+        for (int r = 0; r < Math.max(1, repeats); r++) {
+            long[] t = round(model, s, prompt, decodeTokens);
+            best[0] = Math.min(best[0], t[0]);
+            best[1] = Math.min(best[1], t[1]);
+        }
+        return result(model, s, promptTokens, decodeTokens, best, warmup);
+    }
+
+    /**
+     * Untimed rounds until the JIT is quiet, their count: the Vector API kernels run orders of magnitude slower until C2
+     * compiles them, the mapped weights must be paged in, and on a 2-core host a compiler thread still at work takes a
+     * core from the products (stories110M Q4_0 at 64 tokens after two rounds: 166-261 tok/s on one thread from run to
+     * run; 298-343 once warm). {@code round} runs one and returns its nanoseconds; quiet is a round that compiled for
+     * under 1 ms + 1% of it, after at least {@link #WARMUP_ROUNDS}.
+     */
+    private static int warmUp(java.util.function.LongSupplier round) {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
         long warmStart = System.nanoTime();
         int warmup = 0;
         while (true) {
             long c0 = watchJit ? jit.getTotalCompilationTime() : 0;
-            long[] t = round(model, s, prompt, decodeTokens);
-            long roundNanos = t[0] + t[1], compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
+            long roundNanos = round.getAsLong(), compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
             warmup++;
-            boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100; // under 1 ms + 1% of the round
+            boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100;
             if (warmup >= WARMUP_ROUNDS && quiet || warmup >= MAX_WARMUP_ROUNDS || System.nanoTime() - warmStart > MAX_WARMUP_NANOS) {
-                break;
+                return warmup;
             }
         }
-        long bestPrefill = Long.MAX_VALUE, bestDecode = Long.MAX_VALUE;
-        for (int r = 0; r < Math.max(1, repeats); r++) {
-            long[] t = round(model, s, prompt, decodeTokens);
-            bestPrefill = Math.min(bestPrefill, t[0]);
-            bestDecode = Math.min(bestDecode, t[1]);
-        }
-        return new Result(promptTokens, decodeTokens, promptTokens / (bestPrefill / 1e9), decodeTokens / (bestDecode / 1e9),
-                weightBytesPerToken(model), s.cacheBytes(), warmup);
     }
 
     /**
@@ -90,20 +98,10 @@ public final class DecodeBenchmark {
         int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, vocab).toArray();
         InferenceState sa = a.newState(Math.min(a.config().contextLength(), promptTokens + decodeTokens + 1));
         InferenceState sb = b.newState(Math.min(b.config().contextLength(), promptTokens + decodeTokens + 1));
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long warmStart = System.nanoTime();
-        int warmup = 0;
-        while (true) { // as run: until a round of both compiles for under 1 ms + 1% of it
-            long c0 = watchJit ? jit.getTotalCompilationTime() : 0;
+        int warmup = warmUp(() -> { // as run, a round of both
             long[][] t = pairedRound(a, sa, b, sb, prompt, decodeTokens);
-            long roundNanos = t[0][0] + t[0][1] + t[1][0] + t[1][1], compileMillis = watchJit ? jit.getTotalCompilationTime() - c0 : 0;
-            warmup++;
-            boolean quiet = compileMillis * 1_000_000L <= 1_000_000L + roundNanos / 100;
-            if (warmup >= WARMUP_ROUNDS && quiet || warmup >= MAX_WARMUP_ROUNDS || System.nanoTime() - warmStart > MAX_WARMUP_NANOS) {
-                break;
-            }
-        }
+            return t[0][0] + t[0][1] + t[1][0] + t[1][1];
+        });
         long[][] best = {{Long.MAX_VALUE, Long.MAX_VALUE}, {Long.MAX_VALUE, Long.MAX_VALUE}};
         double[] ratios = new double[Math.max(1, repeats)];
         for (int r = 0; r < ratios.length; r++) {
