@@ -97,23 +97,25 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * At batch 1, one job: each thread computes its chunk of q, k and v, which holds whole heads
-     * ({@link HeapKvCache#headAligned}), rotates and stores them and attends its heads, all from its own cache; against
-     * the three steps apart, that saves a job per layer and runs RoPE and the cache stores in parallel.
+     * At batch 1, one job: each thread computes its part of q, k and v, which holds whole groups of heads, rotates and
+     * stores them and attends its heads, all from its own cache; against the three steps apart, that saves a job per
+     * layer and runs RoPE and the cache stores in parallel. The parts are cut at units of {@code u} KV heads (with
+     * their q heads), u the fewest whose rows are a multiple of {@link Parallel#ROW_ALIGN}.
      */
     @Override
     public void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         HeapKvCache cache = (HeapKvCache) s.cache;
-        int threads = Parallel.threads();
-        if (b != 1 || !cache.headAligned(threads)) {
+        if (b != 1) {
             Backend.super.attention(qkv, x, s, layer, b, pos, style, cos, sin);
             return;
         }
         float[] q = a(s.q), k = a(s.k), v = a(s.v), att = a(s.att), c = a(cos), sn = a(sin);
-        int hs = cache.hs, qRows = cache.nh * hs, kvRows = cache.kvDim;
-        ParallelProducts.matmul(new WeightMatrix[] {qkv[0].source(), qkv[1].source(), qkv[2].source()}, a(x), new float[][] {q, k, v}, chunk -> {
-            int q0 = Parallel.chunkStart(qRows, Parallel.ROW_ALIGN, threads, chunk) / hs, q1 = Parallel.chunkStart(qRows, Parallel.ROW_ALIGN, threads, chunk + 1) / hs;
-            int k0 = Parallel.chunkStart(kvRows, Parallel.ROW_ALIGN, threads, chunk) / hs, k1 = Parallel.chunkStart(kvRows, Parallel.ROW_ALIGN, threads, chunk + 1) / hs;
+        int hs = cache.hs, kvHeads = cache.kvDim / hs, group = cache.nh / kvHeads;
+        int u = Parallel.ROW_ALIGN / gcd(hs, Parallel.ROW_ALIGN), units = (kvHeads + u - 1) / u;
+        WeightMatrix[] ws = {qkv[0].source(), qkv[1].source(), qkv[2].source()};
+        ParallelProducts.matmul(ws, a(x), new float[][] {q, k, v}, new int[] {u * group * hs, u * hs, u * hs}, (split, part) -> {
+            int k0 = Math.min(kvHeads, split.start(units, 1, part) * u), k1 = Math.min(kvHeads, split.start(units, 1, part + 1) * u);
+            int q0 = k0 * group, q1 = k1 * group;
             Ops.rope(q, q0 * hs, q1 - q0, hs, pos, style, c, sn);
             Ops.rope(k, k0 * hs, k1 - k0, hs, pos, style, c, sn);
             cache.store(layer, k, v, 0, pos, k0, k1);
@@ -121,6 +123,10 @@ public final class CpuBackend implements Backend {
                 cache.attend(layer, q, att, 0, h, pos);
             }
         });
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
     }
 
     /** Each thread adds the bias and the rows it computed, while they are in its cache. */
@@ -324,21 +330,6 @@ public final class CpuBackend implements Backend {
             } else {
                 Ops.mix(scores, sc, n, values[layer], valueOffset(kv), hs, att, head);
             }
-        }
-
-        /**
-         * Whether {@code threads} chunks of the q rows and of the k (and v) rows ({@link Parallel#chunkStart}'s, aligned to
-         * {@link Parallel#ROW_ALIGN}) cut both at the same whole groups of heads, so that the thread computing a chunk of
-         * q, k and v has all it needs to attend its heads.
-         */
-        boolean headAligned(int threads) {
-            for (int i = 1; i < threads; i++) {
-                int qs = Parallel.chunkStart(nh * hs, Parallel.ROW_ALIGN, threads, i), ks = Parallel.chunkStart(kvDim, Parallel.ROW_ALIGN, threads, i);
-                if (qs % (group * hs) != 0 || ks % hs != 0 || qs / (group * hs) != ks / hs) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         @Override

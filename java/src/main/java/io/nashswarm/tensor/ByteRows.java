@@ -54,6 +54,11 @@ final class ByteRows {
     final int rows, cols, blocks, group, groups;
     /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
     final int blockRows;
+
+    /** The rows a product computes together, as a thread's share of rows must be cut ({@link WeightMatrix#rowBlock}). */
+    int rowBlock() {
+        return Math.max(io.nashswarm.kernel.Parallel.ROW_ALIGN, blockRows);
+    }
     /** The copy: codes and their parameters, one stream per block of rows ({@link #blockBytes} each). */
     final MemorySegment data;
     /** Bytes per block of rows. */

@@ -144,6 +144,12 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     }
 
     @Override
+    public int rowBlock() {
+        ByteRows b = byteRows.get();
+        return b != null ? b.rowBlock() : SegmentMatrix.super.rowBlock();
+    }
+
+    @Override
     public void prepare() {
         if (byteRows.get() == null) {
             lookup.get();

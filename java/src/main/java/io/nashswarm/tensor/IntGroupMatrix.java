@@ -175,6 +175,15 @@ public final class IntGroupMatrix extends PackedMatrix {
     }
 
     @Override
+    public int rowBlock() {
+        ByteRows b = bytes.get();
+        if (b != null) {
+            return b.rowBlock();
+        }
+        return planeRows.get() != null ? PlaneRows.ROWS : super.rowBlock();
+    }
+
+    @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         ByteRows b = bytes.get();
         if (b != null) {

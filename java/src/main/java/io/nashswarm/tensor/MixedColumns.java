@@ -25,6 +25,15 @@ final class MixedColumns {
     private final ByteRows int8, int4;
     private final PlaneRows int2;
 
+    /** The largest row block among its parts' copies ({@link WeightMatrix#rowBlock}). */
+    int rowBlock() {
+        int b = io.nashswarm.kernel.Parallel.ROW_ALIGN;
+        for (ByteRows part : new ByteRows[] {int8, int4}) {
+            b = part == null ? b : Math.max(b, part.rowBlock());
+        }
+        return int2 == null ? b : Math.max(b, PlaneRows.ROWS);
+    }
+
     private MixedColumns(int rows, int cols, int g, int[][] groups, ByteRows int8, ByteRows int4, PlaneRows int2) {
         this.rows = rows;
         this.cols = cols;

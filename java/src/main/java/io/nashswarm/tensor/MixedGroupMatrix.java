@@ -296,6 +296,12 @@ public final class MixedGroupMatrix extends PackedMatrix {
     }
 
     @Override
+    public int rowBlock() {
+        MixedColumns c = columns.get();
+        return c != null ? c.rowBlock() : super.rowBlock();
+    }
+
+    @Override
     public void prepare() {
         if (columns.get() == null) {
             planes.get();

@@ -22,7 +22,7 @@ public final class ParallelProducts {
             w.matvec(x, y, 0, w.rows());
             return;
         }
-        Parallel.forRange(w.rows(), Parallel.ROW_ALIGN, (s, e) -> w.matvec(x, y, s, e));
+        Parallel.forRange(w.rows(), w.rowBlock(), (s, e) -> w.matvec(x, y, s, e));
     }
 
     /**
@@ -56,9 +56,9 @@ public final class ParallelProducts {
             }
             return;
         }
-        int t = Parallel.threads();
-        matmul(ws, x, ys, after == null ? null : i -> {
-            int rows = ws[0].rows(), s = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(rows, Parallel.ROW_ALIGN, t, i + 1);
+        int align = rowBlock(ws);
+        matmul(ws, x, ys, null, after == null ? null : (split, i) -> {
+            int s = split.start(ws[0].rows(), align, i), e = split.start(ws[0].rows(), align, i + 1);
             if (s < e) {
                 after.run(s, e);
             }
@@ -66,42 +66,66 @@ public final class ParallelProducts {
     }
 
     /**
-     * At batch 1: {@code ys[j] = ws[j]·x}, then {@code afterChunk.accept(i)} (unless null) by the thread that computed
-     * chunk i ({@link Parallel#chunkStart}'s chunk i of {@link Parallel#threads()}, aligned to {@link Parallel#ROW_ALIGN}) of
-     * every matrix's rows, once they are all done; for small products, every chunk in order on the calling thread.
+     * At batch 1: {@code ys[j] = ws[j]·x}, one part of every matrix's rows per thread ({@link Parallel#forParts}), then
+     * {@code afterPart.run(split, i)} (unless null) by the thread that computed part i of them all. Part i of matrix j
+     * is {@link #rowStart}'s: cut at multiples of their largest {@link WeightMatrix#rowBlock}, or, given {@code unitRows}, at whole units
+     * of {@code unitRows[j]} rows, the same number of units in part i of every matrix (LLaMA's attention: groups of
+     * heads, so that a thread holds the q, k and v rows of the heads it then attends). Small products run on the calling
+     * thread, and then {@code afterPart} once for the whole rows.
      */
-    public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, java.util.function.IntConsumer afterChunk) {
+    public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int[] unitRows, Parallel.PartBody afterPart) {
         long macs = 0;
         for (WeightMatrix w : ws) {
             macs += (long) w.rows() * w.cols();
         }
-        int t = Parallel.threads();
-        if (macs < SERIAL_MACS || t == 1) {
+        if (macs < SERIAL_MACS || Parallel.threads() == 1) {
             for (int j = 0; j < ws.length; j++) {
                 matmul(ws[j], x, ys[j], 1);
             }
-            for (int i = 0; afterChunk != null && i < t; i++) {
-                afterChunk.accept(i);
+            if (afterPart != null) {
+                afterPart.run(Parallel.Split.even(1), 0);
             }
             return;
         }
-        Parallel.forEachTask(t, i -> {
+        int align = rowBlock(ws);
+        Parallel.forParts((split, i) -> {
             ThreadInputs.share(x);
             try {
                 for (int j = 0; j < ws.length; j++) {
-                    WeightMatrix w = ws[j];
-                    int s = Parallel.chunkStart(w.rows(), Parallel.ROW_ALIGN, t, i), e = Parallel.chunkStart(w.rows(), Parallel.ROW_ALIGN, t, i + 1);
+                    int s = rowStart(ws, unitRows, align, j, split, i), e = rowStart(ws, unitRows, align, j, split, i + 1);
                     if (s < e) {
-                        w.matvec(x, ys[j], s, e);
+                        ws[j].matvec(x, ys[j], s, e);
                     }
                 }
             } finally {
                 ThreadInputs.unshare();
             }
-            if (afterChunk != null) {
-                afterChunk.accept(i);
+            if (afterPart != null) {
+                afterPart.run(split, i);
             }
         });
+    }
+
+    /** Where part {@code part} of {@code split} starts in matrix j's rows: at a multiple of {@code align}, or of {@code unitRows[j]}. */
+    private static int rowStart(WeightMatrix[] ws, int[] unitRows, int align, int j, Parallel.Split split, int part) {
+        int rows = ws[j].rows();
+        if (unitRows == null) {
+            return split.start(rows, align, part);
+        }
+        int units = (ws[0].rows() + unitRows[0] - 1) / unitRows[0];
+        return (int) Math.min(rows, (long) split.start(units, 1, part) * unitRows[j]);
+    }
+
+    /**
+     * The largest of the matrices' row blocks (powers of two, so a multiple of each): one alignment for all of them,
+     * so that a thread's rows of every matrix are the same rows, as the epilogues that combine them need.
+     */
+    private static int rowBlock(WeightMatrix[] ws) {
+        int b = Parallel.ROW_ALIGN;
+        for (WeightMatrix w : ws) {
+            b = Math.max(b, w.rowBlock());
+        }
+        return b;
     }
 
     /** Y = X·Wᵀ for {@code n} row-major input vectors, multi-threaded. */
@@ -114,6 +138,6 @@ public final class ParallelProducts {
             w.matmul(x, y, n, 0, w.rows());
             return;
         }
-        Parallel.forRange(w.rows(), Parallel.ROW_ALIGN, (s, e) -> w.matmul(x, y, n, s, e));
+        Parallel.forRange(w.rows(), w.rowBlock(), (s, e) -> w.matmul(x, y, n, s, e));
     }
 }

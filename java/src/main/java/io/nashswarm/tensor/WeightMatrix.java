@@ -42,6 +42,14 @@ public interface WeightMatrix {
      */
     default void prepare() {}
 
+    /**
+     * The rows its kernel computes together (a multiple of {@link io.nashswarm.kernel.Parallel#ROW_ALIGN}): products
+     * split between threads cut their rows at multiples of it, so that no block is computed by both threads.
+     */
+    default int rowBlock() {
+        return io.nashswarm.kernel.Parallel.ROW_ALIGN;
+    }
+
     /** Writes the dequantized row {@code r} (length {@code cols}) to {@code out[off..]}. Used for embeddings and tests. */
     void dequantizeRow(int r, float[] out, int off);
 

@@ -90,6 +90,46 @@ class ParallelTest {
     }
 
     @Test
+    void anySplitCutsEveryRangeIntoAlignedMonotonePartsThatCoverIt() {
+        java.util.Random rnd = new java.util.Random(3);
+        for (int trial = 0; trial < 200; trial++) {
+            int parts = 1 + rnd.nextInt(5);
+            int[] bounds = new int[parts + 1];
+            for (int i = 1; i < parts; i++) {
+                bounds[i] = rnd.nextInt(Parallel.Split.ONE + 1);
+            }
+            bounds[parts] = Parallel.Split.ONE;
+            java.util.Arrays.sort(bounds);
+            Parallel.Split split = new Parallel.Split(bounds);
+            int n = rnd.nextInt(5000), align = 1 << rnd.nextInt(7);
+            assertEquals(0, split.start(n, align, 0));
+            assertEquals(n, split.start(n, align, parts));
+            for (int i = 0; i < parts; i++) {
+                int s = split.start(n, align, i), e = split.start(n, align, i + 1);
+                assertTrue(s <= e, "parts in order: " + s + " > " + e);
+                assertTrue(s % align == 0 || s == n, "part start " + s + " aligned to " + align);
+                // each part is its share of the aligned units, rounded: within one unit of it
+                double units = Math.ceil((double) n / align), want = units * (bounds[i + 1] - bounds[i]) / Parallel.Split.ONE;
+                assertTrue(Math.abs(Math.ceil((double) e / align) - Math.ceil((double) s / align) - want) <= 1.0 + 1e-9,
+                        "part " + i + " of " + n + " by " + align + ": [" + s + ", " + e + ") for a share of " + want + " units");
+            }
+        }
+    }
+
+    /**
+     * The split follows the threads' speeds: when part 0 takes three times as long per unit of work as part 1 (whichever
+     * thread runs it), the pool soon gives part 0 less than half. Timing-based but with a wide margin: the even split
+     * would make part 0 finish last by 3x, the learnt one gives it about a quarter.
+     */
+    @Test
+    void partsFollowTheMeasuredSpeeds() {
+        Parallel.setThreads(2);
+        double share0 = SkewedSplit.teach(400);
+        assertTrue(share0 < 0.45, "part 0 (3x slower per unit) still gets " + share0 + " of the work");
+        assertTrue(share0 >= 0.25 - 1e-3, "shares stay within [0.25, 0.75] for two threads: " + share0);
+    }
+
+    @Test
     void rejectsNonsense() {
         assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
         assertThrows(IllegalArgumentException.class, () -> Parallel.forRange(10, 0, (s, e) -> {}));
