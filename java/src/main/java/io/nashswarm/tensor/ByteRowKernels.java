@@ -80,7 +80,7 @@ final class ByteRowKernels {
                 SplitInput a = in[b];
                 long at = rb * w.blockBytes;
                 switch (w.kind) {
-                    case GROUPS -> groups(w.data, at, w.cols, w.group, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
+                    case GROUPS -> groups(w.data, at, w.cols, w.group, w.run, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
                     case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, acc);
                     case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
                     case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
@@ -105,13 +105,14 @@ final class ByteRowKernels {
      * Codes in groups of 32k columns with fp16 scales (and zeros), in one stream ({@link ByteRows#groupBytes}):
      * acc[0..ROWS) = the block's rows times the input, eight columns per step (written out, see the class comment).
      */
-    private static void groups(MemorySegment m, long base, int cols, int group, boolean zeros, short[] hi, short[] lo, float[] d, int[] sum,
-                               float[] acc) {
+    private static void groups(MemorySegment m, long base, int cols, int group, int run, boolean zeros, short[] hi, short[] lo, float[] d,
+                               int[] sum, float[] acc) {
         FloatVector first = FloatVector.zero(F), second = first;
         IntVector eh = IntVector.zero(I), oh = eh, el = eh, ol = eh;
-        long gb = ByteRows.groupBytes(group, zeros), g0 = base; // the current group's offset
-        for (int c = 0, inGroup = 0; c < cols; c += 8) {
-            long at = g0 + (long) inGroup * ROWS;
+        long rb = ByteRows.runBytes(run, group, zeros), g0 = base; // the current run's offset
+        int k = run / group;
+        for (int c = 0, inRun = 0; c < cols; c += 8) {
+            long at = g0 + (long) inRun * ROWS;
             ShortVector ck, ph, pl;
             ck = (ShortVector) ByteVector.fromMemorySegment(B, m, at, LE).convertShape(B2S, S, 0);
             ph = ck.mul(hi[c]);
@@ -145,10 +146,12 @@ final class ByteRowKernels {
             if ((c & 31) == 24) { // the end of a block of 32: scale its sums
                 int blk = c >> 5;
                 IntVector e = eh.lanewise(LSHL, 6).sub(eh).add(el), o = oh.lanewise(LSHL, 6).sub(oh).add(ol); // 63·hi + lo
-                long sg = g0 + (long) group * ROWS;
+                int j = (inRun - 24) / group; // this block's group within the run
+                long sg = g0 + (long) run * ROWS + (long) j * 2 * ROWS;
                 if (zeros) { // Σ (c − z)·v = Σ c·v − z·Σ v
-                    e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * ROWS, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
-                    o = o.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, sg + 2 * ROWS + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+                    long zg = g0 + (long) run * ROWS + (long) k * 2 * ROWS + (long) j * ROWS;
+                    e = e.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, zg, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
+                    o = o.sub(((IntVector) ByteVector.fromMemorySegment(Z, m, zg + HALF, LE).convertShape(B2I, I, 0)).mul(sum[blk]));
                 }
                 // fp16 → float, written out for both halves (a helper, compiled on its own first, was not inlined and boxed):
                 // magnitude bits << 13 read as a float, times 2^112 (exact, subnormals too); exponent 31 (inf, NaN) gets 255
@@ -168,10 +171,10 @@ final class ByteRowKernels {
                 el = eh;
                 ol = eh;
             }
-            inGroup += 8;
-            if (inGroup == group) {
-                inGroup = 0;
-                g0 += gb;
+            inRun += 8;
+            if (inRun == run) {
+                inRun = 0;
+                g0 += rb;
             }
         }
         first.intoArray(acc, 0);

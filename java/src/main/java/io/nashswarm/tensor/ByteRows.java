@@ -26,8 +26,9 @@ import java.nio.ByteOrder;
  *   <li>groups ({@link #ofGroups}): per block and column, {@link #ROWS} signed bytes, byte lane {@code j} holding row
  *       {@link #row(int) row(j)}: even lanes the block's first half of rows, odd lanes its second half, so that the
  *       kernels' 16-bit sums, split into the low and high halves of 32-bit lanes by shifts, give the two halves of the
- *       rows in order; after each group's {@link #group} columns the rows' fp16 scales in row order and, for asymmetric
- *       codes, their zeros as signed bytes ({@link #groupBytes}): a weight is {@code s·(code − zero)};</li>
+ *       rows in order; after each run of {@link #run} columns (a group, or two groups of 32: {@link #groupRun}) its
+ *       groups' fp16 scales in row order and, for asymmetric codes, their zeros as signed bytes ({@link #runBytes}): a
+ *       weight is {@code s·(code − zero)};</li>
  *   <li>super-blocks ({@link #ofSuperBlocks}, ggml's Q6_K): six bits per code as in the file, {@code u = code + 32}
  *       in 0..63, in blocks of {@link #QUAD_ROWS} rows, per row and sub-block of 16 columns three 32-bit words of two
  *       16-bit fields each, so that a field holds two whole codes and the low nibble of a third, or two whole codes and
@@ -52,6 +53,11 @@ final class ByteRows {
     static final int SUB = 16, SUPER = 256;
 
     final int rows, cols, blocks, group, groups;
+    /**
+     * {@link Kind#GROUPS}: the columns whose codes come before their groups' scales (and zeros), {@link #groupRun}: 64
+     * for groups of 32, else the group.
+     */
+    final int run;
     /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
     final int blockRows;
 
@@ -109,6 +115,7 @@ final class ByteRows {
         this.group = group;
         this.groups = cols / group;
         this.kind = kind;
+        this.run = kind == Kind.GROUPS ? groupRun(cols, group) : group;
         this.nibbles = kind == Kind.NIBBLE_SUPER_BLOCKS || kind == Kind.NIBBLE_GROUPS;
         this.blockRows = kind == Kind.GROUPS ? ROWS : QUAD_ROWS;
         this.blocks = (rows + blockRows - 1) / blockRows;
@@ -270,9 +277,35 @@ final class ByteRows {
         return (long) (group + 2 + (withZeros ? 1 : 0)) * ROWS;
     }
 
+    /**
+     * Columns per run of {@link #ofGroups}: groups of 32 go in pairs (64 columns of codes, then both groups' scales and
+     * zeros) where the columns allow. With a scale line after every 1024 bytes of codes, int8 and Q8_0 streamed from
+     * DRAM at 33-42 GB/s on two threads against 60 for groups of 64 in the same runs, the same kernel and the same speed
+     * in cache (bench/results/q8-runs-2026-12-05.md).
+     */
+    static int groupRun(int cols, int group) {
+        return group == 32 && cols % 64 == 0 ? 64 : group;
+    }
+
+    /** Bytes per row block and run of {@link #groupRun} columns: the run's columns, then its groups' scales, then their zeros. */
+    static long runBytes(int run, int group, boolean withZeros) {
+        return run / group * groupBytes(group, withZeros);
+    }
+
     /** Offset in {@link #data} of column c of row block rb ({@link #ofGroups}). */
     private long columnAt(int rb, int c) {
-        return rb * blockBytes + (long) (c / group) * groupBytes(group, withZeros) + (long) (c % group) * ROWS;
+        return rb * blockBytes + (long) (c / run) * runBytes(run, group, withZeros) + (long) (c % run) * ROWS;
+    }
+
+    /** Offset in row block 0 of group gi's fp16 scales ({@link #ofGroups}); its zeros follow the run's scales. */
+    private long scaleAt(int gi) {
+        int k = run / group;
+        return (long) (gi / k) * runBytes(run, group, withZeros) + (long) run * ROWS + (long) (gi % k) * 2 * ROWS;
+    }
+
+    private long zeroAt(int gi) {
+        int k = run / group;
+        return (long) (gi / k) * runBytes(run, group, withZeros) + (long) run * ROWS + (long) k * 2 * ROWS + (long) (gi % k) * ROWS;
     }
 
     /**
@@ -312,10 +345,9 @@ final class ByteRows {
             }
         }, (blk, i) -> {
             for (int gi = 0; gi < p.groups; gi++) {
-                long at = p.columnAt(0, group * gi) + (long) group * ROWS;
-                SHORTS.set(blk, (int) (at + 2 * i), s[gi]);
+                SHORTS.set(blk, (int) (p.scaleAt(gi) + 2 * i), s[gi]);
                 if (withZeros) {
-                    blk[(int) (at + 2 * ROWS + i)] = z[gi];
+                    blk[(int) (p.zeroAt(gi) + i)] = z[gi];
                 }
             }
         });

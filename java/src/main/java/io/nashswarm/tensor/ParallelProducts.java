@@ -3,8 +3,9 @@ package io.nashswarm.tensor;
 import io.nashswarm.kernel.Parallel;
 
 /**
- * Matrix products split over the worker pool by output rows: each thread computes one contiguous
- * chunk of rows, so it streams its own slice of the weights.
+ * Matrix products split over the worker pool by output rows: each thread computes one contiguous part of the rows
+ * (its share of {@link Parallel.Split}, which follows the threads' measured speeds), so it streams its own slice of the
+ * weights.
  */
 public final class ParallelProducts {
     /**
@@ -27,7 +28,7 @@ public final class ParallelProducts {
 
     /**
      * {@code ys[j] = ws[j]·x} for matrices that share their input (LLaMA's q, k and v; gate and up), at batch 1 as one job:
-     * thread i computes chunk i of every matrix's rows ({@link Parallel#forRange}'s chunks), quantizing the input once for
+     * thread i computes part i of every matrix's rows, quantizing the input once for
      * all of them ({@link ThreadInputs#share}). Against a job per matrix, that saves the waits between jobs and the
      * repeated quantizing. Batches (prefill) run matrix after matrix: their inputs are quantized per product anyway.
      */

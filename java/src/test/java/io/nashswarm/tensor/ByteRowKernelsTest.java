@@ -331,11 +331,15 @@ class ByteRowKernelsTest {
         }
     }
 
-    /** Q8_0 blocks of the codes −128 and 127 with fp16 scales from the smallest subnormal to 65504. */
+    /**
+     * Q8_0 blocks of the codes −128 and 127 with fp16 scales from the smallest subnormal to 65504; 96 columns keep the
+     * groups of 32 one by one, 128 put them in runs of two ({@link ByteRows#groupRun}).
+     */
     @Test
     void q8_0ExtremeBlocks() {
         Random rnd = new Random(8);
-        int rows = 37, cols = 96;
+        int rows = 37;
+        for (int cols : new int[] {96, 128})
         for (float d : new float[] {6e-8f, 1f, 65504f}) {
             MemorySegment seg = MemorySegment.ofArray(new byte[rows * cols / 32 * 34]);
             for (long o = 0; o < seg.byteSize(); o += 34) {
@@ -346,7 +350,7 @@ class ByteRowKernelsTest {
             }
             WeightMatrix m = Matrices.of(QuantType.Q8_0, seg, rows, cols, Layout.OUT_IN);
             LutKernelsTest.eachProduct(m, (x, y, n, b, what) ->
-                    PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q8_0 d " + d + " " + what));
+                    PackedReference.assertByteRowProduct(m, x, b * cols, y, b * rows, 0, rows, "Q8_0 " + cols + " columns, d " + d + " " + what));
         }
     }
 }
