@@ -102,7 +102,7 @@ final class ByteRowKernels {
     }
 
     /**
-     * Codes in groups of 32k columns with fp16 scales (and zeros), in one stream ({@link ByteRows#groupBytes}):
+     * Codes in groups of 32k columns with fp16 scales (and zeros), in one stream of runs ({@link ByteRows#runBytes}):
      * acc[0..ROWS) = the block's rows times the input, eight columns per step (written out, see the class comment).
      */
     private static void groups(MemorySegment m, long base, int cols, int group, int run, boolean zeros, short[] hi, short[] lo, float[] d,

@@ -60,11 +60,6 @@ final class ByteRows {
     final int run;
     /** Rows per block: {@link #QUAD_ROWS} for the 4-bit layouts, else {@link #ROWS}. */
     final int blockRows;
-
-    /** The rows a product computes together, as a thread's share of rows must be cut ({@link WeightMatrix#rowBlock}). */
-    int rowBlock() {
-        return Math.max(io.nashswarm.kernel.Parallel.ROW_ALIGN, blockRows);
-    }
     /** The copy: codes and their parameters, one stream per block of rows ({@link #blockBytes} each). */
     final MemorySegment data;
     /** Bytes per block of rows. */
@@ -290,6 +285,11 @@ final class ByteRows {
     /** Bytes per row block and run of {@link #groupRun} columns: the run's columns, then its groups' scales, then their zeros. */
     static long runBytes(int run, int group, boolean withZeros) {
         return run / group * groupBytes(group, withZeros);
+    }
+
+    /** The rows a product computes together, as a thread's share of rows must be cut ({@link WeightMatrix#rowBlock}). */
+    int rowBlock() {
+        return Math.max(io.nashswarm.kernel.Parallel.ROW_ALIGN, blockRows);
     }
 
     /** Offset in {@link #data} of column c of row block rb ({@link #ofGroups}). */

@@ -58,14 +58,14 @@ class UnevenSplitTest {
             InferenceState s = model.newState();
             float[][] out = new float[7][];
             if (skew) {
-                assertTrue(SkewedSplit.teach(200) < 0.45, "the pool learnt an uneven split");
+                assertTrue(SkewedSplit.teach(4000) < 0.45, "the pool learnt an uneven split");
             }
             out[0] = model.forward(s, prompt, 0, prompt.length).clone();
             int[] tokens = new int[out.length];
             for (int i = 1; i < out.length; i++) {
                 tokens[i] = Sampler.argmax(out[i - 1]);
                 if (skew) {
-                    SkewedSplit.teach(200);
+                    SkewedSplit.teach(4000);
                 }
                 out[i] = model.forward(s, tokens, i, 1).clone();
             }

@@ -66,7 +66,7 @@ class ParallelProductsTest {
                 x[i] = (float) (rnd.nextGaussian() * Math.pow(10, round % 4 - 2));
             }
             if (round >= 4) { // the same under a split that gives thread 0 less (as the pool learns from unequal cores)
-                assertTrue(io.nashswarm.kernel.SkewedSplit.teach(200) < 0.45, "the pool learnt an uneven split");
+                assertTrue(io.nashswarm.kernel.SkewedSplit.teach(4000) < 0.45, "the pool learnt an uneven split");
             }
             float[][] together = new float[ws.length][], alone = new float[ws.length][];
             for (int j = 0; j < ws.length; j++) {
