@@ -123,7 +123,7 @@ final class WorkerPool {
         double total = 0;
         for (int p = 0; p < speeds.length; p++) {
             long nanos = j.end[p] - j.start[p];
-            if (j.claimed.get(p) != p + 1 || nanos < LEARN_MIN_NANOS || s.share(p) == 0) {
+            if (j.claimed.get(p) != p + 1 || nanos < LEARN_MIN_NANOS) {
                 return;
             }
             speeds[p] = s.share(p) / nanos;

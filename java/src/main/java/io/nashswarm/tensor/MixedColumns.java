@@ -25,13 +25,11 @@ final class MixedColumns {
     private final ByteRows int8, int4;
     private final PlaneRows int2;
 
-    /** The largest row block among its parts' copies ({@link WeightMatrix#rowBlock}). */
+    /** The largest row block among its parts' copies ({@link WeightMatrix#rowBlock}), read at every product. */
+    private final int rowBlock;
+
     int rowBlock() {
-        int b = io.nashswarm.kernel.Parallel.ROW_ALIGN;
-        for (ByteRows part : new ByteRows[] {int8, int4}) {
-            b = part == null ? b : Math.max(b, part.rowBlock());
-        }
-        return int2 == null ? b : Math.max(b, PlaneRows.ROWS);
+        return rowBlock;
     }
 
     private MixedColumns(int rows, int cols, int g, int[][] groups, ByteRows int8, ByteRows int4, PlaneRows int2) {
@@ -42,6 +40,11 @@ final class MixedColumns {
         this.int8 = int8;
         this.int4 = int4;
         this.int2 = int2;
+        int b = io.nashswarm.kernel.Parallel.ROW_ALIGN;
+        for (ByteRows part : new ByteRows[] {int8, int4}) {
+            b = part == null ? b : Math.max(b, part.rowBlock());
+        }
+        this.rowBlock = int2 == null ? b : Math.max(b, PlaneRows.ROWS);
     }
 
     /**

@@ -58,7 +58,7 @@ public final class ParallelProducts {
             return;
         }
         int align = rowBlock(ws);
-        matmul(ws, x, ys, null, after == null ? null : (split, i) -> {
+        matmul(ws, x, ys, null, align, after == null ? null : (split, i) -> {
             int s = split.start(ws[0].rows(), align, i), e = split.start(ws[0].rows(), align, i + 1);
             if (s < e) {
                 after.run(s, e);
@@ -75,6 +75,11 @@ public final class ParallelProducts {
      * thread, and then {@code afterPart} once for the whole rows.
      */
     public static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int[] unitRows, Parallel.PartBody afterPart) {
+        matmul(ws, x, ys, unitRows, rowBlock(ws), afterPart);
+    }
+
+    /** As above, the matrices' rows cut at multiples of {@code align} ({@link #rowBlock}), which an epilogue by rows shares. */
+    private static void matmul(WeightMatrix[] ws, float[] x, float[][] ys, int[] unitRows, int align, Parallel.PartBody afterPart) {
         long macs = 0;
         for (WeightMatrix w : ws) {
             macs += (long) w.rows() * w.cols();
@@ -88,7 +93,6 @@ public final class ParallelProducts {
             }
             return;
         }
-        int align = rowBlock(ws);
         Parallel.forParts((split, i) -> {
             ThreadInputs.share(x);
             try {
