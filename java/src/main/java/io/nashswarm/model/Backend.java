@@ -110,6 +110,24 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * GPT-2's attention up to its output projection, for {@code b} rows at positions pos..: {@code qkvOut} = the fused
+     * projection {@code W·x + bias} (rows of [q | k | v], 3·dim each); k and v stored in the cache at layer {@code layer};
+     * {@code s.att} = each row's attention over positions 0..pos+i.
+     */
+    default void attention(Matrix qkv, Buffer bias, Buffer x, Buffer qkvOut, InferenceState s, int layer, int b, int pos) {
+        int dim = s.config.dim();
+        matmul(qkv, x, qkvOut, b);
+        addBias(qkvOut, bias, b, 3 * dim);
+        for (int i = 0; i < b; i++) {
+            copy(qkvOut, i * 3 * dim, s.q, i * dim, dim);
+            copy(qkvOut, i * 3 * dim + dim, s.k, i * dim, dim);
+            copy(qkvOut, i * 3 * dim + 2 * dim, s.v, i * dim, dim);
+        }
+        s.cache.store(layer, s.k, s.v, b, pos);
+        s.cache.attend(layer, s.q, s.att, b, pos);
+    }
+
+    /**
      * y += W·x + bias for {@code n} row-major vectors (a residual connection; GPT-2's has a bias, LLaMA's none: null);
      * {@code scratch} holds W·x where the backend needs it.
      */

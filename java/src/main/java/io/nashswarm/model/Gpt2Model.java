@@ -47,15 +47,7 @@ public final class Gpt2Model extends TransformerModel {
 
         // attention: the fused projection writes [q | k | v] rows of 3·dim into xb
         be.layernorm(s.xb2, 0, s.x, 0, L.ln1W, L.ln1B, b, dim, eps);
-        matmul(L.qkv, s.xb2, s.xb, b);
-        be.addBias(s.xb, L.qkvB, b, 3 * dim);
-        for (int i = 0; i < b; i++) {
-            be.copy(s.xb, i * 3 * dim, s.q, i * dim, dim);
-            be.copy(s.xb, i * 3 * dim + dim, s.k, i * dim, dim);
-            be.copy(s.xb, i * 3 * dim + 2 * dim, s.v, i * dim, dim);
-        }
-        s.cache.store(layer, s.k, s.v, b, pos);
-        s.cache.attend(layer, s.q, s.att, b, pos);
+        attention(L.qkv, L.qkvB, s.xb2, s.xb, s, layer, b, pos);
         matmulAdd(L.proj, L.projB, s.att, s.x, s.xb2, b); // x += proj·att + bias
 
         // MLP

@@ -115,6 +115,12 @@ public abstract sealed class TransformerModel permits LlamaModel, Gpt2Model {
         be.attention(qkv, x, s, layer, b, pos, config.ropeStyle(), cos, sin);
     }
 
+    /** GPT-2's attention of one layer, its fused projection's output in {@code qkvOut} ({@link Backend#attention(Matrix, Buffer, Buffer, Buffer, InferenceState, int, int, int)}). */
+    protected final void attention(Matrix qkv, Buffer bias, Buffer x, Buffer qkvOut, InferenceState s, int layer, int b, int pos) {
+        observe(x, b, qkv);
+        be.attention(qkv, bias, x, qkvOut, s, layer, b, pos);
+    }
+
     /** y += W·x + bias (null: none), a residual connection ({@link Backend#matmulAdd}). */
     protected final void matmulAdd(Matrix w, Buffer bias, Buffer x, Buffer y, Buffer scratch, int b) {
         observe(x, b, w);

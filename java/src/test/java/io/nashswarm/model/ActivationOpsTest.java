@@ -7,7 +7,8 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * SwiGLU, GPT-2's GELU and attention's softmax ({@link Ops#swiglu}, {@link Ops#geluTanh}, {@link Ops#softmax}, in vectors with a scalar tail) against float64, at
+ * SwiGLU, GPT-2's GELU and LayerNorm and attention's softmax ({@link Ops#swiglu}, {@link Ops#geluTanh}, {@link Ops#layernorm},
+ * {@link Ops#softmax}, in vectors with a scalar tail) against float64, at
  * lengths and offsets that are and are not multiples of the vector length, with large, tiny, signed-zero and
  * non-finite inputs; elements outside the range stay as they were.
  */
@@ -89,6 +90,55 @@ class ActivationOpsTest {
                     total += x[i];
                 }
                 assertEquals(1.0, total, 1e-6, "sum of " + n);
+            }
+        }
+    }
+
+    /**
+     * LayerNorm (vector sums with scalar tails) against float64: every output within 1e-5 of the float64 value in units
+     * of |w|·|x − mean|/σ + |b| (a float sum of n values is off by about n·2^-24 of their magnitude), at widths that are
+     * and are not multiples of the vector length, with a large common offset (mean 1e4, spread 1: the variance then
+     * needs the two passes) and a constant row (variance 0: the output is the bias, up to eps).
+     */
+    @Test
+    void layernormMatchesFloat64() {
+        Random rnd = new Random(8);
+        for (int n : new int[] {1, 7, 16, 33, 100, 768, 1600}) {
+            for (double offset : new double[] {0, 1e4}) {
+                for (boolean constant : new boolean[] {false, true}) {
+                    int xOff = 5, oOff = 2;
+                    float[] x = new float[xOff + n + 3], w = new float[n], b = new float[n], out = new float[oOff + n + 4];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) (offset + (constant ? 0.5 : rnd.nextGaussian()));
+                    }
+                    for (int i = 0; i < n; i++) {
+                        w[i] = (float) rnd.nextGaussian();
+                        b[i] = (float) rnd.nextGaussian();
+                    }
+                    float[] before = out.clone();
+                    float eps = 1e-5f;
+                    Ops.layernorm(out, oOff, x, xOff, w, b, n, eps);
+                    double mean = 0, var = 0;
+                    for (int i = 0; i < n; i++) {
+                        mean += x[xOff + i];
+                    }
+                    mean /= n;
+                    for (int i = 0; i < n; i++) {
+                        var += (x[xOff + i] - mean) * (x[xOff + i] - mean);
+                    }
+                    double sd = Math.sqrt(var / n + eps);
+                    for (int i = 0; i < out.length; i++) {
+                        if (i < oOff || i >= oOff + n) {
+                            assertEquals(before[i], out[i], 0f, "outside the range, " + i);
+                            continue;
+                        }
+                        int c = i - oOff;
+                        double z = (x[xOff + c] - mean) / sd, want = z * w[c] + b[c];
+                        double scale = Math.abs(w[c]) * (Math.abs(z) + Math.abs(offset) / sd * 1e-2) + Math.abs(b[c]) + 1e-3;
+                        assertEquals(want, out[i], 1e-5 * scale, "layernorm at " + c + " of " + n + ", offset " + offset
+                                + (constant ? ", constant row" : ""));
+                    }
+                }
             }
         }
     }
