@@ -126,25 +126,34 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * At batch 1 (GPT-2, a KV head per head), two jobs: the fused projection, each thread adding the bias to the rows it
-     * computed; then each thread stores the keys and values of its heads straight from the projection's output and
-     * attends them. Against the bias, the copies and the cache stores on the calling thread between the two, 4% of a
-     * GPT-2 124M token, the stores' scattered key lines now land in the cache of the thread that reads them next.
+     * GPT-2 (a KV head per head) in two jobs: the fused projection, each thread adding the bias to the rows it computed
+     * (at batch 1; a batch's bias is added after its products); then each thread stores the keys and values of its heads,
+     * for every row of the batch, straight from the projection's output and attends them. Against the bias, the copies
+     * and the cache stores on the calling thread between the two (4% of a GPT-2 124M decode token), the stores' scattered
+     * key lines now land in the cache of the thread that reads them next.
      */
     @Override
     public void attention(Matrix qkv, Buffer bias, Buffer x, Buffer qkvOut, InferenceState s, int layer, int b, int pos) {
         HeapKvCache cache = (HeapKvCache) s.cache;
-        if (b != 1 || cache.nKv != cache.nh) {
+        if (cache.nKv != cache.nh) {
             Backend.super.attention(qkv, bias, x, qkvOut, s, layer, b, pos);
             return;
         }
         float[] y = a(qkvOut), bs = a(bias), att = a(s.att);
-        int dim = cache.dim;
-        ParallelProducts.matmul(new WeightMatrix[] {qkv.source()}, a(x), new float[][] {y}, 1, (r0, r1) -> Ops.add(y, r0, bs, r0, r1 - r0));
+        int dim = cache.dim, width = 3 * dim;
+        ParallelProducts.matmul(new WeightMatrix[] {qkv.source()}, a(x), new float[][] {y}, b, (r0, r1) -> {
+            for (int i = 0; i < b; i++) {
+                Ops.add(y, i * width + r0, bs, r0, r1 - r0);
+            }
+        });
         Parallel.forRange(cache.nh, 1, (h0, h1) -> {
-            cache.store(layer, y, dim, y, 2 * dim, pos, h0, h1);
-            for (int h = h0; h < h1; h++) {
-                cache.attend(layer, y, att, 0, h, pos);
+            for (int i = 0; i < b; i++) {
+                cache.store(layer, y, i * width + dim, y, i * width + 2 * dim, pos + i, h0, h1);
+            }
+            for (int i = 0; i < b; i++) {
+                for (int h = h0; h < h1; h++) {
+                    cache.attend(layer, y, i * width, att, i, h, pos);
+                }
             }
         });
     }
@@ -341,12 +350,17 @@ public final class CpuBackend implements Backend {
 
         /** Head h of batch row i: its output in att from its query in q, over positions 0..pos+i. */
         void attend(int layer, float[] q, float[] att, int i, int h, int pos) {
+            attend(layer, q, i * dim, att, i, h, pos);
+        }
+
+        /** The same with batch row i's query at {@code q[qRow..]} (a row of nHeads·headSize). */
+        void attend(int layer, float[] q, int qRow, float[] att, int i, int h, int pos) {
             int n = pos + i + 1;
             int head = i * dim + h * hs, kv = h / group, sc = (i * nh + h) * capacity;
             if (halfKeys != null) {
-                Ops.scores(q, head, halfKeys[layer], keyOffset(kv), hs, n, scale, scores, sc);
+                Ops.scores(q, qRow + h * hs, halfKeys[layer], keyOffset(kv), hs, n, scale, scores, sc);
             } else {
-                Ops.scores(q, head, keys[layer], keyOffset(kv), hs, n, scale, scores, sc);
+                Ops.scores(q, qRow + h * hs, keys[layer], keyOffset(kv), hs, n, scale, scores, sc);
             }
             Ops.softmax(scores, sc, n);
             if (halfKeys != null) {
