@@ -100,17 +100,30 @@ public final class CpuBackend implements Backend {
      * At batch 1, one job: each thread computes its part of q, k and v, which holds whole groups of heads, rotates and
      * stores them and attends its heads, all from its own cache; against the three steps apart, that saves a job per
      * layer and runs RoPE and the cache stores in parallel. The parts are cut at units of {@code u} KV heads (with
-     * their q heads), u the fewest whose rows are a multiple of {@link Parallel#ROW_ALIGN}.
+     * their q heads), u the fewest whose rows are a multiple of {@link Parallel#ROW_ALIGN}. A batch (prefill, perplexity)
+     * takes its products first, then one job in which each thread rotates, stores and attends its KV heads' rows.
      */
     @Override
     public void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         HeapKvCache cache = (HeapKvCache) s.cache;
-        if (b != 1) {
-            Backend.super.attention(qkv, x, s, layer, b, pos, style, cos, sin);
-            return;
-        }
         float[] q = a(s.q), k = a(s.k), v = a(s.v), att = a(s.att), c = a(cos), sn = a(sin);
         int hs = cache.hs, kvHeads = cache.kvDim / hs, group = cache.nh / kvHeads;
+        if (b != 1) {
+            matmul(qkv, x, s.qkv, b);
+            Parallel.forRange(kvHeads, 1, (k0, k1) -> {
+                for (int i = 0; i < b; i++) {
+                    Ops.rope(q, i * cache.dim + k0 * group * hs, (k1 - k0) * group, hs, pos + i, style, c, sn);
+                    Ops.rope(k, i * cache.kvDim + k0 * hs, k1 - k0, hs, pos + i, style, c, sn);
+                    cache.store(layer, k, i * cache.kvDim, v, i * cache.kvDim, pos + i, k0, k1);
+                }
+                for (int i = 0; i < b; i++) {
+                    for (int h = k0 * group; h < k1 * group; h++) {
+                        cache.attend(layer, q, att, i, h, pos);
+                    }
+                }
+            });
+            return;
+        }
         int u = Parallel.ROW_ALIGN / gcd(hs, Parallel.ROW_ALIGN), units = (kvHeads + u - 1) / u;
         WeightMatrix[] ws = {qkv[0].source(), qkv[1].source(), qkv[2].source()};
         ParallelProducts.matmul(ws, a(x), new float[][] {q, k, v}, new int[] {u * group * hs, u * hs, u * hs}, (split, part) -> {
