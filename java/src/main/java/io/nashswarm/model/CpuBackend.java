@@ -107,35 +107,34 @@ public final class CpuBackend implements Backend {
     public void attention(Matrix[] qkv, Buffer x, InferenceState s, int layer, int b, int pos, RopeStyle style, Buffer cos, Buffer sin) {
         HeapKvCache cache = (HeapKvCache) s.cache;
         float[] q = a(s.q), k = a(s.k), v = a(s.v), att = a(s.att), c = a(cos), sn = a(sin);
-        int hs = cache.hs, kvHeads = cache.kvDim / hs, group = cache.nh / kvHeads;
+        int hs = cache.hs, kvHeads = cache.nKv, group = cache.group;
         if (b != 1) {
             matmul(qkv, x, s.qkv, b);
-            Parallel.forRange(kvHeads, 1, (k0, k1) -> {
-                for (int i = 0; i < b; i++) {
-                    Ops.rope(q, i * cache.dim + k0 * group * hs, (k1 - k0) * group, hs, pos + i, style, c, sn);
-                    Ops.rope(k, i * cache.kvDim + k0 * hs, k1 - k0, hs, pos + i, style, c, sn);
-                    cache.store(layer, k, i * cache.kvDim, v, i * cache.kvDim, pos + i, k0, k1);
-                }
-                for (int i = 0; i < b; i++) {
-                    for (int h = k0 * group; h < k1 * group; h++) {
-                        cache.attend(layer, q, att, i, h, pos);
-                    }
-                }
-            });
+            Parallel.forRange(kvHeads, 1, (k0, k1) -> attendKvHeads(cache, layer, b, pos, k0, k1, q, k, v, att, style, c, sn));
             return;
         }
         int u = Parallel.ROW_ALIGN / gcd(hs, Parallel.ROW_ALIGN), units = (kvHeads + u - 1) / u;
         WeightMatrix[] ws = {qkv[0].source(), qkv[1].source(), qkv[2].source()};
         ParallelProducts.matmul(ws, a(x), new float[][] {q, k, v}, new int[] {u * group * hs, u * hs, u * hs}, (split, part) -> {
             int k0 = Math.min(kvHeads, split.start(units, 1, part) * u), k1 = Math.min(kvHeads, split.start(units, 1, part + 1) * u);
-            int q0 = k0 * group, q1 = k1 * group;
-            Ops.rope(q, q0 * hs, q1 - q0, hs, pos, style, c, sn);
-            Ops.rope(k, k0 * hs, k1 - k0, hs, pos, style, c, sn);
-            cache.store(layer, k, 0, v, 0, pos, k0, k1);
-            for (int h = q0; h < q1; h++) {
-                cache.attend(layer, q, att, 0, h, pos);
-            }
+            attendKvHeads(cache, layer, 1, pos, k0, k1, q, k, v, att, style, c, sn);
         });
+    }
+
+    /** LLaMA's KV heads [k0, k1) and their q heads, batch rows 0..b at positions pos..: RoPE, cache stores, then attention. */
+    private static void attendKvHeads(HeapKvCache cache, int layer, int b, int pos, int k0, int k1, float[] q, float[] k, float[] v,
+                                      float[] att, RopeStyle style, float[] cos, float[] sin) {
+        int hs = cache.hs, group = cache.group;
+        for (int i = 0; i < b; i++) {
+            Ops.rope(q, i * cache.dim + k0 * group * hs, (k1 - k0) * group, hs, pos + i, style, cos, sin);
+            Ops.rope(k, i * cache.kvDim + k0 * hs, k1 - k0, hs, pos + i, style, cos, sin);
+            cache.store(layer, k, i * cache.kvDim, v, i * cache.kvDim, pos + i, k0, k1);
+        }
+        for (int i = 0; i < b; i++) {
+            for (int h = k0 * group; h < k1 * group; h++) {
+                cache.attend(layer, q, att, i, h, pos);
+            }
+        }
     }
 
     /**
