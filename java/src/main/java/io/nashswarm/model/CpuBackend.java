@@ -130,11 +130,7 @@ public final class CpuBackend implements Backend {
             Ops.rope(k, i * cache.kvDim + k0 * hs, k1 - k0, hs, pos + i, style, cos, sin);
             cache.store(layer, k, i * cache.kvDim, v, i * cache.kvDim, pos + i, k0, k1);
         }
-        for (int i = 0; i < b; i++) {
-            for (int h = k0 * group; h < k1 * group; h++) {
-                cache.attend(layer, q, att, i, h, pos);
-            }
-        }
+        cache.attend(layer, q, 0, cache.dim, att, b, pos, k0 * group, k1 * group);
     }
 
     /**
@@ -162,11 +158,7 @@ public final class CpuBackend implements Backend {
             for (int i = 0; i < b; i++) {
                 cache.store(layer, y, i * width + dim, y, i * width + 2 * dim, pos + i, h0, h1);
             }
-            for (int i = 0; i < b; i++) {
-                for (int h = h0; h < h1; h++) {
-                    cache.attend(layer, y, i * width, att, i, h, pos);
-                }
-            }
+            cache.attend(layer, y, 0, width, att, b, pos, h0, h1);
         });
     }
 
@@ -315,10 +307,17 @@ public final class CpuBackend implements Backend {
             for (int h = kv0; h < kv1; h++) {
                 int ksrc = kOff + h * hs, vsrc = vOff + h * hs, at = keyOffset(h) + p / t * t * hs + p % t, vat = valueOffset(h) + p * hs;
                 if (halfKeys != null) {
-                    short[] kc = halfKeys[layer], vc = halfValues[layer];
+                    if (!Ops.fitHalves(ks, ksrc, hs) || !Ops.fitHalves(vs, vsrc, hs)) {
+                        refuse(ks, ksrc, vs, vsrc, layer, p);
+                    }
+                    short[] kc = halfKeys[layer], kh = KEY_HALVES.get();
+                    if (kh.length < hs) {
+                        KEY_HALVES.set(kh = new short[hs]);
+                    }
+                    Ops.toHalves(vs, vsrc, halfValues[layer], vat, hs);
+                    Ops.toHalves(ks, ksrc, kh, 0, hs); // converted in vectors, then scattered into the key tile
                     for (int d = 0; d < hs; d++) {
-                        kc[at + d * t] = half(ks[ksrc + d], "key", layer, p);
-                        vc[vat + d] = half(vs[vsrc + d], "value", layer, p);
+                        kc[at + d * t] = kh[d];
                     }
                 } else {
                     float[] kc = keys[layer];
@@ -340,15 +339,20 @@ public final class CpuBackend implements Backend {
             return h * capacity * hs;
         }
 
-        /** x as an IEEE half; a value past the half's range (or NaN) is refused rather than cached as infinite. */
-        private static short half(float x, String what, int layer, int pos) {
-            short h = Float.floatToFloat16(x);
-            if ((h & 0x7c00) == 0x7c00) {
-                throw new EngineException("the f16 KV cache cannot hold " + what + " " + x + " (layer " + layer + ", position " + pos
-                        + "): beyond f16's range of +-65504; run with --kv-cache f32");
+        /** A head's keys or values that would not be finite halves (past f16's range, or NaN) are refused rather than cached as infinite. */
+        private void refuse(float[] ks, int kOff, float[] vs, int vOff, int layer, int pos) {
+            for (int d = 0; d < 2 * hs; d++) {
+                float x = d < hs ? ks[kOff + d] : vs[vOff + d - hs];
+                if ((Float.floatToFloat16(x) & 0x7c00) == 0x7c00) {
+                    throw new EngineException("the f16 KV cache cannot hold " + (d < hs ? "key " : "value ") + x + " (layer " + layer
+                            + ", position " + pos + "): beyond f16's range of +-65504; run with --kv-cache f32");
+                }
             }
-            return h;
+            throw new IllegalStateException("a head failed Ops.fitHalves and every value converted to a finite half");
         }
+
+        /** A thread's head of keys as halves, before they are scattered into their tile. */
+        private static final ThreadLocal<short[]> KEY_HALVES = ThreadLocal.withInitial(() -> new short[0]);
 
         @Override
         public void attend(int layer, Buffer qBuf, Buffer outBuf, int b, int pos) {
@@ -365,21 +369,60 @@ public final class CpuBackend implements Backend {
             attend(layer, q, i * dim, att, i, h, pos);
         }
 
+        /**
+         * Batch rows 0..b at positions pos.. of the q heads [h0, h1), whole groups of KV heads: row i's queries at {@code
+         * q[qRow0 + i·qStride ..]} (rows of nHeads·headSize), its outputs into att's row i. With halves and more than one row,
+         * each KV head's keys and values are widened once, into this thread's floats, for all the rows, instead of inside the
+         * kernels once per row (a perplexity window of 128 tokens read each position's halves up to 128 times).
+         */
+        void attend(int layer, float[] q, int qRow0, int qStride, float[] att, int b, int pos, int h0, int h1) {
+            if (halfKeys == null || b == 1) {
+                for (int i = 0; i < b; i++) {
+                    for (int h = h0; h < h1; h++) {
+                        attend(layer, q, qRow0 + i * qStride, att, i, h, pos);
+                    }
+                }
+                return;
+            }
+            int n = pos + b, t = Ops.KEY_TILE, keyLength = (n + t - 1) / t * t * hs;
+            float[][] w = WIDENED.get();
+            if (w[0].length < keyLength || w[1].length < n * hs) {
+                w[0] = new float[tiled * hs];
+                w[1] = new float[capacity * hs];
+            }
+            float[] kf = w[0], vf = w[1];
+            for (int kv = h0 / group; kv * group < h1; kv++) {
+                Ops.fromHalves(halfKeys[layer], keyOffset(kv), kf, 0, keyLength);
+                Ops.fromHalves(halfValues[layer], valueOffset(kv), vf, 0, n * hs);
+                for (int i = 0; i < b; i++) {
+                    for (int h = Math.max(h0, kv * group); h < Math.min(h1, (kv + 1) * group); h++) {
+                        attend(q, qRow0 + i * qStride + h * hs, kf, 0, vf, 0, att, i * dim + h * hs, (i * nh + h) * capacity, pos + i + 1);
+                    }
+                }
+            }
+        }
+
+        /** A thread's keys and values of one KV head widened from halves ({@link #attend(int, float[], int, int, float[], int, int, int, int)}). */
+        private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+
+        /** One head over n positions of f32 keys (tiles at kOff) and values (at vOff): scores, softmax, then its output at att[out..]. */
+        private void attend(float[] q, int qOff, float[] k, int kOff, float[] v, int vOff, float[] att, int out, int sc, int n) {
+            Ops.scores(q, qOff, k, kOff, hs, n, scale, scores, sc);
+            Ops.softmax(scores, sc, n);
+            Ops.mix(scores, sc, n, v, vOff, hs, att, out);
+        }
+
         /** The same with batch row i's query at {@code q[qRow..]} (a row of nHeads·headSize). */
         void attend(int layer, float[] q, int qRow, float[] att, int i, int h, int pos) {
             int n = pos + i + 1;
             int head = i * dim + h * hs, kv = h / group, sc = (i * nh + h) * capacity;
-            if (halfKeys != null) {
-                Ops.scores(q, qRow + h * hs, halfKeys[layer], keyOffset(kv), hs, n, scale, scores, sc);
-            } else {
-                Ops.scores(q, qRow + h * hs, keys[layer], keyOffset(kv), hs, n, scale, scores, sc);
+            if (halfKeys == null) {
+                attend(q, qRow + h * hs, keys[layer], keyOffset(kv), values[layer], valueOffset(kv), att, head, sc, n);
+                return;
             }
+            Ops.scores(q, qRow + h * hs, halfKeys[layer], keyOffset(kv), hs, n, scale, scores, sc);
             Ops.softmax(scores, sc, n);
-            if (halfKeys != null) {
-                Ops.mix(scores, sc, n, halfValues[layer], valueOffset(kv), hs, att, head);
-            } else {
-                Ops.mix(scores, sc, n, values[layer], valueOffset(kv), hs, att, head);
-            }
+            Ops.mix(scores, sc, n, halfValues[layer], valueOffset(kv), hs, att, head);
         }
 
         @Override

@@ -134,6 +134,42 @@ final class Ops {
         return x.lanewise(VectorOperators.LSHL, 13).and(0x8fff_ffff).reinterpretAsFloats();
     }
 
+    /** The largest magnitude that rounds to a finite IEEE half: 65520 and above round to infinity (65504 is the largest half). */
+    private static final float HALF_LIMIT = 65520f;
+
+    /** Whether every {@code x[off ..+ n)} rounds to a finite IEEE half (|x| < 65520; NaN does not). */
+    static boolean fitHalves(float[] x, int off, int n) {
+        int i = 0;
+        for (int up = S.loopBound(n); i < up; i += S.length()) {
+            if (!FloatVector.fromArray(S, x, off + i).abs().compare(VectorOperators.LT, HALF_LIMIT).allTrue()) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (!(Math.abs(x[off + i]) < HALF_LIMIT)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code h[hOff ..+ n)} = {@code x[off ..+ n)} rounded to IEEE halves. A plain loop on purpose: C2 turns it into
+     * vector conversions (vcvtps2ph), 0.14 ns a value here against 0.5 for the same loop with a range check inside.
+     */
+    static void toHalves(float[] x, int off, short[] h, int hOff, int n) {
+        for (int i = 0; i < n; i++) {
+            h[hOff + i] = Float.floatToFloat16(x[off + i]);
+        }
+    }
+
+    /** {@code x[off ..+ n)} = the halves {@code h[hOff ..+ n)} as floats; a plain loop, which C2 vectorizes (vcvtph2ps). */
+    static void fromHalves(short[] h, int hOff, float[] x, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] = Float.float16ToFloat(h[hOff + i]);
+        }
+    }
+
     /**
      * One head's attention output: {@code out[o ..+ n) = Σ_j p[p0 + j] · v[vOff + j·n ..+ n)} for j < count, the values
      * side by side. The sums stay in registers, four vectors at a time, over all positions (an {@link #axpy} per

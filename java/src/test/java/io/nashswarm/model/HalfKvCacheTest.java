@@ -119,6 +119,44 @@ class HalfKvCacheTest {
             }
             System.out.printf("%s f16 KV cache: largest logit difference from run.c %.2e over %d positions%n", name, worst, ids.length);
             assertTrue(worst <= TOL, name + ": logits " + worst + " from run.c's");
+
+            // The same positions as one batch: each KV head's halves are widened once for all rows (CpuBackend's batch
+            // attention) instead of inside the kernels per row; the cached halves are the same, so the logits differ from
+            // token by token's only in float rounding (sums in another order): within 1e-4 of the largest logit.
+            float[][] decoded = new float[ids.length][], batch = new float[ids.length][];
+            InferenceState one = model.newState();
+            for (int p = 0; p < ids.length; p++) {
+                decoded[p] = model.forward(one, ids, p, 1).clone();
+            }
+            model.forward(model.newState(), ids, 0, ids.length, 0, (i, l, off) -> batch[i] = Arrays.copyOfRange(l, off, off + model.config().vocabSize()));
+            for (int p = 0; p < ids.length; p++) {
+                double top = 0, diff = 0;
+                for (int i = 0; i < decoded[p].length; i++) {
+                    top = Math.max(top, Math.abs(decoded[p][i]));
+                    diff = Math.max(diff, Math.abs(decoded[p][i] - batch[p][i]));
+                }
+                assertTrue(diff <= 1e-4 * top, name + " position " + p + ": batch logits " + diff + " from token by token's (largest " + top + ")");
+            }
+        }
+    }
+
+    /** The range check sits before the conversion, on floats: 65519.996 rounds to 65504 and is kept, 65520 rounds to infinity. */
+    @Test
+    void theRangeEndsWhereHalvesRoundToInfinity() {
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, 64, 128, 1, 4, 4, 32, 8, 1e-5f, 10000f, RopeStyle.INTERLEAVED, false);
+        Backend.KvCache cache = CpuBackend.HALF_KV.kvCache(c, 8, 1);
+        float[] k = new float[64], v = new float[64];
+        k[63] = Math.nextDown(65520f);
+        v[0] = -Math.nextDown(65520f);
+        cache.store(0, new CpuBackend.Floats(k), new CpuBackend.Floats(v), 1, 0);
+        for (float bad : new float[] {65520f, -65520f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            for (int at : new int[] {0, 5, 63}) {
+                float[] kb = k.clone(), vb = v.clone();
+                (at == 5 ? vb : kb)[at] = bad;
+                EngineException e = assertThrows(EngineException.class, () -> cache.store(0, new CpuBackend.Floats(kb), new CpuBackend.Floats(vb), 1, 1),
+                        bad + " at " + at);
+                assertTrue(e.getMessage().contains((at == 5 ? "value " : "key ") + bad), e.getMessage());
+            }
         }
     }
 

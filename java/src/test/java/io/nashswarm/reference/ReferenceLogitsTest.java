@@ -5,6 +5,7 @@ import io.nashswarm.format.ModelLoader;
 import io.nashswarm.format.gguf.GgufExporter;
 import io.nashswarm.format.packed.PackedModelWriter;
 import io.nashswarm.format.packed.Provenance;
+import io.nashswarm.model.CpuBackend;
 import io.nashswarm.model.ModelConfig;
 import io.nashswarm.util.Progress;
 import io.nashswarm.model.TransformerModel;
@@ -135,6 +136,50 @@ class ReferenceLogitsTest {
             check(failures, "batches [0," + split + ") + [" + split + "," + len + ")", EngineLogits.twoBatches(model, tokens, split), ref);
             if (!failures.isEmpty()) {
                 fail(name + " " + format + ":\n" + String.join("\n", failures));
+            }
+        }
+    }
+
+    /** The fixtures whose batches take CpuBackend's batch attention over two or more rows per head: GPT-2, GQA and MHA LLaMA. */
+    static Stream<Arguments> halfKvSpecs() {
+        return specs().stream().filter(s -> s.name().equals("gpt2-f32-long") || s.name().equals("llama-gqa2-f32") || s.name().equals("llama-mha-f32-long"))
+                .map(s -> Arguments.of(s.name(), s));
+    }
+
+    /**
+     * The CPU's f16 KV cache ({@link CpuBackend#HALF_KV}): a batch widens each KV head's halves once for all its rows,
+     * decode reads them inside the kernels, so both see the same halves and agree within float rounding (the 1e-4 of the
+     * f32 comparisons above); both stay within 1e-2 of float64, the keys' and values' rounding to f16 (2^-11 relative)
+     * included.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("halfKvSpecs")
+    void halfKvCacheBatchesAgreeWithDecode(String name, ModelSpec spec, @TempDir Path dir) {
+        Checkpoint ckpt = Checkpoint.random(spec);
+        int len = spec.contextLength() > 64 ? LONG : SHORT;
+        int[] tokens = new Random(spec.name().hashCode() + 1).ints(len, 0, spec.vocab()).toArray();
+        double[][] ref = ckpt.referenceLogits(tokens);
+        try (LoadedModel m = ModelLoader.loadWeights(ckpt.write(Checkpoint.Format.HF, dir))) {
+            TransformerModel model = TransformerModel.create(m.weights(), CpuBackend.HALF_KV);
+            float[][] decode = EngineLogits.decode(model, tokens);
+            double[][] decoded = new double[len][];
+            for (int t = 0; t < len; t++) {
+                decoded[t] = new double[decode[t].length];
+                for (int v = 0; v < decode[t].length; v++) {
+                    decoded[t][v] = decode[t][v];
+                }
+            }
+            List<String> failures = new ArrayList<>();
+            check(failures, "f16 cache: prefill against decode", EngineLogits.prefill(model, tokens), decoded);
+            check(failures, "f16 cache: prefill " + PREFILL + " + decode against decode", EngineLogits.prefillThenDecode(model, tokens, PREFILL), decoded);
+            int split = len == LONG ? 70 : 9;
+            check(failures, "f16 cache: two batches against decode", EngineLogits.twoBatches(model, tokens, split), decoded);
+            LogitsError e = LogitsError.of(decode, ref);
+            if (e.worst() > 1e-2) {
+                failures.add("f16 cache: decode against float64: " + e);
+            }
+            if (!failures.isEmpty()) {
+                fail(name + ":\n" + String.join("\n", failures));
             }
         }
     }
