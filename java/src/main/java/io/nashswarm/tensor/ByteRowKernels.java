@@ -60,6 +60,18 @@ final class ByteRowKernels {
 
     /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
+        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.NIBBLE_GROUPS) {
+            PanelProducts.products((r, c0, c1, panel) -> nibblePanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
+            return;
+        }
+        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.NIBBLE_SUPER_BLOCKS) {
+            PanelProducts.products((r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
+            return;
+        }
+        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.GROUPS) {
+            PanelProducts.products((r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
+            return;
+        }
         ThreadInputs mine = ThreadInputs.mine();
         SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
         ThreadInputs.Maker<SplitInput> make = switch (w.kind) {
@@ -98,6 +110,131 @@ final class ByteRowKernels {
                     y[b * w.rows + rb * br + i] = acc[i];
                 }
             }
+        }
+    }
+
+    /**
+     * The smallest batch whose nibble-group products take {@link PanelProducts}' float panels: the panel's decoding is paid
+     * once per batch, so small batches stay on the 16-bit kernels (int4 1024x2048 on one thread, GMAC/s, 16-bit against
+     * panels: n = 8 62 against 38, 16 65 against 57, 64 62 against 80; bench/results/panel-products-2026-12-05.md).
+     */
+    static final int PANEL_BATCH = 32;
+
+    /**
+     * {@link PanelProducts}' panel from nibble groups (Q4_0, int4 g64k): rows [r, r + PanelProducts.ROWS), two blocks of
+     * {@link #QUAD} rows (a block past the matrix's last gives zeros), × columns [c0, c1), as floats {@code s·(q − 8 − z)}
+     * ({@code z} the stored zero, or 0). Per four columns one load of the block's two bytes per row, then per column a
+     * shift, a mask, a conversion, the zero's subtraction and the scale's multiply.
+     */
+    static void nibblePanel(ByteRows w, int r, int c0, int c1, float[] panel) {
+        int pr = PanelProducts.ROWS, group = w.group;
+        long gb = ByteRows.nibbleGroupBytes(group, w.withZeros);
+        for (int half = 0; half < 2; half++) {
+            int rb = r / QUAD + half, lane = half * QUAD;
+            if (rb >= w.blocks) {
+                for (int c = c0; c < c1; c++) {
+                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
+                }
+                continue;
+            }
+            long blk = rb * w.blockBytes;
+            FloatVector s = FloatVector.zero(F), z = s;
+            for (int c = c0, gi = -1; c < c1; c += 4) {
+                if (c / group != gi) { // the group's scales (fp16 → float as in groups) and zeros 8 + z
+                    gi = c / group;
+                    long sg = blk + gi * gb + (long) group / 2 * QUAD;
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                    IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                    mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                    s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    z = FloatVector.broadcast(F, 8f);
+                    if (w.withZeros) {
+                        z = z.add((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
+                    }
+                }
+                IntVector v = (IntVector) ShortVector.fromMemorySegment(H, w.data, blk + gi * gb + (long) (c % group) * (QUAD / 2), LE)
+                        .convertShape(ZERO_EXTEND_S2I, I, 0);
+                int at = (c - c0) * pr + lane;
+                // q − (8 + z) is an exact small integer, so each weight is rounded once, in the multiply
+                ((FloatVector) v.and(0xF).convert(I2F, 0)).sub(z).mul(s).intoArray(panel, at);
+                ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).sub(z).mul(s).intoArray(panel, at + pr);
+                ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).sub(z).mul(s).intoArray(panel, at + 2 * pr);
+                ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).sub(z).mul(s).intoArray(panel, at + 3 * pr);
+            }
+        }
+    }
+
+    /**
+     * {@link PanelProducts}' panel from Q4_K's nibble super-blocks ({@link #nibbles}' layout): as {@link #nibblePanel}, each
+     * weight {@code fma(q, d·scale, −dmin·min)} per sub-block of 32, as Q4_K's dequantization computes it.
+     */
+    static void nibbleSuperPanel(ByteRows w, int r, int c0, int c1, float[] panel) {
+        int pr = PanelProducts.ROWS;
+        for (int half = 0; half < 2; half++) {
+            int rb = r / QUAD + half, lane = half * QUAD;
+            if (rb >= w.blocks) {
+                for (int c = c0; c < c1; c++) {
+                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
+                }
+                continue;
+            }
+            long blk = rb * w.blockBytes, at = 0;
+            FloatVector s = FloatVector.zero(F), mn = s;
+            for (int c = c0; c < c1; c += 4) {
+                if (c % 32 == 0 || c == c0) { // the sub-block's d·scale and −dmin·min
+                    long sb = blk + (long) (c / ByteRows.SUPER) * ByteRows.SUPER_BYTES;
+                    at = sb + 8 * QUAD + (long) (c % ByteRows.SUPER / 32) * ByteRows.SUB_BYTES;
+                    s = FloatVector.fromMemorySegment(F, w.data, sb, LE)
+                            .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, at + 16 * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
+                    mn = FloatVector.fromMemorySegment(F, w.data, sb + 4 * QUAD, LE)
+                            .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, at + 17 * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0)).neg();
+                }
+                IntVector v = (IntVector) ShortVector.fromMemorySegment(H, w.data, at + (long) (c % 32 / 4) * ROWS, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                int o = (c - c0) * pr + lane;
+                ((FloatVector) v.and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o);
+                ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + pr);
+                ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 2 * pr);
+                ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 3 * pr);
+            }
+        }
+    }
+
+    /**
+     * {@link PanelProducts}' panel from byte groups (int8 g32k, Q8_0): rows [r, r + PanelProducts.ROWS), one block of
+     * {@link #ROWS} rows, × columns [c0, c1), as floats {@code s·(c − z)} ({@code c} and {@code z} the stored signed bytes;
+     * z = 0 without zeros). Per column one load of the block's bytes as 16-bit lanes, whose low bytes are the block's first
+     * half of rows and high bytes its second ({@link ByteRows#row}), sign-extended by shifts.
+     */
+    static void groupPanel(ByteRows w, int r, int c0, int c1, float[] panel) {
+        int pr = PanelProducts.ROWS, group = w.group, run = w.run;
+        long runBytes = ByteRows.runBytes(run, group, w.withZeros), blk = (long) (r / ROWS) * w.blockBytes;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, z0 = s0, z1 = s0;
+        for (int c = c0, g = -1; c < c1; c++) {
+            long g0 = blk + (long) (c / run) * runBytes;
+            int inRun = c % run;
+            if (c / group != g) { // the group's scales (fp16 → float as in groups), rows 0..HALF and HALF..ROWS, and zeros
+                g = c / group;
+                int j = inRun / group;
+                long sg = g0 + (long) run * ROWS + (long) j * 2 * ROWS;
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
+                mag = h.and(0x7FFF).lanewise(LSHL, 13);
+                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
+                s1 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                if (w.withZeros) {
+                    long zg = g0 + (long) run * ROWS + (long) (run / group) * 2 * ROWS + (long) j * ROWS;
+                    z0 = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, zg, LE).convertShape(B2I, I, 0)).convert(I2F, 0);
+                    z1 = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, zg + HALF, LE).convertShape(B2I, I, 0)).convert(I2F, 0);
+                }
+            }
+            IntVector v = (IntVector) ShortVector.fromMemorySegment(H, w.data, g0 + (long) inRun * ROWS, LE).convertShape(VectorOperators.S2I, I, 0);
+            int at = (c - c0) * pr;
+            // c − z is an exact small integer, so each weight is rounded once, in the multiply
+            ((FloatVector) v.lanewise(LSHL, 24).lanewise(ASHR, 24).convert(I2F, 0)).sub(z0).mul(s0).intoArray(panel, at);
+            ((FloatVector) v.lanewise(ASHR, 8).convert(I2F, 0)).sub(z1).mul(s1).intoArray(panel, at + HALF);
         }
     }
 

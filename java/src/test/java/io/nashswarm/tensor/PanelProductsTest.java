@@ -1,0 +1,153 @@
+package io.nashswarm.tensor;
+
+import io.nashswarm.kernel.Parallel;
+import io.nashswarm.quant.RowSource;
+import io.nashswarm.quant.RtnQuantizer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Batches of byte-row products (int4 g64k, Q4_0, Q4_K, int8 g32k, Q8_0) as float panels ({@link PanelProducts}):
+ * every product against float64 on the dequantized weights, within float rounding of each sum ({@code γ_k·Σ|w·x|},
+ * k = cols + 2: the weight rounded once and k − 1 additions), over every zero kind, groups that straddle a panel's 256
+ * columns, row counts that leave partial panels, row ranges, batches that leave partial input tiles, and one or two
+ * threads. Rows outside a call's range must stay as they were.
+ */
+class PanelProductsTest {
+    private static final double U = 0x1p-24;
+    private final int savedThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(savedThreads);
+    }
+
+    @Test
+    void int4BatchesMatchFloat64() {
+        for (int[] shape : new int[][] {{1, 64}, {17, 576}, {40, 320}, {70, 256}}) {
+            int rows = shape[0], cols = shape[1];
+            float[][] w0 = LutKernelsTest.gaussian(rows, cols, 31 + rows);
+            for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(cols % 192 == 0 ? 192 : 64),
+                    GroupSpec.perChannel(cols, false), GroupSpec.perChannel(cols, true)}) {
+                WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w0), QuantType.INT4, spec);
+                assertTrue(PackedReference.byteRows(m), "int4 " + spec + " takes the nibble-group layout");
+                float[][] w = PackedReference.dequantize(m);
+                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, ByteRowKernels.PANEL_BATCH + 7, 64}) {
+                    float[] x = LutKernelsTest.inputs(n, cols, rows + n);
+                    String what = "int4 " + rows + "x" + cols + " " + spec + " n " + n;
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] y = new float[n * rows];
+                        Arrays.fill(y, Float.NaN);
+                        ParallelProducts.matmul(m, x, y, n);
+                        check(w, x, y, n, 0, rows, what + " threads " + threads);
+                    }
+                    // a row range that starts at the second block of a panel and ends inside a panel
+                    int s = Math.min(rows, ByteRows.QUAD_ROWS), e = Math.max(s, rows - rows / 5);
+                    float[] y = new float[n * rows];
+                    Arrays.fill(y, Float.NaN);
+                    m.matmul(x, y, n, s, e);
+                    check(w, x, y, n, s, e, what + " rows " + s + ".." + e);
+                }
+            }
+        }
+    }
+
+    @Test
+    void int8BatchesMatchFloat64() {
+        for (int[] shape : new int[][] {{1, 64}, {33, 320}, {70, 576}}) {
+            int rows = shape[0], cols = shape[1];
+            float[][] w0 = LutKernelsTest.gaussian(rows, cols, 41 + rows);
+            for (GroupSpec spec : new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(32), GroupSpec.symmetric(32),
+                    GroupSpec.perChannel(cols, true)}) {
+                WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w0), QuantType.INT8, spec);
+                assertTrue(PackedReference.byteRows(m), "int8 " + spec + " takes the byte-group layout");
+                float[][] w = PackedReference.dequantize(m);
+                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
+                    float[] x = LutKernelsTest.inputs(n, cols, rows + n);
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] y = new float[n * rows];
+                        Arrays.fill(y, Float.NaN);
+                        ParallelProducts.matmul(m, x, y, n);
+                        check(w, x, y, n, 0, rows, "int8 " + rows + "x" + cols + " " + spec + " n " + n + " threads " + threads);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * ggml's Q4_0, Q8_0 and Q4_K (blocks of 32: fp16 d, then 16 bytes of nibbles, w = d·(q − 8), or 32 signed bytes, w = d·q;
+     * super-blocks of 256: fp16 d and dmin, 6-bit scales and minimums, w = d·scale·q − dmin·min) with random codes and
+     * ordinary, largest, subnormal and negative scales.
+     */
+    @ParameterizedTest
+    @EnumSource(value = QuantType.class, names = {"Q4_0", "Q8_0", "Q4_K"})
+    void ggmlBatchesMatchFloat64(QuantType type) {
+        Random rnd = new Random(7);
+        float[] scales = {0.01f, 65504f, 6e-8f, -0.37f};
+        int blockBytes = type.bytesPerBlock(), blockSize = type.blockSize();
+        int[][] shapes = blockSize == 32 ? new int[][] {{1, 32}, {17, 288}, {40, 544}, {70, 256}} : new int[][] {{1, 256}, {17, 768}, {40, 512}};
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            byte[] raw = new byte[rows * cols / blockSize * blockBytes];
+            rnd.nextBytes(raw);
+            for (int blk = 0; blk < raw.length / blockBytes; blk++) { // d (and Q4_K's dmin) finite
+                for (int k = 0; k < (type == QuantType.Q4_K ? 2 : 1); k++) {
+                    short h = Float.floatToFloat16(scales[(blk + k) % scales.length] * (0.5f + 0.5f * rnd.nextFloat()) / (type == QuantType.Q4_K ? 64 : 1));
+                    raw[blockBytes * blk + 2 * k] = (byte) h;
+                    raw[blockBytes * blk + 2 * k + 1] = (byte) (h >> 8);
+                }
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                WeightMatrix m = Matrices.of(type, arena.allocate(raw.length).copyFrom(MemorySegment.ofArray(raw)), rows, cols, Layout.OUT_IN);
+                float[][] w = PackedReference.dequantize(m);
+                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
+                    float[] x = new float[n * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) rnd.nextGaussian() * (i % 3 == 0 ? 1e-3f : 1f); // weights up to 127·65504: sums stay finite
+                    }
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] y = new float[n * rows];
+                        Arrays.fill(y, Float.NaN);
+                        ParallelProducts.matmul(m, x, y, n);
+                        check(w, x, y, n, 0, rows, type + " " + rows + "x" + cols + " n " + n + " threads " + threads);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void check(float[][] w, float[] x, float[] y, int n, int r0, int r1, String what) {
+        int rows = w.length, cols = w[0].length, k = cols + 2;
+        double gamma = k * U / (1 - k * U);
+        for (int b = 0; b < n; b++) {
+            for (int r = 0; r < rows; r++) {
+                float got = y[b * rows + r];
+                if (r < r0 || r >= r1) {
+                    assertTrue(Float.isNaN(got), what + ": wrote row " + r + " of vector " + b + " outside its range");
+                    continue;
+                }
+                double ref = 0, mag = 0;
+                for (int c = 0; c < cols; c++) {
+                    double p = (double) w[r][c] * x[b * cols + c];
+                    ref += p;
+                    mag += Math.abs(p);
+                }
+                double tol = gamma * mag + k * 0x1p-149;
+                assertTrue(Math.abs(got - ref) <= tol, what + ": vector " + b + " row " + r + ": got " + got + ", float64 " + ref + " ± " + tol);
+            }
+        }
+    }
+}
