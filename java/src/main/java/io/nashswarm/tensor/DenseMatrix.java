@@ -73,6 +73,19 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     /** Element {@code index} (in storage order) as float; the scalar path for remainders. */
     abstract float get(long index);
 
+    /**
+     * Rows [r, r + count) × columns [c0, c0 + len) of an OUT_IN matrix as floats, row-major into {@code out}
+     * ({@link PanelProducts#rowProducts}); the subclasses convert in vectors where the elements are not floats already.
+     */
+    void chunk(int r, int count, int c0, int len, float[] out) {
+        for (int i = 0; i < count; i++) {
+            long w = (long) (r + i) * cols + c0;
+            for (int c = 0; c < len; c++) {
+                out[i * len + c] = get(w + c);
+            }
+        }
+    }
+
     /** Sum over j < len of W[w + j]·x[x0 + j]. */
     abstract float dot(long w, int len, float[] x, int x0);
 
@@ -124,6 +137,10 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
                 if (r < rowEnd) {
                     y[r] = dot((long) r * cols, cols, x, 0);
                 }
+                return;
+            }
+            if (n >= PanelProducts.ROW_BATCH) {
+                PanelProducts.rowProducts(this::chunk, rows, cols, x, n, y, rowStart, rowEnd);
                 return;
             }
             // (Two rows per pass for batches, sharing the input loads, measured slower: register pressure.)

@@ -26,6 +26,13 @@ public final class F32Matrix extends DenseMatrix {
         return data.getAtIndex(LE, i);
     }
 
+    @Override
+    void chunk(int r, int count, int c0, int len, float[] out) {
+        for (int i = 0; i < count; i++) {
+            MemorySegment.copy(data, LE, ((long) (r + i) * cols + c0) * Float.BYTES, out, i * len, len);
+        }
+    }
+
     /** {@link Vectors#L} weights from element {@code i} on. */
     private FloatVector load(long i) {
         return Vectors.f32(data, i * Float.BYTES);

@@ -131,4 +131,118 @@ final class PanelProducts {
         a5.intoArray(sums, 5 * ROWS);
         e5.intoArray(sums, 5 * ROWS + l);
     }
+
+    /** Rows of weights decoded as they are stored, row-major, for {@link #rowProducts}. */
+    interface RowChunks {
+        /** Writes rows [r, r + count) × columns [c0, c0 + len) as floats: {@code out[i·len + c]} = weight (r + i, c0 + c). */
+        void chunk(int r, int count, int c0, int len, float[] out);
+    }
+
+    /** The smallest batch that takes {@link #rowProducts} (the dense types' 1 × 4 dots reached about 51 GMAC/s at 1B shapes). */
+    static final int ROW_BATCH = 16;
+
+    /**
+     * Columns per {@link #rowProducts} chunk: 1024 (the transposed inputs of 64 inputs, 256 KB, stay in L2; each row's piece
+     * is 4 KB of f32, long enough a run for the prefetchers; with 256 a 2048x2048 product ran at 21 GMAC/s).
+     */
+    static final int ROW_COLS = 1024;
+
+    /** Rows per {@link #rowProducts} step: six broadcast weights against two vectors of 16 inputs fill 12 accumulators. */
+    static final int ROW_STEP = 6;
+
+    /** A thread's transposed inputs, decoded weights and sums ({@link #rowProducts}). */
+    private static final ThreadLocal<float[][]> ROW_SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[ROW_STEP * ROW_COLS],
+            new float[ROW_STEP * 2 * 16]});
+
+    /**
+     * {@code y[b·rows + r] = row r · x[b·cols ..]} for rows r0..r1 and inputs b < n, with the roles of {@link #products}
+     * swapped, for weights stored row by row (f32, f16, bf16): the inputs are transposed once per call, {@code xt[c·N + b]}
+     * (N = n rounded up to two vectors, the rest zeros), and six rows' weights of a chunk of 256 columns, decoded into floats,
+     * are broadcast against two vectors of inputs: per column two loads, six broadcasts and twelve FMAs. No weight is
+     * transposed, so any row decoder serves.
+     */
+    static void rowProducts(RowChunks w, int rows, int cols, float[] x, int n, float[] y, int r0, int r1) {
+        if (r0 >= r1) {
+            return;
+        }
+        int l = F.length(), pair = 2 * l, nn = (n + pair - 1) / pair * pair;
+        float[][] scratch = ROW_SCRATCH.get();
+        if (scratch[0].length < ROW_COLS * nn) {
+            scratch[0] = new float[ROW_COLS * nn];
+        }
+        float[] xt = scratch[0], wr = scratch[1], sums = scratch[2];
+        if (sums.length < ROW_STEP * pair) {
+            scratch[2] = sums = new float[ROW_STEP * pair];
+        }
+        for (int c0 = 0; c0 < cols; c0 += ROW_COLS) {
+            int len = Math.min(ROW_COLS, cols - c0);
+            for (int c = 0; c < len; c++) { // this chunk's inputs, transposed: stays in L2 while every row takes it
+                int at = c * nn;
+                for (int b = 0; b < n; b++) {
+                    xt[at + b] = x[b * cols + c0 + c];
+                }
+                java.util.Arrays.fill(xt, at + n, at + nn, 0f);
+            }
+            for (int r = r0; r < r1; r += ROW_STEP) {
+                int count = Math.min(ROW_STEP, r1 - r);
+                w.chunk(r, count, c0, len, wr);
+                if (count < ROW_STEP) {
+                    java.util.Arrays.fill(wr, count * len, ROW_STEP * len, 0f);
+                }
+                for (int b = 0; b < nn; b += pair) {
+                    rowSums(wr, len, xt, nn, b, sums);
+                    for (int i = 0; i < count; i++) {
+                        for (int k = 0; k < pair && b + k < n; k++) {
+                            int at = (b + k) * rows + r + i;
+                            y[at] = c0 == 0 ? sums[i * pair + k] : y[at] + sums[i * pair + k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code sums[i·2L + k]} = Σ_c wr[i·len + c]·xt[c·nn + b + k] for the six rows i and inputs k < 2L (L lanes): twelve
+     * accumulators, as small as {@link #sums} for the same reason.
+     */
+    private static void rowSums(float[] wr, int len, float[] xt, int nn, int b, float[] sums) {
+        int l = F.length();
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        FloatVector e0 = a0, e1 = a0, e2 = a0, e3 = a0, e4 = a0, e5 = a0;
+        for (int c = 0; c < len; c++) {
+            FloatVector v0 = FloatVector.fromArray(F, xt, c * nn + b), v1 = FloatVector.fromArray(F, xt, c * nn + b + l);
+            FloatVector w = FloatVector.broadcast(F, wr[c]);
+            a0 = w.fma(v0, a0);
+            e0 = w.fma(v1, e0);
+            w = FloatVector.broadcast(F, wr[len + c]);
+            a1 = w.fma(v0, a1);
+            e1 = w.fma(v1, e1);
+            w = FloatVector.broadcast(F, wr[2 * len + c]);
+            a2 = w.fma(v0, a2);
+            e2 = w.fma(v1, e2);
+            w = FloatVector.broadcast(F, wr[3 * len + c]);
+            a3 = w.fma(v0, a3);
+            e3 = w.fma(v1, e3);
+            w = FloatVector.broadcast(F, wr[4 * len + c]);
+            a4 = w.fma(v0, a4);
+            e4 = w.fma(v1, e4);
+            w = FloatVector.broadcast(F, wr[5 * len + c]);
+            a5 = w.fma(v0, a5);
+            e5 = w.fma(v1, e5);
+        }
+        int p = 2 * l;
+        a0.intoArray(sums, 0);
+        e0.intoArray(sums, l);
+        a1.intoArray(sums, p);
+        e1.intoArray(sums, p + l);
+        a2.intoArray(sums, 2 * p);
+        e2.intoArray(sums, 2 * p + l);
+        a3.intoArray(sums, 3 * p);
+        e3.intoArray(sums, 3 * p + l);
+        a4.intoArray(sums, 4 * p);
+        e4.intoArray(sums, 4 * p + l);
+        a5.intoArray(sums, 5 * p);
+        e5.intoArray(sums, 5 * p + l);
+    }
 }

@@ -16,7 +16,8 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batches of byte-row products (int4 g64k, Q4_0, Q4_K, int8 g32k, Q8_0) as float panels ({@link PanelProducts}):
+ * Batches of byte-row products (int4 g64k, Q4_0, Q4_K, int8 g32k, Q8_0) as float panels, and of f32/f16/bf16 rows with the
+ * inputs transposed ({@link PanelProducts}):
  * every product against float64 on the dequantized weights, within float rounding of each sum ({@code γ_k·Σ|w·x|},
  * k = cols + 2: the weight rounded once and k − 1 additions), over every zero kind, groups that straddle a panel's 256
  * columns, row counts that leave partial panels, row ranges, batches that leave partial input tiles, and one or two
@@ -109,7 +110,7 @@ class PanelProductsTest {
                     raw[blockBytes * blk + 2 * k + 1] = (byte) (h >> 8);
                 }
             }
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 WeightMatrix m = Matrices.of(type, arena.allocate(raw.length).copyFrom(MemorySegment.ofArray(raw)), rows, cols, Layout.OUT_IN);
                 float[][] w = PackedReference.dequantize(m);
                 for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
@@ -124,6 +125,44 @@ class PanelProductsTest {
                         ParallelProducts.matmul(m, x, y, n);
                         check(w, x, y, n, 0, rows, type + " " + rows + "x" + cols + " n " + n + " threads " + threads);
                     }
+                }
+            }
+        }
+    }
+
+    /** f32, f16 and bf16 stored row by row (OUT_IN): batches take {@link PanelProducts#rowProducts}, inputs transposed, weights broadcast. */
+    @ParameterizedTest
+    @EnumSource(value = QuantType.class, names = {"F32", "F16", "BF16"})
+    void denseBatchesMatchFloat64(QuantType type) {
+        Random rnd = new Random(11);
+        for (int[] shape : new int[][] {{1, 7}, {17, 300}, {40, 513}, {7, 256}}) {
+            int rows = shape[0], cols = shape[1], size = type == QuantType.F32 ? 4 : 2;
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(rows * cols * size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < rows * cols; i++) {
+                float v = (float) rnd.nextGaussian() * (i % 13 == 0 ? 100f : 1f);
+                switch (type) {
+                    case F32 -> raw.putFloat(v);
+                    case F16 -> raw.putShort(Float.floatToFloat16(v));
+                    default -> raw.putShort((short) (Float.floatToRawIntBits(v) >>> 16));
+                }
+            }
+            try (Arena arena = Arena.ofShared()) {
+                WeightMatrix m = Matrices.of(type, arena.allocate(raw.capacity()).copyFrom(MemorySegment.ofArray(raw.array())), rows, cols, Layout.OUT_IN);
+                float[][] w = PackedReference.dequantize(m);
+                for (int n : new int[] {PanelProducts.ROW_BATCH, 37, 64}) {
+                    float[] x = LutKernelsTest.inputs(n, cols, rows + n);
+                    for (int threads : new int[] {1, 2}) {
+                        Parallel.setThreads(threads);
+                        float[] y = new float[n * rows];
+                        Arrays.fill(y, Float.NaN);
+                        ParallelProducts.matmul(m, x, y, n);
+                        check(w, x, y, n, 0, rows, type + " " + rows + "x" + cols + " n " + n + " threads " + threads);
+                    }
+                    int s = rows / 3, e = rows - rows / 4;
+                    float[] y = new float[n * rows];
+                    Arrays.fill(y, Float.NaN);
+                    m.matmul(x, y, n, s, e);
+                    check(w, x, y, n, s, e, type + " " + rows + "x" + cols + " n " + n + " rows " + s + ".." + e);
                 }
             }
         }
