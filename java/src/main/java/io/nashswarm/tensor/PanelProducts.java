@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Batched products (prefill, perplexity) as a float matrix product on dequantized panels, as BLAS libraries and llama.cpp's
  * CPU GEMMs block them: a panel is {@link #ROWS} rows × {@link #COLS} columns of the weights, dequantized once into
  * floats with the rows side by side per column ({@code panel[c·ROWS + i]}), and {@link #INPUTS} inputs at a time
- * accumulate {@code ROWS × INPUTS} sums in twelve vector registers: per column two panel loads, six broadcasts of the
- * inputs' values and twelve FMAs, with no lane reductions. Each weight is decoded once per batch instead of once per input,
+ * accumulate {@code ROWS × INPUTS} sums in sixteen vector registers: per column two panel loads, eight broadcasts of the
+ * inputs' values and sixteen FMAs, with no lane reductions. Each weight is decoded once per batch instead of once per input,
  * and the FMAs take 16 weight-input products each, where the 16-bit integer kernels ({@link ByteRowKernels}) take about
  * seven operations per 64. The products are float products of the dequantized weights, so a batch is more exact than
  * the integer kernels' quantized inputs (the float64 error bound: float rounding of each sum).
@@ -19,8 +19,8 @@ final class PanelProducts {
     static final int ROWS = 2 * F.length();
     /** Columns per panel: 256 (32 KB of floats with 512-bit vectors: the L1 data cache keeps it). */
     static final int COLS = 256;
-    /** Inputs per kernel call: 2 × 6 accumulators, 2 panel vectors and the broadcasts fit AVX-512's 32 registers. */
-    static final int INPUTS = 6;
+    /** Inputs per kernel call: 2 × 8 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers (6 ran 5-10% slower on one thread). */
+    static final int INPUTS = 8;
 
     private PanelProducts() {}
 
@@ -59,7 +59,7 @@ final class PanelProducts {
     }
 
     /**
-     * Inputs b..b+m (m ≤ 6; the missing ones repeat the last, computed and not stored) times the panel's columns
+     * Inputs b..b+m (m ≤ 8; the missing ones repeat the last, computed and not stored) times the panel's columns
      * [c0, c0 + len): their sums stored ({@code first}) or added into y's rows [r + lo, r + valid).
      */
     private static void kernel(float[] p, int len, float[] x, int c0, int cols, int b, int m, float[] y, int rows, int r, int lo, int valid,
@@ -67,7 +67,8 @@ final class PanelProducts {
         float[] sums = SUMS.get();
         int last = b + m - 1;
         sums(p, len, x, b * cols + c0, Math.min(b + 1, last) * cols + c0, Math.min(b + 2, last) * cols + c0,
-                Math.min(b + 3, last) * cols + c0, Math.min(b + 4, last) * cols + c0, Math.min(b + 5, last) * cols + c0, sums);
+                Math.min(b + 3, last) * cols + c0, Math.min(b + 4, last) * cols + c0, Math.min(b + 5, last) * cols + c0,
+                Math.min(b + 6, last) * cols + c0, Math.min(b + 7, last) * cols + c0, sums);
         for (int k = 0; k < m; k++) {
             int at = (b + k) * rows + r;
             if (lo == 0 && valid == ROWS && !first) {
@@ -88,15 +89,15 @@ final class PanelProducts {
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[INPUTS * ROWS]);
 
     /**
-     * {@code sums[k·ROWS + i]} = Σ_c panel[c·ROWS + i]·x[o_k + c] for c < len and the six inputs at o0..o5: twelve
+     * {@code sums[k·ROWS + i]} = Σ_c panel[c·ROWS + i]·x[o_k + c] for c < len and the eight inputs at o0..o7: sixteen
      * accumulators, no lane reductions. Kept this small on purpose: with the stores into y inside it as well, C1 ran out of
      * registers compiling it ("COMPILE SKIPPED: out of virtual registers"), and without C1's profile the method ran
      * interpreted for minutes.
      */
-    private static void sums(float[] p, int len, float[] x, int o0, int o1, int o2, int o3, int o4, int o5, float[] sums) {
+    private static void sums(float[] p, int len, float[] x, int o0, int o1, int o2, int o3, int o4, int o5, int o6, int o7, float[] sums) {
         int l = F.length();
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-        FloatVector e0 = a0, e1 = a0, e2 = a0, e3 = a0, e4 = a0, e5 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector e0 = a0, e1 = a0, e2 = a0, e3 = a0, e4 = a0, e5 = a0, e6 = a0, e7 = a0;
         for (int c = 0; c < len; c++) {
             FloatVector w0 = FloatVector.fromArray(F, p, c * ROWS), w1 = FloatVector.fromArray(F, p, c * ROWS + l);
             FloatVector v = FloatVector.broadcast(F, x[o0 + c]);
@@ -117,6 +118,12 @@ final class PanelProducts {
             v = FloatVector.broadcast(F, x[o5 + c]);
             a5 = w0.fma(v, a5);
             e5 = w1.fma(v, e5);
+            v = FloatVector.broadcast(F, x[o6 + c]);
+            a6 = w0.fma(v, a6);
+            e6 = w1.fma(v, e6);
+            v = FloatVector.broadcast(F, x[o7 + c]);
+            a7 = w0.fma(v, a7);
+            e7 = w1.fma(v, e7);
         }
         a0.intoArray(sums, 0);
         e0.intoArray(sums, l);
@@ -130,6 +137,10 @@ final class PanelProducts {
         e4.intoArray(sums, 4 * ROWS + l);
         a5.intoArray(sums, 5 * ROWS);
         e5.intoArray(sums, 5 * ROWS + l);
+        a6.intoArray(sums, 6 * ROWS);
+        e6.intoArray(sums, 6 * ROWS + l);
+        a7.intoArray(sums, 7 * ROWS);
+        e7.intoArray(sums, 7 * ROWS + l);
     }
 
     /** Rows of weights decoded as they are stored, row-major, for {@link #rowProducts}. */

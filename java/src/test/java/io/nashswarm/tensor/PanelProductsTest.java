@@ -42,7 +42,7 @@ class PanelProductsTest {
                 WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w0), QuantType.INT4, spec);
                 assertTrue(PackedReference.byteRows(m), "int4 " + spec + " takes the nibble-group layout");
                 float[][] w = PackedReference.dequantize(m);
-                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, ByteRowKernels.PANEL_BATCH + 7, 64}) {
+                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, ByteRowKernels.PANEL_BATCH + 1, ByteRowKernels.PANEL_BATCH + 7, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
                     String what = "int4 " + rows + "x" + cols + " " + spec + " n " + n;
                     for (int threads : new int[] {1, 2}) {
