@@ -86,6 +86,30 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
         }
     }
 
+    /** A thread's row of stored 16-bit elements for {@link #chunkOfHalves}. */
+    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[0]);
+
+    /** {@link #chunk} for 16-bit elements: IEEE halves, or bf16 ({@code brain}), converted in plain loops that C2 vectorizes. */
+    final void chunkOfHalves(int r, int count, int c0, int len, float[] out, java.lang.foreign.ValueLayout.OfShort le, boolean brain) {
+        short[] h = HALVES.get();
+        if (h.length < len) {
+            HALVES.set(h = new short[len]);
+        }
+        for (int i = 0; i < count; i++) {
+            MemorySegment.copy(data, le, ((long) (r + i) * cols + c0) * Short.BYTES, h, 0, len);
+            int o = i * len;
+            if (brain) {
+                for (int c = 0; c < len; c++) {
+                    out[o + c] = Float.intBitsToFloat(h[c] << 16);
+                }
+            } else {
+                for (int c = 0; c < len; c++) {
+                    out[o + c] = Float.float16ToFloat(h[c]);
+                }
+            }
+        }
+    }
+
     /** Sum over j < len of W[w + j]·x[x0 + j]. */
     abstract float dot(long w, int len, float[] x, int x0);
 

@@ -26,21 +26,10 @@ public final class F16Matrix extends DenseMatrix {
         return Float.float16ToFloat(data.getAtIndex(LE, i));
     }
 
-    /** A thread's row of stored halves for {@link #chunk}. */
-    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[0]);
 
     @Override
     void chunk(int r, int count, int c0, int len, float[] out) {
-        short[] h = HALVES.get();
-        if (h.length < len) {
-            HALVES.set(h = new short[len]);
-        }
-        for (int i = 0; i < count; i++) {
-            MemorySegment.copy(data, LE, ((long) (r + i) * cols + c0) * Short.BYTES, h, 0, len);
-            for (int c = 0; c < len; c++) { // a plain loop: C2 vectorizes the conversion
-                out[i * len + c] = Float.float16ToFloat(h[c]);
-            }
-        }
+        chunkOfHalves(r, count, c0, len, out, LE, false);
     }
 
     /** {@link Vectors#L} weights from element {@code i} on, widened to floats. */

@@ -45,13 +45,7 @@ class PanelProductsTest {
                 for (int n : new int[] {ByteRowKernels.PANEL_BATCH, ByteRowKernels.PANEL_BATCH + 1, ByteRowKernels.PANEL_BATCH + 7, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
                     String what = "int4 " + rows + "x" + cols + " " + spec + " n " + n;
-                    for (int threads : new int[] {1, 2}) {
-                        Parallel.setThreads(threads);
-                        float[] y = new float[n * rows];
-                        Arrays.fill(y, Float.NaN);
-                        ParallelProducts.matmul(m, x, y, n);
-                        check(w, x, y, n, 0, rows, what + " threads " + threads);
-                    }
+                    checkThreads(m, w, x, n, what);
                     // a row range that starts at the second block of a panel and ends inside a panel
                     int s = Math.min(rows, ByteRows.QUAD_ROWS), e = Math.max(s, rows - rows / 5);
                     float[] y = new float[n * rows];
@@ -75,13 +69,7 @@ class PanelProductsTest {
                 float[][] w = PackedReference.dequantize(m);
                 for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
-                    for (int threads : new int[] {1, 2}) {
-                        Parallel.setThreads(threads);
-                        float[] y = new float[n * rows];
-                        Arrays.fill(y, Float.NaN);
-                        ParallelProducts.matmul(m, x, y, n);
-                        check(w, x, y, n, 0, rows, "int8 " + rows + "x" + cols + " " + spec + " n " + n + " threads " + threads);
-                    }
+                    checkThreads(m, w, x, n, "int8 " + rows + "x" + cols + " " + spec + " n " + n);
                 }
             }
         }
@@ -118,13 +106,7 @@ class PanelProductsTest {
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) rnd.nextGaussian() * (i % 3 == 0 ? 1e-3f : 1f); // weights up to 127·65504: sums stay finite
                     }
-                    for (int threads : new int[] {1, 2}) {
-                        Parallel.setThreads(threads);
-                        float[] y = new float[n * rows];
-                        Arrays.fill(y, Float.NaN);
-                        ParallelProducts.matmul(m, x, y, n);
-                        check(w, x, y, n, 0, rows, type + " " + rows + "x" + cols + " n " + n + " threads " + threads);
-                    }
+                    checkThreads(m, w, x, n, type + " " + rows + "x" + cols + " n " + n);
                 }
             }
         }
@@ -151,13 +133,7 @@ class PanelProductsTest {
                 float[][] w = PackedReference.dequantize(m);
                 for (int n : new int[] {PanelProducts.ROW_BATCH, 37, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
-                    for (int threads : new int[] {1, 2}) {
-                        Parallel.setThreads(threads);
-                        float[] y = new float[n * rows];
-                        Arrays.fill(y, Float.NaN);
-                        ParallelProducts.matmul(m, x, y, n);
-                        check(w, x, y, n, 0, rows, type + " " + rows + "x" + cols + " n " + n + " threads " + threads);
-                    }
+                    checkThreads(m, w, x, n, type + " " + rows + "x" + cols + " n " + n);
                     int s = rows / 3, e = rows - rows / 4;
                     float[] y = new float[n * rows];
                     Arrays.fill(y, Float.NaN);
@@ -165,6 +141,17 @@ class PanelProductsTest {
                     check(w, x, y, n, s, e, type + " " + rows + "x" + cols + " n " + n + " rows " + s + ".." + e);
                 }
             }
+        }
+    }
+
+    /** All rows of n inputs on one thread and on two, each into outputs poisoned with NaN. */
+    private static void checkThreads(WeightMatrix m, float[][] w, float[] x, int n, String what) {
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] y = new float[n * m.rows()];
+            Arrays.fill(y, Float.NaN);
+            ParallelProducts.matmul(m, x, y, n);
+            check(w, x, y, n, 0, m.rows(), what + " threads " + threads);
         }
     }
 
