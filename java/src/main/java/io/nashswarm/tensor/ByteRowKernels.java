@@ -60,7 +60,7 @@ final class ByteRowKernels {
 
     /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
-        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.NIBBLE_GROUPS) {
+        if (n >= panelBatch(w.kind, w.group) && w.kind == ByteRows.Kind.NIBBLE_GROUPS) {
             PanelProducts.products((r, c0, c1, panel) -> nibblePanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
             return;
         }
@@ -68,7 +68,7 @@ final class ByteRowKernels {
             PanelProducts.products((r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
             return;
         }
-        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.GROUPS) {
+        if (n >= panelBatch(w.kind, w.group) && w.kind == ByteRows.Kind.GROUPS) {
             PanelProducts.products((r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
             return;
         }
@@ -114,11 +114,19 @@ final class ByteRowKernels {
     }
 
     /**
-     * The smallest batch whose nibble-group products take {@link PanelProducts}' float panels: the panel's decoding is paid
+     * The smallest batch of int4 g64k products that takes {@link PanelProducts}' float panels: the panel's decoding is paid
      * once per batch, so small batches stay on the 16-bit kernels (int4 1024x2048 on one thread, GMAC/s, 16-bit against
      * panels: n = 8 62 against 38, 16 65 against 57, 64 62 against 80; bench/results/panel-products-2026-12-05.md).
      */
     static final int PANEL_BATCH = 32;
+
+    /**
+     * The smallest batch of this layout that takes the panels: {@link #PANEL_BATCH}, or 8 for bytes (int8, Q8_0) and Q4_0,
+     * whose 16-bit batch kernels are slower (1024x2048, one thread, n = 8: Q8_0 24 against 38 GMAC/s, Q4_0 37 against 52).
+     */
+    static int panelBatch(ByteRows.Kind kind, int group) {
+        return kind == ByteRows.Kind.GROUPS || kind == ByteRows.Kind.NIBBLE_GROUPS && group == 32 ? 8 : PANEL_BATCH;
+    }
 
     /**
      * {@link PanelProducts}' panel from nibble groups (Q4_0, int4 g64k): rows [r, r + PanelProducts.ROWS), two blocks of

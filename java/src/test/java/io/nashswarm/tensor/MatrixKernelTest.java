@@ -131,9 +131,10 @@ class MatrixKernelTest {
                     assertTrue(Float.isNaN(got), () -> b.what + " " + how + ": wrote row " + r + " outside its range");
                     continue;
                 }
-                if (b.type == QuantType.Q8_0 || b.type == QuantType.Q4_0 && n < ByteRowKernels.PANEL_BATCH) {
-                    // the 16-bit product kernels: within the bound of the input's rounding (ByteRowKernelsTest); Q4_0's
-                    // larger batches take float panels (PanelProducts), held to the float64 bound below
+                if ((b.type == QuantType.Q8_0 || b.type == QuantType.Q4_0)
+                        && n < ByteRowKernels.panelBatch(b.type == QuantType.Q8_0 ? ByteRows.Kind.GROUPS : ByteRows.Kind.NIBBLE_GROUPS, 32)) {
+                    // the 16-bit product kernels: within the bound of the input's rounding (ByteRowKernelsTest); larger
+                    // batches take float panels (PanelProducts), held to the float64 bound below
                     PackedReference.assertByteRowProduct(b.m, x, v * b.cols, y, v * b.rows, r, r + 1, b.what + " " + how + " vector " + v);
                     continue;
                 }

@@ -67,7 +67,7 @@ class PanelProductsTest {
                 WeightMatrix m = RtnQuantizer.quantize(RowSource.of(w0), QuantType.INT8, spec);
                 assertTrue(PackedReference.byteRows(m), "int8 " + spec + " takes the byte-group layout");
                 float[][] w = PackedReference.dequantize(m);
-                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
+                for (int n : new int[] {8, 11, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
                     checkThreads(m, w, x, n, "int8 " + rows + "x" + cols + " " + spec + " n " + n);
                 }
@@ -86,6 +86,8 @@ class PanelProductsTest {
         Random rnd = new Random(7);
         float[] scales = {0.01f, 65504f, 6e-8f, -0.37f};
         int blockBytes = type.bytesPerBlock(), blockSize = type.blockSize();
+        int first = ByteRowKernels.panelBatch(type == QuantType.Q8_0 ? ByteRows.Kind.GROUPS : type == QuantType.Q4_0 ? ByteRows.Kind.NIBBLE_GROUPS
+                : ByteRows.Kind.NIBBLE_SUPER_BLOCKS, 32); // the smallest batch on panels
         int[][] shapes = blockSize == 32 ? new int[][] {{1, 32}, {17, 288}, {40, 544}, {70, 256}} : new int[][] {{1, 256}, {17, 768}, {40, 512}};
         for (int[] shape : shapes) {
             int rows = shape[0], cols = shape[1];
@@ -101,7 +103,7 @@ class PanelProductsTest {
             try (Arena arena = Arena.ofShared()) {
                 WeightMatrix m = Matrices.of(type, arena.allocate(raw.length).copyFrom(MemorySegment.ofArray(raw)), rows, cols, Layout.OUT_IN);
                 float[][] w = PackedReference.dequantize(m);
-                for (int n : new int[] {ByteRowKernels.PANEL_BATCH, 64}) {
+                for (int n : new int[] {first, first + 5, 64}) {
                     float[] x = new float[n * cols];
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) rnd.nextGaussian() * (i % 3 == 0 ? 1e-3f : 1f); // weights up to 127·65504: sums stay finite
