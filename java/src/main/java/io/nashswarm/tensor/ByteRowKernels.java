@@ -68,6 +68,10 @@ final class ByteRowKernels {
             PanelProducts.products((r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
             return;
         }
+        if (n >= PANEL_BATCH && w.sixBitFields()) {
+            PanelProducts.products((r, c0, c1, panel) -> sixFieldPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
+            return;
+        }
         if (n >= panelBatch(w.kind, w.group) && w.kind == ByteRows.Kind.GROUPS) {
             PanelProducts.products((r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
             return;
@@ -203,6 +207,80 @@ final class ByteRowKernels {
                 ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + pr);
                 ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 2 * pr);
                 ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 3 * pr);
+            }
+        }
+    }
+
+    /**
+     * {@link PanelProducts}' panel from Q6_K's and Q5_K's code fields ({@link ByteRows#SIX_SUB_BYTES}, {@link
+     * ByteRows#sixCode}): per sub-block of 16 columns the block's three words per row, each code taken out by shifts and
+     * masks (four of them a nibble and two high bits), written out (through a helper taking the vectors, C2 boxed them: 3–50
+     * GMAC/s), then as each type's dequantization rounds it: Q6_K {@code (u − 32)·(d·sub)},
+     * Q5_K {@code fma(u, d·scale, −dmin·min)}.
+     */
+    static void sixFieldPanel(ByteRows w, int r, int c0, int c1, float[] panel) {
+        int pr = PanelProducts.ROWS;
+        boolean six = w.kind == ByteRows.Kind.SIX_BIT_SUPER_BLOCKS;
+        for (int half = 0; half < 2; half++) {
+            int rb = r / QUAD + half, lane = half * QUAD;
+            if (rb >= w.blocks) {
+                for (int c = c0; c < c1; c++) {
+                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
+                }
+                continue;
+            }
+            FloatVector s = FloatVector.zero(F), mn = s;
+            for (int c = c0; c < c1; c += ByteRows.SUB) {
+                long sb = rb * w.blockBytes + (long) (c / ByteRows.SUPER) * (six ? ByteRows.SIX_SUPER_BYTES : ByteRows.FIVE_SUPER_BYTES);
+                FloatVector d = FloatVector.fromMemorySegment(F, w.data, sb, LE);
+                if (six) { // d·sub per 16 columns
+                    s = d.mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (4 + c % ByteRows.SUPER / 16) * QUAD, LE)
+                            .convertShape(B2I, I, 0)).convert(I2F, 0));
+                } else if (c % 32 == 0 || c == c0) { // d·scale and −dmin·min per 32
+                    int k = c % ByteRows.SUPER / 32;
+                    s = d.mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (8 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
+                    mn = FloatVector.fromMemorySegment(F, w.data, sb + 4 * QUAD, LE)
+                            .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0)).neg();
+                }
+                long at = w.sixAt(rb, c);
+                IntVector w0 = IntVector.fromMemorySegment(I, w.data, at, LE), w1 = IntVector.fromMemorySegment(I, w.data, at + 4 * QUAD, LE),
+                        w2 = IntVector.fromMemorySegment(I, w.data, at + 8 * QUAD, LE);
+                int o = (c - c0) * pr + lane;
+                FloatVector q;
+                // codes 0..15 of the sub-block (ByteRows.sixFields): words 0 and 1 hold u0 u1 n6 | u2 u3 n7 and u8 u9 n14 |
+                // u10 u11 n15, word 2 u4 u5 h6 h14 | u12 u13 h7 h15
+                q = (FloatVector) w0.and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o);
+                q = (FloatVector) w0.lanewise(LSHR, 6).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + pr);
+                q = (FloatVector) w0.lanewise(LSHR, 16).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 2 * pr);
+                q = (FloatVector) w0.lanewise(LSHR, 22).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 3 * pr);
+                q = (FloatVector) w2.and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 4 * pr);
+                q = (FloatVector) w2.lanewise(LSHR, 6).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 5 * pr);
+                q = (FloatVector) w0.lanewise(LSHR, 12).and(15).or(w2.lanewise(LSHR, 12).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 6 * pr);
+                q = (FloatVector) w0.lanewise(LSHR, 28).and(15).or(w2.lanewise(LSHR, 28).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 7 * pr);
+                q = (FloatVector) w1.and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 8 * pr);
+                q = (FloatVector) w1.lanewise(LSHR, 6).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 9 * pr);
+                q = (FloatVector) w1.lanewise(LSHR, 16).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 10 * pr);
+                q = (FloatVector) w1.lanewise(LSHR, 22).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 11 * pr);
+                q = (FloatVector) w2.lanewise(LSHR, 16).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 12 * pr);
+                q = (FloatVector) w2.lanewise(LSHR, 22).and(63).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 13 * pr);
+                q = (FloatVector) w1.lanewise(LSHR, 12).and(15).or(w2.lanewise(LSHR, 14).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 14 * pr);
+                q = (FloatVector) w1.lanewise(LSHR, 28).and(15).or(w2.lanewise(LSHR, 30).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
+                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 15 * pr);
             }
         }
     }

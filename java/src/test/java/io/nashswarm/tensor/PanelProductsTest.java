@@ -16,7 +16,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batches of byte-row products (int4 g64k, Q4_0, Q4_K, int8 g32k, Q8_0) as float panels, and of f32/f16/bf16 rows with the
+ * Batches of byte-row products (int4 g64k, Q4_0, Q4_K, Q5_K, Q6_K, int8 g32k, Q8_0) as float panels, and of f32/f16/bf16 rows with the
  * inputs transposed ({@link PanelProducts}):
  * every product against float64 on the dequantized weights, within float rounding of each sum ({@code γ_k·Σ|w·x|},
  * k = cols + 2: the weight rounded once and k − 1 additions), over every zero kind, groups that straddle a panel's 256
@@ -76,12 +76,13 @@ class PanelProductsTest {
     }
 
     /**
-     * ggml's Q4_0, Q8_0 and Q4_K (blocks of 32: fp16 d, then 16 bytes of nibbles, w = d·(q − 8), or 32 signed bytes, w = d·q;
-     * super-blocks of 256: fp16 d and dmin, 6-bit scales and minimums, w = d·scale·q − dmin·min) with random codes and
-     * ordinary, largest, subnormal and negative scales.
+     * ggml's Q4_0, Q8_0, Q4_K, Q5_K and Q6_K (blocks of 32: fp16 d, then 16 bytes of nibbles, w = d·(q − 8), or 32 signed
+     * bytes, w = d·q; super-blocks of 256: fp16 d and dmin, 6-bit scales and minimums, w = d·scale·q − dmin·min, or Q6_K's
+     * int8 sub-scales and fp16 d at the end, w = d·sub·(q − 32)) with random codes and ordinary, largest, subnormal and
+     * negative scales.
      */
     @ParameterizedTest
-    @EnumSource(value = QuantType.class, names = {"Q4_0", "Q8_0", "Q4_K"})
+    @EnumSource(value = QuantType.class, names = {"Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"})
     void ggmlBatchesMatchFloat64(QuantType type) {
         Random rnd = new Random(7);
         float[] scales = {0.01f, 65504f, 6e-8f, -0.37f};
@@ -93,11 +94,14 @@ class PanelProductsTest {
             int rows = shape[0], cols = shape[1];
             byte[] raw = new byte[rows * cols / blockSize * blockBytes];
             rnd.nextBytes(raw);
-            for (int blk = 0; blk < raw.length / blockBytes; blk++) { // d (and Q4_K's dmin) finite
-                for (int k = 0; k < (type == QuantType.Q4_K ? 2 : 1); k++) {
-                    short h = Float.floatToFloat16(scales[(blk + k) % scales.length] * (0.5f + 0.5f * rnd.nextFloat()) / (type == QuantType.Q4_K ? 64 : 1));
-                    raw[blockBytes * blk + 2 * k] = (byte) h;
-                    raw[blockBytes * blk + 2 * k + 1] = (byte) (h >> 8);
+            // the fp16 scales finite: d (and dmin) at the block's start, Q6_K's d at its end; K-quants' sub-scales go to 63 or 127
+            int[] at = type == QuantType.Q6_K ? new int[] {208} : type == QuantType.Q4_K || type == QuantType.Q5_K ? new int[] {0, 2} : new int[] {0};
+            float sub = type == QuantType.Q6_K ? 128 : blockSize == 256 ? 64 : 1;
+            for (int blk = 0; blk < raw.length / blockBytes; blk++) {
+                for (int k = 0; k < at.length; k++) {
+                    short h = Float.floatToFloat16(scales[(blk + k) % scales.length] * (0.5f + 0.5f * rnd.nextFloat()) / sub);
+                    raw[blockBytes * blk + at[k]] = (byte) h;
+                    raw[blockBytes * blk + at[k] + 1] = (byte) (h >> 8);
                 }
             }
             try (Arena arena = Arena.ofShared()) {
