@@ -26,7 +26,6 @@ public final class BF16Matrix extends DenseMatrix {
         return Float.intBitsToFloat(data.getAtIndex(LE, i) << 16);
     }
 
-
     @Override
     void chunk(int r, int count, int c0, int len, float[] out) {
         chunkOfHalves(r, count, c0, len, out, LE, true);

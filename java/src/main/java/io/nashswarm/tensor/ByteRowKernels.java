@@ -1,5 +1,6 @@
 package io.nashswarm.tensor;
 
+import io.nashswarm.kernel.Vectors;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -60,20 +61,15 @@ final class ByteRowKernels {
 
     /** {@code y[b·w.rows + r] = row r · input b} for rows r0..r1 and inputs b < n; each row block's codes are read from memory once. */
     static void products(ByteRows w, float[] x, int n, float[] y, int r0, int r1) {
-        if (n >= panelBatch(w.kind, w.group) && w.kind == ByteRows.Kind.NIBBLE_GROUPS) {
-            PanelProducts.products((r, c0, c1, panel) -> nibblePanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
-            return;
-        }
-        if (n >= PANEL_BATCH && w.kind == ByteRows.Kind.NIBBLE_SUPER_BLOCKS) {
-            PanelProducts.products((r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
-            return;
-        }
-        if (n >= PANEL_BATCH && w.sixBitFields()) {
-            PanelProducts.products((r, c0, c1, panel) -> sixFieldPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
-            return;
-        }
-        if (n >= panelBatch(w.kind, w.group) && w.kind == ByteRows.Kind.GROUPS) {
-            PanelProducts.products((r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel), w.rows, w.cols, x, n, y, r0, r1);
+        if (n >= panelBatch(w.kind, w.group)) {
+            PanelProducts.Source panels = switch (w.kind) {
+                case GROUPS -> (r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel);
+                case NIBBLE_GROUPS -> (r, c0, c1, panel) -> nibblePanel(w, r, c0, c1, panel);
+                case NIBBLE_SUPER_BLOCKS -> (r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel);
+                case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> (r, c0, c1, panel) -> sixFieldPanel(w, r, c0, c1, panel);
+                case THREE_BIT_SUPER_BLOCKS, TWO_BIT_SUPER_BLOCKS -> throw new AssertionError(w.kind + " has no panels");
+            };
+            PanelProducts.products(panels, w.rows, w.cols, x, n, y, r0, r1);
             return;
         }
         ThreadInputs mine = ThreadInputs.mine();
@@ -126,10 +122,23 @@ final class ByteRowKernels {
 
     /**
      * The smallest batch of this layout that takes the panels: {@link #PANEL_BATCH}, or 8 for bytes (int8, Q8_0) and Q4_0,
-     * whose 16-bit batch kernels are slower (1024x2048, one thread, n = 8: Q8_0 24 against 38 GMAC/s, Q4_0 37 against 52).
+     * whose 16-bit batch kernels are slower (1024x2048, one thread, n = 8: Q8_0 24 against 38 GMAC/s, Q4_0 37 against 52);
+     * never for Q3_K and Q2_K, which have no panel decoder.
      */
     static int panelBatch(ByteRows.Kind kind, int group) {
-        return kind == ByteRows.Kind.GROUPS || kind == ByteRows.Kind.NIBBLE_GROUPS && group == 32 ? 8 : PANEL_BATCH;
+        return switch (kind) {
+            case GROUPS -> 8;
+            case NIBBLE_GROUPS -> group == 32 ? 8 : PANEL_BATCH;
+            case NIBBLE_SUPER_BLOCKS, SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> PANEL_BATCH;
+            case THREE_BIT_SUPER_BLOCKS, TWO_BIT_SUPER_BLOCKS -> Integer.MAX_VALUE;
+        };
+    }
+
+    /** Zeros for the panel half at {@code lane} (rows past the matrix's last block) in its {@code cols} columns. */
+    private static void clearHalf(float[] panel, int cols, int lane) {
+        for (int c = 0; c < cols; c++) {
+            java.util.Arrays.fill(panel, c * PanelProducts.ROWS + lane, c * PanelProducts.ROWS + lane + QUAD, 0f);
+        }
     }
 
     /**
@@ -144,21 +153,16 @@ final class ByteRowKernels {
         for (int half = 0; half < 2; half++) {
             int rb = r / QUAD + half, lane = half * QUAD;
             if (rb >= w.blocks) {
-                for (int c = c0; c < c1; c++) {
-                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
-                }
+                clearHalf(panel, c1 - c0, lane);
                 continue;
             }
             long blk = rb * w.blockBytes;
             FloatVector s = FloatVector.zero(F), z = s;
             for (int c = c0, gi = -1; c < c1; c += 4) {
-                if (c / group != gi) { // the group's scales (fp16 → float as in groups) and zeros 8 + z
+                if (c / group != gi) { // the group's scales and zeros 8 + z
                     gi = c / group;
                     long sg = blk + gi * gb + (long) group / 2 * QUAD;
-                    IntVector h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                    IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
-                    mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-                    s = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                    s = Vectors.f16(w.data, sg);
                     z = FloatVector.broadcast(F, 8f);
                     if (w.withZeros) {
                         z = z.add((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sg + 2 * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
@@ -185,9 +189,7 @@ final class ByteRowKernels {
         for (int half = 0; half < 2; half++) {
             int rb = r / QUAD + half, lane = half * QUAD;
             if (rb >= w.blocks) {
-                for (int c = c0; c < c1; c++) {
-                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
-                }
+                clearHalf(panel, c1 - c0, lane);
                 continue;
             }
             long blk = rb * w.blockBytes, at = 0;
@@ -224,9 +226,7 @@ final class ByteRowKernels {
         for (int half = 0; half < 2; half++) {
             int rb = r / QUAD + half, lane = half * QUAD;
             if (rb >= w.blocks) {
-                for (int c = c0; c < c1; c++) {
-                    java.util.Arrays.fill(panel, (c - c0) * pr + lane, (c - c0) * pr + lane + QUAD, 0f);
-                }
+                clearHalf(panel, c1 - c0, lane);
                 continue;
             }
             FloatVector s = FloatVector.zero(F), mn = s;
@@ -298,18 +298,12 @@ final class ByteRowKernels {
         for (int c = c0, g = -1; c < c1; c++) {
             long g0 = blk + (long) (c / run) * runBytes;
             int inRun = c % run;
-            if (c / group != g) { // the group's scales (fp16 → float as in groups), rows 0..HALF and HALF..ROWS, and zeros
+            if (c / group != g) { // the group's scales, rows 0..HALF and HALF..ROWS, and zeros
                 g = c / group;
                 int j = inRun / group;
                 long sg = g0 + (long) run * ROWS + (long) j * 2 * ROWS;
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                IntVector mag = h.and(0x7FFF).lanewise(LSHL, 13);
-                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-                s0 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
-                h = (IntVector) ShortVector.fromMemorySegment(H, w.data, sg + 2 * HALF, LE).convertShape(ZERO_EXTEND_S2I, I, 0);
-                mag = h.and(0x7FFF).lanewise(LSHL, 13);
-                mag = mag.blend(mag.or(0x70000000), mag.compare(VectorOperators.GE, 0x0F800000));
-                s1 = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts().or(h.and(0x8000).lanewise(LSHL, 16)).reinterpretAsFloats();
+                s0 = Vectors.f16(w.data, sg);
+                s1 = Vectors.f16(w.data, sg + 2 * HALF);
                 if (w.withZeros) {
                     long zg = g0 + (long) run * ROWS + (long) (run / group) * 2 * ROWS + (long) j * ROWS;
                     z0 = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, zg, LE).convertShape(B2I, I, 0)).convert(I2F, 0);

@@ -75,16 +75,9 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
 
     /**
      * Rows [r, r + count) × columns [c0, c0 + len) of an OUT_IN matrix as floats, row-major into {@code out}
-     * ({@link PanelProducts#rowProducts}); the subclasses convert in vectors where the elements are not floats already.
+     * ({@link PanelProducts#rowProducts}): f32 copied, f16 and bf16 converted ({@link #chunkOfHalves}).
      */
-    void chunk(int r, int count, int c0, int len, float[] out) {
-        for (int i = 0; i < count; i++) {
-            long w = (long) (r + i) * cols + c0;
-            for (int c = 0; c < len; c++) {
-                out[i * len + c] = get(w + c);
-            }
-        }
-    }
+    abstract void chunk(int r, int count, int c0, int len, float[] out);
 
     /** A thread's row of stored 16-bit elements for {@link #chunkOfHalves}. */
     private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[0]);

@@ -26,7 +26,6 @@ public final class F16Matrix extends DenseMatrix {
         return Float.float16ToFloat(data.getAtIndex(LE, i));
     }
 
-
     @Override
     void chunk(int r, int count, int c0, int len, float[] out) {
         chunkOfHalves(r, count, c0, len, out, LE, false);
