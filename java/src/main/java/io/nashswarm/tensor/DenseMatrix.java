@@ -11,9 +11,9 @@ import java.util.Objects;
  * subclasses supply four small Vector API kernels over contiguous runs of stored elements; this class
  * decides which run each call covers.
  *
- * <p>Batched products walk the weights once: rows (OUT_IN) or input rows (IN_OUT) form the outer
- * loop and the input vectors the inner one, so each run of weights is fetched from memory once and
- * re-read from cache for the other vectors, four vectors per kernel call.
+ * <p>The products read rows (an IN_OUT matrix is transposed once first, {@link #prepare}). Batches read each weight
+ * once for many inputs: rows broadcast against transposed inputs ({@link PanelProducts#rowProducts}; below
+ * {@link PanelProducts#ROW_BATCH} inputs, four inputs per row dot).
  */
 abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F16Matrix, BF16Matrix {
     /** Input vectors one kernel call serves; the kernels are written for exactly this many. */
@@ -27,7 +27,13 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     MemorySegment data;
     final int rows;
     final int cols;
-    final Layout layout;
+    /** How data is ordered: IN_OUT only until {@link #prepare} transposes it. */
+    Layout layout;
+    /**
+     * Whether {@link #prepare} has run (or had nothing to do): the products read rows. Volatile: a product that reads
+     * true also sees the data and layout that prepare wrote before it.
+     */
+    private volatile boolean rowMajor;
 
     DenseMatrix(MemorySegment data, int rows, int cols, Layout layout) {
         if (rows < 0 || cols < 0) {
@@ -41,23 +47,86 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
         this.rows = rows;
         this.cols = cols;
         this.layout = Objects.requireNonNull(layout);
+        this.rowMajor = layout == Layout.OUT_IN && !(data.isMapped() && data.byteSize() >= HUGE_COPY_MIN);
     }
 
     /**
-     * A matrix read from a file mapping of at least {@link #HUGE_COPY_MIN} bytes is copied once onto huge pages ({@link
+     * Makes the copy the products read, once (at load, or else at the first product, the other threads waiting).
+     *
+     * <p>A matrix read from a file mapping of at least {@link #HUGE_COPY_MIN} bytes is copied onto huge pages ({@link
      * HugePages}) and the mapping's pages are released, as the quantized types' repacked copies are. Why: decode streams
      * every product's weights from DRAM once per token, and on the mapping's 4 KiB pages the streams stall on TLB misses:
      * F32 at stories110M shapes decoded 52.1–53.2 tok/s from the mapping and 57.6–58.1 from the copy, in one alternating
      * run (bench/results/dense-huge-pages-2026-12-04.md).
+     *
+     * <p>An IN_OUT matrix (GPT-2's Conv1D weights as Hugging Face stores them) is transposed into that copy, whatever its
+     * size, so that every product reads rows, as llama.cpp's converter transposes them once. Read in place, a decode step
+     * split by output rows gave each thread half of every stored input row, short runs that the prefetchers restart on:
+     * HF GPT-2 124M f32 decoded 44–52 tok/s against 94 for the same shapes stored row by row
+     * (bench/results/in-out-2026-12-05.md).
      */
     @Override
     public synchronized void prepare() {
+        if (rowMajor) {
+            return;
+        }
         MemorySegment stored = data;
-        if (stored.isMapped() && stored.byteSize() >= HUGE_COPY_MIN) {
+        if (layout == Layout.IN_OUT) {
+            MemorySegment copy = HugePages.allocate(stored.byteSize());
+            transpose(stored, copy, cols, rows, (int) (type().bytesFor(1)));
+            BitPlanes.track(this, copy.byteSize());
+            data = copy;
+            layout = Layout.OUT_IN;
+            if (stored.isMapped()) {
+                stored.unload();
+            }
+        } else if (stored.isMapped() && stored.byteSize() >= HUGE_COPY_MIN) {
             MemorySegment copy = HugePages.allocate(stored.byteSize()).copyFrom(stored);
             BitPlanes.track(this, copy.byteSize());
             data = copy;
             stored.unload();
+        }
+        rowMajor = true;
+    }
+
+    /** Tiles of {@link #transpose}: 64 runs of 64 elements, 16 KB of f32 in and out. */
+    private static final int TRANSPOSE_TILE = 64;
+
+    /** {@code to} = {@code from} transposed: from is {@code n} rows of {@code m} elements of {@code size} bytes (2 or 4). */
+    static void transpose(MemorySegment from, MemorySegment to, int n, int m, int size) {
+        int t = TRANSPOSE_TILE;
+        int[] in = new int[t * t], out = new int[t * t];
+        short[] hin = new short[t * t], hout = new short[t * t];
+        for (int i0 = 0; i0 < n; i0 += t) {
+            int ni = Math.min(t, n - i0);
+            for (int j0 = 0; j0 < m; j0 += t) {
+                int nj = Math.min(t, m - j0);
+                for (int i = 0; i < ni; i++) { // rows i0.. of from, columns j0..
+                    long at = ((long) (i0 + i) * m + j0) * size;
+                    if (size == 4) {
+                        MemorySegment.copy(from, java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at, in, i * t, nj);
+                    } else {
+                        MemorySegment.copy(from, java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at, hin, i * t, nj);
+                    }
+                }
+                for (int j = 0; j < nj; j++) {
+                    for (int i = 0; i < ni; i++) {
+                        if (size == 4) {
+                            out[j * t + i] = in[i * t + j];
+                        } else {
+                            hout[j * t + i] = hin[i * t + j];
+                        }
+                    }
+                }
+                for (int j = 0; j < nj; j++) { // rows j0.. of to, columns i0..
+                    long at = ((long) (j0 + j) * n + i0) * size;
+                    if (size == 4) {
+                        MemorySegment.copy(out, j * t, to, java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at, ni);
+                    } else {
+                        MemorySegment.copy(hout, j * t, to, java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at, ni);
+                    }
+                }
+            }
         }
     }
 
@@ -67,8 +136,9 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public long storageBytes() { return data.byteSize(); }
-    public Layout layout() { return layout; }
-    public MemorySegment data() { return data; }
+    /** How {@link #data} is ordered: IN_OUT as loaded, OUT_IN once {@link #prepare} has transposed it. */
+    public synchronized Layout layout() { return layout; }
+    public synchronized MemorySegment data() { return data; }
 
     /** Element {@code index} (in storage order) as float; the scalar path for remainders. */
     abstract float get(long index);
@@ -121,19 +191,6 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     /** y[y0 + k·ys] = sum over j < len of W[w + j]·x[x0 + k·xs + j], for k = 0..3. */
     abstract void dot4(long w, int len, float[] x, int x0, int xs, float[] y, int y0, int ys);
 
-    /** y[y0 + j] += a·W[w + j] for j < len. */
-    abstract void axpy(long w, int len, float a, float[] y, int y0);
-
-    /**
-     * Two input rows at once for four vectors: y[y0 + k·ys + j] += x[xi + k·xs]·W[w + j] +
-     * x[xi + 1 + k·xs]·W[w + ld + j] for j < len and k = 0..3.
-     */
-    abstract void axpy4x2(long w, long ld, int len, float[] x, int xi, int xs, float[] y, int y0, int ys);
-
-    final long index(int r, int c) {
-        return layout == Layout.OUT_IN ? (long) r * cols + c : (long) c * rows + r;
-    }
-
     @Override
     public void matvec(float[] x, float[] y, int rowStart, int rowEnd) {
         matmul(x, y, 1, rowStart, rowEnd);
@@ -142,62 +199,35 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         checkProduct(this, x, y, n, rowStart, rowEnd);
-        if (layout == Layout.OUT_IN) {
-            if (n == 1) {
-                int r = rowStart;
-                for (; r + 3 < rowEnd; r += 4) {
-                    dot4rows((long) r * cols, cols, x, 0, y, r);
-                }
-                for (; r + 1 < rowEnd; r += 2) {
-                    dot2((long) r * cols, cols, x, 0, y, r);
-                }
-                if (r < rowEnd) {
-                    y[r] = dot((long) r * cols, cols, x, 0);
-                }
-                return;
+        if (!rowMajor) {
+            prepare();
+        }
+        if (n == 1) {
+            int r = rowStart;
+            for (; r + 3 < rowEnd; r += 4) {
+                dot4rows((long) r * cols, cols, x, 0, y, r);
             }
-            if (n >= PanelProducts.ROW_BATCH) {
-                PanelProducts.rowProducts(this::chunk, rows, cols, x, n, y, rowStart, rowEnd);
-                return;
+            for (; r + 1 < rowEnd; r += 2) {
+                dot2((long) r * cols, cols, x, 0, y, r);
             }
-            // (Two rows per pass for batches, sharing the input loads, measured slower: register pressure.)
-            for (int r = rowStart; r < rowEnd; r++) {
-                long w = (long) r * cols;
-                int b = 0;
-                for (; b + TILE <= n; b += TILE) {
-                    dot4(w, cols, x, b * cols, cols, y, b * rows + r, rows);
-                }
-                for (; b < n; b++) {
-                    y[b * rows + r] = dot(w, cols, x, b * cols);
-                }
+            if (r < rowEnd) {
+                y[r] = dot((long) r * cols, cols, x, 0);
             }
-        } else {
-            // y[rowStart..rowEnd) = sum_i x[i]·W[i][rowStart..rowEnd): each input row's slice is streamed
-            // once; batches take input rows in pairs, four vectors per kernel call.
-            int len = rowEnd - rowStart;
-            for (int b = 0; b < n; b++) {
-                Arrays.fill(y, b * rows + rowStart, b * rows + rowEnd, 0f);
+            return;
+        }
+        if (n >= PanelProducts.ROW_BATCH) {
+            PanelProducts.rowProducts(this::chunk, rows, cols, x, n, y, rowStart, rowEnd);
+            return;
+        }
+        // (Two rows per pass for batches, sharing the input loads, measured slower: register pressure.)
+        for (int r = rowStart; r < rowEnd; r++) {
+            long w = (long) r * cols;
+            int b = 0;
+            for (; b + TILE <= n; b += TILE) {
+                dot4(w, cols, x, b * cols, cols, y, b * rows + r, rows);
             }
-            if (len == 0) {
-                return;
-            }
-            int full = n / TILE * TILE;
-            for (int i = 0; i < cols; i++) {
-                long w = (long) i * rows + rowStart;
-                if (i + 1 < cols && full > 0) {
-                    for (int b = 0; b < full; b += TILE) {
-                        axpy4x2(w, rows, len, x, b * cols + i, cols, y, b * rows + rowStart, rows);
-                    }
-                    for (int b = full; b < n; b++) {
-                        axpy(w, len, x[b * cols + i], y, b * rows + rowStart);
-                        axpy(w + rows, len, x[b * cols + i + 1], y, b * rows + rowStart);
-                    }
-                    i++;
-                } else {
-                    for (int b = 0; b < n; b++) {
-                        axpy(w, len, x[b * cols + i], y, b * rows + rowStart);
-                    }
-                }
+            for (; b < n; b++) {
+                y[b * rows + r] = dot(w, cols, x, b * cols);
             }
         }
     }
@@ -206,6 +236,16 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
     public void dequantizeRow(int r, float[] out, int off) {
         Objects.checkIndex(r, rows);
         Objects.checkFromIndexSize(off, cols, out.length);
+        if (rowMajor) {
+            rowOf(r, out, off);
+        } else {
+            synchronized (this) { // not while prepare moves the data
+                rowOf(r, out, off);
+            }
+        }
+    }
+
+    private void rowOf(int r, float[] out, int off) {
         if (layout == Layout.OUT_IN) {
             long w = (long) r * cols;
             for (int c = 0; c < cols; c++) {

@@ -100,42 +100,4 @@ public final class F16Matrix extends DenseMatrix {
         y[y0 + 2 * ys] = s2;
         y[y0 + 3 * ys] = s3;
     }
-
-    @Override
-    void axpy(long w, int len, float a, float[] y, int y0) {
-        FloatVector av = FloatVector.broadcast(F, a);
-        int j = 0;
-        for (; j <= len - L; j += L) {
-            load(w + j).fma(av, FloatVector.fromArray(F, y, y0 + j)).intoArray(y, y0 + j);
-        }
-        for (; j < len; j++) {
-            y[y0 + j] += a * get(w + j);
-        }
-    }
-
-    @Override
-    void axpy4x2(long w, long ld, int len, float[] x, int xi, int xs, float[] y, int y0, int ys) {
-        // Two input rows per pass halve the loads and stores of y, which bound this loop.
-        FloatVector a0 = FloatVector.broadcast(F, x[xi]), a1 = FloatVector.broadcast(F, x[xi + xs]);
-        FloatVector a2 = FloatVector.broadcast(F, x[xi + 2 * xs]), a3 = FloatVector.broadcast(F, x[xi + 3 * xs]);
-        FloatVector c0 = FloatVector.broadcast(F, x[xi + 1]), c1 = FloatVector.broadcast(F, x[xi + 1 + xs]);
-        FloatVector c2 = FloatVector.broadcast(F, x[xi + 1 + 2 * xs]), c3 = FloatVector.broadcast(F, x[xi + 1 + 3 * xs]);
-        int j = 0;
-        for (; j <= len - L; j += L) {
-            FloatVector v = load(w + j), u = load(w + ld + j);
-            int o = y0 + j;
-            u.fma(c0, v.fma(a0, FloatVector.fromArray(F, y, o))).intoArray(y, o);
-            u.fma(c1, v.fma(a1, FloatVector.fromArray(F, y, o + ys))).intoArray(y, o + ys);
-            u.fma(c2, v.fma(a2, FloatVector.fromArray(F, y, o + 2 * ys))).intoArray(y, o + 2 * ys);
-            u.fma(c3, v.fma(a3, FloatVector.fromArray(F, y, o + 3 * ys))).intoArray(y, o + 3 * ys);
-        }
-        for (; j < len; j++) {
-            float v = get(w + j), u = get(w + ld + j);
-            int o = y0 + j;
-            y[o] += x[xi] * v + x[xi + 1] * u;
-            y[o + ys] += x[xi + xs] * v + x[xi + 1 + xs] * u;
-            y[o + 2 * ys] += x[xi + 2 * xs] * v + x[xi + 1 + 2 * xs] * u;
-            y[o + 3 * ys] += x[xi + 3 * xs] * v + x[xi + 1 + 3 * xs] * u;
-        }
-    }
 }

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -314,6 +315,48 @@ class MatrixKernelTest {
         assertEquals(3.5f, row[16], 0f);   // byte 0 high nibble 15: 0.5·(15 - 8)
         assertEquals(3.5f, row[15], 0f);   // byte 15 low nibble 15
         assertEquals(-4f, row[31], 0f);    // byte 15 high nibble 0
+    }
+
+    /**
+     * An IN_OUT matrix (GPT-2's Conv1D) is transposed once, at its first product (or prepare): the stored bytes become
+     * the exact transpose, element for element, across the 64-element tiles' edges, its rows read the same before and
+     * after, and it says OUT_IN. Two threads' first products race into it and both read the transposed copy.
+     */
+    @Test
+    void inOutIsTransposedOnceAtItsFirstProduct() {
+        for (QuantType type : new QuantType[]{QuantType.F32, QuantType.F16, QuantType.BF16}) {
+            for (int[] shape : new int[][]{{70, 130}, {1, 65}, {64, 1}, {129, 3}}) {
+                int rows = shape[0], cols = shape[1], size = type == QuantType.F32 ? 4 : 2;
+                Built b = dense(type, Layout.IN_OUT, rows, cols, Kind.RANDOM);
+                DenseMatrix m = (DenseMatrix) b.m;
+                float[][] before = new float[rows][cols];
+                for (int r = 0; r < rows; r++) {
+                    m.dequantizeRow(r, before[r], 0);
+                }
+                assertEquals(Layout.IN_OUT, m.layout(), b.what);
+                float[] x = new float[cols], y = new float[rows];
+                Arrays.fill(x, 1f);
+                Parallel.setThreads(2);
+                ParallelProducts.matvec(m, x, y);
+                assertEquals(Layout.OUT_IN, m.layout(), type + " " + rows + "x" + cols + " after a product");
+                byte[] now = m.data().toArray(ValueLayout.JAVA_BYTE);
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        for (int k = 0; k < size; k++) {
+                            assertEquals(b.bytes[(c * rows + r) * size + k], now[(r * cols + c) * size + k],
+                                    type + " " + rows + "x" + cols + ": byte " + k + " of (" + r + ", " + c + ")");
+                        }
+                    }
+                }
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    m.dequantizeRow(r, row, 0);
+                    assertArrayEquals(before[r], row, type + " row " + r);
+                }
+                m.prepare(); // once only
+                assertArrayEquals(now, m.data().toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
     }
 
     @Test

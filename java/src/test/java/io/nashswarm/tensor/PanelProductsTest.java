@@ -118,12 +118,16 @@ class PanelProductsTest {
         }
     }
 
-    /** f32, f16 and bf16 stored row by row (OUT_IN): batches take {@link PanelProducts#rowProducts}, inputs transposed, weights broadcast. */
+    /**
+     * f32, f16 and bf16 in both layouts: stored row by row (OUT_IN), batches take {@link PanelProducts#rowProducts} (inputs
+     * transposed, weights broadcast); stored input row by input row (IN_OUT, GPT-2's Conv1D), the panels are runs of the
+     * stored rows ({@link PanelProducts#products}).
+     */
     @ParameterizedTest
     @EnumSource(value = QuantType.class, names = {"F32", "F16", "BF16"})
     void denseBatchesMatchFloat64(QuantType type) {
         Random rnd = new Random(11);
-        for (int[] shape : new int[][] {{1, 7}, {17, 300}, {40, 513}, {7, 256}}) {
+        for (int[] shape : new int[][] {{1, 7}, {17, 300}, {40, 513}, {7, 256}, {70, 260}}) for (Layout layout : Layout.values()) {
             int rows = shape[0], cols = shape[1], size = type == QuantType.F32 ? 4 : 2;
             java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(rows * cols * size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < rows * cols; i++) {
@@ -135,16 +139,17 @@ class PanelProductsTest {
                 }
             }
             try (Arena arena = Arena.ofShared()) {
-                WeightMatrix m = Matrices.of(type, arena.allocate(raw.capacity()).copyFrom(MemorySegment.ofArray(raw.array())), rows, cols, Layout.OUT_IN);
+                WeightMatrix m = Matrices.of(type, arena.allocate(raw.capacity()).copyFrom(MemorySegment.ofArray(raw.array())), rows, cols, layout);
                 float[][] w = PackedReference.dequantize(m);
-                for (int n : new int[] {PanelProducts.ROW_BATCH, 37, 64}) {
+                for (int n : new int[] {1, 2, 5, PanelProducts.ROW_BATCH, 37, 64}) {
                     float[] x = LutKernelsTest.inputs(n, cols, rows + n);
-                    checkThreads(m, w, x, n, type + " " + rows + "x" + cols + " n " + n);
+                    String what = type + " " + layout + " " + rows + "x" + cols + " n " + n;
+                    checkThreads(m, w, x, n, what);
                     int s = rows / 3, e = rows - rows / 4;
                     float[] y = new float[n * rows];
                     Arrays.fill(y, Float.NaN);
                     m.matmul(x, y, n, s, e);
-                    check(w, x, y, n, s, e, type + " " + rows + "x" + cols + " n " + n + " rows " + s + ".." + e);
+                    check(w, x, y, n, s, e, what + " rows " + s + ".." + e);
                 }
             }
         }
