@@ -66,7 +66,8 @@ final class ByteRowKernels {
                 case GROUPS -> (r, c0, c1, panel) -> groupPanel(w, r, c0, c1, panel);
                 case NIBBLE_GROUPS -> (r, c0, c1, panel) -> nibblePanel(w, r, c0, c1, panel);
                 case NIBBLE_SUPER_BLOCKS -> (r, c0, c1, panel) -> nibbleSuperPanel(w, r, c0, c1, panel);
-                case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> (r, c0, c1, panel) -> sixFieldPanel(w, r, c0, c1, panel);
+                case SIX_BIT_SUPER_BLOCKS -> (r, c0, c1, panel) -> sixFieldPanel(w, r, c0, c1, panel);
+                case FIVE_BIT_SUPER_BLOCKS -> (r, c0, c1, panel) -> fiveFieldPanel(w, r, c0, c1, panel);
                 case THREE_BIT_SUPER_BLOCKS, TWO_BIT_SUPER_BLOCKS -> throw new AssertionError(w.kind + " has no panels");
             };
             PanelProducts.products(panels, w.rows, w.cols, x, n, y, r0, r1);
@@ -76,7 +77,8 @@ final class ByteRowKernels {
         SplitInput[] in = n == 1 ? mine.oneSplit : new SplitInput[n];
         ThreadInputs.Maker<SplitInput> make = switch (w.kind) {
             case GROUPS -> (v, o, c, r) -> SplitInput.of(v, o, c, false, r);
-            case SIX_BIT_SUPER_BLOCKS, FIVE_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
+            case SIX_BIT_SUPER_BLOCKS -> SplitInput::ofNineBits;
+            case FIVE_BIT_SUPER_BLOCKS -> SplitInput::ofFiveBitTerms;
             case THREE_BIT_SUPER_BLOCKS -> SplitInput::ofThreeBitTerms;
             case TWO_BIT_SUPER_BLOCKS -> SplitInput::ofTwoBitTerms;
             case NIBBLE_SUPER_BLOCKS -> SplitInput::ofBytes;
@@ -94,7 +96,7 @@ final class ByteRowKernels {
                 switch (w.kind) {
                     case GROUPS -> groups(w.data, at, w.cols, w.group, w.run, w.withZeros, a.hi, a.lo, a.d, a.sum, acc);
                     case SIX_BIT_SUPER_BLOCKS -> superBlocks(w.data, at, w.cols, a.sixTerms, acc);
-                    case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.sixTerms, a.d, a.sum, acc);
+                    case FIVE_BIT_SUPER_BLOCKS -> fiveBits(w.data, at, w.cols, a.fiveTerms, a.d, a.sum, acc);
                     case THREE_BIT_SUPER_BLOCKS -> threeBits(w.data, at, w.cols, a.threeTerms, a.d, acc);
                     case TWO_BIT_SUPER_BLOCKS -> twoBits(w.data, at, w.cols, a.twoTerms, a.d, acc);
                     case NIBBLE_SUPER_BLOCKS -> nibbles(w.data, at, w.cols, a.quadTerms, acc);
@@ -214,34 +216,24 @@ final class ByteRowKernels {
     }
 
     /**
-     * {@link PanelProducts}' panel from Q6_K's and Q5_K's code fields ({@link ByteRows#SIX_SUB_BYTES}, {@link
-     * ByteRows#sixCode}): per sub-block of 16 columns the block's three words per row, each code taken out by shifts and
-     * masks (four of them a nibble and two high bits), written out (through a helper taking the vectors, C2 boxed them: 3–50
-     * GMAC/s), then as each type's dequantization rounds it: Q6_K {@code (u − 32)·(d·sub)},
-     * Q5_K {@code fma(u, d·scale, −dmin·min)}.
+     * {@link PanelProducts}' panel from Q6_K's code fields ({@link ByteRows#SIX_SUB_BYTES}, {@link ByteRows#sixCode}): per
+     * sub-block of 16 columns the block's three words per row, each code taken out by shifts and masks (four of them a
+     * nibble and two high bits), written out (through a helper taking the vectors, C2 boxed them: 3–50 GMAC/s), then as
+     * Q6_K's dequantization rounds it, {@code (u − 32)·(d·sub)}.
      */
     static void sixFieldPanel(ByteRows w, int r, int c0, int c1, float[] panel) {
         int pr = PanelProducts.ROWS;
-        boolean six = w.kind == ByteRows.Kind.SIX_BIT_SUPER_BLOCKS;
         for (int half = 0; half < 2; half++) {
             int rb = r / QUAD + half, lane = half * QUAD;
             if (rb >= w.blocks) {
                 clearHalf(panel, c1 - c0, lane);
                 continue;
             }
-            FloatVector s = FloatVector.zero(F), mn = s;
             for (int c = c0; c < c1; c += ByteRows.SUB) {
-                long sb = rb * w.blockBytes + (long) (c / ByteRows.SUPER) * (six ? ByteRows.SIX_SUPER_BYTES : ByteRows.FIVE_SUPER_BYTES);
-                FloatVector d = FloatVector.fromMemorySegment(F, w.data, sb, LE);
-                if (six) { // d·sub per 16 columns
-                    s = d.mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (4 + c % ByteRows.SUPER / 16) * QUAD, LE)
-                            .convertShape(B2I, I, 0)).convert(I2F, 0));
-                } else if (c % 32 == 0 || c == c0) { // d·scale and −dmin·min per 32
-                    int k = c % ByteRows.SUPER / 32;
-                    s = d.mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (8 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
-                    mn = FloatVector.fromMemorySegment(F, w.data, sb + 4 * QUAD, LE)
-                            .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0)).neg();
-                }
+                long sb = rb * w.blockBytes + (long) (c / ByteRows.SUPER) * ByteRows.SIX_SUPER_BYTES;
+                // d·sub per 16 columns
+                FloatVector s = FloatVector.fromMemorySegment(F, w.data, sb, LE).mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data,
+                        sb + (4 + c % ByteRows.SUPER / 16) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
                 long at = w.sixAt(rb, c);
                 IntVector w0 = IntVector.fromMemorySegment(I, w.data, at, LE), w1 = IntVector.fromMemorySegment(I, w.data, at + 4 * QUAD, LE),
                         w2 = IntVector.fromMemorySegment(I, w.data, at + 8 * QUAD, LE);
@@ -250,37 +242,78 @@ final class ByteRowKernels {
                 // codes 0..15 of the sub-block (ByteRows.sixFields): words 0 and 1 hold u0 u1 n6 | u2 u3 n7 and u8 u9 n14 |
                 // u10 u11 n15, word 2 u4 u5 h6 h14 | u12 u13 h7 h15
                 q = (FloatVector) w0.and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o);
+                q.sub(32f).mul(s).intoArray(panel, o);
                 q = (FloatVector) w0.lanewise(LSHR, 6).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + pr);
+                q.sub(32f).mul(s).intoArray(panel, o + pr);
                 q = (FloatVector) w0.lanewise(LSHR, 16).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 2 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 2 * pr);
                 q = (FloatVector) w0.lanewise(LSHR, 22).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 3 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 3 * pr);
                 q = (FloatVector) w2.and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 4 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 4 * pr);
                 q = (FloatVector) w2.lanewise(LSHR, 6).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 5 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 5 * pr);
                 q = (FloatVector) w0.lanewise(LSHR, 12).and(15).or(w2.lanewise(LSHR, 12).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 6 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 6 * pr);
                 q = (FloatVector) w0.lanewise(LSHR, 28).and(15).or(w2.lanewise(LSHR, 28).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 7 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 7 * pr);
                 q = (FloatVector) w1.and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 8 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 8 * pr);
                 q = (FloatVector) w1.lanewise(LSHR, 6).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 9 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 9 * pr);
                 q = (FloatVector) w1.lanewise(LSHR, 16).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 10 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 10 * pr);
                 q = (FloatVector) w1.lanewise(LSHR, 22).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 11 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 11 * pr);
                 q = (FloatVector) w2.lanewise(LSHR, 16).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 12 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 12 * pr);
                 q = (FloatVector) w2.lanewise(LSHR, 22).and(63).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 13 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 13 * pr);
                 q = (FloatVector) w1.lanewise(LSHR, 12).and(15).or(w2.lanewise(LSHR, 14).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 14 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 14 * pr);
                 q = (FloatVector) w1.lanewise(LSHR, 28).and(15).or(w2.lanewise(LSHR, 30).and(3).lanewise(LSHL, 4)).convert(I2F, 0);
-                (six ? q.sub(32f).mul(s) : q.fma(s, mn)).intoArray(panel, o + 15 * pr);
+                q.sub(32f).mul(s).intoArray(panel, o + 15 * pr);
+            }
+        }
+    }
+
+    /**
+     * {@link PanelProducts}' panel from Q5_K's code fields ({@link ByteRows#FIVE_STEP_BYTES}, {@link ByteRows#fiveCode}): per
+     * sub-block of 32 columns the block's five words per row, each code taken out by a shift and a mask (the sixteenth of
+     * each half gathered from the words' top bits), then as Q5_K's dequantization rounds it, {@code fma(u, d·scale,
+     * −dmin·min)}.
+     */
+    static void fiveFieldPanel(ByteRows w, int r, int c0, int c1, float[] panel) {
+        int pr = PanelProducts.ROWS;
+        for (int half = 0; half < 2; half++) {
+            int rb = r / QUAD + half, lane = half * QUAD;
+            if (rb >= w.blocks) {
+                clearHalf(panel, c1 - c0, lane);
+                continue;
+            }
+            for (int c = c0; c < c1; c += 32) {
+                long sb = rb * w.blockBytes + (long) (c / ByteRows.SUPER) * ByteRows.FIVE_SUPER_BYTES;
+                int k = c % ByteRows.SUPER / 32;
+                // d·scale and −dmin·min per 32
+                FloatVector s = FloatVector.fromMemorySegment(F, w.data, sb, LE)
+                        .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (8 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0));
+                FloatVector mn = FloatVector.fromMemorySegment(F, w.data, sb + 4 * QUAD, LE)
+                        .mul((FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, w.data, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0)).neg();
+                long at = w.fiveAt(rb, c);
+                int o = (c - c0) * pr + lane;
+                IntVector low15 = IntVector.zero(I), high15 = low15;
+                for (int f = 0; f < 5; f++) { // word f: codes 3f .. 3f + 2 of each half at bits 0, 5, 10 (16 higher), bit f of code 15 at bit 15
+                    IntVector v = IntVector.fromMemorySegment(I, w.data, at + 4L * f * QUAD, LE);
+                    for (int j = 0; j < 3; j++) {
+                        int col = 3 * f + j;
+                        ((FloatVector) v.lanewise(LSHR, 5 * j).and(31).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + col * pr);
+                        ((FloatVector) v.lanewise(LSHR, 16 + 5 * j).and(31).convert(I2F, 0)).fma(s, mn).intoArray(panel, o + (16 + col) * pr);
+                    }
+                    low15 = low15.or(v.lanewise(LSHR, 15).and(1).lanewise(LSHL, f));
+                    high15 = high15.or(v.lanewise(LSHR, 31).lanewise(LSHL, f));
+                }
+                ((FloatVector) low15.convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 15 * pr);
+                ((FloatVector) high15.convert(I2F, 0)).fma(s, mn).intoArray(panel, o + 31 * pr);
             }
         }
     }
@@ -459,67 +492,62 @@ final class ByteRowKernels {
     }
 
     /**
-     * Q5_K's super-blocks ({@link ByteRows#FIVE_SUPER_BYTES}: codes 0..31 in {@link #superBlocks}' fields; per sub-block of
-     * 32 a scale and a minimum 0..63, per 256 float {@code d} and {@code dmin}) with the input as 9-bit integers
-     * ({@link SplitInput#ofNineBits}): acc[0..QUAD_ROWS) = the block's rows times the input, one sub-block of 32 (two of
-     * the fields' 16) per step. The words give {@code Σ (u − 32)·v} as in superBlocks; plus {@code 32·Σ v} that is
-     * {@code Σ u·v}, so {@code Σ w·v = d·scale·Σ u·v − dmin·min·Σ v}; the integer sum times the scale stays within
-     * 32·31·255·63 < 2^31.
+     * Q5_K's super-blocks ({@link ByteRows#FIVE_SUPER_BYTES}: per sub-block of 32 columns five words whose low and high
+     * fields hold three codes 0..31 and a bit of a sixteenth of its first and second 16 columns; a scale and a minimum 0..63
+     * per 32, float {@code d} and {@code dmin} per 256) with the input as 9-bit integers ({@link SplitInput#ofFiveBitTerms}):
+     * acc[0..QUAD_ROWS) = the block's rows times the input, one sub-block per step. As in {@link #superBlocks}, each word
+     * times a broadcast pair of terms as it is and shifted down to each further field, from 2^15 in its low half: each field
+     * ends at its share of {@code Σ u·v} (within (3·31 + 16)·255 < 2^15), the low one non-negative, so the words are summed
+     * whole beside their arithmetic high halves. {@code Σ w·v = d·scale·Σ u·v − dmin·min·Σ v}; the integer sum times the
+     * scale stays within 32·31·255·63 < 2^31. Against Q6_K's six fields per 16 (before): 5 bits a code instead of 6, and
+     * 20 multiplies per 32 codes instead of 19.
      */
     private static void fiveBits(MemorySegment m, long base, int cols, int[] t, float[] d, int[] sum, float[] acc) {
         FloatVector total = FloatVector.zero(F);
-        for (int c = 0, x = 0; c < cols; c += 32, x += 2 * SplitInput.SIX_TERMS) {
-            long sb = base + (long) (c >> 8) * ByteRows.FIVE_SUPER_BYTES, at = sb + 24 * QUAD + (long) ((c >> 4) & 15) * ByteRows.SIX_SUB_BYTES;
-            int k = (c >> 5) & 7, blk = c >> 5, y = x + SplitInput.SIX_TERMS; // the two sub-blocks' terms
-            // the six words of two sub-blocks of 16 written out (as a loop, C2 split its trips into pre, main and post loops)
+        ShortVector bias = IntVector.broadcast(I, 1 << 15).reinterpretAsShorts();
+        for (int c = 0, x = 0; c < cols; c += 32, x += SplitInput.FIVE_TERMS) {
+            long sb = base + (long) (c >> 8) * ByteRows.FIVE_SUPER_BYTES, at = sb + 24 * QUAD + (long) ((c >> 5) & 7) * ByteRows.FIVE_STEP_BYTES;
+            int k = (c >> 5) & 7, blk = c >> 5;
+            // the five words written out (as a loop, C2 split its trips into pre, main and post loops)
             ShortVector z;
             IntVector p, ps, hs;
             z = ShortVector.fromMemorySegment(S, m, at + 0L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
+            p = bias.add(z.mul(IntVector.broadcast(I, t[x + 0]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 5).mul(IntVector.broadcast(I, t[x + 1]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 2]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 3]).reinterpretAsShorts())).reinterpretAsInts();
             ps = p;
             hs = p.lanewise(ASHR, 16);
             z = ShortVector.fromMemorySegment(S, m, at + 4L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
+            p = bias.add(z.mul(IntVector.broadcast(I, t[x + 4]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 5).mul(IntVector.broadcast(I, t[x + 5]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 6]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 7]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 8L * QUAD, LE);
-            p = IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts())).reinterpretAsInts();
+            p = bias.add(z.mul(IntVector.broadcast(I, t[x + 8]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 5).mul(IntVector.broadcast(I, t[x + 9]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 10]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 11]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 12L * QUAD, LE);
-            p = IntVector.broadcast(I, t[y + 0]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[y + 1]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 2]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 3]).reinterpretAsShorts())).reinterpretAsInts();
+            p = bias.add(z.mul(IntVector.broadcast(I, t[x + 12]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 5).mul(IntVector.broadcast(I, t[x + 13]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 14]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 15]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
             z = ShortVector.fromMemorySegment(S, m, at + 16L * QUAD, LE);
-            p = IntVector.broadcast(I, t[y + 4]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[y + 5]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 6]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 7]).reinterpretAsShorts())).reinterpretAsInts();
+            p = bias.add(z.mul(IntVector.broadcast(I, t[x + 16]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 5).mul(IntVector.broadcast(I, t[x + 17]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 10).mul(IntVector.broadcast(I, t[x + 18]).reinterpretAsShorts()))
+                    .add(z.lanewise(LSHR, 15).mul(IntVector.broadcast(I, t[x + 19]).reinterpretAsShorts())).reinterpretAsInts();
             ps = ps.add(p);
             hs = hs.add(p.lanewise(ASHR, 16));
-            z = ShortVector.fromMemorySegment(S, m, at + 20L * QUAD, LE);
-            p = IntVector.broadcast(I, t[y + 8]).reinterpretAsShorts()
-                    .add(z.mul(IntVector.broadcast(I, t[y + 9]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 6).mul(IntVector.broadcast(I, t[y + 10]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 12).mul(IntVector.broadcast(I, t[y + 11]).reinterpretAsShorts()))
-                    .add(z.lanewise(LSHR, 14).mul(IntVector.broadcast(I, t[y + 12]).reinterpretAsShorts())).reinterpretAsInts();
-            ps = ps.add(p);
-            hs = hs.add(p.lanewise(ASHR, 16));
-            // Σ u·v: the high fields' Σ hs plus the low fields' Σ p − 2^16·Σ hs − 6·2^15 (their bias), plus 32·Σ v, mod 2^32
-            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).add(32 * sum[blk] - (6 << 15))
+            // Σ u·v: the high fields' Σ hs plus the low fields' Σ p − 2^16·Σ hs − 5·2^15 (their bias), mod 2^32
+            IntVector e = ps.sub(hs.lanewise(LSHL, 16)).add(hs).sub(5 << 15)
                     .mul((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (8 + k) * QUAD, LE).convertShape(B2I, I, 0));
             FloatVector mins = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(Z, m, sb + (16 + k) * QUAD, LE).convertShape(B2I, I, 0)).convert(I2F, 0);
             total = ((FloatVector) e.convert(I2F, 0)).fma(FloatVector.fromMemorySegment(F, m, sb, LE).mul(d[blk]), total);

@@ -33,9 +33,9 @@ import java.nio.ByteOrder;
  *       in 0..63, in blocks of {@link #QUAD_ROWS} rows, per row and sub-block of 16 columns three 32-bit words of two
  *       16-bit fields each, so that a field holds two whole codes and the low nibble of a third, or two whole codes and
  *       the high bits of two more ({@link #SIX_SUB_BYTES}); with the rows' float scales per 256 and int8 sub-scales
- *       per 16 in one stream ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)}; Q5_K's 5-bit codes in the same
- *       fields ({@link #FIVE_SUPER_BYTES}), Q3_K's 3-bit and Q2_K's 2-bit codes in fields of five and eight
- *       ({@link #THREE_SUPER_BYTES}, {@link #TWO_SUPER_BYTES});</li>
+ *       per 16 in one stream ({@link #SIX_SUPER_BYTES}): a weight is {@code d·sub·(u − 32)}; Q5_K's 5-bit, Q3_K's 3-bit
+ *       and Q2_K's 2-bit codes in fields of three, five and eight ({@link #FIVE_SUPER_BYTES}, {@link #THREE_SUPER_BYTES},
+ *       {@link #TWO_SUPER_BYTES});</li>
  *   <li>nibbles ({@link #ofNibbles}, ggml's Q4_K) and nibble groups ({@link #ofNibbleGroups}, ggml's Q4_0 and the int4
  *       files): codes 0..15, per four columns two bytes per row, so that a row's 32-bit lane takes one broadcast pair of
  *       inputs per nibble; Q4_K's sub-block scales and minimums (0..63) and super-block float {@code d} and {@code dmin}
@@ -73,7 +73,7 @@ final class ByteRows {
         GROUPS,
         /** Q6_K's 6-bit codes in super-blocks of {@link #SIX_SUPER_BYTES} ({@link #ofSuperBlocks}). */
         SIX_BIT_SUPER_BLOCKS,
-        /** Q5_K's 5-bit codes in Q6_K's fields, with Q4_K's scales and minimums ({@link #FIVE_SUPER_BYTES}, {@link #ofFiveBits}). */
+        /** Q5_K's 5-bit codes in 16-bit fields of three, with Q4_K's scales and minimums ({@link #FIVE_SUPER_BYTES}, {@link #ofFiveBits}). */
         FIVE_BIT_SUPER_BLOCKS,
         /** Q3_K's 3-bit codes in 16-bit fields of five codes, with int8 sub-scales ({@link #THREE_SUPER_BYTES}, {@link #ofSuperBlocks}). */
         THREE_BIT_SUPER_BLOCKS,
@@ -152,13 +152,42 @@ final class ByteRows {
     static final int SIX_SUB_BYTES = 12 * QUAD_ROWS, SIX_SUPER_BYTES = 4 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
 
     /**
-     * Q5_K's one stream ({@link #ofFiveBits}), per row block and super-block of 256 columns: the rows' float {@code d},
-     * their float {@code dmin}, the eight sub-blocks' scales (a byte per row each), their minimums likewise, then the
-     * codes 0..31 in Q6_K's sixteen sub-blocks of fields ({@link #SIX_SUB_BYTES}): {@code w = d·scale·u − dmin·min}.
-     * The codes take 6 bits where the file has 5 (6.75 bits/weight resident against 5.5): the price of one kernel
-     * for both types, which is still faster from memory than the table lookup that needed 512-bit vectors.
+     * Q5_K's one stream ({@link #ofFiveBits}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
+     * columns: the rows' float {@code d}, their float {@code dmin}, the eight sub-blocks' scales (a byte per row each),
+     * their minimums likewise, then per sub-block of 32 columns five vectors of one 32-bit word per row ({@link
+     * #FIVE_STEP_BYTES}): the word's low field holds codes of the first 16 columns, its high field of the second 16, three
+     * codes 0..31 at bits 0, 5, 10 and one bit of the sixteenth at bit 15 ({@link #fiveFields}): {@code w = d·scale·u −
+     * dmin·min}. 5.75 bits/weight resident against the file's 5.5 (in Q6_K's fields, before, 6.75).
      */
-    static final int FIVE_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 16 * SIX_SUB_BYTES;
+    static final int FIVE_STEP_BYTES = 20 * QUAD_ROWS, FIVE_SUPER_BYTES = 8 * QUAD_ROWS + 16 * QUAD_ROWS + 8 * FIVE_STEP_BYTES;
+
+    /** Offset in {@link #data} of Q5_K's sub-block of 32 columns holding column c of row block rb ({@link Kind#FIVE_BIT_SUPER_BLOCKS}). */
+    long fiveAt(int rb, int c) {
+        return superAt(rb, c / SUPER) + 24 * QUAD_ROWS + (long) (c % SUPER / 32) * FIVE_STEP_BYTES;
+    }
+
+    /**
+     * The five 16-bit fields of 16 codes {@code u[at .. at + 16)} in 0..31 (low fields of words 0..4 for a sub-block's
+     * first 16 columns, high fields for its second): codes 3k, 3k + 1, 3k + 2 at bits 0, 5, 10 of field k, and bit k of
+     * code 15 at bit 15.
+     */
+    static void fiveFields(byte[] u, int at, short[] f) {
+        for (int k = 0; k < 5; k++) {
+            f[k] = (short) (u[at + 3 * k] | u[at + 3 * k + 1] << 5 | u[at + 3 * k + 2] << 10 | (u[at + 15] >> k & 1) << 15);
+        }
+    }
+
+    /** The inverse of {@link #fiveFields}: code {@code k} (0..15) of 16 from their five fields. */
+    static int fiveCode(short[] f, int k) {
+        if (k == 15) {
+            int v = 0;
+            for (int j = 0; j < 5; j++) {
+                v |= (f[j] >> 15 & 1) << j;
+            }
+            return v;
+        }
+        return f[k / 3] >> 5 * (k % 3) & 31;
+    }
 
     /**
      * Q3_K's one stream ({@link #ofSuperBlocks}), per row block ({@link #QUAD_ROWS} rows in order) and super-block of 256
@@ -224,14 +253,9 @@ final class ByteRows {
         }
     }
 
-    /** Whether the codes are in Q6_K's 16-bit fields ({@link #SIX_SUB_BYTES}): Q6_K and Q5_K. */
-    boolean sixBitFields() {
-        return kind == Kind.SIX_BIT_SUPER_BLOCKS || kind == Kind.FIVE_BIT_SUPER_BLOCKS;
-    }
-
-    /** Offset in {@link #data} of the sub-block of 16 columns holding column c of row block rb (Q6_K's fields: {@link #sixBitFields}). */
+    /** Offset in {@link #data} of Q6_K's sub-block of 16 columns holding column c of row block rb ({@link Kind#SIX_BIT_SUPER_BLOCKS}). */
     long sixAt(int rb, int c) {
-        return superAt(rb, c / SUPER) + (kind == Kind.SIX_BIT_SUPER_BLOCKS ? 20 : 24) * QUAD_ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
+        return superAt(rb, c / SUPER) + 20 * QUAD_ROWS + (long) (c % SUPER / SUB) * SIX_SUB_BYTES;
     }
 
     /**
@@ -391,7 +415,7 @@ final class ByteRows {
 
     /**
      * Repacks 5-bit codes (0..31) in super-blocks of 256 columns with sub-blocks of 32 that have a scale and a minimum
-     * (ggml's Q5_K) into Q6_K's fields ({@link #FIVE_SUPER_BYTES}).
+     * (ggml's Q5_K) into 16-bit fields of three ({@link #FIVE_SUPER_BYTES}).
      */
     static ByteRows ofFiveBits(int rows, int cols, NibbleRows src) {
         return withMinimums(rows, cols, Kind.FIVE_BIT_SUPER_BLOCKS, src);
@@ -570,7 +594,18 @@ final class ByteRows {
                         }
                     }
                 }
-            } else if (sixBitFields()) { // Q6_K's stored codes u = code + 32, Q5_K's 0..31: per row and sub-block of 16 its six fields
+            } else if (kind == Kind.FIVE_BIT_SUPER_BLOCKS) { // 5-bit codes 0..31, per row and half sub-block of 16 its five fields
+                short[] f = new short[5];
+                for (int i = 0; i < QUAD_ROWS; i++) {
+                    for (int c = 0; c < cols; c += SUB) {
+                        fiveFields(u[i], c, f);
+                        long at = fiveAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
+                        for (int w = 0; w < 5; w++) {
+                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
+                        }
+                    }
+                }
+            } else if (kind == Kind.SIX_BIT_SUPER_BLOCKS) { // Q6_K's stored codes u = code + 32: per row and sub-block of 16 its six fields
                 short[] f = new short[6];
                 for (int i = 0; i < QUAD_ROWS; i++) {
                     for (int c = 0; c < cols; c += SUB) {
@@ -629,14 +664,22 @@ final class ByteRows {
             }
             return threeCode(f, c % SUB) - 4;
         }
-        if (sixBitFields()) {
+        if (kind == Kind.FIVE_BIT_SUPER_BLOCKS) {
+            long at = fiveAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS) + (c % 32 < SUB ? 0 : 2);
+            short[] f = new short[5];
+            for (int w = 0; w < 5; w++) {
+                f[w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
+            }
+            return fiveCode(f, c % SUB);
+        }
+        if (kind == Kind.SIX_BIT_SUPER_BLOCKS) {
             long at = sixAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS);
             short[] f = new short[6];
             for (int w = 0; w < 3; w++) {
                 f[2 * w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
                 f[2 * w + 1] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2);
             }
-            return sixCode(f, c % SUB) - (kind == Kind.SIX_BIT_SUPER_BLOCKS ? 32 : 0);
+            return sixCode(f, c % SUB) - 32;
         }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;
         return data.get(ValueLayout.JAVA_BYTE, columnAt(r / ROWS, c) + j);

@@ -17,8 +17,8 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
     }
 
     /**
-     * The copy for the 16-bit product kernels (made at the first product): the codes in Q6_K's 16-bit fields, the 6-bit
-     * scales and minimums as bytes, {@code d} and {@code dmin} as floats, all exact (6.75 bits/weight resident against the
+     * The copy for the 16-bit product kernels (made at the first product): the codes three to a 16-bit field, the 6-bit
+     * scales and minimums as bytes, {@code d} and {@code dmin} as floats, all exact (5.75 bits/weight resident against the
      * file's 5.5; see {@link ByteRows#FIVE_SUPER_BYTES}).
      */
     @Override

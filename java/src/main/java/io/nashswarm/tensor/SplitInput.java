@@ -98,6 +98,15 @@ final class SplitInput {
     final int[] threeTerms;
     static final int THREE_TERMS = 19;
     /**
+     * Or null ({@link #ofFiveBitTerms} only, Q5_K): per sub-block of 32 columns {@value #FIVE_TERMS} ints, each two 16-bit
+     * halves for its first and second 16 columns ({@link ByteRows#FIVE_STEP_BYTES}): per word (fields of codes 3k, 3k + 1,
+     * 3k + 2 at bits 0, 5, 10 and bit k of code 15 at bit 15) four multipliers as in {@link #sixTerms}, {@code m_j = t_j −
+     * 32·t_(j−1)}, the last one's {@code t} being 2^k times code 15's input. A field ends at its share of {@code Σ u·v},
+     * within (3·31 + 16)·255 < 2^15.
+     */
+    final int[] fiveTerms;
+    static final int FIVE_TERMS = 20;
+    /**
      * Or null ({@link #ofTwoBitTerms} only, Q2_K): per step of 32 columns {@value #TWO_TERMS} ints, each two 16-bit halves
      * for the step's two sub-blocks of 16 ({@link ByteRows#TWO_STEP_BYTES}): per word (codes 8k .. 8k + 7 at bits 0, 2,
      * .., 14) eight multipliers {@code m_j = v_j − 4·v_(j−1)}, then the sub-blocks' {@code Σ v} (for the minimums). A
@@ -119,13 +128,14 @@ final class SplitInput {
         this.quadTerms = quadStride > 0 ? new int[cols / BLOCK * quadStride] : null;
         this.sixTerms = terms == 6 ? new int[cols / 16 * SIX_TERMS] : null;
         this.threeTerms = terms == 3 ? new int[cols / 32 * THREE_TERMS] : null;
+        this.fiveTerms = terms == 5 ? new int[cols / 32 * FIVE_TERMS] : null;
         this.twoTerms = terms == 2 ? new int[cols / 32 * TWO_TERMS] : null;
     }
 
     /** Whether this input's arrays hold an input of {@code cols} values with these parts (the kernels read its first cols). */
     private boolean fits(int cols, boolean split, boolean pairs, int quadStride, int terms) {
         return hi.length >= cols && (lo != null) == split && (hiPairs != null) == pairs && this.quadStride == quadStride
-                && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3)
+                && (this.sixTerms != null) == (terms == 6) && (this.threeTerms != null) == (terms == 3) && (this.fiveTerms != null) == (terms == 5)
                 && (this.twoTerms != null) == (terms == 2);
     }
 
@@ -211,6 +221,11 @@ final class SplitInput {
         return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 3, reuse);
     }
 
+    /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #fiveTerms} instead of {@link #sixTerms} (Q5_K). */
+    static SplitInput ofFiveBitTerms(float[] x, int off, int cols, SplitInput reuse) {
+        return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 5, reuse);
+    }
+
     /** As {@link #ofNineBits(float[], int, int, SplitInput)}, with {@link #twoTerms} instead of {@link #sixTerms} (Q2_K). */
     static SplitInput ofTwoBitTerms(float[] x, int off, int cols, SplitInput reuse) {
         return unsplit(x, off, cols, NINE_BIT_QMAX, 0, 2, reuse);
@@ -280,6 +295,9 @@ final class SplitInput {
         for (int c = 0; terms == 3 && c < cols; c += 32) {
             threeTerms(a.hi, c, a.threeTerms, c / 32 * THREE_TERMS);
         }
+        for (int c = 0; terms == 5 && c < cols; c += 32) {
+            fiveTerms(a.hi, c, a.fiveTerms, c / 32 * FIVE_TERMS);
+        }
         for (int c = 0; terms == 2 && c < cols; c += 32) {
             twoTerms(a.hi, c, a.twoTerms, c / 32 * TWO_TERMS);
         }
@@ -321,6 +339,19 @@ final class SplitInput {
             for (int j = 0; j < 6; j++) {
                 int t0 = j < 5 ? v[c + 5 * w + j] : (1 << w) * v[c + 15], t1 = j < 5 ? v[c + 16 + 5 * w + j] : (1 << w) * v[c + 31];
                 t[at + 1 + 6 * w + j] = halves(t0 - 8 * p0, t1 - 8 * p1);
+                p0 = t0;
+                p1 = t1;
+            }
+        }
+    }
+
+    /** {@link #fiveTerms} of the sub-block of 32 columns at {@code c}, into {@code t[at .. at + 20)}. */
+    static void fiveTerms(short[] v, int c, int[] t, int at) {
+        for (int w = 0; w < 5; w++) {
+            int p0 = 0, p1 = 0;
+            for (int j = 0; j < 4; j++) {
+                int t0 = j < 3 ? v[c + 3 * w + j] : (1 << w) * v[c + 15], t1 = j < 3 ? v[c + 16 + 3 * w + j] : (1 << w) * v[c + 31];
+                t[at + 4 * w + j] = halves(t0 - 32 * p0, t1 - 32 * p1);
                 p0 = t0;
                 p1 = t1;
             }

@@ -165,6 +165,45 @@ class SplitInputTest {
     }
 
     /**
+     * Q5_K's terms ({@link SplitInput#fiveTerms}) against its fields ({@link ByteRows#fiveFields}), as the kernel uses them:
+     * 2^15 in the low half + Σ over the five words of field·m0 + Σ (field >>> 5k)·m_k in 16-bit arithmetic, each half read
+     * (the low one less its 2^15), gives the sub-block's {@code Σ u·v} exactly, for random and extreme codes and inputs.
+     */
+    @Test
+    void fiveBitTermsGiveExactSubBlockSums() {
+        Random rnd = new Random(17);
+        for (int trial = 0; trial < 2000; trial++) {
+            short[] v = extremeInputs(rnd, trial, 32);
+            byte[] u = extremeCodes(rnd, trial, v, 31);
+            int[] t = new int[SplitInput.FIVE_TERMS];
+            SplitInput.fiveTerms(v, 0, t, 0);
+            long want = 0, got = 0;
+            for (int half = 0; half < 2; half++) {
+                short[] f = new short[5];
+                ByteRows.fiveFields(u, 16 * half, f);
+                for (int k = 0; k < 16; k++) {
+                    want += (long) u[16 * half + k] * v[16 * half + k];
+                    assertEquals(u[16 * half + k], ByteRows.fiveCode(f, k), "field layout round trip, code " + k);
+                }
+                for (int w = 0; w < 5; w++) {
+                    int field = f[w] & 0xFFFF, sum = half == 0 ? 1 << 15 : 0;
+                    for (int k = 0; k < 4; k++) {
+                        sum += (field >>> 5 * k) * (t[4 * w + k] >> 16 * half);
+                    }
+                    int end = sum & 0xFFFF, at = 16 * half;
+                    long share = (long) u[at + 3 * w] * v[at + 3 * w] + (long) u[at + 3 * w + 1] * v[at + 3 * w + 1]
+                            + (long) u[at + 3 * w + 2] * v[at + 3 * w + 2] + (long) ((u[at + 15] >> w & 1) << w) * v[at + 15];
+                    // what the kernel reads back: the low field less its bias (it must end non-negative), the high one signed
+                    int read = half == 0 ? end - (1 << 15) : (short) end;
+                    assertEquals(share, read, "word " + w + " half " + half + " within 16 bits, trial " + trial);
+                    got += read;
+                }
+            }
+            assertEquals(want, got, "sub-block sum, trial " + trial);
+        }
+    }
+
+    /**
      * Q3_K's terms ({@link SplitInput#threeTerms}) against its fields ({@link ByteRows#threeFields}), as the kernel uses
      * them: bias + Σ over the three words of field·m0 + Σ (field >>> 3k)·m_k in 16-bit arithmetic, each half read signed,
      * gives its sub-block's {@code Σ (u − 4)·v} exactly, for random and extreme codes and inputs.
