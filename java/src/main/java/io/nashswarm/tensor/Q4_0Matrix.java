@@ -27,15 +27,17 @@ public final class Q4_0Matrix extends BlockMatrix {
      */
     @Override
     ByteRows makeByteRows() {
+        // each row's bytes copied once and split eight at a time (read byte by byte from the segment, a 1B model's
+        // copies took 10-20% longer)
+        byte[] raw = new byte[Math.toIntExact(rowBytes)];
         return ByteRows.ofNibbleGroups(rows, cols, BLOCK, false, (r, u, scales, zeros) -> {
-            long base = r * rowBytes;
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = base + (long) blk * BYTES;
-                scales[blk] = data.get(F16, o);
-                for (int j = 0; j < HALF; j++) {
-                    int q = data.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
-                    u[blk * BLOCK + j] = (byte) (q & 0x0F);
-                    u[blk * BLOCK + j + HALF] = (byte) (q >>> 4);
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, r * rowBytes, raw, 0, raw.length);
+            for (int blk = 0, o = 0; blk < blocks; blk++, o += BYTES) {
+                scales[blk] = (short) GgmlBlockMatrix.SHORTS.get(raw, o);
+                for (int j = 0; j < HALF; j += 8) { // byte j: weights j (low nibble) and j + 16 (high)
+                    long v = (long) GgmlBlockMatrix.LONGS.get(raw, o + 2 + j);
+                    GgmlBlockMatrix.LONGS.set(u, blk * BLOCK + j, v & 0x0F0F0F0F0F0F0F0FL);
+                    GgmlBlockMatrix.LONGS.set(u, blk * BLOCK + j + HALF, v >>> 4 & 0x0F0F0F0F0F0F0F0FL);
                 }
             }
         });

@@ -24,12 +24,12 @@ public final class Q8_0Matrix extends BlockMatrix {
     /** The file's bytes, rows side by side: signed codes and the blocks' fp16 scales. */
     @Override
     ByteRows makeByteRows() {
+        byte[] raw = new byte[Math.toIntExact(rowBytes)]; // each row's bytes copied once (a segment copy per block of 32 cost more than its bytes)
         return ByteRows.ofGroups(rows, cols, BLOCK, false, (r, codes, scales, zeros) -> {
-            long base = r * rowBytes;
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = base + (long) blk * BYTES;
-                scales[blk] = data.get(F16, o);
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, o + 2, codes, blk * BLOCK, BLOCK);
+            MemorySegment.copy(data, ValueLayout.JAVA_BYTE, r * rowBytes, raw, 0, raw.length);
+            for (int blk = 0, o = 0; blk < blocks; blk++, o += BYTES) {
+                scales[blk] = (short) GgmlBlockMatrix.SHORTS.get(raw, o);
+                System.arraycopy(raw, o + 2, codes, blk * BLOCK, BLOCK);
             }
         });
     }
