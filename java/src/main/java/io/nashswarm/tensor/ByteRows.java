@@ -544,7 +544,6 @@ final class ByteRows {
         // a heap array written through array views, not a heap MemorySegment: segment accesses that see both heap and
         // native segments lose C2's type profile (Q4_K_M's copies took 20% longer)
         byte[] stage = new byte[Math.toIntExact(blockBytes)];
-        int[] colAt = null; // byte lanes: each column's offset in a block
         for (int rb = 0; rb < blocks; rb++) {
             java.util.Arrays.fill(stage, (byte) 0);
             for (int i = 0; i < blockRows; i++) {
@@ -618,17 +617,35 @@ final class ByteRows {
                         }
                     }
                 }
-            } else { // byte lanes: row by row, its bytes to their columns' places (per column, gathering the rows ran 5x slower)
-                if (colAt == null) {
-                    colAt = new int[cols];
-                    for (int c = 0; c < cols; c++) {
-                        colAt[c] = (int) columnAt(0, c);
-                    }
-                }
-                for (int j = 0; j < ROWS; j++) {
-                    byte[] ur = u[row(j)];
-                    for (int c = 0; c < cols; c++) {
-                        stage[colAt[c] + j] = ur[c];
+            } else { // byte lanes: 8 lanes × 8 columns at a time, transposed in longs (per byte, a 1B Q8_0's copies took 2-2.7 s)
+                for (int j0 = 0; j0 < ROWS; j0 += 8) {
+                    byte[] r0 = u[row(j0)], r1 = u[row(j0 + 1)], r2 = u[row(j0 + 2)], r3 = u[row(j0 + 3)];
+                    byte[] r4 = u[row(j0 + 4)], r5 = u[row(j0 + 5)], r6 = u[row(j0 + 6)], r7 = u[row(j0 + 7)];
+                    for (int c = 0; c < cols; c += 8) { // groups of 32k: eight columns never straddle a run
+                        long x0 = (long) LONGS.get(r0, c), x1 = (long) LONGS.get(r1, c), x2 = (long) LONGS.get(r2, c), x3 = (long) LONGS.get(r3, c);
+                        long x4 = (long) LONGS.get(r4, c), x5 = (long) LONGS.get(r5, c), x6 = (long) LONGS.get(r6, c), x7 = (long) LONGS.get(r7, c);
+                        long t; // swap bytes across pairs of lanes 1, 2 and 4 apart: byte m of lane k ends as byte k of column m
+                        t = (x0 >>> 8 ^ x1) & B1; x1 ^= t; x0 ^= t << 8;
+                        t = (x2 >>> 8 ^ x3) & B1; x3 ^= t; x2 ^= t << 8;
+                        t = (x4 >>> 8 ^ x5) & B1; x5 ^= t; x4 ^= t << 8;
+                        t = (x6 >>> 8 ^ x7) & B1; x7 ^= t; x6 ^= t << 8;
+                        t = (x0 >>> 16 ^ x2) & B2; x2 ^= t; x0 ^= t << 16;
+                        t = (x1 >>> 16 ^ x3) & B2; x3 ^= t; x1 ^= t << 16;
+                        t = (x4 >>> 16 ^ x6) & B2; x6 ^= t; x4 ^= t << 16;
+                        t = (x5 >>> 16 ^ x7) & B2; x7 ^= t; x5 ^= t << 16;
+                        t = (x0 >>> 32 ^ x4) & B4; x4 ^= t; x0 ^= t << 32;
+                        t = (x1 >>> 32 ^ x5) & B4; x5 ^= t; x1 ^= t << 32;
+                        t = (x2 >>> 32 ^ x6) & B4; x6 ^= t; x2 ^= t << 32;
+                        t = (x3 >>> 32 ^ x7) & B4; x7 ^= t; x3 ^= t << 32;
+                        int at = (int) columnAt(0, c) + j0; // columns c .. c + 7 are ROWS bytes apart
+                        LONGS.set(stage, at, x0);
+                        LONGS.set(stage, at + ROWS, x1);
+                        LONGS.set(stage, at + 2 * ROWS, x2);
+                        LONGS.set(stage, at + 3 * ROWS, x3);
+                        LONGS.set(stage, at + 4 * ROWS, x4);
+                        LONGS.set(stage, at + 5 * ROWS, x5);
+                        LONGS.set(stage, at + 6 * ROWS, x6);
+                        LONGS.set(stage, at + 7 * ROWS, x7);
                     }
                 }
             }
@@ -637,6 +654,8 @@ final class ByteRows {
     }
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Masks of {@link #fill}'s 8×8 byte transpose: the bytes whose position has bit 0, 1 or 2 clear. */
+    private static final long B1 = 0x00FF00FF00FF00FFL, B2 = 0x0000FFFF0000FFFFL, B4 = 0x00000000FFFFFFFFL;
     private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle FLOATS = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
