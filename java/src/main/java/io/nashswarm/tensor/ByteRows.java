@@ -563,10 +563,20 @@ final class ByteRows {
                         INTS.set(ur, c >> 1, (int) Long.compress(pairs, 0x00FF00FF00FF00FFL));
                     }
                 }
-                for (int q = 0; q < cols / 4; q++) {
-                    int at = (int) subBlockAt(0, 4 * q) + (q % 8) * ROWS;
-                    for (int i = 0; i < blockRows; i++) {
-                        SHORTS.set(stage, at + 2 * i, (short) SHORTS.get(u[i], 2 * q));
+                for (int i0 = 0; i0 < blockRows; i0 += 4) { // 4 rows × 4 pairs at a time, transposed in longs (as the byte lanes below)
+                    byte[] r0 = u[i0], r1 = u[i0 + 1], r2 = u[i0 + 2], r3 = u[i0 + 3];
+                    for (int q = 0; q < cols / 4; q += 4) {
+                        long x0 = (long) LONGS.get(r0, 2 * q), x1 = (long) LONGS.get(r1, 2 * q), x2 = (long) LONGS.get(r2, 2 * q), x3 = (long) LONGS.get(r3, 2 * q);
+                        long t;
+                        t = (x0 >>> 16 ^ x1) & B2; x1 ^= t; x0 ^= t << 16;
+                        t = (x2 >>> 16 ^ x3) & B2; x3 ^= t; x2 ^= t << 16;
+                        t = (x0 >>> 32 ^ x2) & B4; x2 ^= t; x0 ^= t << 32;
+                        t = (x1 >>> 32 ^ x3) & B4; x3 ^= t; x1 ^= t << 32;
+                        int at = (int) subBlockAt(0, 4 * q) + (q % 8) * ROWS + 2 * i0; // pairs q .. q + 3 are ROWS bytes apart
+                        LONGS.set(stage, at, x0);
+                        LONGS.set(stage, at + ROWS, x1);
+                        LONGS.set(stage, at + 2 * ROWS, x2);
+                        LONGS.set(stage, at + 3 * ROWS, x3);
                     }
                 }
             } else if (kind == Kind.TWO_BIT_SUPER_BLOCKS) { // 2-bit codes, per row and sub-block of 16 its two fields
@@ -654,7 +664,7 @@ final class ByteRows {
     }
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    /** Masks of {@link #fill}'s 8×8 byte transpose: the bytes whose position has bit 0, 1 or 2 clear. */
+    /** Masks of {@link #fill}'s transposes in longs: the bytes (B1), pairs of bytes (B2) or halves (B4) that stay in place. */
     private static final long B1 = 0x00FF00FF00FF00FFL, B2 = 0x0000FFFF0000FFFFL, B4 = 0x00000000FFFFFFFFL;
     private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
