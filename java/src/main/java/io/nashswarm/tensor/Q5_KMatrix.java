@@ -4,6 +4,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * GGML Q5_K: super-blocks of 256 weights in 176 bytes: fp16 {@code d} and {@code dmin}, 12 bytes of
@@ -43,26 +44,34 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
     }
 
     /**
-     * The rows of a matrix whose super-blocks start with fp16 {@code d}, {@code dmin} and the 12 bytes of 6-bit scales
-     * and minimums ({@link Q4_KMatrix#scaleMin}): codes as {@link #decodeBlock} gives them, the scales and minimums
-     * as integers, {@code d} and {@code dmin} as floats.
+     * Q5_K's rows for {@link ByteRows#ofFiveBits}: codes 0..31 (low nibble from {@code qs}, fifth bit from {@code qh}), the
+     * 6-bit scales and minimums as integers ({@link Q4_KMatrix#scaleBits}, {@link Q4_KMatrix#minBits}), {@code d} and
+     * {@code dmin} as floats. Each row's bytes copied once and read eight codes at a time, as Q4_K's copy (through
+     * decodeBlock's vectors per block, a 1B Q5_K_M's copies took about 3 s).
      */
-    private static ByteRows.NibbleRows scaleMinRows(GgmlBlockMatrix m) {
-        byte[] codes = new byte[256];
-        float[] sc = new float[8], mn = new float[8];
+    private static ByteRows.NibbleRows scaleMinRows(Q5_KMatrix m) {
+        byte[] raw = new byte[Math.toIntExact(m.rowBytes)];
         return (r, u, sub, mins, d, dmin) -> {
-            for (int blk = 0; blk < m.blocks; blk++) {
-                long o = r * m.rowBytes + (long) m.type().bytesPerBlock() * blk;
-                m.decodeBlock(o, codes, sc, mn);
-                System.arraycopy(codes, 0, u, 256 * blk, 256);
-                for (int j = 0; j < 8; j++) {
-                    Q4_KMatrix.scaleMin(m, o + 4, j, 1f, 1f, sc, mn);
-                    sub[8 * blk + j] = (byte) sc[j];
-                    mins[8 * blk + j] = (byte) mn[j];
+            MemorySegment.copy(m.data, ValueLayout.JAVA_BYTE, r * m.rowBytes, raw, 0, raw.length);
+            for (int blk = 0, o = 0; blk < m.blocks; blk++, o += 176) {
+                d[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o));
+                dmin[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o + 2));
+                for (int j = 0, s = o + 4; j < 8; j++) {
+                    int b = raw[s + j] & 0xFF, b4 = raw[s + j + 4] & 0xFF;
+                    sub[8 * blk + j] = (byte) Q4_KMatrix.scaleBits(j, b, b4, j < 4 ? 0 : raw[s + j - 4] & 0xFF);
+                    mins[8 * blk + j] = (byte) Q4_KMatrix.minBits(j, b, b4);
                 }
-                d[blk] = m.half(o);
-                dmin[blk] = m.half(o + 2);
+                for (int l = 0; l < 32; l += 8) { // qh byte l: bit 2j the fifth bit of weight 64j + l, bit 2j + 1 of 64j + 32 + l
+                    long h = (long) LONGS.get(raw, o + 16 + l);
+                    for (int j = 0; j < 4; j++) { // qs byte 32j + l: weights 64j + l (low nibble) and 64j + 32 + l (high)
+                        long v = (long) LONGS.get(raw, o + 48 + 32 * j + l);
+                        LONGS.set(u, 256 * blk + 64 * j + l, v & NIBBLES | (h >>> 2 * j & ONES) << 4);
+                        LONGS.set(u, 256 * blk + 64 * j + 32 + l, v >>> 4 & NIBBLES | (h >>> 2 * j + 1 & ONES) << 4);
+                    }
+                }
             }
         };
     }
+
+    private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL, ONES = 0x0101010101010101L;
 }
