@@ -579,38 +579,23 @@ final class ByteRows {
                         LONGS.set(stage, at + 3 * ROWS, x3);
                     }
                 }
-            } else if (kind == Kind.TWO_BIT_SUPER_BLOCKS) { // 2-bit codes, per row and sub-block of 16 its two fields
-                short[] f = new short[2];
+            } else if (kind == Kind.TWO_BIT_SUPER_BLOCKS || kind == Kind.THREE_BIT_SUPER_BLOCKS || kind == Kind.FIVE_BIT_SUPER_BLOCKS) {
+                // per row and 16 columns their fields, the low halves of a step's words for its first 16, the high for its second
+                int words = kind == Kind.TWO_BIT_SUPER_BLOCKS ? 2 : kind == Kind.THREE_BIT_SUPER_BLOCKS ? 3 : 5;
+                short[] f = new short[words];
                 for (int i = 0; i < QUAD_ROWS; i++) {
-                    for (int c = 0; c < cols; c += SUB) {
-                        twoFields(u[i], c, f);
-                        long at = twoAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
-                        for (int w = 0; w < 2; w++) {
-                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
+                    if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // stored as u = code + 4
+                        for (int c = 0; c < cols; c++) {
+                            u[i][c] += 4;
                         }
                     }
-                }
-            } else if (kind == Kind.THREE_BIT_SUPER_BLOCKS) { // 3-bit codes u = code + 4, per row and sub-block of 16 its three fields
-                short[] f = new short[3];
-                for (int i = 0; i < QUAD_ROWS; i++) {
-                    for (int c = 0; c < cols; c++) {
-                        u[i][c] += 4;
-                    }
                     for (int c = 0; c < cols; c += SUB) {
-                        threeFields(u[i], c, f);
-                        long at = threeAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
-                        for (int w = 0; w < 3; w++) {
-                            SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
-                        }
-                    }
-                }
-            } else if (kind == Kind.FIVE_BIT_SUPER_BLOCKS) { // 5-bit codes 0..31, per row and half sub-block of 16 its five fields
-                short[] f = new short[5];
-                for (int i = 0; i < QUAD_ROWS; i++) {
-                    for (int c = 0; c < cols; c += SUB) {
-                        fiveFields(u[i], c, f);
-                        long at = fiveAt(0, c) + 4 * i + (c % 32 == 0 ? 0 : 2);
-                        for (int w = 0; w < 5; w++) {
+                        long at = 4 * i + (c % 32 == 0 ? 0 : 2) + switch (kind) {
+                            case TWO_BIT_SUPER_BLOCKS -> { twoFields(u[i], c, f); yield twoAt(0, c); }
+                            case THREE_BIT_SUPER_BLOCKS -> { threeFields(u[i], c, f); yield threeAt(0, c); }
+                            default -> { fiveFields(u[i], c, f); yield fiveAt(0, c); }
+                        };
+                        for (int w = 0; w < words; w++) {
                             SHORTS.set(stage, (int) (at + w * 4 * QUAD_ROWS), f[w]);
                         }
                     }
