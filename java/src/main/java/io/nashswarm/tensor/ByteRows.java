@@ -660,6 +660,40 @@ final class ByteRows {
         return (j & 1) == 0 ? j >> 1 : ROWS / 2 + (j >> 1);
     }
 
+    /**
+     * Row r dequantized from this copy into {@code out[off ..+ cols)}, bit for bit as the file's decoder gives it
+     * ({@code (u − 32)·(d·sub)}), where the layout allows (Q6_K's fields); false for the others. Why: a tied embedding
+     * (llama.cpp keeps them Q6_K) read from the file mapping after its copy was made paged the file back in, 64 KB
+     * around each looked-up row, so a 1B model's resident bytes grew with every prompt on top of the copy.
+     */
+    boolean dequantizeRow(int r, float[] out, int off) {
+        if (kind != Kind.SIX_BIT_SUPER_BLOCKS) {
+            return false;
+        }
+        int rb = r / QUAD_ROWS, i = r % QUAD_ROWS;
+        short[] f = new short[6];
+        for (int g = 0; g < groups; g++) {
+            long sb = superAt(rb, g);
+            float d = data.get(LE_FLOAT, sb + 4L * i);
+            for (int s = 0; s < SUPER / SUB; s++) {
+                int c = g * SUPER + s * SUB;
+                float scale = d * data.get(ValueLayout.JAVA_BYTE, sb + (long) (4 + s) * QUAD_ROWS + i);
+                long at = sixAt(rb, c) + 4L * i;
+                for (int w = 0; w < 3; w++) {
+                    f[2 * w] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS);
+                    f[2 * w + 1] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS + 2);
+                }
+                for (int k = 0; k < SUB; k++) {
+                    out[off + c + k] = (sixCode(f, k) - 32) * scale;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     /** Off-heap bytes of this copy. */
     long bytes() {
         return data.byteSize();

@@ -20,6 +20,11 @@ final class FirstUseCopy<T> {
         this.stored = stored;
     }
 
+    /** The copy if it has been made, else null; never makes it. */
+    T made() {
+        return copy;
+    }
+
     /** The copy, or null when the matrix has none. */
     T get() {
         T c = copy;

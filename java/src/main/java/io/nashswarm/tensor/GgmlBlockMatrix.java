@@ -258,7 +258,10 @@ public abstract class GgmlBlockMatrix implements SegmentMatrix {
     public void dequantizeRow(int r, float[] out, int off) {
         Objects.checkIndex(r, rows);
         Objects.checkFromIndexSize(off, cols, out.length);
-        decodeRow(r, out, off, new Scratch());
+        ByteRows b = byteRows.made(); // once made, rows come from the copy where it can give them (a tied embedding's lookups)
+        if (b == null || !b.dequantizeRow(r, out, off)) {
+            decodeRow(r, out, off, new Scratch());
+        }
     }
 
     // Helpers for the decoders.

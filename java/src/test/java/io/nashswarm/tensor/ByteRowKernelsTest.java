@@ -150,6 +150,31 @@ class ByteRowKernelsTest {
         }
     }
 
+    /**
+     * Q6_K's rows read from its copy once the copy is made (a tied embedding's lookups) are bit for bit the file's rows:
+     * random super-blocks over 20 binades of d, rows past a block of 16 included.
+     */
+    @Test
+    void q6_KRowsFromTheCopyAreTheFileRows() {
+        for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
+            int rows = shape[0], cols = shape[1];
+            WeightMatrix m = Matrices.of(QuantType.Q6_K, LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, 20, rows), rows, cols, Layout.OUT_IN);
+            float[][] before = new float[rows][cols];
+            for (int r = 0; r < rows; r++) {
+                m.dequantizeRow(r, before[r], 0);
+            }
+            m.matvec(new float[cols], new float[rows], 0, rows); // makes the copy
+            float[] row = new float[cols + 3];
+            for (int r = 0; r < rows; r++) {
+                m.dequantizeRow(r, row, 3);
+                for (int c = 0; c < cols; c++) {
+                    assertEquals(Float.floatToRawIntBits(before[r][c]), Float.floatToRawIntBits(row[3 + c]),
+                            "Q6_K " + rows + "x" + cols + " (" + r + ", " + c + "): file " + before[r][c] + ", copy " + row[3 + c]);
+                }
+            }
+        }
+    }
+
     /** Every row of {@code m} (all its blocks alike) times an input of one value, at −3 and at 1e25, against the rule. */
     private static void assertConstantInputs(WeightMatrix m, String what) {
         for (float v : new float[] {-3f, 1e25f}) {
