@@ -61,6 +61,12 @@ abstract class BlockMatrix implements SegmentMatrix {
         bytes.get();
     }
 
+    /** Row r from the copy once it is made ({@link ByteRows#dequantizeRow}: a tied embedding's lookups leave the file's pages alone); false before. */
+    final boolean rowFromCopy(int r, float[] out, int off) {
+        ByteRows b = bytes.made();
+        return b != null && b.dequantizeRow(r, out, off);
+    }
+
     @Override
     public void matmul(float[] x, float[] y, int n, int rowStart, int rowEnd) {
         DenseMatrix.checkProduct(this, x, y, n, rowStart, rowEnd);

@@ -47,6 +47,9 @@ public final class Q4_0Matrix extends BlockMatrix {
     public void dequantizeRow(int r, float[] out, int off) {
         Objects.checkIndex(r, rows);
         Objects.checkFromIndexSize(off, cols, out.length);
+        if (rowFromCopy(r, out, off)) {
+            return;
+        }
         long base = r * rowBytes;
         for (int blk = 0; blk < blocks; blk++) {
             long o = base + (long) blk * BYTES;

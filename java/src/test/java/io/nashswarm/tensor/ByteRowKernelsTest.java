@@ -6,6 +6,7 @@ import io.nashswarm.quant.RtnQuantizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -151,14 +152,29 @@ class ByteRowKernelsTest {
     }
 
     /**
-     * Q6_K's rows read from its copy once the copy is made (a tied embedding's lookups) are bit for bit the file's rows:
-     * random super-blocks over 20 binades of d, rows past a block of 16 included.
+     * Q6_K's, Q8_0's and Q4_0's rows read from their copies once the copies are made (a tied embedding's lookups) are bit
+     * for bit the file's rows: random blocks (Q6_K's d over 20 binades), rows past a block of 16 or 32 included.
      */
     @Test
-    void q6_KRowsFromTheCopyAreTheFileRows() {
+    void ggmlRowsFromTheCopyAreTheFileRows() {
+        java.util.Random rnd = new java.util.Random(23);
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q8_0, QuantType.Q4_0})
         for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
             int rows = shape[0], cols = shape[1];
-            WeightMatrix m = Matrices.of(QuantType.Q6_K, LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, 20, rows), rows, cols, Layout.OUT_IN);
+            MemorySegment seg;
+            if (type == QuantType.Q6_K) {
+                seg = LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, 20, rows);
+            } else { // random codes, fp16 scales over several binades
+                byte[] raw = new byte[rows * cols / 32 * type.bytesPerBlock()];
+                rnd.nextBytes(raw);
+                for (int o = 0; o < raw.length; o += type.bytesPerBlock()) {
+                    short h = Float.floatToFloat16((float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(20) - 10)));
+                    raw[o] = (byte) h;
+                    raw[o + 1] = (byte) (h >> 8);
+                }
+                seg = Arena.ofAuto().allocate(raw.length).copyFrom(MemorySegment.ofArray(raw));
+            }
+            WeightMatrix m = Matrices.of(type, seg, rows, cols, Layout.OUT_IN);
             float[][] before = new float[rows][cols];
             for (int r = 0; r < rows; r++) {
                 m.dequantizeRow(r, before[r], 0);
@@ -169,7 +185,7 @@ class ByteRowKernelsTest {
                 m.dequantizeRow(r, row, 3);
                 for (int c = 0; c < cols; c++) {
                     assertEquals(Float.floatToRawIntBits(before[r][c]), Float.floatToRawIntBits(row[3 + c]),
-                            "Q6_K " + rows + "x" + cols + " (" + r + ", " + c + "): file " + before[r][c] + ", copy " + row[3 + c]);
+                            type + " " + rows + "x" + cols + " (" + r + ", " + c + "): file " + before[r][c] + ", copy " + row[3 + c]);
                 }
             }
         }
