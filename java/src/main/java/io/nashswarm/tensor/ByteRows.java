@@ -661,37 +661,39 @@ final class ByteRows {
     }
 
     /**
-     * Row r dequantized from this copy into {@code out[off ..+ cols)}, bit for bit as ggml's decoders give it: Q6_K's
-     * fields {@code (u − 32)·(d·sub)}, Q8_0's bytes {@code d·q}, Q4_0's nibbles {@code d·(q − 8)}; false for the other
-     * layouts (and for bytes or nibbles with zeros or other groups, the engine's own int8/int4, whose rounding is their
-     * matrices'). Why: a tied embedding read from the file mapping after its copy was made paged the file back in, 64 KB
-     * around each looked-up row, so a model's resident bytes grew with every prompt on top of the copy.
+     * Row r dequantized from this copy into {@code out[off ..+ cols)}, bit for bit as the stored matrix's own decoder gives
+     * it: bytes {@code s·(q − z)} (Q8_0, int8; z = 0 without zeros), nibbles {@code s·(q − 8 − z)} (Q4_0, int4), Q6_K's
+     * fields {@code (u − 32)·(d·sub)}, the integer difference exact and one rounding in the product, as theirs; false for
+     * the other layouts. Why: a tied embedding read from the file mapping after its copy was made paged the file back in,
+     * 64 KB around each looked-up row, so a model's resident bytes grew with every prompt on top of the copy.
      */
     boolean dequantizeRow(int r, float[] out, int off) {
-        boolean ggmlBytes = kind == Kind.GROUPS && !withZeros && group == 32, ggmlNibbles = kind == Kind.NIBBLE_GROUPS && !withZeros && group == 32;
-        if (kind != Kind.SIX_BIT_SUPER_BLOCKS && !ggmlBytes && !ggmlNibbles) {
-            return false;
-        }
-        if (ggmlBytes) {
+        if (kind == Kind.GROUPS) {
             int rb = r / ROWS, i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1; // byte lane j holds row i (row(j))
             for (int gi = 0; gi < groups; gi++) {
                 float d = Float.float16ToFloat(data.get(LE_SHORT, rb * blockBytes + scaleAt(gi) + 2L * i));
+                int z = withZeros ? data.get(ValueLayout.JAVA_BYTE, rb * blockBytes + zeroAt(gi) + i) : 0;
                 for (int c = gi * group; c < (gi + 1) * group; c++) {
-                    out[off + c] = d * data.get(ValueLayout.JAVA_BYTE, columnAt(rb, c) + j);
+                    out[off + c] = d * (data.get(ValueLayout.JAVA_BYTE, columnAt(rb, c) + j) - z);
                 }
             }
             return true;
         }
-        if (ggmlNibbles) {
+        if (kind == Kind.NIBBLE_GROUPS) {
             int rb = r / QUAD_ROWS, i = r % QUAD_ROWS;
             for (int gi = 0; gi < groups; gi++) {
-                float d = Float.float16ToFloat(data.get(LE_SHORT, subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS + 2L * i));
+                long sg = subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS; // the group's scales, then its zeros
+                float d = Float.float16ToFloat(data.get(LE_SHORT, sg + 2L * i));
+                int z = 8 + (withZeros ? data.get(ValueLayout.JAVA_BYTE, sg + 2L * QUAD_ROWS + i) : 0);
                 for (int c = gi * group; c < (gi + 1) * group; c++) { // as code(): per four columns row i's two bytes at 2i
                     int b = data.get(ValueLayout.JAVA_BYTE, subBlockAt(rb, c) + (long) (c / 4 % 8) * ROWS + ((c & 3) >> 1) + 2 * i);
-                    out[off + c] = d * ((b >> 4 * (c & 1) & 0x0F) - 8);
+                    out[off + c] = d * ((b >> 4 * (c & 1) & 0x0F) - z);
                 }
             }
             return true;
+        }
+        if (kind != Kind.SIX_BIT_SUPER_BLOCKS) {
+            return false;
         }
         int rb = r / QUAD_ROWS, i = r % QUAD_ROWS;
         short[] f = new short[6];

@@ -321,6 +321,10 @@ public final class IntGroupMatrix extends PackedMatrix {
 
     @Override
     public void dequantizeRow(int r, float[] out, int off) {
+        ByteRows b = bytes.made(); // once made, rows come from the copy (a tied embedding's lookups leave the file's pages alone)
+        if (b != null && b.dequantizeRow(r, out, off)) {
+            return;
+        }
         for (int gi = 0; gi < groupsPerRow; gi++) {
             float s = scale(r, gi);
             int z = zero(r, gi);

@@ -152,17 +152,23 @@ class ByteRowKernelsTest {
     }
 
     /**
-     * Q6_K's, Q8_0's and Q4_0's rows read from their copies once the copies are made (a tied embedding's lookups) are bit
-     * for bit the file's rows: random blocks (Q6_K's d over 20 binades), rows past a block of 16 or 32 included.
+     * Rows read from the byte-row copies once they are made (a tied embedding's lookups) are bit for bit the stored rows:
+     * Q6_K, Q8_0, Q4_0 (random blocks, Q6_K's d over 20 binades) and the engine's int8 and int4 (symmetric and
+     * asymmetric, groups of 64 and 128), rows past a block of 16 or 32 included.
      */
     @Test
-    void ggmlRowsFromTheCopyAreTheFileRows() {
+    void rowsFromTheCopyAreTheStoredRows() {
         java.util.Random rnd = new java.util.Random(23);
-        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q8_0, QuantType.Q4_0})
+        for (QuantType type : new QuantType[] {QuantType.Q6_K, QuantType.Q8_0, QuantType.Q4_0, QuantType.INT8, QuantType.INT4})
+        for (GroupSpec spec : type == QuantType.INT8 || type == QuantType.INT4
+                ? new GroupSpec[] {GroupSpec.symmetric(64), GroupSpec.asymmetric(64), GroupSpec.asymmetric(128)} : new GroupSpec[] {null})
         for (int[] shape : new int[][] {{1, 256}, {17, 512}, {40, 768}}) {
             int rows = shape[0], cols = shape[1];
-            MemorySegment seg;
-            if (type == QuantType.Q6_K) {
+            MemorySegment seg = null;
+            WeightMatrix own = spec == null ? null : RtnQuantizer.quantize(RowSource.of(LutKernelsTest.gaussian(rows, cols, 7)), type, spec);
+            if (own != null) {
+                // the engine's int8 (g32k) and int4 (g64k) files: byte rows
+            } else if (type == QuantType.Q6_K) {
                 seg = LutKernelsTest.kQuantRows(QuantType.Q6_K, rows, cols, 20, rows);
             } else { // random codes, fp16 scales over several binades
                 byte[] raw = new byte[rows * cols / 32 * type.bytesPerBlock()];
@@ -174,7 +180,7 @@ class ByteRowKernelsTest {
                 }
                 seg = Arena.ofAuto().allocate(raw.length).copyFrom(MemorySegment.ofArray(raw));
             }
-            WeightMatrix m = Matrices.of(type, seg, rows, cols, Layout.OUT_IN);
+            WeightMatrix m = own != null ? own : Matrices.of(type, seg, rows, cols, Layout.OUT_IN);
             float[][] before = new float[rows][cols];
             for (int r = 0; r < rows; r++) {
                 m.dequantizeRow(r, before[r], 0);
@@ -185,7 +191,7 @@ class ByteRowKernelsTest {
                 m.dequantizeRow(r, row, 3);
                 for (int c = 0; c < cols; c++) {
                     assertEquals(Float.floatToRawIntBits(before[r][c]), Float.floatToRawIntBits(row[3 + c]),
-                            type + " " + rows + "x" + cols + " (" + r + ", " + c + "): file " + before[r][c] + ", copy " + row[3 + c]);
+                            type + " " + spec + " " + rows + "x" + cols + " (" + r + ", " + c + "): file " + before[r][c] + ", copy " + row[3 + c]);
                 }
             }
         }
