@@ -11,11 +11,12 @@ import java.util.function.Supplier;
  */
 final class FirstUseCopy<T> {
     private final Supplier<T> make;
-    private final MemorySegment stored;
+    private final MemorySegment[] stored;
     private volatile T copy;
     private volatile boolean none;
 
-    FirstUseCopy(Supplier<T> make, MemorySegment stored) {
+    /** {@code stored}: the segments the copy stands in for (codes, and scales or zeros kept apart from them; nulls skipped). */
+    FirstUseCopy(Supplier<T> make, MemorySegment... stored) {
         this.make = make;
         this.stored = stored;
     }
@@ -38,8 +39,10 @@ final class FirstUseCopy<T> {
                     none = true;
                 } else {
                     copy = made;
-                    if (stored.isMapped()) {
-                        stored.unload();
+                    for (MemorySegment m : stored) {
+                        if (m != null && m.isMapped()) {
+                            m.unload();
+                        }
                     }
                 }
             }

@@ -83,9 +83,9 @@ public final class IntGroupMatrix extends PackedMatrix {
         this.lookup = (fits || g == 32 && cols % LutInput.CHUNK == 0) && LutKernels.NATIVE && !byteRows && !planeRows;
         this.integer = fits && !LutKernels.NATIVE && !byteRows && bits != 8;
         this.chunkMap = integer ? java.util.stream.IntStream.range(0, cols / IntKernels.CHUNK).toArray() : null;
-        this.planes = new FirstUseCopy<>(this::makePlanes, codes);
-        this.bytes = new FirstUseCopy<>(byteRows ? this::makeByteRows : () -> null, codes);
-        this.planeRows = new FirstUseCopy<>(planeRows ? () -> PlaneRows.of(rows, cols, g, zeros != null, this::groupRow) : () -> null, codes);
+        this.planes = new FirstUseCopy<>(this::makePlanes, codes, scales, zeros);
+        this.bytes = new FirstUseCopy<>(byteRows ? this::makeByteRows : () -> null, codes, scales, zeros);
+        this.planeRows = new FirstUseCopy<>(planeRows ? () -> PlaneRows.of(rows, cols, g, zeros != null, this::groupRow) : () -> null, codes, scales, zeros);
     }
 
     /**

@@ -67,8 +67,8 @@ public final class MixedGroupMatrix extends PackedMatrix {
         this.outliers = sections().get(Section.OUTLIERS);
         this.layout = layout;
         this.lookup = LutKernels.NATIVE && IntKernels.fits(g, cols);
-        this.columns = new FirstUseCopy<>(() -> MixedColumns.of(this, codes, scales, zeros), codes);
-        this.planes = new FirstUseCopy<>(() -> lookup ? MixedPlanes.of(this, zeros != null) : null, codes);
+        this.columns = new FirstUseCopy<>(() -> MixedColumns.of(this, codes, scales, zeros), codes, scales, zeros);
+        this.planes = new FirstUseCopy<>(() -> lookup ? MixedPlanes.of(this, zeros != null) : null, codes, scales, zeros);
         if (outliers != null) {
             checkOutliers();
         }
