@@ -61,6 +61,13 @@ public final class Vectors {
         return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /** {@code x[off ..+ n)} = the IEEE halves {@code h[hOff ..+ n)} as floats; a plain loop, which C2 vectorizes (vcvtph2ps). */
+    public static void fromHalves(short[] h, int hOff, float[] x, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] = Float.float16ToFloat(h[hOff + i]);
+        }
+    }
+
     /**
      * Halves (sign-extended into int lanes) to floats. Exponent and mantissa move up 13 bits into a
      * float's places and are rescaled by 2^112, which maps normals and subnormals alike; the result

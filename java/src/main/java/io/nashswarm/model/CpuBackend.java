@@ -2,6 +2,7 @@ package io.nashswarm.model;
 
 import io.nashswarm.EngineException;
 import io.nashswarm.kernel.Parallel;
+import io.nashswarm.kernel.Vectors;
 import io.nashswarm.tensor.MixedGroupMatrix;
 import io.nashswarm.tensor.ParallelProducts;
 import io.nashswarm.tensor.WeightMatrix;
@@ -392,8 +393,8 @@ public final class CpuBackend implements Backend {
             }
             float[] kf = w[0], vf = w[1];
             for (int kv = h0 / group; kv * group < h1; kv++) {
-                Ops.fromHalves(halfKeys[layer], keyOffset(kv), kf, 0, keyLength);
-                Ops.fromHalves(halfValues[layer], valueOffset(kv), vf, 0, n * hs);
+                Vectors.fromHalves(halfKeys[layer], keyOffset(kv), kf, 0, keyLength);
+                Vectors.fromHalves(halfValues[layer], valueOffset(kv), vf, 0, n * hs);
                 for (int i = 0; i < b; i++) {
                     for (int h = Math.max(h0, kv * group); h < Math.min(h1, (kv + 1) * group); h++) {
                         attend(q, qRow0 + i * qStride + h * hs, kf, 0, vf, 0, att, i * dim + h * hs, (i * nh + h) * capacity, pos + i + 1);

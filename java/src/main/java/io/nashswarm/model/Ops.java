@@ -163,12 +163,6 @@ final class Ops {
         }
     }
 
-    /** {@code x[off ..+ n)} = the halves {@code h[hOff ..+ n)} as floats; a plain loop, which C2 vectorizes (vcvtph2ps). */
-    static void fromHalves(short[] h, int hOff, float[] x, int off, int n) {
-        for (int i = 0; i < n; i++) {
-            x[off + i] = Float.float16ToFloat(h[hOff + i]);
-        }
-    }
 
     /**
      * One head's attention output: {@code out[o ..+ n) = Σ_j p[p0 + j] · v[vOff + j·n ..+ n)} for j < count, the values

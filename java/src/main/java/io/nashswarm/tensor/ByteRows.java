@@ -668,26 +668,16 @@ final class ByteRows {
      * 64 KB around each looked-up row, so a model's resident bytes grew with every prompt on top of the copy.
      */
     boolean dequantizeRow(int r, float[] out, int off) {
-        if (kind == Kind.GROUPS) {
-            int rb = r / ROWS, i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1; // byte lane j holds row i (row(j))
+        if (kind == Kind.GROUPS || kind == Kind.NIBBLE_GROUPS) {
+            boolean bytes = kind == Kind.GROUPS;
+            int rb = r / blockRows, i = r % blockRows;
             for (int gi = 0; gi < groups; gi++) {
-                float d = Float.float16ToFloat(data.get(LE_SHORT, rb * blockBytes + scaleAt(gi) + 2L * i));
-                int z = withZeros ? data.get(ValueLayout.JAVA_BYTE, rb * blockBytes + zeroAt(gi) + i) : 0;
+                long s = bytes ? rb * blockBytes + scaleAt(gi) : subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS; // its scales
+                long z = bytes ? rb * blockBytes + zeroAt(gi) : s + 2L * QUAD_ROWS; // and zeros, one per row
+                float d = Float.float16ToFloat(data.get(LE_SHORT, s + 2L * i));
+                int zero = (bytes ? 0 : 8) + (withZeros ? data.get(ValueLayout.JAVA_BYTE, z + i) : 0);
                 for (int c = gi * group; c < (gi + 1) * group; c++) {
-                    out[off + c] = d * (data.get(ValueLayout.JAVA_BYTE, columnAt(rb, c) + j) - z);
-                }
-            }
-            return true;
-        }
-        if (kind == Kind.NIBBLE_GROUPS) {
-            int rb = r / QUAD_ROWS, i = r % QUAD_ROWS;
-            for (int gi = 0; gi < groups; gi++) {
-                long sg = subBlockAt(rb, group * gi) + (long) group / 2 * QUAD_ROWS; // the group's scales, then its zeros
-                float d = Float.float16ToFloat(data.get(LE_SHORT, sg + 2L * i));
-                int z = 8 + (withZeros ? data.get(ValueLayout.JAVA_BYTE, sg + 2L * QUAD_ROWS + i) : 0);
-                for (int c = gi * group; c < (gi + 1) * group; c++) { // as code(): per four columns row i's two bytes at 2i
-                    int b = data.get(ValueLayout.JAVA_BYTE, subBlockAt(rb, c) + (long) (c / 4 % 8) * ROWS + ((c & 3) >> 1) + 2 * i);
-                    out[off + c] = d * ((b >> 4 * (c & 1) & 0x0F) - z);
+                    out[off + c] = d * (code(r, c) - zero);
                 }
             }
             return true;
@@ -703,17 +693,22 @@ final class ByteRows {
             for (int s = 0; s < SUPER / SUB; s++) {
                 int c = g * SUPER + s * SUB;
                 float scale = d * data.get(ValueLayout.JAVA_BYTE, sb + (long) (4 + s) * QUAD_ROWS + i);
-                long at = sixAt(rb, c) + 4L * i;
-                for (int w = 0; w < 3; w++) {
-                    f[2 * w] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS);
-                    f[2 * w + 1] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS + 2);
-                }
+                sixFieldsOf(r, c, f);
                 for (int k = 0; k < SUB; k++) {
                     out[off + c + k] = (sixCode(f, k) - 32) * scale;
                 }
             }
         }
         return true;
+    }
+
+    /** Row r's six fields of Q6_K's sub-block of 16 columns holding column c, read back from the copy ({@link #sixFields}). */
+    private void sixFieldsOf(int r, int c, short[] f) {
+        long at = sixAt(r / QUAD_ROWS, c) + 4L * (r % QUAD_ROWS);
+        for (int w = 0; w < 3; w++) {
+            f[2 * w] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS);
+            f[2 * w + 1] = data.get(LE_SHORT, at + (long) w * 4 * QUAD_ROWS + 2);
+        }
     }
 
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -753,12 +748,8 @@ final class ByteRows {
             return fiveCode(f, c % SUB);
         }
         if (kind == Kind.SIX_BIT_SUPER_BLOCKS) {
-            long at = sixAt(r / QUAD_ROWS, c) + 4 * (r % QUAD_ROWS);
             short[] f = new short[6];
-            for (int w = 0; w < 3; w++) {
-                f[2 * w] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS);
-                f[2 * w + 1] = data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) w * 4 * QUAD_ROWS + 2);
-            }
+            sixFieldsOf(r, c, f);
             return sixCode(f, c % SUB) - 32;
         }
         int i = r % ROWS, j = i < ROWS / 2 ? 2 * i : 2 * (i - ROWS / 2) + 1;

@@ -1,6 +1,7 @@
 package io.nashswarm.tensor;
 
 import io.nashswarm.kernel.HugePages;
+import io.nashswarm.kernel.Vectors;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -166,9 +167,7 @@ abstract sealed class DenseMatrix implements SegmentMatrix permits F32Matrix, F1
                     out[o + c] = Float.intBitsToFloat(h[c] << 16);
                 }
             } else {
-                for (int c = 0; c < len; c++) {
-                    out[o + c] = Float.float16ToFloat(h[c]);
-                }
+                Vectors.fromHalves(h, 0, out, o, len);
             }
         }
     }

@@ -32,13 +32,7 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
         return ByteRows.ofNibbles(rows, cols, (r, u, sub, mins, d, dmin) -> {
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, r * rowBytes, raw, 0, raw.length);
             for (int blk = 0, o = 0; blk < blocks; blk++, o += 144) {
-                d[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o));
-                dmin[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o + 2));
-                for (int j = 0, s = o + 4; j < 8; j++) {
-                    int b = raw[s + j] & 0xFF, b4 = raw[s + j + 4] & 0xFF;
-                    sub[8 * blk + j] = (byte) scaleBits(j, b, b4, j < 4 ? 0 : raw[s + j - 4] & 0xFF);
-                    mins[8 * blk + j] = (byte) minBits(j, b, b4);
-                }
+                superBlockScales(raw, o, blk, sub, mins, d, dmin);
                 for (int j = 0; j < 4; j++) {
                     for (int l = 0; l < 32; l += 8) { // byte 32j + l: weights 64j + l (low nibble) and 64j + 32 + l (high)
                         long v = (long) LONGS.get(raw, o + 16 + 32 * j + l);
@@ -48,6 +42,20 @@ final class Q4_KMatrix extends GgmlBlockMatrix {
                 }
             }
         });
+    }
+
+    /**
+     * A row's super-block {@code blk} at {@code raw[o..]} (Q4_K's, and Q5_K's, which starts alike): its fp16 {@code d} and
+     * {@code dmin} as floats, its eight 6-bit scales and minimums ({@link #scaleBits}, {@link #minBits}) as integers.
+     */
+    static void superBlockScales(byte[] raw, int o, int blk, byte[] sub, byte[] mins, float[] d, float[] dmin) {
+        d[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o));
+        dmin[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o + 2));
+        for (int j = 0, s = o + 4; j < 8; j++) {
+            int b = raw[s + j] & 0xFF, b4 = raw[s + j + 4] & 0xFF;
+            sub[8 * blk + j] = (byte) scaleBits(j, b, b4, j < 4 ? 0 : raw[s + j - 4] & 0xFF);
+            mins[8 * blk + j] = (byte) minBits(j, b, b4);
+        }
     }
 
     /**

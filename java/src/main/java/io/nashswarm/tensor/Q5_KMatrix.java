@@ -45,22 +45,16 @@ final class Q5_KMatrix extends GgmlBlockMatrix {
 
     /**
      * Q5_K's rows for {@link ByteRows#ofFiveBits}: codes 0..31 (low nibble from {@code qs}, fifth bit from {@code qh}), the
-     * 6-bit scales and minimums as integers ({@link Q4_KMatrix#scaleBits}, {@link Q4_KMatrix#minBits}), {@code d} and
-     * {@code dmin} as floats. Each row's bytes copied once and read eight codes at a time, as Q4_K's copy (through
-     * decodeBlock's vectors per block, a 1B Q5_K_M's copies took about 3 s).
+     * 6-bit scales and minimums as integers, {@code d} and {@code dmin} as floats ({@link Q4_KMatrix#superBlockScales}).
+     * Each row's bytes copied once and read eight codes at a time, as Q4_K's copy (through decodeBlock's vectors per
+     * block, a 1B Q5_K_M's copies took about 3 s).
      */
     private static ByteRows.NibbleRows scaleMinRows(Q5_KMatrix m) {
         byte[] raw = new byte[Math.toIntExact(m.rowBytes)];
         return (r, u, sub, mins, d, dmin) -> {
             MemorySegment.copy(m.data, ValueLayout.JAVA_BYTE, r * m.rowBytes, raw, 0, raw.length);
             for (int blk = 0, o = 0; blk < m.blocks; blk++, o += 176) {
-                d[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o));
-                dmin[blk] = Float.float16ToFloat((short) SHORTS.get(raw, o + 2));
-                for (int j = 0, s = o + 4; j < 8; j++) {
-                    int b = raw[s + j] & 0xFF, b4 = raw[s + j + 4] & 0xFF;
-                    sub[8 * blk + j] = (byte) Q4_KMatrix.scaleBits(j, b, b4, j < 4 ? 0 : raw[s + j - 4] & 0xFF);
-                    mins[8 * blk + j] = (byte) Q4_KMatrix.minBits(j, b, b4);
-                }
+                Q4_KMatrix.superBlockScales(raw, o, blk, sub, mins, d, dmin);
                 for (int l = 0; l < 32; l += 8) { // qh byte l: bit 2j the fifth bit of weight 64j + l, bit 2j + 1 of 64j + 32 + l
                     long h = (long) LONGS.get(raw, o + 16 + l);
                     for (int j = 0; j < 4; j++) { // qs byte 32j + l: weights 64j + l (low nibble) and 64j + 32 + l (high)
