@@ -195,6 +195,13 @@ public final class BenchCommand implements Callable<Integer> {
                     Parallel.threads(), repeats, decodeTokens, promptTokens, warmupNote(rows),
                     bw == null ? "" : String.format("; %% BW = that / the read bandwidth measured in this run (%s)", bw),
                     model == null ? ", each row in its own JVM" : against != null ? ", with both models loaded" : "");
+            for (Map<String, Object> r : rows) {
+                if (r.get("decode_allocated_bytes_per_token") instanceof Number a && a.longValue() > DecodeBenchmark.BOXED_BYTES_PER_TOKEN) {
+                    out.printf("warning: %s allocated %.1f KB a decoded token: the JIT compiled some of its kernels' vector operations as calls on "
+                                    + "boxed vectors in that JVM, so its decode speed is below what the kernels do; run it again (README › bench)%n",
+                            r.get("model"), a.longValue() / 1024.0);
+                }
+            }
             if (paired != null) {
                 out.printf("decode steps alternating in one JVM: %s ÷ %s decode tok/s per round %s, median %.3f (each row's tok/s is its best round)%n",
                         against.getFileName(), model.getFileName(), java.util.Arrays.stream(paired.roundRatios()).mapToObj(x -> String.format("%.3f", x)).toList(),
@@ -325,6 +332,7 @@ public final class BenchCommand implements Callable<Integer> {
         row.put("heap_used_bytes", mem.heapUsedBytes());
         row.put("kv_cache_bytes", r.kvCacheBytes());
         row.put("warmup_rounds", r.warmupRounds());
+        row.put("decode_allocated_bytes_per_token", r.decodeAllocatedBytesPerToken());
         row.put("load_seconds", load);
         row.put("prepare_seconds", prepare);
         return row;

@@ -21,8 +21,14 @@ import java.util.SplittableRandom;
 public final class DecodeBenchmark {
     private DecodeBenchmark() {}
 
+    /**
+     * @param decodeAllocatedBytesPerToken heap bytes all threads allocated per decoded token, in the timed round that
+     *        allocated least ({@code -1} where not measured): tens of kilobytes when C2 compiled the kernels' vector
+     *        operations into registers, and megabytes when it left some of them as calls on boxed vectors
+     *        ({@link #BOXED_BYTES_PER_TOKEN})
+     */
     public record Result(int promptTokens, int decodeTokens, double prefillTokensPerSecond, double decodeTokensPerSecond,
-                         long weightBytesPerToken, long kvCacheBytes, int warmupRounds) {
+                         long weightBytesPerToken, long kvCacheBytes, int warmupRounds, long decodeAllocatedBytesPerToken) {
         public double msPerToken() {
             return 1000.0 / decodeTokensPerSecond;
         }
@@ -32,6 +38,14 @@ public final class DecodeBenchmark {
             return weightBytesPerToken * decodeTokensPerSecond / 1e9;
         }
     }
+
+    /**
+     * Allocation per decoded token above which a run's compiled kernels box vectors: a decode step allocates tens of
+     * kilobytes (its jobs, lambdas and small arrays: gpt2-124m int4 20 KB a token), while in about four of ten JVMs
+     * decoding gpt2-124m int4 with its int8 head C2 compiled int4's kernel with its per-group epilogue as calls on boxed
+     * vectors, allocating 49-72 MB a token at half the speed (bench/results/jit-modes-2026-12-05.md).
+     */
+    public static final long BOXED_BYTES_PER_TOKEN = 1 << 20;
 
     /** Untimed rounds at least, and at most (or {@link #MAX_WARMUP_NANOS} of them, whichever ends first). */
     static final int WARMUP_ROUNDS = 2, MAX_WARMUP_ROUNDS = 30;
@@ -47,12 +61,14 @@ public final class DecodeBenchmark {
             return t[0] + t[1];
         });
         long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+        long allocated = Long.MAX_VALUE;
         for (int r = 0; r < Math.max(1, repeats); r++) {
             long[] t = round(model, s, prompt, decodeTokens);
             best[0] = Math.min(best[0], t[0]);
             best[1] = Math.min(best[1], t[1]);
+            allocated = t[2] < 0 ? -1 : Math.min(allocated, t[2]);
         }
-        return result(model, s, promptTokens, decodeTokens, best, warmup);
+        return result(model, s, promptTokens, decodeTokens, best, warmup, allocated < 0 ? -1 : allocated / Math.max(1, decodeTokens));
     }
 
     /**
@@ -112,13 +128,14 @@ public final class DecodeBenchmark {
             }
             ratios[r] = (double) t[0][1] / t[1][1];
         }
-        return new Paired(result(a, sa, promptTokens, decodeTokens, best[0], warmup), result(b, sb, promptTokens, decodeTokens, best[1], warmup),
-                ratios);
+        return new Paired(result(a, sa, promptTokens, decodeTokens, best[0], warmup, -1),
+                result(b, sb, promptTokens, decodeTokens, best[1], warmup, -1), ratios);
     }
 
-    private static Result result(TransformerModel model, InferenceState s, int promptTokens, int decodeTokens, long[] best, int warmup) {
+    private static Result result(TransformerModel model, InferenceState s, int promptTokens, int decodeTokens, long[] best, int warmup,
+                                 long allocatedPerToken) {
         return new Result(promptTokens, decodeTokens, promptTokens / (best[0] / 1e9), decodeTokens / (best[1] / 1e9),
-                weightBytesPerToken(model), s.cacheBytes(), warmup);
+                weightBytesPerToken(model), s.cacheBytes(), warmup, allocatedPerToken);
     }
 
     /** One round of {@link #paired}: per model, the prefill's and the decode steps' nanoseconds. */
@@ -148,17 +165,25 @@ public final class DecodeBenchmark {
         return t;
     }
 
-    /** One prefill of the prompt and greedy decode of {@code decodeTokens}; their nanoseconds. */
+    /** One prefill of the prompt and greedy decode of {@code decodeTokens}; their nanoseconds, and the bytes allocated while decoding (-1: unknown). */
     private static long[] round(TransformerModel model, InferenceState s, int[] prompt, int decodeTokens) {
         s.reset();
         long t0 = System.nanoTime();
         float[] logits = model.forward(s, prompt, 0, prompt.length);
         long t1 = System.nanoTime();
         int next = Sampler.argmax(logits);
+        long a0 = allocatedBytes();
         for (int i = 0; i < decodeTokens; i++) {
             next = model.forwardGreedy(s, next); // as generate decodes greedily: the backend picks the token
         }
-        return new long[] {t1 - t0, System.nanoTime() - t1};
+        long t2 = System.nanoTime(), a1 = allocatedBytes();
+        return new long[] {t1 - t0, t2 - t1, a0 < 0 || a1 < 0 ? -1 : a1 - a0};
+    }
+
+    /** Heap bytes allocated so far by all threads (the JVM's per-thread counters), or -1 where the JVM does not count them. */
+    private static long allocatedBytes() {
+        return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemoryEnabled()
+                ? t.getTotalThreadAllocatedBytes() : -1;
     }
 
     /** Bytes of every matrix a decode step multiplies with (embedding rows looked up are not counted; a tied head is). */

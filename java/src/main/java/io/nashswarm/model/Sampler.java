@@ -53,13 +53,9 @@ public final class Sampler {
             return argmax(logits);
         }
         int n = logits.length;
-        // Sort candidate ids by logit, descending; only the first k matter when top-k is on.
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+        // Candidate ids by logit, descending; only the first k matter when top-k is on.
         int k = topK == 0 ? n : Math.min(topK, n);
+        int[] order = largest(logits, k);
         double max = logits[order[0]];
         double[] p = new double[k];
         double sum = 0;
@@ -91,6 +87,63 @@ public final class Sampler {
             }
         }
         return order[keep - 1];
+    }
+
+    /**
+     * The ids of the {@code k} largest logits, largest first, equal ones by id: the first k of a stable sort by {@link
+     * Float#compare}, descending. Each logit and its id are one long ({@link #rank}), so the k largest are a heap of k
+     * longs over one pass, then a sort of k (all n when k is n). A boxed sort of all the ids took about 10 ms a token at
+     * GPT-2's 50257 logits, five times the decode step, so generate's default sampling (top-k 40) ran at a fifth of greedy's
+     * speed.
+     */
+    static int[] largest(float[] logits, int k) {
+        int n = logits.length;
+        long[] keys;
+        if (k >= n) {
+            keys = new long[n];
+            for (int i = 0; i < n; i++) {
+                keys[i] = rank(logits[i], i);
+            }
+        } else {
+            keys = new long[k]; // a min-heap: keys[0] is the smallest of the k largest so far
+            for (int i = 0; i < n; i++) {
+                long key = rank(logits[i], i);
+                if (i < k) {
+                    int c = i;
+                    for (int parent; c > 0 && keys[parent = (c - 1) / 2] > key; c = parent) {
+                        keys[c] = keys[parent];
+                    }
+                    keys[c] = key;
+                } else if (key > keys[0]) {
+                    int c = 0;
+                    for (int child; (child = 2 * c + 1) < k; c = child) {
+                        if (child + 1 < k && keys[child + 1] < keys[child]) {
+                            child++;
+                        }
+                        if (keys[child] >= key) {
+                            break;
+                        }
+                        keys[c] = keys[child];
+                    }
+                    keys[c] = key;
+                }
+            }
+        }
+        Arrays.sort(keys);
+        int[] ids = new int[keys.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = (int) (0xFFFF_FFFFL - (keys[keys.length - 1 - i] & 0xFFFF_FFFFL));
+        }
+        return ids;
+    }
+
+    /**
+     * A long that orders as the logit does under {@link Float#compare} (its bits, negative ones' magnitude bits flipped:
+     * -0 below +0, NaN above +inf), then by lower id: the logit's order in the high half, {@code 2^32 − 1 − id} in the low.
+     */
+    private static long rank(float logit, int id) {
+        int bits = Float.floatToIntBits(logit);
+        return (long) (bits ^ ((bits >> 31) & 0x7FFF_FFFF)) << 32 | (0xFFFF_FFFFL - id);
     }
 
     /** Index of the largest logit; the first on ties (as llama2.c's sample_argmax). */

@@ -32,6 +32,8 @@ class BenchCommandTest {
             int warmup = row.get("warmup_rounds").asInt();
             assertTrue(warmup >= 2 && warmup <= 30, "untimed rounds until the JIT is quiet, 2 to 30: " + warmup);
             assertTrue(row.get("file_bytes").asLong() > 0);
+            // the decode step's jobs and inputs allocate something; a broken counter reads 0 or -1
+            assertTrue(row.get("decode_allocated_bytes_per_token").asLong() > 0, "allocation per decoded token measured: " + row);
             if (Files.isReadable(Path.of("/proc/self/smaps_rollup"))) {
                 assertTrue(row.get("rss_bytes").asLong() > 0, "RSS measured");
                 assertTrue(row.get("model_resident_bytes").asLong() > 0, "the mapped model is resident");
